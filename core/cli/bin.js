@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// The `vigil` executable. Vigil runs on the Node version the project pins (the `node` devDependency);
+// when started by an older Node, this re-runs the CLI on the pinned one.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+const major = Number(process.versions.node.split('.')[0]);
+
+if (major >= 24) {
+  await import(main);
+} else {
+  let pinned;
+  try {
+    pinned = path.join(path.dirname(createRequire(import.meta.url).resolve('node/package.json')), 'bin', 'node');
+  } catch {
+    console.error(`vigil needs Node.js 24 or later (this is ${process.version}); run \`npm ci\` to install the pinned one.`);
+    process.exit(1);
+  }
+  const child = spawn(pinned, [main, ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}

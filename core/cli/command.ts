@@ -1,0 +1,27 @@
+import type { ParseArgsConfig } from 'node:util';
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  /** The config file the command should load (--config, VIGIL_CONFIG or ./vigil.config.ts). */
+  configPath: string;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface CliArgs {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+}
+
+/** One verb of the `vigil` CLI. Modules contribute theirs (e.g. "probe test", "silence add"). */
+export interface CliCommand {
+  /** One or two words: "start", "probe test". */
+  name: string;
+  summary: string;
+  /** Shown by --help after "vigil <name>", e.g. "<probe-name> [--location NAME]". */
+  usage?: string;
+  options?: ParseArgsConfig['options'];
+  /** How many positionals it takes at most (default 0). */
+  positionals?: number;
+  run(args: CliArgs, io: CliIo): Promise<number>;
+}

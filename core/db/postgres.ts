@@ -1,0 +1,57 @@
+import pg from 'pg';
+import { redactUrl } from '../config/secret.ts';
+import { withTimeout } from './timeout.ts';
+import type { Db, Queryable, Row } from './types.ts';
+
+export interface PostgresDb extends Db {
+  readonly kind: 'postgres';
+  readonly connectionString: string;
+}
+
+export async function openPostgresDb(connectionString: string, options: { poolSize?: number; applicationName?: string } = {}): Promise<PostgresDb> {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 5000,
+    application_name: options.applicationName ?? 'vigil',
+  });
+  // An idle client that loses its server emits here; without a listener the process would crash.
+  pool.on('error', () => {});
+  const description = `PostgreSQL at ${redactUrl(connectionString)}`;
+  const query = async <R extends object = Row>(sql: string, params?: unknown[]): Promise<R[]> =>
+    (await pool.query<R>(sql, params as unknown[])).rows;
+  try {
+    await query('select 1');
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new Error(`Could not connect to ${description}: ${(error as Error).message}`, { cause: error });
+  }
+  return {
+    kind: 'postgres',
+    description,
+    connectionString,
+    query,
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const result = await fn({
+          query: async <R extends object = Row>(sql: string, params?: unknown[]) => (await client.query<R>(sql, params as unknown[])).rows,
+        });
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async ping(timeoutMs = 2000) {
+      await withTimeout(query('select 1'), timeoutMs, `${description} did not answer`);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

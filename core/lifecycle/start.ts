@@ -1,0 +1,121 @@
+import { systemClock, type Clock } from '../clock.ts';
+import type { VigilConfig } from '../config/schema.ts';
+import { migrate, openDb, type Db } from '../db/index.ts';
+import { createHttpServer, type HttpServer, type Readiness } from '../http/server.ts';
+import { ALL_MIGRATIONS, MODULES } from '../modules.ts';
+import { startQueue, type Queue } from '../queue/index.ts';
+import { createLogger, type Logger } from '../telemetry/logger.ts';
+import { createRegistry, type Registry } from '../telemetry/metrics.ts';
+import { ROLES, type Component, type ModuleContext, type Role, type VigilModule } from './module.ts';
+
+export interface StartOptions {
+  config: VigilConfig;
+  roles?: readonly Role[];
+  location?: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** Replaces the product's modules (tests start the core alone or with one module). */
+  modules?: readonly VigilModule[];
+}
+
+export interface Vigil {
+  readonly url: string;
+  readonly roles: ReadonlySet<Role>;
+  readonly db: Db;
+  readonly queue: Queue;
+  readonly http: HttpServer;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readiness(): Promise<Readiness>;
+  /** Graceful stop: not ready at once, components stop taking work, in-flight work finishes or is handed back, database closed. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/** Starts the given roles (all by default) in this process. */
+export async function startVigil(options: StartOptions): Promise<Vigil> {
+  const { config } = options;
+  const roles = new Set<Role>(options.roles?.length ? options.roles : ROLES);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logging.level, roles: [...roles] });
+  const registry = createRegistry();
+  const modules = options.modules ?? MODULES;
+
+  const db = await openDb(config.database, `vigil-${[...roles].join('-')}`);
+  const cleanups: Array<() => Promise<void>> = [() => db.close()];
+  const unwind = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.warn({ err: error }, 'cleanup failed'));
+  };
+  try {
+    const report = await migrate(db, modules === MODULES ? ALL_MIGRATIONS : modules.flatMap((module) => module.migrations));
+    logger.info({ database: db.description, applied: report.applied }, 'database ready');
+    const queue = await startQueue(db, logger);
+    cleanups.push(() => queue.stop({ graceful: false, close: true, timeout: 1000 }));
+
+    let stopping = false;
+    const components: Component[] = [];
+    const readiness = async (): Promise<Readiness> => {
+      const checks: Readiness['checks'] = [];
+      try {
+        await db.ping();
+        checks.push({ name: 'database', ok: true });
+      } catch (error) {
+        checks.push({ name: 'database', ok: false, reason: (error as Error).message });
+      }
+      for (const component of components) {
+        const health = component.health ? await Promise.resolve(component.health()).catch((error: Error) => ({ ok: false as const, reason: error.message })) : { ok: true as const };
+        checks.push(health.ok ? { name: component.name, ok: true } : { name: component.name, ok: false, reason: health.reason });
+      }
+      if (stopping) return { ready: false, reason: 'shutting down', checks };
+      const failed = checks.find((check) => !check.ok);
+      return failed ? { ready: false, reason: `${failed.name}: ${failed.reason}`, checks } : { ready: true, checks };
+    };
+
+    const http = createHttpServer({ logger, registry, readiness });
+    const publicUrl = config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
+    const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, http };
+    for (const module of modules) components.push(...(await module.setup(context)));
+    for (const component of components) {
+      await component.start?.();
+      cleanups.push(async () => component.stop?.(clock.now() + 1000));
+    }
+
+    await http.listen({ host: config.server.host, port: config.server.port });
+    const address = http.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.server.port;
+    const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
+    if (!config.server.publicUrl) context.publicUrl = url;
+    logger.info({ url, roles: [...roles], location: context.location }, 'vigil started');
+
+    let stopped: Promise<void> | undefined;
+    return {
+      url,
+      roles,
+      db,
+      queue,
+      http,
+      registry,
+      logger,
+      readiness,
+      stop(timeoutMs = config.server.shutdownTimeout) {
+        stopped ??= (async () => {
+          stopping = true;
+          const deadline = Date.now() + timeoutMs;
+          logger.info({ timeoutMs }, 'stopping');
+          // The HTTP server closes first so in-flight requests finish while components hand back their work.
+          const httpClosed = http.close();
+          for (const component of [...components].reverse()) {
+            await component.stop?.(deadline).catch((error) => logger.warn({ err: error, component: component.name }, 'component stop failed'));
+          }
+          await Promise.race([httpClosed, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
+          await queue.stop({ graceful: true, close: true, timeout: Math.max(1000, deadline - Date.now()) }).catch(() => {});
+          await db.close();
+          logger.info('stopped');
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}

@@ -1,0 +1,51 @@
+import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { BUILD } from './build.ts';
+
+export interface Tracing {
+  /** True when spans leave the process (OTLP configured through OTEL_* variables, or processors given). */
+  readonly exporting: boolean;
+  shutdown(): Promise<void>;
+}
+
+const OTLP_VARIABLES = ['OTEL_TRACES_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'];
+
+/** Starts the OpenTelemetry SDK once per process. Spans always get real ids (for logs and traceparent);
+ * they are exported only when the standard OTEL_* variables ask for it or a test passes its processors. */
+export function startTracing(options: { env?: NodeJS.ProcessEnv; spanProcessors?: SpanProcessor[] } = {}): Tracing {
+  const env = options.env ?? process.env;
+  const fromEnv = OTLP_VARIABLES.some((name) => env[name] && env[name] !== 'none');
+  const spanProcessors = options.spanProcessors ?? (fromEnv ? undefined : [new NoopSpanProcessor()]);
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME ?? 'vigil',
+    ...(spanProcessors ? { spanProcessors } : {}),
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [],
+  });
+  sdk.start();
+  return { exporting: Boolean(options.spanProcessors) || fromEnv, shutdown: () => sdk.shutdown() };
+}
+
+export const tracer = trace.getTracer('vigil', BUILD.version);
+
+/** Runs `fn` inside a new active span; a throw marks the span ERROR with the exception recorded. */
+export async function withSpan<T>(name: string, attributes: Attributes, fn: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      markSpanFailed(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+export function markSpanFailed(span: Span, error: unknown): void {
+  const exception = error instanceof Error ? error : new Error(String(error));
+  span.recordException(exception);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: exception.message });
+}

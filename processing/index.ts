@@ -1,0 +1,7 @@
+import type { VigilModule } from '../core/lifecycle/module.ts';
+
+export const processingModule: VigilModule = {
+  name: 'processing',
+  migrations: [],
+  setup: () => [],
+};

@@ -1,0 +1,71 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { DataDirLockedError, migrate, openDb, openEmbeddedDb, type Db } from '../../core/db/index.ts';
+import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
+
+const MIGRATIONS = [
+  { id: 'test/001_things', sql: 'create table things (id serial primary key, name text not null)' },
+  { id: 'test/002_things_seed', sql: "insert into things (name) values ('first')" },
+];
+
+describeEachBackend('database and migrations', (backend) => {
+  let store: TestStore;
+  let db: Db;
+
+  beforeEach(async () => {
+    store = await backend.createStore();
+    db = await openDb(testConfig(store).database);
+  });
+
+  afterEach(async () => {
+    await db.close();
+    await store.cleanup();
+  });
+
+  it('applies migrations once; a second run changes nothing', async () => {
+    const first = await migrate(db, MIGRATIONS);
+    expect(first.applied).toEqual(['test/001_things', 'test/002_things_seed']);
+    const second = await migrate(db, MIGRATIONS);
+    expect(second).toEqual({ applied: [], alreadyApplied: 2 });
+    expect(await db.query('select name from things')).toEqual([{ name: 'first' }]);
+  });
+
+  it('rolls back a failing migration whole and names it', async () => {
+    await expect(migrate(db, [...MIGRATIONS, { id: 'test/003_broken', sql: 'alter table nothing add column x int' }])).rejects.toThrow(
+      /Migration test\/003_broken failed/,
+    );
+    expect(await db.query("select to_regclass('things') as t")).toEqual([{ t: null }]);
+  });
+
+  it('commits a transaction and rolls back a failed one', async () => {
+    await migrate(db, MIGRATIONS);
+    await db.transaction(async (tx) => tx.query("insert into things (name) values ('kept')"));
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query("insert into things (name) values ('lost')");
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect((await db.query<{ name: string }>('select name from things order by id')).map((row) => row.name)).toEqual(['first', 'kept']);
+  });
+});
+
+describeEachBackend('embedded data directory lock', (backend) => {
+  it.runIf(backend.name === 'PGlite')('refuses a second opener of the same directory, naming the holder', async () => {
+    const store = await backend.createStore();
+    const first = await openEmbeddedDb(store.dataDir);
+    try {
+      const error = await openEmbeddedDb(store.dataDir).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(DataDirLockedError);
+      expect((error as Error).message).toContain(`process ${process.pid}`);
+      expect((error as Error).message).toContain('in use');
+    } finally {
+      await first.close();
+    }
+    const again = await openEmbeddedDb(store.dataDir);
+    await again.close();
+    await store.cleanup();
+  });
+});

@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { describe, inject } from 'vitest';
+import { parseConfig, type VigilConfig, type VigilConfigInput } from '../../core/config/index.ts';
+import { DEFAULT_TEST_DATABASE_URL } from './global-setup.ts';
+
+/** Where a test's data lives: a fresh temp directory, and on PostgreSQL a fresh database. Both removed by `cleanup`. */
+export interface TestStore {
+  /** Config fields pointing at this store (database.url or dataDir, processing.storageDir). */
+  databaseUrl?: string;
+  dataDir: string;
+  tempDir: string;
+  cleanup(): Promise<void>;
+}
+
+export interface Backend {
+  name: 'PGlite' | 'PostgreSQL';
+  createStore(): Promise<TestStore>;
+}
+
+const pgliteBackend: Backend = {
+  name: 'PGlite',
+  async createStore() {
+    const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
+    return { dataDir: path.join(tempDir, 'data'), tempDir, cleanup: async () => rmSync(tempDir, { recursive: true, force: true }) };
+  },
+};
+
+const postgresBackend: Backend = {
+  name: 'PostgreSQL',
+  async createStore() {
+    const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
+    const { url, drop } = await createPostgresDatabase();
+    return {
+      databaseUrl: url,
+      dataDir: path.join(tempDir, 'data'),
+      tempDir,
+      async cleanup() {
+        await drop();
+        rmSync(tempDir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+/** Creates a uniquely named database on the test server; `drop` removes it (even with open connections). */
+export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const baseUrl = process.env.VIGIL_TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
+  const name = `vigil_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: baseUrl });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/** Runs the same suite on PGlite and on PostgreSQL; PostgreSQL is reported as skipped, by name, when no server answers. */
+export function describeEachBackend(title: string, suite: (backend: Backend) => void): void {
+  const postgresUnavailable = inject('postgresUnavailable');
+  describe(`${title} [PGlite]`, () => suite(pgliteBackend));
+  if (postgresUnavailable) describe.skip(`${title} [PostgreSQL: skipped, ${postgresUnavailable}]`, () => suite(postgresBackend));
+  else describe(`${title} [PostgreSQL]`, () => suite(postgresBackend));
+}
+
+/** A valid config for tests: ephemeral port, the store's database, quiet logs; `overrides` merged per section. */
+export function testConfig(store: TestStore, overrides: Partial<Record<keyof VigilConfigInput, unknown>> = {}): VigilConfig {
+  const base: Record<string, unknown> = {
+    server: { host: '127.0.0.1', port: 0, shutdownTimeout: '5s' },
+    database: store.databaseUrl ? { url: store.databaseUrl, dataDir: store.dataDir } : { dataDir: store.dataDir },
+    logging: { level: process.env.VIGIL_TEST_LOG_LEVEL ?? 'silent' },
+    processing: { storageDir: path.join(store.tempDir, 'storage') },
+  };
+  for (const [section, value] of Object.entries(overrides)) {
+    const current = base[section];
+    base[section] =
+      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object'
+        ? { ...(current as object), ...(value as object) }
+        : value;
+  }
+  return parseConfig(base, 'test config');
+}
