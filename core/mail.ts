@@ -1,0 +1,64 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { VigilConfig } from './config/schema.ts';
+
+export interface MailMessage {
+  to: string | string[];
+  subject: string;
+  text: string;
+  html?: string;
+  headers?: Record<string, string>;
+}
+
+/** Why a send failed, in the terms a retry policy needs. */
+export class MailError extends Error {
+  /** true for 4xx replies and connection trouble (try again later); false for 5xx (don't). */
+  readonly temporary: boolean;
+  readonly responseCode?: number;
+
+  constructor(message: string, temporary: boolean, responseCode?: number) {
+    super(message);
+    this.name = 'MailError';
+    this.temporary = temporary;
+    if (responseCode !== undefined) this.responseCode = responseCode;
+  }
+}
+
+export interface Mailer {
+  readonly configured: boolean;
+  send(message: MailMessage): Promise<{ messageId: string }>;
+  close(): void;
+}
+
+/** One SMTP transport (nodemailer, SMTP_URL) shared by user notices and admin alerts. Errors never carry the URL's password. */
+export function createMailer(smtp: VigilConfig['smtp']): Mailer {
+  if (!smtp.url) {
+    return {
+      configured: false,
+      send: async () => {
+        throw new MailError('No SMTP server configured: set SMTP_URL (or smtp.url in vigil.config.ts).', false);
+      },
+      close: () => {},
+    };
+  }
+  const transport: Transporter = nodemailer.createTransport(smtp.url.reveal());
+  return {
+    configured: true,
+    async send(message) {
+      try {
+        const info = await transport.sendMail({ from: smtp.from, ...message });
+        return { messageId: String(info.messageId) };
+      } catch (error) {
+        throw classifyMailError(error);
+      }
+    },
+    close: () => transport.close(),
+  };
+}
+
+function classifyMailError(error: unknown): MailError {
+  const { responseCode, code, message } = error as { responseCode?: number; code?: string; message?: string };
+  const text = `SMTP send failed: ${responseCode ? `${responseCode} ` : ''}${(message ?? String(error)).replace(/\/\/[^@/\s]+@/g, '//[redacted]@')}`;
+  if (responseCode !== undefined) return new MailError(text, responseCode < 500, responseCode);
+  // No SMTP reply at all: connection refused, timeout, TLS trouble. The server may come back.
+  return new MailError(code ? `${text} (${code})` : text, true);
+}
