@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/index.ts';
 import { migrate, openDb } from '../db/index.ts';
 import { ROLES, type Role } from '../lifecycle/module.ts';
+import { stopOnSignals } from '../lifecycle/signals.ts';
 import { startVigil } from '../lifecycle/start.ts';
 import { ALL_MIGRATIONS } from '../modules.ts';
 import { startTracing } from '../telemetry/tracing.ts';
@@ -26,30 +27,7 @@ async function runUntilSignalled(roles: Role[], args: CliArgs, io: CliIo): Promi
   }
   const tracing = startTracing({ env: io.env });
   const vigil = await startVigil({ config, roles, location: (args.values.location as string | undefined) ?? io.env.VIGIL_LOCATION ?? 'local' });
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals) => {
-      signals += 1;
-      if (signals > 1) {
-        vigil.logger.warn({ signal }, 'second signal: exiting without waiting');
-        resolve(1);
-        return;
-      }
-      vigil.logger.info({ signal }, 'signal received');
-      vigil
-        .stop()
-        .then(() => tracing.shutdown())
-        .then(
-          () => resolve(0),
-          (error) => {
-            vigil.logger.error({ err: error }, 'shutdown failed');
-            resolve(1);
-          },
-        );
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  return stopOnSignals(vigil, () => tracing.shutdown());
 }
 
 const serveOptions = {

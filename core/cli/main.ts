@@ -92,5 +92,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
 }
 
 if (import.meta.main) {
-  process.exitCode = await runCli(process.argv.slice(2));
+  const code = await runCli(process.argv.slice(2));
+  process.exitCode = code;
+  // Everything is closed by now; if a stray handle still holds the event loop, do not hang the shutdown on it.
+  setTimeout(() => process.exit(code), 2000).unref();
 }
