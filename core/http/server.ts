@@ -72,6 +72,16 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     done();
   });
 
+  // Once closing, answers end their connection, so keep-alive clients do not hold the shutdown open.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) {

@@ -84,7 +84,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     const port = typeof address === 'object' && address ? address.port : config.server.port;
     const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
     if (!config.server.publicUrl) context.publicUrl = url;
-    logger.info({ url, roles: [...roles], location: context.location }, 'vigil started');
+    logger.info({ url, location: context.location }, 'vigil started');
 
     let stopped: Promise<void> | undefined;
     return {

@@ -23,6 +23,6 @@ export function createLogger(options: { level?: string; roles?: string[]; destin
           : {};
       },
     },
-    options.destination,
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
