@@ -29,6 +29,17 @@ describeEachBackend('database and migrations', (backend) => {
     expect(await db.query('select name from things')).toEqual([{ name: 'first' }]);
   });
 
+  it.runIf(backend.name === 'PostgreSQL')('applies each migration once when two processes start together', async () => {
+    const other = await openDb(testConfig(store).database);
+    try {
+      const reports = await Promise.all([migrate(db, MIGRATIONS), migrate(other, MIGRATIONS)]);
+      expect(reports.map((report) => report.applied.length).sort()).toEqual([0, 2]);
+      expect(await db.query('select count(*)::int as n from things')).toEqual([{ n: 1 }]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('rolls back a failing migration whole and names it', async () => {
     await expect(migrate(db, [...MIGRATIONS, { id: 'test/003_broken', sql: 'alter table nothing add column x int' }])).rejects.toThrow(
       /Migration test\/003_broken failed/,
