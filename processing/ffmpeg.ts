@@ -214,6 +214,7 @@ const INPUT_PATTERNS = [
   /Unknown (?:format|decoder)/i,
   /Decoder \(codec .*\) not found/i,
   /End of file/i,
+  /partial file/i,
   /no (?:video|audio) stream/i,
 ];
 const RESOURCE_PATTERNS = [/No space left on device/i, /Permission denied/i, /Read-only file system/i, /Not a directory/i, /Is a directory/i, /Disk quota exceeded/i, /No such file or directory/i];

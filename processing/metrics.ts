@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface ProcessingMetrics {
+  videos: Counter<'outcome' | 'class'>;
+  stageDuration: Histogram<'stage' | 'outcome'>;
+  stageFailures: Counter<'stage' | 'class'>;
+  processingRatio: Histogram;
+  bytesIn: Counter;
+  bytesOut: Counter;
+  uploads: Counter<'outcome'>;
+  gcFreedBytes: Counter<'kind'>;
+  queueDepth: Gauge<'queue'>;
+  queueOldestAge: Gauge<'queue'>;
+}
+
+export interface QueueGauge {
+  name: string;
+  depth: number;
+  oldestQueuedAgeSeconds: number;
+}
+
+const cache = new WeakMap<Registry, ProcessingMetrics>();
+
+/** The processing metrics in `registry` (created once per registry). Labels are bounded: stage, class, outcome, queue. */
+export function processingMetrics(registry: Registry, readQueues: () => Promise<QueueGauge[]> = async () => []): ProcessingMetrics {
+  let metrics = cache.get(registry);
+  if (metrics) return metrics;
+  const registers = [registry];
+  // Both queue gauges are read from the database at scrape time; one read serves the pair.
+  let pending: Promise<QueueGauge[]> | undefined;
+  const read = () => (pending ??= readQueues().finally(() => setImmediate(() => (pending = undefined))));
+  metrics = {
+    videos: new Counter({ name: 'vigil_processing_videos_total', help: 'Videos that reached a final state, by outcome (published, failed) and failure class.', labelNames: ['outcome', 'class'], registers }),
+    stageDuration: new Histogram({
+      name: 'vigil_processing_stage_duration_seconds',
+      help: 'Wall time of one stage attempt, by stage and outcome (finished, failed).',
+      labelNames: ['stage', 'outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+      registers,
+    }),
+    stageFailures: new Counter({ name: 'vigil_processing_stage_failures_total', help: 'Failed stage attempts, by stage and failure class.', labelNames: ['stage', 'class'], registers }),
+    processingRatio: new Histogram({
+      name: 'vigil_processing_seconds_per_video_second',
+      help: 'Processing seconds spent per second of source video, observed when a video is published.',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
+      registers,
+    }),
+    bytesIn: new Counter({ name: 'vigil_processing_bytes_in_total', help: 'Bytes of accepted uploads.', registers }),
+    bytesOut: new Counter({ name: 'vigil_processing_bytes_out_total', help: 'Bytes of committed derived files (renditions, thumbnails).', registers }),
+    uploads: new Counter({ name: 'vigil_processing_uploads_total', help: 'Upload requests, by outcome (accepted, too_large, invalid, error).', labelNames: ['outcome'], registers }),
+    gcFreedBytes: new Counter({ name: 'vigil_processing_gc_freed_bytes_total', help: 'Bytes GC deleted, by kind (derived, original, orphan).', labelNames: ['kind'], registers }),
+    queueDepth: new Gauge({
+      name: 'vigil_processing_queue_depth',
+      help: 'Jobs waiting in each stage queue.',
+      labelNames: ['queue'],
+      registers,
+      async collect() {
+        for (const queue of await read()) this.set({ queue: queue.name }, queue.depth);
+      },
+    }),
+    queueOldestAge: new Gauge({
+      name: 'vigil_processing_queue_oldest_age_seconds',
+      help: 'Age of the oldest video waiting in each stage queue.',
+      labelNames: ['queue'],
+      registers,
+      async collect() {
+        for (const queue of await read()) this.set({ queue: queue.name }, queue.oldestQueuedAgeSeconds);
+      },
+    }),
+  };
+  cache.set(registry, metrics);
+  return metrics;
+}

@@ -1,0 +1,76 @@
+import type { Migration } from '../core/db/index.ts';
+
+// One statement per migration: PGlite runs each as one prepared statement.
+export const processingMigrations: readonly Migration[] = [
+  {
+    id: 'processing/001_blobs',
+    // gc_marked_at: set by GC when nothing references the blob, cleared by an upload that references it again.
+    sql: `create table processing_blobs (
+      sha256 text primary key,
+      bytes bigint not null,
+      created_at timestamptz not null,
+      gc_marked_at timestamptz
+    )`,
+  },
+  {
+    id: 'processing/002_videos',
+    // fence: the attempt (job id / attempt number) that holds the video. Results from any other attempt are discarded.
+    sql: `create table processing_videos (
+      id text primary key,
+      sha256 text not null references processing_blobs (sha256),
+      original_name text,
+      email text,
+      labels jsonb not null default '{}',
+      synthetic boolean not null default false,
+      state text not null,
+      stage text,
+      fence text,
+      job_id text,
+      queued_at timestamptz,
+      source jsonb,
+      error_class text,
+      error_message text,
+      noticed_retry_at timestamptz,
+      noticed_ready_at timestamptz,
+      noticed_failed_at timestamptz,
+      created_at timestamptz not null,
+      updated_at timestamptz not null,
+      finished_at timestamptz
+    )`,
+  },
+  { id: 'processing/003_videos_state', sql: 'create index processing_videos_state on processing_videos (state, updated_at)' },
+  { id: 'processing/004_videos_sha256', sql: 'create index processing_videos_sha256 on processing_videos (sha256)' },
+  {
+    id: 'processing/005_checkpoints',
+    sql: `create table processing_checkpoints (
+      id bigserial primary key,
+      video_id text not null,
+      stage text not null,
+      attempt integer not null,
+      status text not null,
+      job_id text,
+      worker_id text not null,
+      started_at timestamptz not null,
+      finished_at timestamptz,
+      duration_seconds double precision,
+      error_class text,
+      message text
+    )`,
+  },
+  { id: 'processing/006_checkpoints_video', sql: 'create index processing_checkpoints_video on processing_checkpoints (video_id, id)' },
+  { id: 'processing/007_checkpoints_finished', sql: 'create index processing_checkpoints_finished on processing_checkpoints (stage, finished_at)' },
+  {
+    id: 'processing/008_outputs',
+    sql: `create table processing_outputs (
+      video_id text not null,
+      kind text not null,
+      name text not null,
+      path text not null,
+      bytes bigint not null,
+      duration_seconds double precision,
+      created_at timestamptz not null,
+      gc_marked_at timestamptz,
+      primary key (video_id, name)
+    )`,
+  },
+];

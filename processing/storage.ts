@@ -1,0 +1,139 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export interface Ingested {
+  partPath: string;
+  sha256: string;
+  bytes: number;
+}
+
+export class UploadTooLargeError extends Error {
+  readonly statusCode = 413;
+  readonly code = 'UPLOAD_TOO_LARGE';
+}
+
+/**
+ * The storage directory: `originals/<ab>/<sha256>` (content-addressed, shared by every video with those bytes),
+ * `derived/<video>/<stage>-<attempt>/` (one directory per attempt, so a late attempt never overwrites a committed result)
+ * and `incoming/` (uploads being received).
+ */
+export class Storage {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  originalPath(sha256: string): string {
+    return path.join(this.root, 'originals', sha256.slice(0, 2), sha256);
+  }
+
+  videoDir(videoId: string): string {
+    return path.join(this.root, 'derived', videoId);
+  }
+
+  async attemptDir(videoId: string, stage: string, attempt: number): Promise<string> {
+    const dir = path.join(this.videoDir(videoId), `${stage}-${attempt}`);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  /** Streams an upload to `incoming/` while hashing it; past `limit` bytes the part file is removed and UploadTooLargeError thrown. */
+  async ingest(source: Readable, limit: number, isTruncated: () => boolean = () => false): Promise<Ingested> {
+    const incoming = path.join(this.root, 'incoming');
+    await mkdir(incoming, { recursive: true });
+    const partPath = path.join(incoming, `${randomUUID()}.part`);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    try {
+      await pipeline(
+        source,
+        async function* (chunks: AsyncIterable<Buffer>) {
+          for await (const chunk of chunks) {
+            bytes += chunk.length;
+            if (bytes > limit) throw new UploadTooLargeError(`The upload is larger than the limit of ${limit} bytes.`);
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(partPath, { flags: 'wx' }),
+      );
+      if (isTruncated()) throw new UploadTooLargeError(`The upload is larger than the limit of ${limit} bytes.`);
+    } catch (error) {
+      await rm(partPath, { force: true });
+      throw error;
+    }
+    return { partPath, sha256: hash.digest('hex'), bytes };
+  }
+
+  /** Moves a received upload to its content address (replacing identical bytes is harmless and keeps the move atomic). */
+  async adoptOriginal(partPath: string, sha256: string): Promise<void> {
+    const target = this.originalPath(sha256);
+    await mkdir(path.dirname(target), { recursive: true });
+    await rename(partPath, target);
+  }
+
+  async discard(partPath: string): Promise<void> {
+    await rm(partPath, { force: true });
+  }
+
+  async removeOriginal(sha256: string): Promise<void> {
+    await rm(this.originalPath(sha256), { force: true });
+  }
+
+  async removeVideoFiles(videoId: string): Promise<void> {
+    await rm(this.videoDir(videoId), { recursive: true, force: true });
+  }
+
+  async size(file: string): Promise<number | null> {
+    try {
+      return (await stat(file)).size;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Files under derived/ and incoming/ last changed before `before` (epoch ms), for the orphan sweep. */
+  async filesOlderThan(before: number): Promise<Array<{ path: string; bytes: number }>> {
+    const found: Array<{ path: string; bytes: number }> = [];
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const entry of entries) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else {
+          const info = await stat(full).catch(() => null);
+          if (info && info.mtimeMs < before) found.push({ path: full, bytes: info.size });
+        }
+      }
+    };
+    await walk(path.join(this.root, 'derived'));
+    await walk(path.join(this.root, 'incoming'));
+    return found;
+  }
+
+  /** Removes directories under derived/ left empty by GC and unchanged since `before` (a new attempt's directory stays). */
+  async pruneEmptyDirs(before: number): Promise<void> {
+    const prune = async (dir: string, keep: boolean): Promise<boolean> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => null);
+      if (!entries) return false;
+      let empty = true;
+      for (const entry of entries) {
+        if (!entry.isDirectory() || !(await prune(path.join(dir, entry.name), false))) empty = false;
+      }
+      if (!empty || keep || (await stat(dir)).mtimeMs >= before) return false;
+      await rmdir(dir).catch(() => {});
+      return true;
+    };
+    await prune(path.join(this.root, 'derived'), true);
+  }
+
+  async removeFile(file: string): Promise<void> {
+    await rm(file, { force: true });
+  }
+}

@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import type { VigilConfigInput } from '../../core/config/index.ts';
+import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
+import type { Role } from '../../core/lifecycle/module.ts';
+import type { Clock } from '../../core/clock.ts';
+import { processingModule } from '../../processing/index.ts';
+import { testConfig, type TestStore } from '../support/backends.ts';
+import { waitFor } from '../support/wait.ts';
+
+/** A real SMTP server on 127.0.0.1 that keeps every parsed message. */
+export async function startSmtp(): Promise<{ url: string; messages: ParsedMail[]; close(): Promise<void> }> {
+  const messages: ParsedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    onData(stream, _session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          messages.push(mail);
+          callback();
+        })
+        .catch(callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as { port: number };
+  return { url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+export function processingTestConfig(store: TestStore, processing: Record<string, unknown> = {}, overrides: Partial<Record<keyof VigilConfigInput, unknown>> = {}) {
+  return testConfig(store, {
+    processing: {
+      storageDir: path.join(store.tempDir, 'storage'),
+      pollInterval: '500ms',
+      retryDelay: '1s',
+      preset: 'ultrafast',
+      ...processing,
+    },
+    ...overrides,
+  });
+}
+
+export async function startProcessing(config: ReturnType<typeof testConfig>, options: { roles?: Role[]; clock?: Clock } = {}): Promise<Vigil> {
+  return startVigil({ config, modules: [processingModule], ...(options.roles ? { roles: options.roles } : {}), ...(options.clock ? { clock: options.clock } : {}) });
+}
+
+export interface UploadAnswer {
+  status: number;
+  body: { id: string; status: string; statusUrl: string; error?: { code: string; message: string } };
+}
+
+export async function upload(baseUrl: string, file: string | Buffer, fields: Record<string, string> = {}, filename = 'clip.mp4'): Promise<UploadAnswer> {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  const bytes = typeof file === 'string' ? await readFile(file) : file;
+  form.append('file', new Blob([new Uint8Array(bytes)]), filename);
+  const response = await fetch(`${baseUrl}/api/v1/videos`, { method: 'POST', body: form });
+  return { status: response.status, body: (await response.json()) as UploadAnswer['body'] };
+}
+
+export interface VideoView {
+  id: string;
+  state: 'queued' | 'processing' | 'published' | 'failed';
+  stage: string | null;
+  labels: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  checkpoints: Array<{ stage: string; attempt: number; status: string; startedAt: string; finishedAt: string | null; workerId: string; errorClass: string | null; message: string | null }>;
+  outputs: Array<{ kind: string; name: string; path: string; url: string; bytes: number; durationSeconds?: number }>;
+  error: { class: string; message: string } | null;
+}
+
+export async function getVideo(baseUrl: string, id: string): Promise<VideoView> {
+  const response = await fetch(`${baseUrl}/api/v1/videos/${id}`);
+  if (response.status !== 200) throw new Error(`GET video ${id}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as VideoView;
+}
+
+export async function waitForState(baseUrl: string, id: string, states: VideoView['state'][], timeoutMs = 60_000): Promise<VideoView> {
+  return waitFor(`video ${id} to reach ${states.join('|')}`, async () => {
+    const video = await getVideo(baseUrl, id);
+    return states.includes(video.state) ? video : undefined;
+  }, timeoutMs, 100);
+}
