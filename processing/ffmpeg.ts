@@ -215,6 +215,7 @@ const INPUT_PATTERNS = [
   /Decoder \(codec .*\) not found/i,
   /End of file/i,
   /partial file/i,
+  /corrupt input packet|corrupt decoded frame/i,
   /no (?:video|audio) stream/i,
 ];
 const RESOURCE_PATTERNS = [/No space left on device/i, /Permission denied/i, /Read-only file system/i, /Not a directory/i, /Is a directory/i, /Disk quota exceeded/i, /No such file or directory/i];
