@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Vigil } from '../../core/lifecycle/start.ts';
+import { generateTestClip } from '../../processing/ffmpeg.ts';
+import type { TestStore } from '../support/backends.ts';
+import { createPostgresDatabase } from '../support/backends.ts';
+import { spawnNode, type RunningProcess } from '../support/cli.ts';
+import { waitFor } from '../support/wait.ts';
+import { getVideo, processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
+
+const WORKER = path.join(import.meta.dirname, 'fixtures/worker.ts');
+const postgresUnavailable = inject('postgresUnavailable');
+
+// Separate worker processes need a database they can share: PostgreSQL (PGlite belongs to one process).
+describe.skipIf(Boolean(postgresUnavailable))('processing workers in separate processes [PostgreSQL]', () => {
+  let store: TestStore;
+  let api: Vigil;
+  let clipDir: string;
+  const workers: RunningProcess[] = [];
+
+  beforeAll(async () => {
+    clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
+    const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
+    const database = await createPostgresDatabase();
+    store = {
+      databaseUrl: database.url,
+      dataDir: path.join(tempDir, 'data'),
+      tempDir,
+      cleanup: async () => {
+        await database.drop();
+        rmSync(tempDir, { recursive: true, force: true });
+      },
+    };
+    api = await startProcessing(processingTestConfig(store), { roles: ['api'] });
+  });
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) {
+      if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await store?.cleanup();
+    rmSync(clipDir, { recursive: true, force: true });
+  });
+
+  async function startWorker(processing: Record<string, unknown> = {}): Promise<RunningProcess> {
+    const config = {
+      server: { host: '127.0.0.1', port: 0 },
+      database: { url: store.databaseUrl },
+      logging: { level: 'silent' },
+      processing: { storageDir: path.join(store.tempDir, 'storage'), pollInterval: '500ms', retryDelay: '1s', preset: 'ultrafast', ...processing },
+    };
+    const worker = spawnNode(WORKER, [], { VIGIL_TEST_CONFIG: JSON.stringify(config) });
+    workers.push(worker);
+    await waitFor('the worker to start', () => worker.output().includes('worker ready') || (worker.child.exitCode !== null && Promise.reject(new Error(worker.output()))), 30_000);
+    return worker;
+  }
+
+  it('a worker killed with SIGKILL mid-transcode: the video is still published, once, and the checkpoints show both attempts', async () => {
+    const clip = path.join(clipDir, 'long.mp4');
+    await generateTestClip(clip, { seconds: 20, width: 1280, height: 720 });
+    const first = await startWorker({ preset: 'medium', lease: '10s' });
+    const answer = await upload(api.url, clip);
+    await waitFor('transcode to start', async () => (await getVideo(api.url, answer.body.id)).checkpoints.some((c) => c.stage === 'transcode' && c.status === 'started'), 30_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await startWorker({ lease: '10s' });
+    const video = await waitForState(api.url, answer.body.id, ['published', 'failed'], 90_000);
+    expect(video.state).toBe('published');
+    const transcodes = video.checkpoints.filter((checkpoint) => checkpoint.stage === 'transcode');
+    expect(transcodes.map((c) => [c.attempt, c.status, c.errorClass])).toEqual([
+      [1, 'failed', 'WORKER_LOST'],
+      [2, 'finished', null],
+    ]);
+    expect(transcodes[0]!.workerId).toContain(`:${first.child.pid}:`);
+    expect(transcodes[1]!.workerId).toContain(`:${second.child.pid}:`);
+    expect(video.checkpoints.filter((checkpoint) => checkpoint.stage === 'publish' && checkpoint.status === 'finished')).toHaveLength(1);
+    expect(video.outputs.filter((output) => output.kind === 'rendition')).toHaveLength(1);
+    expect(video.outputs[0]!.path).toContain(`${path.sep}transcode-2${path.sep}`);
+  });
+
+  it('two worker processes process 20 uploads between them, each exactly once', async () => {
+    const clip = path.join(clipDir, 'short.mp4');
+    await generateTestClip(clip, { seconds: 1, width: 160, height: 120 });
+    const pair = [await startWorker({ concurrency: 1 }), await startWorker({ concurrency: 1 })];
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await upload(api.url, clip, {}, `clip-${i}.mp4`)).body.id);
+    const videos = await Promise.all(ids.map((id) => waitForState(api.url, id, ['published', 'failed'], 120_000)));
+    expect(videos.map((video) => video.state)).toEqual(Array(20).fill('published'));
+    const workersSeen = new Set<string>();
+    for (const video of videos) {
+      expect(video.checkpoints.map((c) => `${c.stage}:${c.attempt}:${c.status}`)).toEqual(
+        ['store', 'probe', 'transcode', 'thumbnail', 'verify', 'publish'].map((stage) => `${stage}:1:finished`),
+      );
+      for (const checkpoint of video.checkpoints) workersSeen.add(checkpoint.workerId.split(':')[1]!);
+    }
+    expect(workersSeen).toEqual(new Set(pair.map((worker) => String(worker.child.pid))));
+  });
+});
