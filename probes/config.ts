@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import type { AnyProbeDefinition } from './define.ts';
 
-// The probes section of vigil.config.ts. Owned by probes/; core/config composes it.
-export const probesConfigSchema = z.array(z.unknown()).default([]);
+// The probes section of vigil.config.ts: definitions made by the constructors (http({...}), ...). Entries are checked
+// by the probes loader, not here, so one bad definition is reported and skipped while the others run.
+export const probesConfigSchema = z.array(z.custom<AnyProbeDefinition>(() => true)).default([]);
 
 export type ProbesConfig = z.output<typeof probesConfigSchema>;

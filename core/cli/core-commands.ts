@@ -3,7 +3,7 @@ import { migrate, openDb } from '../db/index.ts';
 import { ROLES, type Role } from '../lifecycle/module.ts';
 import { stopOnSignals } from '../lifecycle/signals.ts';
 import { startVigil } from '../lifecycle/start.ts';
-import { ALL_MIGRATIONS } from '../modules.ts';
+import { ALL_MIGRATIONS, MODULES } from '../modules.ts';
 import { startTracing } from '../telemetry/tracing.ts';
 import type { CliArgs, CliCommand, CliIo } from './command.ts';
 
@@ -71,6 +71,11 @@ export const coreCommands: CliCommand[] = [
     summary: 'Check the configuration file and exit non-zero if it is invalid',
     async run(_args, io) {
       const config = await loadConfig(io.configPath, io.env);
+      const problems = MODULES.flatMap((module) => module.validate?.(config) ?? []);
+      if (problems.length > 0) {
+        io.err(`${io.configPath} has ${problems.length} problem(s):\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+        return 1;
+      }
       io.out(`${io.configPath} is valid: ${config.probes.length} probe definition(s), database ${config.database.url ? 'PostgreSQL' : `embedded in ${config.database.dataDir}`}.`);
       return 0;
     },

@@ -46,6 +46,8 @@ export interface VigilModule {
   migrations: readonly Migration[];
   /** Registers routes and returns the components for the roles this process runs. */
   setup(ctx: ModuleContext): Component[] | Promise<Component[]>;
+  /** Problems in the module's part of a parsed config that do not stop a start (e.g. a skipped probe); `vigil validate` fails on them. */
+  validate?(config: VigilConfig): string[];
   /** CLI verbs the module adds (e.g. "probe test"). */
   commands?: readonly CliCommand[];
 }

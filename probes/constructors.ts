@@ -1,0 +1,31 @@
+// What vigil.config.ts calls: one typed constructor per kind, validated when called.
+import { constructorFor } from './define.ts';
+import { amqpKind } from './kinds/amqp.ts';
+import { browserKind } from './kinds/browser.ts';
+import { dnsKind } from './kinds/dns.ts';
+import { ffmpegPingKind } from './kinds/ffmpeg-ping.ts';
+import { heartbeatKind } from './kinds/heartbeat.ts';
+import { httpKind } from './kinds/http.ts';
+import { postgresKind } from './kinds/postgres.ts';
+import { queueLoadKind } from './kinds/queue-load.ts';
+import { redisKind } from './kinds/redis.ts';
+import { resourcesKind } from './kinds/resources.ts';
+import { slackKind } from './kinds/slack.ts';
+import { smtpKind } from './kinds/smtp.ts';
+import { tcpKind } from './kinds/tcp.ts';
+import { videoE2EKind } from './kinds/video-e2e.ts';
+
+export const http = constructorFor(httpKind);
+export const tcp = constructorFor(tcpKind);
+export const dns = constructorFor(dnsKind);
+export const postgres = constructorFor(postgresKind);
+export const redis = constructorFor(redisKind);
+export const amqp = constructorFor(amqpKind);
+export const smtp = constructorFor(smtpKind);
+export const slack = constructorFor(slackKind);
+export const resources = constructorFor(resourcesKind);
+export const heartbeat = constructorFor(heartbeatKind);
+export const ffmpegPing = constructorFor(ffmpegPingKind);
+export const videoE2E = constructorFor(videoE2EKind);
+export const queueLoad = constructorFor(queueLoadKind);
+export const browser = constructorFor(browserKind);

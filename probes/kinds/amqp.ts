@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import amqplib from 'amqplib';
+import { z } from 'zod';
+import { secret } from '../../core/config/secret.ts';
+import type { ProbeKind } from '../define.ts';
+import { since, untilAborted } from './abort.ts';
+
+const options = z.strictObject({
+  /** amqp://user:password@host:port/vhost; never printed. */
+  url: secret(),
+});
+
+/** Connects, declares a temporary queue, publishes a message with confirmation and gets it back. */
+export const amqpKind: ProbeKind<typeof options> = {
+  kind: 'amqp',
+  options,
+  async run(config, context) {
+    const start = performance.now();
+    let connection: amqplib.ChannelModel | undefined;
+    const release = () => void connection?.close().catch(() => {});
+    try {
+      connection = await untilAborted(amqplib.connect(config.url.reveal()), context.signal, release);
+      connection.on('error', () => {});
+      const connected = performance.now();
+      const channel = await untilAborted(connection.createConfirmChannel(), context.signal, release);
+      const { queue } = await untilAborted(channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false }), context.signal, release);
+      const declared = performance.now();
+      const body = randomBytes(8).toString('hex');
+      channel.sendToQueue(queue, Buffer.from(body));
+      await untilAborted(channel.waitForConfirms(), context.signal, release);
+      const message = await untilAborted(channel.get(queue, { noAck: true }), context.signal, release);
+      const timings = { connect: since(start, connected), declare: since(connected, declared), publishGet: since(declared, performance.now()) };
+      if (!message || message.content.toString() !== body) return { success: false, failure: 'assertion', reason: 'the published message did not come back from the temporary queue', timings };
+      return { success: true, timings };
+    } finally {
+      release();
+    }
+  },
+};

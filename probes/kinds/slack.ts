@@ -1,0 +1,30 @@
+import { performance } from 'node:perf_hooks';
+import { WebClient } from '@slack/web-api';
+import { z } from 'zod';
+import { secret } from '../../core/config/secret.ts';
+import type { ProbeKind } from '../define.ts';
+import { since, untilAborted } from './abort.ts';
+
+const options = z.strictObject({
+  /** Bot token; defaults to slack.token (SLACK_BOT_TOKEN). Never printed. */
+  token: secret().optional(),
+  /** Defaults to slack.apiUrl (SLACK_API_URL), else Slack itself. */
+  apiUrl: z.url().optional(),
+});
+
+/** Calls auth.test with the bot token Vigil alerts with. */
+export const slackKind: ProbeKind<typeof options> = {
+  kind: 'slack',
+  options,
+  async run(config, context) {
+    const token = config.token ?? context.config.slack.token;
+    if (!token) return { success: false, failure: 'config', reason: 'no Slack token: set token on the probe, slack.token or SLACK_BOT_TOKEN' };
+    const apiUrl = config.apiUrl ?? context.config.slack.apiUrl;
+    const client = new WebClient(token.reveal(), { ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    const start = performance.now();
+    const answer = await untilAborted(client.auth.test(), context.signal, () => {});
+    const timings = { authTest: since(start, performance.now()) };
+    if (!answer.ok) return { success: false, failure: 'slack', reason: `auth.test answered ${answer.error ?? 'not ok'}`, timings };
+    return { success: true, timings, details: { team: answer.team, user: answer.user } };
+  },
+};

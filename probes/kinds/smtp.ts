@@ -1,0 +1,30 @@
+import { performance } from 'node:perf_hooks';
+import nodemailer from 'nodemailer';
+import { z } from 'zod';
+import { secret } from '../../core/config/secret.ts';
+import type { ProbeKind } from '../define.ts';
+import { since, untilAborted } from './abort.ts';
+
+const options = z.strictObject({
+  /** smtp://host:port or smtps://user:password@host:port; with credentials the probe also authenticates. Never printed. */
+  url: secret(),
+  /** Accept a certificate that does not verify (self-signed test servers). */
+  insecure: z.boolean().default(false),
+});
+
+/** Connects, says EHLO (upgrading with STARTTLS when offered) and authenticates when the URL has credentials. */
+export const smtpKind: ProbeKind<typeof options> = {
+  kind: 'smtp',
+  options,
+  async run(config, context) {
+    const start = performance.now();
+    // nodemailer reads `url` from the options object too, which lets the TLS setting ride along.
+    const transport = nodemailer.createTransport({ url: config.url.reveal(), tls: { rejectUnauthorized: !config.insecure } } as Parameters<typeof nodemailer.createTransport>[0]);
+    try {
+      await untilAborted(transport.verify(), context.signal, () => transport.close());
+      return { success: true, timings: { verify: since(start, performance.now()) }, details: { authenticated: new URL(config.url.reveal()).username !== '' } };
+    } finally {
+      transport.close();
+    }
+  },
+};

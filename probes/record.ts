@@ -1,0 +1,29 @@
+import type { Db } from '../core/db/index.ts';
+import type { Logger } from '../core/telemetry/logger.ts';
+import { batcher } from './batch.ts';
+import type { LoadedProbe } from './loader.ts';
+import type { ProbeMetrics } from './metrics.ts';
+import { recordResults, type Recorded } from './results.ts';
+import type { Run } from './runner.ts';
+
+export interface Recorder {
+  record(loaded: LoadedProbe, run: Run): Promise<void>;
+  idle(): Promise<void>;
+}
+
+/** Publishes a run's metrics at once and stores it with the runs finishing around it in one transaction. */
+export function createRecorder(db: Db, metrics: ProbeMetrics, logger: Logger): Recorder {
+  const writes = batcher(async (batch: Recorded[]) => {
+    await recordResults(db, batch);
+    return batch.map(() => undefined);
+  });
+  return {
+    async record({ definition }, { result, outcome }) {
+      metrics.observe(result, outcome.failure, outcome.metrics);
+      if (!result.success) logger.warn({ probe: result.probe, kind: result.kind, location: result.location, reason: result.reason, trace_id: result.traceId }, 'probe failed');
+      const { failureThreshold, successThreshold, quorum, labels } = definition;
+      await writes.add({ result, thresholds: { failureThreshold, successThreshold, quorum, labels } });
+    },
+    idle: () => writes.idle(),
+  };
+}
