@@ -73,8 +73,10 @@ async function markExpired({ db, config, clock }: GcDeps): Promise<number> {
       [at(retention.synthetic)],
     );
     if (expired.length) await tx.query('delete from processing_checkpoints where video_id = any($1)', [expired.map((video) => video.id)]);
+    // Marks follow references: set on blobs nothing references, cleared on blobs referenced again.
     await tx.query(
-      `update processing_blobs b set gc_marked_at = $1 where gc_marked_at is null and not exists (select 1 from processing_videos v where v.sha256 = b.sha256)`,
+      `update processing_blobs b set gc_marked_at = case when exists (select 1 from processing_videos v where v.sha256 = b.sha256) then null else $1::timestamptz end
+       where (gc_marked_at is null) = not exists (select 1 from processing_videos v where v.sha256 = b.sha256)`,
       [new Date(now)],
     );
     return expired.length;
