@@ -1,0 +1,201 @@
+import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.ts';
+import { startTracing } from '../../core/telemetry/tracing.ts';
+import { dns, http, tcp } from '../../index.ts';
+import { waitFor } from '../support/wait.ts';
+import { run } from './support.ts';
+
+const spans = new InMemorySpanExporter();
+const tracing = startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+
+let plainUrl: string;
+let tlsUrl: string;
+let closedPort: number;
+const servers: Array<Server | net.Server | dgram.Socket> = [];
+const seen: { traceparent?: string; slowRequests: number; slowClosed: number } = { slowRequests: 0, slowClosed: 0 };
+let certDir: string;
+
+function routes(request: IncomingMessage, response: ServerResponse) {
+  if (request.url === '/ok') return response.writeHead(200, { 'content-type': 'application/json', 'x-app': 'vigil-test' }).end(JSON.stringify({ status: 'ok', checks: { db: 'up' } }));
+  if (request.url === '/wrong') return response.writeHead(200, { 'content-type': 'text/plain' }).end('goodbye');
+  if (request.url === '/error') return response.writeHead(500).end('boom');
+  if (request.url === '/trace') {
+    seen.traceparent = request.headers.traceparent as string | undefined;
+    return response.writeHead(200).end('traced');
+  }
+  if (request.url === '/slow') {
+    seen.slowRequests += 1;
+    request.socket.once('close', () => (seen.slowClosed += 1));
+    return; // never answers: only an abort ends it
+  }
+  response.writeHead(404).end();
+}
+
+async function listen(server: Server | net.Server): Promise<number> {
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+/** A minimal authoritative DNS server: answers A queries for *.vigil.test with 10.0.0.7, NXDOMAIN otherwise. */
+async function startDnsServer(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  servers.push(socket);
+  socket.on('message', (query, peer) => {
+    let offset = 12;
+    const labels: string[] = [];
+    while (query[offset]! > 0) {
+      labels.push(query.subarray(offset + 1, offset + 1 + query[offset]!).toString());
+      offset += query[offset]! + 1;
+    }
+    const question = query.subarray(12, offset + 5);
+    const known = labels.join('.').endsWith('vigil.test');
+    const header = Buffer.from([query[0]!, query[1]!, 0x84, known ? 0x00 : 0x03, 0, 1, 0, known ? 1 : 0, 0, 0, 0, 0]);
+    const answer = known ? Buffer.from([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 7]) : Buffer.alloc(0);
+    socket.send(Buffer.concat([header, question, answer]), peer.port, peer.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return socket.address().port;
+}
+
+let dnsPort: number;
+
+beforeAll(async () => {
+  certDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-cert-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem')], { stdio: 'ignore' });
+  plainUrl = `http://127.0.0.1:${await listen(createHttpServer(routes))}`;
+  const tlsServer = createHttpsServer({ key: readFileSync(path.join(certDir, 'key.pem')), cert: readFileSync(path.join(certDir, 'cert.pem')) }, routes);
+  tlsUrl = `https://localhost:${await listen(tlsServer)}`;
+  const closed = net.createServer();
+  closedPort = await listen(closed);
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  servers.splice(servers.indexOf(closed), 1);
+  dnsPort = await startDnsServer();
+});
+
+afterAll(async () => {
+  for (const server of servers) {
+    if (server instanceof dgram.Socket) server.close();
+    else {
+      (server as Server).closeAllConnections?.();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+  rmSync(certDir, { recursive: true, force: true });
+  await tracing.shutdown();
+});
+
+describe('http probe', () => {
+  it('passes on a healthy route, with timings per phase, header, body and JSON assertions', async () => {
+    const { result, outcome } = await run(http({ name: 'ok', url: `${plainUrl}/ok`, expect: { status: 200, headers: { 'X-App': 'vigil' }, bodyContains: 'ok', json: { status: 'ok', 'checks.db': 'up' }, maxLatency: '5s' } }));
+    expect(result.success).toBe(true);
+    expect(Object.keys(result.timings!)).toEqual(['dns', 'connect', 'tls', 'firstByte', 'transfer', 'total']);
+    expect(result.timings!.connect).toBeGreaterThan(0);
+    expect(outcome.metrics).toMatchObject({ httpStatusCode: 200, httpPhases: { resolve: expect.any(Number), connect: expect.any(Number), processing: expect.any(Number) } });
+  });
+
+  it('fails with the reason on a 500, a wrong body and a JSON mismatch', async () => {
+    const error = await run(http({ name: 'error', url: `${plainUrl}/error` }));
+    expect(error.result).toMatchObject({ success: false, reason: 'expected status 2xx or 3xx, got 500' });
+    expect(error.outcome.failure).toBe('status');
+    const wrong = await run(http({ name: 'wrong', url: `${plainUrl}/wrong`, expect: { bodyContains: 'hello' } }));
+    expect(wrong.result.reason).toBe('body does not contain "hello"');
+    const json = await run(http({ name: 'json', url: `${plainUrl}/ok`, expect: { json: { status: 'degraded' } } }));
+    expect(json.result.reason).toBe('JSON status is "ok", expected "degraded"');
+  });
+
+  it('sends traceparent from its span, and marks the span ERROR when the run fails', async () => {
+    spans.reset();
+    const { result } = await run(http({ name: 'traced', url: `${plainUrl}/trace` }));
+    expect(seen.traceparent).toMatch(new RegExp(`^00-${result.traceId}-[0-9a-f]{16}-01$`));
+    await run(http({ name: 'failing', url: `${plainUrl}/error` }));
+    const probeSpans = spans.getFinishedSpans().filter((span) => span.name === 'probe.run');
+    expect(probeSpans.map((span) => [span.attributes['probe.name'], span.status.code])).toEqual([
+      ['traced', SpanStatusCode.UNSET],
+      ['failing', SpanStatusCode.ERROR],
+    ]);
+  });
+
+  it('measures TLS and the certificate expiry, refusing a self-signed certificate unless told', async () => {
+    const refused = await run(http({ name: 'tls-strict', url: `${tlsUrl}/ok` }));
+    expect(refused.result.success).toBe(false);
+    expect(refused.outcome.failure).toBe('tls');
+    const accepted = await run(http({ name: 'tls', url: `${tlsUrl}/ok`, tls: { insecure: true } }));
+    expect(accepted.result.success).toBe(true);
+    expect(accepted.result.timings!.tls).toBeGreaterThan(0);
+    expect(accepted.result.details!.certDaysLeft).toBeGreaterThanOrEqual(29);
+    expect(accepted.outcome.metrics!.sslEarliestCertExpiry! * 1000 - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    const expiring = await run(http({ name: 'tls-expiring', url: `${tlsUrl}/ok`, tls: { insecure: true, minDaysLeft: 60 } }));
+    expect(expiring.result.reason).toMatch(/^the certificate expires in (29|30) day\(s\), fewer than the 60 required$/);
+  });
+
+  it('aborts a run at its timeout: the connection is closed and the result says so', async () => {
+    const clock = new FakeClock(Date.now());
+    const before = { requests: seen.slowRequests, closed: seen.slowClosed };
+    const running = run(http({ name: 'slow', url: `${plainUrl}/slow`, timeout: '2s' }), { clock });
+    await waitFor('the slow request to arrive', () => seen.slowRequests > before.requests, 10_000, 10);
+    await clock.advance(2000);
+    const { result, outcome } = await running;
+    expect(result).toMatchObject({ success: false, reason: 'timed out after 2000 ms' });
+    expect(outcome.failure).toBe('timeout');
+    await waitFor('the server to see the connection closed', () => seen.slowClosed > before.closed, 5000, 10);
+  });
+
+  it('retries inside a run and reports the attempts', async () => {
+    const clock = new FakeClock(Date.now());
+    const running = run(http({ name: 'retry', url: `http://127.0.0.1:${closedPort}/`, retries: 2, retryDelay: '5s' }), { clock });
+    for (let i = 0; i < 2; i++) {
+      await waitFor('a retry to be scheduled', () => clock.pendingTimers > 0, 5000, 5);
+      await clock.advance(5000);
+    }
+    const { result, outcome } = await running;
+    expect(result.success).toBe(false);
+    expect(outcome.failure).toBe('connection_refused');
+    expect(result.details!.attempts).toBe(3);
+  });
+});
+
+describe('tcp probe', () => {
+  it('connects to an open port and fails on a closed one', async () => {
+    const open = await run(tcp({ name: 'open', host: '127.0.0.1', port: Number(new URL(plainUrl).port), send: 'GET /ok HTTP/1.0\r\n\r\n', expectContains: 'HTTP/1.1 200' }));
+    expect(open.result.success).toBe(true);
+    expect(open.result.timings!.connect).toBeGreaterThan(0);
+    const closed = await run(tcp({ name: 'closed', host: '127.0.0.1', port: closedPort }));
+    expect(closed.result).toMatchObject({ success: false, reason: expect.stringContaining('ECONNREFUSED') });
+    expect(closed.outcome.failure).toBe('connection_refused');
+  });
+
+  it('speaks TLS and checks the answer', async () => {
+    const port = Number(new URL(tlsUrl).port);
+    const { result } = await run(tcp({ name: 'tls-port', host: 'localhost', port, tls: true, insecure: true, send: 'GET /wrong HTTP/1.0\r\n\r\n', expectContains: 'hello' }));
+    expect(result.success).toBe(false);
+    expect(result.reason).toMatch(/did not send "hello"/);
+    expect(result.timings!.tls).toBeGreaterThan(0);
+  });
+});
+
+describe('dns probe', () => {
+  it('resolves through a named server and checks the answers', async () => {
+    const found = await run(dns({ name: 'dns', query: 'api.vigil.test', server: `127.0.0.1:${dnsPort}`, expectContains: ['10.0.0.7'] }));
+    expect(found.result).toMatchObject({ success: true, details: { answers: ['10.0.0.7'] } });
+    const missing = await run(dns({ name: 'dns-missing', query: 'api.example.invalid', server: `127.0.0.1:${dnsPort}` }));
+    expect(missing.result.success).toBe(false);
+    expect(missing.result.reason).toMatch(/ENOTFOUND|queryA/);
+  });
+
+  it('uses the system resolver without a server', async () => {
+    const { result } = await run(dns({ name: 'localhost', query: 'localhost', expectContains: ['127.0.0.1'] }));
+    expect(result.success).toBe(true);
+  });
+});
