@@ -1,7 +1,35 @@
-import type { VigilModule } from '../core/lifecycle/module.ts';
+import type { Component, ModuleContext, VigilModule } from '../core/lifecycle/module.ts';
+import { getProcessingSignals } from '../processing/index.ts';
+import { getProbeStatuses, runProbeNow } from '../probes/index.ts';
+import { alertsMigrations } from './migrations.ts';
+import { createRuleSource } from './rules.ts';
+import { createAlertService } from './service.ts';
+
+export { listMaintenances, type Maintenance } from './router.ts';
+export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
 
 export const alertsModule: VigilModule = {
   name: 'alerts',
-  migrations: [],
-  setup: () => [],
+  migrations: alertsMigrations,
+  setup(ctx: ModuleContext): Component[] {
+    if (!ctx.roles.has('alerts')) return [];
+    const source = createRuleSource(ctx.config.alerts.rules, {
+      probeStatuses: () => getProbeStatuses(ctx.db),
+      processingSignals: (windowMs, now) => getProcessingSignals(ctx.db, ctx.queue, { windowMs, now }),
+      registry: ctx.registry,
+    });
+    const service = createAlertService({
+      config: ctx.config,
+      db: ctx.db,
+      clock: ctx.clock,
+      logger: ctx.logger,
+      registry: ctx.registry,
+      source,
+      async verifyProbe(probe) {
+        const result = await runProbeNow(ctx, probe);
+        return { success: result.success, ...(result.reason ? { reason: result.reason } : {}) };
+      },
+    });
+    return [service];
+  },
 };

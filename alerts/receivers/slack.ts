@@ -1,0 +1,86 @@
+import { LogLevel, WebClient, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, type KnownBlock } from '@slack/web-api';
+import { describeIncident, headline, subjectOf, textOf } from '../messages.ts';
+import type { Incident, NotificationEvent } from '../types.ts';
+import { ALL_EVENTS, DeliveryError, type Receiver, type ReceiverContext } from './types.ts';
+
+interface Thread {
+  channel: string;
+  ts: string;
+}
+
+const STATE_EMOJI: Record<string, string> = { pending: ':hourglass:', firing: ':warning:', escalated: ':rotating_light:', resolved: ':white_check_mark:' };
+
+function blocksOf(event: NotificationEvent, incidents: readonly Incident[]): KnownBlock[] {
+  return [
+    { type: 'header', text: { type: 'plain_text', text: subjectOf(event, incidents).slice(0, 150) } },
+    ...incidents.map(
+      (incident): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: `${STATE_EMOJI[incident.state] ?? ''} ${describeIncident(incident).join('\n')}` } }),
+    ),
+  ];
+}
+
+/**
+ * A new incident is a chat.postMessage; each later change updates that message (chat.update) and replies in its
+ * thread, EMERGENCY and UP also broadcast to the channel. The client's own retries are off: the outbox retries.
+ */
+export function createSlackReceiver(name: string, settings: { channel: string }, context: ReceiverContext): Receiver {
+  const { token, apiUrl } = context.config.slack;
+  const client = new WebClient(token?.reveal(), {
+    ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    logLevel: LogLevel.ERROR,
+  });
+  let nextCallAt = 0;
+  // At most one call per slackMinInterval per channel. A call that comes too early is handed back to the outbox to run
+  // when its turn comes, with what this delivery already did, so pacing survives restarts and never blocks a pass.
+  const paced = async <T>(call: () => Promise<T>, progress: Record<string, unknown>): Promise<T> => {
+    const wait = nextCallAt - context.clock.now();
+    if (wait > 0) throw new DeliveryError(`Slack channel ${settings.channel} paced: next call in ${wait} ms`, { temporary: true, retryAfterMs: wait, progress });
+    nextCallAt = context.clock.now() + context.config.alerts.slackMinInterval;
+    return call();
+  };
+
+  return {
+    name,
+    events: ALL_EVENTS,
+    async deliver({ event, incidents, threads, progress }) {
+      if (!token) throw new DeliveryError('No Slack token configured: set SLACK_BOT_TOKEN (or slack.token).', { temporary: false });
+      const thread = threads.find((candidate): candidate is Record<string, unknown> & Thread => typeof candidate?.ts === 'string');
+      const done = { ...progress };
+      try {
+        if (!thread) {
+          const posted = await paced(() => client.chat.postMessage({ channel: settings.channel, text: textOf(event, incidents), blocks: blocksOf(event, incidents) }), done);
+          return { channel: String(posted.channel), ts: String(posted.ts) };
+        }
+        if (!done.updated) {
+          await paced(() => client.chat.update({ channel: thread.channel, ts: thread.ts, text: textOf(event, incidents), blocks: blocksOf(event, incidents) }), done);
+          done.updated = true;
+        }
+        await paced(() =>
+          client.chat.postMessage({
+            channel: thread.channel,
+            thread_ts: thread.ts,
+            text: `${headline(event)}: ${subjectOf(event, incidents)}`,
+            reply_broadcast: event === 'emergency' || event === 'up',
+          }),
+          done,
+        );
+        return { channel: thread.channel, ts: thread.ts };
+      } catch (error) {
+        throw error instanceof DeliveryError ? error : classify(error, done);
+      }
+    },
+  };
+}
+
+function classify(error: unknown, progress: Record<string, unknown>): DeliveryError {
+  if (error instanceof WebAPIRateLimitedError) return new DeliveryError('Slack rate limited the call', { temporary: true, retryAfterMs: error.retryAfter * 1000, progress });
+  if (error instanceof WebAPIHTTPError) return new DeliveryError(`Slack answered HTTP ${error.statusCode}`, { temporary: error.statusCode >= 500 || error.statusCode === 429, progress });
+  if (error instanceof WebAPIRequestError) return new DeliveryError(`Slack unreachable: ${error.original.message}`, { temporary: true, progress });
+  if (error instanceof WebAPIPlatformError) {
+    const temporary = ['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout'].includes(error.data.error);
+    return new DeliveryError(`Slack refused the call: ${error.data.error}`, { temporary, progress });
+  }
+  return new DeliveryError(`Slack call failed: ${(error as Error).message}`, { temporary: true, progress });
+}

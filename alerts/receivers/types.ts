@@ -1,0 +1,70 @@
+import type { Clock } from '../../core/clock.ts';
+import type { VigilConfig } from '../../core/config/schema.ts';
+import type { Db } from '../../core/db/index.ts';
+import type { Logger } from '../../core/telemetry/logger.ts';
+import type { AlertsMetrics } from '../metrics.ts';
+import type { Incident, NotificationEvent } from '../types.ts';
+
+/** One message to one receiver: one event for the incidents of one group. */
+export interface Delivery {
+  /** The outbox's idempotency key (incident, receiver, event); receivers pass it on where the far side can dedupe. */
+  key: string;
+  event: NotificationEvent;
+  incidents: Incident[];
+  /** Per incident, what this receiver recorded for it on an earlier delivery (Slack: the message's channel and ts). */
+  threads: Array<Record<string, unknown> | undefined>;
+  /** What a failed earlier attempt of this same delivery had already done (from DeliveryError.progress). */
+  progress: Record<string, unknown>;
+}
+
+/** What every receiver is: email, Slack, webhook, restart hook, scale hook. */
+export interface Receiver {
+  readonly name: string;
+  /** The events this receiver acts on; the router gives it no others. */
+  readonly events: readonly NotificationEvent[];
+  /** Resolves with what to remember for later deliveries about these incidents; throws DeliveryError on failure. */
+  deliver(delivery: Delivery): Promise<Record<string, unknown> | undefined>;
+  close?(): void;
+}
+
+/** What a receiver may use besides its own config section. */
+export interface ReceiverContext {
+  config: VigilConfig;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  metrics: AlertsMetrics;
+  /** Runs the named probe now; true when it succeeds (restart hooks judge their fix by it). */
+  verifyProbe(probe: string): Promise<{ success: boolean; reason?: string }>;
+  /** Turns an incident into EMERGENCY (restart budget spent). */
+  escalate(incidentId: number, reason: string): Promise<void>;
+  /** The maintenance window covering these labels now, if any. */
+  maintenanceFor(labels: Record<string, string>): Promise<{ id: number; title: string } | undefined>;
+}
+
+export class DeliveryError extends Error {
+  /** true: try again later (4xx SMTP, 5xx/429 HTTP, network); false: never (bad address, bad token, bad request). */
+  readonly temporary: boolean;
+  readonly retryAfterMs?: number;
+  readonly progress?: Record<string, unknown>;
+
+  constructor(message: string, options: { temporary: boolean; retryAfterMs?: number; progress?: Record<string, unknown> }) {
+    super(message);
+    this.name = 'DeliveryError';
+    this.temporary = options.temporary;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.progress) this.progress = options.progress;
+  }
+}
+
+/** An HTTP answer's retry class: 429 and 5xx are temporary (429 may say when), other 4xx are permanent. */
+export function httpDeliveryError(what: string, status: number, retryAfter: string | null | undefined): DeliveryError {
+  const seconds = retryAfter ? Number(retryAfter) : NaN;
+  return new DeliveryError(`${what} answered HTTP ${status}`, {
+    temporary: status === 429 || status >= 500,
+    ...(Number.isFinite(seconds) ? { retryAfterMs: seconds * 1000 } : {}),
+  });
+}
+
+export const FIRING_EVENTS: readonly NotificationEvent[] = ['warning', 'repeat', 'retry'];
+export const ALL_EVENTS: readonly NotificationEvent[] = ['warning', 'emergency', 'up', 'flapping', 'repeat'];

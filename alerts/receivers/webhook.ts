@@ -1,0 +1,47 @@
+import { createHmac } from 'node:crypto';
+import type { Secret } from '../../core/config/secret.ts';
+import { subjectOf } from '../messages.ts';
+import { ALL_EVENTS, DeliveryError, httpDeliveryError, type Receiver, type ReceiverContext } from './types.ts';
+
+/** POSTs the JSON payload documented in the README, signed: `X-Vigil-Signature: t=<ms>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+export function createWebhookReceiver(name: string, settings: { url: string; secret: Secret; timeout: number }, context: ReceiverContext): Receiver {
+  return {
+    name,
+    events: ALL_EVENTS,
+    async deliver({ key, event, incidents }) {
+      const body = JSON.stringify({
+        version: 1,
+        key,
+        event,
+        title: subjectOf(event, incidents),
+        incidents: incidents.map((incident) => ({
+          id: incident.id,
+          rule: incident.rule,
+          state: incident.state,
+          flapping: incident.flapping,
+          summary: incident.summary,
+          labels: incident.labels,
+          startedAt: new Date(incident.startedAt).toISOString(),
+          firedAt: incident.firedAt === null ? null : new Date(incident.firedAt).toISOString(),
+          resolvedAt: incident.resolvedAt === null ? null : new Date(incident.resolvedAt).toISOString(),
+        })),
+      });
+      const timestamp = String(context.clock.now());
+      const signature = createHmac('sha256', settings.secret.reveal()).update(`${timestamp}.${body}`).digest('hex');
+      let response: Response;
+      try {
+        response = await fetch(settings.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-vigil-signature': `t=${timestamp},v1=${signature}` },
+          body,
+          signal: AbortSignal.timeout(settings.timeout),
+        });
+      } catch (error) {
+        throw new DeliveryError(`webhook ${name} unreachable: ${(error as Error).message}`, { temporary: true });
+      }
+      await response.body?.cancel();
+      if (!response.ok) throw httpDeliveryError(`webhook ${name}`, response.status, response.headers.get('retry-after'));
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { alertsMigrations } from '../../alerts/migrations.ts';
+import { createAlertService, type AlertService } from '../../alerts/service.ts';
+import type { Observation } from '../../alerts/types.ts';
+import { FakeClock } from '../../core/clock.ts';
+import { migrate, openDb, type Db } from '../../core/db/index.ts';
+import { createLogger } from '../../core/telemetry/logger.ts';
+import { createRegistry } from '../../core/telemetry/metrics.ts';
+import { testConfig, type TestStore } from '../support/backends.ts';
+
+export interface ReceivedMail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+}
+
+/** A real SMTP server on 127.0.0.1: records parsed mail; `refuse` answers 451 (temporary), `down` closes the port. */
+export async function startSmtp() {
+  const mails: ReceivedMail[] = [];
+  let refuse = false;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      if (refuse) {
+        stream.resume();
+        stream.on('end', () => callback(Object.assign(new Error('try again later'), { responseCode: 451 })));
+        return;
+      }
+      simpleParser(stream)
+        .then((parsed) => {
+          const to = Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : (parsed.to?.text ?? '');
+          mails.push({ to, subject: parsed.subject ?? '', text: parsed.text ?? '', html: typeof parsed.html === 'string' ? parsed.html : '', messageId: parsed.messageId ?? '' });
+          callback();
+        })
+        .catch(callback);
+    },
+  });
+  let port = 0;
+  const listen = () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => ((port = (server.server.address() as AddressInfo).port), resolve())));
+  await listen();
+  return {
+    mails,
+    get url() {
+      return `smtp://127.0.0.1:${port}`;
+    },
+    set refuse(value: boolean) {
+      refuse = value;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface SlackCall {
+  method: string;
+  args: Record<string, unknown>;
+  authorization: string;
+}
+
+/** A Slack Web API double over HTTP: records every call; `script` answers the next calls with a status (429 with Retry-After, 500). */
+export async function startSlackDouble() {
+  const calls: SlackCall[] = [];
+  const attempts: SlackCall[] = [];
+  const script: Array<{ status: number; retryAfter?: number }> = [];
+  let ts = 1000;
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      const method = (request.url ?? '').replace(/^\/api\//, '');
+      const type = request.headers['content-type'] ?? '';
+      const raw: Record<string, unknown> = type.includes('json') ? JSON.parse(body || '{}') : Object.fromEntries(new URLSearchParams(body));
+      const args = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, key === 'blocks' && typeof value === 'string' ? JSON.parse(value) : value]));
+      const call = { method, args, authorization: String(request.headers.authorization ?? '') };
+      attempts.push(call);
+      const scripted = script.shift();
+      if (scripted) {
+        response.writeHead(scripted.status, { 'content-type': 'application/json', ...(scripted.retryAfter !== undefined ? { 'retry-after': String(scripted.retryAfter) } : {}) });
+        response.end(JSON.stringify({ ok: false, error: scripted.status === 429 ? 'ratelimited' : 'internal_error' }));
+        return;
+      }
+      calls.push(call);
+      const answer = method === 'chat.postMessage' ? { ok: true, channel: args.channel, ts: String(args.thread_ts ? `${ts++}.reply` : `${ts++}.000100`) } : { ok: true, channel: args.channel, ts: args.ts };
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    calls,
+    attempts,
+    script,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`,
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
+/** Builds the alert service directly on a store, on a FakeClock, fed by observations the test sets. */
+export async function startAlertHarness(store: TestStore, overrides: { alerts: unknown; smtp?: unknown; slack?: unknown; clock?: FakeClock; db?: Db; holder?: string; verifyProbe?: (probe: string) => Promise<{ success: boolean; reason?: string }> }) {
+  const config = testConfig(store, { alerts: overrides.alerts, ...(overrides.smtp ? { smtp: overrides.smtp } : {}), ...(overrides.slack ? { slack: overrides.slack } : {}) });
+  const db = overrides.db ?? (await openDb(config.database));
+  await migrate(db, alertsMigrations);
+  const clock = overrides.clock ?? new FakeClock();
+  const signals = new Map<string, Observation>();
+  const service: AlertService = createAlertService({
+    config,
+    db,
+    clock,
+    logger: createLogger({ level: process.env.VIGIL_TEST_LOG_LEVEL ?? 'silent' }),
+    registry: createRegistry(),
+    source: async () => [...signals.values()],
+    verifyProbe: overrides.verifyProbe ?? (async () => ({ success: true })),
+    holder: overrides.holder ?? 'test',
+    random: () => 0.5,
+  });
+  await service.start();
+  return {
+    config,
+    db,
+    clock,
+    service,
+    /** Sets one rule's observation (a series per rule). */
+    observe(rule: string, active: boolean | undefined, labels: Record<string, string> = {}, summary = `${rule} ${active ? 'failing' : 'ok'}`) {
+      signals.set(rule, { rule, labels, active, summary });
+    },
+    forget(rule: string) {
+      signals.delete(rule);
+    },
+    /** Advances time in `step` increments, letting each pass finish before the next. */
+    async run(ms: number, step = 1000) {
+      for (let elapsed = 0; elapsed < ms; elapsed += step) {
+        await clock.advance(Math.min(step, ms - elapsed));
+        await service.idle();
+      }
+    },
+    async notifications() {
+      return db.query<{ key: string; receiver: string; event: string; status: string; attempts: number; muted_by: string | null }>('select key, receiver, event, status, attempts, muted_by from alerts_notifications order by id');
+    },
+    async stop() {
+      await service.stop(Date.now() + 5000);
+      if (!overrides.db) await db.close();
+    },
+  };
+}
