@@ -58,6 +58,11 @@ export async function declareQueues(queue: Queue, config: ProcessingConfig): Pro
     await queue.createQueue(queueName(stage.name), { ...policy, deadLetter: LOST_QUEUE });
     await queue.updateQueue(queueName(stage.name), policy);
   }
+  // pg-boss looks a queue up (through its own connection) the first time it sends to it. Inside our transaction on PGlite's
+  // single connection that lookup would wait for the transaction forever, so every queue is looked up once here.
+  for (const name of [LOST_QUEUE, NOTICE_QUEUE, ...STAGES.map((stage) => queueName(stage.name))]) {
+    await queue.getJobById(name, '00000000-0000-0000-0000-000000000000');
+  }
 }
 
 /** Queues the first stage for a new video inside the transaction that inserted it. */
