@@ -52,7 +52,8 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
 
   const due = async (entry: Entry, slot: number) => {
     if (stopped) return;
-    arm(entry, slot);
+    // After a stall (suspend, a blocked loop) the slots already missed are skipped, not run in a burst.
+    arm(entry, Math.max(slot, clock.now()));
     if (entry.running) {
       options.metrics.skipped.inc({ reason: 'overlap' });
       logger.warn({ probe: entry.loaded.definition.name }, 'previous run still going; this scheduled run is skipped');

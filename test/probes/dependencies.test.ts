@@ -35,7 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => smtpServer.close(resolve));
+  await new Promise<void>((resolve) => smtpServer.close(() => resolve()));
   await new Promise((resolve) => slackDouble.close(resolve));
 });
 

@@ -1,0 +1,156 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.ts';
+import { migrate, openDb, type Db } from '../../core/db/index.ts';
+import { createRegistry } from '../../core/telemetry/metrics.ts';
+import { http, tcp } from '../../index.ts';
+import type { AnyProbeDefinition } from '../../probes/define.ts';
+import { loadProbes } from '../../probes/loader.ts';
+import { probeMetrics } from '../../probes/metrics.ts';
+import { probesMigrations } from '../../probes/migrations.ts';
+import { createRecorder } from '../../probes/record.ts';
+import { getProbeStatuses, getRecentResults } from '../../probes/results.ts';
+import { createScheduler } from '../../probes/scheduler.ts';
+import { timetable } from '../../probes/schedule.ts';
+import { testConfig, type TestStore } from '../support/backends.ts';
+import { waitFor } from '../support/wait.ts';
+import { environment, quietLogger } from './support.ts';
+
+const START = Date.UTC(2026, 0, 1);
+let target: Server;
+let baseUrl: string;
+let slowArrived = 0;
+let fastHits = 0;
+
+beforeAll(async () => {
+  target = createServer((request, response) => {
+    if (request.url === '/slow') {
+      slowArrived += 1;
+      return;
+    }
+    fastHits += 1;
+    response.end('ok');
+  });
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(target.address() as net.AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  target.closeAllConnections();
+  await new Promise((resolve) => target.close(resolve));
+});
+
+describe('probe scheduler (fake clock)', () => {
+  let store: TestStore;
+  let db: Db;
+
+  beforeEach(async () => {
+    const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-sched-'));
+    store = { dataDir: path.join(tempDir, 'data'), tempDir, cleanup: async () => rmSync(tempDir, { recursive: true, force: true }) };
+    db = await openDb(testConfig(store).database);
+    await migrate(db, probesMigrations);
+  });
+
+  afterEach(async () => {
+    await db.close();
+    await store.cleanup();
+  });
+
+  function scheduler(definitions: AnyProbeDefinition[], options: { clock: FakeClock; location?: string; concurrency?: number }) {
+    const registry = createRegistry();
+    const metrics = probeMetrics(registry);
+    const recorder = createRecorder(db, metrics, quietLogger);
+    const { probes } = loadProbes(definitions);
+    const component = createScheduler({
+      probes,
+      environment: environment({ clock: options.clock, db, location: options.location ?? 'local' }),
+      db,
+      metrics,
+      record: (loaded, run) => recorder.record(loaded, run),
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    });
+    return { component, registry, recorder };
+  }
+
+  const count = async (probe: string) => (await getRecentResults(db, probe, 100)).length;
+
+  it('runs each probe at its scheduled slots, with no lateness on the fake clock', async () => {
+    const clock = new FakeClock(START);
+    const { component, registry, recorder } = scheduler([http({ name: 'every-10s', url: `${baseUrl}/`, schedule: '10s' })], { clock });
+    await component.start!();
+    const first = timetable('every-10s', { every: 10_000 }).next(START);
+    for (let i = 0; i < 3; i++) {
+      await clock.advance(i === 0 ? first - START : 10_000);
+      await waitFor('the run to be recorded', async () => (await count('every-10s')) === i + 1, 10_000, 10);
+    }
+    await component.stop!(Date.now() + 5000);
+    await recorder.idle();
+    const results = await getRecentResults(db, 'every-10s', 10);
+    expect(results.map((result) => result.startedAt).reverse()).toEqual([first, first + 10_000, first + 20_000]);
+    const lateness = (await registry.getSingleMetric('vigil_probe_schedule_lateness_seconds')!.get()).values.find((value) => value.metricName === 'vigil_probe_schedule_lateness_seconds_sum');
+    expect(lateness?.value).toBe(0);
+  });
+
+  it('never overlaps runs of one probe, and aborts a run at its timeout', async () => {
+    const clock = new FakeClock(START);
+    const { component, registry } = scheduler([http({ name: 'slow', url: `${baseUrl}/slow`, schedule: '10s', timeout: '25s', jitter: '0ms' })], { clock });
+    await component.start!();
+    const before = slowArrived;
+    await clock.advance(10_000);
+    await waitFor('the slow request', () => slowArrived === before + 1, 10_000, 10);
+    await clock.advance(10_000);
+    await clock.advance(10_000);
+    expect(slowArrived).toBe(before + 1);
+    const skipped = (await registry.getSingleMetric('vigil_probe_runs_skipped_total')!.get()).values;
+    expect(skipped).toEqual([expect.objectContaining({ labels: { reason: 'overlap' }, value: 2 })]);
+    await clock.advance(5000);
+    await waitFor('the aborted run to be recorded', async () => (await count('slow')) === 1, 10_000, 10);
+    const [result] = await getRecentResults(db, 'slow');
+    expect(result).toMatchObject({ success: false, reason: 'timed out after 25000 ms', startedAt: START + 10_000 });
+    await component.stop!(Date.now() + 5000);
+  });
+
+  it('runs at most `concurrency` probes at once', async () => {
+    const clock = new FakeClock(START);
+    const definitions = ['a', 'b', 'c'].map((name) => http({ name, url: `${baseUrl}/slow`, schedule: '60s', timeout: '5s', jitter: '0ms' }));
+    const { component } = scheduler(definitions, { clock, concurrency: 1 });
+    await component.start!();
+    const before = slowArrived;
+    await clock.advance(60_000);
+    await waitFor('one slow request', () => slowArrived === before + 1, 10_000, 10);
+    expect((component as unknown as { inFlight(): number }).inFlight()).toBe(1);
+    await clock.advance(5000);
+    await waitFor('the second request after the first timed out', () => slowArrived === before + 2, 10_000, 10);
+    expect((component as unknown as { inFlight(): number }).inFlight()).toBe(1);
+    await clock.advance(5000);
+    await waitFor('the third', () => slowArrived === before + 3, 10_000, 10);
+    await clock.advance(5000);
+    await waitFor('all three recorded', async () => (await Promise.all(['a', 'b', 'c'].map(count))).every((n) => n === 1), 10_000, 10);
+    await component.stop!(Date.now() + 5000);
+  });
+
+  it('runs a probe once per slot per location, and two failing locations reach the quorum', async () => {
+    const clock = new FakeClock(START);
+    const definition = tcp({ name: 'closed-port', host: '127.0.0.1', port: 1, schedule: '30s', jitter: '0ms', locations: ['eu', 'us'], quorum: 2 });
+    const agents = [
+      scheduler([definition], { clock, location: 'eu' }),
+      scheduler([definition], { clock, location: 'eu' }),
+      scheduler([definition], { clock, location: 'us' }),
+      scheduler([definition], { clock, location: 'asia' }),
+    ];
+    for (const agent of agents) await agent.component.start!();
+    await clock.advance(30_000);
+    await waitFor('both locations to record', async () => (await count('closed-port')) === 2, 10_000, 10);
+    await clock.advance(1000);
+    for (const agent of agents) await agent.component.stop!(Date.now() + 5000);
+    for (const agent of agents) await agent.recorder.idle();
+    const results = await getRecentResults(db, 'closed-port');
+    expect(results.map((result) => result.location).sort()).toEqual(['eu', 'us']);
+    const [status] = await getProbeStatuses(db);
+    expect(status).toMatchObject({ state: 'down', locations: [{ location: 'eu', state: 'down' }, { location: 'us', state: 'down' }] });
+  });
+});
