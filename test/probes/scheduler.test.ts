@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -24,7 +24,6 @@ const START = Date.UTC(2026, 0, 1);
 let target: Server;
 let baseUrl: string;
 let slowArrived = 0;
-let fastHits = 0;
 
 beforeAll(async () => {
   target = createServer((request, response) => {
@@ -32,7 +31,6 @@ beforeAll(async () => {
       slowArrived += 1;
       return;
     }
-    fastHits += 1;
     response.end('ok');
   });
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
@@ -91,7 +89,7 @@ describe('probe scheduler (fake clock)', () => {
     await recorder.idle();
     const results = await getRecentResults(db, 'every-10s', 10);
     expect(results.map((result) => result.startedAt).reverse()).toEqual([first, first + 10_000, first + 20_000]);
-    const lateness = (await registry.getSingleMetric('vigil_probe_schedule_lateness_seconds')!.get()).values.find((value) => value.metricName === 'vigil_probe_schedule_lateness_seconds_sum');
+    const lateness = (await registry.getSingleMetric('vigil_probe_schedule_lateness_seconds')!.get()).values.find((value) => (value as { metricName?: string }).metricName === 'vigil_probe_schedule_lateness_seconds_sum');
     expect(lateness?.value).toBe(0);
   });
 

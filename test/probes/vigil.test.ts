@@ -83,6 +83,6 @@ describeEachBackend('probes in a running Vigil', (backend) => {
     const labels = { probe: 'nightly-backup', kind: 'heartbeat', location: 'local' };
     expect(samples).toContainEqual({ name: 'probe_success', labels, value: 1 });
     expect(samples.find((sample) => sample.name === 'probe_duration_seconds' && sample.labels.probe === 'nightly-backup')).toBeDefined();
-    expect((await (await fetch(`${vigil.url}/readyz`)).json()).checks).toContainEqual({ name: 'probe-scheduler', ok: true });
+    expect(((await (await fetch(`${vigil.url}/readyz`)).json()) as { checks: unknown[] }).checks).toContainEqual({ name: 'probe-scheduler', ok: true });
   });
 });
