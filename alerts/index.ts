@@ -1,17 +1,21 @@
 import type { Component, ModuleContext, VigilModule } from '../core/lifecycle/module.ts';
 import { getProcessingSignals } from '../processing/index.ts';
 import { getProbeStatuses, runProbeNow } from '../probes/index.ts';
+import { registerAdminRoutes } from './api.ts';
+import { alertCommands } from './cli.ts';
 import { alertsMigrations } from './migrations.ts';
 import { createRuleSource } from './rules.ts';
 import { createAlertService } from './service.ts';
 
-export { listMaintenances, type Maintenance } from './router.ts';
+export { listMaintenances, type Maintenance } from './maintenance.ts';
 export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
 
 export const alertsModule: VigilModule = {
   name: 'alerts',
   migrations: alertsMigrations,
+  commands: alertCommands,
   setup(ctx: ModuleContext): Component[] {
+    if (ctx.roles.has('api')) registerAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, adminToken: ctx.config.server.adminToken });
     if (!ctx.roles.has('alerts')) return [];
     const source = createRuleSource(ctx.config.alerts.rules, {
       probeStatuses: () => getProbeStatuses(ctx.db),

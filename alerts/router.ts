@@ -1,4 +1,6 @@
 import type { Queryable } from '../core/db/index.ts';
+import { resetsOf } from './admin.ts';
+import { maintenanceCovering } from './maintenance.ts';
 import type { AlertsConfig, Labels, RouteConfig, TimeWindow } from './config.ts';
 import { labelKey, matches } from './matchers.ts';
 import type { Receiver } from './receivers/types.ts';
@@ -34,9 +36,9 @@ export function insideWindow(window: TimeWindow, at: number): boolean {
 }
 
 /** The nth reminder is due `repeatInterval × factor^(n-1)` (capped at repeatMax) after the previous one. */
-export function repeatsDue(route: RouteConfig, firedAt: number, now: number): number {
+export function repeatsDue(route: RouteConfig, since: number, now: number): number {
   let due = 0;
-  let at = firedAt;
+  let at = since;
   for (;;) {
     const gap = Math.min(route.repeatInterval * route.repeatFactor ** due, route.repeatMax);
     if (gap <= 0 || at + gap > now) return due;
@@ -47,7 +49,7 @@ export function repeatsDue(route: RouteConfig, firedAt: number, now: number): nu
 
 export interface Router {
   /** Queues `event` for every receiver of the routes the incident matches (idempotent per incident, receiver, event). */
-  notify(q: Queryable, incident: Incident, event: NotificationEvent, options?: { sequence?: number; receivers?: string[] }): Promise<void>;
+  notify(q: Queryable, incident: Incident, event: NotificationEvent, options?: { sequence?: number }): Promise<void>;
   /** For an open incident: queues due reminders and releases notifications whose mute has ended. */
   refresh(q: Queryable, incident: Incident): Promise<void>;
   /** Why notifications about these labels are muted now (silence, maintenance, inhibition), if they are. */
@@ -109,18 +111,19 @@ export function createRouter(config: AlertsConfig, receivers: ReadonlyMap<string
     return 'outside the route\'s active times';
   }
 
+  async function notify(q: Queryable, incident: Incident, event: NotificationEvent, options: { sequence?: number } = {}): Promise<void> {
+    const mute = await muteReason(q, incident);
+    for (const route of routesFor(config.routes, incident.labels)) {
+      for (const name of route.route.receivers) {
+        if (!receivers.get(name)?.events.includes(event)) continue;
+        await enqueue(q, incident, route, name, event, options.sequence, mute ?? outsideActiveTimes(route.route));
+      }
+    }
+  }
+
   return {
     muteReason,
-    async notify(q, incident, event, options = {}) {
-      const mute = await muteReason(q, incident);
-      for (const route of routesFor(config.routes, incident.labels)) {
-        for (const name of route.route.receivers) {
-          if (options.receivers && !options.receivers.includes(name)) continue;
-          if (!receivers.get(name)?.events.includes(event)) continue;
-          await enqueue(q, incident, route, name, event, options.sequence, mute ?? outsideActiveTimes(route.route));
-        }
-      }
-    },
+    notify,
     async refresh(q, incident) {
       if (incident.state !== 'firing' && incident.state !== 'escalated') return;
       const mute = await muteReason(q, incident);
@@ -132,54 +135,22 @@ export function createRouter(config: AlertsConfig, receivers: ReadonlyMap<string
           await q.query(`update alerts_notifications set status = 'pending', muted_by = null, next_attempt_at = $2 where id = $1 and status = 'muted'`, [row.id, now()]);
         }
       }
-      if (incident.flapping || incident.ackedAt !== null || incident.firedAt === null) return;
+      const resets = await resetsOf(q, incident.id);
+      if (resets > 0) await notify(q, incident, 'retry', { sequence: resets });
+      if (incident.flapping || incident.ackedAt !== null) return;
+      // Reminders count from when the receiver got the opening message (a muted opening means no reminders yet).
+      const openings = await q.query<{ receiver: string; delivered_at: number }>(
+        `select receiver, min(delivered_at) as delivered_at from alerts_notifications where incident_id = $1 and event in ('warning', 'flapping') and status = 'delivered' group by receiver`,
+        [incident.id],
+      );
       for (const route of routesFor(config.routes, incident.labels)) {
-        const due = repeatsDue(route.route, incident.firedAt, now());
-        if (due === 0) continue;
         for (const name of route.route.receivers) {
-          if (receivers.get(name)?.events.includes('repeat')) await enqueue(q, incident, route, name, 'repeat', due, mute ?? outsideActiveTimes(route.route));
+          const opened = openings.find((opening) => opening.receiver === name);
+          if (!opened || !receivers.get(name)?.events.includes('repeat')) continue;
+          const due = repeatsDue(route.route, opened.delivered_at, now());
+          if (due > 0) await enqueue(q, incident, route, name, 'repeat', due, mute ?? outsideActiveTimes(route.route));
         }
       }
     },
   };
-}
-
-export interface Maintenance {
-  id: number;
-  title: string;
-  matchers: Labels;
-  startsAt: number;
-  endsAt: number;
-  author: string;
-  comment: string;
-}
-
-interface MaintenanceRow {
-  id: number;
-  title: string;
-  matchers: Labels;
-  starts_at: number;
-  ends_at: number;
-  author: string;
-  comment: string;
-}
-
-export const toMaintenance = (row: MaintenanceRow): Maintenance => ({
-  id: row.id,
-  title: row.title,
-  matchers: row.matchers,
-  startsAt: row.starts_at,
-  endsAt: row.ends_at,
-  author: row.author,
-  comment: row.comment,
-});
-
-/** Maintenance windows overlapping [from, to] (the status page shows these). */
-export async function listMaintenances(q: Queryable, range: { from: number; to: number }): Promise<Maintenance[]> {
-  const rows = await q.query<MaintenanceRow>('select * from alerts_maintenances where starts_at <= $2 and ends_at >= $1 order by starts_at, id', [range.from, range.to]);
-  return rows.map(toMaintenance);
-}
-
-export async function maintenanceCovering(q: Queryable, labels: Labels, at: number): Promise<Maintenance | undefined> {
-  return (await listMaintenances(q, { from: at, to: at })).find((maintenance) => at < maintenance.endsAt && matches(maintenance.matchers, labels));
 }

@@ -17,7 +17,8 @@ import { createScaleReceiver } from './receivers/scale.ts';
 import { createSlackReceiver } from './receivers/slack.ts';
 import type { Receiver, ReceiverContext } from './receivers/types.ts';
 import { createWebhookReceiver } from './receivers/webhook.ts';
-import { createRouter, maintenanceCovering } from './router.ts';
+import { maintenanceCovering } from './maintenance.ts';
+import { createRouter } from './router.ts';
 import type { SignalSource } from './types.ts';
 
 export interface AlertServiceOptions {

@@ -103,7 +103,9 @@ export async function startSlackDouble() {
 
 /** Builds the alert service directly on a store, on a FakeClock, fed by observations the test sets. */
 export async function startAlertHarness(store: TestStore, overrides: { alerts: unknown; smtp?: unknown; slack?: unknown; clock?: FakeClock; db?: Db; holder?: string; verifyProbe?: (probe: string) => Promise<{ success: boolean; reason?: string }> }) {
-  const config = testConfig(store, { alerts: overrides.alerts, ...(overrides.smtp ? { smtp: overrides.smtp } : {}), ...(overrides.slack ? { slack: overrides.slack } : {}) });
+  // A long lease by default: these timelines jump the fake clock further than a real lease renewal ever lags.
+  const alerts = { lease: { ttl: '1d', renewEvery: '10s' }, ...(overrides.alerts as object) };
+  const config = testConfig(store, { alerts, ...(overrides.smtp ? { smtp: overrides.smtp } : {}), ...(overrides.slack ? { slack: overrides.slack } : {}) });
   const db = overrides.db ?? (await openDb(config.database));
   await migrate(db, alertsMigrations);
   const clock = overrides.clock ?? new FakeClock();

@@ -69,7 +69,7 @@ describeEachBackend('alert timelines', (backend) => {
     expect(slack.calls[2]!.args.text).toMatch(/^UP: /);
     expect(String(slack.calls[2]!.args.reply_broadcast)).toBe('true');
 
-    await h.run(6 * 3_600_000, 600_000);
+    await h.run(3_600_000, 60_000);
     expect(smtp.mails).toHaveLength(2);
     expect(slack.calls).toHaveLength(3);
     expect((await h.notifications()).map((row) => `${row.receiver}:${row.event}:${row.status}`)).toEqual([

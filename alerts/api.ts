@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import type { Clock } from '../core/clock.ts';
+import { duration } from '../core/config/duration.ts';
+import { formatIssues } from '../core/config/load.ts';
+import type { Secret } from '../core/config/secret.ts';
+import type { Db } from '../core/db/index.ts';
+import { requireAdminToken, type HttpServer } from '../core/http/server.ts';
+import { ackIncident, addMaintenance, addSilence, AdminError, endMaintenance, expireSilence, listIncidents, listSilences, resetIncident } from './admin.ts';
+import { hookAttempts } from './hooks.ts';
+import { listMaintenances } from './maintenance.ts';
+
+const when = z.union([z.iso.datetime({ offset: true }), z.number()]).transform((value) => (typeof value === 'number' ? value : Date.parse(value)));
+
+const windowBody = z
+  .strictObject({
+    matchers: z.record(z.string(), z.string()),
+    startsAt: when.optional(),
+    endsAt: when.optional(),
+    /** Instead of endsAt: how long from the start, like "2h". */
+    duration: duration().optional(),
+    author: z.string().min(1),
+    comment: z.string().default(''),
+  })
+  .refine((body) => (body.endsAt === undefined) !== (body.duration === undefined), { message: 'give exactly one of endsAt or duration' });
+
+const actorBody = z.strictObject({ author: z.string().min(1) });
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) throw new AdminError(`Invalid request: ${formatIssues(parsed.error).join('; ')}`);
+  return parsed.data;
+}
+
+function idOf(params: unknown): number {
+  const id = Number((params as { id: string }).id);
+  if (!Number.isInteger(id) || id <= 0) throw new AdminError(`"${(params as { id: string }).id}" is not an id`);
+  return id;
+}
+
+function windowOf(body: z.output<typeof windowBody>, now: number) {
+  const startsAt = body.startsAt ?? now;
+  return { matchers: body.matchers, startsAt, endsAt: body.endsAt ?? startsAt + body.duration!, author: body.author, comment: body.comment };
+}
+
+/** Silences, maintenance windows and incidents under /admin/api/v1/, behind the admin bearer token. */
+export function registerAdminRoutes(http: HttpServer, options: { db: Db; clock: Clock; adminToken: Secret | undefined }): void {
+  const { db, clock } = options;
+  const now = () => clock.now();
+  http.register(
+    async (admin) => {
+      admin.addHook('preHandler', requireAdminToken(options.adminToken));
+      admin.get('/silences', async (request) => ({ silences: await listSilences(db, now(), { all: (request.query as { all?: string }).all === 'true' }) }));
+      admin.post('/silences', async (request, reply) => reply.status(201).send({ silence: await addSilence(db, windowOf(parse(windowBody, request.body), now()), now()) }));
+      admin.post('/silences/:id/expire', async (request) => ({ silence: await expireSilence(db, idOf(request.params), parse(actorBody, request.body).author, now()) }));
+
+      admin.get('/maintenances', async (request) => {
+        const query = request.query as { from?: string; to?: string };
+        const from = query.from ? Date.parse(query.from) : now();
+        const to = query.to ? Date.parse(query.to) : from + 30 * 86_400_000;
+        if (Number.isNaN(from) || Number.isNaN(to)) throw new AdminError('from and to must be ISO dates');
+        return { maintenances: await listMaintenances(db, { from, to }) };
+      });
+      admin.post('/maintenances', async (request, reply) => {
+        const body = parse(windowBody.and(z.object({ title: z.string().min(1) })), request.body);
+        return reply.status(201).send({ maintenance: await addMaintenance(db, { ...windowOf(body, now()), title: body.title }, now()) });
+      });
+      admin.post('/maintenances/:id/end', async (request) => ({ maintenance: await endMaintenance(db, idOf(request.params), parse(actorBody, request.body).author, now()) }));
+
+      admin.get('/incidents', async (request) => ({ incidents: await listIncidents(db, { all: (request.query as { all?: string }).all === 'true' }) }));
+      admin.get('/incidents/:id/hook-attempts', async (request) => ({ attempts: await hookAttempts(db, { incidentId: idOf(request.params) }) }));
+      admin.post('/incidents/:id/ack', async (request) => ({ incident: await ackIncident(db, idOf(request.params), parse(actorBody, request.body).author, now()) }));
+      admin.post('/incidents/:id/reset', async (request) => ({ incident: await resetIncident(db, idOf(request.params), parse(actorBody, request.body).author, now()) }));
+    },
+    { prefix: '/admin/api/v1' },
+  );
+}
