@@ -63,6 +63,8 @@ const commonShape = {
   locations: z.array(label).min(1).optional(),
   /** How many locations must see it down for the probe to be down. */
   quorum: z.number().int().min(1).default(1),
+  /** Also run once within the first 30 s after the scheduler starts, instead of waiting for the first slot. */
+  runAtStart: z.boolean().default(false),
   /** Largest start offset after the scheduled time, chosen per probe name (default: the whole interval; 30s for cron). */
   jitter: duration().optional(),
 };

@@ -6,10 +6,11 @@ import type { LoadedProbe } from './loader.ts';
 import type { ProbeMetrics } from './metrics.ts';
 import { claimSlots, prune } from './results.ts';
 import { runProbe, type Run, type RunEnvironment } from './runner.ts';
-import { timetable, type Timetable } from './schedule.ts';
+import { hash, timetable, type Timetable } from './schedule.ts';
 
 export const DEFAULT_CONCURRENCY = 64;
 const PRUNE_EVERY_MS = 3_600_000;
+const START_WINDOW_MS = 30_000;
 
 export interface SchedulerOptions {
   probes: readonly LoadedProbe[];
@@ -25,6 +26,7 @@ interface Entry {
   loaded: LoadedProbe;
   timetable: Timetable;
   timer?: TimerHandle;
+  startTimer?: TimerHandle;
   running: boolean;
 }
 
@@ -50,10 +52,10 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     entry.timer = clock.setTimeout(() => void due(entry, slot), slot - clock.now());
   };
 
-  const due = async (entry: Entry, slot: number) => {
+  const due = async (entry: Entry, slot: number, rearm = true) => {
     if (stopped) return;
     // After a stall (suspend, a blocked loop) the slots already missed are skipped, not run in a burst.
-    arm(entry, Math.max(slot, clock.now()));
+    if (rearm) arm(entry, Math.max(slot, clock.now()));
     if (entry.running) {
       options.metrics.skipped.inc({ reason: 'overlap' });
       logger.warn({ probe: entry.loaded.definition.name }, 'previous run still going; this scheduled run is skipped');
@@ -102,14 +104,24 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     inFlight: () => inFlight.size,
     async start() {
       const now = clock.now();
-      for (const entry of entries) arm(entry, now);
+      for (const entry of entries) {
+        arm(entry, now);
+        if (!entry.loaded.definition.runAtStart || entry.timetable.next(now) - now <= START_WINDOW_MS) continue;
+        // The first hashed offset of a 30 s window still ahead: agents of one location starting together share the slot, so one runs it.
+        const windowSlot = Math.floor(now / START_WINDOW_MS) * START_WINDOW_MS + (hash(entry.loaded.definition.name) % START_WINDOW_MS);
+        const startSlot = windowSlot > now ? windowSlot : windowSlot + START_WINDOW_MS;
+        entry.startTimer = clock.setTimeout(() => void due(entry, startSlot, false), startSlot - now);
+      }
       pruneTimer = clock.setInterval(() => void prune(options.db, clock.now()).catch((error) => logger.warn({ err: error }, 'pruning old probe results failed')), PRUNE_EVERY_MS);
       logger.info({ probes: entries.length, location, concurrency }, 'probe scheduler started');
     },
     async stop(deadline) {
       stopped = true;
       pruneTimer?.cancel();
-      for (const entry of entries) entry.timer?.cancel();
+      for (const entry of entries) {
+        entry.timer?.cancel();
+        entry.startTimer?.cancel();
+      }
       waiting.length = 0;
       // Runs in flight finish if they can before the deadline; then they are aborted and record their abort.
       const allDone = Promise.all(inFlight);

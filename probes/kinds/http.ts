@@ -11,7 +11,8 @@ const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const DAY_MS = 86_400_000;
 
 const options = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
+  /** An http(s) URL, or a path like "/readyz" on this Vigil's own address. */
+  url: z.union([z.url({ protocol: /^https?$/ }), z.string().regex(/^\/[^/]/, 'a path on this Vigil starts with a single "/"')]),
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
   headers: z.record(z.string(), z.string()).default({}),
   body: z.string().optional(),
@@ -57,7 +58,8 @@ export const httpKind: ProbeKind<typeof options> = {
     const agent = new Agent({ connect: timedConnector(config, marks, context.signal), pipelining: 0 });
     try {
       const headers = { 'user-agent': 'Vigil-probe', ...config.headers, ...(context.traceparent ? { traceparent: context.traceparent } : {}) };
-      const response = await request(config.url, { method: config.method as Dispatcher.HttpMethod, headers, body: config.body ?? null, signal: context.signal, dispatcher: agent });
+      const url = config.url.startsWith('/') ? new URL(config.url, context.publicUrl).toString() : config.url;
+      const response = await request(url, { method: config.method as Dispatcher.HttpMethod, headers, body: config.body ?? null, signal: context.signal, dispatcher: agent });
       const firstByte = performance.now();
       const body = await readBody(response.body);
       return judge(config, response, body, phaseTimings(marks, firstByte, performance.now()), marks.certExpiry);

@@ -93,6 +93,20 @@ describe('probe scheduler (fake clock)', () => {
     expect(lateness?.value).toBe(0);
   });
 
+  it('runs a probe with runAtStart within 30 s of starting instead of at its first hourly slot', async () => {
+    const clock = new FakeClock(START + 12_345);
+    const { component } = scheduler([http({ name: 'hourly', url: `${baseUrl}/`, schedule: '1h', runAtStart: true })], { clock });
+    await component.start!();
+    await clock.advance(30_000);
+    const [result] = await waitFor('the start run', async () => {
+      const results = await getRecentResults(db, 'hourly');
+      return results.length === 1 && results;
+    }, 10_000, 10);
+    expect(result!.startedAt - (START + 12_345)).toBeLessThanOrEqual(30_000);
+    expect(result!.success).toBe(true);
+    await component.stop!(Date.now() + 5000);
+  });
+
   it('never overlaps runs of one probe, and aborts a run at its timeout', async () => {
     const clock = new FakeClock(START);
     const { component, registry } = scheduler([http({ name: 'slow', url: `${baseUrl}/slow`, schedule: '10s', timeout: '25s', jitter: '0ms' })], { clock });
