@@ -46,7 +46,7 @@ const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
 /** Creates (or updates) one queue per stage with the stage's retry policy and the lease, plus the notice and lost queues. */
 export async function declareQueues(queue: Queue, config: ProcessingConfig): Promise<void> {
-  for (const name of [LOST_QUEUE, NOTICE_QUEUE]) await queue.createQueue(name, { retryLimit: 5, retryDelay: 5, retryBackoff: true });
+  for (const name of [LOST_QUEUE, NOTICE_QUEUE]) await queue.createQueue(name, { retryLimit: 5, retryDelay: 5, retryBackoff: true, notify: true });
   for (const stage of STAGES) {
     const policy = {
       retryLimit: config.stages[stage.name].retries,
@@ -54,6 +54,8 @@ export async function declareQueues(queue: Queue, config: ProcessingConfig): Pro
       retryBackoff: true,
       retryDelayMax: 600,
       expireInSeconds: seconds(config.lease),
+      // Wakes workers the moment the previous stage commits instead of at their next poll (when pg-boss listens).
+      notify: true,
     };
     await queue.createQueue(queueName(stage.name), { ...policy, deadLetter: LOST_QUEUE });
     await queue.updateQueue(queueName(stage.name), policy);
@@ -110,7 +112,9 @@ export function createPipelineWorker(deps: PipelineDeps): Component {
     name: 'processing-worker',
     async start() {
       await declareQueues(deps.queue, deps.config);
-      const polling = { pollingIntervalSeconds: Math.max(0.5, deps.config.pollInterval / 1000), batchSize: 1 };
+      const interval = Math.max(0.5, deps.config.pollInterval / 1000);
+      // NOTIFY only wakes an idle worker early; polling stays at pollInterval for workers busy when the notice came.
+      const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: interval, batchSize: 1 };
       for (const stage of STAGES) {
         const name = queueName(stage.name);
         const id = await deps.queue.work<StageJob>(name, { ...polling, localConcurrency: deps.config.concurrency }, async ([job]) => {

@@ -88,9 +88,9 @@ describeEachBackend('processing failures', (backend) => {
       'We received "clip.mp4"; processing will be retried automatically',
       'Your video "clip.mp4" could not be processed',
     ]);
-    const metrics = await (await fetch(`${vigil.url}/metrics`)).text();
-    expect(metrics).toMatch(/vigil_processing_stage_failures_total\{stage="transcode",class="TIMEOUT"\} 3/);
-    expect(metrics).toMatch(/vigil_processing_videos_total\{outcome="failed",class="TIMEOUT"\} 1/);
+    const metrics = () => fetch(`${vigil.url}/metrics`).then((response) => response.text());
+    await expect.poll(metrics).toMatch(/vigil_processing_videos_total\{outcome="failed",class="TIMEOUT"\} 1/);
+    expect(await metrics()).toMatch(/vigil_processing_stage_failures_total\{stage="transcode",class="TIMEOUT"\} 3/);
   });
 
   it('gives RESOURCE while the derived-files directory is unusable and publishes once it is back', async () => {

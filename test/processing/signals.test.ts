@@ -54,9 +54,13 @@ describeEachBackend('processing signals and instrumentation', (backend) => {
       expect(byName['processing.store']).toMatchObject({ depth: 0, active: 0, completedInWindow: 3, drainRatePerSecond: 3 / 3600 });
       expect(byName['processing.publish']!.completedInWindow).toBe(1);
 
-      const metrics = parsePrometheusText(await (await fetch(`${vigil.url}/metrics`)).text()).samples;
-      const value = (name: string, labels: Record<string, string> = {}) =>
-        metrics.find((sample) => sample.name === name && Object.entries(labels).every(([key, v]) => sample.labels[key] === v))?.value;
+      const scrape = async () => parsePrometheusText(await (await fetch(`${vigil.url}/metrics`)).text()).samples;
+      // Counters move just after the state commits that the API already shows.
+      const find = (samples: Awaited<ReturnType<typeof scrape>>, name: string, labels: Record<string, string> = {}) =>
+        samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, v]) => sample.labels[key] === v))?.value;
+      await expect.poll(async () => find(await scrape(), 'vigil_processing_videos_total', { outcome: 'failed', class: 'INPUT_INVALID' })).toBe(2);
+      const metrics = await scrape();
+      const value = (name: string, labels: Record<string, string> = {}) => find(metrics, name, labels);
       expect(value('vigil_processing_videos_total', { outcome: 'published' })).toBe(1);
       expect(value('vigil_processing_videos_total', { outcome: 'failed', class: 'INPUT_INVALID' })).toBe(2);
       expect(value('vigil_processing_stage_failures_total', { stage: 'probe', class: 'INPUT_INVALID' })).toBe(2);
