@@ -8,8 +8,8 @@ export type Queue = PgBoss;
 export async function startQueue(db: Db, logger: Logger): Promise<Queue> {
   const boss =
     db.kind === 'pglite'
-      ? new PgBoss({ db: fromPglite((db as EmbeddedDb).bossAdapter), backend: 'pglite' })
-      : new PgBoss({ connectionString: (db as PostgresDb).connectionString, max: 4, application_name: 'vigil-queue' });
+      ? new PgBoss({ db: fromPglite((db as EmbeddedDb).bossAdapter), backend: 'pglite', useListenNotify: true })
+      : new PgBoss({ connectionString: (db as PostgresDb).connectionString, max: 4, application_name: 'vigil-queue', useListenNotify: true });
   boss.on('error', (error) => logger.error({ err: error }, 'queue error'));
   boss.on('warning', (warning) => logger.warn({ warning }, 'queue warning'));
   await boss.start();
