@@ -6,6 +6,17 @@ export default defineConfig({
   server: { port: 8080, shutdownTimeout: '10s' },
   database: { dataDir: '.vigil/data' },
   smtp: { from: 'Vigil <vigil@localhost>' },
+  // Processing core: uploads → store, probe, transcode, thumbnail, verify, publish (VIGIL_STORAGE_DIR overrides storageDir).
+  processing: {
+    storageDir: '.vigil/storage',
+    maxUploadBytes: '2GB',
+    renditions: [{ name: '720p', height: 720 }],
+    concurrency: 2,
+    lease: '15m',
+    stages: { transcode: { timeout: '1h', retries: 3 } },
+    retention: { failed: '7d', synthetic: '1h', orphans: '1h' },
+    gc: { interval: '10m', maxBytes: '50GB' },
+  },
   // Probes: each runs on its schedule (plus once within 30 s of start), results go to /metrics and the store.
   // Try one with `npm run vigil -- probe test video-e2e`; list them with `npm run vigil -- probe list`.
   probes: [
