@@ -117,20 +117,25 @@ export function createHookReceiver(name: string, settings: HookSettings, context
 
     const startedAt = clock.now();
     const attemptId = await audit(incident, service, description, 'running', '', startedAt);
-    const result = await runAction(action, settings.timeout);
     let outcome = 'failed';
-    let detail = result.detail;
-    if (result.ok) {
-      // The service needs a moment to come up before it is judged, longer after each failed attempt.
-      await clock.sleep(settings.backoff * (0.75 + random() / 2));
-      const verdict = await verify(incident, context);
-      outcome = verdict.success ? 'fixed' : 'not-fixed';
-      detail = `${result.detail}; check ${verdict.success ? 'passed' : `failed${verdict.reason ? `: ${verdict.reason}` : ''}`}`;
+    let detail: string;
+    try {
+      const result = await runAction(action, settings.timeout);
+      detail = result.detail;
+      if (result.ok) {
+        // The service needs a moment to come up before it is judged.
+        await clock.sleep(Math.round(settings.backoff * (0.75 + random() / 2)));
+        const verdict = await verify(incident, context);
+        outcome = verdict.success ? 'fixed' : 'not-fixed';
+        detail = `${result.detail}; check ${verdict.success ? 'passed' : `failed${verdict.reason ? `: ${verdict.reason}` : ''}`}`;
+      }
+    } catch (error) {
+      detail = `could not run or check: ${(error as Error).message}`;
     }
     await db.query('update alerts_hook_attempts set finished_at = $2, outcome = $3, detail = $4 where id = $1', [attemptId, clock.now(), outcome, detail]);
     metrics.restartAttempts.inc({ receiver: name, outcome });
     if (outcome !== 'fixed') {
-      throw new DeliveryError(`${name} for ${service}: ${detail}`, { temporary: true, retryAfterMs: settings.backoff * 2 ** used * (0.5 + random()) });
+      throw new DeliveryError(`${name} for ${service}: ${detail}`, { temporary: true, retryAfterMs: Math.round(settings.backoff * 2 ** used * (0.5 + random())) });
     }
     return { fixed: true, attempt: attemptId };
   }

@@ -46,7 +46,7 @@ export function createOutbox(options: OutboxOptions) {
 
   const backoff = (attempts: number) => {
     const base = Math.min(config.outbox.retryInitial * 2 ** (attempts - 1), config.outbox.retryMax);
-    return base / 2 + (random() * base) / 2;
+    return Math.round(base / 2 + (random() * base) / 2);
   };
 
   async function dueRows(): Promise<NotificationRow[]> {
