@@ -163,7 +163,8 @@ function summary(video: Video) {
   return {
     id: video.id,
     state: video.state,
-    stage: video.state === 'published' || video.state === 'failed' ? null : video.stage,
+    // A failed video keeps the stage it failed at.
+    stage: video.state === 'published' ? null : video.stage,
     labels: video.labels,
     originalName: video.originalName,
     createdAt: video.createdAt.toISOString(),
