@@ -1,5 +1,5 @@
 import { loadConfig } from '../core/config/index.ts';
-import { openDb } from '../core/db/index.ts';
+import { migrate, openDb } from '../core/db/index.ts';
 import type { CliCommand } from '../core/cli/command.ts';
 import { systemClock } from '../core/clock.ts';
 import type { Component, VigilModule } from '../core/lifecycle/module.ts';
@@ -26,6 +26,7 @@ const gcCommand: CliCommand = {
     const config = await loadConfig(io.configPath, io.env);
     const db = await openDb(config.database, 'vigil-gc');
     try {
+      await migrate(db, processingMigrations);
       const logger = createLogger({ level: 'warn' });
       const report = await runGc({ db, storage: new Storage(config.processing.storageDir), config: config.processing, clock: systemClock, logger });
       io.out(
