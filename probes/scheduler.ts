@@ -49,7 +49,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
 
   const arm = (entry: Entry, after: number) => {
     const slot = entry.timetable.next(after);
-    entry.timer = clock.setTimeout(() => void due(entry, slot), slot - clock.now());
+    entry.timer = clock.setTimeout(() => void due(entry, slot), Math.max(0, slot - clock.now()));
   };
 
   const due = async (entry: Entry, slot: number, rearm = true) => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import amqplib from 'amqplib';
+import type { ChannelModel } from 'amqplib';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
 import type { ProbeKind } from '../define.ts';
@@ -16,11 +16,12 @@ export const amqpKind: ProbeKind<typeof options> = {
   kind: 'amqp',
   options,
   async run(config, context) {
+    const { connect } = await import('amqplib');
     const start = performance.now();
-    let connection: amqplib.ChannelModel | undefined;
+    let connection: ChannelModel | undefined;
     const release = () => void connection?.close().catch(() => {});
     try {
-      connection = await untilAborted(amqplib.connect(config.url.reveal()), context.signal, release);
+      connection = await untilAborted(connect(config.url.reveal()), context.signal, release);
       connection.on('error', () => {});
       const connected = performance.now();
       const channel = await untilAborted(connection.createConfirmChannel(), context.signal, release);

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { z } from 'zod';
 import type { ProbeKind } from '../define.ts';
 import { since } from './abort.ts';
@@ -32,6 +32,8 @@ export const browserKind: ProbeKind<typeof options> = {
   options,
   async run(config, context) {
     const start = performance.now();
+    // Loaded on first use: Playwright is large and most deployments have no browser probe.
+    const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({ executablePath: process.env.VIGIL_CHROMIUM_PATH || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
     const close = () => void browser.close().catch(() => {});
     context.signal.addEventListener('abort', close, { once: true });

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
 import type { ProbeKind } from '../define.ts';
@@ -16,6 +15,7 @@ export const redisKind: ProbeKind<typeof options> = {
   kind: 'redis',
   options,
   async run(config, context) {
+    const { Redis } = await import('ioredis');
     const start = performance.now();
     const client = new Redis(config.url.reveal(), { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     client.on('error', () => {});

@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
 import type { ProbeKind } from '../define.ts';
@@ -19,6 +18,7 @@ export const slackKind: ProbeKind<typeof options> = {
   async run(config, context) {
     const token = config.token ?? context.config.slack.token;
     if (!token) return { success: false, failure: 'config', reason: 'no Slack token: set token on the probe, slack.token or SLACK_BOT_TOKEN' };
+    const { WebClient } = await import('@slack/web-api');
     const apiUrl = config.apiUrl ?? context.config.slack.apiUrl;
     const client = new WebClient(token.reveal(), { ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
     const start = performance.now();

@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import nodemailer from 'nodemailer';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
 import type { ProbeKind } from '../define.ts';
@@ -17,6 +16,7 @@ export const smtpKind: ProbeKind<typeof options> = {
   kind: 'smtp',
   options,
   async run(config, context) {
+    const { default: nodemailer } = await import('nodemailer');
     const start = performance.now();
     // nodemailer reads `url` from the options object too, which lets the TLS setting ride along.
     const transport = nodemailer.createTransport({ url: config.url.reveal(), tls: { rejectUnauthorized: !config.insecure } } as Parameters<typeof nodemailer.createTransport>[0]);

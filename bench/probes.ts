@@ -1,0 +1,269 @@
+// Probe throughput, schedule lateness and memory against a local keep-alive HTTP server, and Prometheus
+// blackbox_exporter against the same target. Prints figures and ratios; never passes or fails on time.
+// Usage: node bench/probes.ts [--seconds 10] [--window 20] [--scales 1000,5000,20000] [--store postgres|pglite]
+//   --seconds  how long each throughput measurement runs
+//   --window   how many seconds of each scale's 60 s interval are measured (60 covers whole intervals; the default 20
+//              measures a third of one, which the per-name offsets fill evenly, to keep the run under ~4 minutes)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { systemClock } from '../core/clock.ts';
+import { parseConfig, redactUrl, Secret } from '../core/config/index.ts';
+import { migrate, openDb, type Db } from '../core/db/index.ts';
+import { createLogger } from '../core/telemetry/logger.ts';
+import { createRegistry } from '../core/telemetry/metrics.ts';
+import { http } from '../probes/constructors.ts';
+import { loadProbes, type LoadedProbe } from '../probes/loader.ts';
+import { probeMetrics } from '../probes/metrics.ts';
+import { probesMigrations } from '../probes/migrations.ts';
+import { createRecorder } from '../probes/record.ts';
+import { runProbe, type RunEnvironment } from '../probes/runner.ts';
+import { createScheduler } from '../probes/scheduler.ts';
+import { timetable } from '../probes/schedule.ts';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    window: { type: 'string', default: '20' },
+    scales: { type: 'string', default: '1000,5000,20000' },
+    // Internal: one scale in a child process, so each RSS figure is that scale's alone.
+    'scale-child': { type: 'string' },
+    target: { type: 'string' },
+    /** Where the scale runs keep claims and results: postgres (a temporary database, when the server answers) or pglite. */
+    store: { type: 'string', default: 'postgres' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const WINDOW_MS = Number(values.window) * 1000;
+const SCALES = values.scales.split(',').map(Number);
+const INTERVAL_MS = 60_000;
+const CONCURRENCY = 64;
+const TICKS_PER_SECOND = 100;
+
+const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-probes-'));
+const logger = createLogger({ level: 'silent' });
+const config = parseConfig({ logging: { level: 'silent' } });
+
+/** The target: a keep-alive HTTP server in its own process, so it does not share the probes' core. */
+async function startTarget(): Promise<{ url: string; child: ChildProcess }> {
+  const script = `const s = require('node:http').createServer((q, r) => r.end('ok')); s.keepAliveTimeout = 60000;
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
+  return { url: `http://127.0.0.1:${port}/`, child };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] ?? NaN;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+async function openStore(name: string, url?: string): Promise<Db> {
+  const db = await openDb({ ...config.database, dataDir: path.join(tempDir, name), ...(url ? { url: new Secret(url) } : {}) });
+  await migrate(db, probesMigrations);
+  return db;
+}
+
+/** A temporary PostgreSQL database for the scale runs, or undefined (with the reason printed) to use PGlite. */
+async function temporaryPostgres(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  if (values.store !== 'postgres') return undefined;
+  const base = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `vigil_bench_probes_${process.pid}`;
+  const admin = new pg.Client({ connectionString: base });
+  try {
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+  } catch (error) {
+    console.log(`PostgreSQL at ${redactUrl(base)} unavailable (${(error as Error).message}); the scale runs use PGlite`);
+    return undefined;
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+function environment(db: Db): RunEnvironment {
+  return { clock: systemClock, location: 'bench', publicUrl: 'http://127.0.0.1:1', config, db, logger };
+}
+
+/** Runs one probe back to back from CONCURRENCY loops for SECONDS; runs per wall second and per CPU second of this process. */
+async function throughput(loaded: LoadedProbe, db: Db, store: boolean): Promise<{ perSecond: number; perCpuSecond: number; failures: number }> {
+  const recorder = createRecorder(db, probeMetrics(createRegistry()), logger);
+  const env = environment(db);
+  const deadline = performance.now() + SECONDS * 1000;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  let runs = 0;
+  let failures = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const run = await runProbe(loaded.definition, loaded.kind, env);
+        if (store) await recorder.record(loaded, run);
+        runs += 1;
+        if (!run.result.success) failures += 1;
+      }
+    }),
+  );
+  await recorder.idle();
+  const wall = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { perSecond: runs / wall, perCpuSecond: runs / ((cpu.user + cpu.system) / 1e6), failures };
+}
+
+/** `count` probes on a 60 s interval through the real scheduler and store; lateness of every run started in the window. */
+async function scale(count: number, url: string, storeUrl: string | undefined): Promise<void> {
+  const db = await openStore(`scale-${count}`, storeUrl);
+  if (storeUrl) await db.query('truncate probes_results, probes_location_status, probes_status, probes_uptime_hourly, probes_uptime_daily, probes_claims');
+  const registry = createRegistry();
+  const metrics = probeMetrics(registry);
+  const recorder = createRecorder(db, metrics, logger);
+  const built = performance.now();
+  const { probes } = loadProbes(Array.from({ length: count }, (_, i) => http({ name: `bench-${i}`, url, schedule: '60s', timeout: '5s' })));
+  const buildMs = performance.now() - built;
+  const timetables = new Map(probes.map(({ definition }) => [definition.name, timetable(definition.name, definition.schedule)]));
+  const lateness: number[] = [];
+  let failures = 0;
+  const scheduler = createScheduler({
+    probes,
+    environment: environment(db),
+    db,
+    metrics,
+    record: async (loaded, run) => {
+      // The nearest slot: a timer may fire a millisecond early, which shows as -1 ms rather than as a whole interval late.
+      const slot = timetables.get(run.result.probe)!.next(run.result.startedAt - INTERVAL_MS / 2);
+      lateness.push(run.result.startedAt - slot);
+      if (!run.result.success) failures += 1;
+      await recorder.record(loaded, run);
+    },
+  });
+  const rssBefore = process.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 250);
+  await scheduler.start!();
+  await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+  await scheduler.stop!(Date.now() + 10_000);
+  await recorder.idle();
+  clearInterval(sampler);
+  const sorted = [...lateness].sort((a, b) => a - b);
+  const expected = Math.round((count * WINDOW_MS) / INTERVAL_MS);
+  console.log(
+    `${String(count).padStart(6)} probes / 60 s: ${String(lateness.length).padStart(6)} runs in ${WINDOW_MS / 1000} s (expected ≈${expected}, ${failures} failed); ` +
+      `lateness p50 ${percentile(sorted, 0.5).toFixed(0)} ms, p99 ${percentile(sorted, 0.99).toFixed(0)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(0)} ms; ` +
+      `RSS peak ${mb(rssPeak)} (${mb(rssBefore)} before start, store open); definitions built in ${buildMs.toFixed(0)} ms`,
+  );
+  await db.close();
+}
+
+/** blackbox_exporter from the Debian package: installed here only when missing and running as root. */
+function blackboxBinary(): string | { missing: string } {
+  const find = () => ['/usr/bin/prometheus-blackbox-exporter', '/usr/local/bin/blackbox_exporter'].find((candidate) => existsSync(candidate));
+  const found = find();
+  if (found) return found;
+  if (process.getuid?.() !== 0) return { missing: 'prometheus-blackbox-exporter is not installed and this is not root, so it cannot be installed' };
+  console.log('installing prometheus-blackbox-exporter (apt-get) ...');
+  const install = spawnSync('apt-get', ['install', '-y', '-q', 'prometheus-blackbox-exporter'], { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return find() ?? { missing: `apt-get install prometheus-blackbox-exporter failed: ${(install.stderr || install.stdout || String(install.error)).trim().split('\n').slice(-2).join(' ')}` };
+}
+
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Probes the target through blackbox_exporter's /probe from CONCURRENCY loops; its runs per wall second and per CPU second. */
+async function blackbox(binary: string, target: string): Promise<{ perSecond: number; perCpuSecond: number } | undefined> {
+  const configFile = path.join(tempDir, 'blackbox.yml');
+  writeFileSync(configFile, 'modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n');
+  const port = 19_115 + Math.floor(Math.random() * 500);
+  const child = spawn(binary, [`--config.file=${configFile}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'], { stdio: 'ignore' });
+  try {
+    const probeUrl = `http://127.0.0.1:${port}/probe?module=http_2xx&target=${encodeURIComponent(target)}`;
+    const ready = performance.now();
+    while (!(await fetch(probeUrl).then((response) => response.ok, () => false))) {
+      if (performance.now() - ready > 10_000 || child.exitCode !== null) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const cpuBefore = cpuSecondsOf(child.pid!);
+    const started = performance.now();
+    const deadline = started + SECONDS * 1000;
+    let runs = 0;
+    let failures = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (performance.now() < deadline) {
+          const body = await (await fetch(probeUrl)).text();
+          runs += 1;
+          if (!/^probe_success 1$/m.test(body)) failures += 1;
+        }
+      }),
+    );
+    const wall = (performance.now() - started) / 1000;
+    if (failures) console.log(`  blackbox_exporter: ${failures} of ${runs} probes failed`);
+    return { perSecond: runs / wall, perCpuSecond: runs / (cpuSecondsOf(child.pid!) - cpuBefore) };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+if (values['scale-child']) {
+  try {
+    await scale(Number(values['scale-child']), values.target!, process.env.VIGIL_BENCH_STORE_URL || undefined);
+  } finally {
+    rmSync(tempDir, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
+const target = await startTarget();
+try {
+  console.log(`probes bench: node ${process.version}, ${os.cpus().length} cores, target ${target.url} (keep-alive server in its own process)`);
+  const db = await openStore('throughput');
+  const [loaded] = loadProbes([http({ name: 'bench', url: target.url, timeout: '5s' })]).probes;
+  const bare = await throughput(loaded!, db, false);
+  console.log(`throughput, run only (connect, request, timings, span): ${bare.perSecond.toFixed(0)} runs/s, ${bare.perCpuSecond.toFixed(0)} runs per CPU second (one core), ${bare.failures} failed`);
+  const stored = await throughput(loaded!, db, true);
+  console.log(`throughput, run + metrics + batched store (PGlite):  ${stored.perSecond.toFixed(0)} runs/s, ${stored.perCpuSecond.toFixed(0)} runs per CPU second (one core), ${stored.failures} failed`);
+  await db.close();
+
+  const binary = blackboxBinary();
+  if (typeof binary === 'string') {
+    const measured = await blackbox(binary, target.url);
+    if (measured) {
+      console.log(`blackbox_exporter (${binary}) via /probe: ${measured.perSecond.toFixed(0)} runs/s, ${measured.perCpuSecond.toFixed(0)} runs per CPU second of the exporter`);
+      console.log(`ratio Vigil / blackbox_exporter: ${(bare.perSecond / measured.perSecond).toFixed(2)}× runs/s, ${(bare.perCpuSecond / measured.perCpuSecond).toFixed(2)}× runs per CPU second`);
+    } else {
+      console.log('blackbox_exporter did not answer within 10 s; no ratio');
+    }
+  } else {
+    console.log(`blackbox_exporter skipped: ${binary.missing}`);
+  }
+
+  const postgres = await temporaryPostgres();
+  console.log(
+    `scheduler at scale (real clock, ${CONCURRENCY} concurrent runs, claims and results in ${postgres ? 'PostgreSQL' : 'embedded PGlite, which runs in the same thread'}, ` +
+      `${WINDOW_MS / 1000} s of each 60 s interval measured, each scale in its own process):`,
+  );
+  try {
+    for (const count of SCALES) {
+      const args = [import.meta.filename, '--scale-child', String(count), '--target', target.url, '--window', String(WINDOW_MS / 1000)];
+      spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, VIGIL_BENCH_STORE_URL: postgres?.url ?? '' } });
+    }
+  } finally {
+    await postgres?.drop();
+  }
+} finally {
+  target.child.kill('SIGTERM');
+  rmSync(tempDir, { recursive: true, force: true });
+}
