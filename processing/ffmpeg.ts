@@ -108,6 +108,10 @@ export async function ffprobe(file: string, options: RunOptions = { timeoutMs: 3
   return withSpan('ffprobe', { 'process.command_args': args.join(' ') }, async (span) => {
     const outcome = await run(ffprobePath, args, options);
     span.setAttribute('process.exit_code', outcome.exitCode ?? -1);
+    // ffprobe only reads: when it fails for a reason other than storage or time, the file itself is unreadable.
+    if (outcome.failure?.failureClass === 'UNDEFINED' && outcome.exitCode !== null) {
+      throw new ProcessingError('INPUT_INVALID', outcome.failure.message);
+    }
     if (outcome.failure) throw outcome.failure;
     return parseProbe(outcome.stdout, file);
   });
