@@ -8,7 +8,7 @@ import { startQueue, type Queue } from '../core/queue/index.ts';
 import { createLogger } from '../core/telemetry/logger.ts';
 import { createRegistry } from '../core/telemetry/metrics.ts';
 import { describeSchedule } from './define.ts';
-import { findProbe, runProbeNow } from './index.ts';
+import { findProbe, runProbeNow } from './run-now.ts';
 import { loadProbes } from './loader.ts';
 import { probesMigrations } from './migrations.ts';
 import { runProbe } from './runner.ts';

@@ -6,49 +6,15 @@ import { loadProbes, type LoadedProbe } from './loader.ts';
 import { probeMetrics } from './metrics.ts';
 import { probesMigrations } from './migrations.ts';
 import { createRecorder } from './record.ts';
-import { runProbe, type RunEnvironment } from './runner.ts';
+import { environmentOf } from './run-now.ts';
 import { createScheduler } from './scheduler.ts';
-import type { ProbeResult, ProbeRunContext } from './types.ts';
 
 export type { KindContext, KindOutcome, ProbeResult, ProbeRunContext, ProbeState, ProbeStatus, UptimeDay } from './types.ts';
 export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
 export { getProbeStatuses, getRecentResults, getUptime } from './results.ts';
 export { loadProbes } from './loader.ts';
+export { findProbe, runProbeNow } from './run-now.ts';
 export * from './constructors.ts';
-
-/** The run environment of a Vigil context; publicUrl is read at each run because it is known only once the server listens. */
-function environmentOf(ctx: ProbeRunContext): Omit<RunEnvironment, 'signal'> {
-  return {
-    clock: ctx.clock,
-    location: ctx.location,
-    get publicUrl() {
-      return ctx.publicUrl;
-    },
-    config: ctx.config,
-    db: ctx.db,
-    queue: ctx.queue,
-    logger: ctx.logger,
-  };
-}
-
-export function findProbe(entries: readonly unknown[], name: string): LoadedProbe {
-  const { probes, problems } = loadProbes(entries);
-  const found = probes.find((probe) => probe.definition.name === name);
-  if (found) return found;
-  const problem = problems.find((line) => line.includes(`"${name}"`));
-  if (problem) throw new Error(`probe "${name}" is invalid: ${problem}`);
-  const names = probes.map((probe) => probe.definition.name);
-  throw new Error(`no probe named "${name}" in the configuration${names.length ? ` (probes: ${names.join(', ')})` : ''}`);
-}
-
-/** Runs one configured probe now at this context's location and records the result like a scheduled run. */
-export async function runProbeNow(ctx: ProbeRunContext, name: string): Promise<ProbeResult> {
-  const loaded = findProbe(ctx.config.probes, name);
-  const run = await runProbe(loaded.definition, loaded.kind, environmentOf(ctx));
-  const recorder = createRecorder(ctx.db, probeMetrics(ctx.registry), ctx.logger);
-  await recorder.record(loaded, run);
-  return run.result;
-}
 
 function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {
   return new Set(
