@@ -161,13 +161,18 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     const subjects = () => smtp.mails.map((mail) => mail.subject);
     await until('the api UP email', () => subjects().some((subject) => subject.startsWith('[UP] api')), 300_000);
     expect(subjects().filter((subject) => subject.includes('api'))).toEqual([expect.stringMatching(/^\[WARNING\] api/), expect.stringMatching(/^\[UP\] api/)]);
-    const admin = (method: string, url: string, body?: unknown) =>
-      fetch(`${v.url}/admin/api/v1${url}`, { method, headers: { authorization: 'Bearer admin-token-e2e', ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) }).then(
-        async (response) => ({ status: response.status, body: (await response.json()) as Record<string, never> }),
-      );
-    const incidents = (await admin('GET', '/incidents?all=true')).body.incidents as Array<{ id: number; rule: string; state: string }>;
+    type IncidentView = { id: number; rule: string; state: string };
+    const admin = async <T,>(method: string, url: string, body?: unknown) => {
+      const response = await fetch(`${v.url}/admin/api/v1${url}`, {
+        method,
+        headers: { authorization: 'Bearer admin-token-e2e', ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: response.status, body: (await response.json()) as T };
+    };
+    const incidents = (await admin<{ incidents: IncidentView[] }>('GET', '/incidents?all=true')).body.incidents;
     const apiIncident = incidents.find((incident) => incident.rule === 'api-down')!;
-    const attemptsOf = async (id: number) => (await admin('GET', `/incidents/${id}/hook-attempts`)).body.attempts as Array<{ outcome: string; detail: string }>;
+    const attemptsOf = async (id: number) => (await admin<{ attempts: Array<{ outcome: string; detail: string }> }>('GET', `/incidents/${id}/hook-attempts`)).body.attempts;
     const apiAttempts = await until('the api restart to be judged', async () => {
       const attempts = await attemptsOf(apiIncident.id);
       return attempts.every((attempt) => attempt.outcome !== 'running') && attempts;
@@ -176,7 +181,7 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     expect(apiAttempts[0]!.detail).toBe('exit 0; check passed');
 
     await until('the worker EMERGENCY', () => subjects().some((subject) => subject.startsWith('[EMERGENCY] worker')), 300_000);
-    const workerIncident = ((await admin('GET', '/incidents')).body.incidents as Array<{ id: number; rule: string; state: string }>).find((incident) => incident.rule === 'worker-down')!;
+    const workerIncident = (await admin<{ incidents: IncidentView[] }>('GET', '/incidents')).body.incidents.find((incident) => incident.rule === 'worker-down')!;
     expect(workerIncident.state).toBe('escalated');
     const outcomes = async () => (await attemptsOf(workerIncident.id)).map((attempt) => attempt.outcome);
     expect(await outcomes()).toEqual(['not-fixed', 'not-fixed', 'budget-spent']);
