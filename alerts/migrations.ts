@@ -130,4 +130,9 @@ export const alertsMigrations: Migration[] = [
       detail jsonb not null
     )`,
   },
+  {
+    // Set while a send is under way: a row found with it set was being sent by a process that died (in doubt).
+    id: 'alerts/013_notifications_sending',
+    sql: 'alter table alerts_notifications add column sending_since double precision',
+  },
 ];

@@ -19,6 +19,7 @@ interface NotificationRow {
   attempts: number;
   created_at: number;
   result: Record<string, unknown> | null;
+  sending_since: number | null;
 }
 
 export const DELIVERY_FAILED_RULE = `${SELF_RULE_PREFIX}delivery-failed`;
@@ -52,7 +53,7 @@ export function createOutbox(options: OutboxOptions) {
   async function dueRows(): Promise<NotificationRow[]> {
     // An earlier pending row for the same incident and receiver holds the later ones back, so messages arrive in order.
     return db.query<NotificationRow>(
-      `select n.id, n.key, n.incident_id, n.receiver, n.event, n.fallback, n.group_key, n.attempts, n.created_at, n.result
+      `select n.id, n.key, n.incident_id, n.receiver, n.event, n.fallback, n.group_key, n.attempts, n.created_at, n.result, n.sending_since
          from alerts_notifications n
         where n.status = 'pending' and n.next_attempt_at <= $1
           and not exists (select 1 from alerts_notifications e where e.incident_id = n.incident_id and e.receiver = n.receiver and e.status = 'pending' and e.id < n.id)
@@ -78,7 +79,7 @@ export function createOutbox(options: OutboxOptions) {
   async function giveUp(row: NotificationRow, error: Error): Promise<void> {
     await db.transaction(async (q) => {
       await fence(q);
-      await q.query(`update alerts_notifications set status = 'failed', last_error = $2 where id = $1`, [row.id, error.message]);
+      await q.query(`update alerts_notifications set status = 'failed', last_error = $2, sending_since = null where id = $1`, [row.id, error.message]);
       if (row.fallback && row.fallback !== row.receiver) {
         await q.query(
           `insert into alerts_notifications (key, incident_id, receiver, event, group_key, status, created_at, next_attempt_at) values ($1, $2, $3, $4, $5, 'pending', $6, $6) on conflict (key) do nothing`,
@@ -95,7 +96,7 @@ export function createOutbox(options: OutboxOptions) {
     const wait = error.retryAfterMs ?? backoff(row.attempts + 1);
     await db.transaction(async (q) => {
       await fence(q);
-      await q.query(`update alerts_notifications set attempts = attempts + 1, next_attempt_at = $2, last_error = $3, result = $4 where id = $1`, [
+      await q.query(`update alerts_notifications set attempts = attempts + 1, next_attempt_at = $2, last_error = $3, result = $4, sending_since = null where id = $1`, [
         row.id,
         now() + wait,
         error.message,
@@ -134,13 +135,18 @@ export function createOutbox(options: OutboxOptions) {
       }),
     );
     const progress = (first.result?.progress as Record<string, unknown> | undefined) ?? {};
+    const inDoubt = batch.some((row) => row.sending_since !== null);
     const started = now();
+    await db.transaction(async (q) => {
+      await fence(q);
+      await q.query('update alerts_notifications set sending_since = $2 where id = any($1)', [batch.map((row) => row.id), started]);
+    });
     await withSpan('alerts.deliver', { 'vigil.receiver': receiver.name, 'vigil.event': first.event, 'vigil.notification_key': first.key, 'vigil.incidents': ids.join(',') }, async (span) => {
       try {
-        const result = await receiver.deliver({ key: batch.map((row) => row.key).join(','), event: first.event, incidents, threads, progress });
+        const result = await receiver.deliver({ key: batch.map((row) => row.key).join(','), event: first.event, incidents, threads, progress, inDoubt });
         await db.transaction(async (q) => {
           await fence(q);
-          await q.query(`update alerts_notifications set status = 'delivered', delivered_at = $2, attempts = attempts + 1, last_error = null, result = $3 where id = any($1)`, [
+          await q.query(`update alerts_notifications set status = 'delivered', delivered_at = $2, attempts = attempts + 1, last_error = null, result = $3, sending_since = null where id = any($1)`, [
             batch.map((row) => row.id),
             now(),
             result ? JSON.stringify(result) : null,

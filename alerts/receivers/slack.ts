@@ -3,10 +3,7 @@ import { describeIncident, headline, subjectOf, textOf } from '../messages.ts';
 import type { Incident, NotificationEvent } from '../types.ts';
 import { ALL_EVENTS, DeliveryError, type Receiver, type ReceiverContext } from './types.ts';
 
-interface Thread {
-  channel: string;
-  ts: string;
-}
+type Thread = { channel: string; ts: string };
 
 const STATE_EMOJI: Record<string, string> = { pending: ':hourglass:', firing: ':warning:', escalated: ':rotating_light:', resolved: ':white_check_mark:' };
 
@@ -41,26 +38,40 @@ export function createSlackReceiver(name: string, settings: { channel: string },
     return call();
   };
 
+  // After a crash mid-send, the message may be there already: each post carries its outbox key as metadata.
+  const findPosted = async (channel: string, key: string, threadTs?: string): Promise<Thread | undefined> => {
+    const page = threadTs
+      ? await client.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200 })
+      : await client.conversations.history({ channel, include_all_metadata: true, limit: 200 });
+    const found = page.messages?.find((message) => (message.metadata?.event_payload as { key?: string } | undefined)?.key === key);
+    return found?.ts ? { channel, ts: threadTs ?? found.ts } : undefined;
+  };
+
   return {
     name,
     events: ALL_EVENTS,
-    async deliver({ event, incidents, threads, progress }) {
+    async deliver({ key, event, incidents, threads, progress, inDoubt }) {
       if (!token) throw new DeliveryError('No Slack token configured: set SLACK_BOT_TOKEN (or slack.token).', { temporary: false });
       const thread = threads.find((candidate): candidate is Record<string, unknown> & Thread => typeof candidate?.ts === 'string');
       const done = { ...progress };
       try {
+        const metadata = { event_type: 'vigil_notification', event_payload: { key } };
         if (!thread) {
-          const posted = await paced(() => client.chat.postMessage({ channel: settings.channel, text: textOf(event, incidents), blocks: blocksOf(event, incidents) }), done);
+          const earlier = inDoubt ? await paced(() => findPosted(settings.channel, key), done) : undefined;
+          if (earlier) return earlier;
+          const posted = await paced(() => client.chat.postMessage({ channel: settings.channel, text: textOf(event, incidents), blocks: blocksOf(event, incidents), metadata }), done);
           return { channel: String(posted.channel), ts: String(posted.ts) };
         }
         if (!done.updated) {
           await paced(() => client.chat.update({ channel: thread.channel, ts: thread.ts, text: textOf(event, incidents), blocks: blocksOf(event, incidents) }), done);
           done.updated = true;
         }
+        if (inDoubt && (await paced(() => findPosted(thread.channel, key, thread.ts), done))) return { channel: thread.channel, ts: thread.ts };
         await paced(() =>
           client.chat.postMessage({
             channel: thread.channel,
             thread_ts: thread.ts,
+            metadata,
             text: `${headline(event)}: ${subjectOf(event, incidents)}`,
             reply_broadcast: event === 'emergency' || event === 'up',
           }),

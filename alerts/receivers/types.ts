@@ -15,6 +15,8 @@ export interface Delivery {
   threads: Array<Record<string, unknown> | undefined>;
   /** What a failed earlier attempt of this same delivery had already done (from DeliveryError.progress). */
   progress: Record<string, unknown>;
+  /** A process died while sending this: it may have arrived. Receivers that can look (Slack) check before sending again. */
+  inDoubt: boolean;
 }
 
 /** What every receiver is: email, Slack, webhook, restart hook, scale hook. */

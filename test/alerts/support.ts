@@ -68,6 +68,7 @@ export async function startSlackDouble() {
   const calls: SlackCall[] = [];
   const attempts: SlackCall[] = [];
   const script: Array<{ status: number; retryAfter?: number }> = [];
+  const posted: Array<{ channel: string; ts: string; thread_ts: string | undefined; text: unknown; metadata: unknown }> = [];
   let ts = 1000;
   const server = http.createServer((request, response) => {
     let body = '';
@@ -76,7 +77,7 @@ export async function startSlackDouble() {
       const method = (request.url ?? '').replace(/^\/api\//, '');
       const type = request.headers['content-type'] ?? '';
       const raw: Record<string, unknown> = type.includes('json') ? JSON.parse(body || '{}') : Object.fromEntries(new URLSearchParams(body));
-      const args = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, key === 'blocks' && typeof value === 'string' ? JSON.parse(value) : value]));
+      const args = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, (key === 'blocks' || key === 'metadata') && typeof value === 'string' ? JSON.parse(value) : value]));
       const call = { method, args, authorization: String(request.headers.authorization ?? '') };
       attempts.push(call);
       const scripted = script.shift();
@@ -85,8 +86,16 @@ export async function startSlackDouble() {
         response.end(JSON.stringify({ ok: false, error: scripted.status === 429 ? 'ratelimited' : 'internal_error' }));
         return;
       }
+      if (method.startsWith('conversations.')) {
+        const thread = method === 'conversations.replies' ? String(args.ts) : undefined;
+        const messages = posted.filter((message) => message.channel === args.channel && message.thread_ts === thread);
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ ok: true, messages: messages.map((message) => ({ ts: message.ts, text: message.text, metadata: message.metadata })) }));
+        return;
+      }
       calls.push(call);
       const answer = method === 'chat.postMessage' ? { ok: true, channel: args.channel, ts: String(args.thread_ts ? `${ts++}.reply` : `${ts++}.000100`) } : { ok: true, channel: args.channel, ts: args.ts };
+      if (method === 'chat.postMessage') posted.push({ channel: String(args.channel), ts: answer.ts as string, thread_ts: args.thread_ts === undefined ? undefined : String(args.thread_ts), text: args.text, metadata: args.metadata });
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify(answer));
     });
