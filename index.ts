@@ -3,3 +3,4 @@ export { defineConfig } from './core/config/index.ts';
 export type { VigilConfig, VigilConfigInput } from './core/config/index.ts';
 export { amqp, browser, dns, ffmpegPing, heartbeat, http, postgres, queueLoad, redis, resources, slack, smtp, tcp, videoE2E } from './probes/constructors.ts';
 export type { ProbeResult, ProbeState, ProbeStatus } from './probes/types.ts';
+export { emailReceiver, failureRateRule, metricRule, probeRule, queueRule, restartHook, route, scaleHook, slackReceiver, webhookReceiver } from './alerts/define.ts';

@@ -1,4 +1,4 @@
-import { defineConfig, ffmpegPing, http, queueLoad, resources, videoE2E } from 'vigil';
+import { defineConfig, emailReceiver, failureRateRule, ffmpegPing, http, probeRule, queueLoad, queueRule, resources, route, slackReceiver, videoE2E } from 'vigil';
 
 // The example deployment `npm start` runs. Environment variables (DATABASE_URL, VIGIL_PORT, SMTP_URL, ...)
 // override the matching fields, so the same file serves a laptop and production.
@@ -68,4 +68,22 @@ export default defineConfig({
       labels: { component: 'processing', severity: 'warning', environment: 'production' },
     }),
   ],
+  // Alerts: rules → incidents → routes → receivers (email always; Slack when SLACK_BOT_TOKEN is set).
+  // Mute with `vigil silence add`, plan work with `vigil maintenance add`, see `vigil incident list`.
+  alerts: {
+    evaluationInterval: '5s',
+    escalateAfter: '1h',
+    rules: [
+      probeRule({ name: 'vigil-down', probe: 'vigil-ready', labels: { service: 'vigil', component: 'api', severity: 'critical' } }),
+      probeRule({ name: 'video-pipeline-down', probe: 'video-e2e', labels: { service: 'processing', component: 'pipeline', severity: 'critical' } }),
+      failureRateRule({ name: 'video-failure-rate', window: '15m', minSamples: 10, trigger: 0.2, clear: 0.05, labels: { service: 'processing', component: 'pipeline', severity: 'warning' } }),
+      queueRule({ name: 'transcode-backlog', queue: 'processing.transcode', maxOldestAge: '10m', for: '5m', labels: { service: 'processing', component: 'transcode', severity: 'warning' } }),
+    ],
+    receivers: {
+      admins: emailReceiver({ to: ['admin@localhost'] }),
+      ...(process.env.SLACK_BOT_TOKEN ? { slack: slackReceiver({ channel: '#vigil-alerts' }) } : {}),
+    },
+    routes: [route({ receivers: process.env.SLACK_BOT_TOKEN ? ['admins', 'slack'] : ['admins'], groupBy: ['service'], repeatInterval: '4h' })],
+    inhibit: [{ source: { service: 'vigil' }, target: { service: 'processing' } }],
+  },
 });
