@@ -43,7 +43,13 @@ function windowOptions(args: CliArgs, io: CliIo) {
   } catch (error) {
     throw new AdminError(`--duration: ${(error as Error).message}`);
   }
-  return { matchers: parseMatchers((args.values.match as string[] | undefined) ?? []), startsAt, endsAt, author: author(args, io), comment: (args.values.comment as string | undefined) ?? '' };
+  let matchers: Record<string, string>;
+  try {
+    matchers = parseMatchers((args.values.match as string[] | undefined) ?? []);
+  } catch (error) {
+    throw new AdminError((error as Error).message);
+  }
+  return { matchers, startsAt, endsAt, author: author(args, io), comment: (args.values.comment as string | undefined) ?? '' };
 }
 
 function idArg(args: CliArgs, what: string): number {

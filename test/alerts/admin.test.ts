@@ -1,0 +1,100 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { alertsModule } from '../../alerts/index.ts';
+import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
+import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
+import { runVigil } from '../support/cli.ts';
+import { parsePrometheusText } from '../support/prometheus.ts';
+
+const TOKEN = 'admin-token-0123456789';
+
+describeEachBackend('alerts administration', (backend) => {
+  let store: TestStore;
+  let vigil: Vigil;
+
+  beforeEach(async () => {
+    store = await backend.createStore();
+    const config = testConfig(store, {
+      server: { adminToken: TOKEN },
+      smtp: { url: 'smtp://vigil:smtp-password-secret@127.0.0.1:9' },
+      alerts: { receivers: { ops: { type: 'email', to: ['ops@example.com'] }, hook: { type: 'webhook', url: 'http://127.0.0.1:9/hook', secret: 'hmac-secret-value' } }, routes: [{ receivers: ['ops', 'hook'] }] },
+    });
+    vigil = await startVigil({ config, roles: ['api', 'alerts'], modules: [alertsModule] });
+  });
+
+  afterEach(async () => {
+    await vigil.stop();
+    await store.cleanup();
+  });
+
+  const call = async (method: string, url: string, body?: unknown, token: string | null = TOKEN) => {
+    const response = await fetch(`${vigil.url}/admin/api/v1${url}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, text: await response.text() };
+  };
+
+  it('silences, maintenance windows and incidents over the admin API, behind the bearer token, with clear 4xx reasons', async () => {
+    expect((await call('GET', '/silences', undefined, null)).status).toBe(401);
+    expect((await call('GET', '/silences', undefined, 'wrong-token-wrong-token')).status).toBe(401);
+
+    const bad = await call('POST', '/silences', { matchers: { service: 'api' }, author: 'ana' });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.text).error.message).toMatch(/give exactly one of endsAt or duration/);
+    const noComment = await call('POST', '/silences', { matchers: { service: 'api' }, duration: '2h', author: 'ana' });
+    expect(JSON.parse(noComment.text).error.message).toBe('a silence needs a comment saying why');
+
+    const created = await call('POST', '/silences', { matchers: { service: 'api' }, duration: '2h', author: 'ana', comment: 'deploy' });
+    expect(created.status).toBe(201);
+    const silence = JSON.parse(created.text).silence;
+    expect(silence.endsAt - silence.startsAt).toBe(7_200_000);
+    expect(JSON.parse((await call('GET', '/silences')).text).silences).toHaveLength(1);
+    expect((await call('POST', `/silences/${silence.id}/expire`, { author: 'ana' })).status).toBe(200);
+    expect(JSON.parse((await call('GET', '/silences')).text).silences).toHaveLength(0);
+    expect((await call('POST', '/silences/999/expire', { author: 'ana' })).status).toBe(404);
+
+    const start = Date.now() + 86_400_000;
+    const maintenance = await call('POST', '/maintenances', { title: 'DB upgrade', matchers: { service: 'db' }, startsAt: new Date(start).toISOString(), duration: '2h', author: 'ana' });
+    expect(maintenance.status).toBe(201);
+    const listed = JSON.parse((await call('GET', `/maintenances?from=${new Date(start).toISOString()}&to=${new Date(start + 3_600_000).toISOString()}`)).text).maintenances;
+    expect(listed.map((m: { title: string }) => m.title)).toEqual(['DB upgrade']);
+
+    expect((await call('POST', '/incidents/1/ack', { author: 'ana' })).status).toBe(404);
+    expect((await call('POST', '/incidents/abc/ack', { author: 'ana' })).status).toBe(400);
+    expect(JSON.parse((await call('GET', '/incidents')).text)).toEqual({ incidents: [] });
+  });
+
+  it('exposes the alerts metrics and keeps secrets out of every answer and the audit log', async () => {
+    const metrics = await (await fetch(`${vigil.url}/metrics`)).text();
+    const { samples } = parsePrometheusText(metrics);
+    const names = new Set(samples.map((sample) => sample.name));
+    for (const name of ['vigil_alerts_incidents', 'vigil_alerts_outbox_depth', 'vigil_alerts_outbox_oldest_age_seconds']) expect(names).toContain(name);
+    expect(samples.filter((sample) => sample.name === 'vigil_alerts_incidents').map((sample) => sample.labels.state).sort()).toEqual(['escalated', 'firing', 'pending', 'resolved']);
+    await call('POST', '/silences', { matchers: { service: 'api' }, duration: '1h', author: 'ana', comment: 'x' });
+    const everything = [metrics, (await call('GET', '/silences')).text, JSON.stringify(await vigil.db.query('select * from alerts_audit'))].join('\n');
+    for (const secret of [TOKEN, 'smtp-password-secret', 'hmac-secret-value']) expect(everything).not.toContain(secret);
+  });
+
+  it.runIf(backend.name === 'PostgreSQL')('the CLI adds, lists and expires silences and maintenance windows on the same database', async () => {
+    const configFile = path.join(store.tempDir, 'vigil.config.ts');
+    writeFileSync(configFile, `export default { database: { url: ${JSON.stringify(store.databaseUrl)} } };\n`);
+    const vigilCli = (...args: string[]) => runVigil([...args, '--config', configFile]);
+    const added = await vigilCli('silence', 'add', '--match', 'service=api', '--duration', '30m', '--author', 'ana', '--comment', 'deploy');
+    expect(added.code).toBe(0);
+    expect(added.output).toMatch(/^silence #1: service=api from /);
+    expect((await vigilCli('silence', 'list')).output).toMatch(/#1 {2}service=api .* by ana: deploy/);
+    expect((await vigilCli('silence', 'expire', '1', '--author', 'ana')).code).toBe(0);
+    expect((await vigilCli('silence', 'list')).output.trim()).toBe('no silences');
+    const wrong = await vigilCli('silence', 'add', '--match', 'service', '--duration', '30m', '--comment', 'x');
+    expect(wrong.code).toBe(2);
+    expect(wrong.output).toContain('matcher "service" must look like label=value');
+    expect((await vigilCli('maintenance', 'add', '--title', 'DB upgrade', '--match', 'service=db', '--duration', '2h', '--author', 'ana')).code).toBe(0);
+    expect((await vigilCli('maintenance', 'list')).output).toMatch(/#1 {2}DB upgrade {2}service=db/);
+    expect((await vigilCli('maintenance', 'end', '1')).code).toBe(0);
+    expect((await vigilCli('incident', 'list')).output.trim()).toBe('no incidents');
+    expect((await vigilCli('incident', 'reset', '7')).output).toContain('no incident #7');
+  });
+});
