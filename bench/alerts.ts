@@ -1,0 +1,261 @@
+// Alert latency and outbox throughput. Prints figures; never passes or fails on time.
+//   node bench/alerts.ts [--outages 50] [--notifications 300]
+// 1. Time from a target going down to the Slack double receiving the message, p50/p95 over the outages, against the bound
+//    interval × failure threshold (+1 s). Prometheus + blackbox_exporter + Alertmanager (Debian packages, installed here
+//    when missing and running as root) watch the same target with equivalent intervals, on the same outages.
+// 2. Notifications per second through the outbox to a webhook and to the Slack double.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { alertsModule } from '../alerts/index.ts';
+import { alertsMigrations } from '../alerts/migrations.ts';
+import { createAlertService } from '../alerts/service.ts';
+import { systemClock } from '../core/clock.ts';
+import { parseConfig } from '../core/config/index.ts';
+import { migrate, openDb } from '../core/db/index.ts';
+import { startVigil } from '../core/lifecycle/start.ts';
+import { createLogger } from '../core/telemetry/logger.ts';
+import { createRegistry } from '../core/telemetry/metrics.ts';
+import { http as httpProbe } from '../index.ts';
+import { probesModule } from '../probes/index.ts';
+
+const { values } = parseArgs({ options: { outages: { type: 'string', default: '50' }, notifications: { type: 'string', default: '300' } } });
+const OUTAGES = Number(values.outages);
+const NOTIFICATIONS = Number(values.notifications);
+const INTERVAL_S = 1;
+const FAILURE_THRESHOLD = 2;
+const BOUND_MS = INTERVAL_S * FAILURE_THRESHOLD * 1000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+};
+const seconds = (ms: number | undefined) => (ms === undefined ? 'n/a' : `${(ms / 1000).toFixed(2)} s`);
+
+async function listen(server: http.Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  return (server.address() as AddressInfo).port;
+}
+
+/** The watched target: 200 while up, 503 while down. */
+async function startTarget() {
+  let up = true;
+  const server = http.createServer((_request, response) => response.writeHead(up ? 200 : 503).end(up ? 'ok' : 'down'));
+  const port = await listen(server);
+  return { port, set: (value: boolean) => (up = value), close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))) };
+}
+
+/** A Slack Web API double and a webhook sink in one: records when each kind of message arrived. */
+async function startSink() {
+  const events: Array<{ at: number; kind: string; text: string }> = [];
+  let ts = 1;
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      const at = performance.now();
+      const url = request.url ?? '';
+      if (url.startsWith('/api/')) {
+        const args = Object.fromEntries(new URLSearchParams(body));
+        events.push({ at, kind: `slack:${url.slice(5)}`, text: String(args.text ?? '') });
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, channel: args.channel, ts: args.ts ?? `${ts++}.0001` }));
+        return;
+      }
+      events.push({ at, kind: url.slice(1), text: body });
+      response.writeHead(200).end();
+    });
+  });
+  const port = await listen(server);
+  return { port, events, close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))) };
+}
+
+const PACKAGES: Record<string, string> = {
+  prometheus: 'prometheus',
+  'prometheus-blackbox-exporter': 'prometheus-blackbox-exporter',
+  'prometheus-alertmanager': 'prometheus-alertmanager',
+};
+
+/** The Prometheus stack's binaries, installing the Debian packages when missing and root; otherwise why not. */
+function prometheusStack(): { ok: true } | { ok: false; why: string } {
+  const missing = Object.keys(PACKAGES).filter((binary) => !existsSync(`/usr/bin/${binary}`));
+  if (missing.length === 0) return { ok: true };
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return { ok: false, why: `${missing.join(', ')} missing; install with: sudo apt-get install ${missing.map((m) => PACKAGES[m]).join(' ')}` };
+  console.log(`installing ${missing.join(', ')} (apt-get) ...`);
+  const install = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing.map((m) => PACKAGES[m]!)], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  const still = missing.filter((binary) => !existsSync(`/usr/bin/${binary}`));
+  if (still.length === 0) return { ok: true };
+  const reason = (install.stderr || install.stdout || install.error?.message || '').trim().split('\n').slice(-2).join(' ');
+  return { ok: false, why: `apt-get install ${still.join(' ')} failed: ${reason}` };
+}
+
+/** blackbox_exporter → Prometheus (rule: probe_success == 0 for the same threshold) → Alertmanager → webhook on the sink. */
+async function startPrometheusStack(dir: string, targetPort: number, sinkPort: number): Promise<ChildProcess[]> {
+  const ports = { blackbox: 19115, prometheus: 19090, alertmanager: 19093, cluster: 19094 };
+  writeFileSync(path.join(dir, 'blackbox.yml'), 'modules:\n  http_2xx:\n    prober: http\n    timeout: 1s\n');
+  writeFileSync(
+    path.join(dir, 'prometheus.yml'),
+    `global: { scrape_interval: ${INTERVAL_S}s, evaluation_interval: ${INTERVAL_S}s }
+rule_files: [rules.yml]
+alerting: { alertmanagers: [{ static_configs: [{ targets: ['127.0.0.1:${ports.alertmanager}'] }] }] }
+scrape_configs:
+  - job_name: blackbox
+    metrics_path: /probe
+    params: { module: [http_2xx] }
+    static_configs: [{ targets: ['http://127.0.0.1:${targetPort}/'] }]
+    relabel_configs:
+      - { source_labels: [__address__], target_label: __param_target }
+      - { target_label: __address__, replacement: '127.0.0.1:${ports.blackbox}' }
+`,
+  );
+  // "for" = (threshold - 1) intervals: the second failed scrape in a row fires, like Vigil's failureThreshold 2.
+  writeFileSync(path.join(dir, 'rules.yml'), `groups:\n  - name: bench\n    rules:\n      - alert: TargetDown\n        expr: probe_success == 0\n        for: ${(FAILURE_THRESHOLD - 1) * INTERVAL_S}s\n`);
+  writeFileSync(
+    path.join(dir, 'alertmanager.yml'),
+    `route: { receiver: sink, group_wait: 0s, group_interval: 1s, repeat_interval: 1h }
+receivers: [{ name: sink, webhook_configs: [{ url: 'http://127.0.0.1:${sinkPort}/alertmanager', send_resolved: true }] }]
+`,
+  );
+  const run = (binary: string, args: string[]) => spawn(`/usr/bin/${binary}`, args, { stdio: 'ignore' });
+  const children = [
+    run('prometheus-blackbox-exporter', [`--config.file=${path.join(dir, 'blackbox.yml')}`, `--web.listen-address=127.0.0.1:${ports.blackbox}`]),
+    run('prometheus-alertmanager', [`--config.file=${path.join(dir, 'alertmanager.yml')}`, `--storage.path=${path.join(dir, 'am')}`, `--web.listen-address=127.0.0.1:${ports.alertmanager}`, `--cluster.listen-address=`]),
+    run('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${ports.prometheus}`, '--rules.alert.resend-delay=1s']),
+  ];
+  for (const [name, port] of [['prometheus', ports.prometheus], ['alertmanager', ports.alertmanager]] as const) {
+    const deadline = Date.now() + 30_000;
+    while (!(await fetch(`http://127.0.0.1:${port}/-/ready`).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline) throw new Error(`${name} did not become ready`);
+      await sleep(200);
+    }
+  }
+  return children;
+}
+
+async function latencyBench(dir: string): Promise<void> {
+  const target = await startTarget();
+  const sink = await startSink();
+  const stack = prometheusStack();
+  let children: ChildProcess[] = [];
+  if (stack.ok) children = await startPrometheusStack(dir, target.port, sink.port).catch((error: Error) => (console.log(`Prometheus stack not started: ${error.message}`), []));
+  else console.log(`Prometheus stack skipped: ${stack.why}`);
+  const withPrometheus = children.length > 0;
+
+  const config = parseConfig(
+    {
+      server: { port: 0 },
+      database: { dataDir: path.join(dir, 'data') },
+      logging: { level: 'silent' },
+      slack: { token: 'xoxb-bench', apiUrl: `http://127.0.0.1:${sink.port}/api/` },
+      probes: [httpProbe({ name: 'target', url: `http://127.0.0.1:${target.port}/`, schedule: `${INTERVAL_S}s`, jitter: '0s', timeout: '1s', failureThreshold: FAILURE_THRESHOLD })],
+      alerts: {
+        evaluationInterval: '250ms',
+        outbox: { pollInterval: '250ms' },
+        slackMinInterval: '0ms',
+        // Fifty outages in a row are flapping by design here; measure every one instead of pausing notices.
+        flapping: { changes: 1000, window: '1m' },
+        rules: [{ name: 'target-down', kind: 'probe', probe: 'target', labels: { service: 'target', severity: 'critical' } }],
+        receivers: { chat: { type: 'slack', channel: '#bench' } },
+        routes: [{ receivers: ['chat'] }],
+      },
+    },
+    'bench config',
+  );
+  const vigil = await startVigil({ config, roles: ['probes', 'alerts'], modules: [probesModule, alertsModule] });
+  const vigilMs: number[] = [];
+  const prometheusMs: number[] = [];
+  const waitFor = async (check: () => boolean, ms: number) => {
+    const deadline = performance.now() + ms;
+    while (!check() && performance.now() < deadline) await sleep(20);
+    return check();
+  };
+  const count = (predicate: (event: { kind: string; text: string }) => boolean) => sink.events.filter(predicate).length;
+  const vigilDown = (e: { kind: string; text: string }) => e.kind === 'slack:chat.postMessage' && e.text.startsWith('[WARNING]');
+  const vigilUp = (e: { kind: string; text: string }) => e.kind === 'slack:chat.postMessage' && e.text.startsWith('UP:');
+  const amFiring = (e: { kind: string; text: string }) => e.kind === 'alertmanager' && JSON.parse(e.text).status === 'firing';
+  const amResolved = (e: { kind: string; text: string }) => e.kind === 'alertmanager' && JSON.parse(e.text).status === 'resolved';
+  try {
+    await sleep(3000);
+    for (let outage = 0; outage < OUTAGES; outage++) {
+      const before = { down: count(vigilDown), up: count(vigilUp), firing: count(amFiring), resolved: count(amResolved) };
+      // Start each outage at a random point of the probe interval, as real outages do.
+      await sleep(Math.random() * INTERVAL_S * 1000);
+      const downAt = performance.now();
+      target.set(false);
+      const seen = await waitFor(() => count(vigilDown) > before.down && (!withPrometheus || count(amFiring) > before.firing), 20_000);
+      const firstAfter = (predicate: (event: { kind: string; text: string }) => boolean) => sink.events.find((event) => event.at >= downAt && predicate(event));
+      const vigilEvent = firstAfter(vigilDown);
+      if (vigilEvent) vigilMs.push(vigilEvent.at - downAt);
+      const amEvent = firstAfter(amFiring);
+      if (amEvent) prometheusMs.push(amEvent.at - downAt);
+      if (!seen) console.log(`outage ${outage + 1}: not every alert arrived within 20 s`);
+      target.set(true);
+      await waitFor(() => count(vigilUp) > before.up && (!withPrometheus || count(amResolved) > before.resolved), 30_000);
+    }
+  } finally {
+    await vigil.stop();
+    for (const child of children) child.kill('SIGTERM');
+    await target.close();
+    await sink.close();
+  }
+  console.log(`\nDown → message, ${OUTAGES} outages; probe every ${INTERVAL_S} s, failure threshold ${FAILURE_THRESHOLD}: bound ${seconds(BOUND_MS)}, target ≤ ${seconds(BOUND_MS + 1000)}`);
+  console.log('                         p50       p95       max      n');
+  const row = (name: string, xs: number[]) =>
+    console.log(`${name.padEnd(24)} ${xs.length ? [50, 95, 100].map((p) => seconds(percentile(xs, p)).padEnd(9)).join(' ') : 'n/a'.padEnd(29)} ${xs.length}`);
+  row('Vigil → Slack double', vigilMs);
+  if (withPrometheus) row('Prometheus+AM → webhook', prometheusMs);
+  else console.log('Prometheus+AM → webhook  not run (see above)');
+  if (vigilMs.length) console.log(`Vigil p95 ${percentile(vigilMs, 95) <= BOUND_MS + 1000 ? 'within' : 'OVER'} bound + 1 s`);
+}
+
+async function throughputBench(dir: string): Promise<void> {
+  const sink = await startSink();
+  for (const receiver of ['webhook', 'slack'] as const) {
+    const config = parseConfig(
+      {
+        database: { dataDir: path.join(dir, `throughput-${receiver}`) },
+        slack: { token: 'xoxb-bench', apiUrl: `http://127.0.0.1:${sink.port}/api/` },
+        alerts: {
+          evaluationInterval: '1h',
+          outbox: { pollInterval: '100ms' },
+          slackMinInterval: '0ms',
+          receivers: { out: receiver === 'webhook' ? { type: 'webhook', url: `http://127.0.0.1:${sink.port}/webhook`, secret: 'bench-secret' } : { type: 'slack', channel: '#bench' } },
+          routes: [{ receivers: ['out'] }],
+        },
+      },
+      'bench config',
+    );
+    const db = await openDb(config.database);
+    await migrate(db, alertsMigrations);
+    const observations = Array.from({ length: NOTIFICATIONS }, (_, i) => ({ rule: `rule-${i}`, labels: { service: `svc-${i}` }, active: true, summary: `bench ${i}` }));
+    const service = createAlertService({ config, db, clock: systemClock, logger: createLogger({ level: 'silent' }), registry: createRegistry(), verifyProbe: async () => ({ success: true }), source: async () => observations });
+    const kind = receiver === 'webhook' ? 'webhook' : 'slack:chat.postMessage';
+    const before = sink.events.filter((event) => event.kind === kind).length;
+    const started = performance.now();
+    await service.start();
+    while (sink.events.filter((event) => event.kind === kind).length - before < NOTIFICATIONS && performance.now() - started < 120_000) await sleep(5);
+    const delivered = sink.events.filter((event) => event.kind === kind).length - before;
+    const elapsed = performance.now() - started;
+    await service.stop(Date.now() + 5000);
+    await db.close();
+    console.log(`outbox → ${receiver.padEnd(7)}: ${delivered} incidents evaluated, queued and delivered in ${seconds(elapsed)} → ${(delivered / (elapsed / 1000)).toFixed(0)} notifications/s (embedded PGlite, one receiver)`);
+  }
+  await sink.close();
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-alerts-'));
+try {
+  await latencyBench(dir);
+  console.log('');
+  await throughputBench(dir);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
