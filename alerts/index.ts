@@ -1,6 +1,6 @@
 import type { Component, ModuleContext, VigilModule } from '../core/lifecycle/module.ts';
 import { getProcessingSignals } from '../processing/index.ts';
-import { getProbeStatuses, runProbeNow } from '../probes/index.ts';
+import { getProbeStatuses, loadProbes, runProbeNow } from '../probes/index.ts';
 import { registerAdminRoutes } from './api.ts';
 import { alertCommands } from './cli.ts';
 import { alertsMigrations } from './migrations.ts';
@@ -14,6 +14,10 @@ export const alertsModule: VigilModule = {
   name: 'alerts',
   migrations: alertsMigrations,
   commands: alertCommands,
+  validate(config) {
+    const probes = new Set(loadProbes(config.probes).probes.map((probe) => probe.definition.name));
+    return config.alerts.rules.flatMap((rule) => (rule.kind === 'probe' && !probes.has(rule.probe) ? [`alerts rule "${rule.name}": no probe named "${rule.probe}" in probes`] : []));
+  },
   setup(ctx: ModuleContext): Component[] {
     if (ctx.roles.has('api')) registerAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, adminToken: ctx.config.server.adminToken });
     if (!ctx.roles.has('alerts')) return [];

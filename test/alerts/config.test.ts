@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { alertsModule } from '../../alerts/index.ts';
+import { ConfigError, parseConfig } from '../../core/config/index.ts';
+import { failureRateRule, http, probeRule, route, slackReceiver } from '../../index.ts';
+
+describe('alerts configuration', () => {
+  it('names the field that is wrong', () => {
+    const error = (() => {
+      try {
+        parseConfig({
+          alerts: {
+            rules: [failureRateRule({ name: 'rate', trigger: 0.1, clear: 0.3 }), probeRule({ name: 'rate', probe: 'api' })],
+            receivers: { chat: slackReceiver({ channel: '#ops' }) },
+            routes: [route({ receivers: ['chat', 'pager'] })],
+          },
+        });
+      } catch (caught) {
+        return caught as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.issues).toEqual([
+      'alerts.rules.0: clear must not be above trigger',
+      'alerts.routes.0.receivers: unknown receiver "pager" (declare it under alerts.receivers)',
+      'alerts.rules.1.name: rule "rate" is declared twice',
+    ]);
+  });
+
+  it('`vigil validate` reports probe rules naming no configured probe', () => {
+    const config = parseConfig({ probes: [http({ name: 'api', url: 'http://127.0.0.1:1/' })], alerts: { rules: [probeRule({ name: 'api-down', probe: 'api' }), probeRule({ name: 'db-down', probe: 'db' })] } });
+    expect(alertsModule.validate!(config)).toEqual(['alerts rule "db-down": no probe named "db" in probes']);
+  });
+});
