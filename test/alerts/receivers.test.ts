@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -87,5 +87,27 @@ describeEachBackend('alert receivers', (backend) => {
     expect(existsSync(marker)).toBe(false);
     expect(await hookAttempts(h.db)).toEqual([]);
     expect((await h.notifications()).map((row) => row.muted_by)).toEqual([expect.stringMatching(/^maintenance #\d+$/)]);
+  });
+
+  it('scale hook: a queue-load incident runs the service\'s scale action once, audited', async () => {
+    const marker = path.join(store.tempDir, 'scaled');
+    const h = await startAlertHarness(store, {
+      alerts: {
+        evaluationInterval: '5s',
+        rules: [{ name: 'transcode-backlog', kind: 'queue', queue: 'processing.transcode', maxDepth: 100, for: '30s', labels: { service: 'transcode' } }],
+        receivers: { more: { type: 'scale', services: { transcode: { command: [process.execPath, '-e', `require('fs').appendFileSync(${JSON.stringify(marker)}, 'x')`] } }, backoff: '1s' } },
+        routes: [{ match: { service: 'transcode' }, receivers: ['more'] }],
+      },
+    });
+    cleanups.push(h.stop);
+    h.observe('transcode-backlog', true, { service: 'transcode', queue: 'processing.transcode' });
+    await h.run(20_000, 5000);
+    expect(existsSync(marker)).toBe(false); // still pending: the backlog must last 30 s
+    for (let second = 0; second < 60 && (await hookAttempts(h.db)).every((attempt) => attempt.outcome !== 'fixed'); second++) {
+      await h.clock.advance(1000);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await hookAttempts(h.db)).map((attempt) => [attempt.receiver, attempt.service, attempt.outcome])).toEqual([['more', 'transcode', 'fixed']]);
+    expect(readFileSync(marker, 'utf8')).toBe('x');
   });
 });
