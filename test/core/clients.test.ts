@@ -114,7 +114,7 @@ describe('slow and oversized clients', () => {
     const trickle = setInterval(() => client.write('X'), 200);
     try {
       expect(await probesAnswer(vigil.url)).toEqual([200, 200, 200]);
-      const closedAt = await waitFor('the slow client to be closed', () => Promise.race([client.closed, new Promise<undefined>((resolve) => setTimeout(resolve, 100))]), 10_000);
+      const closedAt = await waitFor('the slow client to be closed', () => Promise.race([client.closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 100))]), 10_000);
       const openMs = closedAt - openedAt;
       expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
       expect(openMs).toBeGreaterThanOrEqual(1000);
