@@ -41,6 +41,17 @@ export const coreConfigShape = {
       /** /readyz fails when the embedded data directory has less free space than this. */
       minFreeSpace: bytes().default(256 * 1024 ** 2),
     })
+    // `url: process.env.DATABASE_URL` with the variable unset would quietly start a second, empty embedded store.
+    .superRefine((database, ctx) => {
+      if ('url' in database && database.url === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['url'],
+          message:
+            "is written in the config but its value is undefined (an unset environment variable?): set it, write env('DATABASE_URL') to fail with the variable's name, or remove the field to use the embedded store in database.dataDir",
+        });
+      }
+    })
     .prefault({}),
   smtp: z
     .strictObject({
