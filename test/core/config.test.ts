@@ -94,9 +94,8 @@ describe('vigil CLI', () => {
     writeFileSync(importsProbes, `import { defineConfig } from 'vigil';\nimport { probes } from './broken-probes.ts';\nexport default defineConfig({ probes });\n`);
     const runtime = path.join(dir, 'runtime.ts');
     writeFileSync(runtime, `import { defineConfig } from 'vigil';\nexport default defineConfig({\n  server: { port: portFromSomewhere },\n});\n`);
-    const [envRun, syntaxRun, probeRun, runtimeRun] = await Promise.all(
-      [withEnv, syntax, importsProbes, runtime].map((file) => runVigil(['validate', '--config', file], { VIGIL_TEST_ENV_HELPER_URL: '' })),
-    );
+    const validate = (file: string) => runVigil(['validate', '--config', file], { VIGIL_TEST_ENV_HELPER_URL: '' });
+    const [envRun, syntaxRun, probeRun, runtimeRun] = await Promise.all([validate(withEnv), validate(syntax), validate(importsProbes), validate(runtime)]);
     for (const run of [envRun, syntaxRun, probeRun, runtimeRun]) expect(run.code).toBe(1);
     expect(envRun.output).toContain(`${withEnv}:4:20: environment variable VIGIL_TEST_ENV_HELPER_URL is not set`);
     expect(envRun.output).toContain(`database: { url: env('VIGIL_TEST_ENV_HELPER_URL') },`);
