@@ -51,7 +51,8 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
     await scope.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
 
     // The announced multipart body is the file plus its framing and the small fields; a larger Content-Length is refused before it is read.
-    scope.post('/api/v1/videos', { bodyLimit: config.maxUploadBytes + 64 * 1024 }, async (request, reply) => {
+    const uploadTooLarge = { code: 'UPLOAD_TOO_LARGE', message: `The upload is larger than the limit of ${config.maxUploadBytes} bytes (processing.maxUploadBytes).` };
+    scope.post('/api/v1/videos', { bodyLimit: config.maxUploadBytes + 64 * 1024, config: { bodyTooLarge: uploadTooLarge } }, async (request, reply) => {
       if (!request.isMultipart()) throw Object.assign(new Error('Send the video as multipart/form-data with a field named "file".'), { statusCode: 415, code: 'NOT_MULTIPART' });
       let ingested: Ingested | undefined;
       let originalName: string | null = null;
@@ -89,9 +90,7 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
         if (ingested) await storage.discard(ingested.partPath);
         const tooLarge = error instanceof UploadTooLargeError || (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE';
         deps.metrics.uploads.inc({ outcome: tooLarge ? 'too_large' : (error as { statusCode?: number }).statusCode ? 'invalid' : 'error' });
-        if (tooLarge) {
-          throw Object.assign(new Error(`The upload is larger than the limit of ${config.maxUploadBytes} bytes (processing.maxUploadBytes).`), { statusCode: 413, code: 'UPLOAD_TOO_LARGE' });
-        }
+        if (tooLarge) throw Object.assign(new Error(uploadTooLarge.message), { statusCode: 413, code: uploadTooLarge.code });
         throw error;
       }
     });
