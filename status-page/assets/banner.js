@@ -10,7 +10,7 @@
   function origin() {
     try {
       return new URL(script && script.src ? script.src : '', location.href).origin;
-    } catch (e) {
+    } catch {
       return null;
     }
   }
@@ -18,7 +18,7 @@
   function dismissed(id) {
     try {
       return localStorage.getItem(KEY) === id;
-    } catch (e) {
+    } catch {
       return false;
     }
   }
@@ -26,7 +26,7 @@
   function remember(id) {
     try {
       localStorage.setItem(KEY, id);
-    } catch (e) {
+    } catch {
       /* storage can be disabled; the banner then simply comes back on the next page */
     }
   }
@@ -112,7 +112,7 @@
   try {
     if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', load);
     else load();
-  } catch (e) {
+  } catch {
     /* nothing the banner does may break the host page */
   }
 })();

@@ -1,7 +1,8 @@
+/// <reference lib="dom" />
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Banner } from '../../status-page/banner.ts';
 import { registerEmbedRoutes } from '../../status-page/embed.ts';
@@ -80,7 +81,7 @@ describe('embeddable banner in Chromium', () => {
   });
 
   /** Console errors and uncaught exceptions, less Chromium's own reports of a failed request (no script can silence those). */
-  async function open(path = '/', storageState?: Awaited<ReturnType<Page['context']>['storageState']>): Promise<{ page: Page; errors: string[] }> {
+  async function open(path = '/', storageState?: BrowserContextOptions['storageState']): Promise<{ page: Page; errors: string[] }> {
     const context = await browser.newContext(storageState ? { storageState } : {});
     const page = await context.newPage();
     const errors: string[] = [];
