@@ -1,7 +1,8 @@
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
-import { duration, formatDuration, parseDuration } from '../core/config/duration.ts';
+import { formatDuration, parseDuration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
+import { duration } from './duration.ts';
 import type { KindContext, KindOutcome } from './types.ts';
 
 const PROBE = Symbol.for('vigil.probe-definition');
@@ -17,14 +18,18 @@ export interface ProbeKind<Options extends z.ZodObject = z.ZodObject, Name exten
   run(options: z.output<Options>, context: KindContext): Promise<KindOutcome>;
 }
 
+/** Shortest interval and timeout a probe may have: below these a probe measures the scheduler more than its target. */
+export const MIN_INTERVAL_MS = 1000;
+export const MIN_TIMEOUT_MS = 100;
+
 const schedule = () =>
   z.string().transform((value, ctx): Schedule => {
     const text = value.trim();
     if (/^\d/.test(text) && !/\s/.test(text)) {
       try {
         const every = parseDuration(text);
-        if (every >= 1000) return { every };
-        ctx.addIssue({ code: 'custom', message: `an interval must be at least 1s, got ${text}` });
+        if (every >= MIN_INTERVAL_MS) return { every };
+        ctx.addIssue({ code: 'custom', message: `an interval must be at least ${formatDuration(MIN_INTERVAL_MS)}, got ${text}` });
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: (error as Error).message });
       }
@@ -43,7 +48,7 @@ const commonShape = {
   /** "30s", "5m" (interval) or a cron expression with optional seconds, evaluated in UTC. */
   schedule: schedule().default({ every: 60_000 }),
   /** Hard limit for one attempt; the attempt is aborted when it passes. */
-  timeout: duration().default(10_000),
+  timeout: duration(MIN_TIMEOUT_MS).default(10_000),
   /** Attempts after the first inside one run before the run counts as failed. */
   retries: z.number().int().min(0).max(10).default(0),
   retryDelay: duration().default(1000),
@@ -133,6 +138,11 @@ function callSite(below: (...args: never[]) => unknown): string {
   const frame = holder.stack?.split('\n')[1] ?? '';
   const location = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?\s*$/.exec(frame);
   return location ? `${location[1]!.replace(/^file:\/\//, '')}:${location[2]}` : '<unknown location>';
+}
+
+/** The longest one run can take: every attempt at its timeout, with the delays between them. */
+export function attemptBudget(definition: Pick<Common, 'timeout' | 'retries' | 'retryDelay'>): number {
+  return definition.timeout * (definition.retries + 1) + definition.retryDelay * definition.retries;
 }
 
 export function describeSchedule(schedule: Schedule): string {

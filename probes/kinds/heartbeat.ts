@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
+import { duration } from '../duration.ts';
 import { Secret } from '../../core/config/secret.ts';
 import { defineKind } from '../define.ts';
 import { readHeartbeat } from '../heartbeats.ts';

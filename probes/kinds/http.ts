@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import tls, { type DetailedPeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
+import { duration } from '../duration.ts';
 import { defineKind } from '../define.ts';
 import type { KindOutcome } from '../types.ts';
 
