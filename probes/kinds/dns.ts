@@ -1,7 +1,7 @@
-import { promises as dns } from 'node:dns';
+import { promises as nodeDns } from 'node:dns';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 
 const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SRV'] as const;
 
@@ -17,7 +17,7 @@ const options = z.strictObject({
 });
 
 /** Resolves a name through the system resolver or a named server and checks the answers. */
-export const dnsKind: ProbeKind<typeof options> = {
+export const dns = defineKind({
   kind: 'dns',
   options,
   async run(config, context) {
@@ -30,15 +30,15 @@ export const dnsKind: ProbeKind<typeof options> = {
     if (missing.length > 0) return { success: false, failure: 'assertion', reason: `${config.query} ${config.type} answers ${JSON.stringify(answers)} lack ${missing.join(', ')}`, timings, details };
     return { success: true, timings, details };
   },
-};
+});
 
 async function resolve(config: z.output<typeof options>, signal: AbortSignal): Promise<string[]> {
   if (!config.server && (config.type === 'A' || config.type === 'AAAA')) {
-    const found = await dns.lookup(config.query, { family: config.type === 'A' ? 4 : 6, all: true });
+    const found = await nodeDns.lookup(config.query, { family: config.type === 'A' ? 4 : 6, all: true });
     signal.throwIfAborted();
     return found.map((entry) => entry.address);
   }
-  const resolver = new dns.Resolver({ tries: 1 });
+  const resolver = new nodeDns.Resolver({ tries: 1 });
   if (config.server) resolver.setServers([config.server]);
   const cancel = () => resolver.cancel();
   signal.addEventListener('abort', cancel, { once: true });

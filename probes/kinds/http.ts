@@ -3,8 +3,8 @@ import { performance } from 'node:perf_hooks';
 import tls, { type DetailedPeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
-import type { ProbeKind } from '../define.ts';
+import { duration } from '../duration.ts';
+import { defineKind } from '../define.ts';
 import type { KindOutcome } from '../types.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -50,7 +50,7 @@ interface Marks {
 }
 
 /** An HTTP(S) request through undici with per-phase timings, assertions and certificate expiry; sends traceparent. */
-export const httpKind: ProbeKind<typeof options> = {
+export const http = defineKind({
   kind: 'http',
   options,
   async run(config, context) {
@@ -67,7 +67,7 @@ export const httpKind: ProbeKind<typeof options> = {
       await agent.destroy().catch(() => {});
     }
   },
-};
+});
 
 function timedConnector(config: Options, marks: Marks, signal: AbortSignal) {
   return (target: { hostname: string; protocol: string; port: string; servername?: string }, callback: (...args: [null, net.Socket] | [Error, null]) => void) => {
