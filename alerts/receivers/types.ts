@@ -1,7 +1,7 @@
 import type { Clock } from '../../core/clock.ts';
-import type { VigilConfig } from '../../core/config/schema.ts';
 import type { Db } from '../../core/db/index.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
+import type { AlertsHostConfig } from '../config.ts';
 import type { AlertsMetrics } from '../metrics.ts';
 import type { Incident, NotificationEvent } from '../types.ts';
 
@@ -31,7 +31,7 @@ export interface Receiver {
 
 /** What a receiver may use besides its own config section. */
 export interface ReceiverContext {
-  config: VigilConfig;
+  config: AlertsHostConfig;
   db: Db;
   clock: Clock;
   logger: Logger;
