@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { z } from 'zod';
 import { defineKind } from '../define.ts';
+import { tlsFigures } from './http.ts';
 
 const options = z.strictObject({
   host: z.string().min(1),
@@ -27,6 +28,12 @@ export const tcp = defineKind({
       const socket = config.tls
         ? tls.connect({ host: config.host, port: config.port, servername: net.isIP(config.host) ? '' : config.host, rejectUnauthorized: !config.insecure })
         : net.connect({ host: config.host, port: config.port });
+      const observed = context.observed ?? {};
+      const literal = net.isIP(config.host);
+      if (literal) Object.assign(observed, { ipProtocol: literal, dnsLookupSeconds: 0 });
+      socket.once('lookup', (_error: Error | null, _address: string, family: number | string | null) => {
+        Object.assign(observed, { dnsLookupSeconds: (performance.now() - start) / 1000, ...(family === 4 || family === 6 ? { ipProtocol: family } : {}) });
+      });
       let received = '';
       const finish = (error?: Error) => {
         context.signal.removeEventListener('abort', onAbort);
@@ -43,7 +50,10 @@ export const tcp = defineKind({
       socket.once('error', finish);
       socket.once('connect', () => (marks.connect = performance.now()));
       socket.once(config.tls ? 'secureConnect' : 'connect', () => {
-        if (config.tls) marks.tls = performance.now();
+        if (config.tls) {
+          marks.tls = performance.now();
+          Object.assign(observed, tlsFigures(socket as tls.TLSSocket));
+        }
         if (config.send !== undefined) socket.write(config.send);
         if (config.expectContains === undefined) return finish();
         socket.on('data', (chunk: Buffer) => {
