@@ -23,7 +23,6 @@ const clock = (seconds: number) => {
 export function admitSource(info: ProbeInfo, limits: StageSettings['limits']): SourceInfo {
   const picture = info.streams.find((stream) => stream.type === 'video');
   if (!picture) throw new ProcessingError('no_video_stream', `the file (${info.formatName}) has no video stream`);
-  if (!(info.durationSeconds > 0)) throw new ProcessingError('corrupt_stream', `the file (${info.formatName}) has no duration`);
   const width = picture.width ?? 0;
   const height = picture.height ?? 0;
   const frames = picture.frames ?? 0;
@@ -41,6 +40,7 @@ export function admitSource(info: ProbeInfo, limits: StageSettings['limits']): S
   if (frames > limits.maxFrames) {
     throw new ProcessingError('too_many_frames', `${frames} frames, above ${limits.maxFrames}`, { facts: { frames, maxFrames: limits.maxFrames } });
   }
+  if (!(info.durationSeconds > 0)) throw new ProcessingError('corrupt_stream', `the file (${info.formatName}) has no duration`);
   if (info.durationSeconds * 1000 > limits.maxDuration) {
     throw new ProcessingError('too_long', `${info.durationSeconds.toFixed(1)} s, above ${limits.maxDuration / 1000} s`, {
       facts: { duration: clock(info.durationSeconds), maxDuration: clock(limits.maxDuration / 1000) },
