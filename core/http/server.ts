@@ -5,6 +5,7 @@ import { Histogram, type Registry } from 'prom-client';
 import type { CoreConfig } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, wantsOpenMetrics } from '../telemetry/openmetrics.ts';
 import type { RepeatLimiter } from '../telemetry/repeats.ts';
 import { tracer } from '../telemetry/tracing.ts';
 import { asDependencyUnavailable } from '../unavailable.ts';
@@ -186,7 +187,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return reply.status(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
   });
 
-  app.get('/metrics', async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
+  app.get('/metrics', async (request, reply) =>
+    wantsOpenMetrics(request.headers.accept)
+      ? reply.type(OPENMETRICS_CONTENT_TYPE).send(await renderOpenMetrics(options.registry))
+      : reply.type(options.registry.contentType).send(await options.registry.metrics()),
+  );
 
   return app;
 }
