@@ -1,19 +1,30 @@
 import { execFile } from 'node:child_process';
-import type { Secret } from '../core/config/secret.ts';
-import { redactUrl } from '../core/config/secret.ts';
+import { z } from 'zod';
+import { duration } from '../core/config/duration.ts';
+import { redactUrl, secret } from '../core/config/secret.ts';
 import type { Queryable } from '../core/db/index.ts';
-import { DeliveryError, FIRING_EVENTS, type Receiver, type ReceiverContext } from './receivers/types.ts';
+import { DeliveryError, FIRING_EVENTS, type Receiver, type ReceiverContext } from './receivers/receiver.ts';
 import type { Incident } from './types.ts';
 
-export type HookAction = { command: string[] } | { http: { url: string; method: string; headers: Record<string, Secret> } };
+const hookAction = z.union([
+  z.strictObject({ command: z.array(z.string()).min(1) }),
+  z.strictObject({ http: z.strictObject({ url: z.url(), method: z.enum(['POST', 'PUT', 'GET']).default('POST'), headers: z.record(z.string(), secret()).default({}) }) }),
+]);
 
-export interface HookSettings {
-  services: Record<string, HookAction>;
-  timeout: number;
-  budget: number;
-  budgetWindow: number;
-  backoff: number;
-}
+/** The fields restart and scale hooks share. */
+export const hookOptions = {
+  /** The action per service label value. */
+  services: z.record(z.string(), hookAction),
+  timeout: duration().default(30_000),
+  /** At most this many attempts per service in `budgetWindow`; then EMERGENCY and no more until reset. */
+  budget: z.number().int().min(1).default(3),
+  budgetWindow: duration().default(3_600_000),
+  /** Wait before judging an attempt (the service needs time to come up); grows with jitter per attempt. */
+  backoff: duration().default(5000),
+};
+
+export type HookAction = z.output<typeof hookAction>;
+export type HookSettings = z.output<z.ZodObject<typeof hookOptions>>;
 
 export interface HookAttempt {
   id: number;

@@ -4,7 +4,7 @@ import { getProbeStatuses, loadProbes, runProbeNow } from '../probes/index.ts';
 import { registerAdminRoutes } from './api.ts';
 import { alertCommands } from './cli.ts';
 import { alertsMigrations } from './migrations.ts';
-import { createRuleSource } from './rules.ts';
+import { createRuleSource } from './rules/index.ts';
 import { createAlertService } from './service.ts';
 
 export { listMaintenances, type Maintenance } from './maintenance.ts';

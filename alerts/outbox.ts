@@ -4,7 +4,7 @@ import { withSpan } from '../core/telemetry/tracing.ts';
 import type { AlertsConfig } from './config.ts';
 import { createIncident, openIncident, fingerprintOf, SELF_RULE_PREFIX, type Lifecycle } from './incidents.ts';
 import type { AlertsMetrics } from './metrics.ts';
-import { DeliveryError, type Receiver } from './receivers/types.ts';
+import { DeliveryError, type Receiver } from './receivers/receiver.ts';
 import type { Router } from './router.ts';
 import { toIncident, type IncidentRow, type NotificationEvent } from './types.ts';
 

@@ -3,7 +3,7 @@ import { resetsOf } from './admin.ts';
 import { maintenanceCovering } from './maintenance.ts';
 import type { AlertsConfig, Labels, RouteConfig, TimeWindow } from './config.ts';
 import { labelKey, matches } from './matchers.ts';
-import type { Receiver } from './receivers/types.ts';
+import type { Receiver } from './receivers/receiver.ts';
 import { toIncident, type Incident, type IncidentRow, type NotificationEvent } from './types.ts';
 
 interface MatchedRoute {

@@ -11,12 +11,8 @@ import { createLifecycle, fingerprintOf, loadIncident } from './incidents.ts';
 import { createLease, NotLeaderError } from './leader.ts';
 import { createAlertsMetrics } from './metrics.ts';
 import { createOutbox } from './outbox.ts';
-import { createEmailReceiver } from './receivers/email.ts';
-import { createRestartReceiver } from './receivers/restart.ts';
-import { createScaleReceiver } from './receivers/scale.ts';
-import { createSlackReceiver } from './receivers/slack.ts';
-import type { Receiver, ReceiverContext } from './receivers/types.ts';
-import { createWebhookReceiver } from './receivers/webhook.ts';
+import { RECEIVERS } from './receivers/index.ts';
+import type { Receiver, ReceiverContext } from './receivers/receiver.ts';
 import { maintenanceCovering } from './maintenance.ts';
 import { createRouter } from './router.ts';
 import type { SignalSource } from './types.ts';
@@ -34,19 +30,9 @@ export interface AlertServiceOptions {
   random?: () => number;
 }
 
-function createReceiver(name: string, receiver: ReceiverConfig, context: ReceiverContext): Receiver {
-  switch (receiver.type) {
-    case 'email':
-      return createEmailReceiver(name, receiver, context);
-    case 'slack':
-      return createSlackReceiver(name, receiver, context);
-    case 'webhook':
-      return createWebhookReceiver(name, receiver, context);
-    case 'restart':
-      return createRestartReceiver(name, receiver, context);
-    case 'scale':
-      return createScaleReceiver(name, receiver, context);
-  }
+function createReceiver(name: string, settings: ReceiverConfig, context: ReceiverContext): Receiver {
+  const receiverType = RECEIVERS.find((candidate) => candidate.type === settings.type)!;
+  return receiverType.createMatched(name, settings, context);
 }
 
 export type AlertService = ReturnType<typeof createAlertService>;

@@ -62,6 +62,8 @@ export interface Observation {
   labels: Labels;
   active: boolean | undefined;
   summary: string;
+  /** Why the rule could not be evaluated (the incident keeps its state; the failure is counted and alerted on). */
+  error?: string;
 }
 
 /** The seam between the signals (probes, processing, metrics) and the router: the current observations for the rules. */

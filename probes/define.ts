@@ -1,5 +1,6 @@
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
+import { callSite } from '../core/config/call-site.ts';
 import { duration, formatDuration, parseDuration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
 import type { KindContext, KindOutcome } from './types.ts';
@@ -119,14 +120,6 @@ export function constructorFor<Options extends z.ZodObject>(kind: ProbeKind<Opti
     return definition;
   };
   return construct;
-}
-
-function callSite(below: (...args: never[]) => unknown): string {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, below);
-  const frame = holder.stack?.split('\n')[1] ?? '';
-  const location = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?\s*$/.exec(frame);
-  return location ? `${location[1]!.replace(/^file:\/\//, '')}:${location[2]}` : '<unknown location>';
 }
 
 export function describeSchedule(schedule: Schedule): string {

@@ -1,7 +1,8 @@
+import { z } from 'zod';
 import { LogLevel, WebClient, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, type KnownBlock } from '@slack/web-api';
 import { describeIncident, headline, subjectOf, textOf } from '../messages.ts';
 import type { Incident, NotificationEvent } from '../types.ts';
-import { ALL_EVENTS, DeliveryError, type Receiver, type ReceiverContext } from './types.ts';
+import { ALL_EVENTS, defineReceiver, DeliveryError, type Receiver, type ReceiverContext } from './receiver.ts';
 
 type Thread = { channel: string; ts: string };
 
@@ -20,7 +21,7 @@ function blocksOf(event: NotificationEvent, incidents: readonly Incident[]): Kno
  * A new incident is a chat.postMessage; each later change updates that message (chat.update) and replies in its
  * thread, EMERGENCY and UP also broadcast to the channel. The client's own retries are off: the outbox retries.
  */
-export function createSlackReceiver(name: string, settings: { channel: string }, context: ReceiverContext): Receiver {
+function createSlackReceiver(name: string, settings: { channel: string }, context: ReceiverContext): Receiver {
   const { token, apiUrl } = context.config.slack;
   const client = new WebClient(token?.reveal(), {
     ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
@@ -84,6 +85,14 @@ export function createSlackReceiver(name: string, settings: { channel: string },
     },
   };
 }
+
+export const slack = defineReceiver({
+  type: 'slack',
+  constructorName: 'slackReceiver',
+  options: { channel: z.string().min(1) },
+  problems: (_settings, config) => (config.slack.token ? [] : ['no Slack token is configured (set SLACK_BOT_TOKEN or slack.token), so this Slack receiver cannot post']),
+  create: createSlackReceiver,
+});
 
 function classify(error: unknown, progress: Record<string, unknown>): DeliveryError {
   if (error instanceof WebAPIRateLimitedError) return new DeliveryError('Slack rate limited the call', { temporary: true, retryAfterMs: error.retryAfter * 1000, progress });

@@ -1,11 +1,16 @@
 import { createHmac } from 'node:crypto';
-import type { Secret } from '../../core/config/secret.ts';
+import { z } from 'zod';
+import { duration } from '../../core/config/duration.ts';
+import { secret } from '../../core/config/secret.ts';
 import { subjectOf } from '../messages.ts';
-import { ALL_EVENTS, DeliveryError, httpDeliveryError, type Receiver, type ReceiverContext } from './types.ts';
+import { ALL_EVENTS, defineReceiver, DeliveryError, httpDeliveryError } from './receiver.ts';
 
 /** POSTs the JSON payload documented in the README, signed: `X-Vigil-Signature: t=<ms>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
-export function createWebhookReceiver(name: string, settings: { url: string; secret: Secret; timeout: number }, context: ReceiverContext): Receiver {
-  return {
+export const webhook = defineReceiver({
+  type: 'webhook',
+  constructorName: 'webhookReceiver',
+  options: { url: z.url(), secret: secret(), timeout: duration().default(10_000) },
+  create: (name, settings, context) => ({
     name,
     events: ALL_EVENTS,
     async deliver({ key, event, incidents }) {
@@ -43,5 +48,5 @@ export function createWebhookReceiver(name: string, settings: { url: string; sec
       if (!response.ok) throw httpDeliveryError(`webhook ${name}`, response.status, response.headers.get('retry-after'));
       return undefined;
     },
-  };
-}
+  }),
+});

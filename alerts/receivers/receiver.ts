@@ -1,9 +1,36 @@
+import { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
-import type { VigilConfig } from '../../core/config/schema.ts';
+import type { Secret } from '../../core/config/secret.ts';
 import type { Db } from '../../core/db/index.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import type { AlertsMetrics } from '../metrics.ts';
 import type { Incident, NotificationEvent } from '../types.ts';
+
+/**
+ * A kind of receiver: its config (`type` plus its own fields), how it is built, and what makes it unable to work.
+ * Every file under receivers/ exports one, listed once in receivers/index.ts; the config union and the constructors
+ * exported from 'vigil' are derived from that list. A receiver in another module is one such file plus one line there.
+ */
+export interface ReceiverType<Type extends string = string, Shape extends z.ZodRawShape = z.ZodRawShape, Name extends string = string> {
+  type: Type;
+  /** The name vigil.config.ts calls, e.g. `emailReceiver`. */
+  constructorName: Name;
+  /** The receiver's fields, besides `type`. */
+  options: Shape;
+  create(name: string, settings: z.output<z.ZodObject<Shape>>, context: ReceiverContext): Receiver;
+  /** Why this receiver cannot deliver with this configuration (missing SMTP, no Slack token): a start-up warning and a `vigil validate` error. */
+  problems?(settings: z.output<z.ZodObject<Shape>>, config: SharedConfig): string[];
+}
+
+export function defineReceiver<const Type extends string, Shape extends z.ZodRawShape, const Name extends string>(receiver: ReceiverType<Type, Shape, Name>){
+  return {
+    ...receiver,
+    schema: z.strictObject({ type: z.literal(receiver.type), ...receiver.options }),
+    /** `create` for settings the registry has matched to this type by their `type` field. */
+    createMatched: (name: string, settings: object, context: ReceiverContext) => receiver.create(name, settings as z.output<z.ZodObject<Shape>>, context),
+    problemsMatched: (settings: object, config: SharedConfig) => receiver.problems?.(settings as z.output<z.ZodObject<Shape>>, config) ?? [],
+  };
+}
 
 /** One message to one receiver: one event for the incidents of one group. */
 export interface Delivery {
@@ -29,9 +56,17 @@ export interface Receiver {
   close?(): void;
 }
 
+/** The product-wide settings a receiver reads besides its own section: the SMTP and Slack transports, the public URL. */
+export interface SharedConfig {
+  server: { publicUrl?: string | undefined };
+  smtp: { url?: Secret | undefined; from: string };
+  slack: { token?: Secret | undefined; apiUrl?: string | undefined };
+  alerts: { slackMinInterval: number };
+}
+
 /** What a receiver may use besides its own config section. */
 export interface ReceiverContext {
-  config: VigilConfig;
+  config: SharedConfig;
   db: Db;
   clock: Clock;
   logger: Logger;

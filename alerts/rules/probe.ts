@@ -1,0 +1,16 @@
+import { z } from 'zod';
+import { defineRuleKind } from './rule-kind.ts';
+
+/** A probe is down: its own failure and success thresholds decide down and up. */
+export const probeRuleKind = defineRuleKind({
+  kind: 'probe',
+  constructorName: 'probeRule',
+  options: { probe: z.string().min(1) },
+  async observe(rule, signals) {
+    const status = (await signals.probeStatuses()).find((candidate) => candidate.probe === rule.probe);
+    if (!status) return undefined;
+    const reason = status.lastResult?.reason;
+    const summary = rule.summary ?? (status.state === 'down' ? `probe ${rule.probe} is down${reason ? `: ${reason}` : ''}` : `probe ${rule.probe} is ${status.state}`);
+    return { labels: { ...rule.labels, probe: rule.probe }, active: status.state === 'unknown' ? undefined : status.state === 'down', summary };
+  },
+});
