@@ -2,7 +2,6 @@ import os from 'node:os';
 import { systemClock } from '../core/clock.ts';
 import type { CliArgs, CliCommand, CliIo } from '../core/cli/command.ts';
 import { parseDuration } from '../core/config/duration.ts';
-import { loadConfig } from '../core/config/load.ts';
 import { migrate, openDb, type Db } from '../core/db/index.ts';
 import { ackIncident, addMaintenance, addSilence, AdminError, endMaintenance, expireSilence, listIncidents, listSilences, resetIncident } from './admin.ts';
 import { listMaintenances } from './maintenance.ts';
@@ -10,7 +9,7 @@ import { parseMatchers } from './matchers.ts';
 import { alertsMigrations } from './migrations.ts';
 
 async function withDb<T>(io: CliIo, fn: (db: Db) => Promise<T>): Promise<T> {
-  const config = await loadConfig(io.configPath, io.env);
+  const config = await io.loadConfig();
   const db = await openDb(config.database, 'vigil-alerts-cli');
   try {
     await migrate(db, alertsMigrations);

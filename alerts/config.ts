@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ProbesHostConfig } from '../probes/index.ts';
 import { duration } from '../core/config/duration.ts';
 import { construct, schemasOf } from './construct.ts';
 import { RECEIVERS } from './receivers/index.ts';
@@ -90,6 +91,8 @@ export const alertsConfigSchema = z
 
 export type AlertsConfig = z.output<typeof alertsConfigSchema>;
 export type AlertsConfigInput = z.input<typeof alertsConfigSchema>;
+/** The configuration the alerts module reads: core's sections, its own, and the probes it watches. */
+export type AlertsHostConfig = ProbesHostConfig & { alerts: AlertsConfig };
 export type { Rule } from './rules/index.ts';
 export type ReceiverConfig = z.output<typeof receiverSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;

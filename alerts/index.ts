@@ -1,8 +1,9 @@
-import type { Component, ModuleContext, VigilModule } from '../core/lifecycle/module.ts';
+import { defineModule, type Component, type ModuleContext } from '../core/lifecycle/module.ts';
 import { getProcessingSignals } from '../processing/index.ts';
 import { getProbeStatuses, loadProbes, runProbeNow } from '../probes/index.ts';
 import { registerAdminRoutes } from './api.ts';
 import { alertCommands } from './cli.ts';
+import { alertsConfigSchema, type AlertsHostConfig } from './config.ts';
 import { alertsMigrations } from './migrations.ts';
 import { createRuleSource } from './rules/index.ts';
 import { createAlertService } from './service.ts';
@@ -10,15 +11,17 @@ import { createAlertService } from './service.ts';
 export { listMaintenances, type Maintenance } from './maintenance.ts';
 export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
 
-export const alertsModule: VigilModule = {
+export const alertsModule = defineModule({
   name: 'alerts',
+  config: { key: 'alerts', schema: alertsConfigSchema },
+  roles: ['alerts'],
   migrations: alertsMigrations,
   commands: alertCommands,
-  validate(config) {
+  validate(config: AlertsHostConfig) {
     const probes = new Set(loadProbes(config.probes).probes.map((probe) => probe.definition.name));
     return config.alerts.rules.flatMap((rule) => (rule.kind === 'probe' && !probes.has(rule.probe) ? [`alerts rule "${rule.name}": no probe named "${rule.probe}" in probes`] : []));
   },
-  setup(ctx: ModuleContext): Component[] {
+  setup(ctx: ModuleContext<AlertsHostConfig>): Component[] {
     if (ctx.roles.has('api')) registerAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, adminToken: ctx.config.server.adminToken });
     if (!ctx.roles.has('alerts')) return [];
     const source = createRuleSource(ctx.config.alerts.rules, {
@@ -40,4 +43,4 @@ export const alertsModule: VigilModule = {
     });
     return [service];
   },
-};
+});

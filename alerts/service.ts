@@ -1,12 +1,11 @@
 import os from 'node:os';
 import type { Clock, TimerHandle } from '../core/clock.ts';
-import type { VigilConfig } from '../core/config/schema.ts';
 import type { Db } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import type { Registry } from '../core/telemetry/metrics.ts';
 import { withSpan } from '../core/telemetry/tracing.ts';
-import type { ReceiverConfig } from './config.ts';
+import type { AlertsHostConfig, ReceiverConfig } from './config.ts';
 import { createLifecycle, fingerprintOf, loadIncident } from './incidents.ts';
 import { createLease, NotLeaderError } from './leader.ts';
 import { createAlertsMetrics } from './metrics.ts';
@@ -18,7 +17,7 @@ import { createRouter } from './router.ts';
 import type { SignalSource } from './types.ts';
 
 export interface AlertServiceOptions {
-  config: VigilConfig;
+  config: AlertsHostConfig;
   db: Db;
   clock: Clock;
   logger: Logger;

@@ -15,12 +15,12 @@ import { alertsModule } from '../alerts/index.ts';
 import { alertsMigrations } from '../alerts/migrations.ts';
 import { createAlertService } from '../alerts/service.ts';
 import { systemClock } from '../core/clock.ts';
-import { parseConfig } from '../core/config/index.ts';
+import { parseConfig } from '../app/config.ts';
 import { migrate, openDb } from '../core/db/index.ts';
 import { startVigil } from '../core/lifecycle/start.ts';
 import { createLogger } from '../core/telemetry/logger.ts';
 import { createRegistry } from '../core/telemetry/metrics.ts';
-import { http as httpProbe } from '../index.ts';
+import { http as httpProbe } from '../app/index.ts';
 import { probesModule } from '../probes/index.ts';
 
 const { values } = parseArgs({ options: { outages: { type: 'string', default: '50' }, notifications: { type: 'string', default: '300' } } });

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../core/config/index.ts';
+import { parseConfig } from '../app/config.ts';
 import { startVigil } from '../core/lifecycle/start.ts';
 import { generateTestClip, runFfmpeg } from '../processing/ffmpeg.ts';
 import { processingModule } from '../processing/index.ts';
@@ -115,7 +115,7 @@ async function ingest(): Promise<void> {
   const dir = path.join(work, 'ingest');
   const configFile = path.join(work, 'ingest.config.ts');
   writeFileSync(configFile, `export default { logging: { level: 'info' }, processing: { maxUploadBytes: '${megabytes + 16}MB' } };\n`);
-  const server = spawn(process.execPath, ['core/cli/main.ts', 'start', '--role', 'api', '--config', configFile], {
+  const server = spawn(process.execPath, ['app/bin.js', 'start', '--role', 'api', '--config', configFile], {
     cwd: root,
     env: { ...process.env, VIGIL_PORT: '0', VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage') },
     stdio: ['ignore', 'pipe', 'pipe'],

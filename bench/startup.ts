@@ -14,7 +14,7 @@ const baseDatabaseUrl = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgres://postg
 
 async function timeToReady(env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['core/cli/main.ts', 'start'], { cwd: root, env: { ...process.env, VIGIL_PORT: '0', VIGIL_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['app/bin.js', 'start'], { cwd: root, env: { ...process.env, VIGIL_PORT: '0', VIGIL_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));

@@ -1,5 +1,5 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { VigilConfig } from './config/schema.ts';
+import type { CoreConfig } from './config/schema.ts';
 
 export interface MailMessage {
   to: string | string[];
@@ -30,7 +30,7 @@ export interface Mailer {
 }
 
 /** One SMTP transport (nodemailer, SMTP_URL) shared by user notices and admin alerts. Errors never carry the URL's password. */
-export function createMailer(smtp: VigilConfig['smtp']): Mailer {
+export function createMailer(smtp: CoreConfig['smtp']): Mailer {
   if (!smtp.url) {
     return {
       configured: false,

@@ -1,12 +1,11 @@
 import { systemClock } from '../core/clock.ts';
 import type { CliCommand, CliIo } from '../core/cli/command.ts';
 import { formatDuration } from '../core/config/duration.ts';
-import { loadConfig } from '../core/config/load.ts';
-import type { VigilConfig } from '../core/config/schema.ts';
 import { DataDirLockedError, migrate, openDb, type Db } from '../core/db/index.ts';
 import { startQueue, type Queue } from '../core/queue/index.ts';
 import { createLogger } from '../core/telemetry/logger.ts';
 import { createRegistry } from '../core/telemetry/metrics.ts';
+import type { ProbesHostConfig } from './config.ts';
 import { describeSchedule } from './define.ts';
 import { findProbe, runProbeNow } from './run-now.ts';
 import { loadProbes } from './loader.ts';
@@ -16,7 +15,7 @@ import { getProbeStatuses } from './results.ts';
 import type { ProbeResult } from './types.ts';
 
 /** The store when this process can open it; an embedded store held by a running Vigil cannot be, which is reported, not fatal. */
-async function openStore(config: VigilConfig, io: CliIo): Promise<Db | undefined> {
+async function openStore(config: ProbesHostConfig, io: CliIo<ProbesHostConfig>): Promise<Db | undefined> {
   try {
     const db = await openDb(config.database, 'vigil-probe-cli');
     await migrate(db, probesMigrations);
@@ -39,7 +38,7 @@ export function formatResult(result: ProbeResult): string[] {
   return lines;
 }
 
-const testCommand: CliCommand = {
+const testCommand: CliCommand<ProbesHostConfig> = {
   name: 'probe test',
   summary: 'Run one probe from the configuration now and print its result, timings and reason (exit 1 on failure)',
   usage: '<probe-name> [--location NAME]',
@@ -51,7 +50,7 @@ const testCommand: CliCommand = {
       io.err('vigil probe test: name the probe to run, e.g. `vigil probe test api-ready` (see `vigil probe list`)');
       return 2;
     }
-    const config = await loadConfig(io.configPath, io.env);
+    const config = await io.loadConfig();
     const loaded = findProbe(config.probes, name);
     const logger = createLogger({ level: 'silent' });
     const location = (args.values.location as string | undefined) ?? io.env.VIGIL_LOCATION ?? 'local';
@@ -73,11 +72,11 @@ const testCommand: CliCommand = {
   },
 };
 
-const listCommand: CliCommand = {
+const listCommand: CliCommand<ProbesHostConfig> = {
   name: 'probe list',
   summary: 'List every probe in the configuration with its schedule, labels, state and last result',
   async run(_args, io) {
-    const config = await loadConfig(io.configPath, io.env);
+    const config = await io.loadConfig();
     const { probes, problems } = loadProbes(config.probes);
     const db = await openStore(config, io);
     const statuses = new Map((db ? await getProbeStatuses(db).finally(() => db.close()) : []).map((status) => [status.probe, status]));
@@ -103,4 +102,4 @@ const listCommand: CliCommand = {
   },
 };
 
-export const probeCommands: readonly CliCommand[] = [testCommand, listCommand];
+export const probeCommands: readonly CliCommand<ProbesHostConfig>[] = [testCommand, listCommand];

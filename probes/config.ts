@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CoreConfig } from '../core/config/index.ts';
 import type { AnyProbeDefinition } from './define.ts';
 
 // The probes section of vigil.config.ts: definitions made by the constructors (http({...}), ...). Entries are checked
@@ -6,3 +7,6 @@ import type { AnyProbeDefinition } from './define.ts';
 export const probesConfigSchema = z.array(z.custom<AnyProbeDefinition>(() => true)).default([]);
 
 export type ProbesConfig = z.output<typeof probesConfigSchema>;
+
+/** The configuration the probes module reads: core's sections and its own. */
+export type ProbesHostConfig = CoreConfig & { probes: ProbesConfig };

@@ -1,5 +1,6 @@
-import type { Component, ModuleContext, VigilModule } from '../core/lifecycle/module.ts';
+import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { probeCommands } from './cli.ts';
+import { probesConfigSchema } from './config.ts';
 import type { ProbeDefinition } from './define.ts';
 import { registerHeartbeatRoutes } from './heartbeats.ts';
 import { loadProbes, type LoadedProbe } from './loader.ts';
@@ -15,6 +16,7 @@ export { getProbeStatuses, getRecentResults, getUptime } from './results.ts';
 export { loadProbes } from './loader.ts';
 export { findProbe, runProbeNow } from './run-now.ts';
 export * from './constructors.ts';
+export type { ProbesConfig, ProbesHostConfig } from './config.ts';
 
 function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {
   return new Set(
@@ -24,11 +26,14 @@ function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {
   );
 }
 
-export const probesModule: VigilModule = {
+export const probesModule = defineModule({
   name: 'probes',
+  config: { key: 'probes', schema: probesConfigSchema },
+  roles: ['probes'],
   migrations: probesMigrations,
   validate: (config) => loadProbes(config.probes).problems,
-  setup(ctx: ModuleContext): Component[] {
+  describe: (config) => `${config.probes.length} probe definition(s)`,
+  setup(ctx): Component[] {
     const { probes, problems } = loadProbes(ctx.config.probes);
     for (const problem of problems) ctx.logger.error({ problem }, 'probe definition skipped');
     if (ctx.roles.has('api')) registerHeartbeatRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, tokens: heartbeatTokens(probes) });
@@ -47,4 +52,4 @@ export const probesModule: VigilModule = {
     ];
   },
   commands: probeCommands,
-};
+});

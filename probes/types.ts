@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock.ts';
-import type { VigilConfig } from '../core/config/schema.ts';
 import type { Db } from '../core/db/index.ts';
 import type { ModuleContext } from '../core/lifecycle/module.ts';
 import type { Queue } from '../core/queue/index.ts';
+import type { ProbesHostConfig } from './config.ts';
 
 export type ProbeState = 'up' | 'down' | 'unknown';
 
@@ -40,7 +40,7 @@ export interface UptimeDay {
 }
 
 /** What `runProbeNow` needs from the running Vigil (or from the CLI). */
-export type ProbeRunContext = Pick<ModuleContext, 'config' | 'db' | 'clock' | 'logger' | 'registry' | 'location' | 'publicUrl' | 'queue'>;
+export type ProbeRunContext = Pick<ModuleContext<ProbesHostConfig>, 'config' | 'db' | 'clock' | 'logger' | 'registry' | 'location' | 'publicUrl' | 'queue'>;
 
 /** What a kind's `run` receives besides its own options. */
 export interface KindContext {
@@ -52,7 +52,7 @@ export interface KindContext {
   /** W3C traceparent of the run's span, for targets that should join the trace. */
   traceparent?: string;
   publicUrl: string;
-  config: VigilConfig;
+  config: ProbesHostConfig;
   db: Db;
   queue?: Queue;
 }

@@ -1,11 +1,12 @@
-import { loadConfig } from '../core/config/index.ts';
 import { migrate, openDb } from '../core/db/index.ts';
 import type { CliCommand } from '../core/cli/command.ts';
+import type { CoreConfig } from '../core/config/index.ts';
 import { systemClock } from '../core/clock.ts';
-import type { Component, VigilModule } from '../core/lifecycle/module.ts';
+import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { createMailer } from '../core/mail.ts';
 import { createLogger } from '../core/telemetry/index.ts';
 import { registerRoutes } from './api.ts';
+import { processingConfigSchema, type ProcessingConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg.ts';
 import { createGcComponent, runGc } from './gc.ts';
 import { processingMetrics } from './metrics.ts';
@@ -19,11 +20,11 @@ export { getProcessingSignals, type ProcessingSignals, type QueueSignal, type Si
 export { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg, type FfmpegInfo, type ProbeInfo } from './ffmpeg.ts';
 export { FAILURE_CLASSES, type FailureClass } from './failures.ts';
 
-const gcCommand: CliCommand = {
+const gcCommand: CliCommand<CoreConfig & { processing: ProcessingConfig }> = {
   name: 'processing gc',
   summary: 'Run the storage GC once (expired derived files, synthetic uploads, unreferenced originals) and print what it freed',
   async run(_args, io) {
-    const config = await loadConfig(io.configPath, io.env);
+    const config = await io.loadConfig();
     const db = await openDb(config.database, 'vigil-gc');
     try {
       await migrate(db, processingMigrations);
@@ -40,8 +41,10 @@ const gcCommand: CliCommand = {
   },
 };
 
-export const processingModule: VigilModule = {
+export const processingModule = defineModule({
   name: 'processing',
+  config: { key: 'processing', schema: processingConfigSchema, env: { VIGIL_STORAGE_DIR: 'storageDir' } },
+  roles: ['worker'],
   migrations: processingMigrations,
   commands: [gcCommand],
   async setup(ctx) {
@@ -87,4 +90,4 @@ export const processingModule: VigilModule = {
     }
     return components;
   },
-};
+});

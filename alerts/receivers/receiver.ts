@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
-import type { Secret } from '../../core/config/secret.ts';
+import type { CoreConfig } from '../../core/config/index.ts';
 import type { Db } from '../../core/db/index.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import type { AlertsMetrics } from '../metrics.ts';
@@ -56,13 +56,8 @@ export interface Receiver {
   close?(): void;
 }
 
-/** The product-wide settings a receiver reads besides its own section: the SMTP and Slack transports, the public URL. */
-export interface SharedConfig {
-  server: { publicUrl?: string | undefined };
-  smtp: { url?: Secret | undefined; from: string };
-  slack: { token?: Secret | undefined; apiUrl?: string | undefined };
-  alerts: { slackMinInterval: number };
-}
+/** What a receiver reads besides its own section: core's settings (SMTP and Slack transports, public URL) and the alerts pacing. */
+export type SharedConfig = CoreConfig & { alerts: { slackMinInterval: number } };
 
 /** What a receiver may use besides its own config section. */
 export interface ReceiverContext {

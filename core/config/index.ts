@@ -1,4 +1,5 @@
-export { ConfigError, defaultConfigPath, defineConfig, formatIssues, loadConfig, parseConfig } from './load.ts';
-export type { VigilConfig, VigilConfigInput } from './schema.ts';
+export { ConfigError, configLoader, defaultConfigPath, formatIssues, type ConfigLoader } from './load.ts';
+export { assembleConfigSchema, type ProductConfigSchema, type ProductShape } from './assemble.ts';
+export { coreConfigShape, type CoreConfig, type EnvOverride } from './schema.ts';
 export { duration, formatDuration, parseDuration } from './duration.ts';
 export { redactUrl, Secret, secret } from './secret.ts';

@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { alertsConfigSchema } from '../../alerts/config.ts';
-import { processingConfigSchema } from '../../processing/config.ts';
-import { probesConfigSchema } from '../../probes/config.ts';
 import { duration } from './duration.ts';
 import { secret } from './secret.ts';
 
-export const configSchema = z.strictObject({
+/** The sections of vigil.config.ts that core itself reads; each module adds its own section (see assemble.ts). */
+export const coreConfigShape = {
   server: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
@@ -42,12 +40,28 @@ export const configSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     })
     .default({ level: 'info' }),
-  processing: processingConfigSchema,
-  probes: probesConfigSchema,
-  alerts: alertsConfigSchema,
-});
+};
 
-/** What vigil.config.ts writes (durations as "30s", secrets as strings, most fields optional). */
-export type VigilConfigInput = z.input<typeof configSchema>;
-/** The validated configuration every component receives. */
-export type VigilConfig = z.output<typeof configSchema>;
+/** An environment variable that wins over a field of the config file, so one file serves every deployment. */
+export interface EnvOverride {
+  variable: string;
+  section: string;
+  field: string;
+}
+
+export const coreEnvOverrides: readonly EnvOverride[] = [
+  { variable: 'VIGIL_HOST', section: 'server', field: 'host' },
+  { variable: 'VIGIL_PORT', section: 'server', field: 'port' },
+  { variable: 'VIGIL_PUBLIC_URL', section: 'server', field: 'publicUrl' },
+  { variable: 'VIGIL_ADMIN_TOKEN', section: 'server', field: 'adminToken' },
+  { variable: 'DATABASE_URL', section: 'database', field: 'url' },
+  { variable: 'VIGIL_DATA_DIR', section: 'database', field: 'dataDir' },
+  { variable: 'SMTP_URL', section: 'smtp', field: 'url' },
+  { variable: 'SMTP_FROM', section: 'smtp', field: 'from' },
+  { variable: 'SLACK_BOT_TOKEN', section: 'slack', field: 'token' },
+  { variable: 'SLACK_API_URL', section: 'slack', field: 'apiUrl' },
+  { variable: 'VIGIL_LOG_LEVEL', section: 'logging', field: 'level' },
+];
+
+/** The part of the validated configuration every module can read (server, database, smtp, slack, logging). */
+export type CoreConfig = z.output<z.ZodObject<typeof coreConfigShape>>;

@@ -1,4 +1,4 @@
-import type { VigilConfig } from '../config/schema.ts';
+import type { CoreConfig } from '../config/schema.ts';
 import { openEmbeddedDb } from './pglite.ts';
 import { openPostgresDb } from './postgres.ts';
 import type { Db } from './types.ts';
@@ -10,7 +10,7 @@ export { openEmbeddedDb, type EmbeddedDb } from './pglite.ts';
 export { openPostgresDb, type PostgresDb } from './postgres.ts';
 
 /** PostgreSQL when database.url (DATABASE_URL) is set, else PGlite in database.dataDir. */
-export function openDb(config: VigilConfig['database'], applicationName = 'vigil'): Promise<Db> {
+export function openDb(config: CoreConfig['database'], applicationName = 'vigil'): Promise<Db> {
   return config.url
     ? openPostgresDb(config.url.reveal(), { poolSize: config.poolSize, applicationName })
     : openEmbeddedDb(config.dataDir);

@@ -1,14 +1,18 @@
+import type { z } from 'zod';
 import type { CliCommand } from '../cli/command.ts';
 import type { Clock } from '../clock.ts';
-import type { VigilConfig } from '../config/schema.ts';
+import type { CoreConfig } from '../config/schema.ts';
 import type { Db, Migration } from '../db/index.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Queue } from '../queue/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import type { Registry } from '../telemetry/metrics.ts';
 
-export const ROLES = ['api', 'worker', 'probes', 'alerts'] as const;
-export type Role = (typeof ROLES)[number];
+/** Core's own role: serve HTTP (health, metrics, and every module's routes). Modules add theirs (e.g. "worker"). */
+export const API_ROLE = 'api';
+
+/** A part of the product a process runs: "api", or a role a module declares ("worker", "probes", "alerts"). */
+export type Role = string;
 
 export type Health = { ok: true } | { ok: false; reason: string };
 
@@ -22,9 +26,9 @@ export interface Component {
   health?(): Health | Promise<Health>;
 }
 
-/** What every module receives at start. */
-export interface ModuleContext {
-  config: VigilConfig;
+/** What every module receives at start; `config` is typed by the sections the module reads. */
+export interface ModuleContext<Config extends CoreConfig = CoreConfig> {
+  config: Config;
   db: Db;
   queue: Queue;
   clock: Clock;
@@ -39,15 +43,49 @@ export interface ModuleContext {
   http: HttpServer;
 }
 
-/** A top-level folder of the product (processing, probes, alerts, status page) as the core sees it. */
-export interface VigilModule {
+/** A module's section of vigil.config.ts: its key, its schema, and the environment variables that override its fields. */
+export interface ModuleConfigSection<Key extends string = string, Schema extends z.ZodType = z.ZodType> {
+  key: Key;
+  schema: Schema;
+  /** Environment variable → field of this section, e.g. `{ VIGIL_STORAGE_DIR: 'storageDir' }`. */
+  env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A top-level folder of the product (processing, probes, alerts, ...) as the core sees it. Core assembles the
+ * configuration schema, the role list, the migrations and the CLI from the modules the composition root gives it.
+ */
+export interface VigilModule<Config extends CoreConfig = CoreConfig> {
   name: string;
+  config?: ModuleConfigSection;
+  /** Roles this module runs components for; "api" is core's and needs no declaring. */
+  roles?: readonly Role[];
   /** The module's tables, in order; ids are prefixed with the module name. */
   migrations: readonly Migration[];
   /** Registers routes and returns the components for the roles this process runs. */
-  setup(ctx: ModuleContext): Component[] | Promise<Component[]>;
+  setup(ctx: ModuleContext<Config>): Component[] | Promise<Component[]>;
   /** Problems in the module's part of a parsed config that do not stop a start (e.g. a skipped probe); `vigil validate` fails on them. */
-  validate?(config: VigilConfig): string[];
+  validate?(config: Config): string[];
+  /** A short summary of the module's part of a valid config for `vigil validate`, e.g. "5 probe definition(s)". */
+  describe?(config: Config): string;
   /** CLI verbs the module adds (e.g. "probe test"). */
-  commands?: readonly CliCommand[];
+  commands?: readonly CliCommand<Config>[];
+}
+
+/** The configuration a module with section `Key` sees: core's sections and its own. */
+export type ConfigWith<Key extends string, Schema extends z.ZodType> = CoreConfig & { [K in Key]: z.output<Schema> };
+
+/**
+ * Declares a module. The section's key and schema type the `config` that `setup`, `validate` and the commands
+ * receive; a module that also reads another module's section widens `Extra` with that module's exported type.
+ */
+export function defineModule<const Key extends string, Schema extends z.ZodType, Extra = unknown>(
+  module: VigilModule<ConfigWith<Key, Schema> & Extra> & { config: ModuleConfigSection<Key, Schema> },
+): VigilModule<ConfigWith<Key, Schema> & Extra> & { config: ModuleConfigSection<Key, Schema> } {
+  return module;
+}
+
+/** Every role the given modules can run, "api" first. */
+export function rolesOf(modules: readonly VigilModule[]): Role[] {
+  return [...new Set([API_ROLE, ...modules.flatMap((module) => module.roles ?? [])])];
 }

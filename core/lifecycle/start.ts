@@ -1,21 +1,20 @@
 import { systemClock, type Clock } from '../clock.ts';
-import type { VigilConfig } from '../config/schema.ts';
+import type { CoreConfig } from '../config/schema.ts';
 import { migrate, openDb, type Db } from '../db/index.ts';
 import { createHttpServer, type HttpServer, type Readiness } from '../http/server.ts';
-import { ALL_MIGRATIONS, MODULES } from '../modules.ts';
 import { startQueue, type Queue } from '../queue/index.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createRegistry, type Registry } from '../telemetry/metrics.ts';
-import { ROLES, type Component, type ModuleContext, type Role, type VigilModule } from './module.ts';
+import { rolesOf, type Component, type ModuleContext, type Role, type VigilModule } from './module.ts';
 
 export interface StartOptions {
-  config: VigilConfig;
+  config: CoreConfig;
+  /** The product's modules in start order (stop runs in reverse); tests start the core alone or with one module. */
+  modules: readonly VigilModule[];
   roles?: readonly Role[];
   location?: string;
   clock?: Clock;
   logger?: Logger;
-  /** Replaces the product's modules (tests start the core alone or with one module). */
-  modules?: readonly VigilModule[];
 }
 
 export interface Vigil {
@@ -34,11 +33,11 @@ export interface Vigil {
 /** Starts the given roles (all by default) in this process. */
 export async function startVigil(options: StartOptions): Promise<Vigil> {
   const { config } = options;
-  const roles = new Set<Role>(options.roles?.length ? options.roles : ROLES);
+  const { modules } = options;
+  const roles = new Set<Role>(options.roles?.length ? options.roles : rolesOf(modules));
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logging.level, roles: [...roles] });
   const registry = createRegistry();
-  const modules = options.modules ?? MODULES;
 
   const db = await openDb(config.database, `vigil-${[...roles].join('-')}`);
   const cleanups: Array<() => Promise<void>> = [() => db.close()];
@@ -46,7 +45,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.warn({ err: error }, 'cleanup failed'));
   };
   try {
-    const report = await migrate(db, modules === MODULES ? ALL_MIGRATIONS : modules.flatMap((module) => module.migrations));
+    const report = await migrate(db, modules.flatMap((module) => module.migrations));
     logger.info({ database: db.description, applied: report.applied }, 'database ready');
     const queue = await startQueue(db, logger);
     cleanups.push(() => queue.stop({ graceful: false, close: true, timeout: 1000 }));

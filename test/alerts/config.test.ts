@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
-import { ConfigError, parseConfig } from '../../core/config/index.ts';
-import { failureRateRule, http, probeRule, route, slackReceiver } from '../../index.ts';
+import { ConfigError } from '../../core/config/index.ts';
+import { parseConfig } from '../../app/config.ts';
+import { failureRateRule, http, probeRule, route, slackReceiver } from '../../app/index.ts';
 
 describe('alerts configuration', () => {
   it('names the field that is wrong', () => {

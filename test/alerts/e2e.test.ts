@@ -7,7 +7,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
 import { FakeClock } from '../../core/clock.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
-import { http as httpProbe } from '../../index.ts';
+import { http as httpProbe } from '../../app/index.ts';
 import { getProbeStatuses, probesModule } from '../../probes/index.ts';
 import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
 import { startSlackDouble, startSmtp } from './support.ts';

@@ -1,7 +1,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../../core/config/index.ts';
+import { ConfigError } from '../../core/config/index.ts';
+import { loadConfig, parseConfig } from '../../app/config.ts';
 import { REPO_ROOT, runVigil } from '../support/cli.ts';
 
 // Config files live inside the repository so that `import ... from 'vigil'` resolves as it does for users.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { http, heartbeat, postgres, resources, tcp } from '../../index.ts';
+import { http, heartbeat, postgres, resources, tcp } from '../../app/index.ts';
 import { describeSchedule } from '../../probes/define.ts';
 import { loadProbes } from '../../probes/loader.ts';
 import { hash, timetable } from '../../probes/schedule.ts';

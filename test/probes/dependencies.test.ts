@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type net from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../core/config/index.ts';
-import { amqp, postgres, redis, slack, smtp } from '../../index.ts';
+import { parseConfig } from '../../app/config.ts';
+import { amqp, postgres, redis, slack, smtp } from '../../app/index.ts';
 import { environment, run } from './support.ts';
 
 const POSTGRES = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

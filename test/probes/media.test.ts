@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/clock.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
-import { browser, ffmpegPing, queueLoad, resources, videoE2E } from '../../index.ts';
+import { browser, ffmpegPing, queueLoad, resources, videoE2E } from '../../app/index.ts';
 import { probesModule, runProbeNow } from '../../probes/index.ts';
 import type { ProbeRunContext } from '../../probes/types.ts';
 import { processingModule } from '../../processing/index.ts';

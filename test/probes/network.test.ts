@@ -11,7 +11,7 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
 import { startTracing } from '../../core/telemetry/tracing.ts';
-import { dns, http, tcp } from '../../index.ts';
+import { dns, http, tcp } from '../../app/index.ts';
 import { waitFor } from '../support/wait.ts';
 import { run } from './support.ts';
 

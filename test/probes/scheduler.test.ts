@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { FakeClock } from '../../core/clock.ts';
 import { migrate, openDb, type Db } from '../../core/db/index.ts';
 import { createRegistry } from '../../core/telemetry/metrics.ts';
-import { http, tcp } from '../../index.ts';
+import { http, tcp } from '../../app/index.ts';
 import type { AnyProbeDefinition } from '../../probes/define.ts';
 import { loadProbes } from '../../probes/loader.ts';
 import { probeMetrics } from '../../probes/metrics.ts';

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../../core/clock.ts';
-import { parseConfig, type VigilConfig } from '../../core/config/index.ts';
+import { parseConfig } from '../../app/config.ts';
 import type { Db } from '../../core/db/index.ts';
 import { createLogger } from '../../core/telemetry/logger.ts';
 import type { AnyProbeDefinition, ProbeDefinition } from '../../probes/define.ts';
@@ -8,7 +8,7 @@ import { runProbe, type Run, type RunEnvironment } from '../../probes/runner.ts'
 
 export const quietLogger = createLogger({ level: 'silent' });
 
-export function environment(overrides: Partial<RunEnvironment> & { config?: VigilConfig; clock?: Clock } = {}): RunEnvironment {
+export function environment(overrides: Partial<RunEnvironment> & { clock?: Clock } = {}): RunEnvironment {
   return {
     clock: systemClock,
     location: 'test',

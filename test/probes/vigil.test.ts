@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
-import { heartbeat, http, tcp } from '../../index.ts';
+import { heartbeat, http, tcp } from '../../app/index.ts';
 import { getProbeStatuses, getRecentResults, probesModule, runProbeNow } from '../../probes/index.ts';
 import type { ProbeRunContext } from '../../probes/types.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';

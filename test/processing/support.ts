@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import type { VigilConfigInput } from '../../core/config/index.ts';
+import type { VigilConfigInput } from '../../app/config.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import type { Role } from '../../core/lifecycle/module.ts';
 import type { Clock } from '../../core/clock.ts';

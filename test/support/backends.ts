@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { describe, inject } from 'vitest';
-import { parseConfig, type VigilConfig, type VigilConfigInput } from '../../core/config/index.ts';
+import { parseConfig, type VigilConfig, type VigilConfigInput } from '../../app/config.ts';
 import { DEFAULT_TEST_DATABASE_URL } from './global-setup.ts';
 
 /** Where a test's data lives: a fresh temp directory, and on PostgreSQL a fresh database. Both removed by `cleanup`. */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
-export const CLI = path.join(REPO_ROOT, 'core/cli/main.ts');
+export const CLI = path.join(REPO_ROOT, 'app/bin.js');
 
 export interface RunningProcess {
   child: ChildProcess;

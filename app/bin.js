@@ -10,7 +10,11 @@ const main = fileURLToPath(new URL('./main.ts', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= 24) {
-  await import(main);
+  const { vigil } = await import(main);
+  const code = await vigil(process.argv.slice(2));
+  process.exitCode = code;
+  // Everything is closed by now; if a stray handle still holds the event loop, do not hang the shutdown on it.
+  setTimeout(() => process.exit(code), 2000).unref();
 } else {
   let pinned;
   try {

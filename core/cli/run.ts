@@ -1,15 +1,11 @@
-#!/usr/bin/env node
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, defaultConfigPath } from '../config/index.ts';
 import { DataDirLockedError } from '../db/index.ts';
-import { MODULES } from '../modules.ts';
-import type { CliCommand, CliIo } from './command.ts';
-import { coreCommands, UsageError } from './core-commands.ts';
+import { UsageError, type CliCommand, type CliIo } from './command.ts';
+import { coreCommands, type Product } from './core-commands.ts';
 
-const COMMANDS: CliCommand[] = [...coreCommands, ...MODULES.flatMap((module) => module.commands ?? [])];
-
-function help(): string {
+function help(COMMANDS: readonly CliCommand[]): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
   return [
     'Usage: vigil <command> [options]',
@@ -35,11 +31,13 @@ function commandHelp(command: CliCommand): string {
   return lines.join('\n');
 }
 
-export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** Runs one `vigil` command line against the product the composition root assembled; resolves with the exit code. */
+export async function runCli(product: Product, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const COMMANDS: CliCommand[] = [...coreCommands(product), ...product.modules.flatMap((module) => module.commands ?? [])];
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const err = (line: string) => process.stderr.write(`${line}\n`);
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    out(help());
+    out(help(COMMANDS));
     return argv.length === 0 ? 2 : 0;
   }
   const command = COMMANDS.find((candidate) => candidate.name === argv.slice(0, 2).join(' ')) ?? COMMANDS.find((candidate) => candidate.name === argv[0]);
@@ -69,12 +67,8 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
     return 0;
   }
   const configValue = parsed.values.config;
-  const io: CliIo = {
-    out,
-    err,
-    env,
-    configPath: typeof configValue === 'string' ? path.resolve(configValue) : defaultConfigPath(env),
-  };
+  const configPath = typeof configValue === 'string' ? path.resolve(configValue) : defaultConfigPath(env);
+  const io: CliIo = { out, err, env, configPath, loadConfig: () => product.config.load(configPath, env) };
   try {
     return await command.run({ values: parsed.values, positionals: parsed.positionals }, io);
   } catch (error) {
@@ -91,9 +85,3 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.en
   }
 }
 
-if (import.meta.main) {
-  const code = await runCli(process.argv.slice(2));
-  process.exitCode = code;
-  // Everything is closed by now; if a stray handle still holds the event loop, do not hang the shutdown on it.
-  setTimeout(() => process.exit(code), 2000).unref();
-}

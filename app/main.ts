@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// The `vigil` command: core's CLI run against the product assembled here.
+import { runCli } from '../core/cli/run.ts';
+import { loadConfig, parseConfig } from './config.ts';
+import { MODULES } from './modules.ts';
+
+/** Runs one `vigil` command line; resolves with the exit code. */
+export function vigil(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return runCli({ modules: MODULES, config: { load: loadConfig, parse: parseConfig } }, argv, env);
+}
+
+if (import.meta.main) {
+  const code = await vigil(process.argv.slice(2));
+  process.exitCode = code;
+  // Everything is closed by now; if a stray handle still holds the event loop, do not hang the shutdown on it.
+  setTimeout(() => process.exit(code), 2000).unref();
+}

@@ -1,6 +1,0 @@
-// What vigil.config.ts imports: `import { defineConfig, ... } from 'vigil'`.
-export { defineConfig } from './core/config/index.ts';
-export type { VigilConfig, VigilConfigInput } from './core/config/index.ts';
-export { amqp, browser, dns, ffmpegPing, heartbeat, http, postgres, queueLoad, redis, resources, slack, smtp, tcp, videoE2E } from './probes/constructors.ts';
-export type { ProbeResult, ProbeState, ProbeStatus } from './probes/types.ts';
-export { emailReceiver, failureRateRule, metricRule, probeRule, queueRule, restartHook, route, scaleHook, slackReceiver, webhookReceiver } from './alerts/define.ts';
