@@ -2,11 +2,12 @@ import { z } from 'zod';
 import type { ProbesHostConfig } from '../probes/index.ts';
 import { duration } from '../core/config/duration.ts';
 import { construct, schemasOf } from './construct.ts';
+import { matchersSchema } from './matchers.ts';
 import { RECEIVERS } from './receivers/index.ts';
 import { ruleSchema } from './rules/index.ts';
 
 /** Label matchers: `{ service: 'api' }` is equality; a value `/regex/` matches by regular expression. */
-const matchers = z.record(z.string(), z.string());
+const matchers = matchersSchema;
 
 export const receiverSchema = z.discriminatedUnion('type', schemasOf(RECEIVERS));
 
@@ -38,6 +39,8 @@ export const routeSchema = z.strictObject({
   activeTimes: z.array(timeWindowSchema).optional(),
 });
 
+export const inhibitRuleSchema = z.strictObject({ source: matchers, target: matchers, equal: z.array(z.string()).default([]) });
+
 export const alertsConfigSchema = z
   .strictObject({
     evaluationInterval: duration().default(5000),
@@ -46,9 +49,7 @@ export const alertsConfigSchema = z
     rules: z.array(construct(ruleSchema)).default([]),
     receivers: z.record(z.string(), construct(receiverSchema)).default({}),
     routes: z.array(construct(routeSchema)).default([]),
-    inhibit: z
-      .array(z.strictObject({ source: matchers, target: matchers, equal: z.array(z.string()).default([]) }))
-      .default([]),
+    inhibit: z.array(inhibitRuleSchema).default([]),
     flapping: z.strictObject({ changes: z.number().int().min(2).default(4), window: duration().default(10 * 60_000) }).default({ changes: 4, window: 600_000 }),
     outbox: z
       .strictObject({
@@ -56,11 +57,17 @@ export const alertsConfigSchema = z
         maxAge: duration().default(30 * 60_000),
         retryInitial: duration().default(5000),
         retryMax: duration().default(5 * 60_000),
+        /** One delivery taking longer counts as failed, in doubt (hooks set their own, from their action's timeout). */
+        timeout: duration().default(30_000),
       })
-      .default({ pollInterval: 1000, maxAge: 1_800_000, retryInitial: 5000, retryMax: 300_000 }),
+      .default({ pollInterval: 1000, maxAge: 1_800_000, retryInitial: 5000, retryMax: 300_000, timeout: 30_000 }),
     /** Leader lease for running several alerts processes on one PostgreSQL. */
     lease: z.strictObject({ ttl: duration().default(15_000), renewEvery: duration().default(5000) }).default({ ttl: 15_000, renewEvery: 5000 }),
     slackMinInterval: duration().default(1000),
+    /** Resolved incidents with their notifications and hook attempts, ended silences and windows, and audit rows are kept this long. */
+    retention: duration().default(90 * 86_400_000),
+    /** An outward dead-man's switch (healthchecks.io, Dead Man's Snitch, another Vigil): GET `url` every `every` while evaluating is healthy. */
+    heartbeat: z.strictObject({ url: z.url(), every: duration().default(60_000) }).optional(),
   })
   // Runs even when an entry is invalid, so one load reports every problem (entries that failed are skipped).
   .superRefine((alerts, ctx) => {
@@ -84,9 +91,10 @@ export const alertsConfigSchema = z
     routes: [],
     inhibit: [],
     flapping: { changes: 4, window: 600_000 },
-    outbox: { pollInterval: 1000, maxAge: 1_800_000, retryInitial: 5000, retryMax: 300_000 },
+    outbox: { pollInterval: 1000, maxAge: 1_800_000, retryInitial: 5000, retryMax: 300_000, timeout: 30_000 },
     lease: { ttl: 15_000, renewEvery: 5000 },
     slackMinInterval: 1000,
+    retention: 90 * 86_400_000,
   });
 
 export type AlertsConfig = z.output<typeof alertsConfigSchema>;
@@ -97,4 +105,5 @@ export type { Rule } from './rules/index.ts';
 export type ReceiverConfig = z.output<typeof receiverSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type TimeWindow = z.output<typeof timeWindowSchema>;
+export type InhibitRule = z.output<typeof inhibitRuleSchema>;
 export type Labels = Record<string, string>;

@@ -4,6 +4,7 @@ import type { CoreConfig } from '../../core/config/index.ts';
 import type { Db } from '../../core/db/index.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import type { AlertsMetrics } from '../metrics.ts';
+import type { IncidentLinks } from '../messages.ts';
 import type { Incident, NotificationEvent } from '../types.ts';
 
 /**
@@ -40,9 +41,12 @@ export interface Delivery {
   incidents: Incident[];
   /** Per incident, what this receiver recorded for it on an earlier delivery (Slack: the message's channel and ts). */
   threads: Array<Record<string, unknown> | undefined>;
+  /** Keys of the messages this receiver got earlier about the (first) incident, oldest first: email threads with them. */
+  earlier: string[];
   /** What a failed earlier attempt of this same delivery had already done (from DeliveryError.progress). */
   progress: Record<string, unknown>;
-  /** A process died while sending this: it may have arrived. Receivers that can look (Slack) check before sending again. */
+  /** An earlier attempt may have arrived (the process died while sending, or the answer never came). Receivers that can
+   * look (Slack) check before sending again; the others send again with the same idempotency key or Message-ID. */
   inDoubt: boolean;
 }
 
@@ -51,6 +55,8 @@ export interface Receiver {
   readonly name: string;
   /** The events this receiver acts on; the router gives it no others. */
   readonly events: readonly NotificationEvent[];
+  /** How long one delivery may take before it counts as failed and in doubt (default: alerts.outbox.timeout). */
+  readonly timeout?: number;
   /** Resolves with what to remember for later deliveries about these incidents; throws DeliveryError on failure. */
   deliver(delivery: Delivery): Promise<Record<string, unknown> | undefined>;
   close?(): void;
@@ -68,10 +74,12 @@ export interface ReceiverContext {
   metrics: AlertsMetrics;
   /** Runs the named probe now; true when it succeeds (restart hooks judge their fix by it). */
   verifyProbe(probe: string): Promise<{ success: boolean; reason?: string }>;
-  /** Turns an incident into EMERGENCY (restart budget spent). */
-  escalate(incidentId: number, reason: string): Promise<void>;
   /** The maintenance window covering these labels now, if any. */
-  maintenanceFor(labels: Record<string, string>): Promise<{ id: number; title: string } | undefined>;
+  maintenanceFor(labels: Record<string, string>): Promise<{ id: number; title: string; endsAt: number } | undefined>;
+  /** Where the engineer goes next about an incident (console, acknowledge and silence links) for message bodies. */
+  links(incident: Incident): IncidentLinks;
+  /** This installation's id (made once per data directory or database): makes Message-IDs globally unique. */
+  installationId: string;
 }
 
 export class DeliveryError extends Error {
@@ -79,11 +87,17 @@ export class DeliveryError extends Error {
   readonly temporary: boolean;
   readonly retryAfterMs?: number;
   readonly progress?: Record<string, unknown>;
+  /** The request may have reached the far side (no answer, connection lost after sending). */
+  readonly inDoubt: boolean;
+  /** Not a failure: the delivery waits on purpose (a hook inside a maintenance window); it never expires. */
+  readonly held: boolean;
 
-  constructor(message: string, options: { temporary: boolean; retryAfterMs?: number; progress?: Record<string, unknown> }) {
+  constructor(message: string, options: { temporary: boolean; retryAfterMs?: number; progress?: Record<string, unknown>; inDoubt?: boolean; held?: boolean }) {
     super(message);
     this.name = 'DeliveryError';
     this.temporary = options.temporary;
+    this.inDoubt = options.inDoubt ?? false;
+    this.held = options.held ?? false;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     if (options.progress) this.progress = options.progress;
   }

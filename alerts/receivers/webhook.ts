@@ -18,7 +18,7 @@ export const webhook = defineReceiver({
         version: 1,
         key,
         event,
-        title: subjectOf(event, incidents),
+        title: subjectOf({ event, incidents, now: context.clock.now() }),
         incidents: incidents.map((incident) => ({
           id: incident.id,
           rule: incident.rule,
@@ -42,7 +42,8 @@ export const webhook = defineReceiver({
           signal: AbortSignal.timeout(settings.timeout),
         });
       } catch (error) {
-        throw new DeliveryError(`webhook ${name} unreachable: ${(error as Error).message}`, { temporary: true });
+        // It may have arrived: the retry carries the same idempotency-key header for the far side to drop.
+        throw new DeliveryError(`webhook ${name} unreachable: ${(error as Error).message}`, { temporary: true, inDoubt: true });
       }
       await response.body?.cancel();
       if (!response.ok) throw httpDeliveryError(`webhook ${name}`, response.status, response.headers.get('retry-after'));

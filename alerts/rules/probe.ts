@@ -10,7 +10,9 @@ export const probeRuleKind = defineRuleKind({
     const status = (await signals.probeStatuses()).find((candidate) => candidate.probe === rule.probe);
     if (!status) return undefined;
     const reason = status.lastResult?.reason;
-    const summary = rule.summary ?? (status.state === 'down' ? `probe ${rule.probe} is down${reason ? `: ${reason}` : ''}` : `probe ${rule.probe} is ${status.state}`);
-    return { labels: { ...rule.labels, probe: rule.probe }, active: status.state === 'unknown' ? undefined : status.state === 'down', summary };
+    const down = status.locations.filter((location) => location.state === 'down').map((location) => location.location);
+    const where = status.locations.length > 1 && down.length > 0 ? ` in ${down.join(', ')}` : '';
+    const summary = rule.summary ?? (status.state === 'down' ? `${rule.probe} down${where}${reason ? ` — ${reason}` : ''}` : `${rule.probe} ${status.state}`);
+    return { labels: { ...status.labels, ...rule.labels, probe: rule.probe }, active: status.state === 'unknown' ? undefined : status.state === 'down', summary };
   },
 });

@@ -5,8 +5,11 @@ import type { Labels } from '../config.ts';
 /** The parts of a probe's status the rules read (probes/ `getProbeStatuses`). */
 export interface ProbeStatusSignal {
   probe: string;
+  /** The probe's own labels (severity, environment, ...): the rule's labels add to them. */
+  labels: Record<string, string>;
   state: 'up' | 'down' | 'unknown';
   lastResult?: { reason?: string };
+  locations: Array<{ location: string; state: 'up' | 'down' | 'unknown' }>;
 }
 
 /** The parts of the processing signals the rules read (processing/ `getProcessingSignals`). */
