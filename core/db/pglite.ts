@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,7 +98,9 @@ function pgliteVersion(): string {
  * version (initdb never finished, so it holds no data): it is rebuilt.
  */
 async function openOrCreate(root: string, pgDir: string): Promise<PGlite> {
-  for (const entry of readdirSync(root)) if (entry.startsWith(PARTIAL_PREFIX)) rmSync(path.join(root, entry), { recursive: true, force: true });
+  for (const entry of readdirSync(root)) {
+    if (entry.startsWith(PARTIAL_PREFIX)) rmSync(path.join(root, entry), { recursive: true, force: true, maxRetries: 5 });
+  }
   if (existsSync(path.join(pgDir, 'PG_VERSION'))) return PGlite.create(pgDir);
   rmSync(pgDir, { recursive: true, force: true });
   const partial = path.join(root, `${PARTIAL_PREFIX}${process.pid}-${Date.now()}`);
@@ -116,9 +118,12 @@ async function createInto(dir: string): Promise<void> {
   if (existsSync(TEMPLATE)) {
     mkdirSync(dir, { recursive: true });
     const unpacked = await new Promise<boolean>((resolve) => {
-      const tar = spawn('tar', ['-xzf', TEMPLATE, '-C', dir], { stdio: 'ignore' });
+      // Fed through a pipe, so a tar left behind by a killed start reads end-of-file and stops at once.
+      const tar = spawn('tar', ['-xzf', '-', '-C', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
       tar.once('error', () => resolve(false));
       tar.once('exit', (code) => resolve(code === 0));
+      tar.stdin.on('error', () => {});
+      createReadStream(TEMPLATE).on('error', () => tar.kill()).pipe(tar.stdin);
     });
     if (unpacked && existsSync(path.join(dir, 'PG_VERSION'))) return;
     // An unreadable template (or no tar) is no reason not to start: fall through to a plain initdb.
