@@ -15,6 +15,8 @@ export interface ProbeKind<Options extends z.ZodObject = z.ZodObject, Name exten
   options: Options;
   /** Shared services the kind needs beyond the database (the CLI starts them only then). */
   uses?: ReadonlyArray<'queue'>;
+  /** What the run talks to ("host:port", a server), so the scheduler can budget runs per target; each probe is its own target when absent. */
+  target?(options: z.output<Options>): string;
   run(options: z.output<Options>, context: KindContext): Promise<KindOutcome>;
 }
 
@@ -143,6 +145,15 @@ function callSite(below: (...args: never[]) => unknown): string {
 /** The longest one run can take: every attempt at its timeout, with the delays between them. */
 export function attemptBudget(definition: Pick<Common, 'timeout' | 'retries' | 'retryDelay'>): number {
   return definition.timeout * (definition.retries + 1) + definition.retryDelay * definition.retries;
+}
+
+/** The target of a URL for the scheduler's budgets: its host and port, never its credentials or path. */
+export function urlTarget(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'an unparsable URL';
+  }
 }
 
 export function describeSchedule(schedule: Schedule): string {

@@ -7,7 +7,13 @@ const BASE_LABELS = ['probe', 'kind', 'location'] as const;
 export interface ProbeMetrics {
   observe(result: ProbeResult, failure: string | undefined, metrics: KindMetrics | undefined): void;
   lateness: Histogram;
-  skipped: Counter<'reason'>;
+  /** Per probe: how late its last run started. */
+  lastLateness: Gauge<'probe'>;
+  skipped: Counter<'probe' | 'reason'>;
+  /** Per probe: 1 while a run is going. */
+  inFlight: Gauge<'probe'>;
+  /** Runs claimed and waiting for their target's or the pool's budget. */
+  queued: Gauge;
 }
 
 const cache = new WeakMap<Registry, ProbeMetrics>();
@@ -32,12 +38,23 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
-  const skipped = new Counter({ name: 'vigil_probe_runs_skipped_total', help: 'Scheduled runs not started: overlap (previous run still going) or claimed (another agent at this location took it).', labelNames: ['reason'], registers });
+  const skipped = new Counter({
+    name: 'vigil_probe_runs_skipped_total',
+    help: 'Scheduled runs not started: overlap (previous run still going), queued (previous run still waiting for a place) or claimed (another agent at this location took it).',
+    labelNames: ['probe', 'reason'],
+    registers,
+  });
+  const lastLateness = new Gauge({ name: 'vigil_probe_last_lateness_seconds', help: 'How long after its scheduled time the last run of the probe started.', labelNames: ['probe'], registers });
+  const inFlight = new Gauge({ name: 'vigil_probe_in_flight', help: 'Whether a run of the probe is going (1) or not (0).', labelNames: ['probe'], registers });
+  const queued = new Gauge({ name: 'vigil_probe_runs_queued', help: 'Runs claimed and waiting for a place under the per-target or global concurrency limit.', registers });
 
   const lastFailure = new Map<string, string>();
   const metrics: ProbeMetrics = {
     lateness,
+    lastLateness,
     skipped,
+    inFlight,
+    queued,
     observe(result, failure, kindMetrics) {
       const labels = { probe: result.probe, kind: result.kind, location: result.location };
       success.set(labels, result.success ? 1 : 0);

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { ChannelModel } from 'amqplib';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import { defineKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -15,6 +15,7 @@ const options = z.strictObject({
 export const amqp = defineKind({
   kind: 'amqp',
   options,
+  target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
     const { connect } = await import('amqplib');
     const start = performance.now();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Page } from 'playwright-core';
 import { z } from 'zod';
-import { defineKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import { since } from './abort.ts';
 
 /** A scripted flow run after the page loaded; throw (or fail an expectation) to fail the probe. */
@@ -30,6 +30,7 @@ const options = z.strictObject({
 export const browser = defineKind({
   kind: 'browser',
   options,
+  target: (config) => urlTarget(config.url),
   async run(config, context) {
     const start = performance.now();
     // Loaded on first use: Playwright is large and most deployments have no browser probe.

@@ -20,6 +20,7 @@ const options = z.strictObject({
 export const dns = defineKind({
   kind: 'dns',
   options,
+  target: (config) => config.server ?? 'system resolver',
   async run(config, context) {
     const start = performance.now();
     const answers = await resolve(config, context.signal);

@@ -4,7 +4,7 @@ import tls, { type DetailedPeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { duration } from '../duration.ts';
-import { defineKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import type { KindOutcome } from '../types.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -53,6 +53,7 @@ interface Marks {
 export const http = defineKind({
   kind: 'http',
   options,
+  target: (config) => (config.url.startsWith('/') ? 'self' : urlTarget(config.url)),
   async run(config, context) {
     const marks: Marks = { start: performance.now() };
     const agent = new Agent({ connect: timedConnector(config, marks, context.signal), pipelining: 0 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import { defineKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -14,6 +14,7 @@ const options = z.strictObject({
 export const redis = defineKind({
   kind: 'redis',
   options,
+  target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
     const { Redis } = await import('ioredis');
     const start = performance.now();

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import { defineKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -15,6 +15,7 @@ const options = z.strictObject({
 export const smtp = defineKind({
   kind: 'smtp',
   options,
+  target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
     const { default: nodemailer } = await import('nodemailer');
     const start = performance.now();

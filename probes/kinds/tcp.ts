@@ -20,6 +20,7 @@ const options = z.strictObject({
 export const tcp = defineKind({
   kind: 'tcp',
   options,
+  target: (config) => `${config.host}:${config.port}`,
   run: (config, context) =>
     new Promise((resolve, reject) => {
       const start = performance.now();
