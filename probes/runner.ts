@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { isSpanContextValid, SpanStatusCode } from '@opentelemetry/api';
+import { formatDuration } from '../core/config/duration.ts';
 import { Secret } from '../core/config/secret.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import { tracer } from '../core/telemetry/tracing.ts';
@@ -9,7 +10,7 @@ import type { KindContext, KindOutcome, ProbeResult } from './types.ts';
 /** How long an aborted attempt gets to release its sockets and processes before the run moves on without it. */
 const ABORT_GRACE_MS = 2000;
 
-export type RunEnvironment = Omit<KindContext, 'probe' | 'signal' | 'traceparent'> & {
+export type RunEnvironment = Omit<KindContext, 'probe' | 'signal' | 'traceparent' | 'timeout'> & {
   logger: Logger;
   /** Stops the run (the scheduler is stopping); the current attempt is aborted. */
   signal?: AbortSignal;
@@ -38,7 +39,7 @@ export async function runProbe(definition: ProbeDefinition, kind: ProbeKind, env
           span.addEvent('retry', { attempt: attempts + 1, reason: outcome.reason ?? '' });
           await clock.sleep(definition.retryDelay, environment.signal);
         }
-        outcome = await attempt(definition, kind, { ...environment, probe: definition.name, signal: environment.signal ?? new AbortController().signal, ...(traceparent ? { traceparent } : {}) });
+        outcome = await attempt(definition, kind, { ...environment, probe: definition.name, timeout: definition.timeout, signal: environment.signal ?? new AbortController().signal, ...(traceparent ? { traceparent } : {}) });
         if (outcome.success || environment.signal?.aborted) break;
       }
     } catch (error) {
@@ -68,7 +69,7 @@ async function attempt(definition: ProbeDefinition, kind: ProbeKind, context: Ki
   const controller = new AbortController();
   const stop = () => controller.abort(context.signal.reason);
   context.signal.addEventListener('abort', stop, { once: true });
-  const timeout = new AttemptTimeout(`timed out after ${definition.timeout} ms`);
+  const timeout = new AttemptTimeout(`timed out after ${formatDuration(definition.timeout)}`);
   const timer = context.clock.setTimeout(() => controller.abort(timeout), definition.timeout);
   const running = kind.run(definition.options, { ...context, signal: controller.signal });
   try {

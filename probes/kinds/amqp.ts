@@ -22,7 +22,8 @@ export const amqp = defineKind({
     let connection: ChannelModel | undefined;
     const release = () => void connection?.close().catch(() => {});
     try {
-      connection = await untilAborted(connect(config.url.reveal()), context.signal, release);
+      // The socket timeout bounds the AMQP handshake, which the abort cannot reach: amqplib keeps its socket to itself until connected.
+      connection = await untilAborted(connect(config.url.reveal(), { timeout: context.timeout }), context.signal, release, (late) => void late.close().catch(() => {}));
       connection.on('error', () => {});
       const connected = performance.now();
       const channel = await untilAborted(connection.createConfirmChannel(), context.signal, release);

@@ -122,7 +122,7 @@ describe('probe scheduler (fake clock)', () => {
     await clock.advance(5000);
     await waitFor('the aborted run to be recorded', async () => (await count('slow')) === 1, 10_000, 10);
     const [result] = await getRecentResults(db, 'slow');
-    expect(result).toMatchObject({ success: false, reason: 'timed out after 25000 ms', startedAt: START + 10_000 });
+    expect(result).toMatchObject({ success: false, reason: 'timed out after 25s', startedAt: START + 10_000 });
     await component.stop!(Date.now() + 5000);
   });
 

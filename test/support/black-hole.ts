@@ -17,6 +17,8 @@ export async function startBlackHole(): Promise<BlackHole> {
     accepted += 1;
     sockets.add(socket);
     socket.on('error', () => {});
+    // Read and drop what arrives, so a client's close is seen and the connection released.
+    socket.resume();
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
