@@ -72,6 +72,8 @@ const commonShape = {
   quorum: z.number().int().min(1).default(1),
   /** Also run once within the first 30 s after the scheduler starts, instead of waiting for the first slot. */
   runAtStart: z.boolean().default(false),
+  /** A successful run slower than this makes the probe degraded (up, but slow) instead of up. */
+  degradedAfter: duration(1).optional(),
   /** Largest start offset after the scheduled time, chosen per probe name (default: the whole interval; 30s for cron). */
   jitter: duration().optional(),
 };

@@ -16,6 +16,7 @@ export { getProbeStatuses, getRecentResults, getUptime } from './results.ts';
 export { loadProbes } from './loader.ts';
 export { findProbe, runProbeNow } from './run-now.ts';
 export * from './kinds/index.ts';
+export { assert } from './assertions.ts';
 export type { ProbesConfig, ProbesHostConfig } from './config.ts';
 
 function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { KindMetrics, ProbeResult } from './types.ts';
 
 const BASE_LABELS = ['probe', 'kind', 'location'] as const;
+const HTTP_PHASES = ['resolve', 'connect', 'tls', 'processing', 'transfer'] as const;
 
 /** blackbox_exporter-compatible probe_* gauges plus Vigil's scheduler figures, on one registry. */
 export interface ProbeMetrics {
@@ -68,8 +69,9 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
         lastFailure.set(key, failure ?? 'error');
         failureInfo.set({ ...labels, reason: failure ?? 'error' }, 1);
       }
-      if (kindMetrics?.httpStatusCode !== undefined) status.set(labels, kindMetrics.httpStatusCode);
-      for (const [phase, seconds] of Object.entries(kindMetrics?.httpPhases ?? {})) phases.set({ ...labels, phase }, seconds);
+      // A run that got no answer (refused, timed out) reports 0, as blackbox_exporter does, not the previous run's figures.
+      if (result.kind === 'http' || kindMetrics?.httpStatusCode !== undefined) status.set(labels, kindMetrics?.httpStatusCode ?? 0);
+      if (result.kind === 'http') for (const phase of HTTP_PHASES) phases.set({ ...labels, phase }, kindMetrics?.httpPhases?.[phase] ?? 0);
       if (kindMetrics?.sslEarliestCertExpiry !== undefined) certExpiry.set(labels, kindMetrics.sslEarliestCertExpiry);
       for (const [stage, seconds] of Object.entries(kindMetrics?.videoStages ?? {})) stages.set({ ...labels, stage }, seconds);
     },

@@ -46,13 +46,15 @@ export async function runProbe(definition: ProbeDefinition, kind: ProbeKind, env
       outcome = { success: false, reason: `stopped: ${describeError(error)}`, failure: 'aborted' };
     }
     outcome = redact(outcome, secretsOf(definition.options));
+    const durationMs = Math.round((performance.now() - began) * 1000) / 1000;
     const result: ProbeResult = {
       probe: definition.name,
       kind: kind.kind,
       location,
       success: outcome.success,
+      ...(outcome.success && definition.degradedAfter !== undefined && durationMs > definition.degradedAfter ? { degraded: true } : {}),
       startedAt,
-      durationMs: Math.round((performance.now() - began) * 1000) / 1000,
+      durationMs,
       ...(outcome.reason && !outcome.success ? { reason: outcome.reason } : {}),
       ...(outcome.timings ? { timings: outcome.timings } : {}),
       details: { ...outcome.details, attempts: Math.min(attempts + 1, definition.retries + 1) },
