@@ -103,12 +103,41 @@ function abandonAfterGrace(signal: AbortSignal, context: KindContext & { logger:
 export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return describeError(error.errors[0]);
   if (error instanceof Error) {
+    const plain = plainNetworkError(error) ?? (error.cause instanceof Error ? plainNetworkError(error.cause) : undefined);
+    if (plain) return plain;
     const code = (error as { code?: unknown }).code;
     const message = error.message || (typeof code === 'string' ? code : error.name);
-    const cause = error.cause instanceof Error && error.cause.message && !message.includes(error.cause.message) ? `: ${error.cause.message}` : '';
+    const cause = error.cause instanceof Error && error.cause.message && !message.includes(error.cause.message) ? `: ${describeError(error.cause)}` : '';
     return `${message}${cause}`;
   }
   return String(error);
+}
+
+/** Node's socket and resolver errors in words, with the code kept for searching: "connection refused at 127.0.0.1:5432 (ECONNREFUSED)". */
+function plainNetworkError(error: Error): string | undefined {
+  const fields = error as { code?: unknown; address?: unknown; port?: unknown; hostname?: unknown };
+  // Some clients (nodemailer) wrap the socket error in their own code and keep only Node's message, "connect ECONNREFUSED host:port".
+  const quoted = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\s+(\S+:\d+)/.exec(error.message);
+  const code = quoted?.[1] ?? fields.code;
+  const { address, port, hostname } = fields;
+  const where = typeof address === 'string' ? `${address}${port !== undefined ? `:${port}` : ''}` : quoted?.[2];
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `connection refused at ${where ?? 'the target'} (ECONNREFUSED)`;
+    case 'ECONNRESET':
+      return `connection reset by ${where ?? 'the target'} (ECONNRESET)`;
+    case 'ETIMEDOUT':
+      return `connecting to ${where ?? 'the target'} timed out (ETIMEDOUT)`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `no route to ${where ?? 'the target'} (${code})`;
+    case 'ENOTFOUND':
+      return `DNS name not found: ${typeof hostname === 'string' ? hostname : 'the host'} (ENOTFOUND)`;
+    case 'EAI_AGAIN':
+      return `DNS lookup failed for ${typeof hostname === 'string' ? hostname : 'the host'}, try again later (EAI_AGAIN)`;
+    default:
+      return undefined;
+  }
 }
 
 const CATEGORIES: Record<string, string> = {
@@ -131,7 +160,8 @@ function failureCategory(error: unknown): string {
   const inner = error instanceof AggregateError && error.errors.length > 0 ? error.errors[0] : error;
   const code = (inner as { code?: unknown } | undefined)?.code;
   const causeCode = ((inner as { cause?: { code?: unknown } } | undefined)?.cause)?.code;
-  return CATEGORIES[String(code)] ?? CATEGORIES[String(causeCode)] ?? 'error';
+  const quoted = inner instanceof Error ? /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT)\b/.exec(inner.message)?.[1] : undefined;
+  return CATEGORIES[String(code)] ?? CATEGORIES[String(causeCode)] ?? CATEGORIES[String(quoted)] ?? 'error';
 }
 
 /** Every secret value in the options, with a URL's password also on its own. */

@@ -19,10 +19,14 @@ export const redis = defineKind({
     const { Redis } = await import('ioredis');
     const start = performance.now();
     const client = new Redis(config.url.reveal(), { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-    client.on('error', () => {});
+    // ioredis rejects a failed connect with "Connection is closed."; the socket's own error says why.
+    let socketError: Error | undefined;
+    client.on('error', (error: Error) => (socketError ??= error));
     const release = () => client.disconnect();
     try {
-      await untilAborted(client.connect(), context.signal, release);
+      await untilAborted(client.connect(), context.signal, release).catch((error: unknown) => {
+        throw socketError ?? error;
+      });
       const connected = performance.now();
       const pong = await untilAborted(client.ping(), context.signal, release);
       const pinged = performance.now();

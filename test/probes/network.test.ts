@@ -249,7 +249,9 @@ describe('dns probe', () => {
     expect(found.result).toMatchObject({ success: true, details: { answers: ['10.0.0.7'] } });
     const missing = await run(dns({ name: 'dns-missing', query: 'api.example.invalid', server: `127.0.0.1:${dnsPort}` }));
     expect(missing.result.success).toBe(false);
-    expect(missing.result.reason).toMatch(/ENOTFOUND|queryA/);
+    expect(missing.result.reason).toBe('api.example.invalid A: the name was not found (NXDOMAIN)');
+    const expected = await run(dns({ name: 'dns-nxdomain', query: 'api.example.invalid', server: `127.0.0.1:${dnsPort}`, assertions: [assert.rcode().equals('NXDOMAIN')] }));
+    expect(expected.result).toMatchObject({ success: true, details: { rcode: 'NXDOMAIN', answers: [] } });
   });
 
   it('uses the system resolver without a server', async () => {
