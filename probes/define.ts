@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../core/config/duration.ts';
@@ -6,6 +8,7 @@ import { duration } from './duration.ts';
 import type { KindContext, KindOutcome } from './types.ts';
 
 const PROBE = Symbol.for('vigil.probe-definition');
+const MODULE_DIR = path.dirname(fileURLToPath(import.meta.url)) + path.sep;
 
 export type Schedule = { every: number } | { cron: string };
 
@@ -119,11 +122,16 @@ export function defineKind<Options extends z.ZodObject, const Name extends strin
   const commonKeys = new Set(Object.keys(commonShape));
   const construct = (input: CommonInput & z.input<Options>): ProbeDefinition<z.output<Options>, Name> | InvalidProbeDefinition => {
     const source = callSite(construct);
-    const parsed = schema.safeParse(input);
-    if (!parsed.success) {
-      const name = typeof (input as { name?: unknown } | undefined)?.name === 'string' ? (input as { name: string }).name : undefined;
-      return { [PROBE]: true, valid: false, kind: kind.kind, ...(name ? { name } : {}), source, issues: formatIssues(parsed.error) };
+    const name = typeof (input as { name?: unknown } | undefined)?.name === 'string' ? (input as { name: string }).name : undefined;
+    const invalid = (issues: string[]): InvalidProbeDefinition => ({ [PROBE]: true, valid: false, kind: kind.kind, ...(name ? { name } : {}), source, issues });
+    let parsed: ReturnType<typeof schema.safeParse>;
+    try {
+      parsed = schema.safeParse(input);
+    } catch (error) {
+      // A function given in the definition (a mailbox reader, a custom check) threw while it was validated.
+      return invalid([`the definition threw while it was checked: ${(error as Error).message}`]);
     }
+    if (!parsed.success) return invalid(formatIssues(new z.ZodError(closestBranches(parsed.error.issues))));
     const common: Record<string, unknown> = {};
     const options: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(parsed.data as Record<string, unknown>)) (commonKeys.has(key) ? common : options)[key] = value;
@@ -134,6 +142,29 @@ export function defineKind<Options extends z.ZodObject, const Name extends strin
     return definition;
   };
   return Object.assign(construct, { kind });
+}
+
+/** A union's error names the branch that came closest (fewest problems) instead of a bare "Invalid input". */
+function closestBranches(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+    const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+    return closestBranches(closest.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })));
+  });
+}
+
+/** Where a config entry that threw was written (the last frame of the config before the probes loader called it) and,
+ * when elsewhere, where it threw. */
+export function throwSite(error: unknown): { entry: string; thrown: string } {
+  const user: string[] = [];
+  for (const frame of (error instanceof Error ? (error.stack ?? '') : '').split('\n').slice(1)) {
+    const location = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?\s*$/.exec(frame);
+    if (!location) continue;
+    const file = location[1]!.replace(/^file:\/\//, '');
+    if (file.startsWith(MODULE_DIR)) break;
+    if (!file.includes('node_modules') && !file.startsWith('node:')) user.push(`${file}:${location[2]}`);
+  }
+  return { entry: user.at(-1) ?? '<unknown location>', thrown: user[0] ?? '<unknown location>' };
 }
 
 function callSite(below: (...args: never[]) => unknown): string {

@@ -36,8 +36,9 @@ export const probesModule = defineModule({
   validate: (config) => loadProbes(config.probes).problems,
   describe: (config) => `${config.probes.length} probe definition(s)`,
   setup(ctx): Component[] {
-    const { probes, problems } = loadProbes(ctx.config.probes);
+    const { probes, problems, warnings } = loadProbes(ctx.config.probes);
     for (const problem of problems) ctx.logger.error({ problem }, 'probe definition skipped');
+    for (const warning of warnings) ctx.logger.warn({ warning }, 'probe definition runs, but check it');
     if (ctx.roles.has('api')) registerHeartbeatRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, tokens: heartbeatTokens(probes) });
     if (!ctx.roles.has('probes')) return [];
     const metrics = probeMetrics(ctx.registry);
