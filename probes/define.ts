@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
+import { callSite } from '../core/config/call-site.ts';
 import { formatDuration, parseDuration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
 import { duration } from './duration.ts';
@@ -165,14 +166,6 @@ export function throwSite(error: unknown): { entry: string; thrown: string } {
     if (!file.includes('node_modules') && !file.startsWith('node:')) user.push(`${file}:${location[2]}`);
   }
   return { entry: user.at(-1) ?? '<unknown location>', thrown: user[0] ?? '<unknown location>' };
-}
-
-function callSite(below: (...args: never[]) => unknown): string {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, below);
-  const frame = holder.stack?.split('\n')[1] ?? '';
-  const location = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?\s*$/.exec(frame);
-  return location ? `${location[1]!.replace(/^file:\/\//, '')}:${location[2]}` : '<unknown location>';
 }
 
 /** The longest one run can take: every attempt at its timeout, with the delays between them. */

@@ -100,7 +100,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
   };
 
   const skip = (entry: Entry, reason: 'overlap' | 'queued' | 'claimed') => {
-    options.metrics.skipped.inc({ probe: entry.name, reason });
+    options.metrics.skipped(entry.name, reason);
     if (reason !== 'claimed') digest.note(`${entry.name}\0${reason}`, (count) => ({ message: `${count === 1 ? 'a slot' : `${count} more slots`} of probe ${entry.name} skipped${count === 1 ? '' : ' in the last minute'}: ${reason === 'overlap' ? 'its previous run was still going' : `its previous run was still waiting for a place (target ${entry.target.key})`}`, fields: { probe: entry.name, reason, skipped: count } }));
   };
 
@@ -125,7 +125,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     entry.phase = 'queued';
     entry.target.queue.push({ entry, slot });
     backlog.add(entry.target);
-    options.metrics.queued.inc();
+    options.metrics.waiting(1);
     pump();
   };
 
@@ -139,13 +139,11 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
       if (target.queue.length > 0) backlog.add(target);
       target.running += 1;
       entry.phase = 'running';
-      options.metrics.queued.dec();
-      options.metrics.inFlight.set({ probe: entry.name }, 1);
+      options.metrics.waiting(-1);
       const running = execute(entry, slot).finally(() => {
         inFlight.delete(running);
         target.running -= 1;
         entry.phase = 'idle';
-        options.metrics.inFlight.set({ probe: entry.name }, 0);
         pump();
       });
       inFlight.add(running);
@@ -153,14 +151,14 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
   };
 
   const execute = async (entry: Entry, slot: number) => {
-    const lateness = Math.max(0, clock.now() - slot) / 1000;
-    options.metrics.lateness.observe(lateness);
-    options.metrics.lastLateness.set({ probe: entry.name }, lateness);
+    options.metrics.scheduled(entry.name, Math.max(0, clock.now() - slot) / 1000);
     try {
       const run = await runProbe(entry.loaded.definition, entry.loaded.kind, { ...options.environment, signal: stopController.signal });
       await options.record(entry.loaded, run);
     } catch (error) {
       digest.note(`${entry.name}\0record`, (count) => ({ message: `${count === 1 ? 'a run' : `${count} more runs`} of probe ${entry.name} could not be recorded: ${(error as Error).message}`, fields: { probe: entry.name } }));
+    } finally {
+      options.metrics.finished(entry.name);
     }
   };
 
@@ -170,6 +168,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     /** Resolves once the claims asked for so far are answered and their runs admitted (tests step the fake clock on it). */
     settled: () => claims.idle(),
     async start() {
+      options.metrics.declare(entries.map((entry) => entry.loaded.definition.name));
       const now = clock.now();
       for (const entry of entries) {
         arm(entry, now);
@@ -190,7 +189,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
         entry.startTimer?.cancel();
       }
       for (const target of backlog) {
-        options.metrics.queued.dec(target.queue.length);
+        options.metrics.waiting(-target.queue.length);
         target.queue.length = 0;
       }
       backlog.clear();

@@ -58,18 +58,42 @@ export interface KindContext {
   /** W3C traceparent of the run's span, for targets that should join the trace. */
   traceparent?: string;
   publicUrl: string;
+  /** Figures the kind has measured so far (lookup time, address family, ...): kept when the attempt then fails or throws. */
+  observed?: KindMetrics;
   config: ProbesHostConfig;
   db: Db;
   queue?: Queue;
 }
 
-/** Blackbox-style figures a kind can report, turned into probe_* gauges. */
+/** Blackbox-style figures a kind can report, turned into probe_* gauges (names as blackbox_exporter's). */
 export interface KindMetrics {
+  /** 0 when no response arrived. */
   httpStatusCode?: number;
   /** Seconds per phase: resolve, connect, tls, processing, transfer. */
   httpPhases?: Record<string, number>;
+  /** 1.1, 2, ... of the response. */
+  httpVersion?: number;
+  /** The Content-Length header, -1 when the response had none. */
+  httpContentLength?: number;
+  /** Bytes of body read (after any decompression). */
+  httpUncompressedBodyLength?: number;
+  httpRedirects?: number;
+  /** Whether the final request went over TLS. */
+  httpSsl?: boolean;
+  /** Seconds spent resolving the target's host name (0 for an IP address). */
+  dnsLookupSeconds?: number;
+  /** 4 or 6: the address family the probe connected over. */
+  ipProtocol?: 4 | 6;
+  /** "TLS 1.3", "TLS 1.2", ... of the negotiated connection. */
+  tlsVersion?: string;
   /** Unix seconds of the earliest certificate expiry in the chain. */
   sslEarliestCertExpiry?: number;
+  /** Unix seconds of the earliest expiry in the verified chain (absent when the chain was not verified). */
+  sslLastChainExpiry?: number;
+  /** Record counts of a DNS answer's sections. */
+  dnsAnswerRrs?: number;
+  dnsAuthorityRrs?: number;
+  dnsAdditionalRrs?: number;
   /** Seconds per video stage: upload, queued, processing, published, verify, email, delete. */
   videoStages?: Record<string, number>;
 }

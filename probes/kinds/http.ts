@@ -7,7 +7,7 @@ import { redactUrl } from '../../core/config/index.ts';
 import { duration } from '../duration.ts';
 import { defineKind, urlTarget } from '../define.ts';
 import { assert, assertionsSchema, firstFailure, readJsonPath, type Assertion } from '../assertions.ts';
-import type { KindOutcome } from '../types.ts';
+import type { KindMetrics, KindOutcome } from '../types.ts';
 import { since } from './abort.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -60,6 +60,8 @@ interface Marks {
   certExpiry?: number;
 }
 
+const TLS_VERSIONS: Record<string, string> = { TLSv1: 'TLS 1.0', 'TLSv1.1': 'TLS 1.1', 'TLSv1.2': 'TLS 1.2', 'TLSv1.3': 'TLS 1.3' };
+
 /** An HTTP(S) request through undici with per-phase timings, redirects, assertions and certificate expiry; sends traceparent. */
 export const http = defineKind({
   kind: 'http',
@@ -68,7 +70,8 @@ export const http = defineKind({
   async run(config, context) {
     const start = performance.now();
     const marks: Marks = { start };
-    const agent = new Agent({ connect: timedConnector(config, marks, context.signal), pipelining: 0 });
+    const observed = context.observed ?? {};
+    const agent = new Agent({ connect: timedConnector(config, marks, observed, context.signal), pipelining: 0 });
     try {
       const headers = { 'user-agent': 'Vigil-probe', ...config.headers, ...(context.traceparent ? { traceparent: context.traceparent } : {}) };
       let url = config.url.startsWith('/') ? new URL(config.url, context.publicUrl).toString() : config.url;
@@ -79,7 +82,7 @@ export const http = defineKind({
         const location = response.headers.location;
         if (config.followRedirects && REDIRECTS.has(response.statusCode) && typeof location === 'string') {
           await response.body.dump();
-          if (redirects === config.maxRedirects) return tooManyRedirects(config, response.statusCode, redirects, url);
+          if (redirects === config.maxRedirects) return tooManyRedirects(config, response.statusCode, redirects, url, observed);
           url = new URL(location, url).toString();
           // As browsers do: a 303, and a 301/302 after a POST, fetch the new place with GET and no body.
           if (response.statusCode === 303 || (method === 'POST' && response.statusCode !== 307 && response.statusCode !== 308)) [method, body] = ['GET', null];
@@ -90,7 +93,7 @@ export const http = defineKind({
         const firstByte = performance.now();
         const text = await readBody(response.body);
         const timings = { ...phaseTimings(marks, firstByte, performance.now()), total: since(start, performance.now()) };
-        return judge(config, { status: response.statusCode, headers: response.headers, body: text, url, redirects }, timings, marks.certExpiry);
+        return judge(config, { status: response.statusCode, headers: response.headers, body: text, url, redirects }, timings, marks.certExpiry, { ...observed, httpSsl: url.startsWith('https:') });
       }
     } finally {
       await agent.destroy().catch(() => {});
@@ -112,17 +115,17 @@ function urlProblem(url: string): string | undefined {
   return undefined;
 }
 
-function tooManyRedirects(config: Options, status: number, redirects: number, url: string): KindOutcome {
+function tooManyRedirects(config: Options, status: number, redirects: number, url: string, observed: KindMetrics): KindOutcome {
   return {
     success: false,
     failure: 'redirects',
     reason: `more than ${config.maxRedirects} redirect(s); the last answer was ${status} at ${new URL(url).pathname}`,
     details: { status, redirects },
-    metrics: { httpStatusCode: status },
+    metrics: { ...observed, httpStatusCode: status, httpRedirects: redirects },
   };
 }
 
-function timedConnector(config: Options, marks: Marks, signal: AbortSignal) {
+function timedConnector(config: Options, marks: Marks, observed: KindMetrics, signal: AbortSignal) {
   return (target: { hostname: string; protocol: string; port: string; servername?: string }, callback: (...args: [null, net.Socket] | [Error, null]) => void) => {
     const host = target.hostname.replace(/^\[|\]$/g, '');
     const secure = target.protocol === 'https:';
@@ -132,7 +135,12 @@ function timedConnector(config: Options, marks: Marks, signal: AbortSignal) {
       : net.connect({ host, port });
     const onAbort = () => socket.destroy(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('lookup', () => (marks.resolved = performance.now()));
+    const literal = net.isIP(host);
+    if (literal) Object.assign(observed, { ipProtocol: literal, dnsLookupSeconds: 0 });
+    socket.once('lookup', (_error: Error | null, _address: string, family: number | string | null) => {
+      marks.resolved = performance.now();
+      Object.assign(observed, { dnsLookupSeconds: (marks.resolved - marks.start) / 1000, ...(family === 4 || family === 6 ? { ipProtocol: family } : {}) });
+    });
     socket.once('connect', () => (marks.connected = performance.now()));
     const onError = (error: Error) => {
       signal.removeEventListener('abort', onAbort);
@@ -144,10 +152,24 @@ function timedConnector(config: Options, marks: Marks, signal: AbortSignal) {
       signal.removeEventListener('abort', onAbort);
       if (secure) {
         marks.secured = performance.now();
-        marks.certExpiry = earliestExpiry((socket as tls.TLSSocket).getPeerCertificate(true));
+        const tlsSocket = socket as tls.TLSSocket;
+        marks.certExpiry = earliestExpiry(tlsSocket.getPeerCertificate(true));
+        Object.assign(observed, tlsFigures(tlsSocket));
       }
       callback(null, socket);
     });
+  };
+}
+
+/** The TLS version and certificate expiries of an established connection, as blackbox_exporter names them. */
+export function tlsFigures(socket: tls.TLSSocket): KindMetrics {
+  const expiry = earliestExpiry(socket.getPeerCertificate(true));
+  const version = TLS_VERSIONS[socket.getProtocol() ?? ''];
+  return {
+    ...(version ? { tlsVersion: version } : {}),
+    ...(expiry !== undefined ? { sslEarliestCertExpiry: Math.floor(expiry / 1000) } : {}),
+    // blackbox_exporter reports the verified chain's expiry only; an unverified (insecure) chain has none.
+    ...(expiry !== undefined && socket.authorized ? { sslLastChainExpiry: Math.floor(expiry / 1000) } : {}),
   };
 }
 
@@ -202,11 +224,17 @@ interface Answer {
 const KEPT_BODY_CHARS = 1024;
 const HIDDEN_HEADERS = new Set(['set-cookie', 'authorization', 'proxy-authorization', 'cookie']);
 
-function judge(config: Options, answer: Answer, timings: Record<string, number>, certExpiry: number | undefined): KindOutcome {
-  const metrics = {
+function judge(config: Options, answer: Answer, timings: Record<string, number>, certExpiry: number | undefined, observed: KindMetrics): KindOutcome {
+  const contentLength = Number(answer.headers['content-length']);
+  const metrics: KindMetrics = {
+    ...observed,
     httpStatusCode: answer.status,
     httpPhases: { resolve: timings.dns! / 1000, connect: timings.connect! / 1000, tls: timings.tls! / 1000, processing: timings.firstByte! / 1000, transfer: timings.transfer! / 1000 },
-    ...(certExpiry !== undefined ? { sslEarliestCertExpiry: Math.floor(certExpiry / 1000) } : {}),
+    // Connections are HTTP/1.1 only (ALPN offers nothing else).
+    httpVersion: 1.1,
+    httpContentLength: Number.isInteger(contentLength) ? contentLength : -1,
+    httpUncompressedBodyLength: Buffer.byteLength(answer.body),
+    httpRedirects: answer.redirects,
   };
   const certDaysLeft = certExpiry !== undefined ? Math.floor((certExpiry - Date.now()) / DAY_MS) : undefined;
   const details = { status: answer.status, bytes: Buffer.byteLength(answer.body), redirects: answer.redirects, ...(answer.redirects > 0 ? { finalUrl: redactUrl(answer.url) } : {}), ...(certDaysLeft !== undefined ? { certDaysLeft } : {}) };

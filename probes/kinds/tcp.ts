@@ -6,6 +6,7 @@ import { formatDuration } from '../../core/config/duration.ts';
 import { assertionsSchema, firstFailure } from '../assertions.ts';
 import { defineKind } from '../define.ts';
 import { since } from './abort.ts';
+import { tlsFigures } from './http.ts';
 
 const options = z.strictObject({
   host: z.string().min(1),
@@ -34,6 +35,12 @@ export const tcp = defineKind({
         ? tls.connect({ host: config.host, port: config.port, servername: net.isIP(config.host) ? '' : config.host, rejectUnauthorized: !config.insecure })
         : net.connect({ host: config.host, port: config.port });
       const reads = config.expectContains !== undefined || config.assertions.some((assertion) => assertion.source === 'received');
+      const observed = context.observed ?? {};
+      const literal = net.isIP(config.host);
+      if (literal) Object.assign(observed, { ipProtocol: literal, dnsLookupSeconds: 0 });
+      socket.once('lookup', (_error: Error | null, _address: string, family: number | string | null) => {
+        Object.assign(observed, { dnsLookupSeconds: (performance.now() - start) / 1000, ...(family === 4 || family === 6 ? { ipProtocol: family } : {}) });
+      });
       let received = '';
       let certDaysLeft: number | undefined;
       const finish = (error?: Error) => {
@@ -61,6 +68,7 @@ export const tcp = defineKind({
           marks.tls = performance.now();
           const expiry = Date.parse((socket as tls.TLSSocket).getPeerCertificate().valid_to ?? '');
           if (!Number.isNaN(expiry)) certDaysLeft = Math.floor((expiry - Date.now()) / 86_400_000);
+          Object.assign(observed, tlsFigures(socket as tls.TLSSocket));
         }
         if (config.send !== undefined) socket.write(config.send);
         if (!reads) return finish();
