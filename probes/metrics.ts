@@ -25,7 +25,9 @@ export interface ProbeMetrics {
   /** Declares the probes this scheduler runs, so their scheduler series exist (at 0) before the first run. */
   declare(probes: readonly string[]): void;
   scheduled(probe: string, latenessSeconds: number): void;
-  skipped(probe: string, reason: 'overlap' | 'claimed'): void;
+  skipped(probe: string, reason: 'overlap' | 'queued' | 'claimed'): void;
+  /** Runs claimed and waiting for their target's or the pool's budget went up (or down) by `delta`. */
+  waiting(delta: number): void;
   finished(probe: string): void;
 }
 
@@ -82,10 +84,11 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
   });
   const skipped = new Counter({
     name: 'vigil_probe_runs_skipped_total',
-    help: 'Scheduled runs not started, by probe and reason: overlap (previous run still going) or claimed (another agent at this location took it).',
+    help: 'Scheduled runs not started, by probe and reason: overlap (previous run still going), queued (previous run still waiting for a place under the concurrency limits) or claimed (another agent at this location took it).',
     labelNames: ['probe', 'reason'],
     registers,
   });
+  const waiting = new Gauge({ name: 'vigil_probe_runs_queued', help: 'Runs claimed and waiting for a place under the per-target or global concurrency limit.', registers });
   const inFlight = new Gauge({ name: 'vigil_probe_runs_in_flight', help: 'Runs of each probe started and not yet recorded (0 or 1).', labelNames: ['probe'], registers });
 
   const emitted = new Map<string, Map<string, { gauge: Gauge<string>; labels: Record<string, string> }>>();
@@ -121,7 +124,7 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
       for (const probe of probes) {
         lateness.zero({ probe });
         inFlight.set({ probe }, 0);
-        for (const reason of ['overlap', 'claimed']) skipped.inc({ probe, reason }, 0);
+        for (const reason of ['overlap', 'queued', 'claimed']) skipped.inc({ probe, reason }, 0);
       }
     },
     scheduled(probe, latenessSeconds) {
@@ -130,6 +133,7 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
     },
     skipped: (probe, reason) => skipped.inc({ probe, reason }),
     finished: (probe) => inFlight.dec({ probe }),
+    waiting: (delta) => waiting.inc(delta),
   };
   cache.set(registry, metrics);
   return metrics;

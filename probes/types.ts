@@ -52,6 +52,8 @@ export interface KindContext {
   location: string;
   /** Aborted when the run's timeout passes or the scheduler stops; a kind stops its I/O on it. */
   signal: AbortSignal;
+  /** This attempt's timeout (ms), for a client library's own timeouts, which must not outlast it. */
+  timeout: number;
   clock: Clock;
   /** W3C traceparent of the run's span, for targets that should join the trace. */
   traceparent?: string;
