@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { z } from 'zod';
 import type { ProbeKind } from '../define.ts';
-import { tlsFigures } from './http.ts';
+import { addressFigures, tlsFigures } from './http.ts';
 
 const options = z.strictObject({
   host: z.string().min(1),
@@ -29,10 +29,9 @@ export const tcpKind: ProbeKind<typeof options> = {
         ? tls.connect({ host: config.host, port: config.port, servername: net.isIP(config.host) ? '' : config.host, rejectUnauthorized: !config.insecure })
         : net.connect({ host: config.host, port: config.port });
       const observed = context.observed ?? {};
-      const literal = net.isIP(config.host);
-      if (literal) Object.assign(observed, { ipProtocol: literal, dnsLookupSeconds: 0 });
-      socket.once('lookup', (_error: Error | null, _address: string, family: number | string | null) => {
-        Object.assign(observed, { dnsLookupSeconds: (performance.now() - start) / 1000, ...(family === 4 || family === 6 ? { ipProtocol: family } : {}) });
+      if (net.isIP(config.host)) Object.assign(observed, { dnsLookupSeconds: 0, ...addressFigures(config.host) });
+      socket.once('lookup', (_error: Error | null, address: string) => {
+        Object.assign(observed, { dnsLookupSeconds: (performance.now() - start) / 1000, ...addressFigures(address) });
       });
       let received = '';
       const finish = (error?: Error) => {
