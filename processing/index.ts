@@ -12,6 +12,7 @@ import { createGcComponent, runGc } from './gc.ts';
 import { processingMetrics } from './metrics.ts';
 import { processingMigrations } from './migrations.ts';
 import { resumeWorkOfDeadProcesses } from './recovery.ts';
+import { reportCommand } from './report.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
 import { createPipelineWorker, declareQueues } from './worker.ts';
@@ -46,7 +47,7 @@ export const processingModule = defineModule({
   config: { key: 'processing', schema: processingConfigSchema, env: { VIGIL_STORAGE_DIR: 'storageDir' } },
   roles: ['worker'],
   migrations: processingMigrations,
-  commands: [gcCommand],
+  commands: [gcCommand, reportCommand],
   async setup(ctx) {
     const config = ctx.config.processing;
     const storage = new Storage(config.storageDir);
