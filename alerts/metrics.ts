@@ -10,7 +10,7 @@ export interface AlertsMetrics {
 }
 
 /** Counters and histograms are updated as work happens; the gauges read the tables when scraped. */
-export function createAlertsMetrics(registry: Registry, db: Db, now: () => number): AlertsMetrics {
+export function createAlertsMetrics(registry: Registry, db: Db, now: () => number, holdsLease: () => boolean): AlertsMetrics {
   new Gauge({
     name: 'vigil_alerts_incidents',
     help: 'Incidents by state (resolved ones are counted since the start of the table).',
@@ -21,6 +21,28 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
       for (const state of ['pending', 'firing', 'escalated', 'resolved']) this.set({ state }, 0);
       const rows = await db.query<{ state: string; n: number }>('select state, count(*)::int as n from alerts_incidents group by state').catch(() => []);
       for (const row of rows) this.set({ state: row.state }, row.n);
+    },
+  });
+  new Gauge({
+    name: 'vigil_alerts_open_incidents',
+    help: 'Incidents not resolved (pending, firing, escalated), by their severity label ("none" without one).',
+    labelNames: ['severity'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const severity of ['critical', 'warning', 'info']) this.set({ severity }, 0);
+      const rows = await db
+        .query<{ severity: string; n: number }>(`select coalesce(labels->>'severity', 'none') as severity, count(*)::int as n from alerts_incidents where state <> 'resolved' group by 1`)
+        .catch(() => []);
+      for (const row of rows) this.set({ severity: row.severity }, row.n);
+    },
+  });
+  new Gauge({
+    name: 'vigil_alerts_leader',
+    help: 'Whether this process holds the alerts lease (evaluates and delivers): 1, or 0 on a standby.',
+    registers: [registry],
+    collect() {
+      this.set(holdsLease() ? 1 : 0);
     },
   });
   const pending = () => db.query<{ n: number; oldest: number | null }>(`select count(*)::int as n, min(created_at) as oldest from alerts_notifications where status = 'pending'`).catch(() => []);

@@ -55,8 +55,8 @@ export function createAlertService(options: AlertServiceOptions) {
   const { config, db, clock, logger } = options;
   const alerts = config.alerts;
   const now = () => clock.now();
-  const metrics = createAlertsMetrics(options.registry, db, now);
   const lease = createLease(db, options.holder ?? `${os.hostname()}:${process.pid}`, alerts.lease.ttl, now);
+  const metrics = createAlertsMetrics(options.registry, db, now, () => lease.holds());
   const receivers = new Map<string, Receiver>();
   const router = createRouter(alerts, receivers, now);
   const lifecycle = createLifecycle(alerts, router, now);

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DASHBOARDS, exportFiles } from '../../dashboards/index.ts';
+import { DASHBOARDS, exportFiles } from '../../dashboards/files.ts';
 import { buildDashboard } from '../../dashboards/panels.ts';
 import { REPO_ROOT, runVigil } from '../support/cli.ts';
 import { analyse, panelQueries, ruleQueries } from './promql.ts';

@@ -3,24 +3,24 @@
 // failing probe that fires an incident (webhook notification, restart hook), https and dns probes. Then every panel
 // query must return data through Prometheus' HTTP API, and name only what /metrics exposes.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import * as packet from 'dns-packet';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dns, http, tcp, videoE2E } from '../../app/index.ts';
 import { MODULES } from '../../app/modules.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { startTracing } from '../../core/telemetry/tracing.ts';
-import { exportFiles, PROBE_TO_INSTANCE, RULE_GROUPS, writeExport } from '../../dashboards/index.ts';
+import { exportFiles, PROBE_TO_INSTANCE, RULE_GROUPS, writeExport } from '../../dashboards/files.ts';
 import { generateTestClip } from '../../processing/index.ts';
 import { testConfig, type TestStore } from '../support/backends.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
+import { freePort, startDnsServer } from '../support/network.ts';
 import { waitFor } from '../support/wait.ts';
 import { upload } from '../processing/support.ts';
 import { analyse, expand, exposedNames, panelQueries, ruleQueries } from './promql.ts';
@@ -45,40 +45,10 @@ let prometheus: ChildProcess;
 let prometheusUrl: string;
 let prometheusLog = '';
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function listen(server: Server): Promise<number> {
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return (server.address() as net.AddressInfo).port;
-}
-
-/** Answers every A query with two records, one NS in the authority section and one glue A in the additional section. */
-async function dnsServer(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  servers.push(socket);
-  socket.on('message', (message, peer) => {
-    const query = packet.decode(message);
-    const name = query.questions?.[0]?.name ?? 'x';
-    const response = packet.encode({
-      type: 'response',
-      id: query.id ?? 0,
-      flags: packet.AUTHORITATIVE_ANSWER,
-      questions: query.questions ?? [],
-      answers: [{ type: 'A', name, ttl: 60, data: '10.0.0.7' }, { type: 'A', name, ttl: 60, data: '10.0.0.8' }],
-      authorities: [{ type: 'NS', name, ttl: 60, data: 'ns1.vigil.test' }],
-      additionals: [{ type: 'A', name: 'ns1.vigil.test', ttl: 60, data: '10.0.0.53' }],
-    });
-    socket.send(response, peer.port, peer.address);
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return socket.address().port;
 }
 
 async function query(expr: string): Promise<unknown[]> {
@@ -100,7 +70,8 @@ beforeAll(async () => {
       response.end('ok');
     });
   }));
-  const dnsPort = await dnsServer();
+  const dnsServer = await startDnsServer();
+  servers.push(dnsServer.socket);
   const closedPort = await freePort();
 
   const config = testConfig(store, {
@@ -110,7 +81,7 @@ beforeAll(async () => {
       http({ name: 'secure-site', url: `https://localhost:${httpsPort}/`, schedule: '2s', jitter: '0s', timeout: '2s', tls: { insecure: true } }),
       http({ name: 'broken-api', url: `http://127.0.0.1:${closedPort}/`, schedule: '2s', jitter: '0s', timeout: '1s', labels: { service: 'broken-api' } }),
       tcp({ name: 'tls-port', host: 'localhost', port: httpsPort, tls: true, insecure: true, schedule: '2s', jitter: '0s', timeout: '2s' }),
-      dns({ name: 'zone', query: 'www.vigil.test', server: `127.0.0.1:${dnsPort}`, schedule: '2s', jitter: '0s', timeout: '2s' }),
+      dns({ name: 'zone', query: 'www.vigil.test', server: dnsServer.address, schedule: '2s', jitter: '0s', timeout: '2s' }),
       videoE2E({ name: 'video-e2e', schedule: '15s', jitter: '0s', timeout: '60s', clip: { seconds: 1, width: 160, height: 120 }, deadlines: { queued: '30s', processing: '45s', published: '50s' } }),
     ],
     alerts: {

@@ -2,19 +2,19 @@
 // series by series. Prints the table; asserts equal values where both measure the same thing and the same set of
 // series apart from the differences listed in KNOWN_DIFFERENCES.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import * as packet from 'dns-packet';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dns, http, tcp } from '../../app/index.ts';
 import { probeMetrics } from '../../probes/metrics.ts';
 import { parsePrometheusText, type Sample } from '../support/prometheus.ts';
+import { freePort, startDnsServer } from '../support/network.ts';
 import { waitFor } from '../support/wait.ts';
 import { run } from './support.ts';
 
@@ -62,14 +62,6 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as net.AddressInfo).port;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 beforeAll(async () => {
   if (!existsSync(BLACKBOX)) return;
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
@@ -78,20 +70,9 @@ beforeAll(async () => {
   targets.http = `127.0.0.1:${await listen(createHttpServer(answer))}`;
   targets.https = `localhost:${await listen(createHttpsServer({ key: readFileSync(path.join(temp, 'key.pem')), cert: readFileSync(path.join(temp, 'cert.pem')) }, answer))}`;
   targets.closed = `127.0.0.1:${await freePort()}`;
-  const socket = dgram.createSocket('udp4');
-  servers.push(socket);
-  socket.on('message', (message, peer) => {
-    const query = packet.decode(message);
-    const name = query.questions?.[0]?.name ?? 'x';
-    socket.send(packet.encode({
-      type: 'response', id: query.id ?? 0, flags: packet.AUTHORITATIVE_ANSWER, questions: query.questions ?? [],
-      answers: [{ type: 'A', name, ttl: 60, data: '10.0.0.7' }, { type: 'A', name, ttl: 60, data: '10.0.0.8' }],
-      authorities: [{ type: 'NS', name, ttl: 60, data: 'ns1.vigil.test' }],
-      additionals: [{ type: 'A', name: 'ns1.vigil.test', ttl: 60, data: '10.0.0.53' }],
-    }), peer.port, peer.address);
-  });
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  targets.dns = `127.0.0.1:${socket.address().port}`;
+  const dnsServer = await startDnsServer();
+  servers.push(dnsServer.socket);
+  targets.dns = dnsServer.address;
 
   writeFileSync(path.join(temp, 'blackbox.yml'), `modules:
   http:
