@@ -49,6 +49,8 @@ describe('dashboards as code', () => {
       const dashboard = buildDashboard(spec);
       const variables = (dashboard.templating?.list ?? []).map((variable) => variable.name);
       expect(variables, spec.title).toEqual(spec.probeVariables ? ['datasource', 'environment', 'probe', 'location'] : ['datasource', 'environment']);
+      const ids = (dashboard.panels ?? []).map((panel) => panel.id);
+      expect(new Set(ids).size, `${spec.title}: panel ids`).toBe(ids.length);
       for (const panel of dashboard.panels ?? []) {
         if (panel.type !== 'row') expect((panel as { datasource?: { uid?: string } }).datasource?.uid, `${spec.title} / ${panel.title}`).toBe('${datasource}');
       }
