@@ -4,7 +4,8 @@ import type { ModuleContext } from '../core/lifecycle/module.ts';
 import type { Queue } from '../core/queue/index.ts';
 import type { ProbesHostConfig } from './config.ts';
 
-export type ProbeState = 'up' | 'down' | 'unknown';
+/** degraded: the runs succeed but slower than the probe's `degradedAfter`. */
+export type ProbeState = 'up' | 'degraded' | 'down' | 'unknown';
 
 /** One run of one probe at one location, as stored and as `probe test` prints it. */
 export interface ProbeResult {
@@ -12,6 +13,8 @@ export interface ProbeResult {
   kind: string;
   location: string;
   success: boolean;
+  /** Succeeded, but slower than `degradedAfter`. */
+  degraded?: boolean;
   startedAt: number;
   durationMs: number;
   reason?: string;
@@ -30,7 +33,8 @@ export interface ProbeStatus {
   consecutiveFailures: number;
   consecutiveSuccesses: number;
   lastResult?: ProbeResult;
-  locations: Array<{ location: string; state: ProbeState }>;
+  /** `silent`: the location has not reported within its schedule plus grace, so it no longer counts in the quorum. */
+  locations: Array<{ location: string; state: ProbeState; silent?: true }>;
 }
 
 export interface UptimeDay {

@@ -1,10 +1,10 @@
 import dgram from 'node:dgram';
-import { promises as dns } from 'node:dns';
+import { promises as nodeDns } from 'node:dns';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as packet from 'dns-packet';
 import { z } from 'zod';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import type { KindMetrics } from '../types.ts';
 import { addressFigures } from './http.ts';
 
@@ -22,7 +22,7 @@ const options = z.strictObject({
 });
 
 /** Resolves a name through the system resolver or a named server and checks the answers. */
-export const dnsKind: ProbeKind<typeof options> = {
+export const dns = defineKind({
   kind: 'dns',
   options,
   async run(config, context) {
@@ -35,17 +35,17 @@ export const dnsKind: ProbeKind<typeof options> = {
     if (missing.length > 0) return { success: false, failure: 'assertion', reason: `${config.query} ${config.type} answers ${JSON.stringify(answers)} lack ${missing.join(', ')}`, timings, details };
     return { success: true, timings, details };
   },
-};
+});
 
 async function resolve(config: z.output<typeof options>, signal: AbortSignal, observed: KindMetrics): Promise<string[]> {
   if (!config.server) {
     if (config.type === 'A' || config.type === 'AAAA') {
-      const found = await dns.lookup(config.query, { family: config.type === 'A' ? 4 : 6, all: true });
+      const found = await nodeDns.lookup(config.query, { family: config.type === 'A' ? 4 : 6, all: true });
       signal.throwIfAborted();
       observed.dnsAnswerRrs = found.length;
       return found.map((entry) => entry.address);
     }
-    const resolver = new dns.Resolver({ tries: 1 });
+    const resolver = new nodeDns.Resolver({ tries: 1 });
     const cancel = () => resolver.cancel();
     signal.addEventListener('abort', cancel, { once: true });
     try {

@@ -3,8 +3,8 @@ import { performance } from 'node:perf_hooks';
 import tls, { type DetailedPeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
-import type { ProbeKind } from '../define.ts';
+import { duration } from '../duration.ts';
+import { defineKind } from '../define.ts';
 import type { KindMetrics, KindOutcome } from '../types.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -52,7 +52,7 @@ interface Marks {
 const TLS_VERSIONS: Record<string, string> = { TLSv1: 'TLS 1.0', 'TLSv1.1': 'TLS 1.1', 'TLSv1.2': 'TLS 1.2', 'TLSv1.3': 'TLS 1.3' };
 
 /** An HTTP(S) request through undici with per-phase timings, assertions and certificate expiry; sends traceparent. */
-export const httpKind: ProbeKind<typeof options> = {
+export const http = defineKind({
   kind: 'http',
   options,
   async run(config, context) {
@@ -70,7 +70,7 @@ export const httpKind: ProbeKind<typeof options> = {
       await agent.destroy().catch(() => {});
     }
   },
-};
+});
 
 function timedConnector(config: Options, marks: Marks, observed: KindMetrics, signal: AbortSignal) {
   return (target: { hostname: string; protocol: string; port: string; servername?: string }, callback: (...args: [null, net.Socket] | [Error, null]) => void) => {

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { z } from 'zod';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { addressFigures, tlsFigures } from './http.ts';
 
 const options = z.strictObject({
@@ -18,7 +18,7 @@ const options = z.strictObject({
 });
 
 /** Opens a TCP (or TLS) connection, optionally exchanges a line, and closes it. */
-export const tcpKind: ProbeKind<typeof options> = {
+export const tcp = defineKind({
   kind: 'tcp',
   options,
   run: (config, context) =>
@@ -62,4 +62,4 @@ export const tcpKind: ProbeKind<typeof options> = {
         socket.once('end', () => finish());
       });
     }),
-};
+});
