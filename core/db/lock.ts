@@ -78,6 +78,8 @@ export async function acquireDataDirLock(dataDir: string): Promise<() => Promise
   let released: Promise<void> | undefined;
   return () => {
     released ??= (async () => {
+      // Referenced again so that waiting for the helper's exit keeps this process alive until it has let go.
+      helper.ref();
       helper.stdin.end();
       await exited;
     })();

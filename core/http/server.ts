@@ -202,7 +202,7 @@ export function requireAdminToken(token: Secret | undefined) {
       return reply.status(403).send({ error: { code: 'ADMIN_DISABLED', message: 'The admin API is disabled: set VIGIL_ADMIN_TOKEN (or server.adminToken) to enable it.' } });
     }
     const header = request.headers.authorization ?? '';
-    const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+    const presented = Buffer.from(/^bearer /i.test(header) ? header.slice(7) : '');
     const expected = Buffer.from(token.reveal());
     if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
       return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' } });
