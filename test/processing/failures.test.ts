@@ -116,11 +116,19 @@ describeEachBackend('processing failures', (backend) => {
 
   it('answers 413 to an upload over the size limit and leaves no partial file', async () => {
     const { vigil, store } = await start({ maxUploadBytes: '1MB' });
-    const answer = await upload(vigil.url, randomBytes(3 * 1024 * 1024));
-    expect(answer.status).toBe(413);
-    expect(answer.body.error).toEqual({ code: 'UPLOAD_TOO_LARGE', message: expect.stringContaining('1048576 bytes') });
+    // Announced by Content-Length: refused before the body is read.
+    const announced = await upload(vigil.url, randomBytes(3 * 1024 * 1024));
+    expect(announced.status).toBe(413);
+    expect(announced.body.error).toEqual({ code: 'BODY_TOO_LARGE', message: expect.stringMatching(/^The request body \(\d+ bytes\) is larger than the limit/) });
+    // Streamed without a length: refused once the limit is crossed, the partial file removed.
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(randomBytes(3 * 1024 * 1024))]), 'big.mp4');
+    const encoded = new Response(form);
+    const streamed = await fetch(`${vigil.url}/api/v1/videos`, { method: 'POST', body: encoded.body, headers: { 'content-type': encoded.headers.get('content-type')! }, duplex: 'half' } as RequestInit);
+    expect(streamed.status).toBe(413);
+    expect(((await streamed.json()) as { error: unknown }).error).toEqual({ code: 'UPLOAD_TOO_LARGE', message: expect.stringContaining('1048576 bytes') });
     const storage = path.join(store.tempDir, 'storage');
-    expect(readdirSync(path.join(storage, 'incoming'))).toEqual([]);
+    expect(existsSync(path.join(storage, 'incoming')) ? readdirSync(path.join(storage, 'incoming')) : []).toEqual([]);
     expect(existsSync(path.join(storage, 'originals'))).toBe(false);
     expect(await vigil.db.query('select id from processing_videos')).toEqual([]);
     const small = await upload(vigil.url, clip);
