@@ -59,6 +59,7 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
   field('probe_http_ssl', 'Whether the final request of the last run used TLS (1) or not (0).', (m) => (m.httpSsl === undefined ? undefined : Number(m.httpSsl)));
   field('probe_dns_lookup_time_seconds', 'Seconds spent resolving the target host name.', (m) => m.dnsLookupSeconds);
   field('probe_ip_protocol', 'IP protocol (4 or 6) the last run connected over.', (m) => m.ipProtocol);
+  field('probe_ip_addr_hash', 'Hash of the IP address the last run connected to.', (m) => m.ipAddrHash);
   labelled('probe_tls_version_info', 'Set to 1 for the TLS version negotiated by the last run.', 'version', (m) => (m.tlsVersion ? { [m.tlsVersion]: 1 } : undefined));
   field('probe_ssl_earliest_cert_expiry', 'Unix time of the earliest certificate expiry in the served chain.', (m) => m.sslEarliestCertExpiry);
   field('probe_ssl_last_chain_expiry_timestamp_seconds', 'Unix time of the earliest expiry in the verified certificate chain.', (m) => m.sslLastChainExpiry);

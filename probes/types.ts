@@ -84,6 +84,8 @@ export interface KindMetrics {
   dnsLookupSeconds?: number;
   /** 4 or 6: the address family the probe connected over. */
   ipProtocol?: 4 | 6;
+  /** FNV-1a hash of the address connected to, as blackbox_exporter computes it (a changed address shows as a step). */
+  ipAddrHash?: number;
   /** "TLS 1.3", "TLS 1.2", ... of the negotiated connection. */
   tlsVersion?: string;
   /** Unix seconds of the earliest certificate expiry in the chain. */

@@ -8,6 +8,7 @@ import { assertionsSchema, firstFailure } from '../assertions.ts';
 import { defineKind } from '../define.ts';
 import type { KindMetrics } from '../types.ts';
 import { since } from './abort.ts';
+import { addressFigures } from './http.ts';
 
 const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SRV'] as const;
 
@@ -106,7 +107,7 @@ function exchange(server: string, query: packet.Packet, signal: AbortSignal, obs
   const host = match?.[1] ?? server;
   const port = Number(match?.[2] ?? 53);
   const family = net.isIP(host) === 6 ? 6 : 4;
-  Object.assign(observed, { ipProtocol: family, dnsLookupSeconds: 0 });
+  Object.assign(observed, { dnsLookupSeconds: 0, ...addressFigures(host) });
   const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
   return new Promise((resolve, reject) => {
     const finish = (error: Error | undefined, response?: packet.DecodedPacket) => {

@@ -135,11 +135,10 @@ function timedConnector(config: Options, marks: Marks, observed: KindMetrics, si
       : net.connect({ host, port });
     const onAbort = () => socket.destroy(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
-    const literal = net.isIP(host);
-    if (literal) Object.assign(observed, { ipProtocol: literal, dnsLookupSeconds: 0 });
-    socket.once('lookup', (_error: Error | null, _address: string, family: number | string | null) => {
+    if (net.isIP(host)) Object.assign(observed, { dnsLookupSeconds: 0, ...addressFigures(host) });
+    socket.once('lookup', (_error: Error | null, address: string) => {
       marks.resolved = performance.now();
-      Object.assign(observed, { dnsLookupSeconds: (marks.resolved - marks.start) / 1000, ...(family === 4 || family === 6 ? { ipProtocol: family } : {}) });
+      Object.assign(observed, { dnsLookupSeconds: (marks.resolved - marks.start) / 1000, ...addressFigures(address) });
     });
     socket.once('connect', () => (marks.connected = performance.now()));
     const onError = (error: Error) => {
@@ -159,6 +158,29 @@ function timedConnector(config: Options, marks: Marks, observed: KindMetrics, si
       callback(null, socket);
     });
   };
+}
+
+/** probe_ip_protocol and probe_ip_addr_hash of an address: FNV-1a (32 bit) over its 4 or 16 bytes, as blackbox_exporter hashes it. */
+export function addressFigures(address: string): KindMetrics {
+  const family = net.isIP(address);
+  if (family === 0) return {};
+  let hash = 0x811c9dc5;
+  for (const byte of addressBytes(address, family)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return { ipProtocol: family as 4 | 6, ipAddrHash: hash };
+}
+
+function addressBytes(address: string, family: number): number[] {
+  if (family === 4) return address.split('.').map(Number);
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes its two 16-bit groups.
+  const hex = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_match, a: string, b: string, c: string, d: string) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
+  const [head = '', tail] = hex.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return groups.flatMap((group) => {
+    const value = Number.parseInt(group, 16);
+    return [value >> 8, value & 0xff];
+  });
 }
 
 /** The TLS version and certificate expiries of an established connection, as blackbox_exporter names them. */

@@ -6,7 +6,7 @@ import { formatDuration } from '../../core/config/duration.ts';
 import { assertionsSchema, firstFailure } from '../assertions.ts';
 import { defineKind } from '../define.ts';
 import { since } from './abort.ts';
-import { tlsFigures } from './http.ts';
+import { addressFigures, tlsFigures } from './http.ts';
 
 const options = z.strictObject({
   host: z.string().min(1),
@@ -36,10 +36,9 @@ export const tcp = defineKind({
         : net.connect({ host: config.host, port: config.port });
       const reads = config.expectContains !== undefined || config.assertions.some((assertion) => assertion.source === 'received');
       const observed = context.observed ?? {};
-      const literal = net.isIP(config.host);
-      if (literal) Object.assign(observed, { ipProtocol: literal, dnsLookupSeconds: 0 });
-      socket.once('lookup', (_error: Error | null, _address: string, family: number | string | null) => {
-        Object.assign(observed, { dnsLookupSeconds: (performance.now() - start) / 1000, ...(family === 4 || family === 6 ? { ipProtocol: family } : {}) });
+      if (net.isIP(config.host)) Object.assign(observed, { dnsLookupSeconds: 0, ...addressFigures(config.host) });
+      socket.once('lookup', (_error: Error | null, address: string) => {
+        Object.assign(observed, { dnsLookupSeconds: (performance.now() - start) / 1000, ...addressFigures(address) });
       });
       let received = '';
       let certDaysLeft: number | undefined;
