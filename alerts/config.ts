@@ -84,6 +84,7 @@ export const receiverSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('webhook'), url: z.url(), secret: secret(), timeout: duration().default(10_000) }),
   z.strictObject({ type: z.literal('restart'), ...hookBase }),
   z.strictObject({ type: z.literal('scale'), ...hookBase }),
+  z.strictObject({ type: z.literal('statusPage') }),
 ]);
 
 const weekdays = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;

@@ -18,5 +18,6 @@ export const slackReceiver = (receiver: ReceiverOf<'slack'>): ReceiverInput => (
 export const webhookReceiver = (receiver: ReceiverOf<'webhook'>): ReceiverInput => ({ type: 'webhook', ...receiver });
 export const restartHook = (receiver: ReceiverOf<'restart'>): ReceiverInput => ({ type: 'restart', ...receiver });
 export const scaleHook = (receiver: ReceiverOf<'scale'>): ReceiverInput => ({ type: 'scale', ...receiver });
+export const statusPageReceiver = (): ReceiverInput => ({ type: 'statusPage' });
 
 export const route = (value: z.input<typeof routeSchema>) => value;

@@ -9,6 +9,7 @@ import { createRuleSource } from './rules.ts';
 import { createAlertService } from './service.ts';
 
 export { listMaintenances, type Maintenance } from './maintenance.ts';
+export { addMaintenance, AdminError, endMaintenance, listIncidents } from './admin.ts';
 export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
 
 export const alertsModule = defineModule({

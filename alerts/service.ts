@@ -14,6 +14,7 @@ import { createEmailReceiver } from './receivers/email.ts';
 import { createRestartReceiver } from './receivers/restart.ts';
 import { createScaleReceiver } from './receivers/scale.ts';
 import { createSlackReceiver } from './receivers/slack.ts';
+import { createStatusPageReceiver } from './receivers/status-page.ts';
 import type { Receiver, ReceiverContext } from './receivers/types.ts';
 import { createWebhookReceiver } from './receivers/webhook.ts';
 import { maintenanceCovering } from './maintenance.ts';
@@ -45,6 +46,8 @@ function createReceiver(name: string, receiver: ReceiverConfig, context: Receive
       return createRestartReceiver(name, receiver, context);
     case 'scale':
       return createScaleReceiver(name, receiver, context);
+    case 'statusPage':
+      return createStatusPageReceiver(name, context);
   }
 }
 

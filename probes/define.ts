@@ -121,7 +121,8 @@ export function constructorFor<Options extends z.ZodObject>(kind: ProbeKind<Opti
   return construct;
 }
 
-function callSite(below: (...args: never[]) => unknown): string {
+/** The config file and line that called `below` (the constructor), for reporting a definition's mistakes. */
+export function callSite(below: (...args: never[]) => unknown): string {
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, below);
   const frame = holder.stack?.split('\n')[1] ?? '';

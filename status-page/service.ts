@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Db } from '../core/db/index.ts';
+import type { Component } from '../core/lifecycle/module.ts';
+import type { Logger } from '../core/telemetry/logger.ts';
+import type { StatusPageHostConfig } from './config.ts';
+import { writeExport } from './export.ts';
+import { resolveHeld } from './incidents.ts';
+import { gatherModel, type StatusModel } from './model.ts';
+import { renderSite, type Site } from './site.ts';
+import { ensureCreatedAt } from './store.ts';
+
+export interface StatusSiteOptions {
+  db: Db;
+  config: StatusPageHostConfig;
+  clock: Clock;
+  logger: Logger;
+  /** Read at each refresh: the public URL is known only once the server listens. */
+  publicUrl: () => string;
+  cssUrl: string;
+  cssBody: Buffer;
+}
+
+/** The data without the moment it was read: equal fingerprints mean nothing a reader sees has changed. */
+function fingerprintOf(model: StatusModel, publicUrl: string): string {
+  const { now: _now, ...data } = model;
+  return createHash('sha256').update(publicUrl).update(JSON.stringify(data)).digest('hex');
+}
+
+export type StatusSite = ReturnType<typeof createStatusSite>;
+
+/**
+ * Keeps the rendered site: every `refresh` interval (and right after an admin change) it reads the data, resolves
+ * held incidents and, only when something changed, renders everything again. Requests never touch the database.
+ */
+export function createStatusSite(options: StatusSiteOptions) {
+  const { db, config, clock, logger } = options;
+  const settings = config.statusPage;
+  let site: Site = new Map();
+  let fingerprint = '';
+  let updatedAt = clock.now();
+  let renders = 0;
+  let running: Promise<void> | undefined;
+  let lastExport = -Infinity;
+  const timers: TimerHandle[] = [];
+
+  async function rebuild(): Promise<void> {
+    const now = clock.now();
+    await resolveHeld(db, config, now);
+    const model = await gatherModel(db, config, { now, publicUrl: options.publicUrl() });
+    const next = fingerprintOf(model, options.publicUrl());
+    if (next !== fingerprint) {
+      fingerprint = next;
+      updatedAt = now;
+      site = renderSite(model, updatedAt, options.cssUrl);
+      renders += 1;
+    }
+    if (settings.export && now - lastExport >= settings.export.every) {
+      await writeExport(settings.export.dir, site, { [options.cssUrl]: options.cssBody });
+      lastExport = now;
+    }
+  }
+
+  /** One rebuild at a time; a call during one waits for it and then runs again, so it sees every change made before it. */
+  function refresh(): Promise<void> {
+    const previous = running ?? Promise.resolve();
+    const next = previous.then(rebuild).catch((error: unknown) => logger.error({ err: error }, 'status page refresh failed; serving the last good copy'));
+    running = next;
+    void next.finally(() => {
+      if (running === next) running = undefined;
+    });
+    return next;
+  }
+
+  const component: Component & { start(): Promise<void> } = {
+    name: 'status-page',
+    async start() {
+      await ensureCreatedAt(db, clock.now());
+      await refresh();
+      timers.push(clock.setInterval(() => void refresh(), settings.refresh));
+    },
+    async stop() {
+      for (const timer of timers) timer.cancel();
+      await running;
+    },
+    health: () => (site.size > 0 ? { ok: true } : { ok: false, reason: 'the status page has not been rendered yet' }),
+  };
+  return Object.assign(component, {
+    refresh,
+    site: () => site,
+    /** How many times the site was rendered (a test checks it is not per request). */
+    renders: () => renders,
+  });
+}
