@@ -98,6 +98,8 @@ export function registerStatusAdminRoutes(http: HttpServer, options: { db: Db; c
         return { outcome: await changed(await endOrCancelMaintenance(db, idOf(request.params), author, now())) };
       });
 
+      // Rebuilds the page now instead of at the next refresh (after changing the database by other means).
+      admin.post('/refresh', async () => changed({ refreshed: true }));
       admin.get('/branding', async () => ({ branding: brandingOf(config.statusPage.branding, await getSettings(db)) }));
       admin.patch('/branding', async (request) => {
         const patch = parse(brandingPatch, request.body);

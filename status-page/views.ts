@@ -85,13 +85,12 @@ const percent = (ratio: number) => `${(Math.floor(ratio * 10000) / 100).toFixed(
 function zoneLabel(ms: number, timeZone: string): string {
   const part = (style: 'short' | 'shortOffset') =>
     new Intl.DateTimeFormat('en-GB', { timeZone, timeZoneName: style }).formatToParts(ms).find((p) => p.type === 'timeZoneName')?.value ?? timeZone;
-  const offset = part('shortOffset').replace(/^GMT/, 'UTC');
+  const utc = part('shortOffset').replace(/^GMT/, 'UTC').replace(/^UTC[+-]0$/, 'UTC');
   const name = part('short');
-  const utc = offset === 'UTC' ? 'UTC' : offset;
   return name === utc || name.startsWith('GMT') || name.startsWith('UTC') ? utc : `${name} (${utc})`;
 }
 
-/** "Sat 5 Dec 2026, from 22:00 till 23:30 CET (UTC+1)", in the maintenance's own time zone. */
+/** "Sat, 5 Dec 2026, from 22:00 till 23:30 CET (UTC+1)", in the maintenance's own time zone. */
 export function windowText(startsAt: number, endsAt: number, timeZone: string): string {
   const day = (ms: number) => new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', timeZone }).format(ms);
   const time = (ms: number) => new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone }).format(ms);
