@@ -306,7 +306,7 @@ describeEachBackend('status page: API, pages, feeds, badges', (backend) => {
     const alert = { id: 41, rule: 'proc-rule', fingerprint: 'proc-rule|probe=p-proc-a', labels: { severity: 'critical', probe: 'p-proc-a', secret_host: 'db-7.internal' } };
     const id = await publishAlert(vigil!.db, config, { event: 'warning', incident: alert }, clock.now());
     expect(id).toBeDefined();
-    let summary = await refreshed();
+    const summary = await refreshed();
     expect(summary.incidents).toHaveLength(1);
     expect((summary.incidents as Json[])[0]).toMatchObject({ name: 'Trouble with Video processing', status: 'investigating', impact: 'critical' });
     expect(JSON.stringify(summary)).not.toContain('db-7.internal');
