@@ -102,7 +102,9 @@ export function registerStatusAdminRoutes(http: HttpServer, options: { db: Db; c
       admin.post('/refresh', async () => changed({ refreshed: true }));
       admin.get('/branding', async () => ({ branding: brandingOf(config.statusPage.branding, await getSettings(db)) }));
       admin.patch('/branding', async (request) => {
-        const patch = parse(brandingPatch, request.body);
+        // Only the fields sent: the schema's defaults must not overwrite earlier changes.
+        const sent = Object.keys((request.body ?? {}) as object);
+        const patch = Object.fromEntries(Object.entries(parse(brandingPatch, request.body)).filter(([key]) => sent.includes(key)));
         const current = ((await getSettings(db)).branding ?? {}) as Record<string, unknown>;
         await putSetting(db, 'branding', { ...current, ...patch }, now());
         return { branding: await changed(brandingOf(config.statusPage.branding, await getSettings(db))) };

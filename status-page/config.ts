@@ -8,8 +8,8 @@ const colour = z.string().regex(/^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/, 'use a hex
 /** What the page says and looks like; every field can also be changed at run time through the admin API. */
 export const brandingSchema = z.strictObject({
   name: z.string().trim().min(1).max(100).default('Status'),
-  /** An image URL (same origin, data: or an https origin, which the page's CSP then allows for images). */
-  logoUrl: z.string().max(2000).optional(),
+  /** An image on this origin ("/logo.png") or an https URL, whose origin the page's CSP then allows for images. */
+  logoUrl: z.string().max(2000).regex(/^(\/[^/]|https:\/\/)/, 'use a path on this server or an https URL').optional(),
   timeZone: z.string().default('UTC'),
   colors: z
     .strictObject({
@@ -21,7 +21,7 @@ export const brandingSchema = z.strictObject({
       accent: colour.default('#0969da'),
     })
     .default({ operational: '#1a7f37', degraded: '#9a6700', partial: '#bc4c00', major: '#cf222e', maintenance: '#0969da', accent: '#0969da' }),
-  links: z.array(z.strictObject({ label: z.string().trim().min(1).max(60), url: z.string().url() })).max(10).default([]),
+  links: z.array(z.strictObject({ label: z.string().trim().min(1).max(60), url: z.url({ protocol: /^https?$/ }) })).max(10).default([]),
   footer: z.string().max(500).default(''),
   /** Language strings, keyed as in the README (e.g. `allOperational`); missing keys fall back to English. */
   strings: z.record(z.string(), z.string().max(300)).default({}),

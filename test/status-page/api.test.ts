@@ -399,6 +399,8 @@ describeEachBackend('status page: API, pages, feeds, badges', (backend) => {
     const theme = /href="(\/status\/theme\.[0-9a-f]{12}\.css)"/.exec(html)![1]!;
     expect(await fetch(`${vigil!.url}${theme}`).then((r) => r.text())).toContain('--ok:#00aa00');
     expect((await getJson(vigil!, '/api/v2/status.json')).status).toEqual({ indicator: 'none', description: 'Tout fonctionne' });
+    await admin(vigil!, 'PATCH', '/branding', { footer: 'Call us' });
+    expect(await fetch(`${vigil!.url}/`).then((r) => r.text())).toContain('<title>Acme Video: Tout fonctionne</title>');
     const bad = await admin(vigil!, 'PATCH', '/branding', { colors: { operational: 'red; } body { display:none' } });
     expect(bad.status).toBe(400);
     expect(JSON.stringify(bad.json)).toContain('colors.operational');
