@@ -134,7 +134,9 @@ export async function publishAlert(db: Db, config: StatusPageSource, notice: Ale
     const incident = (await getIncidentOfAlert(q, notice.incident.id)) ?? (relapsed === undefined ? undefined : await getIncident(q, relapsed));
     if (notice.event === 'up') {
       if (!incident || !isOpen(incident) || incident.status === 'monitoring') return incident?.id;
-      await applyChange(q, all, incident, { status: 'monitoring', body: fill(automatic.monitoring, names) }, now);
+      // The alert recovered: the components work again while the incident is watched through the hold.
+      const recovered = Object.fromEntries(Object.keys(incident.components).map((id) => [id, 'operational' as const]));
+      await applyChange(q, all, incident, { status: 'monitoring', components: recovered, impact: incident.impact, body: fill(automatic.monitoring, names) }, now);
       return incident.id;
     }
     if (incident && isOpen(incident)) {

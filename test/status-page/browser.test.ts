@@ -86,7 +86,7 @@ describe('status page in Chromium', () => {
     for (let i = 0; i < 1000 && focused.size < 900; i++) {
       await page.keyboard.press('Tab');
       const label = await page.locator(':focus').getAttribute('aria-label');
-      const index = await page.locator(':focus').evaluate((element) => (element.tagName === 'I' ? [...document.querySelectorAll('.bar i')].indexOf(element) : -1)).catch(() => -1);
+      const index = await page.locator(':focus').evaluate((element) => (element.tagName === 'I' ? [...element.ownerDocument.querySelectorAll('.bar i')].indexOf(element) : -1)).catch(() => -1);
       if (label && index >= 0) focused.add(`${index}:${label}`);
     }
     expect(focused.size).toBe(900);
