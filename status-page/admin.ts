@@ -61,7 +61,7 @@ function idOf(params: unknown): number {
 }
 
 /** Public incidents, maintenance, branding and component overrides under /admin/api/v1/status, behind the admin token; each change refreshes the page at once. */
-export function registerStatusAdminRoutes(http: HttpServer, options: { db: Db; clock: Clock; config: StatusPageHostConfig; refresh: () => Promise<void> }): void {
+export function registerStatusAdminRoutes(http: HttpServer, options: { db: Db; clock: Clock; config: StatusPageHostConfig; refresh: (options?: { reread?: boolean }) => Promise<void> }): void {
   const { db, clock, config } = options;
   const now = () => clock.now();
   const components = componentsOf(config);
@@ -98,8 +98,11 @@ export function registerStatusAdminRoutes(http: HttpServer, options: { db: Db; c
         return { outcome: await changed(await endOrCancelMaintenance(db, idOf(request.params), author, now())) };
       });
 
-      // Rebuilds the page now instead of at the next refresh (after changing the database by other means).
-      admin.post('/refresh', async () => changed({ refreshed: true }));
+      // Rebuilds the page now from a fresh read of everything, uptime rollups included, instead of at the next refresh.
+      admin.post('/refresh', async () => {
+        await options.refresh({ reread: true });
+        return { refreshed: true };
+      });
       admin.get('/branding', async () => ({ branding: brandingOf(config.statusPage.branding, await getSettings(db)) }));
       admin.patch('/branding', async (request) => {
         // Only the fields sent: the schema's defaults must not overwrite earlier changes.

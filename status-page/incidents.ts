@@ -153,10 +153,9 @@ export async function publishAlert(db: Db, config: StatusPageSource, notice: Ale
 }
 
 /** Resolves the receiver's incidents whose "monitoring" hold has passed; returns how many. */
-export async function resolveHeld(db: Db, config: StatusPageSource, now: number): Promise<number> {
+export async function resolveHeld(db: Db, config: StatusPageSource, now: number, all: readonly ComponentDefinition[] = componentsOf(config)): Promise<number> {
   const automatic = config.statusPage?.automatic;
   if (!automatic) return 0;
-  const all = componentsOf(config);
   let resolved = 0;
   for (const incident of await monitoringAlertIncidents(db)) {
     if (!holdElapsed(incident, now, automatic.hold)) continue;

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { listIncidents as listAlertIncidents, listMaintenances } from '../alerts/index.ts';
 import type { Db } from '../core/db/index.ts';
-import { getProbeStatuses, getUptime } from '../probes/index.ts';
+import { getProbeStatuses, getUptime, type UptimeDay } from '../probes/index.ts';
 import { brandingSchema, type Branding, type StatusPageHostConfig } from './config.ts';
 import type { ComponentDefinition } from './define.ts';
 import { componentsOf } from './incidents.ts';
@@ -81,11 +81,21 @@ function uptimeDays(perProbe: ReadonlyArray<ReadonlyArray<{ day: string; uptimeR
   });
 }
 
+export type UptimeReader = (probe: string, now: number) => Promise<UptimeDay[]>;
+
+/** Reads the rollups on every call (the CLI's export); the running page keeps a cache (service.ts). */
+export const readUptime = (db: Db): UptimeReader => (probe, now) => getUptime(db, probe, { days: UPTIME_DAYS, now });
+
 /** Reads everything the page shows at `now`. */
-export async function gatherModel(db: Db, config: StatusPageHostConfig, options: { now: number; publicUrl: string }): Promise<StatusModel> {
+export async function gatherModel(
+  db: Db,
+  config: StatusPageHostConfig,
+  options: { now: number; publicUrl: string; components?: readonly ComponentDefinition[]; uptime?: UptimeReader },
+): Promise<StatusModel> {
   const { now } = options;
   const settings = await getSettings(db);
-  const definitions: ComponentDefinition[] = componentsOf(config);
+  const definitions = options.components ?? componentsOf(config);
+  const uptimeOf = options.uptime ?? readUptime(db);
   const [probeStatuses, alertIncidents, incidents, windows] = await Promise.all([
     getProbeStatuses(db),
     listAlertIncidents(db, { limit: 1000 }),
@@ -121,7 +131,7 @@ export async function gatherModel(db: Db, config: StatusPageHostConfig, options:
   const overrides = overridesOf(settings);
   const components: ComponentModel[] = [];
   for (const [position, definition] of definitions.entries()) {
-    const perProbe = await Promise.all(definition.from.probes.map((probe) => getUptime(db, probe, { days: UPTIME_DAYS, now })));
+    const perProbe = await Promise.all(definition.from.probes.map((probe) => uptimeOf(probe, now)));
     const uptime = uptimeDays(perProbe, days, incidents, definition.id, now);
     const measured = uptime.filter((day) => day.ratio !== null);
     const status = componentState({

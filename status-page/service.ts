@@ -5,10 +5,13 @@ import type { Component } from '../core/lifecycle/module.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import type { StatusPageHostConfig } from './config.ts';
 import { writeExport } from './export.ts';
-import { resolveHeld } from './incidents.ts';
-import { gatherModel, type StatusModel } from './model.ts';
+import type { UptimeDay } from '../probes/index.ts';
+import { componentsOf, resolveHeld } from './incidents.ts';
+import { gatherModel, readUptime, type StatusModel, type UptimeReader } from './model.ts';
 import { renderSite, type Site } from './site.ts';
 import { ensureCreatedAt } from './store.ts';
+
+const UPTIME_CACHE_MS = 60_000;
 
 export interface StatusSiteOptions {
   db: Db;
@@ -44,10 +47,23 @@ export function createStatusSite(options: StatusSiteOptions) {
   let lastExport = -Infinity;
   const timers: TimerHandle[] = [];
 
+  const components = componentsOf(config);
+  // Daily rollups move slowly: each probe's 90 days are read again at most once a minute (and on a new day).
+  const uptimeCache = new Map<string, { at: number; day: string; days: UptimeDay[] }>();
+  const readFresh = readUptime(db);
+  const uptime: UptimeReader = async (probe, now) => {
+    const day = new Date(now).toISOString().slice(0, 10);
+    const cached = uptimeCache.get(probe);
+    if (cached && cached.day === day && now - cached.at < UPTIME_CACHE_MS) return cached.days;
+    const days = await readFresh(probe, now);
+    uptimeCache.set(probe, { at: now, day, days });
+    return days;
+  };
+
   async function rebuild(): Promise<void> {
     const now = clock.now();
-    await resolveHeld(db, config, now);
-    const model = await gatherModel(db, config, { now, publicUrl: options.publicUrl() });
+    await resolveHeld(db, config, now, components);
+    const model = await gatherModel(db, config, { now, publicUrl: options.publicUrl(), components, uptime });
     const next = fingerprintOf(model, options.publicUrl());
     if (next !== fingerprint) {
       fingerprint = next;
@@ -61,8 +77,12 @@ export function createStatusSite(options: StatusSiteOptions) {
     }
   }
 
-  /** One rebuild at a time; a call during one waits for it and then runs again, so it sees every change made before it. */
-  function refresh(): Promise<void> {
+  /**
+   * One rebuild at a time; a call during one waits for it and then runs again, so it sees every change made before it.
+   * `reread` also drops the cached rollups (an admin's explicit refresh).
+   */
+  function refresh(options: { reread?: boolean } = {}): Promise<void> {
+    if (options.reread) uptimeCache.clear();
     const previous = running ?? Promise.resolve();
     const next = previous.then(rebuild).catch((error: unknown) => logger.error({ err: error }, 'status page refresh failed; serving the last good copy'));
     running = next;
