@@ -83,7 +83,7 @@ export default defineConfig({
       admins: emailReceiver({ to: ['admin@localhost'] }),
       ...(process.env.SLACK_BOT_TOKEN ? { slack: slackReceiver({ channel: '#vigil-alerts' }) } : {}),
       // Publishes incidents of the status page's components at / with the page's public wording.
-      public: statusPageReceiver(),
+      public: statusPageReceiver({}),
     },
     routes: [
       route({ receivers: ['public'], continue: true }),

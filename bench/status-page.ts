@@ -52,7 +52,7 @@ async function serve(dir: string): Promise<void> {
   const batch = probes.flatMap((probe, p) =>
     Array.from({ length: 90 * 4 }, (_, i) => ({
       result: { probe, kind: 'http', location: 'local', success: (i + p) % 97 !== 0, startedAt: now - 90 * DAY + i * 6 * 3_600_000, durationMs: 10 },
-      thresholds: { failureThreshold: 1, successThreshold: 1, quorum: 1, labels: {} },
+      thresholds: { failureThreshold: 1, successThreshold: 1, quorum: 1, labels: {}, silentAfterMs: 365 * DAY },
     })),
   );
   for (let i = 0; i < batch.length; i += 500) await recordResults(vigil.db, batch.slice(i, i + 500));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { formatIssues } from '../core/config/load.ts';
-import { callSite } from '../probes/define.ts';
+import { callSite } from '../core/config/call-site.ts';
 
 const COMPONENT = Symbol.for('vigil.status-component');
 

@@ -1,8 +1,8 @@
 // Public incidents: opened, updated and resolved by admins (CLI, admin API) and by the statusPage alert receiver.
-import type { AlertsHostConfig } from '../alerts/config.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
 import { loadProbes } from '../probes/index.ts';
-import type { StatusPageConfig } from './config.ts';
+import type { StatusPageConfig, StatusPageHostConfig } from './config.ts';
+import type { AlertNotice } from './notices.ts';
 import { loadComponents, type ComponentDefinition } from './define.ts';
 import { holdElapsed, impactOf, type ComponentStatus, type Impact, type IncidentStatus } from './state.ts';
 import {
@@ -12,8 +12,10 @@ import {
   insertIncident,
   insertIncidentUpdate,
   linkAlertIncident,
+  markAlertNoticePublished,
   monitoringAlertIncidents,
   monitoringIncidentOfSource,
+  unpublishedAlertNotices,
   type AffectedComponent,
   type PublicIncident,
 } from './store.ts';
@@ -28,14 +30,17 @@ export class StatusPageError extends Error {
   }
 }
 
-/** The configuration the status page's operations read; the alerts receiver passes its own, which holds the same sections. */
-export type StatusPageSource = AlertsHostConfig & { statusPage?: StatusPageConfig };
-
 /** The usable components of a config (invalid ones are reported by `vigil validate` and at start, and skipped here). */
-export function componentsOf(config: StatusPageSource): ComponentDefinition[] {
+export function componentsOf(config: StatusPageHostConfig): ComponentDefinition[] {
   const probes = new Set(loadProbes(config.probes).probes.map((probe) => probe.definition.name));
   const rules = new Set(config.alerts.rules.map((rule) => rule.name));
-  return loadComponents(config.statusPage?.components ?? [], { probes, rules }).components;
+  return loadComponents(config.statusPage.components, { probes, rules }).components;
+}
+
+/** What publishing alerts needs: the components and the receiver's public wording and hold. */
+export interface Publishing {
+  components: readonly ComponentDefinition[];
+  automatic: StatusPageConfig['automatic'];
 }
 
 const ACTIVE: readonly IncidentStatus[] = ['investigating', 'identified', 'monitoring'];
@@ -108,11 +113,6 @@ export async function updateIncident(db: Db, components: readonly ComponentDefin
 
 export const resolveIncident = (db: Db, components: readonly ComponentDefinition[], id: number, body: string, now: number) => updateIncident(db, components, id, { status: 'resolved', body }, now);
 
-export interface AlertNotice {
-  event: 'warning' | 'emergency' | 'up' | 'flapping' | 'repeat' | 'retry';
-  incident: { id: number; rule: string; labels: Record<string, string>; fingerprint: string };
-}
-
 const fill = (text: string, names: readonly string[]) => text.replaceAll('{components}', names.join(', '));
 
 /**
@@ -120,16 +120,14 @@ const fill = (text: string, names: readonly string[]) => text.replaceAll('{compo
  * components made of the alert's rule or probe (or reopens the one still monitoring the same problem), UP moves it
  * to "monitoring"; `resolveHeld` resolves it once the hold has passed. Alerts on no component publish nothing.
  */
-export async function publishAlert(db: Db, config: StatusPageSource, notice: AlertNotice, now: number): Promise<number | undefined> {
-  const automatic = config.statusPage?.automatic;
-  if (!automatic) return undefined;
-  const all = componentsOf(config);
+export async function publishAlert(q: Queryable, publishing: Publishing, notice: AlertNotice, now: number): Promise<number | undefined> {
+  const { automatic, components: all } = publishing;
   const hit = all.filter((component) => component.from.rules.includes(notice.incident.rule) || (notice.incident.labels.probe !== undefined && component.from.probes.includes(notice.incident.labels.probe)));
   if (hit.length === 0) return undefined;
   const names = hit.map((component) => component.name);
   const state: ComponentStatus = notice.incident.labels.severity === 'critical' ? 'major_outage' : 'degraded_performance';
   const statuses = Object.fromEntries(hit.map((component) => [component.id, state]));
-  return db.transaction(async (q) => {
+  {
     const relapsed = await monitoringIncidentOfSource(q, notice.incident.fingerprint);
     const incident = (await getIncidentOfAlert(q, notice.incident.id)) ?? (relapsed === undefined ? undefined : await getIncident(q, relapsed));
     if (notice.event === 'up') {
@@ -149,13 +147,24 @@ export async function publishAlert(db: Db, config: StatusPageSource, notice: Ale
     const id = await insertIncident(q, { name: fill(automatic.title, names), status: 'investigating', impact: impactOf([state]), components: statuses, alert, now });
     await insertIncidentUpdate(q, { incidentId: id, status: 'investigating', body: fill(automatic.investigating, names), affected: affectedOf(all, {}, statuses), now });
     return id;
-  });
+  }
+}
+
+/** Publishes what the statusPage receiver handed over since the last time, in order, each at the time it arrived. */
+export async function publishAlertNotices(db: Db, publishing: Publishing, now: number): Promise<number> {
+  const notices = await unpublishedAlertNotices(db);
+  for (const notice of notices) {
+    await db.transaction(async (q) => {
+      await publishAlert(q, publishing, notice, notice.at);
+      await markAlertNoticePublished(q, notice.id, now);
+    });
+  }
+  return notices.length;
 }
 
 /** Resolves the receiver's incidents whose "monitoring" hold has passed; returns how many. */
-export async function resolveHeld(db: Db, config: StatusPageSource, now: number, all: readonly ComponentDefinition[] = componentsOf(config)): Promise<number> {
-  const automatic = config.statusPage?.automatic;
-  if (!automatic) return 0;
+export async function resolveHeld(db: Db, publishing: Publishing, now: number): Promise<number> {
+  const { automatic, components: all } = publishing;
   let resolved = 0;
   for (const incident of await monitoringAlertIncidents(db)) {
     if (!holdElapsed(incident, now, automatic.hold)) continue;

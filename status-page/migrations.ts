@@ -52,4 +52,18 @@ export const statusPageMigrations: Migration[] = [
       updated_at double precision not null
     )`,
   },
+  {
+    // What the statusPage alert receiver handed over, published by the status page in order (the receiver's inbox).
+    id: 'status-page/005_alert_notices',
+    sql: `create table status_alert_notices (
+      id serial primary key,
+      event text not null,
+      alert_incident_id integer not null,
+      rule text not null,
+      fingerprint text not null,
+      labels jsonb not null,
+      at double precision not null,
+      published_at double precision
+    )`,
+  },
 ];

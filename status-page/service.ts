@@ -6,7 +6,7 @@ import type { Logger } from '../core/telemetry/logger.ts';
 import type { StatusPageHostConfig } from './config.ts';
 import { writeExport } from './export.ts';
 import type { UptimeDay } from '../probes/index.ts';
-import { componentsOf, resolveHeld } from './incidents.ts';
+import { componentsOf, publishAlertNotices, resolveHeld } from './incidents.ts';
 import { gatherModel, readUptime, type StatusModel, type UptimeReader } from './model.ts';
 import { renderSite, type Site } from './site.ts';
 import { ensureCreatedAt } from './store.ts';
@@ -62,7 +62,9 @@ export function createStatusSite(options: StatusSiteOptions) {
 
   async function rebuild(): Promise<void> {
     const now = clock.now();
-    await resolveHeld(db, config, now, components);
+    const publishing = { components, automatic: settings.automatic };
+    await publishAlertNotices(db, publishing, now);
+    await resolveHeld(db, publishing, now);
     const model = await gatherModel(db, config, { now, publicUrl: options.publicUrl(), components, uptime });
     const next = fingerprintOf(model, options.publicUrl());
     if (next !== fingerprint) {

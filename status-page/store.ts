@@ -172,3 +172,34 @@ export async function deleteSetting(q: Queryable, key: string): Promise<void> {
 export async function ensureCreatedAt(q: Queryable, now: number): Promise<void> {
   await q.query(`insert into status_settings (key, value, updated_at) values ('createdAt', $1, $2) on conflict (key) do nothing`, [JSON.stringify(now), now]);
 }
+
+export interface StoredAlertNotice {
+  id: number;
+  event: AlertEvent;
+  incident: { id: number; rule: string; fingerprint: string; labels: Record<string, string> };
+  at: number;
+}
+
+export type AlertEvent = 'warning' | 'emergency' | 'up' | 'flapping' | 'repeat' | 'retry';
+
+export async function insertAlertNotice(q: Queryable, notice: Omit<StoredAlertNotice, 'id'>): Promise<void> {
+  await q.query('insert into status_alert_notices (event, alert_incident_id, rule, fingerprint, labels, at) values ($1, $2, $3, $4, $5, $6)', [
+    notice.event,
+    notice.incident.id,
+    notice.incident.rule,
+    notice.incident.fingerprint,
+    JSON.stringify(notice.incident.labels),
+    notice.at,
+  ]);
+}
+
+export async function unpublishedAlertNotices(q: Queryable): Promise<StoredAlertNotice[]> {
+  const rows = await q.query<{ id: number; event: AlertEvent; alertIncidentId: number; rule: string; fingerprint: string; labels: Record<string, string>; at: number }>(
+    `select id, event, alert_incident_id as "alertIncidentId", rule, fingerprint, labels, at from status_alert_notices where published_at is null order by id limit 500`,
+  );
+  return rows.map((row) => ({ id: row.id, event: row.event, incident: { id: row.alertIncidentId, rule: row.rule, fingerprint: row.fingerprint, labels: row.labels }, at: row.at }));
+}
+
+export async function markAlertNoticePublished(q: Queryable, id: number, now: number): Promise<void> {
+  await q.query('update status_alert_notices set published_at = $2 where id = $1', [id, now]);
+}

@@ -5,8 +5,8 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { listMaintenances } from '../../alerts/index.ts';
 import { FakeClock } from '../../core/clock.ts';
 import type { Vigil } from '../../core/lifecycle/start.ts';
-import { publishAlert } from '../../status-page/incidents.ts';
-import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
+import { recordAlertNotice } from '../../status-page/notices.ts';
+import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { waitFor } from '../support/wait.ts';
 import { admin, getJson, probesNamed, seedUptime, startStatusVigil } from './support.ts';
 
@@ -296,16 +296,11 @@ describeEachBackend('status page: API, pages, feeds, badges', (backend) => {
     expect(page).toContain('The deploy skipped a check.');
   });
 
-  it('publishes an alert with public wording, holds it in monitoring, then resolves it on the clock; a relapse reopens it', async () => {
+  it('publishes what the receiver hands over with public wording, holds it in monitoring, then resolves it on the clock; a relapse reopens it', async () => {
     await start({ automatic: { hold: '10m', title: 'Trouble with {components}' } });
-    const config = testConfig(store, {
-      probes: probesNamed(PROBES),
-      alerts: { rules: [{ kind: 'probe', name: 'proc-rule', probe: 'p-proc-a', labels: { severity: 'critical' } }] },
-      statusPage: { components: await COMPONENTS(), automatic: { hold: '10m', title: 'Trouble with {components}' } },
-    });
     const alert = { id: 41, rule: 'proc-rule', fingerprint: 'proc-rule|probe=p-proc-a', labels: { severity: 'critical', probe: 'p-proc-a', secret_host: 'db-7.internal' } };
-    const id = await publishAlert(vigil!.db, config, { event: 'warning', incident: alert }, clock.now());
-    expect(id).toBeDefined();
+    const hand = (event: 'warning' | 'up', incident: typeof alert) => recordAlertNotice(vigil!.db, { event, incident }, clock.now());
+    await hand('warning', alert);
     const summary = await refreshed();
     expect(summary.incidents).toHaveLength(1);
     expect((summary.incidents as Json[])[0]).toMatchObject({ name: 'Trouble with Video processing', status: 'investigating', impact: 'critical' });
@@ -313,16 +308,16 @@ describeEachBackend('status page: API, pages, feeds, badges', (backend) => {
     expect(JSON.stringify(summary)).not.toContain('p-proc-a');
 
     await clock.advance(60_000);
-    await publishAlert(vigil!.db, config, { event: 'up', incident: alert }, clock.now());
+    await hand('up', alert);
     expect((await refreshed()).incidents).toMatchObject([{ status: 'monitoring' }]);
     clock.set(clock.now() + 5 * 60_000);
     expect((await refreshed()).incidents).toMatchObject([{ status: 'monitoring' }]);
 
     // Relapse inside the hold: a new alert incident for the same problem reopens the public one.
     const relapse = { ...alert, id: 42 };
-    expect(await publishAlert(vigil!.db, config, { event: 'warning', incident: relapse }, clock.now())).toBe(id);
+    await hand('warning', relapse);
     expect((await refreshed()).incidents).toMatchObject([{ status: 'investigating' }]);
-    await publishAlert(vigil!.db, config, { event: 'up', incident: relapse }, clock.now());
+    await hand('up', relapse);
     clock.set(clock.now() + 9 * 60_000);
     expect((await refreshed()).incidents).toMatchObject([{ status: 'monitoring' }]);
     clock.set(clock.now() + 2 * 60_000);

@@ -31,7 +31,7 @@ export async function seedUptime(db: Db, probe: string, options: { days: number;
     for (let i = 0; i < checks; i++) {
       batch.push({
         result: { probe, kind: 'http', location: 'local', success: i >= failed, startedAt: Math.min(start + i * 3_600_000, options.now - 1), durationMs: 12 },
-        thresholds: { failureThreshold: 1, successThreshold: 1, quorum: 1, labels: {} },
+        thresholds: { failureThreshold: 1, successThreshold: 1, quorum: 1, labels: {}, silentAfterMs: 365 * DAY },
       });
     }
   }
