@@ -53,10 +53,12 @@ export const statusPageConfigSchema = z
     automatic: automaticSchema.default(automaticSchema.parse({})),
     /** Requests per minute per client address on the public paths. */
     rateLimit: z.number().int().min(1).default(600),
+    /** The embeddable banner: maintenance is announced `leadTime` ahead; a resolved incident's banner stays `holdTime`. */
+    banner: z.strictObject({ leadTime: duration().default(24 * 3_600_000), holdTime: duration().default(5 * 60_000) }).default({ leadTime: 86_400_000, holdTime: 300_000 }),
     /** Keeps a static copy (page, JSON, feeds, badges) in `dir`, rewritten `every` interval while it changes. */
     export: z.strictObject({ dir: z.string().min(1), every: duration().default(60_000) }).optional(),
   })
-  .default({ components: [], branding: brandingSchema.parse({}), refresh: 5000, verifyFor: 0, automatic: automaticSchema.parse({}), rateLimit: 600 });
+  .default({ components: [], branding: brandingSchema.parse({}), refresh: 5000, verifyFor: 0, automatic: automaticSchema.parse({}), rateLimit: 600, banner: { leadTime: 86_400_000, holdTime: 300_000 } });
 
 export type StatusPageConfig = z.output<typeof statusPageConfigSchema>;
 /** The configuration the status page reads: core's sections, the probes and alert rules its components are made of, and its own. */

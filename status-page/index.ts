@@ -8,6 +8,7 @@ import { loadComponents } from './define.ts';
 import { statusPageMigrations } from './migrations.ts';
 import { registerPublicRoutes } from './routes.ts';
 import { createStatusSite } from './service.ts';
+import { registerEmbedRoutes } from './embed.ts';
 
 export { component, type AnyComponentDefinition, type ComponentDefinition } from './define.ts';
 export type { Branding, StatusPageConfig, StatusPageHostConfig } from './config.ts';
@@ -39,6 +40,7 @@ export const statusPageModule = defineModule({
     const site = createStatusSite({ db: ctx.db, config: ctx.config, clock: ctx.clock, logger: ctx.logger, publicUrl, cssUrl, cssBody });
     ctx.http.addHook('onListen', async () => void site.refresh());
     registerPublicRoutes(ctx.http, { site: site.site, rateLimit: ctx.config.statusPage.rateLimit });
+    registerEmbedRoutes(ctx.http, site.banner);
     registerStatusAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, config: ctx.config, refresh: site.refresh });
     return [site];
   },

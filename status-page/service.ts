@@ -8,7 +8,9 @@ import { writeExport } from './export.ts';
 import type { UptimeDay } from '../probes/index.ts';
 import { componentsOf, publishAlertNotices, resolveHeld } from './incidents.ts';
 import { gatherModel, readUptime, type StatusModel, type UptimeReader } from './model.ts';
+import { decideBanner, type BannerInputs, type BannerSettings } from './banner.ts';
 import { renderSite, type Site } from './site.ts';
+import { maintenanceId } from './statuspage-api.ts';
 import { ensureCreatedAt } from './store.ts';
 
 const UPTIME_CACHE_MS = 60_000;
@@ -60,6 +62,10 @@ export function createStatusSite(options: StatusSiteOptions) {
     return days;
   };
 
+  // What the embeddable banner is decided from; the decision itself runs per request, as it depends on the time.
+  let bannerInputs: BannerInputs = { incidents: [], maintenances: [] };
+  let bannerSettings: BannerSettings | undefined;
+
   async function rebuild(): Promise<void> {
     const now = clock.now();
     const publishing = { components, automatic: settings.automatic };
@@ -72,6 +78,18 @@ export function createStatusSite(options: StatusSiteOptions) {
       updatedAt = now;
       site = renderSite(model, updatedAt, options.cssUrl);
       renders += 1;
+      bannerInputs = {
+        incidents: model.incidents.map((incident) => ({ id: String(incident.id), impact: incident.impact, message: incident.name, startedAt: incident.createdAt, ...(incident.resolvedAt === null ? {} : { resolvedAt: incident.resolvedAt }) })),
+        maintenances: model.maintenances.map((maintenance) => ({ id: maintenanceId(maintenance), title: maintenance.name, startsAt: maintenance.startsAt, endsAt: maintenance.endsAt, cancelled: maintenance.status === 'cancelled' })),
+      };
+      const { strings } = model;
+      bannerSettings = {
+        ...settings.banner,
+        timeZone: model.branding.timeZone,
+        locale: 'en-GB',
+        statusUrl: `${model.url}/`,
+        texts: { maintenanceNow: strings['banner.maintenanceNow'], maintenanceSoon: strings['banner.maintenanceSoon'], backUpLink: strings['banner.backUpLink'], statusLink: strings['banner.statusLink'], dismiss: strings['banner.dismiss'] },
+      };
     }
     if (settings.export && now - lastExport >= settings.export.every) {
       await writeExport(settings.export.dir, site, { [options.cssUrl]: options.cssBody });
@@ -110,6 +128,8 @@ export function createStatusSite(options: StatusSiteOptions) {
   return Object.assign(component, {
     refresh,
     site: () => site,
+    /** What /embed/banner.json answers now. */
+    banner: () => (bannerSettings ? decideBanner(bannerInputs, clock.now(), bannerSettings) : null),
     /** How many times the site was rendered (a test checks it is not per request). */
     renders: () => renders,
   });

@@ -42,6 +42,11 @@ export const DEFAULT_STRINGS = {
   subscribe: 'Feeds',
   backToStatus: 'Current status',
   poweredBy: 'Powered by Vigil',
+  'banner.maintenanceNow': '{title}: under way until {till} {zone}.',
+  'banner.maintenanceSoon': '{title}: from {from} till {till} {zone}.',
+  'banner.backUpLink': "Tell me when it's back up",
+  'banner.statusLink': 'Status',
+  'banner.dismiss': 'Dismiss',
 } as const;
 
 export type StringKey = keyof typeof DEFAULT_STRINGS;

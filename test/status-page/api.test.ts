@@ -403,6 +403,21 @@ describeEachBackend('status page: API, pages, feeds, badges', (backend) => {
     expect(await fetch(`${vigil!.url}/`).then((r) => r.text())).toContain('<title>Acme Status: All Systems Operational</title>');
   });
 
+  it('answers /embed/banner.json from the same incidents and maintenance: an incident, then a maintenance announced within the lead time', async () => {
+    await start({ banner: { leadTime: '2h', holdTime: '5m' } });
+    expect(await getJson(vigil!, '/embed/banner.json')).toEqual({ banner: null });
+    const opened = await admin(vigil!, 'POST', '/incidents', { name: 'Uploads fail', body: 'Looking into it.', components: { 'video-uploads': 'major_outage' } });
+    const id = (opened.json.incident as { id: number }).id;
+    expect(((await getJson(vigil!, '/embed/banner.json')).banner as Json)).toMatchObject({ id: `incident-${id}`, level: 'outage', message: 'Uploads fail' });
+    await admin(vigil!, 'POST', `/incidents/${id}/resolve`, { body: 'Fixed.' });
+    await admin(vigil!, 'POST', '/maintenances', { title: 'Storage move', components: ['video-uploads'], startsAt: START + HOUR, duration: '1h', timeZone: 'Europe/Paris', author: 'ops' });
+    clock.set(START + 6 * 60_000);
+    expect(((await getJson(vigil!, '/embed/banner.json')).banner as Json)).toMatchObject({ level: 'info', message: 'Storage move: from 21 Nov 13:00 till 14:00 UTC.' });
+    const script = await fetch(`${vigil!.url}/embed/banner.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   it('limits the request rate on public paths', async () => {
     await start({ rateLimit: 5 });
     const statuses = [];
