@@ -68,6 +68,13 @@ export async function startSlackDouble() {
   const calls: SlackCall[] = [];
   const attempts: SlackCall[] = [];
   const script: Array<{ status: number; retryAfter?: number }> = [];
+  /** While set: every call gets no answer at all (a hung API). */
+  let hang = false;
+  /** While it returns a number: every call is answered 429 with that Retry-After (a rate-limit storm). */
+  let storm: (() => number | undefined) | undefined;
+  /** The fake time of each call (set `clockOf` to the harness clock to record it). */
+  const callTimes: number[] = [];
+  let clockOf: (() => number) | undefined;
   const posted: Array<{ channel: string; ts: string; thread_ts: string | undefined; text: unknown; metadata: unknown }> = [];
   let ts = 1000;
   const server = http.createServer((request, response) => {
@@ -79,7 +86,15 @@ export async function startSlackDouble() {
       const raw: Record<string, unknown> = type.includes('json') ? JSON.parse(body || '{}') : Object.fromEntries(new URLSearchParams(body));
       const args = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, (key === 'blocks' || key === 'metadata') && typeof value === 'string' ? JSON.parse(value) : value]));
       const call = { method, args, authorization: String(request.headers.authorization ?? '') };
+      if (hang) return;
       attempts.push(call);
+      if (clockOf) callTimes.push(clockOf());
+      const stormRetryAfter = storm?.();
+      if (stormRetryAfter !== undefined) {
+        response.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(stormRetryAfter) });
+        response.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+        return;
+      }
       const scripted = script.shift();
       if (scripted) {
         response.writeHead(scripted.status, { 'content-type': 'application/json', ...(scripted.retryAfter !== undefined ? { 'retry-after': String(scripted.retryAfter) } : {}) });
@@ -105,13 +120,23 @@ export async function startSlackDouble() {
     calls,
     attempts,
     script,
+    callTimes,
+    set hang(value: boolean) {
+      hang = value;
+    },
+    set storm(value: (() => number | undefined) | undefined) {
+      storm = value;
+    },
+    set clock(value: () => number) {
+      clockOf = value;
+    },
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`,
     close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
   };
 }
 
 /** Builds the alert service directly on a store, on a FakeClock, fed by observations the test sets. */
-export async function startAlertHarness(store: TestStore, overrides: { alerts: unknown; smtp?: unknown; slack?: unknown; clock?: FakeClock; db?: Db; holder?: string; verifyProbe?: (probe: string) => Promise<{ success: boolean; reason?: string }> }) {
+export async function startAlertHarness(store: TestStore, overrides: { alerts: unknown; smtp?: unknown; slack?: unknown; clock?: FakeClock; db?: Db; holder?: string | null; verifyProbe?: (probe: string) => Promise<{ success: boolean; reason?: string }> }) {
   // A long lease by default: these timelines jump the fake clock further than a real lease renewal ever lags.
   const alerts = { lease: { ttl: '1d', renewEvery: '10s' }, ...(overrides.alerts as object) };
   const config = testConfig(store, { alerts, ...(overrides.smtp ? { smtp: overrides.smtp } : {}), ...(overrides.slack ? { slack: overrides.slack } : {}) });
@@ -127,7 +152,8 @@ export async function startAlertHarness(store: TestStore, overrides: { alerts: u
     registry: createRegistry(),
     source: async () => [...signals.values()],
     verifyProbe: overrides.verifyProbe ?? (async () => ({ success: true })),
-    holder: overrides.holder ?? 'test',
+    // null: the default identity (host, installation and pid), as a real start has.
+    ...(overrides.holder === null ? {} : { holder: overrides.holder ?? 'test' }),
     random: () => 0.5,
   });
   await service.start();
