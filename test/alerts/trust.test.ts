@@ -111,6 +111,33 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     expect(row).toEqual({ inDoubt: true, error: expect.stringMatching(/Slack unreachable|did not answer/) });
   });
 
+  it('a 2-minute Slack 429 storm with 10 pending incidents: no call inside Retry-After, each delivered once, in order', async () => {
+    const slack = await startSlackDouble();
+    cleanups.push(slack.close);
+    const names = Array.from({ length: 10 }, (_, index) => `r${index}`);
+    const h = await harness(
+      {
+        rules: names.map((name) => ({ name, kind: 'probe', probe: name })),
+        receivers: { chat: { type: 'slack', channel: '#ops' } },
+        routes: [{ receivers: ['chat'] }],
+        slackMinInterval: '0ms',
+        outbox: { pollInterval: '1s', retryInitial: '1s', retryMax: '10s' },
+      },
+      { slack: { token: 'xoxb-token', apiUrl: slack.url } },
+    );
+    slack.clock = () => h.clock.now();
+    const stormEnds = h.clock.now() + 120_000;
+    slack.storm = () => (h.clock.now() < stormEnds ? 3 : undefined);
+    for (const name of names) h.observe(name, true, labels(name));
+    await h.run(240_000);
+    const during = slack.callTimes.filter((at) => at < stormEnds);
+    const gaps = during.slice(1).map((at, index) => at - during[index]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(3000);
+    expect(during.length).toBeLessThanOrEqual(Math.ceil(120_000 / 3000));
+    const posts = slack.calls.filter((call) => call.method === 'chat.postMessage').map((call) => String(call.args.text).split('\n')[0]);
+    expect(posts).toEqual(names.map((name) => `[CRITICAL] FIRING ${name}: ${name} failing`));
+  });
+
   it('a restart hook running long does not delay another incident\'s WARNING', async () => {
     const h = await harness({
       receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: [process.execPath, '-e', 'setTimeout(() => {}, 8000)'] } }, timeout: '20s', backoff: '1s' } },
@@ -168,7 +195,10 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     await h.run(3_600_000, 3_600_000);
     const count = async (table: string) => Number((await h.db.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]!.n);
     expect(await count('alerts_incidents')).toBe(2);
-    h.clock.set(h.clock.now() + 90 * 86_400_000);
+    h.clock.set(h.clock.now() + 89 * 86_400_000);
+    await h.run(3_600_000, 3_600_000);
+    expect(await count('alerts_incidents')).toBe(2);
+    h.clock.set(h.clock.now() + 86_400_000);
     await h.run(3_600_000, 3_600_000);
     expect((await h.db.query<{ rule: string }>('select rule from alerts_incidents')).map((row) => row.rule)).toEqual(['web-down']);
     expect((await h.db.query<{ key: string }>('select key from alerts_notifications')).map((row) => row.key).every((key) => key.startsWith('2:'))).toBe(true);
