@@ -2,6 +2,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
+import { actionLinks } from '../../alerts/links.ts';
+import { incidentById, insertIncident } from '../../alerts/store.ts';
+import { Secret } from '../../core/config/index.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
 import { runVigil } from '../support/cli.ts';
@@ -101,6 +104,31 @@ describeEachBackend('alerts administration', (backend) => {
     expect(unauthenticated.status).toBe(401);
     const lowercase = await fetch(`${vigil.url}/admin/api/v1/silences`, { headers: { authorization: `bearer ${TOKEN}` } });
     expect(lowercase.status).toBe(200);
+  });
+
+  it('acknowledge and silence links: signed and expiring; GET asks, only POST acts, audited', async () => {
+    const incident = await insertIncident(vigil.db, { fingerprint: 'api-down|service=api', rule: 'api-down', labels: { service: 'api' }, summary: 'api down', state: 'firing', flapping: false, now: Date.now() });
+    const links = actionLinks(vigil.url, new Secret(TOKEN), incident.id, Date.now());
+    const ack = new URL(links.acknowledge!).pathname;
+    const page = await fetch(`${vigil.url}${ack}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<form method="post"');
+    expect((await incidentById(vigil.db, incident.id))!.ackedBy).toBeNull();
+    const done = await fetch(`${vigil.url}${ack}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    expect([done.status, await done.text()]).toEqual([200, expect.stringContaining('Acknowledged')]);
+    expect((await incidentById(vigil.db, incident.id))!.ackedBy).toBe('notification link');
+    const silenced = await fetch(`${vigil.url}${new URL(links.silence!).pathname}`, { method: 'POST' });
+    expect(silenced.status).toBe(200);
+    expect(JSON.parse((await call('GET', '/silences')).text).silences).toEqual([expect.objectContaining({ matchers: { service: 'api' }, author: 'notification link' })]);
+    expect((await vigil.db.query<{ action: string }>('select action from alerts_audit order by id')).map((row) => row.action)).toEqual(['incident.ack', 'silence.add']);
+
+    const tampered = ack.replace(/.$/, (last) => (last === 'A' ? 'B' : 'A'));
+    expect((await fetch(`${vigil.url}${tampered}`, { method: 'POST' })).status).toBe(404);
+    const expired = new URL(actionLinks(vigil.url, new Secret(TOKEN), incident.id, Date.now() - 25 * 3_600_000).acknowledge!).pathname;
+    expect((await fetch(`${vigil.url}${expired}`)).status).toBe(410);
+    const otherKey = new URL(actionLinks(vigil.url, new Secret('another-admin-token'), incident.id, Date.now()).acknowledge!).pathname;
+    expect((await fetch(`${vigil.url}${otherKey}`, { method: 'POST' })).status).toBe(404);
   });
 
   it.runIf(backend.name === 'PostgreSQL')('the CLI adds, lists and expires silences and maintenance windows on the same database', async () => {
