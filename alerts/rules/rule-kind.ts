@@ -7,9 +7,9 @@ export interface ProbeStatusSignal {
   probe: string;
   /** The probe's own labels (severity, environment, ...): the rule's labels add to them. */
   labels: Record<string, string>;
-  state: 'up' | 'down' | 'unknown';
+  state: 'up' | 'degraded' | 'down' | 'unknown';
   lastResult?: { reason?: string };
-  locations: Array<{ location: string; state: 'up' | 'down' | 'unknown' }>;
+  locations: Array<{ location: string; state: 'up' | 'degraded' | 'down' | 'unknown' }>;
 }
 
 /** The parts of the processing signals the rules read (processing/ `getProcessingSignals`). */
