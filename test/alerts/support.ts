@@ -17,12 +17,15 @@ export interface ReceivedMail {
   text: string;
   html: string;
   messageId: string;
+  inReplyTo: string;
 }
 
 /** A real SMTP server on 127.0.0.1: records parsed mail; `refuse` answers 451 (temporary), `down` closes the port. */
 export async function startSmtp() {
   const mails: ReceivedMail[] = [];
   let refuse = false;
+  /** How many of the next messages the server takes in full but never answers (the sender dies or gives up waiting). */
+  let hold = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -36,7 +39,11 @@ export async function startSmtp() {
       simpleParser(stream)
         .then((parsed) => {
           const to = Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : (parsed.to?.text ?? '');
-          mails.push({ to, subject: parsed.subject ?? '', text: parsed.text ?? '', html: typeof parsed.html === 'string' ? parsed.html : '', messageId: parsed.messageId ?? '' });
+          mails.push({ to, subject: parsed.subject ?? '', text: parsed.text ?? '', html: typeof parsed.html === 'string' ? parsed.html : '', messageId: parsed.messageId ?? '', inReplyTo: parsed.inReplyTo ?? '' });
+          if (hold > 0) {
+            hold -= 1;
+            return;
+          }
           callback();
         })
         .catch(callback);
@@ -52,6 +59,9 @@ export async function startSmtp() {
     },
     set refuse(value: boolean) {
       refuse = value;
+    },
+    set hold(value: number) {
+      hold = value;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -70,6 +80,8 @@ export async function startSlackDouble() {
   const script: Array<{ status: number; retryAfter?: number }> = [];
   /** While set: every call gets no answer at all (a hung API). */
   let hang = false;
+  /** How many of the next posts Slack takes but whose answer is lost (the connection resets after Slack received them). */
+  let dropAnswers = 0;
   /** While it returns a number: every call is answered 429 with that Retry-After (a rate-limit storm). */
   let storm: (() => number | undefined) | undefined;
   /** The fake time of each call (set `clockOf` to the harness clock to record it). */
@@ -111,6 +123,11 @@ export async function startSlackDouble() {
       calls.push(call);
       const answer = method === 'chat.postMessage' ? { ok: true, channel: args.channel, ts: String(args.thread_ts ? `${ts++}.reply` : `${ts++}.000100`) } : { ok: true, channel: args.channel, ts: args.ts };
       if (method === 'chat.postMessage') posted.push({ channel: String(args.channel), ts: answer.ts as string, thread_ts: args.thread_ts === undefined ? undefined : String(args.thread_ts), text: args.text, metadata: args.metadata });
+      if (method === 'chat.postMessage' && dropAnswers > 0) {
+        dropAnswers -= 1;
+        request.socket.destroy();
+        return;
+      }
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify(answer));
     });
@@ -123,6 +140,9 @@ export async function startSlackDouble() {
     callTimes,
     set hang(value: boolean) {
       hang = value;
+    },
+    set dropAnswers(value: number) {
+      dropAnswers = value;
     },
     set storm(value: (() => number | undefined) | undefined) {
       storm = value;

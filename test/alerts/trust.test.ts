@@ -111,6 +111,43 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     expect(row).toEqual({ inDoubt: true, error: expect.stringMatching(/Slack unreachable|did not answer/) });
   });
 
+  it('the connection resets after Slack received the post: the retry finds it in the channel and posts nothing twice', async () => {
+    const slack = await startSlackDouble();
+    cleanups.push(slack.close);
+    slack.dropAnswers = 1;
+    const h = await harness({ receivers: { chat: { type: 'slack', channel: '#ops' } }, routes: [{ receivers: ['chat'] }], outbox: { retryInitial: '1s' } }, { slack: { token: 'xoxb-token', apiUrl: slack.url } });
+    h.observe('api-down', true, labels('api'));
+    await h.run(30_000);
+    expect(slack.attempts.map((call) => call.method)).toEqual(['chat.postMessage', 'conversations.history']);
+    expect(slack.calls.filter((call) => call.method === 'chat.postMessage')).toHaveLength(1);
+    expect((await h.notifications()).map((row) => row.status)).toEqual(['delivered']);
+    h.observe('api-down', false, labels('api'));
+    await h.run(10_000);
+    // The thread the found message started carries the rest: an update and one reply.
+    expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage', 'chat.update', 'chat.postMessage']);
+    expect(slack.calls[2]!.args.thread_ts).toBe('1000.000100');
+  });
+
+  it('the SMTP server takes the message but its answer never comes: the resend carries the same Message-ID; later mail threads under it', async () => {
+    smtp.hold = 1;
+    const h = await harness({ outbox: { timeout: '1s', retryInitial: '1s' } });
+    h.observe('api-down', true, labels('api'));
+    await h.clock.advance(5000);
+    await waitFor('the held message and its resend', async () => {
+      await h.clock.advance(1000);
+      return smtp.mails.length >= 2;
+    }, 20_000);
+    await h.service.idle();
+    const [held, resent] = smtp.mails;
+    expect(held!.messageId).toMatch(/^<1\.ops\.warning\.[0-9a-f-]{36}@vigil\.alerts>$/);
+    expect(resent!.messageId).toBe(held!.messageId);
+    h.observe('api-down', false, labels('api'));
+    await h.run(10_000);
+    const up = smtp.mails.at(-1)!;
+    expect(up.subject).toMatch(/^\[RESOLVED\] api: api-down back up after/);
+    expect(up.inReplyTo).toBe(held!.messageId);
+  });
+
   it('a 2-minute Slack 429 storm with 10 pending incidents: no call inside Retry-After, each delivered once, in order', async () => {
     const slack = await startSlackDouble();
     cleanups.push(slack.close);
