@@ -15,7 +15,7 @@ export default defineConfig({
     maxUploadBytes: '2GB',
     renditions: [{ name: '720p', height: 720 }],
     concurrency: 2,
-    lease: '15m',
+    lease: '30s',
     stages: { transcode: { timeout: '1h', retries: 3 } },
     retention: { failed: '7d', synthetic: '1h', orphans: '1h' },
     gc: { interval: '10m', maxBytes: '50GB' },
