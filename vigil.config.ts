@@ -1,4 +1,4 @@
-import { defineConfig, emailReceiver, failureRateRule, ffmpegPing, http, probeRule, queueLoad, queueRule, resources, route, slackReceiver, videoE2E } from 'vigil';
+import { component, defineConfig, emailReceiver, failureRateRule, ffmpegPing, http, probeRule, queueLoad, queueRule, resources, route, slackReceiver, statusPageReceiver, videoE2E } from 'vigil';
 
 // The example deployment `npm start` runs. Environment variables (DATABASE_URL, VIGIL_PORT, SMTP_URL, ...)
 // override the matching fields, so the same file serves a laptop and production.
@@ -87,8 +87,31 @@ export default defineConfig({
     receivers: {
       ...(process.env.SMTP_URL ? { admins: emailReceiver({ to: [process.env.VIGIL_ALERT_EMAIL ?? 'admin@localhost'] }) } : {}),
       ...(process.env.SLACK_BOT_TOKEN ? { slack: slackReceiver({ channel: '#vigil-alerts' }) } : {}),
+      // Publishes incidents of the status page's components at / with the page's public wording.
+      public: statusPageReceiver({}),
     },
-    routes: reachable.length > 0 ? [route({ receivers: reachable, groupBy: ['service'], repeatInterval: '4h' })] : [],
+    routes: [
+      route({ receivers: ['public'], continue: true }),
+      ...(reachable.length > 0 ? [route({ receivers: reachable, groupBy: ['service'], repeatInterval: '4h' })] : []),
+    ],
     inhibit: [{ source: { service: 'vigil' }, target: { service: 'processing' } }],
+  },
+  // The public status page at / (and /api/v2/summary.json, /history.atom, /badge.svg): components over the probes
+  // and rules above, with public names only. Publish by hand with `vigil status incident open ...`.
+  statusPage: {
+    branding: { name: 'Video Platform Status', timeZone: 'Europe/Paris' },
+    components: [
+      component({ name: 'Website and API', description: 'Sign-in, browsing and the public API', from: { probes: ['vigil-ready'], rules: ['vigil-down'] } }),
+      component({ name: 'Video uploads', group: 'Video', description: 'Uploading new videos', from: { probes: ['video-e2e'], rules: ['video-pipeline-down'] } }),
+      component({
+        name: 'Video processing',
+        group: 'Video',
+        description: 'Transcoding and thumbnails of uploaded videos',
+        from: { probes: ['video-e2e', 'ffmpeg-ping', 'processing-queues'], rules: ['video-failure-rate', 'transcode-backlog'] },
+        quorum: 2,
+      }),
+      component({ name: 'Infrastructure', show: 'if-degraded', from: { probes: ['host-resources'] } }),
+    ],
+    automatic: { hold: '10m' },
   },
 });

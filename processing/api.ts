@@ -71,7 +71,8 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
     await scope.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
 
     // The announced multipart body is the file plus its framing and the small fields; a larger Content-Length is refused before it is read.
-    scope.post('/api/v1/videos', { bodyLimit: config.maxUploadBytes + 64 * 1024 }, async (request, reply) => {
+    const { code, message } = uploadErrorAnswer(new UploadTooLargeError(), config.maxUploadBytes)!;
+    scope.post('/api/v1/videos', { bodyLimit: config.maxUploadBytes + 64 * 1024, config: { bodyTooLarge: { code, message } } }, async (request, reply) => {
       if (!request.isMultipart()) throw Object.assign(new Error('Send the video as multipart/form-data with a field named "file".'), { statusCode: 415, code: 'NOT_MULTIPART' });
       let ingested: Ingested | undefined;
       let originalName: string | null = null;

@@ -13,6 +13,7 @@ import { createGcComponent, runGc } from './gc.ts';
 import { processingMetrics } from './metrics.ts';
 import { processingMigrations } from './migrations.ts';
 import { resumeWorkOfDeadStarts } from './recovery.ts';
+import { reportCommand } from './report.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
 import { createPipelineWorker, declareQueues, retryFailedVideo, type PipelineWorker } from './worker.ts';
@@ -100,7 +101,7 @@ export const processingModule = defineModule({
   config: { key: 'processing', schema: processingConfigSchema, env: { VIGIL_STORAGE_DIR: 'storageDir' } },
   roles: ['worker'],
   migrations: processingMigrations,
-  commands: [gcCommand, retryCommand],
+  commands: [gcCommand, retryCommand, reportCommand],
   validate(config) {
     const takeover = takeoverMs(config.processing);
     return takeover > TAKEOVER_PROMISE_MS

@@ -1,7 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
@@ -10,31 +8,11 @@ import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { http as httpProbe } from '../../app/index.ts';
 import { getProbeStatuses, probesModule } from '../../probes/index.ts';
 import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
+import { freePort, startTarget } from '../support/http-target.ts';
 import { waitFor } from '../support/wait.ts';
 import { startSlackDouble, startSmtp } from './support.ts';
 
 const SERVICE = path.join(import.meta.dirname, 'fixtures/service.ts');
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** A real HTTP target the test takes down and brings back on the same port. */
-async function startTarget(port: number) {
-  let server: http.Server | undefined;
-  const up = () =>
-    new Promise<void>((resolve) => {
-      server = http.createServer((_request, response) => response.end('ok'));
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
-  const down = () => new Promise<void>((resolve) => (server ? (server.closeAllConnections(), server.close(() => resolve())) : resolve()));
-  await up();
-  return { up, down };
-}
 
 describeEachBackend('alerts end to end with real probes', (backend) => {
   let store: TestStore;
