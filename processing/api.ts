@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import multipart from '@fastify/multipart';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import type { Queue } from '../core/queue/index.ts';
-import { withSpan } from '../core/telemetry/index.ts';
+import { acceptVideo, isTooLarge, receiveMultipart, tooLargeError } from './accept.ts';
 import type { ProcessingConfig } from './config.ts';
+import type { UploadQuota } from './limits.ts';
+import { sendOutput, type PublicLinks } from './links.ts';
 import type { ProcessingMetrics } from './metrics.ts';
-import { UploadTooLargeError, type Ingested, type Storage } from './storage.ts';
-import { deleteVideoRows, getVideo, insertVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './videos.ts';
-import { enqueueFirstStage } from './worker.ts';
+import { withoutPaths } from './notices.ts';
+import type { Storage } from './storage.ts';
+import { deleteVideoRows, getVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './videos.ts';
 
 export interface ApiDeps {
   db: Db;
@@ -19,7 +20,10 @@ export interface ApiDeps {
   config: ProcessingConfig;
   clock: Clock;
   metrics: ProcessingMetrics;
-  publicUrl(): string;
+  /** Base URL of the processing API (the internal listener). */
+  apiUrl(): string;
+  links: PublicLinks;
+  quota: UploadQuota;
 }
 
 const badRequest = (message: string, code = 'BAD_REQUEST') => Object.assign(new Error(message), { statusCode: 400, code });
@@ -41,110 +45,86 @@ export function parseLabels(raw: string): Record<string, string> {
   return labels;
 }
 
-/** The upload and status API (contract for the end-to-end probe). */
+/** The upload and status API for the platform's backend (contract for the end-to-end probe); each route declares its scope. */
 export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { db, storage, config } = deps;
-  const statusUrl = (id: string) => `${deps.publicUrl()}/api/v1/videos/${id}`;
-  const outputUrl = (id: string, name: string) => `${statusUrl(id)}/outputs/${encodeURIComponent(name)}`;
+  const statusUrl = (id: string) => `${deps.apiUrl()}/api/v1/videos/${id}`;
 
   await http.register(async (scope) => {
     await scope.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
 
-    scope.post('/api/v1/videos', async (request, reply) => {
-      if (!request.isMultipart()) throw Object.assign(new Error('Send the video as multipart/form-data with a field named "file".'), { statusCode: 415, code: 'NOT_MULTIPART' });
-      let ingested: Ingested | undefined;
-      let originalName: string | null = null;
-      const fields: Record<string, string> = {};
+    scope.post('/api/v1/videos', { config: { scope: 'upload' }, onRequest: deps.quota.admit, onResponse: deps.quota.release }, async (request, reply) => {
       try {
-        for await (const part of request.parts()) {
-          if (part.type === 'field') {
-            fields[part.fieldname] = String(part.value);
-            continue;
-          }
-          if (part.fieldname !== 'file' || ingested) throw badRequest(`unexpected file field "${part.fieldname}": send exactly one file, in the field "file"`);
-          originalName = part.filename || null;
-          ingested = await storage.ingest(part.file, config.maxUploadBytes, () => part.file.truncated);
+        const { ingested, originalName, fields } = await receiveMultipart(request, storage, config.maxUploadBytes);
+        try {
+          const email = fields.email?.trim() || null;
+          if (email && !EMAIL.test(email)) throw badRequest(`email: "${email}" is not an email address`);
+          const labels = parseLabels(fields.labels ?? '');
+          const id = randomUUID();
+          await acceptVideo(deps, { id, ingested, originalName, email, labels, keyId: request.principal?.keyId ?? null });
+          request.span?.setAttribute('video.id', id);
+          deps.metrics.uploads.inc({ outcome: 'accepted' });
+          deps.metrics.bytesIn.inc(ingested.bytes);
+          return reply.status(202).send({ id, status: 'queued', statusUrl: statusUrl(id), publicStatusUrl: deps.links.status(id) });
+        } catch (error) {
+          await storage.discard(ingested.partPath);
+          throw error;
         }
-        if (!ingested) throw badRequest('the multipart field "file" is required');
-        const email = fields.email?.trim() || null;
-        if (email && !EMAIL.test(email)) throw badRequest(`email: "${email}" is not an email address`);
-        const labels = parseLabels(fields.labels ?? '');
-        const upload = ingested;
-        const id = randomUUID();
-        await withSpan('processing.upload', { 'video.id': id, 'processing.bytes': upload.bytes, 'processing.sha256': upload.sha256 }, () =>
-          // The original moves to its content address inside the transaction that references it, so GC (which deletes
-          // unreferenced blobs under the same row lock) can never remove the file between the move and the commit.
-          db.transaction(async (tx) => {
-            await insertVideo(tx, { id, sha256: upload.sha256, bytes: upload.bytes, originalName, email, labels, now: deps.clock.date() });
-            await enqueueFirstStage(deps.queue, tx, id);
-            await storage.adoptOriginal(upload.partPath, upload.sha256);
-          }),
-        );
-        request.span?.setAttribute('video.id', id);
-        deps.metrics.uploads.inc({ outcome: 'accepted' });
-        deps.metrics.bytesIn.inc(upload.bytes);
-        return reply.status(202).send({ id, status: 'queued', statusUrl: statusUrl(id) });
       } catch (error) {
-        if (ingested) await storage.discard(ingested.partPath);
-        const tooLarge = error instanceof UploadTooLargeError || (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE';
-        deps.metrics.uploads.inc({ outcome: tooLarge ? 'too_large' : (error as { statusCode?: number }).statusCode ? 'invalid' : 'error' });
-        if (tooLarge) {
-          throw Object.assign(new Error(`The upload is larger than the limit of ${config.maxUploadBytes} bytes (processing.maxUploadBytes).`), { statusCode: 413, code: 'UPLOAD_TOO_LARGE' });
-        }
+        deps.metrics.uploads.inc({ outcome: isTooLarge(error) ? 'too_large' : (error as { statusCode?: number }).statusCode ? 'invalid' : 'error' });
+        if (isTooLarge(error)) throw tooLargeError(config.maxUploadBytes);
         throw error;
       }
     });
   });
 
-  http.get<{ Querystring: { state?: string; limit?: string } }>('/api/v1/videos', async (request) => {
+  const read = { config: { scope: 'read' } } as const;
+  http.get<{ Querystring: { state?: string; limit?: string } }>('/api/v1/videos', read, async (request) => {
     const { state, limit: rawLimit } = request.query;
     if (state !== undefined && !VIDEO_STATES.includes(state as VideoState)) throw badRequest(`state: "${state}" is not one of ${VIDEO_STATES.join(', ')}`);
     const limit = rawLimit === undefined ? 50 : Number(rawLimit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw badRequest(`limit: "${rawLimit}" is not a whole number from 1 to 500`);
     const videos = await listVideos(db, { limit, ...(state ? { state: state as VideoState } : {}) });
-    return { videos: videos.map((video) => ({ ...summary(video), statusUrl: statusUrl(video.id) })) };
+    const admin = isAdmin(request);
+    return { videos: videos.map((video) => ({ ...summary(video, admin), statusUrl: statusUrl(video.id) })) };
   });
 
-  http.get<{ Params: { id: string } }>('/api/v1/videos/:id', async (request) => {
+  http.get<{ Params: { id: string } }>('/api/v1/videos/:id', read, async (request) => {
     const video = await getVideo(db, request.params.id);
     if (!video) throw notFound(`No video with id "${request.params.id}"`);
     const [checkpoints, outputs] = await Promise.all([listCheckpoints(db, video.id), listOutputs(db, video.id)]);
+    const admin = isAdmin(request);
     return {
-      ...summary(video),
+      ...summary(video, admin),
       source: video.source,
+      publicStatusUrl: deps.links.status(video.id),
+      // Which worker ran an attempt and what ffmpeg said are for administrators only.
       checkpoints: checkpoints.map((checkpoint) => ({
         stage: checkpoint.stage,
         attempt: checkpoint.attempt,
         status: checkpoint.status,
         startedAt: checkpoint.startedAt.toISOString(),
         finishedAt: checkpoint.finishedAt?.toISOString() ?? null,
-        workerId: checkpoint.workerId,
         errorClass: checkpoint.errorClass,
-        message: checkpoint.message,
+        ...(admin ? { workerId: checkpoint.workerId, message: checkpoint.message } : {}),
       })),
       outputs: outputs.map((output) => ({
         kind: output.kind,
         name: output.name,
-        path: output.path,
-        url: outputUrl(video.id, output.name),
+        url: deps.links.output(video.id, output.name),
         bytes: output.bytes,
         ...(output.durationSeconds !== null ? { durationSeconds: output.durationSeconds } : {}),
       })),
     };
   });
 
-  http.get<{ Params: { id: string; name: string } }>('/api/v1/videos/:id/outputs/:name', async (request, reply) => {
+  http.get<{ Params: { id: string; name: string } }>('/api/v1/videos/:id/outputs/:name', read, async (request, reply) => {
     const output = (await listOutputs(db, request.params.id)).find((candidate) => candidate.name === request.params.name);
     if (!output) throw notFound(`Video "${request.params.id}" has no output named "${request.params.name}"`);
-    const bytes = await storage.size(output.path);
-    if (bytes === null) throw notFound(`The file for output "${output.name}" is no longer in storage`);
-    return reply
-      .type(output.name.endsWith('.mp4') ? 'video/mp4' : output.name.endsWith('.jpg') ? 'image/jpeg' : 'application/octet-stream')
-      .header('content-length', bytes)
-      .send(createReadStream(output.path));
+    return sendOutput(reply, storage, output);
   });
 
-  http.delete<{ Params: { id: string } }>('/api/v1/videos/:id', async (request, reply) => {
+  http.delete<{ Params: { id: string } }>('/api/v1/videos/:id', { config: { scope: 'delete' } }, async (request, reply) => {
     const found = await db.transaction(async (tx) => {
       const video = await getVideo(tx, request.params.id, { forUpdate: true });
       if (!video) return false;
@@ -159,7 +139,9 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
   });
 }
 
-function summary(video: Video) {
+const isAdmin = (request: FastifyRequest) => request.principal?.scopes.has('admin') ?? false;
+
+function summary(video: Video, admin: boolean) {
   return {
     id: video.id,
     state: video.state,
@@ -169,6 +151,6 @@ function summary(video: Video) {
     originalName: video.originalName,
     createdAt: video.createdAt.toISOString(),
     updatedAt: video.updatedAt.toISOString(),
-    error: video.state === 'failed' && video.errorClass ? { class: video.errorClass, message: video.errorMessage ?? '' } : null,
+    error: video.state === 'failed' && video.errorClass ? { class: video.errorClass, message: admin ? (video.errorMessage ?? '') : withoutPaths(video.errorMessage ?? '') } : null,
   };
 }

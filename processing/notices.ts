@@ -33,6 +33,19 @@ const REASONS: Record<FailureClass, string> = {
   UNDEFINED: 'an unexpected error, every time we tried',
 };
 
+/** The reason a user reads for a failure class. */
+export function plainReason(failureClass: FailureClass): string {
+  return REASONS[failureClass];
+}
+
+// An absolute path after a space, quote, bracket, "=" or ":" (or at the start), as tools print them in messages.
+const ABSOLUTE_PATH = /(^|[\s'"(=:[])(?:\/|[A-Za-z]:\\)[^\s'")\]]+/g;
+
+/** A message fit for someone who must not learn the server's layout: absolute paths become "<file>". */
+export function withoutPaths(text: string): string {
+  return text.replace(ABSOLUTE_PATH, '$1<file>');
+}
+
 export function composeNotice(kind: NoticeKind, video: Video, statusUrl: string): MailMessage {
   const name = video.originalName ? `"${video.originalName}"` : 'your upload';
   const footer = `\n\nStatus: ${statusUrl}\nVideo id: ${video.id}\n`;
@@ -46,7 +59,7 @@ export function composeNotice(kind: NoticeKind, video: Video, statusUrl: string)
   if (kind === 'ready') {
     return { to: video.email!, subject: `Your video ${name} is ready`, text: `Your video ${name} has been processed and is ready to watch.${footer}` };
   }
-  const reason = `${REASONS[video.errorClass ?? 'UNDEFINED']}${video.errorMessage ? ` (${video.errorMessage})` : ''}`;
+  const reason = `${REASONS[video.errorClass ?? 'UNDEFINED']}${video.errorMessage ? ` (${withoutPaths(video.errorMessage)})` : ''}`;
   return {
     to: video.email!,
     subject: `Your video ${name} could not be processed`,

@@ -21,6 +21,8 @@ export interface HttpServerOptions {
   readiness: () => Promise<Readiness>;
   /** Largest request body for routes that do not stream (uploads set their own limit). */
   bodyLimit?: number;
+  /** Serve /metrics (the internal listener does; a separate public listener does not). */
+  metrics?: boolean;
 }
 
 declare module 'fastify' {
@@ -38,13 +40,16 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
-  const duration = new Histogram({
-    name: 'vigil_http_request_duration_seconds',
-    help: 'HTTP requests served, by method, route template and status code.',
-    labelNames: ['method', 'route', 'status_code'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [options.registry],
-  });
+  // A second listener in the process shares the histogram.
+  const duration =
+    (options.registry.getSingleMetric('vigil_http_request_duration_seconds') as Histogram<'method' | 'route' | 'status_code'> | undefined) ??
+    new Histogram({
+      name: 'vigil_http_request_duration_seconds',
+      help: 'HTTP requests served, by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [options.registry],
+    });
 
   app.addHook('onRequest', (request, _reply, done) => {
     const route = routeOf(request);
@@ -104,7 +109,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return reply.status(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
   });
 
-  app.get('/metrics', async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
+  if (options.metrics !== false) app.get('/metrics', async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
 
   return app;
 }

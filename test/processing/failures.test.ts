@@ -11,7 +11,7 @@ import { Storage } from '../../processing/storage.ts';
 import { processingConfigSchema } from '../../processing/config.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { waitFor } from '../support/wait.ts';
-import { processingTestConfig, startProcessing, startSmtp, upload, waitForState, type VideoView } from './support.ts';
+import { processingTestConfig, startProcessing, startSmtp, upload, waitForState, withKey, type VideoView } from './support.ts';
 
 let clipDir: string;
 let clip: string;
@@ -100,7 +100,7 @@ describeEachBackend('processing failures', (backend) => {
     writeFileSync(derived, 'not a directory');
     const answer = await upload(vigil.url, clip);
     await waitFor('a RESOURCE failure', async () => {
-      const response = await fetch(`${vigil.url}/api/v1/videos/${answer.body.id}`);
+      const response = await fetch(`${vigil.url}/api/v1/videos/${answer.body.id}`, { headers: withKey() });
       const video = (await response.json()) as VideoView;
       return video.checkpoints.some((checkpoint) => checkpoint.errorClass === 'RESOURCE') ? video : undefined;
     });

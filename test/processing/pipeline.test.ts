@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Vigil } from '../../core/lifecycle/start.ts';
 import { ffprobe, generateTestClip } from '../../processing/ffmpeg.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
-import { getVideo, processingTestConfig, startProcessing, startSmtp, upload, waitForState } from './support.ts';
+import { getVideo, outputPaths, processingTestConfig, startProcessing, startSmtp, upload, waitForState, withKey } from './support.ts';
 
 const STAGES = ['store', 'probe', 'transcode', 'thumbnail', 'verify', 'publish'];
 
@@ -50,7 +50,7 @@ describeEachBackend('processing pipeline', (backend) => {
 
     const rendition = video.outputs.find((output) => output.kind === 'rendition')!;
     expect(rendition.name).toBe('720p.mp4');
-    const probed = await ffprobe(rendition.path);
+    const probed = await ffprobe((await outputPaths(vigil, video.id))[rendition.name]!);
     expect(Math.abs(probed.durationSeconds - 5)).toBeLessThanOrEqual(0.1);
     expect(probed.streams).toEqual(expect.arrayContaining([{ type: 'video', codec: 'h264', width: 640, height: 360 }, { type: 'audio', codec: 'aac' }]));
     expect(rendition.durationSeconds).toBeCloseTo(probed.durationSeconds, 3);
@@ -77,21 +77,21 @@ describeEachBackend('processing pipeline', (backend) => {
     // Identical bytes are one stored original shared by both videos.
     expect(b!.state).toBe('published');
 
-    const listed = (await (await fetch(`${vigil.url}/api/v1/videos?state=published&limit=50`)).json()) as { videos: Array<{ id: string }> };
+    const listed = (await (await fetch(`${vigil.url}/api/v1/videos?state=published&limit=50`, { headers: withKey() })).json()) as { videos: Array<{ id: string }> };
     expect(listed.videos.map((video) => video.id)).toEqual(expect.arrayContaining([first.body.id, second.body.id]));
-    const badState = await fetch(`${vigil.url}/api/v1/videos?state=done`);
+    const badState = await fetch(`${vigil.url}/api/v1/videos?state=done`, { headers: withKey() });
     expect(badState.status).toBe(400);
     expect(((await badState.json()) as { error: { message: string } }).error.message).toMatch(/state: "done"/);
-    expect((await fetch(`${vigil.url}/api/v1/videos/nope`)).status).toBe(404);
+    expect((await fetch(`${vigil.url}/api/v1/videos/nope`, { headers: withKey() })).status).toBe(404);
     const badLabels = await upload(vigil.url, clip, { labels: 'synthetic' });
     expect(badLabels.status).toBe(400);
     expect(badLabels.body.error!.message).toMatch(/labels: "synthetic"/);
 
     const [blob] = await vigil.db.query<{ sha256: string }>('select sha256 from processing_videos where id = $1', [first.body.id]);
     const original = path.join(store.tempDir, 'storage', 'originals', blob!.sha256.slice(0, 2), blob!.sha256);
-    const rendition = a!.outputs[0]!.path;
-    expect((await fetch(`${vigil.url}/api/v1/videos/${first.body.id}`, { method: 'DELETE' })).status).toBe(204);
-    expect((await fetch(`${vigil.url}/api/v1/videos/${first.body.id}`)).status).toBe(404);
+    const rendition = (await outputPaths(vigil, first.body.id))[a!.outputs[0]!.name]!;
+    expect((await fetch(`${vigil.url}/api/v1/videos/${first.body.id}`, { method: 'DELETE', headers: withKey() })).status).toBe(204);
+    expect((await fetch(`${vigil.url}/api/v1/videos/${first.body.id}`, { headers: withKey() })).status).toBe(404);
     const { existsSync } = await import('node:fs');
     expect(existsSync(rendition)).toBe(false);
     // Still referenced by the other uploads of the same bytes.

@@ -30,6 +30,10 @@ export async function startSmtp(): Promise<{ url: string; messages: ParsedMail[]
   return { url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
+/** A config key with every scope, which the helpers below present. */
+export const TEST_KEY = 'vigil-test-key-with-every-scope';
+export const withKey = (headers: Record<string, string> = {}, key = TEST_KEY) => ({ ...headers, authorization: `Bearer ${key}` });
+
 export function processingTestConfig(store: TestStore, processing: Record<string, unknown> = {}, overrides: Partial<Record<keyof VigilConfigInput, unknown>> = {}) {
   return testConfig(store, {
     processing: {
@@ -37,6 +41,9 @@ export function processingTestConfig(store: TestStore, processing: Record<string
       pollInterval: '500ms',
       retryDelay: '1s',
       preset: 'ultrafast',
+      keys: [{ name: 'test', scopes: ['upload', 'read', 'delete', 'admin'], key: TEST_KEY }],
+      // Tests poll many videos at once.
+      limits: { perKey: 1_000_000 },
       ...processing,
     },
     ...overrides,
@@ -49,7 +56,7 @@ export async function startProcessing(config: ReturnType<typeof testConfig>, opt
 
 export interface UploadAnswer {
   status: number;
-  body: { id: string; status: string; statusUrl: string; error?: { code: string; message: string } };
+  body: { id: string; status: string; statusUrl: string; publicStatusUrl: string; error?: { code: string; message: string } };
 }
 
 export async function upload(baseUrl: string, file: string | Buffer, fields: Record<string, string> = {}, filename = 'clip.mp4'): Promise<UploadAnswer> {
@@ -57,7 +64,7 @@ export async function upload(baseUrl: string, file: string | Buffer, fields: Rec
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   const bytes = typeof file === 'string' ? await readFile(file) : file;
   form.append('file', new Blob([new Uint8Array(bytes)]), filename);
-  const response = await fetch(`${baseUrl}/api/v1/videos`, { method: 'POST', body: form });
+  const response = await fetch(`${baseUrl}/api/v1/videos`, { method: 'POST', body: form, headers: withKey() });
   return { status: response.status, body: (await response.json()) as UploadAnswer['body'] };
 }
 
@@ -69,14 +76,20 @@ export interface VideoView {
   createdAt: string;
   updatedAt: string;
   checkpoints: Array<{ stage: string; attempt: number; status: string; startedAt: string; finishedAt: string | null; workerId: string; errorClass: string | null; message: string | null }>;
-  outputs: Array<{ kind: string; name: string; path: string; url: string; bytes: number; durationSeconds?: number }>;
+  outputs: Array<{ kind: string; name: string; url: string; bytes: number; durationSeconds?: number }>;
   error: { class: string; message: string } | null;
 }
 
 export async function getVideo(baseUrl: string, id: string): Promise<VideoView> {
-  const response = await fetch(`${baseUrl}/api/v1/videos/${id}`);
+  const response = await fetch(`${baseUrl}/api/v1/videos/${id}`, { headers: withKey() });
   if (response.status !== 200) throw new Error(`GET video ${id}: ${response.status} ${await response.text()}`);
   return (await response.json()) as VideoView;
+}
+
+/** Where a video's outputs are stored (answers never say). */
+export async function outputPaths(vigil: Vigil, id: string): Promise<Record<string, string>> {
+  const rows = await vigil.db.query<{ name: string; path: string }>('select name, path from processing_outputs where video_id = $1', [id]);
+  return Object.fromEntries(rows.map((row) => [row.name, row.path]));
 }
 
 export async function waitForState(baseUrl: string, id: string, states: VideoView['state'][], timeoutMs = 60_000): Promise<VideoView> {
