@@ -38,8 +38,9 @@ export function plainReason(failureClass: FailureClass): string {
   return REASONS[failureClass];
 }
 
-// An absolute path after a space, quote, bracket, "=" or ":" (or at the start), as tools print them in messages.
-const ABSOLUTE_PATH = /(^|[\s'"(=:[])(?:\/|[A-Za-z]:\\)[^\s'")\]]+/g;
+// An absolute path after a space, quote, bracket, "=" or ":" (or at the start), up to a space, quote or bracket
+// (punctuation just before one stays), as tools print them in messages.
+const ABSOLUTE_PATH = /(^|[\s'"(=:[])(?:\/|[A-Za-z]:\\)[^\s'")\]]*?(?=[:,;.]?(?:[\s'")\]]|$))/g;
 
 /** A message fit for someone who must not learn the server's layout: absolute paths become "<file>". */
 export function withoutPaths(text: string): string {
