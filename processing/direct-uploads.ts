@@ -107,12 +107,13 @@ export const MULTIPART_ALLOWANCE = 64 * 1024;
  */
 export function admitDirectUpload(
   upload: DirectUpload | null,
-  request: { phase: 'start' | 'resume'; now: number; origin: string | undefined; declaredBytes: number | null },
+  request: { phase: 'start' | 'resume'; now: number; origin: string | undefined; allowedOrigins: readonly string[]; declaredBytes: number | null },
 ): AdmissionRefusal | null {
   if (!upload) return { status: 404, code: 'UNKNOWN_UPLOAD_URL', message: 'This upload link is not valid.' };
   if (upload.usedAt) return { status: 410, code: 'UPLOAD_URL_USED', message: 'This upload link was already used; ask for a new one.' };
   if (upload.expiresAt.getTime() <= request.now) return { status: 410, code: 'UPLOAD_URL_EXPIRED', message: `This upload link expired at ${upload.expiresAt.toISOString()}; ask for a new one.` };
-  if (upload.allowedOrigin && request.origin !== undefined && request.origin !== upload.allowedOrigin) {
+  // A browser names the page's origin; a simple POST needs no preflight, so the origin is checked here too.
+  if (request.origin !== undefined && (!request.allowedOrigins.includes(request.origin) || (upload.allowedOrigin && request.origin !== upload.allowedOrigin))) {
     return { status: 403, code: 'ORIGIN_NOT_ALLOWED', message: 'This upload link does not accept uploads from this site.' };
   }
   if (request.phase === 'start' && upload.receivingSince) return IN_PROGRESS;
@@ -199,11 +200,17 @@ declare module 'fastify' {
 }
 
 /** An onRequest hook for the upload URL routes: admits the request (before its body is read) or refuses it with the reason. */
-export function directUploadGate(deps: Pick<DirectUploadDeps, 'db' | 'clock'>, phase: 'start' | 'resume', declaredBytes: (request: FastifyRequest) => number | null) {
+export function directUploadGate(deps: Pick<DirectUploadDeps, 'db' | 'clock' | 'config'>, phase: 'start' | 'resume', declaredBytes: (request: FastifyRequest) => number | null) {
   return async (request: FastifyRequest) => {
     const { token } = request.params as { token: string };
     const upload = await findDirectUpload(deps.db, token);
-    const refusal = admitDirectUpload(upload, { phase, now: deps.clock.now(), origin: request.headers.origin, declaredBytes: declaredBytes(request) });
+    const refusal = admitDirectUpload(upload, {
+      phase,
+      now: deps.clock.now(),
+      origin: request.headers.origin,
+      allowedOrigins: deps.config.uploads.allowedOrigins,
+      declaredBytes: declaredBytes(request),
+    });
     if (refusal) throw refuse(refusal);
     request.directUpload = upload!;
   };

@@ -65,7 +65,7 @@ describe('direct upload admission', () => {
     usedAt: null,
   };
   type Request = Parameters<typeof admitDirectUpload>[1];
-  const start: Request = { phase: 'start', now: 5_000, origin: 'https://app.example', declaredBytes: 500 };
+  const start: Request = { phase: 'start', now: 5_000, origin: 'https://app.example', allowedOrigins: ['https://app.example', 'https://other.example'], declaredBytes: 500 };
   it.each<[string, DirectUpload | null, Partial<Request>, number | null]>([
     ['unknown token', null, {}, 404],
     ['open, within limits', upload, {}, null],
@@ -74,8 +74,10 @@ describe('direct upload admission', () => {
     ['used', { ...upload, usedAt: new Date(4_000) }, {}, 410],
     ['expired', upload, { now: 10_000 }, 410],
     ['used beats everything else', { ...upload, usedAt: new Date(4_000) }, { declaredBytes: 10_000 }, 410],
-    ['another origin', upload, { origin: 'https://evil.example' }, 403],
-    ['no origin bound: any origin', { ...upload, allowedOrigin: null }, { origin: 'https://other.example' }, null],
+    ['an origin outside the allow-list', upload, { origin: 'https://evil.example' }, 403],
+    ['an allowed origin, but not the one the link is bound to', upload, { origin: 'https://other.example' }, 403],
+    ['no origin bound: any allowed origin', { ...upload, allowedOrigin: null }, { origin: 'https://other.example' }, null],
+    ['no origin bound, origin outside the allow-list', { ...upload, allowedOrigin: null }, { origin: 'https://evil.example' }, 403],
     ['over its size', upload, { declaredBytes: 1001 }, 413],
     ['start while another transfer has it', { ...upload, receivingSince: new Date(4_000) }, {}, 409],
     ['resume a started tus upload', { ...upload, receivingSince: new Date(4_000) }, { phase: 'resume', declaredBytes: null }, null],
