@@ -28,11 +28,15 @@ const { values } = parseArgs({
 const root = path.resolve(import.meta.dirname, '..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-processing-'));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+// The bench's processing API key, declared in each config below.
+const BENCH_KEY = randomBytes(24).toString('base64url');
+const withKey = { authorization: `Bearer ${BENCH_KEY}` };
+const benchKeys = [{ name: 'bench', scopes: ['upload', 'read'], key: BENCH_KEY }];
 
 async function withVigil<T>(name: string, processing: Record<string, unknown>, fn: (url: string) => Promise<T>): Promise<T> {
   const dir = path.join(work, name);
   const config = parseConfig(
-    { server: { port: 0 }, database: { dataDir: path.join(dir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(dir, 'storage'), pollInterval: '500ms', ...processing } },
+    { server: { port: 0 }, database: { dataDir: path.join(dir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(dir, 'storage'), pollInterval: '500ms', keys: benchKeys, limits: { perKey: 1_000_000 }, ...processing } },
     'bench',
   );
   const vigil = await startVigil({ config, modules: [processingModule] });
@@ -46,14 +50,14 @@ async function withVigil<T>(name: string, processing: Record<string, unknown>, f
 async function uploadFile(url: string, file: string): Promise<string> {
   const form = new FormData();
   form.append('file', new Blob([readFileSync(file)]), path.basename(file));
-  const response = await fetch(`${url}/api/v1/videos`, { method: 'POST', body: form });
+  const response = await fetch(`${url}/api/v1/videos`, { method: 'POST', body: form, headers: withKey });
   if (response.status !== 202) throw new Error(`upload answered ${response.status}: ${await response.text()}`);
   return ((await response.json()) as { id: string }).id;
 }
 
 async function waitPublished(url: string, id: string): Promise<void> {
   for (;;) {
-    const video = (await (await fetch(`${url}/api/v1/videos/${id}`)).json()) as { state: string; error: unknown };
+    const video = (await (await fetch(`${url}/api/v1/videos/${id}`, { headers: withKey })).json()) as { state: string; error: unknown };
     if (video.state === 'published') return;
     if (video.state === 'failed') throw new Error(`video ${id} failed: ${JSON.stringify(video.error)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -114,7 +118,7 @@ async function ingest(): Promise<void> {
   // The server runs in its own process (api role only), so its RSS is not mixed with the client's.
   const dir = path.join(work, 'ingest');
   const configFile = path.join(work, 'ingest.config.ts');
-  writeFileSync(configFile, `export default { logging: { level: 'info' }, processing: { maxUploadBytes: '${megabytes + 16}MB' } };\n`);
+  writeFileSync(configFile, `export default { logging: { level: 'info' }, processing: { maxUploadBytes: '${megabytes + 16}MB', keys: ${JSON.stringify(benchKeys)} } };\n`);
   const server = spawn(process.execPath, ['app/bin.js', 'start', '--role', 'api', '--config', configFile], {
     cwd: root,
     env: { ...process.env, VIGIL_PORT: '0', VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage') },
@@ -134,7 +138,7 @@ async function ingest(): Promise<void> {
     const sampler = setInterval(() => (peak = Math.max(peak, rssOf(server.pid!))), 20);
     const started = performance.now();
     // curl streams the file from disk as multipart, as a real client would, and costs the 2-core machine little CPU.
-    const curl = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-F', `file=@${file}`, `${url}/api/v1/videos`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const curl = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `authorization: Bearer ${BENCH_KEY}`, '-F', `file=@${file}`, `${url}/api/v1/videos`], { stdio: ['ignore', 'pipe', 'inherit'] });
     let status = '';
     curl.stdout.on('data', (chunk) => (status += chunk));
     await once(curl, 'exit');
