@@ -1,9 +1,10 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db } from '../core/db/index.ts';
+import { tracedHistogram, type TracedHistogram } from '../core/telemetry/metrics.ts';
 
 export interface AlertsMetrics {
   notifications: Counter<'receiver' | 'outcome'>;
-  latency: Histogram<'receiver'>;
+  latency: TracedHistogram<'receiver'>;
   restartAttempts: Counter<'receiver' | 'outcome'>;
   evaluations: Counter<'outcome'>;
 }
@@ -47,7 +48,7 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
       labelNames: ['receiver', 'outcome'],
       registers: [registry],
     }),
-    latency: new Histogram({
+    latency: tracedHistogram({
       name: 'vigil_alerts_delivery_latency_seconds',
       help: 'From a notification being queued to its delivery.',
       labelNames: ['receiver'],

@@ -5,7 +5,7 @@ import type { Observation, SignalSource } from './types.ts';
 /** The parts of a probe's status the rules read (probes/ `getProbeStatuses`). */
 export interface ProbeStatusSignal {
   probe: string;
-  state: 'up' | 'down' | 'unknown';
+  state: 'up' | 'degraded' | 'down' | 'unknown';
   lastResult?: { reason?: string };
 }
 

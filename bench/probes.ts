@@ -16,7 +16,7 @@ import { parseConfig } from '../app/config.ts';
 import { migrate, openDb, type Db } from '../core/db/index.ts';
 import { createLogger } from '../core/telemetry/logger.ts';
 import { createRegistry } from '../core/telemetry/metrics.ts';
-import { http } from '../probes/constructors.ts';
+import { http } from '../probes/kinds/index.ts';
 import { loadProbes, type LoadedProbe } from '../probes/loader.ts';
 import { probeMetrics } from '../probes/metrics.ts';
 import { probesMigrations } from '../probes/migrations.ts';

@@ -1,7 +1,6 @@
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { probeCommands } from './cli.ts';
 import { probesConfigSchema } from './config.ts';
-import type { ProbeDefinition } from './define.ts';
 import { registerHeartbeatRoutes } from './heartbeats.ts';
 import { loadProbes, type LoadedProbe } from './loader.ts';
 import { probeMetrics } from './metrics.ts';
@@ -11,18 +10,20 @@ import { environmentOf } from './run-now.ts';
 import { createScheduler } from './scheduler.ts';
 
 export type { KindContext, KindOutcome, ProbeResult, ProbeRunContext, ProbeState, ProbeStatus, UptimeDay } from './types.ts';
-export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
+export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeConstructor, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
+export type { KindName, KnownProbeDefinition } from './registry.ts';
 export { getProbeStatuses, getRecentResults, getUptime } from './results.ts';
 export { loadProbes } from './loader.ts';
 export { findProbe, runProbeNow } from './run-now.ts';
-export * from './constructors.ts';
+export * from './kinds/index.ts';
 export type { ProbesConfig, ProbesHostConfig } from './config.ts';
 
 function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {
   return new Set(
     probes
-      .filter(({ definition }) => definition.kind === 'heartbeat')
-      .map(({ definition }) => (definition as ProbeDefinition<{ token: { reveal(): string } }>).options.token.reveal()),
+      .map(({ definition }) => definition)
+      .filter((definition) => definition.kind === 'heartbeat')
+      .map((definition) => definition.options.token.reveal()),
   );
 }
 

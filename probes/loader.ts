@@ -1,8 +1,8 @@
-import { isProbeDefinition, type ProbeDefinition, type ProbeKind } from './define.ts';
-import { KINDS } from './kinds/index.ts';
+import { isProbeDefinition, type ProbeKind } from './define.ts';
+import { isKnownDefinition, KINDS, type KnownProbeDefinition } from './registry.ts';
 
 export interface LoadedProbe {
-  definition: ProbeDefinition;
+  definition: KnownProbeDefinition;
   kind: ProbeKind;
 }
 
@@ -28,7 +28,7 @@ export function loadProbes(entries: readonly unknown[]): LoadedProbes {
       return;
     }
     const kind = KINDS.get(entry.kind);
-    if (!kind) {
+    if (!kind || !isKnownDefinition(entry)) {
       problems.push(`${label}: unknown kind "${entry.kind}"`);
       return;
     }

@@ -1,10 +1,13 @@
 import type { Db } from '../core/db/index.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import { batcher } from './batch.ts';
+import { attemptBudget } from './define.ts';
 import type { LoadedProbe } from './loader.ts';
 import type { ProbeMetrics } from './metrics.ts';
 import { recordResults, type Recorded } from './results.ts';
 import type { Run } from './runner.ts';
+import { period } from './schedule.ts';
+import { silenceAfter } from './state.ts';
 
 export interface Recorder {
   record(loaded: LoadedProbe, run: Run): Promise<void>;
@@ -22,7 +25,8 @@ export function createRecorder(db: Db, metrics: ProbeMetrics, logger: Logger): R
       metrics.observe(result, outcome.failure, outcome.metrics);
       if (!result.success) logger.warn({ probe: result.probe, kind: result.kind, location: result.location, reason: result.reason, trace_id: result.traceId }, 'probe failed');
       const { failureThreshold, successThreshold, quorum, labels } = definition;
-      await writes.add({ result, thresholds: { failureThreshold, successThreshold, quorum, labels } });
+      const silentAfterMs = silenceAfter(period(definition.schedule), attemptBudget(definition));
+      await writes.add({ result, thresholds: { failureThreshold, successThreshold, quorum, labels, silentAfterMs } });
     },
     idle: () => writes.idle(),
   };

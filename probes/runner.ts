@@ -4,7 +4,7 @@ import { Secret } from '../core/config/secret.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import { tracer } from '../core/telemetry/tracing.ts';
 import type { ProbeDefinition, ProbeKind } from './define.ts';
-import type { KindContext, KindOutcome, ProbeResult } from './types.ts';
+import type { KindContext, KindMetrics, KindOutcome, ProbeResult } from './types.ts';
 
 /** How long an aborted attempt gets to release its sockets and processes before the run moves on without it. */
 const ABORT_GRACE_MS = 2000;
@@ -70,12 +70,14 @@ async function attempt(definition: ProbeDefinition, kind: ProbeKind, context: Ki
   context.signal.addEventListener('abort', stop, { once: true });
   const timeout = new AttemptTimeout(`timed out after ${definition.timeout} ms`);
   const timer = context.clock.setTimeout(() => controller.abort(timeout), definition.timeout);
-  const running = kind.run(definition.options, { ...context, signal: controller.signal });
+  const observed: KindMetrics = {};
+  const running = kind.run(definition.options, { ...context, signal: controller.signal, observed });
   try {
-    return await Promise.race([running, abandonAfterGrace(controller.signal, context, running)]);
+    const outcome = await Promise.race([running, abandonAfterGrace(controller.signal, context, running)]);
+    return { ...outcome, metrics: { ...observed, ...outcome.metrics } };
   } catch (error) {
-    if (controller.signal.reason === timeout) return { success: false, reason: timeout.message, failure: 'timeout' };
-    return { success: false, reason: describeError(error), failure: failureCategory(error) };
+    if (controller.signal.reason === timeout) return { success: false, reason: timeout.message, failure: 'timeout', metrics: observed };
+    return { success: false, reason: describeError(error), failure: failureCategory(error), metrics: observed };
   } finally {
     timer.cancel();
     context.signal.removeEventListener('abort', stop);

@@ -57,7 +57,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     // After a stall (suspend, a blocked loop) the slots already missed are skipped, not run in a burst.
     if (rearm) arm(entry, Math.max(slot, clock.now()));
     if (entry.running) {
-      options.metrics.skipped.inc({ reason: 'overlap' });
+      options.metrics.skipped(entry.loaded.definition.name, 'overlap');
       logger.warn({ probe: entry.loaded.definition.name }, 'previous run still going; this scheduled run is skipped');
       return;
     }
@@ -70,7 +70,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     }
     if (!won || stopped) {
       entry.running = false;
-      if (!won) options.metrics.skipped.inc({ reason: 'claimed' });
+      if (!won) options.metrics.skipped(entry.loaded.definition.name, 'claimed');
       return;
     }
     waiting.push({ entry, slot });
@@ -90,12 +90,15 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
   };
 
   const execute = async (entry: Entry, slot: number) => {
-    options.metrics.lateness.observe(Math.max(0, clock.now() - slot) / 1000);
+    const probe = entry.loaded.definition.name;
+    options.metrics.scheduled(probe, Math.max(0, clock.now() - slot) / 1000);
     try {
       const run = await runProbe(entry.loaded.definition, entry.loaded.kind, { ...options.environment, signal: stopController.signal });
       await options.record(entry.loaded, run);
     } catch (error) {
-      logger.error({ err: error, probe: entry.loaded.definition.name }, 'probe run could not be recorded');
+      logger.error({ err: error, probe }, 'probe run could not be recorded');
+    } finally {
+      options.metrics.finished(probe);
     }
   };
 
@@ -103,6 +106,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     name: 'probe-scheduler',
     inFlight: () => inFlight.size,
     async start() {
+      options.metrics.declare(entries.map((entry) => entry.loaded.definition.name));
       const now = clock.now();
       for (const entry of entries) {
         arm(entry, now);

@@ -14,6 +14,9 @@ export interface ReceivedUpload {
   fields: Record<string, string>;
 }
 
+/** Room for the multipart framing and small fields around the file when a Content-Length is compared with a size limit. */
+export const MULTIPART_ALLOWANCE = 64 * 1024;
+
 const badRequest = (message: string) => Object.assign(new Error(message), { statusCode: 400, code: 'BAD_REQUEST' });
 
 export const isTooLarge = (error: unknown) => error instanceof UploadTooLargeError || (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE';

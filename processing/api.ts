@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import type { Queue } from '../core/queue/index.ts';
-import { acceptVideo, isTooLarge, receiveMultipart, tooLargeError } from './accept.ts';
+import { acceptVideo, isTooLarge, MULTIPART_ALLOWANCE, receiveMultipart, tooLargeError } from './accept.ts';
 import type { ProcessingConfig } from './config.ts';
 import type { UploadQuota } from './limits.ts';
 import { sendOutput, type PublicLinks } from './links.ts';
@@ -53,29 +53,34 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
   await http.register(async (scope) => {
     await scope.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
 
-    scope.post('/api/v1/videos', { config: { scope: 'upload' }, onRequest: deps.quota.admit, onResponse: deps.quota.release }, async (request, reply) => {
-      try {
-        const { ingested, originalName, fields } = await receiveMultipart(request, storage, config.maxUploadBytes);
+    // The announced multipart body is the file plus its framing and the small fields; a larger Content-Length is refused before it is read.
+    scope.post(
+      '/api/v1/videos',
+      { config: { scope: 'upload' }, bodyLimit: config.maxUploadBytes + MULTIPART_ALLOWANCE, onRequest: deps.quota.admit, onResponse: deps.quota.release },
+      async (request, reply) => {
         try {
-          const email = fields.email?.trim() || null;
-          if (email && !EMAIL.test(email)) throw badRequest(`email: "${email}" is not an email address`);
-          const labels = parseLabels(fields.labels ?? '');
-          const id = randomUUID();
-          await acceptVideo(deps, { id, ingested, originalName, email, labels, keyId: request.principal?.keyId ?? null });
-          request.span?.setAttribute('video.id', id);
-          deps.metrics.uploads.inc({ outcome: 'accepted' });
-          deps.metrics.bytesIn.inc(ingested.bytes);
-          return reply.status(202).send({ id, status: 'queued', statusUrl: statusUrl(id), publicStatusUrl: deps.links.status(id) });
+          const { ingested, originalName, fields } = await receiveMultipart(request, storage, config.maxUploadBytes);
+          try {
+            const email = fields.email?.trim() || null;
+            if (email && !EMAIL.test(email)) throw badRequest(`email: "${email}" is not an email address`);
+            const labels = parseLabels(fields.labels ?? '');
+            const id = randomUUID();
+            await acceptVideo(deps, { id, ingested, originalName, email, labels, keyId: request.principal?.keyId ?? null });
+            request.span?.setAttribute('video.id', id);
+            deps.metrics.uploads.inc({ outcome: 'accepted' });
+            deps.metrics.bytesIn.inc(ingested.bytes);
+            return reply.status(202).send({ id, status: 'queued', statusUrl: statusUrl(id), publicStatusUrl: deps.links.status(id) });
+          } catch (error) {
+            await storage.discard(ingested.partPath);
+            throw error;
+          }
         } catch (error) {
-          await storage.discard(ingested.partPath);
+          deps.metrics.uploads.inc({ outcome: isTooLarge(error) ? 'too_large' : (error as { statusCode?: number }).statusCode ? 'invalid' : 'error' });
+          if (isTooLarge(error)) throw tooLargeError(config.maxUploadBytes);
           throw error;
         }
-      } catch (error) {
-        deps.metrics.uploads.inc({ outcome: isTooLarge(error) ? 'too_large' : (error as { statusCode?: number }).statusCode ? 'invalid' : 'error' });
-        if (isTooLarge(error)) throw tooLargeError(config.maxUploadBytes);
-        throw error;
-      }
-    });
+      },
+    );
   });
 
   const read = { config: { scope: 'read' } } as const;

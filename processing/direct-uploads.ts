@@ -8,7 +8,7 @@ import { formatIssues } from '../core/config/load.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
 import type { HttpServer } from '../core/http/server.ts';
 import type { Queue } from '../core/queue/index.ts';
-import { acceptVideo, isTooLarge, receiveMultipart, tooLargeError } from './accept.ts';
+import { acceptVideo, isTooLarge, MULTIPART_ALLOWANCE, receiveMultipart, tooLargeError } from './accept.ts';
 import { parseLabels } from './api.ts';
 import type { ProcessingConfig } from './config.ts';
 import type { Signer } from './links.ts';
@@ -97,9 +97,6 @@ export interface AdmissionRefusal {
 }
 
 const IN_PROGRESS: AdmissionRefusal = { status: 409, code: 'UPLOAD_IN_PROGRESS', message: 'A file is already being sent to this upload link.' };
-
-/** Room for the multipart framing around the file of a plain upload when its Content-Length is compared with the limit. */
-export const MULTIPART_ALLOWANCE = 64 * 1024;
 
 /**
  * Whether a request may use a direct upload URL: `start` begins a plain or tus transfer (declaring its size),

@@ -1,4 +1,4 @@
-/** Why a stage attempt failed, in the terms the retry policy needs (issue 3, "failure classes"). */
+/** Why a stage attempt failed, in the terms the retry policy needs. */
 export const FAILURE_CLASSES = ['INPUT_INVALID', 'TIMEOUT', 'RESOURCE', 'WORKER_LOST', 'UNDEFINED'] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
 

@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { PGliteLike } from 'pg-boss';
 import { acquireDataDirLock } from './lock.ts';
 import type { Db, Queryable, Row } from './types.ts';
+import { DependencyUnavailableError, rethrowAsUnavailable } from '../unavailable.ts';
 import { withTimeout } from './timeout.ts';
 
 export interface EmbeddedDb extends Db {
@@ -37,14 +38,17 @@ export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
   const current = async (): Promise<PGlite> => {
     if (!engine.closed) return engine;
     if (closing) throw new Error('the embedded database is closed');
-    if (!existsSync(path.join(pgDir, 'PG_VERSION'))) throw new Error(`the embedded database directory ${pgDir} is missing`);
+    if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+      throw new DependencyUnavailableError({ dependency: 'database', reason: 'unreachable', cause: 'data directory missing', detail: `the embedded database directory ${pgDir} is missing` });
+    }
     reopening ??= PGlite.create(pgDir).finally(() => (reopening = undefined));
     engine = await reopening;
     return engine;
   };
 
+  const unavailable = rethrowAsUnavailable('database');
   const query = async <R extends object = Row>(sql: string, params?: unknown[]): Promise<R[]> =>
-    (await (await current()).query<R>(sql, params)).rows;
+    (await (await current()).query<R>(sql, params).catch(unavailable)).rows;
 
   return {
     kind: 'pglite',
@@ -56,7 +60,7 @@ export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
     query,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       return (await current()).transaction((tx) =>
-        fn({ query: async <R extends object = Row>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows }),
+        fn({ query: async <R extends object = Row>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params).catch(unavailable)).rows }),
       );
     },
     async ping(timeoutMs = 2000) {

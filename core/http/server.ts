@@ -1,10 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Histogram, type Registry } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
+import type { CoreConfig } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, wantsOpenMetrics } from '../telemetry/openmetrics.ts';
+import type { RepeatLimiter } from '../telemetry/repeats.ts';
 import { tracer } from '../telemetry/tracing.ts';
+import { asDependencyUnavailable } from '../unavailable.ts';
+import { guardConnections } from './connections.ts';
 
 export type HttpServer = FastifyInstance;
 
@@ -15,13 +20,27 @@ export interface Readiness {
   checks: Array<{ name: string; ok: boolean; reason?: string }>;
 }
 
+/** The client limits of the `server` config section. */
+export type HttpLimits = Pick<
+  CoreConfig['server'],
+  | 'bodyLimit'
+  | 'headersTimeout'
+  | 'bodyIdleTimeout'
+  | 'requestTimeout'
+  | 'keepAliveTimeout'
+  | 'maxRequestsPerConnection'
+  | 'maxConnections'
+  | 'maxConnectionsPerClient'
+>;
+
 export interface HttpServerOptions {
   logger: Logger;
   registry: Registry;
   readiness: () => Promise<Readiness>;
-  /** Largest request body for routes that do not stream (uploads set their own limit). */
-  bodyLimit?: number;
-  /** Serve /metrics (the internal listener does; a separate public listener does not). */
+  limits: HttpLimits;
+  /** Logs repeated failures once per cause per interval. */
+  repeats: RepeatLimiter;
+  /** Serve /metrics and export the listener's connection figures (the internal listener does; a separate public one does not). */
   metrics?: boolean;
 }
 
@@ -33,14 +52,25 @@ declare module 'fastify' {
 
 /** Fastify with /healthz, /readyz, /metrics, a span and a duration histogram per request, and JSON errors. */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const { limits, repeats } = options;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    bodyLimit: limits.bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Node checks header deadlines on an interval (30 s by default), which would let a slow client overstay by that much.
+    http: { headersTimeout: limits.headersTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(100, limits.headersTimeout / 4)) },
+    // Node's own request timeout would also cut long uploads; the per-route one below leaves streamed bodies alone.
+    requestTimeout: 0,
+    connectionTimeout: limits.bodyIdleTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    maxRequestsPerSocket: limits.maxRequestsPerConnection,
   });
-  // A second listener in the process shares the histogram.
+  // The connection figures are per listener and named without one: a second listener caps its connections alike
+  // but keeps its counts out of /metrics.
+  guardConnections(app.server, limits, options.metrics === false ? new Registry() : options.registry);
+  // A second listener in the process shares the request histogram.
   const duration =
     (options.registry.getSingleMetric('vigil_http_request_duration_seconds') as Histogram<'method' | 'route' | 'status_code'> | undefined) ??
     new Histogram({
@@ -64,8 +94,46 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     context.with(trace.setSpan(parent, span), done);
   });
 
+  // An announced body over the route's limit (its `bodyLimit` option, else server.bodyLimit) is refused before a
+  // byte of it is read, streamed routes included; the connection closes so the rest is never waited for.
+  app.addHook('onRequest', async (request, reply) => {
+    const announced = Number(request.headers['content-length'] ?? 0);
+    const limit = request.routeOptions.bodyLimit ?? limits.bodyLimit;
+    if (announced > limit) {
+      return reply
+        .status(413)
+        .header('connection', 'close')
+        .send({ error: { code: 'BODY_TOO_LARGE', message: `The request body (${announced} bytes) is larger than the limit of ${limit} bytes for ${request.method} ${routeOf(request)}.` } });
+    }
+  });
+
+  // The whole request must arrive within requestTimeout. Fastify reaches preValidation once a buffered body is
+  // parsed; a streamed body (multipart upload) gets there at once and is bound by the idle timeout instead.
+  const requestTimers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+  app.addHook('onRequest', (request, reply, done) => {
+    const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+    if (hasBody) {
+      const timer = setTimeout(() => {
+        if (reply.sent) return;
+        reply.raw.once('finish', () => request.raw.socket.destroy());
+        void reply
+          .status(408)
+          .header('connection', 'close')
+          .send({ error: { code: 'REQUEST_TIMEOUT', message: `The request did not arrive within ${limits.requestTimeout} ms.` } });
+      }, limits.requestTimeout);
+      timer.unref();
+      requestTimers.set(request, timer);
+    }
+    done();
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    clearTimeout(requestTimers.get(request));
+    done();
+  });
+
   app.addHook('onResponse', (request, reply, done) => {
     const route = routeOf(request);
+    clearTimeout(requestTimers.get(request));
     duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     const span = request.span;
     if (span) {
@@ -73,7 +141,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     }
-    if (reply.statusCode >= 500) request.log.warn({ route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request failed');
+    if (reply.statusCode >= 500) {
+      repeats.log('warn', `${request.method} ${route} ${reply.statusCode}`, { route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request failed');
+    }
     done();
   });
 
@@ -88,6 +158,16 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A client that went away mid-request is not a dependency failure, whatever its socket error says.
+    const unavailable = request.raw.socket.destroyed ? undefined : asDependencyUnavailable(error);
+    if (unavailable) {
+      repeats.log('warn', `unavailable ${unavailable.dependency} ${unavailable.failure}`, { dependency: unavailable.dependency, cause: unavailable.failure, detail: unavailable.message }, 'dependency unavailable');
+      request.span?.recordException(unavailable);
+      return reply
+        .status(unavailable.httpStatus)
+        .header('retry-after', String(unavailable.retryAfterSeconds))
+        .send({ error: { code: unavailable.httpStatus === 507 ? 'INSUFFICIENT_STORAGE' : 'UNAVAILABLE', message: unavailable.publicMessage } });
+    }
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'unhandled error');
@@ -109,7 +189,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return reply.status(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
   });
 
-  if (options.metrics !== false) app.get('/metrics', async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
+  if (options.metrics !== false) {
+    app.get('/metrics', async (request, reply) =>
+      wantsOpenMetrics(request.headers.accept)
+        ? reply.type(OPENMETRICS_CONTENT_TYPE).send(await renderOpenMetrics(options.registry))
+        : reply.type(options.registry.contentType).send(await options.registry.metrics()),
+    );
+  }
 
   return app;
 }

@@ -1,11 +1,16 @@
+import { hostname } from 'node:os';
+import path from 'node:path';
 import { systemClock, type Clock } from '../clock.ts';
 import type { CoreConfig } from '../config/schema.ts';
-import { migrate, openDb, type Db } from '../db/index.ts';
+import { migrate, openDb, recordReadinessWrite, type Db } from '../db/index.ts';
+import { withTimeout } from '../db/timeout.ts';
+import { checkDirectory } from '../disk.ts';
 import { createHttpServer, type HttpServer, type Readiness } from '../http/server.ts';
 import { startQueue, type Queue } from '../queue/index.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createRegistry, type Registry } from '../telemetry/metrics.ts';
-import { rolesOf, type Component, type ModuleContext, type Role, type VigilModule } from './module.ts';
+import { createRepeatLimiter } from '../telemetry/repeats.ts';
+import { migrationsOf, rolesOf, type Component, type ModuleContext, type Role, type VigilModule } from './module.ts';
 
 export interface StartOptions {
   config: CoreConfig;
@@ -41,16 +46,18 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logging.level, roles: [...roles] });
   const registry = createRegistry();
+  const repeats = createRepeatLimiter(logger, { clock });
+  const processName = `vigil-${[...roles].join('-')}`;
 
-  const db = await openDb(config.database, `vigil-${[...roles].join('-')}`);
+  const db = await openDb(config.database, processName);
   const cleanups: Array<() => Promise<void>> = [() => db.close()];
   const unwind = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.warn({ err: error }, 'cleanup failed'));
   };
   try {
-    const report = await migrate(db, modules.flatMap((module) => module.migrations));
+    const report = await migrate(db, migrationsOf(modules));
     logger.info({ database: db.description, applied: report.applied }, 'database ready');
-    const queue = await startQueue(db, logger);
+    const queue = await startQueue(db, logger, repeats);
     cleanups.push(() => queue.stop({ graceful: false, close: true, timeout: 1000 }));
 
     let stopping = false;
@@ -58,10 +65,20 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     const readiness = async (): Promise<Readiness> => {
       const checks: Readiness['checks'] = [];
       try {
-        await db.ping();
+        // A write, not only `select 1`: a store on a full volume still answers reads.
+        await withTimeout(recordReadinessWrite(db, `${processName}@${hostname()}`), 2000, `${db.description} did not take a write`);
         checks.push({ name: 'database', ok: true });
       } catch (error) {
         checks.push({ name: 'database', ok: false, reason: (error as Error).message });
+      }
+      if (db.kind === 'pglite') {
+        const directory = await checkDirectory({
+          label: 'data directory',
+          directory: path.resolve(config.database.dataDir),
+          minFreeBytes: config.database.minFreeSpace,
+          floorSetting: 'database.minFreeSpace',
+        }).catch((error: Error) => ({ ok: false as const, reason: error.message }));
+        checks.push(directory.ok ? { name: 'data directory', ok: true } : { name: 'data directory', ok: false, reason: directory.reason });
       }
       for (const component of components) {
         const health = component.health ? await Promise.resolve(component.health()).catch((error: Error) => ({ ok: false as const, reason: error.message })) : { ok: true as const };
@@ -72,8 +89,8 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       return failed ? { ready: false, reason: `${failed.name}: ${failed.reason}`, checks } : { ready: true, checks };
     };
 
-    const http = createHttpServer({ logger, registry, readiness });
-    const publicHttp = config.server.public ? createHttpServer({ logger, registry, readiness, metrics: false }) : http;
+    const http = createHttpServer({ logger, registry, readiness, limits: config.server, repeats });
+    const publicHttp = config.server.public ? createHttpServer({ logger, registry, readiness, limits: config.server, repeats, metrics: false }) : http;
     const publicUrl = config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
     const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, apiUrl: publicUrl, http, publicHttp };
     for (const module of modules) components.push(...(await module.setup(context)));
@@ -115,6 +132,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
           await Promise.race([httpClosed, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
           await queue.stop({ graceful: true, close: true, timeout: Math.max(1000, deadline - Date.now()) }).catch(() => {});
           await db.close();
+          repeats.flush();
           logger.info('stopped');
         })();
         return stopped;

@@ -4,7 +4,7 @@ import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 
 export type Logger = PinoLogger;
 
-/** JSON logs with service, role, host and the active trace and span ids (D3). */
+/** JSON logs with service, role, host and the active trace and span ids. */
 export function createLogger(options: { level?: string; roles?: string[]; destination?: DestinationStream } = {}): Logger {
   return pino(
     {

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { ChannelModel } from 'amqplib';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -12,7 +12,7 @@ const options = z.strictObject({
 });
 
 /** Connects, declares a temporary queue, publishes a message with confirmation and gets it back. */
-export const amqpKind: ProbeKind<typeof options> = {
+export const amqp = defineKind({
   kind: 'amqp',
   options,
   async run(config, context) {
@@ -38,4 +38,4 @@ export const amqpKind: ProbeKind<typeof options> = {
       release();
     }
   },
-};
+});

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Page } from 'playwright-core';
 import { z } from 'zod';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { since } from './abort.ts';
 
 /** A scripted flow run after the page loaded; throw (or fail an expectation) to fail the probe. */
@@ -27,7 +27,7 @@ const options = z.strictObject({
 });
 
 /** Loads a page (and runs a flow) in the system Chromium through Playwright; navigation timings, a screenshot on failure. */
-export const browserKind: ProbeKind<typeof options> = {
+export const browser = defineKind({
   kind: 'browser',
   options,
   async run(config, context) {
@@ -59,7 +59,7 @@ export const browserKind: ProbeKind<typeof options> = {
       close();
     }
   },
-};
+});
 
 async function perform(page: Page, action: z.output<typeof step>): Promise<void> {
   if ('click' in action) await page.click(action.click);

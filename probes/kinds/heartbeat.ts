@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
+import { duration } from '../duration.ts';
 import { Secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { readHeartbeat } from '../heartbeats.ts';
 
 const options = z.strictObject({
@@ -18,7 +18,7 @@ const options = z.strictObject({
 });
 
 /** A job pushes heartbeats; silence past period + grace, a reported failure or an overlong run is a failure. */
-export const heartbeatKind: ProbeKind<typeof options> = {
+export const heartbeat = defineKind({
   kind: 'heartbeat',
   options,
   async run(config, context) {
@@ -38,4 +38,4 @@ export const heartbeatKind: ProbeKind<typeof options> = {
     }
     return { success: true, details };
   },
-};
+});

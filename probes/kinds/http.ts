@@ -3,9 +3,9 @@ import { performance } from 'node:perf_hooks';
 import tls, { type DetailedPeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
-import type { ProbeKind } from '../define.ts';
-import type { KindOutcome } from '../types.ts';
+import { duration } from '../duration.ts';
+import { defineKind } from '../define.ts';
+import type { KindMetrics, KindOutcome } from '../types.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const DAY_MS = 86_400_000;
@@ -49,27 +49,30 @@ interface Marks {
   certExpiry?: number;
 }
 
+const TLS_VERSIONS: Record<string, string> = { TLSv1: 'TLS 1.0', 'TLSv1.1': 'TLS 1.1', 'TLSv1.2': 'TLS 1.2', 'TLSv1.3': 'TLS 1.3' };
+
 /** An HTTP(S) request through undici with per-phase timings, assertions and certificate expiry; sends traceparent. */
-export const httpKind: ProbeKind<typeof options> = {
+export const http = defineKind({
   kind: 'http',
   options,
   async run(config, context) {
     const marks: Marks = { start: performance.now() };
-    const agent = new Agent({ connect: timedConnector(config, marks, context.signal), pipelining: 0 });
+    const observed = context.observed ?? {};
+    const agent = new Agent({ connect: timedConnector(config, marks, observed, context.signal), pipelining: 0 });
     try {
       const headers = { 'user-agent': 'Vigil-probe', ...config.headers, ...(context.traceparent ? { traceparent: context.traceparent } : {}) };
       const url = config.url.startsWith('/') ? new URL(config.url, context.publicUrl).toString() : config.url;
       const response = await request(url, { method: config.method as Dispatcher.HttpMethod, headers, body: config.body ?? null, signal: context.signal, dispatcher: agent });
       const firstByte = performance.now();
       const body = await readBody(response.body);
-      return judge(config, response, body, phaseTimings(marks, firstByte, performance.now()), marks.certExpiry);
+      return judge(config, response, body, phaseTimings(marks, firstByte, performance.now()), marks.certExpiry, { ...observed, httpSsl: url.startsWith('https:') });
     } finally {
       await agent.destroy().catch(() => {});
     }
   },
-};
+});
 
-function timedConnector(config: Options, marks: Marks, signal: AbortSignal) {
+function timedConnector(config: Options, marks: Marks, observed: KindMetrics, signal: AbortSignal) {
   return (target: { hostname: string; protocol: string; port: string; servername?: string }, callback: (...args: [null, net.Socket] | [Error, null]) => void) => {
     const host = target.hostname.replace(/^\[|\]$/g, '');
     const secure = target.protocol === 'https:';
@@ -79,7 +82,12 @@ function timedConnector(config: Options, marks: Marks, signal: AbortSignal) {
       : net.connect({ host, port });
     const onAbort = () => socket.destroy(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('lookup', () => (marks.resolved = performance.now()));
+    const literal = net.isIP(host);
+    if (literal) Object.assign(observed, { ipProtocol: literal, dnsLookupSeconds: 0 });
+    socket.once('lookup', (_error: Error | null, _address: string, family: number | string | null) => {
+      marks.resolved = performance.now();
+      Object.assign(observed, { dnsLookupSeconds: (marks.resolved - marks.start) / 1000, ...(family === 4 || family === 6 ? { ipProtocol: family } : {}) });
+    });
     socket.once('connect', () => (marks.connected = performance.now()));
     const onError = (error: Error) => {
       signal.removeEventListener('abort', onAbort);
@@ -91,10 +99,24 @@ function timedConnector(config: Options, marks: Marks, signal: AbortSignal) {
       signal.removeEventListener('abort', onAbort);
       if (secure) {
         marks.secured = performance.now();
-        marks.certExpiry = earliestExpiry((socket as tls.TLSSocket).getPeerCertificate(true));
+        const tlsSocket = socket as tls.TLSSocket;
+        marks.certExpiry = earliestExpiry(tlsSocket.getPeerCertificate(true));
+        Object.assign(observed, tlsFigures(tlsSocket));
       }
       callback(null, socket);
     });
+  };
+}
+
+/** The TLS version and certificate expiries of an established connection, as blackbox_exporter names them. */
+export function tlsFigures(socket: tls.TLSSocket): KindMetrics {
+  const expiry = earliestExpiry(socket.getPeerCertificate(true));
+  const version = TLS_VERSIONS[socket.getProtocol() ?? ''];
+  return {
+    ...(version ? { tlsVersion: version } : {}),
+    ...(expiry !== undefined ? { sslEarliestCertExpiry: Math.floor(expiry / 1000) } : {}),
+    // blackbox_exporter reports the verified chain's expiry only; an unverified (insecure) chain has none.
+    ...(expiry !== undefined && socket.authorized ? { sslLastChainExpiry: Math.floor(expiry / 1000) } : {}),
   };
 }
 
@@ -138,11 +160,17 @@ function phaseTimings(marks: Marks, firstByte: number, end: number): Record<stri
   };
 }
 
-function judge(config: Options, response: Dispatcher.ResponseData, body: string, timings: Record<string, number>, certExpiry: number | undefined): KindOutcome {
-  const metrics = {
+function judge(config: Options, response: Dispatcher.ResponseData, body: string, timings: Record<string, number>, certExpiry: number | undefined, observed: KindMetrics): KindOutcome {
+  const contentLength = Number(response.headers['content-length']);
+  const metrics: KindMetrics = {
+    ...observed,
     httpStatusCode: response.statusCode,
     httpPhases: { resolve: timings.dns! / 1000, connect: timings.connect! / 1000, tls: timings.tls! / 1000, processing: timings.firstByte! / 1000, transfer: timings.transfer! / 1000 },
-    ...(certExpiry !== undefined ? { sslEarliestCertExpiry: Math.floor(certExpiry / 1000) } : {}),
+    // Connections are HTTP/1.1 only (ALPN offers nothing else).
+    httpVersion: 1.1,
+    httpContentLength: Number.isInteger(contentLength) ? contentLength : -1,
+    httpUncompressedBodyLength: Buffer.byteLength(body),
+    httpRedirects: 0,
   };
   const certDaysLeft = certExpiry !== undefined ? Math.floor((certExpiry - Date.now()) / DAY_MS) : undefined;
   const details = { status: response.statusCode, bytes: Buffer.byteLength(body), ...(certDaysLeft !== undefined ? { certDaysLeft } : {}) };

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -14,7 +14,7 @@ const options = z.strictObject({
 });
 
 /** Connects to PostgreSQL and runs a query. */
-export const postgresKind: ProbeKind<typeof options> = {
+export const postgres = defineKind({
   kind: 'postgres',
   options,
   async run(config, context) {
@@ -34,4 +34,4 @@ export const postgresKind: ProbeKind<typeof options> = {
       release();
     }
   },
-};
+});

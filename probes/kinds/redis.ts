@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -11,7 +11,7 @@ const options = z.strictObject({
 });
 
 /** PING, then writes, reads back and deletes a short-lived key. */
-export const redisKind: ProbeKind<typeof options> = {
+export const redis = defineKind({
   kind: 'redis',
   options,
   async run(config, context) {
@@ -38,4 +38,4 @@ export const redisKind: ProbeKind<typeof options> = {
       release();
     }
   },
-};
+});

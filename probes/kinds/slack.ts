@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -12,7 +12,7 @@ const options = z.strictObject({
 });
 
 /** Calls auth.test with the bot token Vigil alerts with. */
-export const slackKind: ProbeKind<typeof options> = {
+export const slack = defineKind({
   kind: 'slack',
   options,
   async run(config, context) {
@@ -27,4 +27,4 @@ export const slackKind: ProbeKind<typeof options> = {
     if (!answer.ok) return { success: false, failure: 'slack', reason: `auth.test answered ${answer.error ?? 'not ok'}`, timings };
     return { success: true, timings, details: { team: answer.team, user: answer.user } };
   },
-};
+});

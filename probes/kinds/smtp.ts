@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -12,7 +12,7 @@ const options = z.strictObject({
 });
 
 /** Connects, says EHLO (upgrading with STARTTLS when offered) and authenticates when the URL has credentials. */
-export const smtpKind: ProbeKind<typeof options> = {
+export const smtp = defineKind({
   kind: 'smtp',
   options,
   async run(config, context) {
@@ -27,4 +27,4 @@ export const smtpKind: ProbeKind<typeof options> = {
       transport.close();
     }
   },
-};
+});

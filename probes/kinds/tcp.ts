@@ -2,7 +2,8 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { z } from 'zod';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
+import { tlsFigures } from './http.ts';
 
 const options = z.strictObject({
   host: z.string().min(1),
@@ -17,7 +18,7 @@ const options = z.strictObject({
 });
 
 /** Opens a TCP (or TLS) connection, optionally exchanges a line, and closes it. */
-export const tcpKind: ProbeKind<typeof options> = {
+export const tcp = defineKind({
   kind: 'tcp',
   options,
   run: (config, context) =>
@@ -27,6 +28,12 @@ export const tcpKind: ProbeKind<typeof options> = {
       const socket = config.tls
         ? tls.connect({ host: config.host, port: config.port, servername: net.isIP(config.host) ? '' : config.host, rejectUnauthorized: !config.insecure })
         : net.connect({ host: config.host, port: config.port });
+      const observed = context.observed ?? {};
+      const literal = net.isIP(config.host);
+      if (literal) Object.assign(observed, { ipProtocol: literal, dnsLookupSeconds: 0 });
+      socket.once('lookup', (_error: Error | null, _address: string, family: number | string | null) => {
+        Object.assign(observed, { dnsLookupSeconds: (performance.now() - start) / 1000, ...(family === 4 || family === 6 ? { ipProtocol: family } : {}) });
+      });
       let received = '';
       const finish = (error?: Error) => {
         context.signal.removeEventListener('abort', onAbort);
@@ -43,7 +50,10 @@ export const tcpKind: ProbeKind<typeof options> = {
       socket.once('error', finish);
       socket.once('connect', () => (marks.connect = performance.now()));
       socket.once(config.tls ? 'secureConnect' : 'connect', () => {
-        if (config.tls) marks.tls = performance.now();
+        if (config.tls) {
+          marks.tls = performance.now();
+          Object.assign(observed, tlsFigures(socket as tls.TLSSocket));
+        }
         if (config.send !== undefined) socket.write(config.send);
         if (config.expectContains === undefined) return finish();
         socket.on('data', (chunk: Buffer) => {
@@ -53,4 +63,4 @@ export const tcpKind: ProbeKind<typeof options> = {
         socket.once('end', () => finish());
       });
     }),
-};
+});

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
 import { secret } from '../../core/config/secret.ts';
+import { duration } from '../duration.ts';
 import { ffprobe, generateTestClip } from '../../processing/ffmpeg.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import type { KindContext, KindOutcome } from '../types.ts';
 import { since } from './abort.ts';
 
@@ -60,7 +60,7 @@ class StageFailure extends Error {
 
 /** Uploads a generated clip through the public API, follows it stage by stage against deadlines, verifies the output,
  * optionally waits for the user email, and deletes it. The result names the stage that was late or failed. */
-export const videoE2EKind: ProbeKind<typeof options> = {
+export const videoE2E = defineKind({
   kind: 'videoE2E',
   options,
   async run(config, context) {
@@ -97,7 +97,7 @@ export const videoE2EKind: ProbeKind<typeof options> = {
       metrics: { videoStages: Object.fromEntries(Object.entries(stages).map(([stage, ms]) => [stage, ms / 1000])) },
     };
   },
-};
+});
 
 async function timed<T>(stages: Record<string, number>, stage: string, work: () => Promise<T>): Promise<T> {
   const start = performance.now();

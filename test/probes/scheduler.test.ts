@@ -118,7 +118,12 @@ describe('probe scheduler (fake clock)', () => {
     await clock.advance(10_000);
     expect(slowArrived).toBe(before + 1);
     const skipped = (await registry.getSingleMetric('vigil_probe_runs_skipped_total')!.get()).values;
-    expect(skipped).toEqual([expect.objectContaining({ labels: { reason: 'overlap' }, value: 2 })]);
+    expect(skipped).toEqual([
+      expect.objectContaining({ labels: { probe: 'slow', reason: 'overlap' }, value: 2 }),
+      expect.objectContaining({ labels: { probe: 'slow', reason: 'claimed' }, value: 0 }),
+    ]);
+    const inFlight = (await registry.getSingleMetric('vigil_probe_runs_in_flight')!.get()).values;
+    expect(inFlight).toEqual([expect.objectContaining({ labels: { probe: 'slow' }, value: 1 })]);
     await clock.advance(5000);
     await waitFor('the aborted run to be recorded', async () => (await count('slow')) === 1, 10_000, 10);
     const [result] = await getRecentResults(db, 'slow');
