@@ -3,7 +3,9 @@ import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import type { Queue } from '../core/queue/index.ts';
 import { withSpan } from '../core/telemetry/index.ts';
+import type { ProcessingConfig } from './config.ts';
 import { recordUsage } from './keys.ts';
+import type { ProcessingMetrics } from './metrics.ts';
 import { UploadTooLargeError, type Ingested, type Storage } from './storage.ts';
 import { insertVideo } from './videos.ts';
 import { enqueueFirstStage } from './worker.ts';
@@ -53,6 +55,12 @@ export interface AcceptDeps {
   queue: Queue;
   storage: Storage;
   clock: Clock;
+}
+
+/** What every route that receives uploads needs. */
+export interface UploadDeps extends AcceptDeps {
+  config: ProcessingConfig;
+  metrics: ProcessingMetrics;
 }
 
 /** Makes a received file a queued video; the bytes count against `keyId`'s daily quota. */

@@ -1,25 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Clock } from '../core/clock.ts';
-import type { Db } from '../core/db/index.ts';
-import type { Queue } from '../core/queue/index.ts';
-import { acceptVideo, isTooLarge, MULTIPART_ALLOWANCE, receiveMultipart, tooLargeError } from './accept.ts';
-import type { ProcessingConfig } from './config.ts';
+import { acceptVideo, isTooLarge, MULTIPART_ALLOWANCE, receiveMultipart, tooLargeError, type UploadDeps } from './accept.ts';
 import type { UploadQuota } from './limits.ts';
 import { sendOutput, type PublicLinks } from './links.ts';
-import type { ProcessingMetrics } from './metrics.ts';
 import { withoutPaths } from './notices.ts';
-import type { Storage } from './storage.ts';
 import { deleteVideoRows, getVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './videos.ts';
 
-export interface ApiDeps {
-  db: Db;
-  queue: Queue;
-  storage: Storage;
-  config: ProcessingConfig;
-  clock: Clock;
-  metrics: ProcessingMetrics;
+export interface ApiDeps extends UploadDeps {
   /** Base URL of the processing API (the internal listener). */
   apiUrl(): string;
   links: PublicLinks;

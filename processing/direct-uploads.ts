@@ -2,19 +2,14 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Clock } from '../core/clock.ts';
 import { duration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
-import type { Db, Queryable } from '../core/db/index.ts';
+import type { Queryable } from '../core/db/index.ts';
 import type { HttpServer } from '../core/http/server.ts';
-import type { Queue } from '../core/queue/index.ts';
-import { acceptVideo, isTooLarge, MULTIPART_ALLOWANCE, receiveMultipart, tooLargeError } from './accept.ts';
+import { acceptVideo, isTooLarge, MULTIPART_ALLOWANCE, receiveMultipart, tooLargeError, type UploadDeps } from './accept.ts';
 import { parseLabels } from './api.ts';
 import type { ProcessingConfig } from './config.ts';
-import type { Signer } from './links.ts';
-import type { ProcessingMetrics } from './metrics.ts';
 import type { UploadQuota } from './limits.ts';
-import type { Storage } from './storage.ts';
 
 /** A one-time upload URL, bound to its limits when the platform's backend asked for it. */
 export interface DirectUpload {
@@ -121,14 +116,8 @@ export function admitDirectUpload(
   return null;
 }
 
-export interface DirectUploadDeps {
-  db: Db;
-  queue: Queue;
-  storage: Storage;
-  config: ProcessingConfig;
-  clock: Clock;
-  metrics: ProcessingMetrics;
-  signer: Signer;
+export interface DirectUploadDeps extends UploadDeps {
+  /** Base URL of the public listener. */
   publicUrl(): string;
   statusUrl(videoId: string): string;
 }

@@ -67,7 +67,7 @@ export const processingModule = defineModule({
     if (ctx.roles.has('api')) {
       const access = { adminToken: ctx.config.server.adminToken, verifyKey: keyVerifier(ctx.db, ctx.clock, config.keys) };
       const quota = uploadQuota({ db: ctx.db, clock: ctx.clock, limits: config.limits });
-      const direct: DirectUploadDeps = { db: ctx.db, queue: ctx.queue, storage, config, clock: ctx.clock, metrics, signer, publicUrl: () => ctx.publicUrl, statusUrl: links.status };
+      const direct: DirectUploadDeps = { db: ctx.db, queue: ctx.queue, storage, config, clock: ctx.clock, metrics, publicUrl: () => ctx.publicUrl, statusUrl: links.status };
       // The processing API for the platform's backend, with keys: the internal listener.
       await ctx.http.register(async (internal) => {
         requireScopes(internal, access);
