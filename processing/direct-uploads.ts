@@ -208,7 +208,8 @@ export function registerPlainDirectUpload(http: HttpServer, deps: DirectUploadDe
     const declared = Number(request.headers['content-length']);
     return Number.isFinite(declared) && declared > 0 ? Math.max(0, declared - MULTIPART_ALLOWANCE) : null;
   };
-  http.post<{ Params: { token: string } }>('/uploads/:token', { config: { scope: 'public' }, onRequest: directUploadGate(deps, 'start', contentLength) }, async (request, reply) => {
+  const bodyLimit = deps.config.maxUploadBytes + MULTIPART_ALLOWANCE;
+  http.post<{ Params: { token: string } }>('/uploads/:token', { config: { scope: 'public' }, bodyLimit, onRequest: directUploadGate(deps, 'start', contentLength) }, async (request, reply) => {
     const upload = request.directUpload!;
     // Between the gate and here another request may have taken the link.
     if (!(await claimDirectUpload(deps.db, upload.id, deps.clock.date()))) throw refuse(IN_PROGRESS);

@@ -72,13 +72,29 @@ export function registerTusUploads(http: HttpServer, deps: DirectUploadDeps): vo
     await server().tus.handle(request.raw, reply.raw);
   };
   const open = { scope: 'public' } as const;
-  http.post('/uploads/:token/tus', { config: open, onRequest: directUploadGate(deps, 'start', uploadLength) }, handOver);
+  // A creation may carry the first bytes; a PATCH at most the rest of the file.
+  const bodyLimit = deps.config.maxUploadBytes;
+  const admitStart = directUploadGate(deps, 'start', uploadLength);
+  http.post(
+    '/uploads/:token/tus',
+    {
+      config: open,
+      bodyLimit,
+      async onRequest(request: FastifyRequest) {
+        // The link's size is checked against the length declared now, so a length deferred to later is not accepted.
+        if (uploadLength(request) === null) throw Object.assign(new Error('Declare the file size in Upload-Length.'), { statusCode: 400, code: 'UPLOAD_LENGTH_REQUIRED' });
+        await admitStart(request);
+      },
+    },
+    handOver,
+  );
   const admitResume = directUploadGate(deps, 'resume', () => null);
   for (const method of ['HEAD', 'PATCH'] as const) {
     http.route({
       method,
       url: '/uploads/:token/tus/:id',
       config: open,
+      bodyLimit,
       async onRequest(request: FastifyRequest) {
         const { id } = request.params as { id: string };
         try {

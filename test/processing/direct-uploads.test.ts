@@ -200,6 +200,16 @@ describe('direct uploads for end users, with a public listener of their own', ()
     expect(incoming()).toEqual([]);
     // A refused file does not use the link up.
     expect((await postFile(created.uploadUrl, readFileSync(clip))).status).toBe(201);
+
+    // Files larger than the server's body limit for ordinary requests (1 MB) go through, plain and resumable.
+    const large = Buffer.alloc(3 * 1024 * 1024, 7);
+    expect((await postFile((await createDirectUpload()).uploadUrl, large)).status).toBe(201);
+    const resumable = await createDirectUpload();
+    const tus = { 'tus-resumable': '1.0.0' };
+    expect((await fetchSeen(resumable.tusUrl, { method: 'POST', headers: tus })).status).toBe(400);
+    const location = (await fetchSeen(resumable.tusUrl, { method: 'POST', headers: { ...tus, 'upload-length': String(large.length) } })).headers.get('location')!;
+    const patch = await fetchSeen(location, { method: 'PATCH', headers: { ...tus, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body: new Uint8Array(large) });
+    expect(patch.status).toBe(204);
   });
 
   it('a tus upload cut at half resumes where it stopped and publishes one video with the file\'s checksum', async () => {
