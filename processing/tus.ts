@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { FileStore } from '@tus/file-store';
-import { Server as TusServer } from '@tus/server';
+import type { FileStore } from '@tus/file-store';
+import type { Server as TusServer } from '@tus/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpServer } from '../core/http/server.ts';
 import { acceptVideo, isTooLarge } from './accept.ts';
@@ -17,12 +17,14 @@ const tokenOf = (url: string) => new URL(url, 'http://local').pathname.split('/'
  */
 export function registerTusUploads(http: HttpServer, deps: DirectUploadDeps): void {
   const directory = path.join(deps.storage.root, 'incoming', 'tus');
-  // Made on first use: the file store creates its directory when constructed.
-  let made: { datastore: FileStore; tus: TusServer } | undefined;
+  // Made on first use: the tus packages take a while to load (every CLI command would pay for them), and the file
+  // store creates its directory when constructed.
+  let made: Promise<{ datastore: FileStore; tus: TusServer }> | undefined;
   const server = () => (made ??= make());
-  const make = () => {
+  const make = async () => {
+    const [{ FileStore }, { Server }] = await Promise.all([import('@tus/file-store'), import('@tus/server')]);
     const datastore = new FileStore({ directory });
-    const tus = new TusServer({
+    const tus = new Server({
       path: '/uploads',
       datastore,
       maxSize: deps.config.maxUploadBytes,
@@ -69,7 +71,7 @@ export function registerTusUploads(http: HttpServer, deps: DirectUploadDeps): vo
   };
   const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
-    await server().tus.handle(request.raw, reply.raw);
+    await (await server()).tus.handle(request.raw, reply.raw);
   };
   const open = { scope: 'public' } as const;
   // A creation may carry the first bytes; a PATCH at most the rest of the file.
@@ -101,7 +103,7 @@ export function registerTusUploads(http: HttpServer, deps: DirectUploadDeps): vo
           await admitResume(request);
         } catch (error) {
           // A link that can no longer be used keeps nothing it received.
-          if ((error as { statusCode?: number }).statusCode === 410) await server().datastore.remove(id).catch(() => {});
+          if ((error as { statusCode?: number }).statusCode === 410) await (await server()).datastore.remove(id).catch(() => {});
           throw error;
         }
         if (id !== request.directUpload!.id) throw Object.assign(new Error('This upload link has no such upload.'), { statusCode: 404, code: 'NOT_FOUND' });

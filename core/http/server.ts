@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Histogram, Registry } from 'prom-client';
@@ -9,6 +8,7 @@ import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, wantsOpenMetrics } from '.
 import type { RepeatLimiter } from '../telemetry/repeats.ts';
 import { tracer } from '../telemetry/tracing.ts';
 import { asDependencyUnavailable } from '../unavailable.ts';
+import { bearerToken, sameSecret } from './auth.ts';
 import { guardConnections } from './connections.ts';
 
 export type HttpServer = FastifyInstance;
@@ -210,10 +210,8 @@ export function requireAdminToken(token: Secret | undefined) {
     if (!token) {
       return reply.status(403).send({ error: { code: 'ADMIN_DISABLED', message: 'The admin API is disabled: set VIGIL_ADMIN_TOKEN (or server.adminToken) to enable it.' } });
     }
-    const header = request.headers.authorization ?? '';
-    const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-    const expected = Buffer.from(token.reveal());
-    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+    const presented = bearerToken(request.headers.authorization);
+    if (presented === null || !sameSecret(presented, token.reveal())) {
       return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' } });
     }
   };
