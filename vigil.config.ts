@@ -26,7 +26,7 @@ export default defineConfig({
     // upload URLs (POST /api/v1/uploads), from these origins only.
     keys: [{ name: 'e2e-probe', scopes: ['upload', 'read', 'delete'], key: e2eKey }],
     uploads: { allowedOrigins: ['http://localhost:3000'], defaultExpiry: '1h', maxExpiry: '1d' },
-    limits: { perKey: 600, perAddress: 60, bytesPerDay: '100GB', concurrentUploads: 8 },
+    apiLimits: { perKey: 600, perAddress: 60, bytesPerDay: '100GB', concurrentUploads: 8 },
   },
   // Probes: each runs on its schedule (plus once within 30 s of start), results go to /metrics and the store.
   // Try one with `npm run vigil -- probe test video-e2e`; list them with `npm run vigil -- probe list`.

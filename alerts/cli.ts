@@ -3,8 +3,7 @@ import { systemClock } from '../core/clock.ts';
 import type { CliArgs, CliCommand, CliIo } from '../core/cli/command.ts';
 import { parseDuration } from '../core/config/duration.ts';
 import { migrate, openDb, type Db } from '../core/db/index.ts';
-import { ackIncident, addMaintenance, addSilence, AdminError, endMaintenance, expireSilence, listIncidents, listSilences, resetIncident } from './admin.ts';
-import { listMaintenances } from './maintenance.ts';
+import { ackIncident, addMaintenance, addSilence, AdminError, endMaintenance, expireSilence, listIncidents, listMaintenances, listSilences, resetIncident } from './admin.ts';
 import { parseMatchers } from './matchers.ts';
 import { alertsMigrations } from './migrations.ts';
 
@@ -48,12 +47,13 @@ function windowOptions(args: CliArgs, io: CliIo) {
   } catch (error) {
     throw new AdminError((error as Error).message);
   }
-  return { matchers, startsAt, endsAt, author: author(args, io), comment: (args.values.comment as string | undefined) ?? '' };
+  return { matchers, startsAt, endsAt, author: author(args, io), comment: (args.values.comment as string | undefined) ?? '', force: Boolean(args.values.force) };
 }
 
 function idArg(args: CliArgs, what: string): number {
   const id = Number(args.positionals[0]);
   if (!Number.isInteger(id) || id <= 0) throw new AdminError(`give the ${what} id, e.g. 3 (see the list command)`);
+  if (id > 2_147_483_647) throw new AdminError(`no ${what} #${args.positionals[0]}`, 404);
   return id;
 }
 
@@ -76,13 +76,15 @@ const windowFlags = {
   duration: { type: 'string' },
   author: { type: 'string' },
   comment: { type: 'string' },
+  /** Accept matchers that also match alerts without their labels (mute nearly everything on purpose). */
+  force: { type: 'boolean' },
 } as const;
 
 export const alertCommands: CliCommand[] = [
   {
     name: 'silence add',
     summary: 'Mute notifications whose labels match, for a time',
-    usage: '--match label=value... (--duration 2h | --end ISO) [--start ISO] --comment TEXT [--author NAME]',
+    usage: '--match label=value... (--duration 2h | --end ISO) [--start ISO] --comment TEXT [--author NAME] [--force]',
     options: windowFlags,
     run: action(async (args, io) => {
       const silence = await withDb(io, (db) => addSilence(db, windowOptions(args, io), systemClock.now()));

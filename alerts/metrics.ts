@@ -1,12 +1,14 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db } from '../core/db/index.ts';
 import { tracedHistogram, type TracedHistogram } from '../core/telemetry/metrics.ts';
+import { incidentCountsByState, outboxBacklog } from './store.ts';
 
 export interface AlertsMetrics {
   notifications: Counter<'receiver' | 'outcome'>;
   latency: TracedHistogram<'receiver'>;
   restartAttempts: Counter<'receiver' | 'outcome'>;
   evaluations: Counter<'outcome'>;
+  heartbeats: Counter<'outcome'>;
 }
 
 /** Counters and histograms are updated as work happens; the gauges read the tables when scraped. */
@@ -19,17 +21,16 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
     async collect() {
       this.reset();
       for (const state of ['pending', 'firing', 'escalated', 'resolved']) this.set({ state }, 0);
-      const rows = await db.query<{ state: string; n: number }>('select state, count(*)::int as n from alerts_incidents group by state').catch(() => []);
-      for (const row of rows) this.set({ state: row.state }, row.n);
+      for (const row of await incidentCountsByState(db).catch(() => [])) this.set({ state: row.state }, row.count);
     },
   });
-  const pending = () => db.query<{ n: number; oldest: number | null }>(`select count(*)::int as n, min(created_at) as oldest from alerts_notifications where status = 'pending'`).catch(() => []);
+  const backlog = () => outboxBacklog(db).catch(() => ({ count: 0, oldest: null }));
   new Gauge({
     name: 'vigil_alerts_outbox_depth',
     help: 'Notifications waiting in the outbox.',
     registers: [registry],
     async collect() {
-      this.set((await pending())[0]?.n ?? 0);
+      this.set((await backlog()).count);
     },
   });
   new Gauge({
@@ -37,7 +38,7 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
     help: 'Age of the oldest notification waiting in the outbox (0 when empty).',
     registers: [registry],
     async collect() {
-      const oldest = (await pending())[0]?.oldest;
+      const { oldest } = await backlog();
       this.set(oldest ? Math.max(0, now() - oldest) / 1000 : 0);
     },
   });
@@ -63,7 +64,13 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
     }),
     evaluations: new Counter({
       name: 'vigil_alerts_evaluations_total',
-      help: 'Rule evaluations by outcome (ok, error).',
+      help: 'Evaluations of rules and incidents by outcome (ok, error: one rule or incident could not be evaluated).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    heartbeats: new Counter({
+      name: 'vigil_alerts_heartbeats_total',
+      help: 'Outward heartbeat pings by outcome (ok, failed).',
       labelNames: ['outcome'],
       registers: [registry],
     }),

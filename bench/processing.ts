@@ -36,7 +36,7 @@ const benchKeys = [{ name: 'bench', scopes: ['upload', 'read'], key: BENCH_KEY }
 async function withVigil<T>(name: string, processing: Record<string, unknown>, fn: (url: string) => Promise<T>): Promise<T> {
   const dir = path.join(work, name);
   const config = parseConfig(
-    { server: { port: 0 }, database: { dataDir: path.join(dir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(dir, 'storage'), pollInterval: '500ms', keys: benchKeys, limits: { perKey: 1_000_000 }, ...processing } },
+    { server: { port: 0 }, database: { dataDir: path.join(dir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(dir, 'storage'), pollInterval: '500ms', keys: benchKeys, apiLimits: { perKey: 1_000_000 }, ...processing } },
     'bench',
   );
   const vigil = await startVigil({ config, modules: [processingModule] });

@@ -1,5 +1,6 @@
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
+import { callSite } from '../core/config/call-site.ts';
 import { formatDuration, parseDuration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
 import { duration } from './duration.ts';
@@ -130,14 +131,6 @@ export function defineKind<Options extends z.ZodObject, const Name extends strin
     return definition;
   };
   return Object.assign(construct, { kind });
-}
-
-function callSite(below: (...args: never[]) => unknown): string {
-  const holder: { stack?: string } = {};
-  Error.captureStackTrace(holder, below);
-  const frame = holder.stack?.split('\n')[1] ?? '';
-  const location = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?\s*$/.exec(frame);
-  return location ? `${location[1]!.replace(/^file:\/\//, '')}:${location[2]}` : '<unknown location>';
 }
 
 /** The longest one run can take: every attempt at its timeout, with the delays between them. */

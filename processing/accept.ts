@@ -7,7 +7,8 @@ import type { ProcessingConfig } from './config.ts';
 import { recordUsage } from './keys.ts';
 import type { ProcessingMetrics } from './metrics.ts';
 import { UploadTooLargeError, type Ingested, type Storage } from './storage.ts';
-import { insertVideo } from './videos.ts';
+import { STAGES } from './stages/index.ts';
+import { insertVideo } from './store.ts';
 import { enqueueFirstStage } from './worker.ts';
 
 export interface ReceivedUpload {
@@ -74,7 +75,7 @@ export async function acceptVideo(
     // unreferenced blobs under the same row lock) can never remove the file between the move and the commit.
     deps.db.transaction(async (tx) => {
       const now = deps.clock.date();
-      await insertVideo(tx, { id, sha256: ingested.sha256, bytes: ingested.bytes, originalName: upload.originalName, email: upload.email, labels: upload.labels, now });
+      await insertVideo(tx, { id, sha256: ingested.sha256, bytes: ingested.bytes, originalName: upload.originalName, email: upload.email, labels: upload.labels, stage: STAGES[0].name, now });
       if (upload.keyId) await recordUsage(tx, upload.keyId, ingested.bytes, now);
       await enqueueFirstStage(deps.queue, tx, id);
       await deps.storage.adoptOriginal(ingested.partPath, ingested.sha256);

@@ -1,21 +1,39 @@
 import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { acceptVideo, isTooLarge, MULTIPART_ALLOWANCE, receiveMultipart, tooLargeError, type UploadDeps } from './accept.ts';
+import type { FastifyInstance } from 'fastify';
+import { acceptVideo, MULTIPART_ALLOWANCE, receiveMultipart, type UploadDeps } from './accept.ts';
+import { classify } from './failures.ts';
 import type { UploadQuota } from './limits.ts';
 import { sendOutput, type PublicLinks } from './links.ts';
-import { withoutPaths } from './notices.ts';
-import { deleteVideoRows, getVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './videos.ts';
+import type { StageName } from './stages/index.ts';
+import { UploadTooLargeError } from './storage.ts';
+import { deleteVideoRows, getVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './store.ts';
+import { queueName, retryFailedVideo } from './worker.ts';
 
 export interface ApiDeps extends UploadDeps {
   /** Base URL of the processing API (the internal listener). */
   apiUrl(): string;
   links: PublicLinks;
   quota: UploadQuota;
+  /** Stops a deleted video's running attempt in this process, if there is one. */
+  cancelRunning(videoId: string): void;
 }
 
 const badRequest = (message: string, code = 'BAD_REQUEST') => Object.assign(new Error(message), { statusCode: 400, code });
 const notFound = (message: string) => Object.assign(new Error(message), { statusCode: 404, code: 'NOT_FOUND' });
+const conflict = (message: string) => Object.assign(new Error(message), { statusCode: 409, code: 'CONFLICT' });
+
+const VIDEO_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Video ids are UUIDs; anything else names no video and never reaches SQL. */
+export function videoIdOf(params: unknown): string {
+  const id = String((params as { id?: unknown }).id ?? '');
+  if (!VIDEO_ID.test(id)) throw notFound(`No video with id "${id.slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}" (video ids are UUIDs)`);
+  return id;
+}
+
+/** Seconds a client should wait before trying again when storage refused an upload. */
+const STORAGE_RETRY_AFTER_SECONDS = 30;
+const MULTIPART_MALFORMED = /Unexpected end of (?:form|multipart data)|Malformed|Boundary not found|Multipart: |part terminated early|premature close/i;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_.-]{0,62}$/;
@@ -63,9 +81,11 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
             throw error;
           }
         } catch (error) {
-          deps.metrics.uploads.inc({ outcome: isTooLarge(error) ? 'too_large' : (error as { statusCode?: number }).statusCode ? 'invalid' : 'error' });
-          if (isTooLarge(error)) throw tooLargeError(config.maxUploadBytes);
-          throw error;
+          const answer = uploadErrorAnswer(error, config.maxUploadBytes);
+          deps.metrics.uploads.inc({ outcome: answer?.outcome ?? ((error as { statusCode?: number }).statusCode ? 'invalid' : 'error') });
+          if (!answer) throw error;
+          if (answer.status === 503) reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS));
+          return reply.status(answer.status).send({ error: { code: answer.code, message: answer.message } });
         }
       },
     );
@@ -78,20 +98,18 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
     const limit = rawLimit === undefined ? 50 : Number(rawLimit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw badRequest(`limit: "${rawLimit}" is not a whole number from 1 to 500`);
     const videos = await listVideos(db, { limit, ...(state ? { state: state as VideoState } : {}) });
-    const admin = isAdmin(request);
-    return { videos: videos.map((video) => ({ ...summary(video, admin), statusUrl: statusUrl(video.id) })) };
+    return { videos: videos.map((video) => ({ ...summary(video), statusUrl: statusUrl(video.id) })) };
   });
 
-  http.get<{ Params: { id: string } }>('/api/v1/videos/:id', read, async (request) => {
-    const video = await getVideo(db, request.params.id);
-    if (!video) throw notFound(`No video with id "${request.params.id}"`);
+  http.get('/api/v1/videos/:id', read, async (request) => {
+    const id = videoIdOf(request.params);
+    const video = await getVideo(db, id);
+    if (!video) throw notFound(`No video with id "${id}"`);
     const [checkpoints, outputs] = await Promise.all([listCheckpoints(db, video.id), listOutputs(db, video.id)]);
-    const admin = isAdmin(request);
     return {
-      ...summary(video, admin),
+      ...summary(video),
       source: video.source,
       publicStatusUrl: deps.links.status(video.id),
-      // Which worker ran an attempt and what ffmpeg said are for administrators only.
       checkpoints: checkpoints.map((checkpoint) => ({
         stage: checkpoint.stage,
         attempt: checkpoint.attempt,
@@ -99,7 +117,7 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
         startedAt: checkpoint.startedAt.toISOString(),
         finishedAt: checkpoint.finishedAt?.toISOString() ?? null,
         errorClass: checkpoint.errorClass,
-        ...(admin ? { workerId: checkpoint.workerId, message: checkpoint.message } : {}),
+        errorCode: checkpoint.errorCode,
       })),
       outputs: outputs.map((output) => ({
         kind: output.kind,
@@ -112,29 +130,73 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
   });
 
   http.get<{ Params: { id: string; name: string } }>('/api/v1/videos/:id/outputs/:name', read, async (request, reply) => {
-    const output = (await listOutputs(db, request.params.id)).find((candidate) => candidate.name === request.params.name);
-    if (!output) throw notFound(`Video "${request.params.id}" has no output named "${request.params.name}"`);
+    const id = videoIdOf(request.params);
+    const output = (await listOutputs(db, id)).find((candidate) => candidate.name === request.params.name);
+    if (!output) throw notFound(`Video "${id}" has no output named "${request.params.name}"`);
     return sendOutput(reply, storage, output);
   });
 
-  http.delete<{ Params: { id: string } }>('/api/v1/videos/:id', { config: { scope: 'delete' } }, async (request, reply) => {
-    const found = await db.transaction(async (tx) => {
-      const video = await getVideo(tx, request.params.id, { forUpdate: true });
-      if (!video) return false;
+  http.delete('/api/v1/videos/:id', { config: { scope: 'delete' } }, async (request, reply) => {
+    const id = videoIdOf(request.params);
+    const deleted = await db.transaction(async (tx) => {
+      const video = await getVideo(tx, id, { forUpdate: true });
+      if (!video) return null;
       const { unreferencedSha256 } = await deleteVideoRows(tx, video.id);
       // Removed while the blob row's delete is uncommitted, for the same reason the upload adopts its file inside its transaction.
       if (unreferencedSha256) await storage.removeOriginal(unreferencedSha256);
-      return true;
+      return video;
     });
-    if (!found) throw notFound(`No video with id "${request.params.id}"`);
-    await storage.removeVideoFiles(request.params.id);
+    if (!deleted) throw notFound(`No video with id "${id}"`);
+    // A running attempt stops now: here directly, in another worker process when its claim renewal finds the job cancelled.
+    deps.cancelRunning(id);
+    if (deleted.jobId && deleted.stage && deleted.state !== 'published' && deleted.state !== 'failed') {
+      await deps.queue.cancel(queueName(deleted.stage as StageName), deleted.jobId).catch(() => {});
+    }
+    await storage.removeVideoFiles(id);
     return reply.status(204).send();
   });
+
+  http.register(
+    async (admin) => {
+      const adminOnly = { config: { scope: 'admin' } } as const;
+      admin.get('/videos/:id', adminOnly, async (request) => {
+        const id = videoIdOf(request.params);
+        const video = await getVideo(db, id);
+        if (!video) throw notFound(`No video with id "${id}"`);
+        const [checkpoints, outputs] = await Promise.all([listCheckpoints(db, id), listOutputs(db, id)]);
+        return { ...summary(video), errorDetail: video.errorDetail, source: video.source, checkpoints, outputs };
+      });
+      admin.post('/videos/:id/retry', adminOnly, async (request) => {
+        const id = videoIdOf(request.params);
+        const video = await retryFailedVideo(deps, id);
+        if (video) return { ...summary(video), statusUrl: statusUrl(id) };
+        const existing = await getVideo(db, id);
+        if (!existing) throw notFound(`No video with id "${id}"`);
+        throw conflict(`Video "${id}" is ${existing.state}; only a failed video can be retried`);
+      });
+    },
+    { prefix: '/admin/api/v1' },
+  );
 }
 
-const isAdmin = (request: FastifyRequest) => request.principal?.scopes.has('admin') ?? false;
+/** The answer for an upload that went wrong before it was accepted, or undefined for an error the server handler reports. */
+export function uploadErrorAnswer(error: unknown, maxUploadBytes: number): { status: number; code: string; message: string; outcome: string } | undefined {
+  const code = (error as { code?: string }).code;
+  if (error instanceof UploadTooLargeError || code === 'FST_REQ_FILE_TOO_LARGE') {
+    return { status: 413, code: 'UPLOAD_TOO_LARGE', message: `The upload is larger than the limit of ${maxUploadBytes} bytes (processing.maxUploadBytes).`, outcome: 'too_large' };
+  }
+  if (code === 'FST_FILES_LIMIT') return { status: 400, code: 'BAD_REQUEST', message: 'Send exactly one file, in the multipart field "file".', outcome: 'invalid' };
+  if ((error as { statusCode?: number }).statusCode) return undefined;
+  if (classify(error).code === 'storage_unavailable') {
+    return { status: 503, code: 'RESOURCE', message: 'Storage is not accepting uploads right now; try again later.', outcome: 'storage' };
+  }
+  if (error instanceof Error && MULTIPART_MALFORMED.test(error.message)) {
+    return { status: 400, code: 'MALFORMED_MULTIPART', message: `The multipart body could not be read (${error.message}); send it again, whole.`, outcome: 'invalid' };
+  }
+  return undefined;
+}
 
-function summary(video: Video, admin: boolean) {
+function summary(video: Video) {
   return {
     id: video.id,
     state: video.state,
@@ -144,6 +206,6 @@ function summary(video: Video, admin: boolean) {
     originalName: video.originalName,
     createdAt: video.createdAt.toISOString(),
     updatedAt: video.updatedAt.toISOString(),
-    error: video.state === 'failed' && video.errorClass ? { class: video.errorClass, message: admin ? (video.errorMessage ?? '') : withoutPaths(video.errorMessage ?? '') } : null,
+    error: video.state === 'failed' && video.errorClass ? { class: video.errorClass, code: video.errorCode, message: video.errorMessage ?? '' } : null,
   };
 }

@@ -8,6 +8,7 @@ import { createLogger } from '../core/telemetry/index.ts';
 import multipart from '@fastify/multipart';
 import { requireScopes } from '../core/http/auth.ts';
 import { accessMigrations } from './access-migrations.ts';
+import { startQueue, SUPERVISE_SECONDS } from '../core/queue/index.ts';
 import { registerRoutes } from './api.ts';
 import { isAwaitingUpload, registerDirectUploadCreation, registerPlainDirectUpload, registerUploadCors, type DirectUploadDeps } from './direct-uploads.ts';
 import { keyCommands, keyVerifier, registerKeyRoutes } from './keys.ts';
@@ -19,14 +20,14 @@ import { resolveFfmpeg } from './ffmpeg.ts';
 import { createGcComponent, runGc } from './gc.ts';
 import { processingMetrics } from './metrics.ts';
 import { processingMigrations } from './migrations.ts';
-import { resumeWorkOfDeadProcesses } from './recovery.ts';
+import { resumeWorkOfDeadStarts } from './recovery.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
-import { createPipelineWorker, declareQueues } from './worker.ts';
+import { createPipelineWorker, declareQueues, retryFailedVideo, type PipelineWorker } from './worker.ts';
 
 export { getProcessingSignals, type ProcessingSignals, type QueueSignal, type SignalOptions } from './signals.ts';
 export { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg, type FfmpegInfo, type ProbeInfo } from './ffmpeg.ts';
-export { FAILURE_CLASSES, type FailureClass } from './failures.ts';
+export { FAILURE_CLASSES, FAILURE_CODES, type FailureClass, type FailureCode } from './failures.ts';
 
 const gcCommand: CliCommand<CoreConfig & { processing: ProcessingConfig }> = {
   name: 'processing gc',
@@ -49,30 +50,105 @@ const gcCommand: CliCommand<CoreConfig & { processing: ProcessingConfig }> = {
   },
 };
 
+const retryCommand: CliCommand<CoreConfig & { processing: ProcessingConfig }> = {
+  name: 'processing retry',
+  summary: 'Queue a failed video again at the stage it failed at, with fresh attempt counts',
+  usage: '<video-id> [--url URL]  (the running Vigil at --url/VIGIL_URL with VIGIL_ADMIN_TOKEN; without a URL, the database directly)',
+  positionals: 1,
+  options: { url: { type: 'string' } },
+  async run(args, io) {
+    const id = args.positionals[0];
+    if (!id) {
+      io.err('vigil processing retry: give the id of a failed video');
+      return 2;
+    }
+    const url = (args.values.url as string | undefined) ?? io.env.VIGIL_URL;
+    if (url) {
+      const response = await fetch(`${url.replace(/\/$/, '')}/admin/api/v1/videos/${encodeURIComponent(id)}/retry`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${io.env.VIGIL_ADMIN_TOKEN ?? ''}` },
+      });
+      const body = (await response.json().catch(() => ({}))) as { error?: { message: string }; stage?: string };
+      if (!response.ok) {
+        io.err(`vigil processing retry: ${body.error?.message ?? `HTTP ${response.status}`}`);
+        return 1;
+      }
+      io.out(`video ${id} queued again at the ${body.stage} stage`);
+      return 0;
+    }
+    const config = await io.loadConfig();
+    const db = await openDb(config.database, 'vigil-retry');
+    const logger = createLogger({ level: 'warn' });
+    try {
+      await migrate(db, processingMigrations);
+      const queue = await startQueue(db, logger);
+      try {
+        await declareQueues(queue, config.processing);
+        const video = await retryFailedVideo({ db, queue, clock: systemClock }, id);
+        if (!video) {
+          io.err(`vigil processing retry: no failed video with id "${id}"`);
+          return 1;
+        }
+        io.out(`video ${id} queued again at the ${video.stage} stage`);
+        return 0;
+      } finally {
+        await queue.stop({ graceful: false });
+      }
+    } finally {
+      await db.close();
+    }
+  },
+};
+
+/** The longest a dead worker's job may wait before another worker takes it over. */
+const TAKEOVER_PROMISE_MS = 60_000;
+
 export const processingModule = defineModule({
   name: 'processing',
   config: { key: 'processing', schema: processingConfigSchema, env: { VIGIL_STORAGE_DIR: 'storageDir' } },
   roles: ['worker'],
   migrations: [...processingMigrations, ...accessMigrations],
-  commands: [gcCommand, ...keyCommands],
+  commands: [gcCommand, retryCommand, ...keyCommands],
+  validate(config) {
+    const takeover = takeoverMs(config.processing);
+    return takeover > TAKEOVER_PROMISE_MS
+      ? [
+          `processing.lease ${config.processing.lease / 1000}s: a dead worker's job would wait up to ${Math.round(takeover / 1000)}s before another worker ` +
+            `takes it over; keep the lease at or under ${Math.floor((TAKEOVER_PROMISE_MS - takeoverMs({ lease: 0 })) / 1000)}s`,
+        ]
+      : [];
+  },
   async setup(ctx) {
     const config = ctx.config.processing;
     const storage = new Storage(config.storageDir);
     const metrics = processingMetrics(ctx.registry, async () => queueSignals(ctx.db, ctx.clock.now(), 60_000));
-    const components: Component[] = [];
+    const components: Component[] = [{ name: 'processing-storage', health: () => storage.health(config.minFreeBytes) }];
     const ffmpeg = await resolveFfmpeg();
     ctx.logger.info({ ffmpeg: ffmpeg.ffmpegPath, ffprobe: ffmpeg.ffprobePath, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg resolved');
+    if (ffmpeg.warning) ctx.logger.warn({ ffmpeg: ffmpeg.ffmpegPath, builtYear: ffmpeg.builtYear }, ffmpeg.warning);
+    let worker: PipelineWorker | undefined;
     const signer = await loadSigner(ctx.db);
     const links = publicLinks({ signer, config, clock: ctx.clock, publicUrl: () => ctx.publicUrl });
     if (ctx.roles.has('api')) {
       const access = { adminToken: ctx.config.server.adminToken, verifyKey: keyVerifier(ctx.db, ctx.clock, config.keys) };
-      const quota = uploadQuota({ db: ctx.db, clock: ctx.clock, limits: config.limits });
+      const quota = uploadQuota({ db: ctx.db, clock: ctx.clock, limits: config.apiLimits });
       const direct: DirectUploadDeps = { db: ctx.db, queue: ctx.queue, storage, config, clock: ctx.clock, metrics, publicUrl: () => ctx.publicUrl, statusUrl: links.status };
       // The processing API for the platform's backend, with keys: the internal listener.
       await ctx.http.register(async (internal) => {
         requireScopes(internal, access);
-        await registerRateLimit(internal, config.limits);
-        await registerRoutes(internal, { db: ctx.db, queue: ctx.queue, storage, config, clock: ctx.clock, metrics, apiUrl: () => ctx.apiUrl, links, quota });
+        await registerRateLimit(internal, config.apiLimits);
+        await registerRoutes(internal, {
+          db: ctx.db,
+          queue: ctx.queue,
+          storage,
+          config,
+          clock: ctx.clock,
+          metrics,
+          apiUrl: () => ctx.apiUrl,
+          links,
+          quota,
+          cancelRunning: (videoId) => worker?.cancel(videoId),
+        });
         registerDirectUploadCreation(internal, direct, quota);
         registerKeyRoutes(internal, { db: ctx.db, clock: ctx.clock });
       });
@@ -80,7 +156,7 @@ export const processingModule = defineModule({
       await ctx.publicHttp.register(async (open) => {
         await registerUploadCors(open, config);
         requireScopes(open, access);
-        await registerRateLimit(open, config.limits);
+        await registerRateLimit(open, config.apiLimits);
         await open.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
         registerPlainDirectUpload(open, direct);
         registerTusUploads(open, direct);
@@ -89,7 +165,7 @@ export const processingModule = defineModule({
     }
     if (ctx.roles.has('worker')) {
       const mailer = createMailer(ctx.config.smtp);
-      const worker = createPipelineWorker({
+      const pipeline = createPipelineWorker({
         db: ctx.db,
         queue: ctx.queue,
         storage,
@@ -100,15 +176,18 @@ export const processingModule = defineModule({
         mailer,
         statusUrl: links.status,
       });
+      worker = pipeline;
       components.push(
         {
-          ...worker,
+          ...pipeline,
           async start() {
-            await worker.start?.();
-            await resumeWorkOfDeadProcesses(ctx.db, ctx.queue, ctx.logger);
+            // Before this start claims anything: what is claimed now was claimed by a start that ended.
+            await declareQueues(ctx.queue, config);
+            await resumeWorkOfDeadStarts({ db: ctx.db, queue: ctx.queue, clock: ctx.clock, logger: ctx.logger });
+            await pipeline.start?.();
           },
           async stop(deadline) {
-            await worker.stop?.(deadline);
+            await pipeline.stop?.(deadline);
             mailer.close();
           },
         },
@@ -121,3 +200,6 @@ export const processingModule = defineModule({
     return components;
   },
 });
+
+/** A dead worker's claim lapses after the lease, pg-boss's supervisor finds it within its interval, and retries it a second later. */
+export const takeoverMs = (config: Pick<ProcessingConfig, 'lease'>): number => config.lease + SUPERVISE_SECONDS * 1000 + 1000;

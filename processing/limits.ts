@@ -6,7 +6,7 @@ import type { HttpServer } from '../core/http/server.ts';
 import type { ProcessingConfig } from './config.ts';
 import { usedBytesToday } from './keys.ts';
 
-type Limits = ProcessingConfig['limits'];
+type Limits = ProcessingConfig['apiLimits'];
 
 /**
  * Requests per minute for every route of `http`: per key for requests that presented one (the scope check runs
@@ -32,13 +32,13 @@ export interface QuotaRefusal {
 /** Whether a key may start an upload of `declaredBytes` now, given what it sent today and has in flight. */
 export function quotaDecision(usage: { bytesToday: number; declaredBytes: number; inFlight: number }, limits: Limits, now: number): QuotaRefusal | null {
   if (usage.inFlight >= limits.concurrentUploads) {
-    return { retryAfterSeconds: 5, message: `This key already has ${usage.inFlight} upload(s) in progress, its limit (processing.limits.concurrentUploads).` };
+    return { retryAfterSeconds: 5, message: `This key already has ${usage.inFlight} upload(s) in progress, its limit (processing.apiLimits.concurrentUploads).` };
   }
   if (usage.bytesToday + usage.declaredBytes > limits.bytesPerDay) {
     const nextUtcDay = Math.floor(now / 86_400_000 + 1) * 86_400_000;
     return {
       retryAfterSeconds: Math.max(1, Math.ceil((nextUtcDay - now) / 1000)),
-      message: `This upload would take the key past its quota of ${limits.bytesPerDay} bytes a day (${usage.bytesToday} used today; processing.limits.bytesPerDay).`,
+      message: `This upload would take the key past its quota of ${limits.bytesPerDay} bytes a day (${usage.bytesToday} used today; processing.apiLimits.bytesPerDay).`,
     };
   }
   return null;

@@ -5,9 +5,8 @@ import type { Clock } from '../core/clock.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
 import type { HttpServer } from '../core/http/server.ts';
 import type { ProcessingConfig } from './config.ts';
-import { plainReason } from './notices.ts';
 import type { Storage } from './storage.ts';
-import { getVideo, listOutputs, type Output } from './videos.ts';
+import { getVideo, listOutputs, type Output } from './store.ts';
 
 /** Signs what the public side hands out: per-video status tokens and expiring output URLs. */
 export interface Signer {
@@ -98,7 +97,8 @@ export function registerPublicLinkRoutes(http: HttpServer, deps: LinkDeps): void
       state: video.state,
       stage: video.state === 'published' ? null : video.stage,
       name: video.originalName,
-      error: video.state === 'failed' && video.errorClass ? { class: video.errorClass, message: plainReason(video.errorClass) } : null,
+      // The user sentence only, as in the emails: never the technical detail.
+      error: video.state === 'failed' && video.errorClass ? { class: video.errorClass, code: video.errorCode, message: video.errorMessage ?? '' } : null,
       outputs: outputs.map((output) => ({ kind: output.kind, name: output.name, url: links.output(video.id, output.name), bytes: output.bytes })),
     };
   });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,12 +22,12 @@ export interface EmbeddedDb extends Db {
 export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
   const root = path.resolve(dataDir);
   const pgDir = path.join(root, 'pg');
-  const release = acquireDataDirLock(root);
+  const release = await acquireDataDirLock(root);
   let engine: PGlite;
   try {
-    engine = existsSync(path.join(pgDir, 'PG_VERSION')) ? await PGlite.create(pgDir) : await createFromTemplate(pgDir);
+    engine = await openOrCreate(root, pgDir);
   } catch (error) {
-    release();
+    await release();
     throw new Error(`Could not open the embedded database in ${pgDir}: ${(error as Error).message}`, { cause: error });
   }
   let reopening: Promise<PGlite> | undefined;
@@ -71,7 +71,7 @@ export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
       try {
         if (!engine.closed) await engine.close();
       } finally {
-        release();
+        await release();
       }
     },
     bossAdapter: {
@@ -95,6 +95,24 @@ function pgliteVersion(): string {
   throw new Error('cannot find the installed @electric-sql/pglite version');
 }
 
+/**
+ * A new store is made in a temporary directory beside `pg` and renamed into place only once complete, so a start killed
+ * part-way leaves either no store or a whole one. A `pg` without PG_VERSION can only be such a leftover of an older
+ * version (initdb never finished, so it holds no data): it is rebuilt.
+ */
+async function openOrCreate(root: string, pgDir: string): Promise<PGlite> {
+  for (const entry of readdirSync(root)) if (entry.startsWith(`${PARTIAL_PREFIX}`)) rmSync(path.join(root, entry), { recursive: true, force: true });
+  if (existsSync(path.join(pgDir, 'PG_VERSION'))) return PGlite.create(pgDir);
+  rmSync(pgDir, { recursive: true, force: true });
+  const partial = path.join(root, `${PARTIAL_PREFIX}${process.pid}-${Date.now()}`);
+  const made = await createFromTemplate(partial);
+  await made.close();
+  renameSync(partial, pgDir);
+  return PGlite.create(pgDir);
+}
+
+const PARTIAL_PREFIX = 'pg.partial-';
+
 // initdb is most of a new embedded database's start-up (about 3 s here); a pristine copy of its output,
 // kept per PGlite version, makes every later new directory start in about 1 s.
 async function createFromTemplate(pgDir: string): Promise<PGlite> {
@@ -103,6 +121,7 @@ async function createFromTemplate(pgDir: string): Promise<PGlite> {
       return await PGlite.create(pgDir, { loadDataDir: new Blob([readFileSync(TEMPLATE)]) });
     } catch {
       // An unreadable template is no reason not to start: fall through to a plain initdb.
+      rmSync(pgDir, { recursive: true, force: true });
     }
   }
   const engine = await PGlite.create(pgDir);

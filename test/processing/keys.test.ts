@@ -48,6 +48,9 @@ const ROUTES: Array<{ method: string; url: string; scope: Scope; answer: number;
   { method: 'HEAD', url: '/admin/api/v1/keys', scope: 'admin', answer: 200 },
   { method: 'POST', url: '/admin/api/v1/keys', scope: 'admin', answer: 400, json: {} },
   { method: 'DELETE', url: '/admin/api/v1/keys/unknown', scope: 'admin', answer: 404 },
+  { method: 'GET', url: '/admin/api/v1/videos/unknown', scope: 'admin', answer: 404 },
+  { method: 'HEAD', url: '/admin/api/v1/videos/unknown', scope: 'admin', answer: 404 },
+  { method: 'POST', url: '/admin/api/v1/videos/unknown/retry', scope: 'admin', answer: 404 },
 ];
 
 /** "METHOD /path" of every route the server has, from Fastify's own route table. */
@@ -74,7 +77,7 @@ describeEachBackend('processing API keys and scopes', (backend) => {
 
   beforeAll(async () => {
     store = await backend.createStore();
-    const config = processingTestConfig(store, { keys: [], limits: { perKey: 1000, perAddress: 1000, bytesPerDay: '1MB', concurrentUploads: 1 } }, { server: { adminToken: ADMIN_TOKEN } });
+    const config = processingTestConfig(store, { keys: [], apiLimits: { perKey: 1000, perAddress: 1000, bytesPerDay: '1MB', concurrentUploads: 1 } }, { server: { adminToken: ADMIN_TOKEN } });
     vigil = await startProcessing(config, { roles: ['api'], clock });
     for (const scope of ['upload', 'read', 'delete', 'admin'] as const) {
       const created = await call(vigil.url, 'POST', '/admin/api/v1/keys', { key: ADMIN_TOKEN, json: { name: `${scope}-only`, scopes: [scope] } });
@@ -89,7 +92,7 @@ describeEachBackend('processing API keys and scopes', (backend) => {
 
   it('the table covers every route the processing module serves', () => {
     const served = routesOf(vigil).filter((route) => /^[A-Z]+ \/(api|admin)\//.test(route) && !route.startsWith('OPTIONS'));
-    const covered = ROUTES.map((route) => `${route.method} ${route.url.replace('/unknown/outputs/720p.mp4', '/:id/outputs/:name').replace(/\/unknown$/, '/:id')}`);
+    const covered = ROUTES.map((route) => `${route.method} ${route.url.replace('/unknown/outputs/720p.mp4', '/:id/outputs/:name').replace('/unknown/retry', '/:id/retry').replace(/\/unknown$/, '/:id')}`);
     expect(new Set(served)).toEqual(new Set(covered));
   });
 
@@ -181,7 +184,7 @@ describe('rate limits', () => {
   it('answer 429 with Retry-After per key and, without one, per client address', async () => {
     const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-limits-'));
     const store: TestStore = { dataDir: path.join(tempDir, 'data'), tempDir, cleanup: async () => rmSync(tempDir, { recursive: true, force: true }) };
-    const vigil = await startProcessing(processingTestConfig(store, { limits: { perKey: 3, perAddress: 2 } }), { roles: ['api'] });
+    const vigil = await startProcessing(processingTestConfig(store, { apiLimits: { perKey: 3, perAddress: 2 } }), { roles: ['api'] });
     try {
       const withKey = await Promise.all(Array.from({ length: 4 }, () => call(vigil.url, 'GET', '/api/v1/videos', { key: TEST_KEY })));
       expect(withKey.map((answer) => answer.status).sort()).toEqual([200, 200, 200, 429]);

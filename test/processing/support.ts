@@ -30,12 +30,14 @@ export async function startSmtp(): Promise<{ url: string; messages: ParsedMail[]
   return { url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
+export const ADMIN_TOKEN = 'processing-test-admin-token';
 /** A config key with every scope, which the helpers below present. */
 export const TEST_KEY = 'vigil-test-key-with-every-scope';
 export const withKey = (headers: Record<string, string> = {}, key = TEST_KEY) => ({ ...headers, authorization: `Bearer ${key}` });
 
 export function processingTestConfig(store: TestStore, processing: Record<string, unknown> = {}, overrides: Partial<Record<keyof VigilConfigInput, unknown>> = {}) {
   return testConfig(store, {
+    server: { adminToken: ADMIN_TOKEN, ...(overrides.server as object | undefined) },
     processing: {
       storageDir: path.join(store.tempDir, 'storage'),
       pollInterval: '500ms',
@@ -43,7 +45,7 @@ export function processingTestConfig(store: TestStore, processing: Record<string
       preset: 'ultrafast',
       keys: [{ name: 'test', scopes: ['upload', 'read', 'delete', 'admin'], key: TEST_KEY }],
       // Tests poll many videos at once.
-      limits: { perKey: 1_000_000 },
+      apiLimits: { perKey: 1_000_000 },
       ...processing,
     },
     ...overrides,
@@ -75,9 +77,22 @@ export interface VideoView {
   labels: Record<string, string>;
   createdAt: string;
   updatedAt: string;
-  checkpoints: Array<{ stage: string; attempt: number; status: string; startedAt: string; finishedAt: string | null; workerId: string; errorClass: string | null; message: string | null }>;
+  checkpoints: Array<{ stage: string; attempt: number; status: string; startedAt: string; finishedAt: string | null; errorClass: string | null; errorCode: string | null }>;
   outputs: Array<{ kind: string; name: string; url: string; bytes: number; durationSeconds?: number }>;
-  error: { class: string; message: string } | null;
+  error: { class: string; code: string; message: string } | null;
+}
+
+/** What admins see: checkpoint details (worker, technical message) and output paths. */
+export interface AdminVideoView extends Omit<VideoView, 'checkpoints' | 'outputs'> {
+  errorDetail: string | null;
+  checkpoints: Array<VideoView['checkpoints'][number] & { workerId: string; message: string | null }>;
+  outputs: Array<{ kind: string; name: string; path: string; bytes: number; durationSeconds: number | null }>;
+}
+
+export async function getAdminVideo(baseUrl: string, id: string): Promise<AdminVideoView> {
+  const response = await fetch(`${baseUrl}/admin/api/v1/videos/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  if (response.status !== 200) throw new Error(`GET admin video ${id}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as AdminVideoView;
 }
 
 export async function getVideo(baseUrl: string, id: string): Promise<VideoView> {
@@ -86,15 +101,13 @@ export async function getVideo(baseUrl: string, id: string): Promise<VideoView> 
   return (await response.json()) as VideoView;
 }
 
-/** Where a video's outputs are stored (answers never say). */
-export async function outputPaths(vigil: Vigil, id: string): Promise<Record<string, string>> {
-  const rows = await vigil.db.query<{ name: string; path: string }>('select name, path from processing_outputs where video_id = $1', [id]);
-  return Object.fromEntries(rows.map((row) => [row.name, row.path]));
-}
-
 export async function waitForState(baseUrl: string, id: string, states: VideoView['state'][], timeoutMs = 60_000): Promise<VideoView> {
   return waitFor(`video ${id} to reach ${states.join('|')}`, async () => {
     const video = await getVideo(baseUrl, id);
     return states.includes(video.state) ? video : undefined;
   }, timeoutMs, 100);
 }
+
+/** What must never reach a user: a path, a memory address, ffmpeg's own output. */
+export const USER_TEXT_LEAKS = /\/[\w.-]+\/[\w.-]+|0x[0-9a-f]{4,}|\[[\w,]+ @|ffmpeg|ffprobe|Invalid data found|moov atom|EPERM|EACCES|ENOENT/i;
+export const withoutLinks = (text: string): string => text.replace(/https?:\/\/\S+/g, '');
