@@ -177,7 +177,8 @@ describeEachBackend('processing API keys and scopes', (backend) => {
     expect((await cli('keys', 'revoke', id)).output).toContain(`key ${id} (backend) revoked`);
     expect((await call(vigil.url, 'GET', '/api/v1/videos', { key })).status).toBe(401);
     expect((await cli('keys', 'create', 'x', '--scope', 'write')).code).toBe(2);
-  });
+    // Five CLI processes, each loading the whole product.
+  }, 300_000);
 });
 
 describe('rate limits', () => {
