@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db } from '../core/db/index.ts';
 import { tracedHistogram, type TracedHistogram } from '../core/telemetry/metrics.ts';
-import { incidentCountsByState, outboxBacklog } from './store.ts';
+import { incidentCountsByState, openIncidentCountsBySeverity, outboxBacklog } from './store.ts';
 
 export interface AlertsMetrics {
   notifications: Counter<'receiver' | 'outcome'>;
@@ -12,7 +12,7 @@ export interface AlertsMetrics {
 }
 
 /** Counters and histograms are updated as work happens; the gauges read the tables when scraped. */
-export function createAlertsMetrics(registry: Registry, db: Db, now: () => number): AlertsMetrics {
+export function createAlertsMetrics(registry: Registry, db: Db, now: () => number, holdsLease: () => boolean): AlertsMetrics {
   new Gauge({
     name: 'vigil_alerts_incidents',
     help: 'Incidents by state (resolved ones are counted since the start of the table).',
@@ -22,6 +22,25 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
       this.reset();
       for (const state of ['pending', 'firing', 'escalated', 'resolved']) this.set({ state }, 0);
       for (const row of await incidentCountsByState(db).catch(() => [])) this.set({ state: row.state }, row.count);
+    },
+  });
+  new Gauge({
+    name: 'vigil_alerts_open_incidents',
+    help: 'Incidents not resolved (pending, firing, escalated), by their severity label ("none" without one).',
+    labelNames: ['severity'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const severity of ['critical', 'warning', 'info']) this.set({ severity }, 0);
+      for (const row of await openIncidentCountsBySeverity(db).catch(() => [])) this.set({ severity: row.severity }, row.count);
+    },
+  });
+  new Gauge({
+    name: 'vigil_alerts_leader',
+    help: 'Whether this process holds the alerts lease (evaluates and delivers): 1, or 0 on a standby.',
+    registers: [registry],
+    collect() {
+      this.set(holdsLease() ? 1 : 0);
     },
   });
   const backlog = () => outboxBacklog(db).catch(() => ({ count: 0, oldest: null }));

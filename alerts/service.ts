@@ -54,7 +54,8 @@ export function createAlertService(options: AlertServiceOptions) {
   const { config, db, clock, logger } = options;
   const alerts = config.alerts;
   const now = () => clock.now();
-  const metrics = createAlertsMetrics(options.registry, db, now);
+  // The lease is made at set-up; until then this process is not the leader.
+  const metrics = createAlertsMetrics(options.registry, db, now, () => lease?.holds() ?? false);
   const receivers = new Map<string, Receiver>();
   const router = createRouter(alerts, receivers, now);
   const lifecycle = createLifecycle(alerts, router, now);

@@ -88,6 +88,11 @@ export async function incidentCountsByState(q: Queryable): Promise<Array<{ state
   return q.query('select state, count(*)::int as count from alerts_incidents group by state');
 }
 
+/** Pending, firing and escalated incidents by their severity label ("none" without one). */
+export async function openIncidentCountsBySeverity(q: Queryable): Promise<Array<{ severity: string; count: number }>> {
+  return q.query(`select coalesce(labels->>'severity', 'none') as severity, count(*)::int as count from alerts_incidents where state <> 'resolved' group by 1`);
+}
+
 // ---- signal states (flapping) ---------------------------------------------------------------------------------------
 
 export interface SignalState {

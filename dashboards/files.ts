@@ -1,5 +1,9 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { stringify } from 'yaml';
 import { DASHBOARDS } from './boards/index.ts';
+export { DASHBOARDS } from './boards/index.ts';
+export { RULE_GROUPS } from './rules.ts';
 import { buildDashboard, DATASOURCE_UID } from './panels.ts';
 import { RULE_GROUPS } from './rules.ts';
 
@@ -34,6 +38,15 @@ export function exportFiles(options: ExportOptions = {}): Map<string, string> {
   files.set('prometheus/rules/vigil.rules.yml', HEADER + stringify({ groups: RULE_GROUPS }));
   files.set('prometheus/prometheus.yml', HEADER + stringify(scrapeConfig(options)));
   return files;
+}
+
+/** Writes every exported file under `dir`; returns the relative paths written. */
+export async function writeExport(dir: string, files = exportFiles()): Promise<string[]> {
+  for (const [relative, content] of files) {
+    await mkdir(path.dirname(path.join(dir, relative)), { recursive: true });
+    await writeFile(path.join(dir, relative), content);
+  }
+  return [...files.keys()];
 }
 
 /** An example Prometheus configuration: Vigil scraped every 15 s (OpenMetrics, so exemplars arrive), the rules, the relabelling. */

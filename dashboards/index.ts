@@ -1,21 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CliCommand } from '../core/cli/command.ts';
 import type { VigilModule } from '../core/lifecycle/module.ts';
-import { exportFiles } from './files.ts';
-
-export { DASHBOARDS } from './boards/index.ts';
-export { exportFiles, PROBE_TO_INSTANCE, scrapeConfig } from './files.ts';
-export { RULE_GROUPS } from './rules.ts';
-
-/** Writes every exported file under `dir`; returns the relative paths written. */
-export async function writeExport(dir: string, files = exportFiles()): Promise<string[]> {
-  for (const [relative, content] of files) {
-    await mkdir(path.dirname(path.join(dir, relative)), { recursive: true });
-    await writeFile(path.join(dir, relative), content);
-  }
-  return [...files.keys()];
-}
 
 const exportCommand: CliCommand = {
   name: 'dashboards export',
@@ -30,18 +15,19 @@ const exportCommand: CliCommand = {
       return 2;
     }
     const option = (name: string) => (typeof args.values[name] === 'string' ? (args.values[name] as string) : undefined);
+    // The Grafana SDK takes most of a second to load, so only this verb loads it, not every CLI start.
+    const { exportFiles, writeExport } = await import('./files.ts');
     const files = exportFiles({
       ...(option('prometheus-url') ? { prometheusUrl: option('prometheus-url') } : {}),
       ...(option('target') ? { vigilTarget: option('target') } : {}),
       ...(option('environment') ? { environment: option('environment') } : {}),
     });
-    const written = await writeExport(dir, files);
-    for (const file of written) io.out(path.join(dir, file));
+    for (const file of await writeExport(dir, files)) io.out(path.join(dir, file));
     return 0;
   },
 };
 
-/** Dashboards as code: no tables, no running parts, one CLI verb. */
+/** Dashboards as code: no settings, no tables, no running parts; one CLI verb. */
 export const dashboardsModule: VigilModule = {
   name: 'dashboards',
   migrations: [],

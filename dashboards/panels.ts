@@ -125,9 +125,11 @@ export function buildDashboard(spec: DashboardSpec): Dashboard {
       .withVariable(labelVariable('probe', 'Probe', `probe_success{${ENV}}`, 'probe'))
       .withVariable(labelVariable('location', 'Location', `probe_success{${ENV}}`, 'location'));
   }
+  // Ids in order, rows included: Grafana keys links, the panel editor and library panels on unique ids.
+  let id = 0;
   for (const row of spec.rows) {
-    builder = builder.withRow(new RowBuilder(row.title));
-    for (const panel of row.panels) builder = builder.withPanel(panel);
+    builder = builder.withRow(new RowBuilder(row.title).id(++id));
+    for (const panel of row.panels) builder = builder.withPanel(panel.id(++id));
   }
   return builder.build();
 }

@@ -12,7 +12,7 @@ export const RULE_GROUPS: readonly RuleGroup[] = [
   {
     name: 'vigil.recording',
     rules: [
-      { record: 'vigil:processing_failure_ratio:rate5m', expr: 'sum without (instance, pod, outcome, class) (rate(vigil_processing_videos_total{outcome="failed"}[5m])) / sum without (instance, pod, outcome, class) (rate(vigil_processing_videos_total[5m]))' },
+      { record: 'vigil:processing_failure_ratio:rate5m', expr: 'sum by (job, environment) (rate(vigil_processing_videos_total{outcome="failed"}[5m])) / sum by (job, environment) (rate(vigil_processing_videos_total[5m]))' },
       { record: 'vigil:processing_stage_duration_seconds:p95_rate5m', expr: 'histogram_quantile(0.95, sum by (job, environment, stage, le) (rate(vigil_processing_stage_duration_seconds_bucket[5m])))' },
       { record: 'vigil:processing_busy_job_slots:rate5m', expr: 'sum by (job, environment) (rate(vigil_processing_stage_duration_seconds_sum[5m]))' },
       { record: 'probe:probe_success:avg_over_time1h', expr: 'avg_over_time(probe_success[1h])' },

@@ -80,7 +80,7 @@ const listCommand: CliCommand<ProbesHostConfig> = {
   summary: 'List every probe in the configuration with its schedule, labels, state and last result',
   async run(_args, io) {
     const config = await io.loadConfig();
-    const { probes, problems } = loadProbes(config.probes);
+    const { probes, problems, warnings } = loadProbes(config.probes);
     const db = await openStore(config, io);
     const statuses = new Map((db ? await getProbeStatuses(db).finally(() => db.close()) : []).map((status) => [status.probe, status]));
     if (probes.length === 0) io.out('No valid probes in the configuration.');
@@ -101,6 +101,7 @@ const listCommand: CliCommand<ProbesHostConfig> = {
       );
     }
     for (const problem of problems) io.out(`INVALID ${problem}`);
+    for (const warning of warnings) io.out(`WARNING ${warning}`);
     return 0;
   },
 };

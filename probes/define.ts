@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { callSite } from '../core/config/call-site.ts';
@@ -7,6 +9,7 @@ import { duration } from './duration.ts';
 import type { KindContext, KindOutcome } from './types.ts';
 
 const PROBE = Symbol.for('vigil.probe-definition');
+const MODULE_DIR = path.dirname(fileURLToPath(import.meta.url)) + path.sep;
 
 export type Schedule = { every: number } | { cron: string };
 
@@ -16,6 +19,8 @@ export interface ProbeKind<Options extends z.ZodObject = z.ZodObject, Name exten
   options: Options;
   /** Shared services the kind needs beyond the database (the CLI starts them only then). */
   uses?: ReadonlyArray<'queue'>;
+  /** What the run talks to ("host:port", a server), so the scheduler can budget runs per target; each probe is its own target when absent. */
+  target?(options: z.output<Options>): string;
   run(options: z.output<Options>, context: KindContext): Promise<KindOutcome>;
 }
 
@@ -71,6 +76,8 @@ const commonShape = {
   quorum: z.number().int().min(1).default(1),
   /** Also run once within the first 30 s after the scheduler starts, instead of waiting for the first slot. */
   runAtStart: z.boolean().default(false),
+  /** A successful run slower than this makes the probe degraded (up, but slow) instead of up. */
+  degradedAfter: duration(1).optional(),
   /** Largest start offset after the scheduled time, chosen per probe name (default: the whole interval; 30s for cron). */
   jitter: duration().optional(),
 };
@@ -116,11 +123,16 @@ export function defineKind<Options extends z.ZodObject, const Name extends strin
   const commonKeys = new Set(Object.keys(commonShape));
   const construct = (input: CommonInput & z.input<Options>): ProbeDefinition<z.output<Options>, Name> | InvalidProbeDefinition => {
     const source = callSite(construct);
-    const parsed = schema.safeParse(input);
-    if (!parsed.success) {
-      const name = typeof (input as { name?: unknown } | undefined)?.name === 'string' ? (input as { name: string }).name : undefined;
-      return { [PROBE]: true, valid: false, kind: kind.kind, ...(name ? { name } : {}), source, issues: formatIssues(parsed.error) };
+    const name = typeof (input as { name?: unknown } | undefined)?.name === 'string' ? (input as { name: string }).name : undefined;
+    const invalid = (issues: string[]): InvalidProbeDefinition => ({ [PROBE]: true, valid: false, kind: kind.kind, ...(name ? { name } : {}), source, issues });
+    let parsed: ReturnType<typeof schema.safeParse>;
+    try {
+      parsed = schema.safeParse(input);
+    } catch (error) {
+      // A function given in the definition (a mailbox reader, a custom check) threw while it was validated.
+      return invalid([`the definition threw while it was checked: ${(error as Error).message}`]);
     }
+    if (!parsed.success) return invalid(formatIssues(new z.ZodError(closestBranches(parsed.error.issues))));
     const common: Record<string, unknown> = {};
     const options: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(parsed.data as Record<string, unknown>)) (commonKeys.has(key) ? common : options)[key] = value;
@@ -133,9 +145,41 @@ export function defineKind<Options extends z.ZodObject, const Name extends strin
   return Object.assign(construct, { kind });
 }
 
+/** A union's error names the branch that came closest (fewest problems) instead of a bare "Invalid input". */
+function closestBranches(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [issue];
+    const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+    return closestBranches(closest.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] })));
+  });
+}
+
+/** Where a config entry that threw was written (the last frame of the config before the probes loader called it) and,
+ * when elsewhere, where it threw. */
+export function throwSite(error: unknown): { entry: string; thrown: string } {
+  const user: string[] = [];
+  for (const frame of (error instanceof Error ? (error.stack ?? '') : '').split('\n').slice(1)) {
+    const location = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?\s*$/.exec(frame);
+    if (!location) continue;
+    const file = location[1]!.replace(/^file:\/\//, '');
+    if (file.startsWith(MODULE_DIR)) break;
+    if (!file.includes('node_modules') && !file.startsWith('node:')) user.push(`${file}:${location[2]}`);
+  }
+  return { entry: user.at(-1) ?? '<unknown location>', thrown: user[0] ?? '<unknown location>' };
+}
+
 /** The longest one run can take: every attempt at its timeout, with the delays between them. */
 export function attemptBudget(definition: Pick<Common, 'timeout' | 'retries' | 'retryDelay'>): number {
   return definition.timeout * (definition.retries + 1) + definition.retryDelay * definition.retries;
+}
+
+/** The target of a URL for the scheduler's budgets: its host and port, never its credentials or path. */
+export function urlTarget(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'an unparsable URL';
+  }
 }
 
 export function describeSchedule(schedule: Schedule): string {

@@ -27,7 +27,10 @@ export function registerHeartbeatRoutes(http: HttpServer, options: { db: Db; clo
     await recordHeartbeat(options.db, token, event, options.clock.now(), message);
     return reply.status(200).send({ status: 'ok', event });
   };
-  http.post('/api/v1/heartbeats/:token', handle('ping'));
-  http.post('/api/v1/heartbeats/:token/start', handle('start'));
-  http.post('/api/v1/heartbeats/:token/fail', handle('fail'));
+  // GET too (and HEAD, which Fastify answers for every GET route), for jobs that can only fetch a URL.
+  for (const method of ['post', 'get'] as const) {
+    http[method]('/api/v1/heartbeats/:token', handle('ping'));
+    http[method]('/api/v1/heartbeats/:token/start', handle('start'));
+    http[method]('/api/v1/heartbeats/:token/fail', handle('fail'));
+  }
 }

@@ -7,7 +7,7 @@ import { probeMetrics } from './metrics.ts';
 import { probesMigrations } from './migrations.ts';
 import { createRecorder } from './record.ts';
 import { environmentOf } from './run-now.ts';
-import { createScheduler } from './scheduler.ts';
+import { createScheduler, limitsFromEnv } from './scheduler.ts';
 
 export type { KindContext, KindOutcome, ProbeResult, ProbeRunContext, ProbeState, ProbeStatus, UptimeDay } from './types.ts';
 export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeConstructor, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
@@ -16,6 +16,7 @@ export { getProbeStatuses, getRecentResults, getUptime } from './results.ts';
 export { loadProbes } from './loader.ts';
 export { findProbe, runProbeNow } from './run-now.ts';
 export * from './kinds/index.ts';
+export { assert } from './assertions.ts';
 export type { ProbesConfig, ProbesHostConfig } from './config.ts';
 
 function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {
@@ -35,13 +36,16 @@ export const probesModule = defineModule({
   validate: (config) => loadProbes(config.probes).problems,
   describe: (config) => `${config.probes.length} probe definition(s)`,
   setup(ctx): Component[] {
-    const { probes, problems } = loadProbes(ctx.config.probes);
+    const { probes, problems, warnings } = loadProbes(ctx.config.probes);
     for (const problem of problems) ctx.logger.error({ problem }, 'probe definition skipped');
+    for (const warning of warnings) ctx.logger.warn({ warning }, 'probe definition runs, but check it');
     if (ctx.roles.has('api')) registerHeartbeatRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, tokens: heartbeatTokens(probes) });
     if (!ctx.roles.has('probes')) return [];
     const metrics = probeMetrics(ctx.registry);
-    const recorder = createRecorder(ctx.db, metrics, ctx.logger);
-    const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, record: (loaded, run) => recorder.record(loaded, run) });
+    const recorder = createRecorder(ctx.db, metrics, ctx.logger, ctx.clock);
+    const { limits, problems: limitProblems } = limitsFromEnv(process.env);
+    for (const problem of limitProblems) ctx.logger.error({ problem }, 'probe scheduler limit ignored');
+    const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, limits, record: (loaded, run) => recorder.record(loaded, run) });
     return [
       {
         ...scheduler,

@@ -25,7 +25,9 @@ export interface ProbeMetrics {
   /** Declares the probes this scheduler runs, so their scheduler series exist (at 0) before the first run. */
   declare(probes: readonly string[]): void;
   scheduled(probe: string, latenessSeconds: number): void;
-  skipped(probe: string, reason: 'overlap' | 'claimed'): void;
+  skipped(probe: string, reason: 'overlap' | 'queued' | 'claimed'): void;
+  /** Runs claimed and waiting for their target's or the pool's budget went up (or down) by `delta`. */
+  waiting(delta: number): void;
   finished(probe: string): void;
 }
 
@@ -57,6 +59,7 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
   field('probe_http_ssl', 'Whether the final request of the last run used TLS (1) or not (0).', (m) => (m.httpSsl === undefined ? undefined : Number(m.httpSsl)));
   field('probe_dns_lookup_time_seconds', 'Seconds spent resolving the target host name.', (m) => m.dnsLookupSeconds);
   field('probe_ip_protocol', 'IP protocol (4 or 6) the last run connected over.', (m) => m.ipProtocol);
+  field('probe_ip_addr_hash', 'Hash of the IP address the last run connected to.', (m) => m.ipAddrHash);
   labelled('probe_tls_version_info', 'Set to 1 for the TLS version negotiated by the last run.', 'version', (m) => (m.tlsVersion ? { [m.tlsVersion]: 1 } : undefined));
   field('probe_ssl_earliest_cert_expiry', 'Unix time of the earliest certificate expiry in the served chain.', (m) => m.sslEarliestCertExpiry);
   field('probe_ssl_last_chain_expiry_timestamp_seconds', 'Unix time of the earliest expiry in the verified certificate chain.', (m) => m.sslLastChainExpiry);
@@ -82,10 +85,11 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
   });
   const skipped = new Counter({
     name: 'vigil_probe_runs_skipped_total',
-    help: 'Scheduled runs not started, by probe and reason: overlap (previous run still going) or claimed (another agent at this location took it).',
+    help: 'Scheduled runs not started, by probe and reason: overlap (previous run still going), queued (previous run still waiting for a place under the concurrency limits) or claimed (another agent at this location took it).',
     labelNames: ['probe', 'reason'],
     registers,
   });
+  const waiting = new Gauge({ name: 'vigil_probe_runs_queued', help: 'Runs claimed and waiting for a place under the per-target or global concurrency limit.', registers });
   const inFlight = new Gauge({ name: 'vigil_probe_runs_in_flight', help: 'Runs of each probe started and not yet recorded (0 or 1).', labelNames: ['probe'], registers });
 
   const emitted = new Map<string, Map<string, { gauge: Gauge<string>; labels: Record<string, string> }>>();
@@ -121,7 +125,7 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
       for (const probe of probes) {
         lateness.zero({ probe });
         inFlight.set({ probe }, 0);
-        for (const reason of ['overlap', 'claimed']) skipped.inc({ probe, reason }, 0);
+        for (const reason of ['overlap', 'queued', 'claimed']) skipped.inc({ probe, reason }, 0);
       }
     },
     scheduled(probe, latenessSeconds) {
@@ -130,6 +134,7 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
     },
     skipped: (probe, reason) => skipped.inc({ probe, reason }),
     finished: (probe) => inFlight.dec({ probe }),
+    waiting: (delta) => waiting.inc(delta),
   };
   cache.set(registry, metrics);
   return metrics;

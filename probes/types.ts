@@ -53,6 +53,8 @@ export interface KindContext {
   location: string;
   /** Aborted when the run's timeout passes or the scheduler stops; a kind stops its I/O on it. */
   signal: AbortSignal;
+  /** This attempt's timeout (ms), for a client library's own timeouts, which must not outlast it. */
+  timeout: number;
   clock: Clock;
   /** W3C traceparent of the run's span, for targets that should join the trace. */
   traceparent?: string;
@@ -85,6 +87,8 @@ export interface KindMetrics {
   dnsLookupSeconds?: number;
   /** 4 or 6: the address family the probe connected over. */
   ipProtocol?: 4 | 6;
+  /** FNV-1a hash of the address connected to, as blackbox_exporter computes it (a changed address shows as a step). */
+  ipAddrHash?: number;
   /** "TLS 1.3", "TLS 1.2", ... of the negotiated connection. */
   tlsVersion?: string;
   /** Unix seconds of the earliest certificate expiry in the chain. */

@@ -60,9 +60,10 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
     await scope.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
 
     // The announced multipart body is the file plus its framing and the small fields; a larger Content-Length is refused before it is read.
+    const { code, message } = uploadErrorAnswer(new UploadTooLargeError(), config.maxUploadBytes)!;
     scope.post(
       '/api/v1/videos',
-      { config: { scope: 'upload' }, bodyLimit: config.maxUploadBytes + MULTIPART_ALLOWANCE, onRequest: deps.quota.admit, onResponse: deps.quota.release },
+      { config: { scope: 'upload', bodyTooLarge: { code, message } }, bodyLimit: config.maxUploadBytes + MULTIPART_ALLOWANCE, onRequest: deps.quota.admit, onResponse: deps.quota.release },
       async (request, reply) => {
         try {
           const { ingested, originalName, fields } = await receiveMultipart(request, storage, config.maxUploadBytes);

@@ -54,31 +54,31 @@ export const FAILURE_CODES = {
   },
   too_small: {
     class: 'INPUT_INVALID',
-    cause: 'the picture is narrower or lower than processing.limits.minWidth/minHeight',
+    cause: 'the picture is narrower or lower than `processing.limits.minWidth`/`minHeight`',
     remedy: 'upload a larger video',
     user: (facts) => `The picture is ${facts.width}×${facts.height} pixels; the smallest we can process is ${facts.minWidth}×${facts.minHeight}.`,
   },
   too_many_pixels: {
     class: 'INPUT_INVALID',
-    cause: 'width × height is above processing.limits.maxPixels (checked by ffprobe before any decoding)',
+    cause: 'width × height is above `processing.limits.maxPixels` (read by ffprobe from the headers, before any decoding)',
     remedy: 'scale the video down before uploading',
     user: (facts) => `The picture is ${facts.width}×${facts.height} pixels; the largest we accept is ${facts.maxPixels} pixels in total.`,
   },
   too_many_frames: {
     class: 'INPUT_INVALID',
-    cause: 'the stream declares more frames than processing.limits.maxFrames',
+    cause: 'the stream declares more frames than `processing.limits.maxFrames`',
     remedy: 'upload a shorter video or one with a lower frame rate',
     user: (facts) => `The video has ${facts.frames} frames; the most we accept is ${facts.maxFrames}.`,
   },
   too_long: {
     class: 'INPUT_INVALID',
-    cause: 'the duration is above processing.limits.maxDuration',
+    cause: 'the duration is above `processing.limits.maxDuration`',
     remedy: 'cut the video into shorter parts',
     user: (facts) => `The video lasts ${facts.duration}; the longest we accept is ${facts.maxDuration}.`,
   },
   timed_out: {
     class: 'TIMEOUT',
-    cause: "a stage ran over its timeout (processing.stages.<stage>.timeout) on every attempt",
+    cause: 'a stage ran over its timeout (`processing.stages.*.timeout`) on every attempt',
     remedy: 'try a shorter or smaller video; the operator can raise the timeout and retry it',
     user: () => `Processing took longer than allowed${again}.`,
   },
@@ -90,7 +90,7 @@ export const FAILURE_CODES = {
   },
   worker_lost: {
     class: 'WORKER_LOST',
-    cause: 'the processes running the stage kept stopping or crashing (above processing.maxInterruptions)',
+    cause: 'the processes running the stage kept stopping or crashing (more than `processing.maxInterruptions` times)',
     remedy: 'nothing: the operator retries the video once the workers are stable',
     user: () => `The machines processing it kept stopping${again}.`,
   },
@@ -165,4 +165,13 @@ export function classifyExit(tool: string, exitCode: number | null, stderr: stri
   const lastLines = stderr.trim().split('\n').slice(-3).join(' | ') || 'no output';
   const code = EXIT_PATTERNS.find(([, pattern]) => pattern.test(stderr))?.[0] ?? 'internal';
   return new ProcessingError(code, `${tool} exited with ${exitCode ?? 'a signal'}: ${lastLines}`);
+}
+
+/** The README's failure-code reference, generated from the table above (a test keeps the README in step). */
+export function failureCodeReference(): string {
+  const rows = FAILURE_CODE_NAMES.map((code) => {
+    const entry: FailureCodeEntry = FAILURE_CODES[code];
+    return `| \`${code}\` | ${entry.class} | ${entry.cause} | ${entry.remedy} |`;
+  });
+  return ['| code | class | cause | what the uploader can do |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

@@ -21,6 +21,7 @@ import { createGcComponent, runGc } from './gc.ts';
 import { processingMetrics } from './metrics.ts';
 import { processingMigrations } from './migrations.ts';
 import { resumeWorkOfDeadStarts } from './recovery.ts';
+import { reportCommand } from './report.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
 import { createPipelineWorker, declareQueues, retryFailedVideo, type PipelineWorker } from './worker.ts';
@@ -108,7 +109,7 @@ export const processingModule = defineModule({
   config: { key: 'processing', schema: processingConfigSchema, env: { VIGIL_STORAGE_DIR: 'storageDir' } },
   roles: ['worker'],
   migrations: [...processingMigrations, ...accessMigrations],
-  commands: [gcCommand, retryCommand, ...keyCommands],
+  commands: [gcCommand, retryCommand, reportCommand, ...keyCommands],
   validate(config) {
     const takeover = takeoverMs(config.processing);
     return takeover > TAKEOVER_PROMISE_MS

@@ -161,8 +161,9 @@ export function createPipelineWorker(deps: PipelineDeps): PipelineWorker {
     /** Expects the queues declared (declareQueues) and the work of ended starts resumed. */
     async start() {
       const interval = Math.max(0.5, deps.config.pollInterval / 1000);
-      // batchSize 1 keeps one job per free slot; after a job, pg-boss fetches again at once while the queue is not empty.
-      const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: interval };
+      // One job per free slot. While a backlog waits, a worker that just finished a job fetches the next at once instead
+      // of pausing for its poll interval (a NOTIFY does the same for a job sent while it was busy).
+      const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: interval, burstWhenReadyExceeds: 1 };
       for (const stage of STAGES) {
         const name = queueName(stage.name);
         const id = await deps.queue.work<StageJob>(name, { ...polling, localConcurrency: deps.config.concurrency }, async ([job]) => {

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,30 +102,38 @@ function pgliteVersion(): string {
  * version (initdb never finished, so it holds no data): it is rebuilt.
  */
 async function openOrCreate(root: string, pgDir: string): Promise<PGlite> {
-  for (const entry of readdirSync(root)) if (entry.startsWith(`${PARTIAL_PREFIX}`)) rmSync(path.join(root, entry), { recursive: true, force: true });
+  for (const entry of readdirSync(root)) {
+    if (entry.startsWith(PARTIAL_PREFIX)) rmSync(path.join(root, entry), { recursive: true, force: true, maxRetries: 5 });
+  }
   if (existsSync(path.join(pgDir, 'PG_VERSION'))) return PGlite.create(pgDir);
   rmSync(pgDir, { recursive: true, force: true });
   const partial = path.join(root, `${PARTIAL_PREFIX}${process.pid}-${Date.now()}`);
-  const made = await createFromTemplate(partial);
-  await made.close();
+  await createInto(partial);
   renameSync(partial, pgDir);
   return PGlite.create(pgDir);
 }
 
 const PARTIAL_PREFIX = 'pg.partial-';
 
-// initdb is most of a new embedded database's start-up (about 3 s here); a pristine copy of its output,
-// kept per PGlite version, makes every later new directory start in about 1 s.
-async function createFromTemplate(pgDir: string): Promise<PGlite> {
+// initdb is most of a new embedded database's start-up (about 3 s here) and, as a second WebAssembly instance, most of
+// its memory peak: a pristine copy of its output, kept per PGlite version and unpacked with tar, makes every later new
+// directory start in about 1 s with one engine in memory.
+async function createInto(dir: string): Promise<void> {
   if (existsSync(TEMPLATE)) {
-    try {
-      return await PGlite.create(pgDir, { loadDataDir: new Blob([readFileSync(TEMPLATE)]) });
-    } catch {
-      // An unreadable template is no reason not to start: fall through to a plain initdb.
-      rmSync(pgDir, { recursive: true, force: true });
-    }
+    mkdirSync(dir, { recursive: true });
+    const unpacked = await new Promise<boolean>((resolve) => {
+      // Fed through a pipe, so a tar left behind by a killed start reads end-of-file and stops at once.
+      const tar = spawn('tar', ['-xzf', '-', '-C', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+      tar.once('error', () => resolve(false));
+      tar.once('exit', (code) => resolve(code === 0));
+      tar.stdin.on('error', () => {});
+      createReadStream(TEMPLATE).on('error', () => tar.kill()).pipe(tar.stdin);
+    });
+    if (unpacked && existsSync(path.join(dir, 'PG_VERSION'))) return;
+    // An unreadable template (or no tar) is no reason not to start: fall through to a plain initdb.
+    rmSync(dir, { recursive: true, force: true });
   }
-  const engine = await PGlite.create(pgDir);
+  const engine = await PGlite.create(dir);
   try {
     const dump = Buffer.from(await (await engine.dumpDataDir('gzip')).arrayBuffer());
     mkdirSync(path.dirname(TEMPLATE), { recursive: true });
@@ -133,6 +142,7 @@ async function createFromTemplate(pgDir: string): Promise<PGlite> {
     renameSync(partial, TEMPLATE);
   } catch {
     // The template is only a speed-up.
+  } finally {
+    await engine.close();
   }
-  return engine;
 }

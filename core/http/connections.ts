@@ -5,6 +5,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export interface ConnectionLimits {
   maxConnections: number;
   maxConnectionsPerClient: number;
+  headersTimeout: number;
+  keepAliveTimeout: number;
 }
 
 /** An open connection as the admission decision sees it. */
@@ -45,7 +47,13 @@ export function admitConnection<C extends OpenConnection>(open: Iterable<C>, add
 interface Tracked extends OpenConnection {
   socket: Socket;
   request?: IncomingMessage;
+  headersDeadline?: NodeJS.Timeout;
 }
+
+const HEADERS_TIMEOUT_BODY = JSON.stringify({ error: { code: 'REQUEST_TIMEOUT', message: 'The request headers did not arrive in time.' } });
+const HEADERS_TIMEOUT =
+  'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+  `Content-Length: ${Buffer.byteLength(HEADERS_TIMEOUT_BODY)}\r\n\r\n${HEADERS_TIMEOUT_BODY}`;
 
 const REFUSAL_BODY = JSON.stringify({
   error: { code: 'TOO_MANY_CONNECTIONS', message: 'The server has too many open connections right now. Please try again in a few seconds.' },
@@ -94,17 +102,36 @@ export function guardConnections(server: Server, limits: ConnectionLimits, regis
     }
     const tracked: Tracked = { socket, address, openedAt: now(), inRequest: false };
     open.set(socket, tracked);
-    socket.once('close', () => open.delete(socket));
+    armHeadersDeadline(tracked, limits.headersTimeout);
+    socket.once('close', () => {
+      clearTimeout(tracked.headersDeadline);
+      open.delete(socket);
+    });
   });
+
+  // Node enforces headersTimeout too, but only on a periodic sweep that lets a slow client overstay by seconds
+  // under load; a timer per connection holds the deadline to the millisecond.
+  function armHeadersDeadline(tracked: Tracked, ms: number) {
+    clearTimeout(tracked.headersDeadline);
+    tracked.headersDeadline = setTimeout(() => {
+      if (tracked.inRequest || tracked.socket.destroyed) return;
+      tracked.socket.end(HEADERS_TIMEOUT);
+      tracked.socket.once('finish', () => tracked.socket.destroy());
+    }, ms);
+    tracked.headersDeadline.unref();
+  }
 
   server.on('request', (request, response) => {
     const tracked = open.get(request.socket);
     if (!tracked) return;
     tracked.inRequest = true;
     tracked.request = request;
+    clearTimeout(tracked.headersDeadline);
     response.once('close', () => {
       tracked.inRequest = false;
       tracked.request = undefined;
+      // The next request on a kept-alive connection may start any time before keepAliveTimeout closes it.
+      if (!tracked.socket.destroyed) armHeadersDeadline(tracked, limits.keepAliveTimeout + limits.headersTimeout);
     });
   });
 

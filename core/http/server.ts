@@ -48,6 +48,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     span?: Span;
   }
+  interface FastifyContextConfig {
+    /** The 413 a route answers for a body over its `bodyLimit`, in its own words (e.g. naming the setting that sets it). */
+    bodyTooLarge?: { code: string; message: string };
+  }
 }
 
 /** Fastify with /healthz, /readyz, /metrics, a span and a duration histogram per request, and JSON errors. */
@@ -100,10 +104,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const announced = Number(request.headers['content-length'] ?? 0);
     const limit = request.routeOptions.bodyLimit ?? limits.bodyLimit;
     if (announced > limit) {
+      const declared = request.routeOptions.config.bodyTooLarge;
       return reply
         .status(413)
         .header('connection', 'close')
-        .send({ error: { code: 'BODY_TOO_LARGE', message: `The request body (${announced} bytes) is larger than the limit of ${limit} bytes for ${request.method} ${routeOf(request)}.` } });
+        .send({ error: declared ?? { code: 'BODY_TOO_LARGE', message: `The request body (${announced} bytes) is larger than the limit of ${limit} bytes for ${request.method} ${routeOf(request)}.` } });
     }
   });
 

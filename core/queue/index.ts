@@ -11,9 +11,15 @@ export const SUPERVISE_SECONDS = 10;
 
 /** pg-boss on Vigil's own database: through the PGlite adapter when embedded, its own small pool on PostgreSQL. */
 export async function startQueue(db: Db, logger: Logger, repeats: RepeatLimiter = createRepeatLimiter(logger)): Promise<Queue> {
-  // Lapsed claims (expiry, missed heartbeats) are found by the supervisor's monitor pass: every 10 s rather than the
-  // default minute, so a dead worker's job is handed on well within a minute.
-  const supervision = { superviseIntervalSeconds: SUPERVISE_SECONDS, monitorIntervalSeconds: SUPERVISE_SECONDS, useListenNotify: true };
+  // Lapsed claims (expiry, missed heartbeats) are found by the supervisor's monitor pass, and workers read the backlog
+  // (to fetch without pausing while work is queued) from the stats cache: both every 10 s rather than the default
+  // minute, so a dead worker's job is handed on well within a minute and a backlog is seen soon.
+  const supervision = {
+    superviseIntervalSeconds: SUPERVISE_SECONDS,
+    monitorIntervalSeconds: SUPERVISE_SECONDS,
+    queueCacheIntervalSeconds: SUPERVISE_SECONDS,
+    useListenNotify: true,
+  };
   const boss =
     db.kind === 'pglite'
       ? new PgBoss({ db: fromPglite((db as EmbeddedDb).bossAdapter), backend: 'pglite', ...supervision })

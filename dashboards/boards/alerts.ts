@@ -9,6 +9,8 @@ export const alerts: DashboardSpec = {
       title: 'Incidents',
       panels: [
         timeseries('Incidents by state', [{ expr: `max by (state) (vigil_alerts_incidents{${ENV}})`, legend: '{{state}}' }], { unit: 'short' }),
+        stat('Leader', [{ expr: `max by (instance) (vigil_alerts_leader{${ENV}})`, legend: '{{instance}}' }], { unit: 'bool_yes_no', width: 4, description: 'The process that holds the alerts lease evaluates rules and delivers notifications; the others stand by.' }),
+        stat('Open incidents by severity', [{ expr: `max by (severity) (vigil_alerts_open_incidents{${ENV}})`, legend: '{{severity}}' }], { unit: 'short', width: 8 }),
         timeseries('Rule evaluations', [{ expr: `sum by (outcome) (rate(vigil_alerts_evaluations_total{${ENV}}[$__rate_interval]))`, legend: '{{outcome}}' }], { unit: 'ops' }),
       ],
     },

@@ -10,7 +10,7 @@ export const overview: DashboardSpec = {
       title: 'Now',
       panels: [
         stat('Probes up', [`sum(probe_success{${PROBE}}) / count(probe_success{${PROBE}})`], { unit: 'percentunit', min: 0, max: 1 }),
-        stat('Open incidents', [{ expr: `sum by (state) (vigil_alerts_incidents{${ENV}, state=~"pending|firing|escalated"})`, legend: '{{state}}' }], { unit: 'short' }),
+        stat('Open incidents by severity', [{ expr: `max by (severity) (vigil_alerts_open_incidents{${ENV}})`, legend: '{{severity}}' }], { unit: 'short' }),
         stat('Outbox depth', [`sum(vigil_alerts_outbox_depth{${ENV}})`], { unit: 'short' }),
         stat('Processing failure ratio', [`vigil:processing_failure_ratio:rate5m{${ENV}}`], {
           unit: 'percentunit',

@@ -26,7 +26,8 @@ export const vigil: DashboardSpec = {
       panels: [
         timeseries('Requests by route', [{ expr: `sum by (route) (${http()})`, legend: '{{route}}' }], { unit: 'reqps' }),
         timeseries('Latency p95 by route', [{ expr: `histogram_quantile(0.95, sum by (le, route) (rate(vigil_http_request_duration_seconds_bucket{${ENV}}[$__rate_interval])))`, legend: '{{route}}' }], { unit: 's' }),
-        timeseries('Server errors', [{ expr: `sum(${http(', status_code=~"5.."')}) / sum(${http()})`, legend: '5xx ratio' }], { unit: 'percentunit', min: 0 }),
+        timeseries('Open connections', [{ expr: `sum by (instance) (vigil_http_open_connections{${ENV}})`, legend: '{{instance}}' }], { unit: 'short', width: 12 }),
+        timeseries('Error responses by status code', [{ expr: `sum by (status_code) (${http(', status_code=~"4..|5.."')})`, legend: '{{status_code}}' }], { unit: 'reqps' }),
       ],
     },
     {

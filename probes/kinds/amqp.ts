@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { ChannelModel } from 'amqplib';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import { defineKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -15,13 +15,15 @@ const options = z.strictObject({
 export const amqp = defineKind({
   kind: 'amqp',
   options,
+  target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
     const { connect } = await import('amqplib');
     const start = performance.now();
     let connection: ChannelModel | undefined;
     const release = () => void connection?.close().catch(() => {});
     try {
-      connection = await untilAborted(connect(config.url.reveal()), context.signal, release);
+      // The socket timeout bounds the AMQP handshake, which the abort cannot reach: amqplib keeps its socket to itself until connected.
+      connection = await untilAborted(connect(config.url.reveal(), { timeout: context.timeout }), context.signal, release, (late) => void late.close().catch(() => {}));
       connection.on('error', () => {});
       const connected = performance.now();
       const channel = await untilAborted(connection.createConfirmChannel(), context.signal, release);

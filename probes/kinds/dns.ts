@@ -4,8 +4,11 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as packet from 'dns-packet';
 import { z } from 'zod';
+import { assertionsSchema, firstFailure } from '../assertions.ts';
 import { defineKind } from '../define.ts';
 import type { KindMetrics } from '../types.ts';
+import { since } from './abort.ts';
+import { addressFigures } from './http.ts';
 
 const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SRV'] as const;
 
@@ -17,26 +20,56 @@ const options = z.strictObject({
   server: z.string().regex(/^[0-9a-fA-F.:[\]]+$/, 'an IP address, optionally with :port').optional(),
   /** Answers that must be among those returned. */
   expectContains: z.array(z.string()).optional(),
-  minAnswers: z.number().int().min(0).default(1),
+  /** Fewest answers; 0 when an rcode assertion is given (an expected NXDOMAIN has none). */
+  minAnswers: z.number().int().min(0).optional(),
+  /** Checks built with `assert`: answers, rcode (NOERROR, NXDOMAIN, SERVFAIL, REFUSED), responseTime. */
+  assertions: assertionsSchema(['answers', 'rcode', 'responseTime']),
 });
+
+/** Resolver error codes that are an answer from the server, by the rcode they stand for. */
+const RCODES: Record<string, string> = {
+  ENOTFOUND: 'NXDOMAIN', ENODATA: 'NOERROR', ESERVFAIL: 'SERVFAIL', EREFUSED: 'REFUSED', ENOTIMP: 'NOTIMP', EFORMERR: 'FORMERR',
+  SERVFAIL: 'SERVFAIL', REFUSED: 'REFUSED', NOTIMP: 'NOTIMP', FORMERR: 'FORMERR',
+};
 
 /** Resolves a name through the system resolver or a named server and checks the answers. */
 export const dns = defineKind({
   kind: 'dns',
   options,
+  target: (config) => config.server ?? 'system resolver',
   async run(config, context) {
     const start = performance.now();
-    const answers = await resolve(config, context.signal, context.observed ?? {});
-    const timings = { resolve: Math.round((performance.now() - start) * 1000) / 1000 };
-    const details = { answers: answers.slice(0, 20) };
-    if (answers.length < config.minAnswers) return { success: false, failure: 'assertion', reason: `${config.query} ${config.type} returned ${answers.length} answer(s), expected at least ${config.minAnswers}`, timings, details };
+    const { answers, rcode } = await resolve(config, context.signal, context.observed ?? {});
+    const responseTime = since(start, performance.now());
+    const timings = { resolve: responseTime };
+    const details = { answers: answers.slice(0, 20), rcode };
+    const asked = `${config.query} ${config.type}`;
+    const checksRcode = config.assertions.some((assertion) => assertion.source === 'rcode');
+    if (rcode !== 'NOERROR' && !checksRcode) {
+      return { success: false, failure: 'dns', reason: rcode === 'NXDOMAIN' ? `${asked}: the name was not found (NXDOMAIN)` : `${asked}: the server answered ${rcode}`, timings, details };
+    }
+    const minAnswers = config.minAnswers ?? (checksRcode ? 0 : 1);
+    if (answers.length < minAnswers) return { success: false, failure: 'assertion', reason: `${asked} returned ${answers.length} answer(s), expected at least ${minAnswers}`, timings, details };
     const missing = (config.expectContains ?? []).filter((wanted) => !answers.includes(wanted));
-    if (missing.length > 0) return { success: false, failure: 'assertion', reason: `${config.query} ${config.type} answers ${JSON.stringify(answers)} lack ${missing.join(', ')}`, timings, details };
+    if (missing.length > 0) return { success: false, failure: 'assertion', reason: `${asked} answers ${JSON.stringify(answers)} lack ${missing.join(', ')}`, timings, details };
+    const failed = firstFailure(config.assertions, (assertion) => (assertion.source === 'answers' ? answers : assertion.source === 'rcode' ? rcode : responseTime));
+    if (failed) return { success: false, failure: 'assertion', reason: `${asked}: ${failed}`, timings, details };
     return { success: true, timings, details };
   },
 });
 
-async function resolve(config: z.output<typeof options>, signal: AbortSignal, observed: KindMetrics): Promise<string[]> {
+async function resolve(config: z.output<typeof options>, signal: AbortSignal, observed: KindMetrics): Promise<{ answers: string[]; rcode: string }> {
+  try {
+    return { answers: await query(config, signal, observed), rcode: 'NOERROR' };
+  } catch (error) {
+    signal.throwIfAborted();
+    const rcode = RCODES[String((error as { code?: unknown }).code)];
+    if (rcode) return { answers: [], rcode };
+    throw error;
+  }
+}
+
+async function query(config: z.output<typeof options>, signal: AbortSignal, observed: KindMetrics): Promise<string[]> {
   if (!config.server) {
     if (config.type === 'A' || config.type === 'AAAA') {
       const found = await nodeDns.lookup(config.query, { family: config.type === 'A' ? 4 : 6, all: true });
@@ -74,7 +107,7 @@ function exchange(server: string, query: packet.Packet, signal: AbortSignal, obs
   const host = match?.[1] ?? server;
   const port = Number(match?.[2] ?? 53);
   const family = net.isIP(host) === 6 ? 6 : 4;
-  Object.assign(observed, { ipProtocol: family, dnsLookupSeconds: 0 });
+  Object.assign(observed, { dnsLookupSeconds: 0, ...addressFigures(host) });
   const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
   return new Promise((resolve, reject) => {
     const finish = (error: Error | undefined, response?: packet.DecodedPacket) => {

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import { defineKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -17,6 +17,7 @@ const options = z.strictObject({
 export const postgres = defineKind({
   kind: 'postgres',
   options,
+  target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
     const start = performance.now();
     const client = new pg.Client({ connectionString: config.url.reveal(), application_name: `vigil-probe ${context.probe}` });

@@ -18,9 +18,15 @@ export const slack = defineKind({
   async run(config, context) {
     const token = config.token ?? context.config.slack.token;
     if (!token) return { success: false, failure: 'config', reason: 'no Slack token: set token on the probe, slack.token or SLACK_BOT_TOKEN' };
-    const { WebClient } = await import('@slack/web-api');
+    const { LogLevel, WebClient } = await import('@slack/web-api');
     const apiUrl = config.apiUrl ?? context.config.slack.apiUrl;
-    const client = new WebClient(token.reveal(), { ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    const client = new WebClient(token.reveal(), { ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true,
+      // The outcome carries the failure; the client's own console warnings would repeat it outside Vigil's log.
+      logLevel: LogLevel.ERROR,
+      // The request carries the run's signal, so an abort closes its connection rather than leaving it to the server.
+      timeout: context.timeout,
+      fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, context.signal]) : context.signal }),
+    });
     const start = performance.now();
     const answer = await untilAborted(client.auth.test(), context.signal, () => {});
     const timings = { authTest: since(start, performance.now()) };

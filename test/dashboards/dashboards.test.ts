@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DASHBOARDS, exportFiles } from '../../dashboards/index.ts';
+import { DASHBOARDS, exportFiles } from '../../dashboards/files.ts';
 import { buildDashboard } from '../../dashboards/panels.ts';
 import { REPO_ROOT, runVigil } from '../support/cli.ts';
 import { analyse, panelQueries, ruleQueries } from './promql.ts';
@@ -49,6 +49,8 @@ describe('dashboards as code', () => {
       const dashboard = buildDashboard(spec);
       const variables = (dashboard.templating?.list ?? []).map((variable) => variable.name);
       expect(variables, spec.title).toEqual(spec.probeVariables ? ['datasource', 'environment', 'probe', 'location'] : ['datasource', 'environment']);
+      const ids = (dashboard.panels ?? []).map((panel) => panel.id);
+      expect(new Set(ids).size, `${spec.title}: panel ids`).toBe(ids.length);
       for (const panel of dashboard.panels ?? []) {
         if (panel.type !== 'row') expect((panel as { datasource?: { uid?: string } }).datasource?.uid, `${spec.title} / ${panel.title}`).toBe('${datasource}');
       }

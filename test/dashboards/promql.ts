@@ -1,7 +1,7 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { buildDashboard } from '../../dashboards/panels.ts';
-import { DASHBOARDS, RULE_GROUPS } from '../../dashboards/index.ts';
+import { DASHBOARDS, RULE_GROUPS } from '../../dashboards/files.ts';
 
 export interface PanelQuery {
   where: string;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { assert, assertionsSchema, firstFailure, readJsonPath, type Assertion } from '../../probes/assertions.ts';
 import { duration } from '../../probes/duration.ts';
 import { hash, period, timetable } from '../../probes/schedule.ts';
 import { nextLocationState, quorumState, type LocationState, type Vote } from '../../probes/state.ts';
@@ -101,5 +102,52 @@ describe('durations in probe definitions', () => {
     const parsed = schema.safeParse({ value: input });
     if (typeof expected === 'number') expect(parsed.data?.value).toBe(expected);
     else expect(parsed.error?.issues.map((issue) => issue.message).join('; ')).toContain(expected);
+  });
+});
+
+describe('assertions', () => {
+  const document = { items: [{ id: 1, tags: ['a'] }, { id: 2, tags: [] }], total: 2, next: null, 'odd key': true };
+  it.each([
+    ['$.total', 2],
+    ['total', 2],
+    ['$.items[0].id', 1],
+    ['$.items[*].id', [1, 2]],
+    ['$.items[*].tags[0]', ['a']],
+    ['$.items[5].id', undefined],
+    ["$['odd key']", true],
+    ['$.next', null],
+    ['$.missing.deeper', undefined],
+  ])('reads %s', (path, expected) => expect(readJsonPath(document, path)).toEqual(expected));
+
+  const observed: Record<string, unknown> = { status: 503, body: 'Service Unavailable', responseTime: 1234.5, answers: ['10.0.0.7', '10.0.0.8'], rcode: 'NXDOMAIN' };
+  const cases: Array<[string, Assertion, string | undefined]> = [
+    ['equal status passes', assert.status().equals(503), undefined],
+    ['unequal status names both values', assert.status().equals(200), 'status equals 200: got 503'],
+    ['oneOf', assert.status().oneOf([200, 204]), 'status oneOf [200,204]: got 503'],
+    ['lessThan', assert.status().lessThan(500), 'status lessThan 500: got 503'],
+    ['greaterThan passes', assert.status().greaterThan(499), undefined],
+    ['contains', assert.body().contains('OK'), 'body contains "OK": got "Service Unavailable"'],
+    ['notContains', assert.body().notContains('Unavailable'), 'body notContains "Unavailable": got "Service Unavailable"'],
+    ['matches a regex with flags', assert.body().matches(/service/i), undefined],
+    ['length', assert.body().length().lessThan(5), 'body length lessThan 5: got 19'],
+    ['response time humanised', assert.responseTime().lessThan(1000), 'responseTime lessThan 1s: got 1.2s'],
+    ['an array contains an element', assert.answers().contains('10.0.0.8'), undefined],
+    ['an array lacks an element', assert.answers().contains('10.0.0.9'), 'answers contains "10.0.0.9": got ["10.0.0.7","10.0.0.8"]'],
+    ['an expected NXDOMAIN', assert.rcode().equals('NXDOMAIN'), undefined],
+    ['isNull on a missing value passes', assert.certDaysLeft().isNull(), undefined],
+    ['isNotNull on a missing value', assert.certDaysLeft().isNotNull(), 'certDaysLeft isNotNull: got nothing'],
+  ];
+  it.each(cases)('%s', (_name, assertion, expected) => {
+    expect(firstFailure([assertion], (a) => observed[a.source])).toBe(expected);
+  });
+
+  it.each([
+    [assert.status().lessThan('500' as unknown as number), 'lessThan compares with a number, got "500"'],
+    [assert.body().matches('('), 'not a regular expression'],
+    [assert.jsonPath('items..id').equals(1), 'is not a JSONPath this probe reads'],
+    [{ source: 'status', comparison: 'isNull', target: 1 } as Assertion, 'takes no value'],
+  ])('rejects a malformed assertion when the config is read: %j', (assertion, message) => {
+    const parsed = assertionsSchema(['status', 'body', 'json']).safeParse([assertion]);
+    expect(parsed.error?.issues[0]?.message).toContain(message);
   });
 });

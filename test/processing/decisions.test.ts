@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { uploadErrorAnswer } from '../../processing/api.ts';
 import { processingConfigSchema } from '../../processing/config.ts';
-import { classify, classifyExit, FAILURE_CODE_NAMES, FAILURE_CODES, ProcessingError, type FailureCode } from '../../processing/failures.ts';
+import { classify, classifyExit, failureCodeReference, FAILURE_CODE_NAMES, FAILURE_CODES, ProcessingError, type FailureCode } from '../../processing/failures.ts';
 import { takeoverMs } from '../../processing/index.ts';
 import { admitSource } from '../../processing/stages/probe.ts';
 import { UploadTooLargeError } from '../../processing/storage.ts';
@@ -41,6 +43,10 @@ describe('failure classification', () => {
     ['a ProcessingError', new ProcessingError('too_long', 'over'), 'too_long'],
   ])('a thrown %s is %s', (_name, thrown, code) => {
     expect(classify(thrown).code).toBe(code);
+  });
+
+  it('the README carries the failure-code reference generated from the table', () => {
+    expect(readFileSync(path.join(import.meta.dirname, '../../README.md'), 'utf8')).toContain(failureCodeReference());
   });
 
   it('every code has a user sentence without paths, addresses or tool output, and a cause and remedy for the reference', () => {
