@@ -9,6 +9,7 @@ import { createRuleSource } from './rules/index.ts';
 import { createAlertService, receiverProblems } from './service.ts';
 
 export { maintenancesOverlapping as listMaintenances, type Maintenance } from './store.ts';
+export { addMaintenance, AdminError, endMaintenance, listIncidents } from './admin.ts';
 export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
 export type { Labels } from './config.ts';
 // What a receiver written in another module needs: one file exporting defineReceiver(...), one line in receivers/index.ts.
