@@ -1,4 +1,5 @@
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
+import { registerProbeApi } from './api.ts';
 import { probeCommands } from './cli.ts';
 import { probesConfigSchema } from './config.ts';
 import type { ProbeDefinition } from './define.ts';
@@ -13,6 +14,8 @@ import { createScheduler } from './scheduler.ts';
 export type { KindContext, KindOutcome, ProbeResult, ProbeRunContext, ProbeState, ProbeStatus, UptimeDay } from './types.ts';
 export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
 export { getProbeStatuses, getRecentResults, getUptime } from './results.ts';
+export { probeSummaries, type ProbeSummary } from './api.ts';
+export { selectResultsPage as getResultsPage } from './read.ts';
 export { loadProbes } from './loader.ts';
 export { findProbe, runProbeNow } from './run-now.ts';
 export * from './constructors.ts';
@@ -36,7 +39,10 @@ export const probesModule = defineModule({
   setup(ctx): Component[] {
     const { probes, problems } = loadProbes(ctx.config.probes);
     for (const problem of problems) ctx.logger.error({ problem }, 'probe definition skipped');
-    if (ctx.roles.has('api')) registerHeartbeatRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, tokens: heartbeatTokens(probes) });
+    if (ctx.roles.has('api')) {
+      registerHeartbeatRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, tokens: heartbeatTokens(probes) });
+      registerProbeApi(ctx.http, ctx);
+    }
     if (!ctx.roles.has('probes')) return [];
     const metrics = probeMetrics(ctx.registry);
     const recorder = createRecorder(ctx.db, metrics, ctx.logger);

@@ -1,16 +1,14 @@
-import { migrate, openDb } from '../core/db/index.ts';
 import type { CliCommand } from '../core/cli/command.ts';
-import type { CoreConfig } from '../core/config/index.ts';
-import { systemClock } from '../core/clock.ts';
+import { print } from '../core/cli/output.ts';
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { createMailer } from '../core/mail.ts';
-import { createLogger } from '../core/telemetry/index.ts';
 import { registerRoutes } from './api.ts';
-import { processingConfigSchema, type ProcessingConfig } from './config.ts';
+import { processingConfigSchema } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg.ts';
-import { createGcComponent, runGc } from './gc.ts';
+import { createGcComponent, type GcReport } from './gc.ts';
 import { processingMetrics } from './metrics.ts';
 import { processingMigrations } from './migrations.ts';
+import { registerProcessingReadApi } from './read-api.ts';
 import { resumeWorkOfDeadProcesses } from './recovery.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
@@ -19,25 +17,20 @@ import { createPipelineWorker, declareQueues } from './worker.ts';
 export { getProcessingSignals, type ProcessingSignals, type QueueSignal, type SignalOptions } from './signals.ts';
 export { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg, type FfmpegInfo, type ProbeInfo } from './ffmpeg.ts';
 export { FAILURE_CLASSES, type FailureClass } from './failures.ts';
+export { listVideosPage, videoDetail } from './read-api.ts';
+export { VIDEO_STATES, type VideoState } from './videos.ts';
+export type { Workflow, WorkflowStage } from './workflow.ts';
 
-const gcCommand: CliCommand<CoreConfig & { processing: ProcessingConfig }> = {
+const gcCommand: CliCommand = {
   name: 'processing gc',
   summary: 'Run the storage GC once (expired derived files, synthetic uploads, unreferenced originals) and print what it freed',
   async run(_args, io) {
-    const config = await io.loadConfig();
-    const db = await openDb(config.database, 'vigil-gc');
-    try {
-      await migrate(db, processingMigrations);
-      const logger = createLogger({ level: 'warn' });
-      const report = await runGc({ db, storage: new Storage(config.processing.storageDir), config: config.processing, clock: systemClock, logger });
-      io.out(
-        `freed ${report.freedBytes} bytes: ${report.deletedVideos} synthetic video(s), ${report.deletedOutputs} derived file(s), ` +
-          `${report.deletedOriginals} original(s), ${report.deletedOrphans} orphan file(s); ${report.storedBytes} bytes still stored.`,
-      );
-      return 0;
-    } finally {
-      await db.close();
-    }
+    const report = await (await io.connect()).post<GcReport>('/processing/gc');
+    print(io, report, () => [
+      `freed ${report.freedBytes} bytes: ${report.deletedVideos} synthetic video(s), ${report.deletedOutputs} derived file(s), ` +
+        `${report.deletedOriginals} original(s), ${report.deletedOrphans} orphan file(s); ${report.storedBytes} bytes still stored.`,
+    ]);
+    return 0;
   },
 };
 
@@ -56,6 +49,7 @@ export const processingModule = defineModule({
     ctx.logger.info({ ffmpeg: ffmpeg.ffmpegPath, ffprobe: ffmpeg.ffprobePath, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg resolved');
     if (ctx.roles.has('api')) {
       await registerRoutes(ctx.http, { db: ctx.db, queue: ctx.queue, storage, config, clock: ctx.clock, metrics, publicUrl: () => ctx.publicUrl });
+      registerProcessingReadApi(ctx.http, { db: ctx.db, clock: ctx.clock, gc: { db: ctx.db, storage, config, clock: ctx.clock, logger: ctx.logger, metrics } });
     }
     if (ctx.roles.has('worker')) {
       const mailer = createMailer(ctx.config.smtp);

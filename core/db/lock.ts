@@ -15,8 +15,8 @@ export class DataDirLockedError extends Error {
   constructor(dataDir: string, holder: LockHolder) {
     super(
       `The data directory ${dataDir} is in use by process ${holder.pid} on ${holder.host} ` +
-        `(${holder.command}, since ${holder.since}). Stop that process first, or point VIGIL_DATA_DIR ` +
-        `at another directory; to run several processes, use PostgreSQL (DATABASE_URL).`,
+        `(${holder.command}, since ${holder.since}). Commands that read or change its data go through that ` +
+        `running Vigil's API; to run several processes on one store, use PostgreSQL (DATABASE_URL).`,
     );
     this.name = 'DataDirLockedError';
     this.holder = holder;
@@ -53,6 +53,12 @@ export function acquireDataDirLock(dataDir: string): () => void {
   throw new Error(`Could not take the lock ${file}: another process keeps replacing it`);
 }
 
+/** The live process on this host holding `dataDir`, if one does. */
+export function lockHolder(dataDir: string): LockHolder | undefined {
+  const holder = readHolder(path.join(dataDir, 'vigil.lock'));
+  return holder && holder.host === os.hostname() && isAlive(holder.pid) ? holder : undefined;
+}
+
 function readHolder(file: string): LockHolder | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
@@ -61,7 +67,8 @@ function readHolder(file: string): LockHolder | undefined {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id runs on this host. */
+export function isAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

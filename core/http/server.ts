@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
 import type { Secret } from '../config/secret.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -21,7 +22,14 @@ export interface HttpServerOptions {
   readiness: () => Promise<Readiness>;
   /** Largest request body for routes that do not stream (uploads set their own limit). */
   bodyLimit?: number;
+  /** Bearer tokens accepted under /admin/api/: the configured admin token and this process's local one. */
+  adminTokens: readonly Secret[];
+  /** The version the OpenAPI document states. */
+  version?: string;
 }
+
+/** Where the administration API lives; every path under it needs an admin bearer token. */
+export const ADMIN_API_PREFIX = '/admin/api/v1';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -97,6 +105,26 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
+  // Checked on request, before any body is read, for every module's admin route at once.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith(`${ADMIN_API_PREFIX}/`)) return;
+    if (!presentsAdminToken(request.headers.authorization, options.adminTokens)) {
+      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' } });
+    }
+  });
+
+  // Documents the admin API from the schemas its routes declare; the public routes are not part of it.
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Vigil administration API', version: options.version ?? '0.0.0' },
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+      security: [{ adminToken: [] }],
+    },
+    transform: ({ schema, url }) => ({ schema: { ...schema, hide: !url.startsWith(`${ADMIN_API_PREFIX}/`) || url === `${ADMIN_API_PREFIX}/openapi.json` }, url }),
+  });
+  app.get(`${ADMIN_API_PREFIX}/openapi.json`, async () => app.swagger());
+
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
@@ -113,17 +141,19 @@ function routeOf(request: FastifyRequest): string {
   return request.routeOptions.url ?? 'unmatched';
 }
 
-/** A preHandler for /admin/api/v1: a bearer token compared in constant time; no token configured means no admin API. */
-export function requireAdminToken(token: Secret | undefined) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!token) {
-      return reply.status(403).send({ error: { code: 'ADMIN_DISABLED', message: 'The admin API is disabled: set VIGIL_ADMIN_TOKEN (or server.adminToken) to enable it.' } });
-    }
-    const header = request.headers.authorization ?? '';
-    const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+/** Whether an Authorization header carries one of the tokens ("Bearer" in any case). */
+export function presentsAdminToken(header: string | undefined, tokens: readonly Secret[]): boolean {
+  const match = /^bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match ? matchingToken(match[1]!, tokens) !== undefined : false;
+}
+
+/** The token among `tokens` that equals `presented`, compared in constant time. */
+export function matchingToken(presented: string, tokens: readonly Secret[]): Secret | undefined {
+  const given = Buffer.from(presented);
+  let found: Secret | undefined;
+  for (const token of tokens) {
     const expected = Buffer.from(token.reveal());
-    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
-      return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' } });
-    }
-  };
+    if (given.length === expected.length && timingSafeEqual(given, expected)) found = token;
+  }
+  return found;
 }

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { CliCommand } from '../cli/command.ts';
 import type { Clock } from '../clock.ts';
 import type { CoreConfig } from '../config/schema.ts';
+import type { Secret } from '../config/secret.ts';
 import type { Db, Migration } from '../db/index.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Queue } from '../queue/index.ts';
@@ -41,6 +42,8 @@ export interface ModuleContext<Config extends CoreConfig = CoreConfig> {
   publicUrl: string;
   /** Present in every process; modules add their routes only when `roles` has "api". */
   http: HttpServer;
+  /** The tokens the admin API accepts (the configured one and this process's local one), for a module's own login. */
+  adminTokens: readonly Secret[];
 }
 
 /** A module's section of vigil.config.ts: its key, its schema, and the environment variables that override its fields. */

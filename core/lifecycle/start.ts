@@ -1,10 +1,12 @@
 import { systemClock, type Clock } from '../clock.ts';
+import type { Secret } from '../config/secret.ts';
 import type { CoreConfig } from '../config/schema.ts';
 import { migrate, openDb, type Db } from '../db/index.ts';
 import { createHttpServer, type HttpServer, type Readiness } from '../http/server.ts';
 import { startQueue, type Queue } from '../queue/index.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createRegistry, type Registry } from '../telemetry/metrics.ts';
+import { advertiseInstance, createLocalToken } from './instance.ts';
 import { rolesOf, type Component, type ModuleContext, type Role, type VigilModule } from './module.ts';
 
 export interface StartOptions {
@@ -15,6 +17,13 @@ export interface StartOptions {
   location?: string;
   clock?: Clock;
   logger?: Logger;
+  /** The product's version, stated by the OpenAPI document. */
+  version?: string;
+  /**
+   * false: no listening, no components started, nothing advertised; requests are served through `http.inject` (the
+   * CLI's offline mode). Otherwise an instance with the api role writes its address and local token next to the lock.
+   */
+  listen?: boolean;
 }
 
 export interface Vigil {
@@ -25,6 +34,8 @@ export interface Vigil {
   readonly http: HttpServer;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** Accepted by this process's admin API besides the configured token; written to a 0600 file for the local CLI. */
+  readonly localToken: Secret;
   readiness(): Promise<Readiness>;
   /** Graceful stop: not ready at once, components stop taking work, in-flight work finishes or is handed back, database closed. */
   stop(timeoutMs?: number): Promise<void>;
@@ -69,21 +80,32 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       return failed ? { ready: false, reason: `${failed.name}: ${failed.reason}`, checks } : { ready: true, checks };
     };
 
-    const http = createHttpServer({ logger, registry, readiness });
+    const localToken = createLocalToken();
+    const adminTokens = config.server.adminToken ? [config.server.adminToken, localToken] : [localToken];
+    const http = createHttpServer({ logger, registry, readiness, adminTokens, ...(options.version ? { version: options.version } : {}) });
     const publicUrl = config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
-    const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, http };
+    const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, http, adminTokens };
     for (const module of modules) components.push(...(await module.setup(context)));
-    for (const component of components) {
+    for (const component of options.listen === false ? [] : components) {
       await component.start?.();
       cleanups.push(async () => component.stop?.(clock.now() + 1000));
     }
 
-    await http.listen({ host: config.server.host, port: config.server.port });
-    const address = http.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.server.port;
-    const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
-    if (!config.server.publicUrl) context.publicUrl = url;
-    logger.info({ url, location: context.location }, 'vigil started');
+    let url = context.publicUrl;
+    let withdraw = () => {};
+    if (options.listen === false) {
+      await http.ready();
+    } else {
+      await http.listen({ host: config.server.host, port: config.server.port });
+      const address = http.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.server.port;
+      url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
+      if (!config.server.publicUrl) context.publicUrl = url;
+      if (roles.has('api')) {
+        withdraw = advertiseInstance(config.database.dataDir, url, localToken);
+      }
+      logger.info({ url, location: context.location }, 'vigil started');
+    }
 
     let stopped: Promise<void> | undefined;
     return {
@@ -94,6 +116,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       http,
       registry,
       logger,
+      localToken,
       readiness,
       stop(timeoutMs = config.server.shutdownTimeout) {
         stopped ??= (async () => {
@@ -108,6 +131,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
           await Promise.race([httpClosed, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
           await queue.stop({ graceful: true, close: true, timeout: Math.max(1000, deadline - Date.now()) }).catch(() => {});
           await db.close();
+          withdraw();
           logger.info('stopped');
         })();
         return stopped;

@@ -64,7 +64,7 @@ describeEachBackend('alerts administration', (backend) => {
 
     expect((await call('POST', '/incidents/1/ack', { author: 'ana' })).status).toBe(404);
     expect((await call('POST', '/incidents/abc/ack', { author: 'ana' })).status).toBe(400);
-    expect(JSON.parse((await call('GET', '/incidents')).text)).toEqual({ incidents: [] });
+    expect(JSON.parse((await call('GET', '/incidents')).text)).toEqual({ incidents: [], nextCursor: null });
   });
 
   it('exposes the alerts metrics and keeps secrets out of every answer and the audit log', async () => {
