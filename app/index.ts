@@ -3,3 +3,4 @@ export { defineConfig, type VigilConfig, type VigilConfigInput } from './config.
 export { amqp, browser, dns, ffmpegPing, heartbeat, http, postgres, queueLoad, redis, resources, slack, smtp, tcp, videoE2E } from '../probes/constructors.ts';
 export type { ProbeResult, ProbeState, ProbeStatus } from '../probes/types.ts';
 export { emailReceiver, failureRateRule, metricRule, probeRule, queueRule, restartHook, route, scaleHook, slackReceiver, webhookReceiver } from '../alerts/define.ts';
+export { include, type Environment, type IncludeOptions } from '../probes/include.ts';

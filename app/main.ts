@@ -1,17 +1,14 @@
 #!/usr/bin/env node
 // The `vigil` command: core's CLI run against the product assembled here.
-import { readFileSync } from 'node:fs';
-import { findPackageJSON } from 'node:module';
 import { runCli } from '../core/cli/run.ts';
+import { BUILD } from '../core/telemetry/build.ts';
 import { loadConfig, parseConfig } from './config.ts';
+import { initCommand } from './init.ts';
 import { MODULES } from './modules.ts';
-
-/** The version of the package this file ships in (the repository's, or the installed one's). */
-const version = (JSON.parse(readFileSync(findPackageJSON('..', import.meta.url)!, 'utf8')) as { version: string }).version;
 
 /** Runs one `vigil` command line; resolves with the exit code. */
 export function vigil(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  return runCli({ modules: MODULES, config: { load: loadConfig, parse: parseConfig }, version }, argv, env);
+  return runCli({ modules: MODULES, config: { load: loadConfig, parse: parseConfig }, version: BUILD.version, commands: [initCommand] }, argv, env);
 }
 
 if (import.meta.main) {

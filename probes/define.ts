@@ -121,7 +121,8 @@ export function constructorFor<Options extends z.ZodObject>(kind: ProbeKind<Opti
   return construct;
 }
 
-function callSite(below: (...args: never[]) => unknown): string {
+/** file:line of the code that called `below`. */
+export function callSite(below: (...args: never[]) => unknown): string {
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, below);
   const frame = holder.stack?.split('\n')[1] ?? '';

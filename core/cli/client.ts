@@ -106,7 +106,7 @@ export async function connect(options: ConnectOptions): Promise<AdminClient> {
   // A Vigil that holds the data directory but has not advertised itself yet is starting: wait for it rather than fail.
   const deadline = Date.now() + (options.startupWaitMs ?? 60_000);
   for (;;) {
-    const local = findLocalInstance(dataDir);
+    const local = findLocalInstance(config.database);
     if (local) return remoteClient(local.url, local.token);
     const holder = config.database.url ? undefined : lockHolder(dataDir);
     if (!holder) return inProcessClient(config, options.modules, options.version);

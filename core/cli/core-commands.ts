@@ -13,6 +13,8 @@ export interface Product {
   config: ConfigLoader<CoreConfig>;
   /** The package's version, for --version and the OpenAPI document. */
   version?: string;
+  /** Verbs of the product itself rather than of one module (e.g. "init"). */
+  commands?: readonly CliCommand[];
 }
 
 function parseRoles(values: CliArgs['values'], known: readonly Role[]): Role[] {

@@ -38,7 +38,7 @@ function commandHelp(command: CliCommand): string {
 
 /** Runs one `vigil` command line against the product the composition root assembled; resolves with the exit code. */
 export async function runCli(product: Product, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const COMMANDS: CliCommand[] = [...coreCommands(product), ...product.modules.flatMap((module) => module.commands ?? [])];
+  const COMMANDS: CliCommand[] = [...coreCommands(product), ...(product.commands ?? []), ...product.modules.flatMap((module) => module.commands ?? [])];
   const out = (line: string) => process.stdout.write(`${line}\n`);
   const err = (line: string) => process.stderr.write(`${line}\n`);
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {

@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { CoreConfig } from '../config/schema.ts';
 import { Secret } from '../config/secret.ts';
 import { isAlive } from '../db/lock.ts';
 
@@ -20,6 +21,13 @@ interface InstanceRecord {
   url: string;
   pid: number;
   host: string;
+  /** Which store it serves, so a CLI configured for another database never takes it for its own. */
+  store: string;
+}
+
+/** The embedded store's directory, or a digest of the PostgreSQL URL (never the URL itself: it may hold a password). */
+export function storeIdentity(database: CoreConfig['database']): string {
+  return database.url ? `postgres:${createHash('sha256').update(database.url.reveal()).digest('hex').slice(0, 16)}` : `pglite:${path.resolve(database.dataDir)}`;
 }
 
 /** A fresh token accepted by the admin API of this process only. */
@@ -28,8 +36,9 @@ export function createLocalToken(): Secret {
 }
 
 /** Writes the instance's address and local token (mode 0600); the returned function removes them if they are still this process's. */
-export function advertiseInstance(dataDir: string, url: string, token: Secret): () => void {
-  const record: InstanceRecord = { url, pid: process.pid, host: os.hostname() };
+export function advertiseInstance(database: CoreConfig['database'], url: string, token: Secret): () => void {
+  const { dataDir } = database;
+  const record: InstanceRecord = { url, pid: process.pid, host: os.hostname(), store: storeIdentity(database) };
   const tokenFile = path.join(dataDir, TOKEN_FILE);
   mkdirSync(dataDir, { recursive: true });
   rmSync(tokenFile, { force: true });
@@ -42,10 +51,11 @@ export function advertiseInstance(dataDir: string, url: string, token: Secret): 
   };
 }
 
-/** The Vigil running on this host from `dataDir`, if one does. */
-export function findLocalInstance(dataDir: string): LocalInstance | undefined {
+/** The Vigil running on this host on this store, advertised in its data directory, if one does. */
+export function findLocalInstance(database: CoreConfig['database']): LocalInstance | undefined {
+  const { dataDir } = database;
   const record = readRecord(dataDir);
-  if (!record || record.host !== os.hostname() || !isAlive(record.pid)) return undefined;
+  if (!record || record.host !== os.hostname() || record.store !== storeIdentity(database) || !isAlive(record.pid)) return undefined;
   try {
     return { url: record.url, pid: record.pid, token: new Secret(readFileSync(path.join(dataDir, TOKEN_FILE), 'utf8').trim()) };
   } catch {

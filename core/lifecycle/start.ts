@@ -102,7 +102,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
       if (!config.server.publicUrl) context.publicUrl = url;
       if (roles.has('api')) {
-        withdraw = advertiseInstance(config.database.dataDir, url, localToken);
+        withdraw = advertiseInstance(config.database, url, localToken);
       }
       logger.info({ url, location: context.location }, 'vigil started');
     }

@@ -85,14 +85,14 @@ describeEachBackend('alerts administration', (backend) => {
     const added = await vigilCli('silence', 'add', '--match', 'service=api', '--duration', '30m', '--author', 'ana', '--comment', 'deploy');
     expect(added.code).toBe(0);
     expect(added.output).toMatch(/^silence #1: service=api from /);
-    expect((await vigilCli('silence', 'list')).output).toMatch(/#1 {2}service=api .* by ana: deploy/);
+    expect((await vigilCli('silence', 'list')).output).toMatch(/^#1 +service=api +\S+ +\S+ +ana +deploy$/m);
     expect((await vigilCli('silence', 'expire', '1', '--author', 'ana')).code).toBe(0);
     expect((await vigilCli('silence', 'list')).output.trim()).toBe('no silences');
     const wrong = await vigilCli('silence', 'add', '--match', 'service', '--duration', '30m', '--comment', 'x');
     expect(wrong.code).toBe(2);
-    expect(wrong.output).toContain('matcher "service" must look like label=value');
+    expect(wrong.output).toContain('"service" must look like label=value');
     expect((await vigilCli('maintenance', 'add', '--title', 'DB upgrade', '--match', 'service=db', '--duration', '2h', '--author', 'ana')).code).toBe(0);
-    expect((await vigilCli('maintenance', 'list')).output).toMatch(/#1 {2}DB upgrade {2}service=db/);
+    expect((await vigilCli('maintenance', 'list')).output).toMatch(/^#1 +DB upgrade +service=db/m);
     expect((await vigilCli('maintenance', 'end', '1')).code).toBe(0);
     expect((await vigilCli('incident', 'list')).output.trim()).toBe('no incidents');
     expect((await vigilCli('incident', 'reset', '7')).output).toContain('no incident #7');
