@@ -4,9 +4,8 @@ import { duration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
 import type { Db } from '../core/db/index.ts';
 import type { HttpServer } from '../core/http/server.ts';
-import { ackIncident, addMaintenance, addSilence, AdminError, endMaintenance, expireSilence, listSilences, resetIncident } from './admin.ts';
-import { hookAttempts } from './hooks.ts';
-import { listMaintenances } from './maintenance.ts';
+import { ackIncident, addMaintenance, addSilence, AdminError, endMaintenance, expireSilence, listMaintenances, listSilences, resetIncident } from './admin.ts';
+import { hookAttempts } from './store.ts';
 
 const when = z.union([z.iso.datetime({ offset: true }), z.number()]).transform((value) => (typeof value === 'number' ? value : Date.parse(value)));
 
@@ -15,10 +14,17 @@ const windowBody = z
     matchers: z.record(z.string(), z.string()),
     startsAt: when.optional(),
     endsAt: when.optional(),
-    /** Instead of endsAt: how long from the start, like "2h". */
-    duration: duration().optional(),
+    /** Instead of endsAt: how long from the start, with a unit, like "2h" (a bare number is refused: 5 would mean 5 ms). */
+    duration: z
+      .preprocess((value, ctx) => {
+        if (typeof value === 'number') ctx.addIssue({ code: 'custom', input: value, message: 'give a unit, like "2h" (a bare number would mean milliseconds)' });
+        return value;
+      }, duration())
+      .optional(),
     author: z.string().min(1),
     comment: z.string().default(''),
+    /** Accept matchers that also match alerts without their labels (mute nearly everything on purpose). */
+    force: z.boolean().default(false),
   })
   .refine((body) => (body.endsAt === undefined) !== (body.duration === undefined), { message: 'give exactly one of endsAt or duration' });
 
@@ -30,15 +36,18 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   return parsed.data;
 }
 
+/** Ids are PostgreSQL integers: anything past 2^31 - 1 names nothing. */
 function idOf(params: unknown): number {
-  const id = Number((params as { id: string }).id);
-  if (!Number.isInteger(id) || id <= 0) throw new AdminError(`"${(params as { id: string }).id}" is not an id`);
+  const text = (params as { id: string }).id;
+  if (!/^\d+$/.test(text)) throw new AdminError(`"${text}" is not an id`);
+  const id = Number(text);
+  if (id <= 0 || id > 2_147_483_647) throw new AdminError(`nothing has the id ${text}`, 404);
   return id;
 }
 
 function windowOf(body: z.output<typeof windowBody>, now: number) {
   const startsAt = body.startsAt ?? now;
-  return { matchers: body.matchers, startsAt, endsAt: body.endsAt ?? startsAt + body.duration!, author: body.author, comment: body.comment };
+  return { matchers: body.matchers, startsAt, endsAt: body.endsAt ?? startsAt + body.duration!, author: body.author, comment: body.comment, force: body.force };
 }
 
 /** Silences, maintenance windows and incidents under /admin/api/v1/, behind the admin bearer token. */

@@ -3,7 +3,7 @@ import type { CliArgs, CliCommand, CliIo } from '../core/cli/command.ts';
 import { iso, labelsText, parseMatchOptions, print, table } from '../core/cli/output.ts';
 import { UsageError } from '../core/cli/command.ts';
 import type { Silence } from './admin.ts';
-import type { Maintenance } from './maintenance.ts';
+import type { Maintenance } from './store.ts';
 import type { Incident } from './types.ts';
 
 // Every verb goes through the admin API of the running Vigil (or, when none runs, the same API served from the store).
@@ -22,6 +22,7 @@ function windowBody(args: CliArgs, io: CliIo) {
     ...(end !== undefined ? { endsAt: String(end) } : { duration: String(duration) }),
     author: author(args, io),
     comment: (args.values.comment as string | undefined) ?? '',
+    ...(args.values.force ? { force: true } : {}),
   };
 }
 
@@ -38,6 +39,8 @@ const windowFlags = {
   duration: { type: 'string' },
   author: { type: 'string' },
   comment: { type: 'string' },
+  /** Accept matchers that also match alerts without their labels (mute nearly everything on purpose). */
+  force: { type: 'boolean' },
 } as const;
 
 const silenceRows = (silences: readonly Silence[]) =>
@@ -49,7 +52,7 @@ export const alertCommands: CliCommand[] = [
   {
     name: 'silence add',
     summary: 'Mute notifications whose labels match, for a time',
-    usage: '--match label=value... (--duration 2h | --end ISO) [--start ISO] --comment TEXT [--author NAME]',
+    usage: '--match label=value... (--duration 2h | --end ISO) [--start ISO] --comment TEXT [--author NAME] [--force]',
     options: windowFlags,
     async run(args, io) {
       const api = await io.connect();

@@ -1,31 +1,32 @@
 import { execFile } from 'node:child_process';
-import type { Secret } from '../core/config/secret.ts';
-import { redactUrl } from '../core/config/secret.ts';
-import type { Queryable } from '../core/db/index.ts';
-import { DeliveryError, FIRING_EVENTS, type Receiver, type ReceiverContext } from './receivers/types.ts';
+import { z } from 'zod';
+import { duration } from '../core/config/duration.ts';
+import { redactUrl, secret } from '../core/config/secret.ts';
+import { DeliveryError, FIRING_EVENTS, type Receiver, type ReceiverContext } from './receivers/receiver.ts';
+import { finishHookAttempt, hookAttemptsSince, hookState, insertHookAttempt, lockHook } from './store.ts';
 import type { Incident } from './types.ts';
 
-export type HookAction = { command: string[] } | { http: { url: string; method: string; headers: Record<string, Secret> } };
+const hookAction = z.union([
+  z.strictObject({ command: z.array(z.string()).min(1) }),
+  z.strictObject({ http: z.strictObject({ url: z.url(), method: z.enum(['POST', 'PUT', 'GET']).default('POST'), headers: z.record(z.string(), secret()).default({}) }) }),
+]);
 
-export interface HookSettings {
-  services: Record<string, HookAction>;
-  timeout: number;
-  budget: number;
-  budgetWindow: number;
-  backoff: number;
-}
+/** The fields restart and scale hooks share. */
+export const hookOptions = {
+  /** The action per service label value. */
+  services: z.record(z.string(), hookAction),
+  timeout: duration().default(30_000),
+  /** At most this many attempts per service in `budgetWindow`; then EMERGENCY and no more until reset. */
+  budget: z.number().int().min(1).default(3),
+  budgetWindow: duration().default(3_600_000),
+  /** Wait before judging an attempt (the service needs time to come up); grows with jitter per attempt. */
+  backoff: duration().default(5000),
+};
 
-export interface HookAttempt {
-  id: number;
-  receiver: string;
-  service: string;
-  incidentId: number;
-  startedAt: number;
-  finishedAt: number | null;
-  action: string;
-  outcome: string;
-  detail: string;
-}
+export type HookAction = z.output<typeof hookAction>;
+export type HookSettings = z.output<z.ZodObject<typeof hookOptions>>;
+
+export type { HookAttempt } from './store.ts';
 
 /** How a hook judges that its action worked: restart hooks run the probe afresh, scale hooks trust the action. */
 export type HookVerifier = (incident: Incident, context: ReceiverContext) => Promise<{ success: boolean; reason?: string }>;
@@ -53,39 +54,23 @@ function runAction(action: HookAction, timeout: number): Promise<{ ok: boolean; 
   );
 }
 
-export async function hookAttempts(q: Queryable, filter: { incidentId?: number; service?: string } = {}): Promise<HookAttempt[]> {
-  const rows = await q.query<{ id: number; receiver: string; service: string; incident_id: number; started_at: number; finished_at: number | null; action: string; outcome: string; detail: string }>(
-    `select * from alerts_hook_attempts where ($1::int is null or incident_id = $1) and ($2::text is null or service = $2) order by id`,
-    [filter.incidentId ?? null, filter.service ?? null],
-  );
-  return rows.map((row) => ({ id: row.id, receiver: row.receiver, service: row.service, incidentId: row.incident_id, startedAt: row.started_at, finishedAt: row.finished_at, action: row.action, outcome: row.outcome, detail: row.detail }));
-}
-
-/** Lets a service's hooks act again after the budget was spent (`vigil incident reset`). */
-export async function resetHookBudget(q: Queryable, service: string, now: number): Promise<void> {
-  await q.query(
-    `insert into alerts_hook_state (receiver, service, locked_at, reset_at) select distinct receiver, service, null::float8, $2::float8 from alerts_hook_attempts where service = $1
-     on conflict (receiver, service) do update set locked_at = null, reset_at = $2`,
-    [service, now],
-  );
-}
+export { hookAttempts } from './store.ts';
 
 /**
- * The guarded mechanism behind restart and scale hooks: the configured action for the incident's service, one at a
- * time per service, a timeout, backoff with jitter between attempts, success judged by `verify`, a budget per window
- * (then EMERGENCY and nothing more until reset), never inside a maintenance window, every attempt audited.
+ * The guarded mechanism behind restart and scale hooks: the configured action once per service and message, one
+ * at a time per service, a timeout, backoff with jitter before judging, success judged by `verify`, a budget per
+ * window, every attempt audited. It never runs inside a maintenance window: the attempt waits for the window's end.
+ * With the budget spent (by this incident or an earlier one) it records that and asks for EMERGENCY in its result;
+ * the lifecycle escalates (once more after each reset that runs out again).
  */
 export function createHookReceiver(name: string, settings: HookSettings, context: ReceiverContext, verify: HookVerifier, random: () => number = Math.random): Receiver {
   const { db, clock, metrics } = context;
   const running = new Map<string, Promise<unknown>>();
 
   async function audit(incident: Incident, service: string, action: string, outcome: string, detail: string, startedAt = clock.now()): Promise<number> {
-    const [row] = await db.query<{ id: number }>(
-      `insert into alerts_hook_attempts (receiver, service, incident_id, started_at, finished_at, action, outcome, detail) values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
-      [name, service, incident.id, startedAt, outcome === 'running' ? null : clock.now(), action, outcome, detail],
-    );
+    const id = await insertHookAttempt(db, { receiver: name, service, incidentId: incident.id, startedAt, finishedAt: outcome === 'running' ? null : clock.now(), action, outcome, detail });
     if (outcome !== 'running') metrics.restartAttempts.inc({ receiver: name, outcome });
-    return row!.id;
+    return id;
   }
 
   async function attempt(incident: Incident): Promise<Record<string, unknown>> {
@@ -95,24 +80,17 @@ export function createHookReceiver(name: string, settings: HookSettings, context
     const description = describeAction(action);
     const maintenance = await context.maintenanceFor(incident.labels);
     if (maintenance) {
-      await audit(incident, service, description, 'maintenance', `not run: inside maintenance #${maintenance.id} (${maintenance.title})`);
-      return { skipped: 'maintenance' };
+      await audit(incident, service, description, 'maintenance', `held: inside maintenance #${maintenance.id} (${maintenance.title}) until ${new Date(maintenance.endsAt).toISOString()}`);
+      throw new DeliveryError(`${name} for ${service}: held by maintenance #${maintenance.id}`, { temporary: true, held: true, retryAfterMs: Math.max(1000, maintenance.endsAt - clock.now()) });
     }
-    const [state] = await db.query<{ locked_at: number | null; reset_at: number | null }>('select locked_at, reset_at from alerts_hook_state where receiver = $1 and service = $2', [name, service]);
-    if (state?.locked_at != null) return { skipped: 'budget spent; waiting for a reset' };
-    const since = Math.max(clock.now() - settings.budgetWindow, state?.reset_at ?? 0);
-    const [{ n: used }] = (await db.query<{ n: number }>(
-      `select count(*)::int as n from alerts_hook_attempts where receiver = $1 and service = $2 and started_at > $3 and outcome in ('fixed', 'not-fixed', 'failed', 'running')`,
-      [name, service, since],
-    )) as [{ n: number }];
-    if (used >= settings.budget) {
-      await db.query(
-        `insert into alerts_hook_state (receiver, service, locked_at) values ($1, $2, $3) on conflict (receiver, service) do update set locked_at = $3`,
-        [name, service, clock.now()],
-      );
-      await audit(incident, service, description, 'budget-spent', `${used} attempts since ${new Date(since).toISOString()}; no more until reset`);
-      await context.escalate(incident.id, `${name}: ${used} attempts did not fix it`);
-      return { budgetSpent: true };
+    const state = await hookState(db, name, service);
+    const since = Math.max(clock.now() - settings.budgetWindow, state?.resetAt ?? 0);
+    const used = await hookAttemptsSince(db, name, service, since);
+    if (state?.lockedAt != null || used >= settings.budget) {
+      if (state?.lockedAt == null) await lockHook(db, name, service, clock.now());
+      const mine = await hookAttemptsSince(db, name, service, state?.resetAt ?? 0, incident.id);
+      await audit(incident, service, description, 'budget-spent', `${used} attempts for ${service} since ${new Date(since).toISOString()}; no more until reset`);
+      return { escalate: { reason: `${name}: ${mine} attempt${mine === 1 ? '' : 's'} did not fix it`, sequence: incident.resets } };
     }
 
     const startedAt = clock.now();
@@ -132,7 +110,7 @@ export function createHookReceiver(name: string, settings: HookSettings, context
     } catch (error) {
       detail = `could not run or check: ${(error as Error).message}`;
     }
-    await db.query('update alerts_hook_attempts set finished_at = $2, outcome = $3, detail = $4 where id = $1', [attemptId, clock.now(), outcome, detail]);
+    await finishHookAttempt(db, attemptId, outcome, detail, clock.now());
     metrics.restartAttempts.inc({ receiver: name, outcome });
     if (outcome !== 'fixed') {
       throw new DeliveryError(`${name} for ${service}: ${detail}`, { temporary: true, retryAfterMs: Math.round(settings.backoff * 2 ** used * (0.5 + random())) });
@@ -143,16 +121,25 @@ export function createHookReceiver(name: string, settings: HookSettings, context
   return {
     name,
     events: FIRING_EVENTS,
+    // The action's own timeout, the wait before judging and the check.
+    timeout: settings.timeout + settings.backoff * 2 + 60_000,
     async deliver({ incidents }) {
-      const results: Record<string, unknown> = {};
-      for (const incident of incidents) {
-        const service = incident.labels.service ?? '';
+      const hook: Record<string, unknown> = {};
+      const escalate: Record<string, unknown> = {};
+      // Once per service per message: incidents grouped together share one restart.
+      const byService = new Map<string, Incident[]>();
+      for (const incident of incidents) byService.set(incident.labels.service ?? '', [...(byService.get(incident.labels.service ?? '') ?? []), incident]);
+      for (const [service, group] of byService) {
         const previous = running.get(service) ?? Promise.resolve();
-        const current = previous.catch(() => {}).then(() => attempt(incident));
+        const current = previous.catch(() => {}).then(() => attempt(group[0]!));
         running.set(service, current);
-        results[String(incident.id)] = await current;
+        const outcome = await current;
+        for (const incident of group) {
+          hook[String(incident.id)] = outcome;
+          if (outcome.escalate) escalate[String(incident.id)] = { ...(outcome.escalate as object), sequence: incident.resets };
+        }
       }
-      return { hook: results };
+      return Object.keys(escalate).length > 0 ? { hook, escalate } : { hook };
     },
   };
 }

@@ -6,14 +6,18 @@ import { alertCommands } from './cli.ts';
 import { registerAlertsReadApi } from './read-api.ts';
 import { alertsConfigSchema, type AlertsHostConfig } from './config.ts';
 import { alertsMigrations } from './migrations.ts';
-import { createRuleSource } from './rules.ts';
-import { createAlertService } from './service.ts';
+import { createRuleSource } from './rules/index.ts';
+import { createAlertService, receiverProblems } from './service.ts';
 
-export { listMaintenances, type Maintenance } from './maintenance.ts';
+export { maintenancesOverlapping as listMaintenances, type Maintenance } from './store.ts';
 export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listSilences, resetIncident, AdminError, type Silence } from './admin.ts';
 export { incidentDetail } from './read-api.ts';
-export { selectIncidentsPage as listIncidentsPage, type Delivery, type TimelineEntry } from './read.ts';
+export { selectIncidentsPage as listIncidentsPage, type Delivery as IncidentDelivery, type TimelineEntry } from './read.ts';
 export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
+export type { Labels } from './config.ts';
+// What a receiver written in another module needs: one file exporting defineReceiver(...), one line in receivers/index.ts.
+export { defineReceiver, DeliveryError, httpDeliveryError, ALL_EVENTS, FIRING_EVENTS, type Delivery, type Receiver, type ReceiverContext, type ReceiverType } from './receivers/receiver.ts';
+export { factsOf, headlineOf, htmlOf, replyOf, serviceOf, severityOf, subjectOf, textOf, whatOf, type IncidentLinks, type MessageContext, type Severity } from './messages.ts';
 
 export const alertsModule = defineModule({
   name: 'alerts',
@@ -23,7 +27,8 @@ export const alertsModule = defineModule({
   commands: alertCommands,
   validate(config: AlertsHostConfig) {
     const probes = new Set(loadProbes(config.probes).probes.map((probe) => probe.definition.name));
-    return config.alerts.rules.flatMap((rule) => (rule.kind === 'probe' && !probes.has(rule.probe) ? [`alerts rule "${rule.name}": no probe named "${rule.probe}" in probes`] : []));
+    const unknownProbes = config.alerts.rules.flatMap((rule) => (rule.kind === 'probe' && !probes.has(rule.probe) ? [`alerts rule "${rule.name}": no probe named "${rule.probe}" in probes`] : []));
+    return [...unknownProbes, ...receiverProblems(config)];
   },
   setup(ctx: ModuleContext<AlertsHostConfig>): Component[] {
     if (ctx.roles.has('api')) {
@@ -43,6 +48,7 @@ export const alertsModule = defineModule({
       logger: ctx.logger,
       registry: ctx.registry,
       source,
+      publicUrl: ctx.publicUrl,
       async verifyProbe(probe) {
         const result = await runProbeNow(ctx, probe);
         return { success: result.success, ...(result.reason ? { reason: result.reason } : {}) };

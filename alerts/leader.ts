@@ -1,4 +1,5 @@
 import type { Db, Queryable } from '../core/db/index.ts';
+import { acquireLease, currentLeaseHolder, leaseIsHeld, releaseLease } from './store.ts';
 
 export class NotLeaderError extends Error {
   constructor() {
@@ -7,11 +8,32 @@ export class NotLeaderError extends Error {
   }
 }
 
+/** Whether a process with this pid runs on this machine now. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A holder name is "<instance>#<pid>". A holder of the same instance (this machine and installation) whose pid no
+ * longer runs is this process's own predecessor, dead: its lease is taken at once instead of waiting out the TTL.
+ */
+export function deadPredecessor(holder: string | undefined, instance: string, isAlive: (pid: number) => boolean = alive): string | undefined {
+  if (!holder?.startsWith(`${instance}#`)) return undefined;
+  const pid = Number(holder.slice(instance.length + 1));
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid) ? holder : undefined;
+}
+
 /**
  * One row in the database names the process that evaluates and delivers. The holder renews it; anyone takes it once
  * it has expired, and each takeover bumps the fencing token, so writes of a holder that lost the lease are refused.
  */
-export function createLease(db: Db, holder: string, ttl: number, now: () => number) {
+export function createLease(db: Db, identity: { holder: string; instance?: string }, ttl: number, now: () => number) {
+  const { holder } = identity;
   let token: number | undefined;
   let expiresAt = 0;
   return {
@@ -21,16 +43,8 @@ export function createLease(db: Db, holder: string, ttl: number, now: () => numb
     /** Takes or renews the lease; true while this process holds it. */
     async acquire(): Promise<boolean> {
       const at = now();
-      const rows = await db.query<{ token: number; holder: string }>(
-        `insert into alerts_leader (name, holder, token, expires_at) values ('alerts', $1, 1, $2)
-         on conflict (name) do update set
-           token = case when alerts_leader.holder = $1 then alerts_leader.token else alerts_leader.token + 1 end,
-           holder = $1, expires_at = $2
-         where alerts_leader.holder = $1 or alerts_leader.expires_at <= $3
-         returning token, holder`,
-        [holder, at + ttl, at],
-      );
-      token = rows[0]?.token;
+      const predecessor = token === undefined && identity.instance ? deadPredecessor(await currentLeaseHolder(db), identity.instance) : undefined;
+      token = await acquireLease(db, { holder, sameHolder: predecessor ?? holder, ttl, now: at });
       expiresAt = token === undefined ? 0 : at + ttl;
       return token !== undefined;
     },
@@ -39,12 +53,11 @@ export function createLease(db: Db, holder: string, ttl: number, now: () => numb
       return token !== undefined && now() < expiresAt - ttl / 3;
     },
     async fence(q: Queryable): Promise<void> {
-      const rows = await q.query(`select 1 from alerts_leader where name = 'alerts' and holder = $1 and token = $2 and expires_at > $3`, [holder, token ?? -1, now()]);
-      if (rows.length === 0) throw new NotLeaderError();
+      if (token === undefined || !(await leaseIsHeld(q, holder, token, now()))) throw new NotLeaderError();
     },
     async release(): Promise<void> {
       if (token === undefined) return;
-      await db.query(`update alerts_leader set expires_at = 0 where name = 'alerts' and holder = $1 and token = $2`, [holder, token]);
+      await releaseLease(db, holder, token);
       token = undefined;
     },
   };

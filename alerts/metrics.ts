@@ -1,15 +1,18 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db } from '../core/db/index.ts';
+import { tracedHistogram, type TracedHistogram } from '../core/telemetry/metrics.ts';
+import { incidentCountsByState, openIncidentCountsBySeverity, outboxBacklog } from './store.ts';
 
 export interface AlertsMetrics {
   notifications: Counter<'receiver' | 'outcome'>;
-  latency: Histogram<'receiver'>;
+  latency: TracedHistogram<'receiver'>;
   restartAttempts: Counter<'receiver' | 'outcome'>;
   evaluations: Counter<'outcome'>;
+  heartbeats: Counter<'outcome'>;
 }
 
 /** Counters and histograms are updated as work happens; the gauges read the tables when scraped. */
-export function createAlertsMetrics(registry: Registry, db: Db, now: () => number): AlertsMetrics {
+export function createAlertsMetrics(registry: Registry, db: Db, now: () => number, holdsLease: () => boolean): AlertsMetrics {
   new Gauge({
     name: 'vigil_alerts_incidents',
     help: 'Incidents by state (resolved ones are counted since the start of the table).',
@@ -18,17 +21,35 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
     async collect() {
       this.reset();
       for (const state of ['pending', 'firing', 'escalated', 'resolved']) this.set({ state }, 0);
-      const rows = await db.query<{ state: string; n: number }>('select state, count(*)::int as n from alerts_incidents group by state').catch(() => []);
-      for (const row of rows) this.set({ state: row.state }, row.n);
+      for (const row of await incidentCountsByState(db).catch(() => [])) this.set({ state: row.state }, row.count);
     },
   });
-  const pending = () => db.query<{ n: number; oldest: number | null }>(`select count(*)::int as n, min(created_at) as oldest from alerts_notifications where status = 'pending'`).catch(() => []);
+  new Gauge({
+    name: 'vigil_alerts_open_incidents',
+    help: 'Incidents not resolved (pending, firing, escalated), by their severity label ("none" without one).',
+    labelNames: ['severity'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const severity of ['critical', 'warning', 'info']) this.set({ severity }, 0);
+      for (const row of await openIncidentCountsBySeverity(db).catch(() => [])) this.set({ severity: row.severity }, row.count);
+    },
+  });
+  new Gauge({
+    name: 'vigil_alerts_leader',
+    help: 'Whether this process holds the alerts lease (evaluates and delivers): 1, or 0 on a standby.',
+    registers: [registry],
+    collect() {
+      this.set(holdsLease() ? 1 : 0);
+    },
+  });
+  const backlog = () => outboxBacklog(db).catch(() => ({ count: 0, oldest: null }));
   new Gauge({
     name: 'vigil_alerts_outbox_depth',
     help: 'Notifications waiting in the outbox.',
     registers: [registry],
     async collect() {
-      this.set((await pending())[0]?.n ?? 0);
+      this.set((await backlog()).count);
     },
   });
   new Gauge({
@@ -36,7 +57,7 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
     help: 'Age of the oldest notification waiting in the outbox (0 when empty).',
     registers: [registry],
     async collect() {
-      const oldest = (await pending())[0]?.oldest;
+      const { oldest } = await backlog();
       this.set(oldest ? Math.max(0, now() - oldest) / 1000 : 0);
     },
   });
@@ -47,7 +68,7 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
       labelNames: ['receiver', 'outcome'],
       registers: [registry],
     }),
-    latency: new Histogram({
+    latency: tracedHistogram({
       name: 'vigil_alerts_delivery_latency_seconds',
       help: 'From a notification being queued to its delivery.',
       labelNames: ['receiver'],
@@ -62,7 +83,13 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
     }),
     evaluations: new Counter({
       name: 'vigil_alerts_evaluations_total',
-      help: 'Rule evaluations by outcome (ok, error).',
+      help: 'Evaluations of rules and incidents by outcome (ok, error: one rule or incident could not be evaluated).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    heartbeats: new Counter({
+      name: 'vigil_alerts_heartbeats_total',
+      help: 'Outward heartbeat pings by outcome (ok, failed).',
       labelNames: ['outcome'],
       registers: [registry],
     }),

@@ -1,35 +1,30 @@
-import type { Queryable, Db } from '../core/db/index.ts';
+import type { Db, Queryable } from '../core/db/index.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import { withSpan } from '../core/telemetry/tracing.ts';
 import type { AlertsConfig } from './config.ts';
-import { createIncident, openIncident, fingerprintOf, SELF_RULE_PREFIX, type Lifecycle } from './incidents.ts';
+import { followUp } from './decide.ts';
 import type { AlertsMetrics } from './metrics.ts';
-import { DeliveryError, type Receiver } from './receivers/types.ts';
-import type { Router } from './router.ts';
-import { toIncident, type IncidentRow, type NotificationEvent } from './types.ts';
-
-interface NotificationRow {
-  id: number;
-  key: string;
-  incident_id: number;
-  receiver: string;
-  event: NotificationEvent;
-  fallback: string | null;
-  group_key: string;
-  attempts: number;
-  created_at: number;
-  result: Record<string, unknown> | null;
-  sending_since: number | null;
-}
-
-export const DELIVERY_FAILED_RULE = `${SELF_RULE_PREFIX}delivery-failed`;
+import { DeliveryError, type Receiver } from './receivers/receiver.ts';
+import {
+  deliveredKeys,
+  dueNotifications,
+  incidentsByIds,
+  insertNotification,
+  markDelivered,
+  markFailed,
+  markRetry,
+  markSending,
+  markSkipped,
+  notificationHistory,
+  recordReceiverHealth,
+  threadOf,
+  type OutboxRow,
+} from './store.ts';
 
 export interface OutboxOptions {
   db: Db;
   config: AlertsConfig;
   receivers: ReadonlyMap<string, Receiver>;
-  router: Router;
-  lifecycle: Lifecycle;
   logger: Logger;
   metrics: AlertsMetrics;
   now: () => number;
@@ -40,164 +35,140 @@ export interface OutboxOptions {
   random?: () => number;
 }
 
-/** Delivers due notifications: per receiver in order, per incident in creation order, each key at most once. */
+/** Rejects with an in-doubt DeliveryError when `work` takes longer than `ms` (the request may have arrived). */
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new DeliveryError(`${what} did not answer within ${Math.round(ms / 1000)} s`, { temporary: true, inDoubt: true })), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Delivers due notifications and records what happened; it decides nothing about incidents. Each receiver has its
+ * own pass, so a slow or hanging receiver never holds another back; within a receiver, first in first out (a
+ * notification waiting for a retry holds back the later ones), each key at most once. A delivery that fails for
+ * good hands the notification to the route's fallback and marks the receiver failing (the built-in delivery-failure
+ * rule turns that into an incident).
+ */
 export function createOutbox(options: OutboxOptions) {
   const { db, config, receivers, logger, metrics, now, fence } = options;
   const random = options.random ?? Math.random;
+  const passes = new Map<string, Promise<void>>();
 
   const backoff = (attempts: number) => {
     const base = Math.min(config.outbox.retryInitial * 2 ** (attempts - 1), config.outbox.retryMax);
     return Math.round(base / 2 + (random() * base) / 2);
   };
 
-  async function dueRows(): Promise<NotificationRow[]> {
-    // An earlier pending row for the same incident and receiver holds the later ones back, so messages arrive in order.
-    return db.query<NotificationRow>(
-      `select n.id, n.key, n.incident_id, n.receiver, n.event, n.fallback, n.group_key, n.attempts, n.created_at, n.result, n.sending_since
-         from alerts_notifications n
-        where n.status = 'pending' and n.next_attempt_at <= $1
-          and not exists (select 1 from alerts_notifications e where e.incident_id = n.incident_id and e.receiver = n.receiver and e.status = 'pending' and e.id < n.id)
-        order by n.id`,
-      [now()],
-    );
-  }
-
-  async function raiseDeliveryFailure(q: Queryable, row: NotificationRow, reason: string): Promise<void> {
-    const labels = { service: 'vigil', component: 'alerts', severity: 'critical', receiver: row.receiver };
-    if (await openIncident(q, fingerprintOf(DELIVERY_FAILED_RULE, labels))) return;
-    const incident = await createIncident(q, { rule: DELIVERY_FAILED_RULE, labels, active: true, summary: `notifications to ${row.receiver} fail: ${reason}` }, 'firing', now());
-    if (row.fallback && row.fallback !== row.receiver) {
-      await q.query(
-        `insert into alerts_notifications (key, incident_id, receiver, event, group_key, status, created_at, next_attempt_at) values ($1, $2, $3, 'warning', $4, 'pending', $5, $5) on conflict (key) do nothing`,
-        [`${incident.id}:${row.fallback}:warning`, incident.id, row.fallback, `fallback:#${incident.id}`, now()],
-      );
-    } else {
-      await options.router.notify(q, incident, 'warning');
-    }
-  }
-
-  async function giveUp(row: NotificationRow, error: Error): Promise<void> {
-    await db.transaction(async (q) => {
+  const write = (fn: (q: Queryable) => Promise<void>) =>
+    db.transaction(async (q) => {
       await fence(q);
-      await q.query(`update alerts_notifications set status = 'failed', last_error = $2, sending_since = null where id = $1`, [row.id, error.message]);
+      await fn(q);
+    });
+
+  async function giveUp(row: OutboxRow, reason: string): Promise<void> {
+    await write(async (q) => {
+      await markFailed(q, row.id, reason);
       if (row.fallback && row.fallback !== row.receiver) {
-        await q.query(
-          `insert into alerts_notifications (key, incident_id, receiver, event, group_key, status, created_at, next_attempt_at) values ($1, $2, $3, $4, $5, 'pending', $6, $6) on conflict (key) do nothing`,
-          [`${row.key}:fallback`, row.incident_id, row.fallback, row.event, `fallback:${row.group_key}`, now()],
-        );
+        await insertNotification(q, {
+          key: `${row.key}:fallback`,
+          incidentId: row.incidentId,
+          receiver: row.fallback,
+          onBehalfOf: row.receiver,
+          event: row.event,
+          groupKey: `fallback:${row.groupKey}`,
+          route: row.route ?? undefined,
+          createdAt: now(),
+          dueAt: now(),
+        });
       }
-      await raiseDeliveryFailure(q, row, error.message);
+      await recordReceiverHealth(q, row.receiver, reason, now());
     });
     metrics.notifications.inc({ receiver: row.receiver, outcome: 'failed' });
-    logger.warn({ receiver: row.receiver, key: row.key, err: error.message }, 'notification failed for good; handed to the fallback');
+    logger.warn({ receiver: row.receiver, key: row.key, err: reason }, 'notification failed for good; handed to the fallback');
   }
 
-  async function retryLater(row: NotificationRow, error: DeliveryError): Promise<void> {
+  async function retryLater(row: OutboxRow, error: DeliveryError): Promise<void> {
     const wait = error.retryAfterMs ?? backoff(row.attempts + 1);
-    await db.transaction(async (q) => {
-      await fence(q);
-      await q.query(`update alerts_notifications set attempts = attempts + 1, next_attempt_at = $2, last_error = $3, result = $4, sending_since = null where id = $1`, [
-        row.id,
-        now() + wait,
-        error.message,
-        error.progress ? JSON.stringify({ progress: error.progress }) : row.result === null ? null : JSON.stringify(row.result),
-      ]);
+    const progress = error.progress ? { progress: error.progress } : row.result;
+    await write(async (q) => {
+      await markRetry(q, row.id, now() + wait, error.message, progress, error.inDoubt);
     });
     metrics.notifications.inc({ receiver: row.receiver, outcome: 'retry' });
   }
 
-  async function deliverBatch(receiver: Receiver, batch: NotificationRow[]): Promise<void> {
+  /** One message; false when the receiver's pass must stop here (a later message may not overtake this one). */
+  async function deliverBatch(receiver: Receiver, batch: OutboxRow[]): Promise<boolean> {
     const first = batch[0]!;
-    if (first.event === 'up') {
-      // UP goes out only where the opening message did.
-      const delivered = await db.query<{ n: number }>(
-        `select count(*)::int as n from alerts_notifications where incident_id = $1 and receiver = $2 and event in ('warning', 'flapping', 'emergency') and status = 'delivered'`,
-        [first.incident_id, first.receiver],
-      );
-      if (delivered[0]!.n === 0) {
-        await db.transaction(async (q) => {
-          await fence(q);
-          await q.query(`update alerts_notifications set status = 'skipped', last_error = 'the opening message was not delivered' where id = any($1)`, [batch.map((row) => row.id)]);
-        });
-        return;
-      }
+    const ids = batch.map((row) => row.incidentId);
+    if (first.event === 'up' && followUp(await notificationHistory(db, first.incidentId), first.receiver) !== 'send') {
+      await write((q) => markSkipped(q, batch.map((row) => row.id), 'the opening message was not delivered'));
+      return true;
     }
-    const ids = batch.map((row) => row.incident_id);
-    const incidents = (await db.query<IncidentRow>('select * from alerts_incidents where id = any($1)', [ids])).map(toIncident);
-    incidents.sort((a, b) => ids.indexOf(a.id) - ids.indexOf(b.id));
-    const threads = await Promise.all(
-      ids.map(async (id) => {
-        const [row] = await db.query<{ result: Record<string, unknown> }>(
-          `select result from alerts_notifications where incident_id = $1 and receiver = $2 and status = 'delivered' and result is not null order by id limit 1`,
-          [id, receiver.name],
-        );
-        return row?.result;
-      }),
-    );
+    const incidents = await incidentsByIds(db, ids);
+    const threads = await Promise.all(ids.map((id) => threadOf(db, id, receiver.name)));
+    const earlier = await deliveredKeys(db, first.incidentId, receiver.name);
     const progress = (first.result?.progress as Record<string, unknown> | undefined) ?? {};
-    const inDoubt = batch.some((row) => row.sending_since !== null);
+    const inDoubt = batch.some((row) => row.sendingSince !== null);
     const started = now();
-    await db.transaction(async (q) => {
-      await fence(q);
-      await q.query('update alerts_notifications set sending_since = $2 where id = any($1)', [batch.map((row) => row.id), started]);
-    });
-    await withSpan('alerts.deliver', { 'vigil.receiver': receiver.name, 'vigil.event': first.event, 'vigil.notification_key': first.key, 'vigil.incidents': ids.join(',') }, async (span) => {
+    await write((q) => markSending(q, batch.map((row) => row.id), started));
+    return withSpan('alerts.deliver', { 'vigil.receiver': receiver.name, 'vigil.event': first.event, 'vigil.notification_key': first.key, 'vigil.incidents': ids.join(',') }, async (span) => {
       try {
-        const result = await receiver.deliver({ key: batch.map((row) => row.key).join(','), event: first.event, incidents, threads, progress, inDoubt });
-        await db.transaction(async (q) => {
-          await fence(q);
-          await q.query(`update alerts_notifications set status = 'delivered', delivered_at = $2, attempts = attempts + 1, last_error = null, result = $3, sending_since = null where id = any($1)`, [
-            batch.map((row) => row.id),
-            now(),
-            result ? JSON.stringify(result) : null,
-          ]);
-          const failure = await openIncident(q, fingerprintOf(DELIVERY_FAILED_RULE, { service: 'vigil', component: 'alerts', severity: 'critical', receiver: receiver.name }));
-          if (failure) await options.lifecycle.resolve(q, failure);
+        const key = batch.map((row) => row.key).join(',');
+        const result = await withTimeout(receiver.deliver({ key, event: first.event, incidents, threads, earlier, progress, inDoubt }), receiver.timeout ?? config.outbox.timeout, `receiver ${receiver.name}`);
+        await write(async (q) => {
+          await markDelivered(q, batch.map((row) => row.id), now(), result);
+          await recordReceiverHealth(q, receiver.name, null, now());
         });
         metrics.notifications.inc({ receiver: receiver.name, outcome: 'delivered' }, batch.length);
-        for (const row of batch) metrics.latency.observe({ receiver: receiver.name }, Math.max(0, now() - row.created_at) / 1000);
-      } catch (error) {
-        if (!(error instanceof DeliveryError)) throw error;
+        for (const row of batch) metrics.latency.observe({ receiver: receiver.name }, Math.max(0, now() - row.createdAt) / 1000);
+        return true;
+      } catch (caught) {
+        // A receiver that throws anything else is treated as a temporary failure: one bug must not stop delivery.
+        const error = caught instanceof DeliveryError ? caught : new DeliveryError(`receiver ${receiver.name} failed: ${(caught as Error).message}`, { temporary: true });
+        if (!(caught instanceof DeliveryError)) logger.error({ err: caught, receiver: receiver.name }, 'receiver threw an unexpected error');
         span.setAttribute('vigil.delivery_error', error.message);
-        const expired = started - Math.min(...batch.map((row) => row.created_at)) >= config.outbox.maxAge;
+        const expired = !error.held && started - Math.min(...batch.map((row) => row.createdAt)) >= config.outbox.maxAge;
         for (const row of batch) {
-          if (!error.temporary || expired) await giveUp(row, error);
+          if (!error.temporary || expired) await giveUp(row, error.message);
           else await retryLater(row, error);
         }
+        return !error.temporary || expired;
       }
     });
   }
 
-  async function deliverFor(receiver: Receiver, rows: NotificationRow[]): Promise<void> {
-    const batches = new Map<string, NotificationRow[]>();
+  async function pass(receiver: Receiver, rows: OutboxRow[]): Promise<void> {
+    const batches = new Map<string, OutboxRow[]>();
     for (const row of rows) {
-      const batchKey = `${row.group_key}|${row.event}`;
+      const batchKey = `${row.groupKey}|${row.event}`;
       batches.set(batchKey, [...(batches.get(batchKey) ?? []), row]);
     }
     for (const batch of batches.values()) {
       if (!options.holds()) return;
-      try {
-        await deliverBatch(receiver, batch);
-      } catch (error) {
-        logger.error({ err: error, receiver: receiver.name }, 'delivery aborted');
-        return;
-      }
+      if (!(await deliverBatch(receiver, batch))) return;
     }
   }
 
   return {
-    /** One pass: every due notification gets one attempt. Receivers run in parallel, each one in order. */
+    /** Starts a pass for every receiver with due notifications that has none running; does not wait for them. */
     async deliverDue(): Promise<void> {
-      const rows = await dueRows();
-      const byReceiver = new Map<string, NotificationRow[]>();
+      const rows = await dueNotifications(db, now());
+      const byReceiver = new Map<string, OutboxRow[]>();
       for (const row of rows) byReceiver.set(row.receiver, [...(byReceiver.get(row.receiver) ?? []), row]);
-      await Promise.all(
-        [...byReceiver].map(async ([name, receiverRows]) => {
-          const receiver = receivers.get(name);
-          if (receiver) return deliverFor(receiver, receiverRows);
-          for (const row of receiverRows) await giveUp(row, new Error(`receiver "${name}" is no longer configured`));
-        }),
-      );
+      for (const [name, receiverRows] of byReceiver) {
+        if (passes.has(name)) continue;
+        const receiver = receivers.get(name);
+        const running = (receiver ? pass(receiver, receiverRows) : Promise.all(receiverRows.map((row) => giveUp(row, `receiver "${name}" is no longer configured`))).then(() => {}))
+          .catch((error: unknown) => logger.error({ err: error, receiver: name }, 'delivery pass aborted'))
+          .finally(() => passes.delete(name));
+        passes.set(name, running);
+      }
+    },
+    /** Resolves when the passes running now have finished. */
+    async idle(): Promise<void> {
+      while (passes.size > 0) await Promise.all(passes.values());
     },
   };
 }

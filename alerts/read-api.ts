@@ -1,7 +1,7 @@
 import type { Db } from '../core/db/index.ts';
 import { decodeCursor, errorResponses, labelsSchema, looseObject, pageOf, pageQueryProperties, requestError } from '../core/http/admin-api.ts';
 import { ADMIN_API_PREFIX, type HttpServer } from '../core/http/server.ts';
-import { hookAttempts } from './hooks.ts';
+import { hookAttempts } from './store.ts';
 import { incidentTimeline, selectAuditPage, selectDeliveries, selectIncident, selectIncidentsPage, type IncidentFilter } from './read.ts';
 
 const incidentSchema = looseObject(

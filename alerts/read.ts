@@ -1,6 +1,6 @@
 import type { Queryable } from '../core/db/index.ts';
-import type { HookAttempt } from './hooks.ts';
-import { toIncident, type Incident, type IncidentRow, type IncidentState } from './types.ts';
+import { incidentById, incidentsByIds, type HookAttempt } from './store.ts';
+import type { Incident, IncidentState } from './types.ts';
 
 // The read side of the admin API and the console: incidents paged by id, one incident's deliveries, the audit log.
 
@@ -8,19 +8,19 @@ import { toIncident, type Incident, type IncidentRow, type IncidentState } from 
 export type IncidentFilter = IncidentState | 'open';
 
 export async function selectIncidentsPage(q: Queryable, filter: { state?: IncidentFilter; beforeId?: number; limit: number }): Promise<Incident[]> {
-  const rows = await q.query<IncidentRow>(
-    `select * from alerts_incidents
+  const rows = await q.query<{ id: number }>(
+    `select id from alerts_incidents
       where ($1::text is null or ($1 = 'open' and state <> 'resolved') or state = $1) and ($2::int is null or id < $2)
       order by id desc limit $3`,
     [filter.state ?? null, filter.beforeId ?? null, filter.limit],
   );
-  return rows.map(toIncident);
+  return incidentsByIds(q, rows.map((row) => row.id));
 }
 
-export async function selectIncident(q: Queryable, id: number): Promise<Incident | undefined> {
-  const [row] = await q.query<IncidentRow>('select * from alerts_incidents where id = $1', [id]);
-  return row ? toIncident(row) : undefined;
-}
+export const selectIncident = incidentById;
+
+/** A timestamptz column read as epoch milliseconds. */
+const ms = (column: string, alias: string) => `(extract(epoch from ${column}) * 1000)::float8 as "${alias}"`;
 
 export interface Delivery {
   id: number;
@@ -39,7 +39,7 @@ export interface Delivery {
 /** Every notification queued for an incident, in the order they were queued. */
 export async function selectDeliveries(q: Queryable, incidentId: number): Promise<Delivery[]> {
   return q.query<Delivery>(
-    `select id, receiver, event, status, fallback, muted_by as "mutedBy", attempts, created_at as "createdAt", delivered_at as "deliveredAt", last_error as "lastError"
+    `select id, receiver, event, status, on_behalf_of as "fallback", muted_by as "mutedBy", attempts, ${ms('created_at', 'createdAt')}, ${ms('delivered_at', 'deliveredAt')}, last_error as "lastError"
        from alerts_notifications where incident_id = $1 order by id`,
     [incidentId],
   );
@@ -55,7 +55,7 @@ export interface AuditEntry {
 
 export async function selectAuditPage(q: Queryable, filter: { incidentId?: number; beforeId?: number; limit: number }): Promise<AuditEntry[]> {
   return q.query<AuditEntry>(
-    `select id, at, actor, action, detail from alerts_audit
+    `select id, ${ms('at', 'at')}, actor, action, detail from alerts_audit
       where ($1::int is null or (detail->>'incident')::int = $1) and ($2::int is null or id < $2)
       order by id desc limit $3`,
     [filter.incidentId ?? null, filter.beforeId ?? null, filter.limit],

@@ -1,24 +1,22 @@
 import os from 'node:os';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
-import type { Component } from '../core/lifecycle/module.ts';
+import type { Component, Health } from '../core/lifecycle/module.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import type { Registry } from '../core/telemetry/metrics.ts';
 import { withSpan } from '../core/telemetry/tracing.ts';
 import type { AlertsHostConfig, ReceiverConfig } from './config.ts';
-import { createLifecycle, fingerprintOf, loadIncident } from './incidents.ts';
-import { createLease, NotLeaderError } from './leader.ts';
+import { DELIVERY_FAILED_RULE, EVALUATION_FAILED_RULE } from './decide.ts';
+import { createLifecycle, fingerprintOf } from './incidents.ts';
+import { createLease, NotLeaderError, type Lease } from './leader.ts';
+import { compileMatchers } from './matchers.ts';
 import { createAlertsMetrics } from './metrics.ts';
 import { createOutbox } from './outbox.ts';
-import { createEmailReceiver } from './receivers/email.ts';
-import { createRestartReceiver } from './receivers/restart.ts';
-import { createScaleReceiver } from './receivers/scale.ts';
-import { createSlackReceiver } from './receivers/slack.ts';
-import type { Receiver, ReceiverContext } from './receivers/types.ts';
-import { createWebhookReceiver } from './receivers/webhook.ts';
-import { maintenanceCovering } from './maintenance.ts';
+import { RECEIVERS } from './receivers/index.ts';
+import type { Receiver, ReceiverContext } from './receivers/receiver.ts';
 import { createRouter } from './router.ts';
-import type { SignalSource } from './types.ts';
+import { installationId, maintenancesOverlapping, pruneBefore, receiverHealth } from './store.ts';
+import type { Observation, SignalSource } from './types.ts';
 
 export interface AlertServiceOptions {
   config: AlertsHostConfig;
@@ -28,25 +26,26 @@ export interface AlertServiceOptions {
   registry: Registry;
   source: SignalSource;
   verifyProbe: ReceiverContext['verifyProbe'];
-  /** Names this process in the lease row (default host:pid). */
+  /** Base URL of this Vigil as people reach it (links in messages); none, no links. */
+  publicUrl?: string;
+  /** Names this process in the lease row (default: "<host>/<installation>#<pid>", which lets a restart take its own dead lease at once). */
   holder?: string;
   random?: () => number;
 }
 
-function createReceiver(name: string, receiver: ReceiverConfig, context: ReceiverContext): Receiver {
-  switch (receiver.type) {
-    case 'email':
-      return createEmailReceiver(name, receiver, context);
-    case 'slack':
-      return createSlackReceiver(name, receiver, context);
-    case 'webhook':
-      return createWebhookReceiver(name, receiver, context);
-    case 'restart':
-      return createRestartReceiver(name, receiver, context);
-    case 'scale':
-      return createScaleReceiver(name, receiver, context);
-  }
+const receiverTypeOf = (settings: ReceiverConfig) => RECEIVERS.find((candidate) => candidate.type === settings.type)!;
+
+/** Receivers that cannot work with this configuration (email without SMTP, Slack without a token), one sentence each. */
+export function receiverProblems(config: AlertsHostConfig): string[] {
+  const routed = new Set(config.alerts.routes.flatMap((route) => [...route.receivers, ...(route.fallback ? [route.fallback] : [])]));
+  return Object.entries(config.alerts.receivers).flatMap(([name, settings]) =>
+    receiverTypeOf(settings)
+      .problemsMatched(settings, config)
+      .map((problem) => `alerts receiver "${name}"${routed.has(name) ? ' (routed to)' : ''}: ${problem}`),
+  );
 }
+
+const SELF_LABELS = { service: 'vigil', component: 'alerts', severity: 'critical' };
 
 export type AlertService = ReturnType<typeof createAlertService>;
 
@@ -55,45 +54,91 @@ export function createAlertService(options: AlertServiceOptions) {
   const { config, db, clock, logger } = options;
   const alerts = config.alerts;
   const now = () => clock.now();
-  const metrics = createAlertsMetrics(options.registry, db, now);
-  const lease = createLease(db, options.holder ?? `${os.hostname()}:${process.pid}`, alerts.lease.ttl, now);
+  // The lease is made at set-up; until then this process is not the leader.
+  const metrics = createAlertsMetrics(options.registry, db, now, () => lease?.holds() ?? false);
   const receivers = new Map<string, Receiver>();
   const router = createRouter(alerts, receivers, now);
   const lifecycle = createLifecycle(alerts, router, now);
-  const context: ReceiverContext = {
-    config,
-    db,
-    clock,
-    logger,
-    metrics,
-    verifyProbe: options.verifyProbe,
-    async escalate(incidentId, reason) {
-      await db.transaction(async (q) => {
-        await lease.fence(q);
-        const incident = await loadIncident(q, incidentId);
-        if (incident) await lifecycle.escalate(q, incident, reason);
-      });
-    },
-    maintenanceFor: (labels) => maintenanceCovering(db, labels, now()),
-  };
-  for (const [name, receiver] of Object.entries(alerts.receivers)) receivers.set(name, createReceiver(name, receiver, context));
-  const outbox = createOutbox({ db, config: alerts, receivers, router, lifecycle, logger, metrics, now, fence: (q) => lease.fence(q), holds: () => lease.holds(), ...(options.random ? { random: options.random } : {}) });
   const forOf = new Map(alerts.rules.map((rule) => [rule.name, rule.for]));
+  let lease: Lease | undefined;
+  let outbox: ReturnType<typeof createOutbox> | undefined;
+  /** What the last evaluation could not do (each a sentence); the built-in rule and the health check read it. */
+  let evaluationFailures: string[] = [];
+  let lastEvaluatedAt: number | undefined;
 
-  async function evaluate(): Promise<void> {
+  async function setUp(): Promise<void> {
+    const installation = await installationId(db);
+    lease = createLease(db, { holder: options.holder ?? `${os.hostname()}/${installation}#${process.pid}`, instance: `${os.hostname()}/${installation}` }, alerts.lease.ttl, now);
+    const context: ReceiverContext = {
+      config,
+      db,
+      clock,
+      logger,
+      metrics,
+      verifyProbe: options.verifyProbe,
+      installationId: installation,
+      links: (incident) => (options.publicUrl ? { incident: `${options.publicUrl.replace(/\/$/, '')}/admin/incidents/${incident.id}` } : {}),
+      async maintenanceFor(labels) {
+        const current = await maintenancesOverlapping(db, { from: now(), to: now() });
+        return current.find((window) => now() < window.endsAt && compileMatchers(window.matchers).test(labels));
+      },
+    };
+    for (const [name, settings] of Object.entries(alerts.receivers)) receivers.set(name, receiverTypeOf(settings).createMatched(name, settings, context));
+    const held = lease;
+    outbox = createOutbox({ db, config: alerts, receivers, logger, metrics, now, fence: (q) => held.fence(q), holds: () => held.holds(), ...(options.random ? { random: options.random } : {}) });
+    for (const problem of receiverProblems(config)) logger.warn(problem);
+  }
+
+  /** Vigil's own rules: a receiver failing for good, rules or incidents that could not be evaluated last time. */
+  async function builtInObservations(): Promise<Observation[]> {
+    const deliveries = (await receiverHealth(db)).map((row) => ({
+      rule: DELIVERY_FAILED_RULE,
+      labels: { ...SELF_LABELS, receiver: row.receiver },
+      active: row.failure !== null,
+      summary: `notifications to ${row.receiver} fail: ${row.failure ?? 'no longer'}`,
+    }));
+    const evaluation = {
+      rule: EVALUATION_FAILED_RULE,
+      labels: SELF_LABELS,
+      active: evaluationFailures.length > 0,
+      summary: `${evaluationFailures.length} alert rule(s) or incident(s) could not be evaluated: ${evaluationFailures[0] ?? 'none'}`,
+    };
+    return [...deliveries, evaluation];
+  }
+
+  /** Every observation in its own transaction: one that fails is logged, counted and alerted on; the rest proceed. */
+  async function evaluate(fenced: Lease): Promise<void> {
     await withSpan('alerts.evaluate', { 'vigil.rules': alerts.rules.length }, async (span) => {
-      const observations = await options.source(now());
+      const observations = [...(await options.source(now())), ...(await builtInObservations())];
       span.setAttribute('vigil.observations', observations.length);
+      const failures: string[] = [];
+      const guarded = async (what: string, work: () => Promise<void>) => {
+        try {
+          await work();
+        } catch (error) {
+          if (error instanceof NotLeaderError) throw error;
+          failures.push(`${what}: ${(error as Error).message}`);
+          logger.error({ err: error, what }, 'alerts evaluation failed for one item; the others go on');
+        }
+      };
       for (const observation of observations) {
-        await db.transaction(async (q) => {
-          await lease.fence(q);
-          await lifecycle.observe(q, observation, forOf.get(observation.rule) ?? 0);
-        });
+        if (observation.error) failures.push(`rule ${observation.rule}: ${observation.error}`);
+        await guarded(`rule ${observation.rule}`, () =>
+          db.transaction(async (q) => {
+            await fenced.fence(q);
+            await lifecycle.observe(q, observation, forOf.get(observation.rule) ?? 0);
+          }),
+        );
       }
-      await db.transaction(async (q) => {
-        await lease.fence(q);
-        await lifecycle.reconcile(q, new Set(observations.map((observation) => fingerprintOf(observation.rule, observation.labels))));
-      });
+      await guarded('reconciling open incidents', () =>
+        db.transaction(async (q) => {
+          await fenced.fence(q);
+          await lifecycle.reconcile(q, new Set(observations.map((observation) => fingerprintOf(observation.rule, observation.labels))));
+        }),
+      );
+      evaluationFailures = failures;
+      lastEvaluatedAt = now();
+      metrics.evaluations.inc({ outcome: failures.length > 0 ? 'error' : 'ok' });
     });
   }
 
@@ -113,18 +158,41 @@ export function createAlertService(options: AlertServiceOptions) {
     return current;
   };
   const renew = loop('lease', async () => {
-    const was = lease.token;
-    if ((await lease.acquire()) && was === undefined) logger.info({ token: lease.token }, 'took the alerts lease: evaluating and delivering');
+    const was = lease!.token;
+    if ((await lease!.acquire()) && was === undefined) logger.info({ token: lease!.token }, 'took the alerts lease: evaluating and delivering');
   });
   const deliverLoop = loop('deliver', async () => {
-    if (lease.holds()) await outbox.deliverDue();
+    if (lease!.holds()) await outbox!.deliverDue();
   });
   const evaluateLoop = loop('evaluate', async () => {
-    if (!lease.holds()) return;
-    await evaluate();
-    metrics.evaluations.inc({ outcome: 'ok' });
+    if (!lease!.holds()) return;
+    await evaluate(lease!);
     // What the evaluation queued goes out now rather than at the next poll.
     void deliverLoop();
+  });
+  const pruneLoop = loop('prune', async () => {
+    if (!lease!.holds()) return;
+    const removed = await pruneBefore(db, now() - alerts.retention);
+    if (removed > 0) logger.info({ removed }, 'pruned alerts history past its retention');
+  });
+
+  function health(): Health {
+    if (!lease?.holds()) return { ok: true };
+    if (evaluationFailures.length > 0) return { ok: false, reason: `alerts: ${evaluationFailures.length} rule(s) or incident(s) could not be evaluated (${evaluationFailures[0]})` };
+    if (lastEvaluatedAt !== undefined && now() - lastEvaluatedAt > 3 * alerts.evaluationInterval + 60_000) return { ok: false, reason: 'alerts: no evaluation has finished for a while' };
+    return { ok: true };
+  }
+
+  // The outward dead-man's switch: pinged while this process evaluates and is healthy; silence means trouble.
+  const heartbeatLoop = loop('heartbeat', async () => {
+    const heartbeat = alerts.heartbeat;
+    if (!heartbeat || !lease!.holds() || !health().ok || lastEvaluatedAt === undefined) return;
+    const ok = await fetch(heartbeat.url, { signal: AbortSignal.timeout(Math.min(10_000, heartbeat.every)) }).then(
+      async (response) => (await response.body?.cancel(), response.ok),
+      () => false,
+    );
+    metrics.heartbeats.inc({ outcome: ok ? 'ok' : 'failed' });
+    if (!ok) logger.warn('the alerts heartbeat URL did not answer 2xx');
   });
 
   const timers: TimerHandle[] = [];
@@ -140,6 +208,7 @@ export function createAlertService(options: AlertServiceOptions) {
   } = {
     name: 'alerts',
     async start() {
+      await setUp();
       await renew();
       // Reconcile open incidents with the current state at once, then keep going on the intervals.
       await evaluateLoop();
@@ -147,25 +216,30 @@ export function createAlertService(options: AlertServiceOptions) {
       timers.push(clock.setInterval(() => void renew(), alerts.lease.renewEvery));
       timers.push(clock.setInterval(() => void evaluateLoop(), alerts.evaluationInterval));
       timers.push(clock.setInterval(() => void deliverLoop(), alerts.outbox.pollInterval));
+      timers.push(clock.setInterval(() => void pruneLoop(), 3_600_000));
+      if (alerts.heartbeat) timers.push(clock.setInterval(() => void heartbeatLoop(), alerts.heartbeat.every));
     },
     async stop(deadline) {
       if (stopped) return;
       stopped = true;
       for (const timer of timers) timer.cancel();
-      await Promise.race([Promise.all(inFlight.values()), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
-      await lease.release().catch(() => {});
+      const finished = Promise.all([...inFlight.values(), outbox?.idle()]);
+      await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
+      await lease?.release().catch(() => {});
       for (const receiver of receivers.values()) receiver.close?.();
     },
-    health: () => ({ ok: true }),
+    health,
     async idle() {
       while (inFlight.size > 0) await Promise.all(inFlight.values());
+      await outbox?.idle();
     },
     async runOnce() {
       await renew();
       await evaluateLoop();
       await deliverLoop();
+      await outbox?.idle();
     },
-    isLeader: () => lease.holds(),
+    isLeader: () => lease?.holds() ?? false,
   };
   return Object.assign(component, { router, lifecycle, receivers });
 }

@@ -10,7 +10,10 @@ export interface Incident {
   fingerprint: string;
   rule: string;
   labels: Labels;
+  /** What was wrong when it started (the first failure reason). */
   summary: string;
+  /** What the latest observation said, when it differs (the last failure reason). */
+  lastSummary: string | null;
   state: IncidentState;
   flapping: boolean;
   startedAt: number;
@@ -19,41 +22,8 @@ export interface Incident {
   resolvedAt: number | null;
   ackedBy: string | null;
   ackedAt: number | null;
-}
-
-/** One row of the incidents table as the database returns it. */
-export interface IncidentRow {
-  id: number;
-  fingerprint: string;
-  rule: string;
-  labels: Labels;
-  summary: string;
-  state: IncidentState;
-  flapping: boolean;
-  started_at: number;
-  fired_at: number | null;
-  escalated_at: number | null;
-  resolved_at: number | null;
-  acked_by: string | null;
-  acked_at: number | null;
-}
-
-export function toIncident(row: IncidentRow): Incident {
-  return {
-    id: row.id,
-    fingerprint: row.fingerprint,
-    rule: row.rule,
-    labels: row.labels,
-    summary: row.summary,
-    state: row.state,
-    flapping: row.flapping,
-    startedAt: row.started_at,
-    firedAt: row.fired_at,
-    escalatedAt: row.escalated_at,
-    resolvedAt: row.resolved_at,
-    ackedBy: row.acked_by,
-    ackedAt: row.acked_at,
-  };
+  /** Times an admin reset it (`vigil incident reset`): each lets the hooks try again. */
+  resets: number;
 }
 
 /** The evaluator's input: whether a rule's condition holds now for one series (undefined: unknown, keep the state). */
@@ -62,6 +32,8 @@ export interface Observation {
   labels: Labels;
   active: boolean | undefined;
   summary: string;
+  /** Why the rule could not be evaluated (the incident keeps its state; the failure is counted and alerted on). */
+  error?: string;
 }
 
 /** The seam between the signals (probes, processing, metrics) and the router: the current observations for the rules. */

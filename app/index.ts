@@ -1,6 +1,8 @@
 // What vigil.config.ts imports: `import { defineConfig, ... } from 'vigil'`.
 export { defineConfig, type VigilConfig, type VigilConfigInput } from './config.ts';
-export { amqp, browser, dns, ffmpegPing, heartbeat, http, postgres, queueLoad, redis, resources, slack, smtp, tcp, videoE2E } from '../probes/constructors.ts';
+export * from '../probes/kinds/index.ts';
+export { assert } from '../probes/assertions.ts';
+export { env } from '../core/config/env.ts';
 export type { ProbeResult, ProbeState, ProbeStatus } from '../probes/types.ts';
 export { emailReceiver, failureRateRule, metricRule, probeRule, queueRule, restartHook, route, scaleHook, slackReceiver, webhookReceiver } from '../alerts/define.ts';
 export { include, type Environment, type IncludeOptions } from '../probes/include.ts';

@@ -2,6 +2,7 @@
 // blackbox_exporter against the same target. Prints figures and ratios; never passes or fails on time.
 // Usage: node bench/probes.ts [--seconds 10] [--window 20] [--scales 1000,5000,20000] [--store postgres|pglite]
 //   --seconds  how long each throughput measurement runs
+//   --leak-runs  timed-out runs per kind against a black-hole server (sockets and descriptors counted after them)
 //   --window   how many seconds of each scale's 60 s interval are measured (60 covers whole intervals; the default 20
 //              measures a third of one, which the per-name offsets fill evenly, to keep the run under ~4 minutes)
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -10,19 +11,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { systemClock } from '../core/clock.ts';
+import { FakeClock, systemClock } from '../core/clock.ts';
 import { redactUrl, Secret } from '../core/config/index.ts';
 import { parseConfig } from '../app/config.ts';
 import { migrate, openDb, type Db } from '../core/db/index.ts';
 import { createLogger } from '../core/telemetry/logger.ts';
 import { createRegistry } from '../core/telemetry/metrics.ts';
-import { http } from '../probes/constructors.ts';
+import { amqp, dns, http, postgres, redis, slack, smtp, tcp } from '../probes/kinds/index.ts';
+import type { AnyProbeDefinition } from '../probes/define.ts';
 import { loadProbes, type LoadedProbe } from '../probes/loader.ts';
 import { probeMetrics } from '../probes/metrics.ts';
 import { probesMigrations } from '../probes/migrations.ts';
 import { createRecorder } from '../probes/record.ts';
 import { runProbe, type RunEnvironment } from '../probes/runner.ts';
 import { createScheduler } from '../probes/scheduler.ts';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { timetable } from '../probes/schedule.ts';
 
 const { values } = parseArgs({
@@ -30,6 +35,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     window: { type: 'string', default: '20' },
     scales: { type: 'string', default: '1000,5000,20000' },
+    'leak-runs': { type: 'string', default: '1000' },
+    starvation: { type: 'string', default: '20' },
     // Internal: one scale in a child process, so each RSS figure is that scale's alone.
     'scale-child': { type: 'string' },
     target: { type: 'string' },
@@ -149,6 +156,7 @@ async function scale(count: number, url: string, storeUrl: string | undefined): 
       await recorder.record(loaded, run);
     },
   });
+  const storeBefore = await storeBytes(db);
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 250);
@@ -157,14 +165,157 @@ async function scale(count: number, url: string, storeUrl: string | undefined): 
   await scheduler.stop!(Date.now() + 10_000);
   await recorder.idle();
   clearInterval(sampler);
+  const growth = ((await storeBytes(db)) - storeBefore) / Math.max(1, lateness.length / 1000);
   const sorted = [...lateness].sort((a, b) => a - b);
   const expected = Math.round((count * WINDOW_MS) / INTERVAL_MS);
   console.log(
     `${String(count).padStart(6)} probes / 60 s: ${String(lateness.length).padStart(6)} runs in ${WINDOW_MS / 1000} s (expected ≈${expected}, ${failures} failed); ` +
       `lateness p50 ${percentile(sorted, 0.5).toFixed(0)} ms, p99 ${percentile(sorted, 0.99).toFixed(0)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(0)} ms; ` +
-      `RSS peak ${mb(rssPeak)} (${mb(rssBefore)} before start, store open); definitions built in ${buildMs.toFixed(0)} ms`,
+      `RSS peak ${mb(rssPeak)} (${mb(rssBefore)} before start, store open; target < 400 MB); store growth ${(growth / 1024).toFixed(0)} KB per 1,000 runs; ` +
+      `definitions built in ${buildMs.toFixed(0)} ms`,
   );
   await db.close();
+}
+
+/** Bytes on disk of the probes tables and their indexes. */
+async function storeBytes(db: Db): Promise<number> {
+  const [row] = await db.query<{ bytes: string | number }>(`select coalesce(sum(pg_total_relation_size(oid)), 0) as bytes from pg_class where relname like 'probes\\_%' and relkind = 'r'`);
+  return Number(row!.bytes);
+}
+
+/** Open file descriptors of this process, and how many are sockets. */
+function descriptors(): { fds: number; sockets: number } {
+  const fds = readdirSync('/proc/self/fd');
+  const sockets = fds.filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  }).length;
+  return { fds: fds.length, sockets };
+}
+
+/** A TCP server that accepts and never answers, and a UDP socket that never answers, in this process. */
+async function blackHoles(): Promise<{ tcpPort: number; udpPort: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const udp = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  return {
+    tcpPort: (server.address() as net.AddressInfo).port,
+    udpPort: udp.address().port,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      udp.close();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** LEAK_RUNS timed-out runs of each network kind against the black holes; descriptors before, and after the releases settle. */
+async function leaks(db: Db): Promise<void> {
+  const runs = Number(values['leak-runs']);
+  const holes = await blackHoles();
+  const common = { timeout: '100ms' };
+  const kinds: Array<[string, AnyProbeDefinition]> = [
+    ['http', http({ name: 'leak-http', url: `http://127.0.0.1:${holes.tcpPort}/`, ...common })],
+    ['tcp', tcp({ name: 'leak-tcp', host: '127.0.0.1', port: holes.tcpPort, expectContains: 'x', ...common })],
+    ['dns', dns({ name: 'leak-dns', query: 'leak.test', server: `127.0.0.1:${holes.udpPort}`, ...common })],
+    ['postgres', postgres({ name: 'leak-postgres', url: `postgres://u:p@127.0.0.1:${holes.tcpPort}/d`, ...common })],
+    ['redis', redis({ name: 'leak-redis', url: `redis://127.0.0.1:${holes.tcpPort}`, ...common })],
+    ['amqp', amqp({ name: 'leak-amqp', url: `amqp://g:g@127.0.0.1:${holes.tcpPort}`, ...common })],
+    ['smtp', smtp({ name: 'leak-smtp', url: `smtp://127.0.0.1:${holes.tcpPort}`, ...common })],
+    ['slack', slack({ name: 'leak-slack', token: 'xoxb-bench', apiUrl: `http://127.0.0.1:${holes.tcpPort}/api/`, ...common })],
+  ];
+  console.log(`descriptors after ${runs} timed-out runs per kind (100 ms timeout, 50 at once, black-hole server; target: back to the baseline):`);
+  try {
+    for (const [kind, definition] of kinds) {
+      const [loaded] = loadProbes([definition]).probes;
+      const before = descriptors();
+      const cpuBefore = process.cpuUsage();
+      let done = 0;
+      let succeeded = 0;
+      await Promise.all(Array.from({ length: 50 }, async () => {
+        while (done < runs) {
+          done += 1;
+          if ((await runProbe(loaded!.definition, loaded!.kind, environment(db))).result.success) succeeded += 1;
+        }
+      }));
+      const peak = descriptors();
+      const settleUntil = performance.now() + 5000;
+      let after = descriptors();
+      while ((after.sockets > before.sockets || after.fds > before.fds) && performance.now() < settleUntil) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        after = descriptors();
+      }
+      const cpu = process.cpuUsage(cpuBefore);
+      console.log(
+        `  ${kind.padEnd(9)} sockets ${before.sockets} → ${after.sockets} (${after.sockets - before.sockets >= 0 ? '+' : ''}${after.sockets - before.sockets}), fds ${before.fds} → ${after.fds} ` +
+          `(at the end of the runs: ${peak.sockets} sockets); ${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s${succeeded ? `; ${succeeded} runs unexpectedly succeeded` : ''}`,
+      );
+    }
+  } finally {
+    await holes.close();
+  }
+}
+
+/** The starvation scenario: 200 probes on a target that never answers (3 s timeout) and 10 healthy ones, each every 1 s.
+ * On the fake clock, stepped 50 ms at a time once the scheduler settled, lateness is the scheduler's own, whatever else
+ * the machine runs; the real-clock figure is printed beside it. */
+async function starvation(url: string, fake: boolean): Promise<void> {
+  const seconds = Number(values.starvation);
+  const holes = await blackHoles();
+  const db = await openStore('starvation');
+  const { probes } = loadProbes([
+    ...Array.from({ length: 200 }, (_, i) => http({ name: `hung-${i}`, url: `http://127.0.0.1:${holes.tcpPort}/`, schedule: '1s', timeout: '3s' })),
+    ...Array.from({ length: 10 }, (_, i) => http({ name: `healthy-${i}`, url, schedule: '1s', timeout: '3s' })),
+  ]);
+  const lateness: number[] = [];
+  let healthyRuns = 0;
+  let healthyFailures = 0;
+  const registry = createRegistry();
+  const clock = fake ? new FakeClock(Date.now()) : systemClock;
+  const scheduler = createScheduler({
+    probes,
+    environment: { ...environment(db), clock },
+    db,
+    metrics: probeMetrics(registry),
+    record: async (_loaded, run) => {
+      if (!run.result.probe.startsWith('healthy-')) return;
+      healthyRuns += 1;
+      if (!run.result.success) healthyFailures += 1;
+      lateness.push(run.result.startedAt - timetable(run.result.probe, { every: 1000 }).next(run.result.startedAt - 500));
+    },
+  });
+  const cpuBefore = process.cpuUsage();
+  await scheduler.start!();
+  if (clock instanceof FakeClock) {
+    for (let step = 0; step < seconds * 20; step++) {
+      await clock.advance(50);
+      await scheduler.settled();
+    }
+  } else {
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  }
+  await scheduler.stop!(Date.now() + 5000);
+  const cpu = process.cpuUsage(cpuBefore);
+  const skipped = (await registry.getSingleMetric('vigil_probe_runs_skipped_total')!.get()).values;
+  const sum = (reason: string) => skipped.filter((value) => value.labels.reason === reason).reduce((total, value) => total + value.value, 0);
+  const sorted = lateness.sort((a, b) => a - b);
+  console.log(
+    `starvation (200 probes on a hung target + 10 healthy, every 1 s, ${seconds} s, ${fake ? 'fake clock in 50 ms steps' : 'real clock'}): healthy ran ${healthyRuns} times (expected ≈${10 * seconds}; anchor before: 40 in 30 s), ` +
+      `${healthyFailures} failed; lateness p50 ${percentile(sorted, 0.5).toFixed(0)} ms, p99 ${percentile(sorted, 0.99).toFixed(0)} ms (target < 250 ms; anchor before: 8.6 s); ` +
+      `skipped: ${sum('queued')} queued, ${sum('overlap')} overlap; ${((cpu.user + cpu.system) / 1e6).toFixed(1)} CPU s`,
+  );
+  await db.close();
+  await holes.close();
 }
 
 /** blackbox_exporter from the Debian package: installed here only when missing and running as root. */
@@ -237,6 +388,12 @@ try {
   const stored = await throughput(loaded!, db, true);
   console.log(`throughput, run + metrics + batched store (PGlite):  ${stored.perSecond.toFixed(0)} runs/s, ${stored.perCpuSecond.toFixed(0)} runs per CPU second (one core), ${stored.failures} failed`);
   await db.close();
+
+  await starvation(target.url, true);
+  await starvation(target.url, false);
+  const leakDb = await openStore('leaks');
+  await leaks(leakDb);
+  await leakDb.close();
 
   const binary = blackboxBinary();
   if (typeof binary === 'string') {

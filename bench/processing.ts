@@ -1,46 +1,57 @@
-// Processing core figures; prints them and never passes or fails on time.
-//   (a) pipeline wall time for one clip against bare ffmpeg doing the same transcode, as a ratio (target ≤ 1.05 on 30 s)
-//   (b) upload ingest rate against `cp` of the same file (target ≥ 0.8) and the server's peak RSS growth (target < 64 MB)
-//   (c) videos per minute with N workers on this machine
-// Usage: node bench/processing.ts [--seconds 30] [--runs 3] [--upload-mb 256 | --full (1024 MB)] [--videos 8] [--workers 1,2]
+// Processing core figures; prints them and never passes or fails on time. CPU seconds come first: they suffer less
+// than wall time from other work on a shared machine.
+//   (a) pipeline overhead: upload→published against bare ffmpeg/ffprobe running the very stages' arguments (target ≤ 1.05)
+//   (b) backlog drain: N small videos queued while no worker runs, then drained by one process with 2 slots per stage
+//   (c) upload ingest against sha256sum (every byte is hashed: the physical floor) and cp, and the server's RSS growth
+//   (d) memory of the default single process: peak on a first start (new data directory, target < 400 MB), idle (< 250 MB)
+// Usage: node bench/processing.ts [--seconds 30] [--runs 3] [--backlog 500] [--upload-mb 256 | --full] [--only a,b,c,d]
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../app/config.ts';
 import { startVigil } from '../core/lifecycle/start.ts';
-import { generateTestClip, runFfmpeg } from '../processing/ffmpeg.ts';
+import { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg } from '../processing/ffmpeg.ts';
 import { processingModule } from '../processing/index.ts';
+import { admitSource } from '../processing/stages/probe.ts';
+import { transcodeArgs } from '../processing/stages/transcode.ts';
+import { megabytes, memoryOf, startVigilProcess } from './support/vigil-process.ts';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '30' },
+    runs: { type: 'string', default: '3' },
+    backlog: { type: 'string', default: '500' },
     'upload-mb': { type: 'string', default: '256' },
     full: { type: 'boolean', default: false },
-    videos: { type: 'string', default: '8' },
-    workers: { type: 'string', default: '1,2' },
-    runs: { type: 'string', default: '3' },
+    only: { type: 'string', default: 'a,b,c,d' },
   },
 });
-const root = path.resolve(import.meta.dirname, '..');
 const work = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-processing-'));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const TICKS = 100;
 
-async function withVigil<T>(name: string, processing: Record<string, unknown>, fn: (url: string) => Promise<T>): Promise<T> {
+/** CPU seconds of this process and of its children that have exited (ffmpeg, ffprobe) so far. */
+function cpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return [11, 12, 13, 14].reduce((sum, index) => sum + Number(fields[index]), 0) / TICKS;
+}
+
+async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; wallMs: number; cpu: number }> {
+  const [wall, cpu] = [performance.now(), cpuSeconds()];
+  const value = await fn();
+  return { value, wallMs: performance.now() - wall, cpu: cpuSeconds() - cpu };
+}
+
+function benchConfig(name: string, processing: Record<string, unknown>) {
   const dir = path.join(work, name);
-  const config = parseConfig(
-    { server: { port: 0 }, database: { dataDir: path.join(dir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(dir, 'storage'), pollInterval: '500ms', ...processing } },
+  return parseConfig(
+    { server: { port: 0 }, database: { dataDir: path.join(dir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(dir, 'storage'), ...processing } },
     'bench',
   );
-  const vigil = await startVigil({ config, modules: [processingModule] });
-  try {
-    return await fn(vigil.url);
-  } finally {
-    await vigil.stop();
-  }
 }
 
 async function uploadFile(url: string, file: string): Promise<string> {
@@ -51,90 +62,103 @@ async function uploadFile(url: string, file: string): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
-async function waitPublished(url: string, id: string): Promise<void> {
+async function waitPublished(url: string, id: string, intervalMs = 50): Promise<void> {
   for (;;) {
     const video = (await (await fetch(`${url}/api/v1/videos/${id}`)).json()) as { state: string; error: unknown };
     if (video.state === 'published') return;
     if (video.state === 'failed') throw new Error(`video ${id} failed: ${JSON.stringify(video.error)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
-async function pipelineAgainstFfmpeg(): Promise<void> {
+async function overhead(): Promise<void> {
   const clipSeconds = Number(values.seconds);
   const clip = path.join(work, 'clip.mp4');
   await generateTestClip(clip, { seconds: clipSeconds, width: 1280, height: 720 });
+  const config = benchConfig('pipeline', { preset: 'veryfast' });
+  const settings = config.processing;
+  // The stages' own work, run bare: probe the source, transcode (renditions and thumbnail in one pass), probe the rendition.
   const bare = async () => {
-    const started = performance.now();
-    await runFfmpeg(
-      ['-xerror', '-i', clip, '-map', '0:v:0', '-map', '0:a:0', '-vf', 'scale=-2:720', '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-movflags', '+faststart', path.join(work, 'bare.mp4')],
-      { timeoutMs: 600_000 },
-    );
-    return performance.now() - started;
+    const source = admitSource(await ffprobe(clip), settings.limits);
+    const files = { renditions: settings.renditions.map((rendition) => path.join(work, `bare-${rendition.name}.mp4`)), thumbnail: path.join(work, 'bare.jpg') };
+    await runFfmpeg(transcodeArgs(clip, source, settings, files), { timeoutMs: 600_000 });
+    for (const file of files.renditions) await ffprobe(file);
   };
   // Alternated and the best of each kept: other work on a shared machine only ever adds time.
-  const bareRuns: number[] = [];
-  const pipelineRuns: number[] = [];
-  await withVigil('pipeline', { preset: 'veryfast' }, async (url) => {
+  const bareRuns: Array<{ wallMs: number; cpu: number }> = [];
+  const pipelineRuns: Array<{ wallMs: number; cpu: number }> = [];
+  const vigil = await startVigil({ config, modules: [processingModule] });
+  try {
     for (let run = 0; run < Number(values.runs); run++) {
-      bareRuns.push(await bare());
-      const started = performance.now();
-      await waitPublished(url, await uploadFile(url, clip));
-      pipelineRuns.push(performance.now() - started);
+      bareRuns.push(await measure(bare));
+      pipelineRuns.push(await measure(async () => waitPublished(vigil.url, await uploadFile(vigil.url, clip), 20)));
     }
-  });
-  const bareMs = Math.min(...bareRuns);
-  const pipelineMs = Math.min(...pipelineRuns);
-  console.log(`(a) ${clipSeconds} s 1280x720 clip, 720p veryfast, best of ${bareRuns.length}: bare ffmpeg ${seconds(bareMs)}, pipeline upload→published ${seconds(pipelineMs)}, ratio ${(pipelineMs / bareMs).toFixed(3)} (target ≤ 1.05)`);
-  console.log('    the pipeline also probes, makes a thumbnail and re-probes the rendition, and hops between six queues');
+  } finally {
+    await vigil.stop();
+  }
+  const best = (runs: Array<{ wallMs: number; cpu: number }>) => ({ cpu: Math.min(...runs.map((r) => r.cpu)), wallMs: Math.min(...runs.map((r) => r.wallMs)) });
+  const [b, p] = [best(bareRuns), best(pipelineRuns)];
+  const { version, source } = await resolveFfmpeg();
+  console.log(`(a) ${clipSeconds} s 1280x720 clip → 720p veryfast + thumbnail, ffmpeg ${version} (${source}), best of ${bareRuns.length}:`);
+  console.log(`    CPU: bare stages ${b.cpu.toFixed(2)} s, pipeline ${p.cpu.toFixed(2)} s, ratio ${(p.cpu / b.cpu).toFixed(3)} (target ≤ 1.05)`);
+  console.log(`    wall: bare stages ${seconds(b.wallMs)}, pipeline upload→published ${seconds(p.wallMs)}, ratio ${(p.wallMs / b.wallMs).toFixed(3)}`);
 }
 
-function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+async function backlogDrain(): Promise<void> {
+  const count = Number(values.backlog);
+  const clip = path.join(work, 'small.mp4');
+  await generateTestClip(clip, { seconds: 1, width: 160, height: 120, audio: false });
+  const processing = { preset: 'ultrafast', concurrency: 2, renditions: [{ name: '120p', height: 120 }] };
+  const api = await startVigil({ config: benchConfig('backlog', processing), modules: [processingModule], roles: ['api'] });
+  const ids: string[] = [];
+  try {
+    for (let i = 0; i < count; i += 10) ids.push(...(await Promise.all(Array.from({ length: Math.min(10, count - i) }, () => uploadFile(api.url, clip)))));
+  } finally {
+    await api.stop();
+  }
+  const vigil = await startVigil({ config: benchConfig('backlog', processing), modules: [processingModule] });
+  try {
+    const { wallMs, cpu } = await measure(async () => {
+      for (const id of ids) await waitPublished(vigil.url, id, 200);
+    });
+    const jobs = count * 5;
+    console.log(`(b) backlog of ${count} 1 s 160x120 videos, one process, 2 slots per stage: drained in ${seconds(wallMs)}`);
+    console.log(`    ${(count / (wallMs / 1000)).toFixed(2)} videos/s, ${(jobs / (wallMs / 1000)).toFixed(1)} stage jobs/s (was about 2 jobs/s per stage with a poll between fetches); CPU ${(cpu / count).toFixed(3)} s per video`);
+  } finally {
+    await vigil.stop();
+  }
 }
 
 async function ingest(): Promise<void> {
-  const megabytes = values.full ? 1024 : Number(values['upload-mb']);
+  const size = values.full ? 1024 : Number(values['upload-mb']);
   const file = path.join(work, 'upload.bin');
   const out = createWriteStream(file);
-  for (let i = 0; i < megabytes; i++) if (!out.write(randomBytes(1024 * 1024))) await once(out, 'drain');
+  for (let i = 0; i < size; i++) if (!out.write(randomBytes(1024 * 1024))) await once(out, 'drain');
   out.end();
   await once(out, 'finish');
   const bytes = statSync(file).size;
-
-  const cpStarted = performance.now();
-  spawnSync('cp', [file, path.join(work, 'copy.bin')]);
-  const cpMs = performance.now() - cpStarted;
+  const timed = (command: string, args: string[]) => {
+    const started = performance.now();
+    spawnSync(command, args);
+    return performance.now() - started;
+  };
+  const cpMs = timed('cp', [file, path.join(work, 'copy.bin')]);
   rmSync(path.join(work, 'copy.bin'));
-  const hashStarted = performance.now();
-  spawnSync('sha256sum', [file]);
-  const hashMs = performance.now() - hashStarted;
+  const hashMs = timed('sha256sum', [file]);
 
   // The server runs in its own process (api role only), so its RSS is not mixed with the client's.
   const dir = path.join(work, 'ingest');
-  const configFile = path.join(work, 'ingest.config.ts');
-  writeFileSync(configFile, `export default { logging: { level: 'info' }, processing: { maxUploadBytes: '${megabytes + 16}MB' } };\n`);
-  const server = spawn(process.execPath, ['app/bin.js', 'start', '--role', 'api', '--config', configFile], {
-    cwd: root,
-    env: { ...process.env, VIGIL_PORT: '0', VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage') },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  server.stdout.on('data', (chunk) => (output += chunk));
-  server.stderr.on('data', (chunk) => (output += chunk));
+  mkdirSync(dir, { recursive: true });
+  const configFile = path.join(dir, 'ingest.config.ts');
+  writeFileSync(configFile, `export default { logging: { level: 'info' }, processing: { maxUploadBytes: '${size + 16}MB' } };\n`);
+  const server = await startVigilProcess({ VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage') }, ['--role', 'api', '--config', configFile]);
   try {
-    let url: string | undefined;
-    while (!(url = /"url":"(http:[^"]+)"[^\n]*"msg":"vigil started"/.exec(output)?.[1])) {
-      if (server.exitCode !== null) throw new Error(`vigil exited early:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const baseline = rssOf(server.pid!);
+    const baseline = memoryOf(server.pid).rss;
     let peak = baseline;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssOf(server.pid!))), 20);
+    const sampler = setInterval(() => (peak = Math.max(peak, memoryOf(server.pid).rss)), 20);
     const started = performance.now();
-    // curl streams the file from disk as multipart, as a real client would, and costs the 2-core machine little CPU.
-    const curl = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-F', `file=@${file}`, `${url}/api/v1/videos`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // curl streams the file from disk as multipart, as a real client would, and costs the machine little CPU.
+    const curl = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-F', `file=@${file}`, `${server.url}/api/v1/videos`], { stdio: ['ignore', 'pipe', 'inherit'] });
     let status = '';
     curl.stdout.on('data', (chunk) => (status += chunk));
     await once(curl, 'exit');
@@ -142,35 +166,38 @@ async function ingest(): Promise<void> {
     clearInterval(sampler);
     if (status !== '202') throw new Error(`upload answered ${status}`);
     const rate = (ms: number) => `${(bytes / 1024 / 1024 / (ms / 1000)).toFixed(0)} MB/s`;
-    console.log(`(b) ${megabytes} MB upload${values.full ? '' : ' (default size; --full uploads 1 GB)'}: HTTP ingest ${rate(uploadMs)} vs cp ${rate(cpMs)}, ratio ${(cpMs / uploadMs).toFixed(2)} (target ≥ 0.8)`);
-    console.log(`    floor: sha256sum of the same file takes ${seconds(hashMs)} (${rate(hashMs)}); every uploaded byte is hashed`);
-    console.log(`    server peak RSS growth during the upload ${((peak - baseline) / 1024 / 1024).toFixed(1)} MB (target < 64 MB)`);
+    console.log(`(c) ${size} MB upload${values.full ? '' : ' (--full uploads 1 GB)'}: HTTP ingest ${rate(uploadMs)}`);
+    console.log(`    against sha256sum ${rate(hashMs)} (ratio ${(hashMs / uploadMs).toFixed(2)}: every byte is hashed, this is the floor) and cp ${rate(cpMs)} (ratio ${(cpMs / uploadMs).toFixed(2)})`);
+    console.log(`    server RSS growth during the upload ${megabytes(peak - baseline)} (target < 64 MB)`);
   } finally {
-    server.kill('SIGTERM');
-    await once(server, 'exit');
+    await server.stop();
   }
 }
 
-async function throughput(): Promise<void> {
-  const clip = path.join(work, 'five.mp4');
-  await generateTestClip(clip, { seconds: 5, width: 640, height: 360 });
-  const count = Number(values.videos);
-  for (const workers of values.workers.split(',').map(Number)) {
-    const perMinute = await withVigil(`throughput-${workers}`, { concurrency: workers, preset: 'veryfast' }, async (url) => {
-      const started = performance.now();
-      const ids = await Promise.all(Array.from({ length: count }, () => uploadFile(url, clip)));
-      await Promise.all(ids.map((id) => waitPublished(url, id)));
-      return count / ((performance.now() - started) / 60_000);
-    });
-    console.log(`(c) ${count} videos (5 s 640x360 → 720p-or-source) with ${workers} worker slot(s) per stage in one process: ${perMinute.toFixed(1)} videos/min`);
+async function memory(): Promise<void> {
+  for (const flags of [[], ['--liftoff-only']]) {
+    const dir = path.join(work, `memory${flags.join('')}`);
+    const vigil = await startVigilProcess({ VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage') }, [], flags);
+    try {
+      await fetch(`${vigil.url}/readyz`);
+      const atStart = memoryOf(vigil.pid);
+      // Idle: what the process holds once start-up is over and nothing is uploaded.
+      await new Promise((resolve) => setTimeout(resolve, 15_000));
+      const idle = memoryOf(vigil.pid);
+      console.log(
+        `(d) \`vigil start\` (vigil.config.ts) on a new data directory${flags.length ? ` with node ${flags.join(' ')}` : ''}: ` +
+          `first-start peak ${megabytes(Math.max(atStart.peak, idle.peak))} (target < 400 MB), idle after 15 s ${megabytes(idle.rss)} (target < 250 MB)`,
+      );
+    } finally {
+      await vigil.stop();
+    }
   }
 }
 
+const parts: Record<string, () => Promise<void>> = { a: overhead, b: backlogDrain, c: ingest, d: memory };
 console.log(`processing bench, node ${process.version}, ${os.cpus().length} cores`);
 try {
-  await pipelineAgainstFfmpeg();
-  await ingest();
-  await throughput();
+  for (const part of values.only.split(',')) await parts[part]!();
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

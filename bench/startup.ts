@@ -1,37 +1,41 @@
 // Cold start to /readyz 200, on the embedded store (fresh and existing data directory) and on PostgreSQL.
 // Prints figures; never passes or fails on time. Usage: node bench/startup.ts [--runs N]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { megabytes, memoryOf, startVigilProcess } from './support/vigil-process.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
 const runs = Number(values.runs);
-const root = path.resolve(import.meta.dirname, '..');
 const baseDatabaseUrl = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function timeToReady(env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['app/bin.js', 'start'], { cwd: root, env: { ...process.env, VIGIL_PORT: '0', VIGIL_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
+  const vigil = await startVigilProcess(env);
   try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`vigil exited early:\n${output}`);
-      const url = /"url":"(http:[^"]+)"[^\n]*"msg":"vigil started"/.exec(output)?.[1];
-      if (url) {
-        const ready = await fetch(`${url}/readyz`).then((response) => response.status === 200, () => false);
-        if (ready) return performance.now() - started;
-      }
-      if (performance.now() - started > 60_000) throw new Error(`not ready after 60 s:\n${output}`);
+    while (!(await fetch(`${vigil.url}/readyz`).then((response) => response.status === 200, () => false))) {
+      if (performance.now() - started > 60_000) throw new Error('not ready after 60 s');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+    return performance.now() - started;
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await vigil.stop();
+  }
+}
+
+/** Peak RSS of a first start on a new data directory, and RSS once idle. */
+async function memoryOfFirstStart(): Promise<{ peak: number; idle: number }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
+  const vigil = await startVigilProcess({ VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage') });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
+    const { rss, peak } = memoryOf(vigil.pid);
+    return { peak, idle: rss };
+  } finally {
+    await vigil.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -90,3 +94,5 @@ try {
 }
 
 console.log(`target: embedded under 2 s; existing-directory median / 2 s = ${(embeddedExisting / 2000).toFixed(2)}, new-directory median / 2 s = ${(embeddedFresh / 2000).toFixed(2)}${postgres ? `, PostgreSQL median / 2 s = ${(postgres / 2000).toFixed(2)}` : ''}`);
+const memoryFigures = await memoryOfFirstStart();
+console.log(`memory of the default single process (embedded store, new data directory): first-start peak ${megabytes(memoryFigures.peak)} (target < 400 MB), idle after 15 s ${megabytes(memoryFigures.idle)} (target < 250 MB)`);

@@ -129,10 +129,13 @@ export function registerProbeApi(http: HttpServer, ctx: ProbeRunContext): void {
           schema: {
             tags: ['probes'],
             summary: 'Every configured probe with its state, per-location state and last result; definitions that were skipped, as problems',
-            response: { 200: looseObject({ probes: { type: 'array', items: summarySchema }, problems: { type: 'array', items: { type: 'string' } } }, ['probes', 'problems']), ...errorResponses },
+            response: { 200: looseObject({ probes: { type: 'array', items: summarySchema }, problems: { type: 'array', items: { type: 'string' } }, warnings: { type: 'array', items: { type: 'string' } } }, ['probes', 'problems', 'warnings']), ...errorResponses },
           },
         },
-        async () => ({ probes: await probeSummaries(ctx), problems: loadProbes(ctx.config.probes).problems }),
+        async () => {
+          const { problems, warnings } = loadProbes(ctx.config.probes);
+          return { probes: await probeSummaries(ctx), problems, warnings };
+        },
       );
 
       api.get<{ Params: { name: string } }>('/probes/:name', { schema: { tags: ['probes'], summary: 'One probe with its state', params: nameParams, response: { 200: looseObject({ probe: summarySchema }, ['probe']), ...errorResponses } } }, async (request) => {

@@ -49,7 +49,7 @@ const listCommand: CliCommand = {
   name: 'probe list',
   summary: 'List every configured probe with its schedule, state and last result',
   async run(_args, io) {
-    const listing = await (await io.connect()).get<{ probes: ProbeSummary[]; problems: string[] }>('/probes');
+    const listing = await (await io.connect()).get<{ probes: ProbeSummary[]; problems: string[]; warnings: string[] }>('/probes');
     print(io, listing, () => [
       ...(listing.probes.length
         ? table(
@@ -58,6 +58,7 @@ const listCommand: CliCommand = {
           )
         : ['No valid probes in the configuration.']),
       ...listing.problems.map((problem) => `INVALID ${problem}`),
+      ...listing.warnings.map((warning) => `WARNING ${warning}`),
     ]);
     return 0;
   },

@@ -1,7 +1,8 @@
 import { globSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { callSite, isProbeDefinition, type AnyProbeDefinition } from './define.ts';
+import { callSite } from '../core/config/call-site.ts';
+import { isProbeDefinition, type AnyProbeDefinition } from './define.ts';
 
 /** One deployment the same probe files are run against, e.g. { name: 'beta', baseUrl: 'https://beta.example.com' }. */
 export interface Environment {

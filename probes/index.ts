@@ -2,30 +2,32 @@ import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { registerProbeApi } from './api.ts';
 import { probeCommands } from './cli.ts';
 import { probesConfigSchema } from './config.ts';
-import type { ProbeDefinition } from './define.ts';
 import { registerHeartbeatRoutes } from './heartbeats.ts';
 import { loadProbes, type LoadedProbe } from './loader.ts';
 import { probeMetrics } from './metrics.ts';
 import { probesMigrations } from './migrations.ts';
 import { createRecorder } from './record.ts';
 import { environmentOf } from './run-now.ts';
-import { createScheduler } from './scheduler.ts';
+import { createScheduler, limitsFromEnv } from './scheduler.ts';
 
 export type { KindContext, KindOutcome, ProbeResult, ProbeRunContext, ProbeState, ProbeStatus, UptimeDay } from './types.ts';
-export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
+export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeConstructor, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
+export type { KindName, KnownProbeDefinition } from './registry.ts';
 export { getProbeStatuses, getRecentResults, getUptime } from './results.ts';
 export { probeSummaries, type ProbeSummary } from './api.ts';
 export { selectResultsPage as getResultsPage } from './read.ts';
 export { loadProbes } from './loader.ts';
 export { findProbe, runProbeNow } from './run-now.ts';
-export * from './constructors.ts';
+export * from './kinds/index.ts';
+export { assert } from './assertions.ts';
 export type { ProbesConfig, ProbesHostConfig } from './config.ts';
 
 function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {
   return new Set(
     probes
-      .filter(({ definition }) => definition.kind === 'heartbeat')
-      .map(({ definition }) => (definition as ProbeDefinition<{ token: { reveal(): string } }>).options.token.reveal()),
+      .map(({ definition }) => definition)
+      .filter((definition) => definition.kind === 'heartbeat')
+      .map((definition) => definition.options.token.reveal()),
   );
 }
 
@@ -37,16 +39,19 @@ export const probesModule = defineModule({
   validate: (config) => loadProbes(config.probes).problems,
   describe: (config) => `${config.probes.length} probe definition(s)`,
   setup(ctx): Component[] {
-    const { probes, problems } = loadProbes(ctx.config.probes);
+    const { probes, problems, warnings } = loadProbes(ctx.config.probes);
     for (const problem of problems) ctx.logger.error({ problem }, 'probe definition skipped');
+    for (const warning of warnings) ctx.logger.warn({ warning }, 'probe definition runs, but check it');
     if (ctx.roles.has('api')) {
       registerHeartbeatRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, tokens: heartbeatTokens(probes) });
       registerProbeApi(ctx.http, ctx);
     }
     if (!ctx.roles.has('probes')) return [];
     const metrics = probeMetrics(ctx.registry);
-    const recorder = createRecorder(ctx.db, metrics, ctx.logger);
-    const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, record: (loaded, run) => recorder.record(loaded, run) });
+    const recorder = createRecorder(ctx.db, metrics, ctx.logger, ctx.clock);
+    const { limits, problems: limitProblems } = limitsFromEnv(process.env);
+    for (const problem of limitProblems) ctx.logger.error({ problem }, 'probe scheduler limit ignored');
+    const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, limits, record: (loaded, run) => recorder.record(loaded, run) });
     return [
       {
         ...scheduler,

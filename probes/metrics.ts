@@ -1,13 +1,34 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { tracedHistogram } from '../core/telemetry/metrics.ts';
 import type { KindMetrics, ProbeResult } from './types.ts';
 
 const BASE_LABELS = ['probe', 'kind', 'location'] as const;
+type BaseLabels = Record<(typeof BASE_LABELS)[number], string>;
+
+/** blackbox_exporter's values for the series a kind always reports, used for what a run did not measure (no response: status 0, phases 0). */
+const WHEN_NOT_MEASURED: Readonly<Record<string, KindMetrics>> = {
+  http: {
+    httpStatusCode: 0,
+    httpPhases: { resolve: 0, connect: 0, tls: 0, processing: 0, transfer: 0 },
+    httpVersion: 0,
+    httpContentLength: 0,
+    httpUncompressedBodyLength: 0,
+    httpRedirects: 0,
+    httpSsl: false,
+  },
+  dns: { dnsAnswerRrs: 0, dnsAuthorityRrs: 0, dnsAdditionalRrs: 0 },
+};
 
 /** blackbox_exporter-compatible probe_* gauges plus Vigil's scheduler figures, on one registry. */
 export interface ProbeMetrics {
   observe(result: ProbeResult, failure: string | undefined, metrics: KindMetrics | undefined): void;
-  lateness: Histogram;
-  skipped: Counter<'reason'>;
+  /** Declares the probes this scheduler runs, so their scheduler series exist (at 0) before the first run. */
+  declare(probes: readonly string[]): void;
+  scheduled(probe: string, latenessSeconds: number): void;
+  skipped(probe: string, reason: 'overlap' | 'queued' | 'claimed'): void;
+  /** Runs claimed and waiting for their target's or the pool's budget went up (or down) by `delta`. */
+  waiting(delta: number): void;
+  finished(probe: string): void;
 }
 
 const cache = new WeakMap<Registry, ProbeMetrics>();
@@ -20,29 +41,66 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
     new Gauge<(typeof BASE_LABELS)[number] | L>({ name, help, labelNames: [...BASE_LABELS, ...extra], registers });
   const success = gauge('probe_success', 'Whether the last run of the probe succeeded (1) or failed (0).');
   const duration = gauge('probe_duration_seconds', 'How long the last run took, retries included.');
-  const status = gauge('probe_http_status_code', 'HTTP status code of the last response (0 when none arrived).');
-  const phases = gauge('probe_http_duration_seconds', 'Duration of each HTTP phase of the last run.', ['phase']);
-  const certExpiry = gauge('probe_ssl_earliest_cert_expiry', 'Unix time of the earliest certificate expiry in the served chain.');
-  const stages = gauge('probe_video_stage_duration_seconds', 'Duration of each stage of the last end-to-end video run.', ['stage']);
   const failureInfo = gauge('probe_failure_info', 'Set to 1 for the failure category of the last run (absent after a success).', ['reason']);
+  // Each gauge below is set from one KindMetrics field; a field a run did not report removes the probe's series.
+  const fields: Array<{ gauge: Gauge<string>; samples: (metrics: KindMetrics) => Array<[Record<string, string>, number]> }> = [];
+  const field = (name: string, help: string, value: (metrics: KindMetrics) => number | undefined) => {
+    fields.push({ gauge: gauge(name, help), samples: (metrics) => { const v = value(metrics); return v === undefined ? [] : [[{}, v]]; } });
+  };
+  const labelled = <L extends string>(name: string, help: string, label: L, values: (metrics: KindMetrics) => Record<string, number> | undefined) => {
+    fields.push({ gauge: gauge(name, help, [label]), samples: (metrics) => Object.entries(values(metrics) ?? {}).map(([key, v]) => [{ [label]: key }, v]) });
+  };
+  field('probe_http_status_code', 'HTTP status code of the last response (0 when none arrived).', (m) => m.httpStatusCode);
+  labelled('probe_http_duration_seconds', 'Duration of each HTTP phase of the last run (0 for phases not reached).', 'phase', (m) => m.httpPhases);
+  field('probe_http_version', 'HTTP version of the last response (0 when none arrived).', (m) => m.httpVersion);
+  field('probe_http_content_length', 'Content-Length of the last response (-1 when the header was absent).', (m) => m.httpContentLength);
+  field('probe_http_uncompressed_body_length', 'Bytes of body read from the last response.', (m) => m.httpUncompressedBodyLength);
+  field('probe_http_redirects', 'Redirects followed by the last run.', (m) => m.httpRedirects);
+  field('probe_http_ssl', 'Whether the final request of the last run used TLS (1) or not (0).', (m) => (m.httpSsl === undefined ? undefined : Number(m.httpSsl)));
+  field('probe_dns_lookup_time_seconds', 'Seconds spent resolving the target host name.', (m) => m.dnsLookupSeconds);
+  field('probe_ip_protocol', 'IP protocol (4 or 6) the last run connected over.', (m) => m.ipProtocol);
+  field('probe_ip_addr_hash', 'Hash of the IP address the last run connected to.', (m) => m.ipAddrHash);
+  labelled('probe_tls_version_info', 'Set to 1 for the TLS version negotiated by the last run.', 'version', (m) => (m.tlsVersion ? { [m.tlsVersion]: 1 } : undefined));
+  field('probe_ssl_earliest_cert_expiry', 'Unix time of the earliest certificate expiry in the served chain.', (m) => m.sslEarliestCertExpiry);
+  field('probe_ssl_last_chain_expiry_timestamp_seconds', 'Unix time of the earliest expiry in the verified certificate chain.', (m) => m.sslLastChainExpiry);
+  field('probe_dns_answer_rrs', 'Records in the answer section of the last DNS response.', (m) => m.dnsAnswerRrs);
+  field('probe_dns_authority_rrs', 'Records in the authority section of the last DNS response.', (m) => m.dnsAuthorityRrs);
+  field('probe_dns_additional_rrs', 'Records in the additional section of the last DNS response.', (m) => m.dnsAdditionalRrs);
+  labelled('probe_video_stage_duration_seconds', 'Duration of each stage of the last end-to-end video run.', 'stage', (m) => m.videoStages);
+
   const runs = new Counter({ name: 'vigil_probe_runs_total', help: 'Probe runs finished, by kind and result.', labelNames: ['kind', 'result'], registers });
+  const runDuration = tracedHistogram({
+    name: 'vigil_probe_run_duration_seconds',
+    help: 'Duration of probe runs (retries included), by kind; exemplars carry the run trace id.',
+    labelNames: ['kind'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers,
+  });
   const lateness = new Histogram({
     name: 'vigil_probe_schedule_lateness_seconds',
-    help: 'How long after its scheduled time a run started.',
+    help: 'How long after its scheduled time a run started, by probe.',
+    labelNames: ['probe'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
-  const skipped = new Counter({ name: 'vigil_probe_runs_skipped_total', help: 'Scheduled runs not started: overlap (previous run still going) or claimed (another agent at this location took it).', labelNames: ['reason'], registers });
+  const skipped = new Counter({
+    name: 'vigil_probe_runs_skipped_total',
+    help: 'Scheduled runs not started, by probe and reason: overlap (previous run still going), queued (previous run still waiting for a place under the concurrency limits) or claimed (another agent at this location took it).',
+    labelNames: ['probe', 'reason'],
+    registers,
+  });
+  const waiting = new Gauge({ name: 'vigil_probe_runs_queued', help: 'Runs claimed and waiting for a place under the per-target or global concurrency limit.', registers });
+  const inFlight = new Gauge({ name: 'vigil_probe_runs_in_flight', help: 'Runs of each probe started and not yet recorded (0 or 1).', labelNames: ['probe'], registers });
 
+  const emitted = new Map<string, Map<string, { gauge: Gauge<string>; labels: Record<string, string> }>>();
   const lastFailure = new Map<string, string>();
   const metrics: ProbeMetrics = {
-    lateness,
-    skipped,
     observe(result, failure, kindMetrics) {
-      const labels = { probe: result.probe, kind: result.kind, location: result.location };
+      const labels: BaseLabels = { probe: result.probe, kind: result.kind, location: result.location };
       success.set(labels, result.success ? 1 : 0);
       duration.set(labels, result.durationMs / 1000);
       runs.inc({ kind: result.kind, result: result.success ? 'success' : 'failure' });
+      runDuration.observe({ kind: result.kind }, result.durationMs / 1000, result.traceId);
       const key = `${result.probe}\0${result.location}`;
       const previous = lastFailure.get(key);
       if (previous !== undefined) failureInfo.remove({ ...labels, reason: previous });
@@ -51,12 +109,40 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
         lastFailure.set(key, failure ?? 'error');
         failureInfo.set({ ...labels, reason: failure ?? 'error' }, 1);
       }
-      if (kindMetrics?.httpStatusCode !== undefined) status.set(labels, kindMetrics.httpStatusCode);
-      for (const [phase, seconds] of Object.entries(kindMetrics?.httpPhases ?? {})) phases.set({ ...labels, phase }, seconds);
-      if (kindMetrics?.sslEarliestCertExpiry !== undefined) certExpiry.set(labels, kindMetrics.sslEarliestCertExpiry);
-      for (const [stage, seconds] of Object.entries(kindMetrics?.videoStages ?? {})) stages.set({ ...labels, stage }, seconds);
+      const measured = mergeMeasured(WHEN_NOT_MEASURED[result.kind], kindMetrics);
+      const now = new Map<string, { gauge: Gauge<string>; labels: Record<string, string> }>();
+      fields.forEach(({ gauge: target, samples }, index) => {
+        for (const [extra, value] of samples(measured)) {
+          const series = { ...labels, ...extra };
+          target.set(series, value);
+          now.set(`${index}\0${JSON.stringify(extra)}`, { gauge: target, labels: series });
+        }
+      });
+      for (const [seriesKey, old] of emitted.get(key) ?? []) if (!now.has(seriesKey)) old.gauge.remove(old.labels);
+      emitted.set(key, now);
     },
+    declare(probes) {
+      for (const probe of probes) {
+        lateness.zero({ probe });
+        inFlight.set({ probe }, 0);
+        for (const reason of ['overlap', 'queued', 'claimed']) skipped.inc({ probe, reason }, 0);
+      }
+    },
+    scheduled(probe, latenessSeconds) {
+      lateness.observe({ probe }, latenessSeconds);
+      inFlight.inc({ probe });
+    },
+    skipped: (probe, reason) => skipped.inc({ probe, reason }),
+    finished: (probe) => inFlight.dec({ probe }),
+    waiting: (delta) => waiting.inc(delta),
   };
   cache.set(registry, metrics);
   return metrics;
 }
+
+/** What the run measured over the kind's defaults; phases merge key by key, so a phase not reached reads 0. */
+function mergeMeasured(defaults: KindMetrics | undefined, measured: KindMetrics | undefined): KindMetrics {
+  if (!defaults) return measured ?? {};
+  return { ...defaults, ...measured, ...(defaults.httpPhases ? { httpPhases: { ...defaults.httpPhases, ...measured?.httpPhases } } : {}) };
+}
+

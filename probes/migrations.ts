@@ -1,7 +1,7 @@
 import type { Migration } from '../core/db/index.ts';
 
-// One statement per migration (PGlite runs each as one prepared statement). Times are epoch milliseconds (bigint),
-// so the injected clock, PGlite and PostgreSQL agree exactly.
+// One statement per migration (PGlite runs each as one prepared statement). The first tables kept times as epoch
+// milliseconds (bigint); 010-016 turn every one into timestamptz in place, keeping the rows.
 export const probesMigrations: readonly Migration[] = [
   { id: 'probes/001_results', sql: `create table probes_results (
       id bigserial primary key,
@@ -69,4 +69,14 @@ export const probesMigrations: readonly Migration[] = [
       last_fail bigint,
       fail_message text
     )` },
+  { id: 'probes/010_results_time', sql: `alter table probes_results alter column started_at type timestamptz using to_timestamp(started_at / 1000.0)` },
+  { id: 'probes/011_location_status_time', sql: `alter table probes_location_status alter column since type timestamptz using to_timestamp(since / 1000.0), alter column updated_at type timestamptz using to_timestamp(updated_at / 1000.0)` },
+  { id: 'probes/012_status_time', sql: `alter table probes_status alter column since type timestamptz using to_timestamp(since / 1000.0)` },
+  { id: 'probes/013_uptime_hourly_time', sql: `alter table probes_uptime_hourly alter column hour type timestamptz using to_timestamp(hour / 1000.0)` },
+  { id: 'probes/014_uptime_daily_date', sql: `alter table probes_uptime_daily alter column day type date using day::date` },
+  { id: 'probes/015_claims_time', sql: `alter table probes_claims alter column slot type timestamptz using to_timestamp(slot / 1000.0)` },
+  { id: 'probes/016_heartbeats_time', sql: `alter table probes_heartbeats alter column armed_at type timestamptz using to_timestamp(armed_at / 1000.0), alter column last_ping type timestamptz using to_timestamp(last_ping / 1000.0), alter column last_start type timestamptz using to_timestamp(last_start / 1000.0), alter column last_fail type timestamptz using to_timestamp(last_fail / 1000.0)` },
+  // A location row exists (and is locked) before its first result is recorded; it stops voting in the quorum after silent_after.
+  { id: 'probes/017_location_status_silence', sql: `alter table probes_location_status alter column last_result drop not null, add column silent_after timestamptz` },
+  { id: 'probes/018_results_degraded', sql: `alter table probes_results add column degraded boolean not null default false` },
 ];

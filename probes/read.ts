@@ -36,9 +36,9 @@ interface ResultRow {
 /** Newest first by id: rows inserted while a client pages have higher ids, so they never shift a later page. */
 export async function selectResultsPage(db: Queryable, filter: ResultFilter): Promise<StoredResult[]> {
   const rows = await db.query<ResultRow>(
-    `select id, probe, kind, location, started_at, duration_ms, success, reason, timings, details, trace_id
+    `select id, probe, kind, location, (extract(epoch from started_at) * 1000)::float8 as started_at, duration_ms, success, reason, timings, details, trace_id
        from probes_results
-      where probe = $1 and ($2::bigint is null or started_at >= $2) and ($3::bigint is null or started_at < $3)
+      where probe = $1 and ($2::float8 is null or started_at >= to_timestamp($2::float8 / 1000)) and ($3::float8 is null or started_at < to_timestamp($3::float8 / 1000))
         and ($4::boolean is null or success = $4) and ($5::bigint is null or id < $5)
       order by id desc limit $6`,
     [filter.probe, filter.from ?? null, filter.to ?? null, filter.success ?? null, filter.beforeId ?? null, filter.limit],
@@ -70,13 +70,13 @@ export async function selectUptime(db: Queryable, probe: string, resolution: 'ho
   const rows =
     resolution === 'hour'
       ? await db.query<{ start: string | number; checks: string | number; successes: string | number }>(
-          `select hour as start, sum(checks) as checks, sum(successes) as successes from probes_uptime_hourly
-            where probe = $1 and hour >= $2 group by hour order by hour`,
+          `select (extract(epoch from hour) * 1000)::float8 as start, sum(checks) as checks, sum(successes) as successes from probes_uptime_hourly
+            where probe = $1 and hour >= to_timestamp($2::float8 / 1000) group by hour order by hour`,
           [probe, from],
         )
       : await db.query<{ start: string; checks: string | number; successes: string | number }>(
-          `select day as start, sum(checks) as checks, sum(successes) as successes from probes_uptime_daily
-            where probe = $1 and day >= $2 group by day order by day`,
+          `select to_char(day, 'YYYY-MM-DD') as start, sum(checks) as checks, sum(successes) as successes from probes_uptime_daily
+            where probe = $1 and day >= $2::date group by day order by day`,
           [probe, new Date(from).toISOString().slice(0, 10)],
         );
   return rows.map((row) => ({
@@ -97,7 +97,7 @@ export interface LocationState {
 /** The state after each location's thresholds, with that location's last result. */
 export async function selectLocationStates(db: Queryable): Promise<LocationState[]> {
   const rows = await db.query<{ probe: string; location: string; state: ProbeState; since: string | number; last_result: ProbeResult }>(
-    'select probe, location, state, since, last_result from probes_location_status order by probe, location',
+    'select probe, location, state, (extract(epoch from since) * 1000)::float8 as since, last_result from probes_location_status where last_result is not null order by probe, location',
   );
   return rows.map((row) => ({ probe: row.probe, location: row.location, state: row.state, since: Number(row.since), lastResult: row.last_result }));
 }

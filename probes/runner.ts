@@ -1,15 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import { isSpanContextValid, SpanStatusCode } from '@opentelemetry/api';
+import { formatDuration } from '../core/config/duration.ts';
 import { Secret } from '../core/config/secret.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import { tracer } from '../core/telemetry/tracing.ts';
 import type { ProbeDefinition, ProbeKind } from './define.ts';
-import type { KindContext, KindOutcome, ProbeResult } from './types.ts';
+import type { KindContext, KindMetrics, KindOutcome, ProbeResult } from './types.ts';
 
 /** How long an aborted attempt gets to release its sockets and processes before the run moves on without it. */
 const ABORT_GRACE_MS = 2000;
 
-export type RunEnvironment = Omit<KindContext, 'probe' | 'signal' | 'traceparent'> & {
+export type RunEnvironment = Omit<KindContext, 'probe' | 'signal' | 'traceparent' | 'timeout'> & {
   logger: Logger;
   /** Stops the run (the scheduler is stopping); the current attempt is aborted. */
   signal?: AbortSignal;
@@ -38,20 +39,22 @@ export async function runProbe(definition: ProbeDefinition, kind: ProbeKind, env
           span.addEvent('retry', { attempt: attempts + 1, reason: outcome.reason ?? '' });
           await clock.sleep(definition.retryDelay, environment.signal);
         }
-        outcome = await attempt(definition, kind, { ...environment, probe: definition.name, signal: environment.signal ?? new AbortController().signal, ...(traceparent ? { traceparent } : {}) });
+        outcome = await attempt(definition, kind, { ...environment, probe: definition.name, timeout: definition.timeout, signal: environment.signal ?? new AbortController().signal, ...(traceparent ? { traceparent } : {}) });
         if (outcome.success || environment.signal?.aborted) break;
       }
     } catch (error) {
       outcome = { success: false, reason: `stopped: ${describeError(error)}`, failure: 'aborted' };
     }
     outcome = redact(outcome, secretsOf(definition.options));
+    const durationMs = Math.round((performance.now() - began) * 1000) / 1000;
     const result: ProbeResult = {
       probe: definition.name,
       kind: kind.kind,
       location,
       success: outcome.success,
+      ...(outcome.success && definition.degradedAfter !== undefined && durationMs > definition.degradedAfter ? { degraded: true } : {}),
       startedAt,
-      durationMs: Math.round((performance.now() - began) * 1000) / 1000,
+      durationMs,
       ...(outcome.reason && !outcome.success ? { reason: outcome.reason } : {}),
       ...(outcome.timings ? { timings: outcome.timings } : {}),
       details: { ...outcome.details, attempts: Math.min(attempts + 1, definition.retries + 1) },
@@ -68,14 +71,16 @@ async function attempt(definition: ProbeDefinition, kind: ProbeKind, context: Ki
   const controller = new AbortController();
   const stop = () => controller.abort(context.signal.reason);
   context.signal.addEventListener('abort', stop, { once: true });
-  const timeout = new AttemptTimeout(`timed out after ${definition.timeout} ms`);
+  const timeout = new AttemptTimeout(`timed out after ${formatDuration(definition.timeout)}`);
   const timer = context.clock.setTimeout(() => controller.abort(timeout), definition.timeout);
-  const running = kind.run(definition.options, { ...context, signal: controller.signal });
+  const observed: KindMetrics = {};
+  const running = kind.run(definition.options, { ...context, signal: controller.signal, observed });
   try {
-    return await Promise.race([running, abandonAfterGrace(controller.signal, context, running)]);
+    const outcome = await Promise.race([running, abandonAfterGrace(controller.signal, context, running)]);
+    return { ...outcome, metrics: { ...observed, ...outcome.metrics } };
   } catch (error) {
-    if (controller.signal.reason === timeout) return { success: false, reason: timeout.message, failure: 'timeout' };
-    return { success: false, reason: describeError(error), failure: failureCategory(error) };
+    if (controller.signal.reason === timeout) return { success: false, reason: timeout.message, failure: 'timeout', metrics: observed };
+    return { success: false, reason: describeError(error), failure: failureCategory(error), metrics: observed };
   } finally {
     timer.cancel();
     context.signal.removeEventListener('abort', stop);
@@ -100,12 +105,41 @@ function abandonAfterGrace(signal: AbortSignal, context: KindContext & { logger:
 export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return describeError(error.errors[0]);
   if (error instanceof Error) {
+    const plain = plainNetworkError(error) ?? (error.cause instanceof Error ? plainNetworkError(error.cause) : undefined);
+    if (plain) return plain;
     const code = (error as { code?: unknown }).code;
     const message = error.message || (typeof code === 'string' ? code : error.name);
-    const cause = error.cause instanceof Error && error.cause.message && !message.includes(error.cause.message) ? `: ${error.cause.message}` : '';
+    const cause = error.cause instanceof Error && error.cause.message && !message.includes(error.cause.message) ? `: ${describeError(error.cause)}` : '';
     return `${message}${cause}`;
   }
   return String(error);
+}
+
+/** Node's socket and resolver errors in words, with the code kept for searching: "connection refused at 127.0.0.1:5432 (ECONNREFUSED)". */
+function plainNetworkError(error: Error): string | undefined {
+  const fields = error as { code?: unknown; address?: unknown; port?: unknown; hostname?: unknown };
+  // Some clients (nodemailer) wrap the socket error in their own code and keep only Node's message, "connect ECONNREFUSED host:port".
+  const quoted = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\s+(\S+:\d+)/.exec(error.message);
+  const code = quoted?.[1] ?? fields.code;
+  const { address, port, hostname } = fields;
+  const where = typeof address === 'string' ? `${address}${port !== undefined ? `:${port}` : ''}` : quoted?.[2];
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `connection refused at ${where ?? 'the target'} (ECONNREFUSED)`;
+    case 'ECONNRESET':
+      return `connection reset by ${where ?? 'the target'} (ECONNRESET)`;
+    case 'ETIMEDOUT':
+      return `connecting to ${where ?? 'the target'} timed out (ETIMEDOUT)`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `no route to ${where ?? 'the target'} (${code})`;
+    case 'ENOTFOUND':
+      return `DNS name not found: ${typeof hostname === 'string' ? hostname : 'the host'} (ENOTFOUND)`;
+    case 'EAI_AGAIN':
+      return `DNS lookup failed for ${typeof hostname === 'string' ? hostname : 'the host'}, try again later (EAI_AGAIN)`;
+    default:
+      return undefined;
+  }
 }
 
 const CATEGORIES: Record<string, string> = {
@@ -128,7 +162,8 @@ function failureCategory(error: unknown): string {
   const inner = error instanceof AggregateError && error.errors.length > 0 ? error.errors[0] : error;
   const code = (inner as { code?: unknown } | undefined)?.code;
   const causeCode = ((inner as { cause?: { code?: unknown } } | undefined)?.cause)?.code;
-  return CATEGORIES[String(code)] ?? CATEGORIES[String(causeCode)] ?? 'error';
+  const quoted = inner instanceof Error ? /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT)\b/.exec(inner.message)?.[1] : undefined;
+  return CATEGORIES[String(code)] ?? CATEGORIES[String(causeCode)] ?? CATEGORIES[String(quoted)] ?? 'error';
 }
 
 /** Every secret value in the options, with a URL's password also on its own. */

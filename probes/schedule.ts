@@ -17,12 +17,17 @@ export function timetable(name: string, schedule: Schedule, jitter?: number): Ti
     const offset = hash(name) % Math.max(1, Math.min(jitter ?? every, every));
     return { next: (after) => Math.floor((after - offset) / every) * every + every + offset };
   }
-  const fields = parse(schedule.cron);
-  const sets = toSets(fields);
-  const first = nextCronMatch(sets, Date.UTC(2026, 0, 1));
-  const gap = nextCronMatch(sets, first) - first;
-  const offset = hash(name) % Math.max(1, Math.min(jitter ?? DEFAULT_CRON_JITTER_MS, gap));
+  const sets = toSets(parse(schedule.cron));
+  const offset = hash(name) % Math.max(1, Math.min(jitter ?? DEFAULT_CRON_JITTER_MS, period(schedule)));
   return { next: (after) => nextCronMatch(sets, after - offset) + offset };
+}
+
+/** The time between two runs: the interval, or for a cron schedule the gap after its first match in 2026. */
+export function period(schedule: Schedule): number {
+  if ('every' in schedule) return schedule.every;
+  const sets = toSets(parse(schedule.cron));
+  const first = nextCronMatch(sets, Date.UTC(2026, 0, 1));
+  return nextCronMatch(sets, first) - first;
 }
 
 /** FNV-1a: a stable 32-bit hash of the probe name. */

@@ -3,6 +3,7 @@ import type { Db } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import { batcher } from './batch.ts';
 import type { LoadedProbe } from './loader.ts';
+import { createLogDigest } from './log-digest.ts';
 import type { ProbeMetrics } from './metrics.ts';
 import { claimSlots, prune } from './results.ts';
 import { runProbe, type Run, type RunEnvironment } from './runner.ts';
@@ -12,6 +13,32 @@ export const DEFAULT_CONCURRENCY = 64;
 const PRUNE_EVERY_MS = 3_600_000;
 const START_WINDOW_MS = 30_000;
 
+export interface SchedulerLimits {
+  /** Runs in flight at once over every target. */
+  concurrency: number;
+  /** Runs in flight at once against one target (host:port, server, ...), so a hung target cannot take the whole pool. */
+  perTarget: number;
+}
+
+/** The limits when none are given: a target may take a quarter of the pool. */
+export function defaultLimits(concurrency = DEFAULT_CONCURRENCY): SchedulerLimits {
+  return { concurrency, perTarget: Math.max(1, Math.floor(concurrency / 4)) };
+}
+
+/** The limits set by VIGIL_PROBE_CONCURRENCY and VIGIL_PROBE_TARGET_CONCURRENCY, with a sentence for each value that is not a whole number from 1 to 10000. */
+export function limitsFromEnv(env: Readonly<Record<string, string | undefined>>): { limits: Partial<SchedulerLimits>; problems: string[] } {
+  const limits: Partial<SchedulerLimits> = {};
+  const problems: string[] = [];
+  for (const [variable, field] of [['VIGIL_PROBE_CONCURRENCY', 'concurrency'], ['VIGIL_PROBE_TARGET_CONCURRENCY', 'perTarget']] as const) {
+    const text = env[variable];
+    if (text === undefined || text === '') continue;
+    const value = Number(text);
+    if (Number.isInteger(value) && value >= 1 && value <= 10_000) limits[field] = value;
+    else problems.push(`${variable}=${JSON.stringify(text)} is not a whole number from 1 to 10000; the default is used`);
+  }
+  return { limits, problems };
+}
+
 export interface SchedulerOptions {
   probes: readonly LoadedProbe[];
   environment: Omit<RunEnvironment, 'signal'>;
@@ -19,27 +46,47 @@ export interface SchedulerOptions {
   metrics: ProbeMetrics;
   /** Stores a finished run (the results recorder). */
   record(loaded: LoadedProbe, run: Run): Promise<void>;
-  concurrency?: number;
+  limits?: Partial<SchedulerLimits>;
 }
 
 interface Entry {
   loaded: LoadedProbe;
+  name: string;
   timetable: Timetable;
+  target: Target;
   timer?: TimerHandle;
   startTimer?: TimerHandle;
-  running: boolean;
+  /** idle → claiming → queued (waiting for its target's or the pool's budget) → running → idle. */
+  phase: 'idle' | 'claiming' | 'queued' | 'running';
 }
 
-/** Runs each probe of this location on its timetable: one claimed run per slot, no overlap, at most `concurrency` at once. */
-export function createScheduler(options: SchedulerOptions): Component & { inFlight(): number } {
+interface Target {
+  key: string;
+  running: number;
+  queue: Array<{ entry: Entry; slot: number }>;
+}
+
+/** Runs each probe of this location on its timetable: one claimed run per slot, no overlap, at most `concurrency`
+ * at once and at most `perTarget` against one target. A slot that comes while the previous run is still going is
+ * skipped as "overlap"; while it is still waiting for a budget, as "queued". */
+export function createScheduler(options: SchedulerOptions): Component & { inFlight(): number; settled(): Promise<void> } {
   const { clock, location, logger } = options.environment;
-  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const limits = { ...defaultLimits(options.limits?.concurrency), ...options.limits };
+  const targets = new Map<string, Target>();
+  const targetOf = (loaded: LoadedProbe): Target => {
+    const key = loaded.kind.target?.(loaded.definition.options) ?? `probe:${loaded.definition.name}`;
+    let target = targets.get(key);
+    if (!target) targets.set(key, (target = { key, running: 0, queue: [] }));
+    return target;
+  };
   const entries: Entry[] = options.probes
     .filter(({ definition }) => !definition.locations || definition.locations.includes(location))
-    .map((loaded) => ({ loaded, timetable: timetable(loaded.definition.name, loaded.definition.schedule, loaded.definition.jitter), running: false }));
-  const waiting: Array<{ entry: Entry; slot: number }> = [];
+    .map((loaded) => ({ loaded, name: loaded.definition.name, timetable: timetable(loaded.definition.name, loaded.definition.schedule, loaded.definition.jitter), target: targetOf(loaded), phase: 'idle' }));
+  /** Targets with queued runs, in the order they should get the next free place. */
+  const backlog = new Set<Target>();
   const inFlight = new Set<Promise<void>>();
   const stopController = new AbortController();
+  const digest = createLogDigest(clock, logger);
   const claims = batcher(async (slots: Array<{ probe: string; slot: number }>) => {
     const won = await claimSlots(options.db, location, slots);
     return slots.map(({ probe, slot }) => won.has(`${probe}\0${slot}`));
@@ -52,37 +99,51 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     entry.timer = clock.setTimeout(() => void due(entry, slot), Math.max(0, slot - clock.now()));
   };
 
+  const skip = (entry: Entry, reason: 'overlap' | 'queued' | 'claimed') => {
+    options.metrics.skipped(entry.name, reason);
+    if (reason !== 'claimed') digest.note(`${entry.name}\0${reason}`, (count) => ({ message: `${count === 1 ? 'a slot' : `${count} more slots`} of probe ${entry.name} skipped${count === 1 ? '' : ' in the last minute'}: ${reason === 'overlap' ? 'its previous run was still going' : `its previous run was still waiting for a place (target ${entry.target.key})`}`, fields: { probe: entry.name, reason, skipped: count } }));
+  };
+
   const due = async (entry: Entry, slot: number, rearm = true) => {
     if (stopped) return;
     // After a stall (suspend, a blocked loop) the slots already missed are skipped, not run in a burst.
     if (rearm) arm(entry, Math.max(slot, clock.now()));
-    if (entry.running) {
-      options.metrics.skipped.inc({ reason: 'overlap' });
-      logger.warn({ probe: entry.loaded.definition.name }, 'previous run still going; this scheduled run is skipped');
-      return;
-    }
-    entry.running = true;
+    if (entry.phase === 'running') return skip(entry, 'overlap');
+    if (entry.phase !== 'idle') return skip(entry, 'queued');
+    entry.phase = 'claiming';
     let won = false;
     try {
-      won = await claims.add({ probe: entry.loaded.definition.name, slot });
+      won = await claims.add({ probe: entry.name, slot });
     } catch (error) {
-      logger.error({ err: error, probe: entry.loaded.definition.name }, 'could not claim the scheduled run');
+      digest.note(`${entry.name}\0claim`, (count) => ({ message: `could not claim ${count === 1 ? 'a scheduled run' : `${count} more scheduled runs`} of probe ${entry.name}: ${(error as Error).message}`, fields: { probe: entry.name } }));
     }
     if (!won || stopped) {
-      entry.running = false;
-      if (!won) options.metrics.skipped.inc({ reason: 'claimed' });
+      entry.phase = 'idle';
+      if (!won) skip(entry, 'claimed');
       return;
     }
-    waiting.push({ entry, slot });
+    entry.phase = 'queued';
+    entry.target.queue.push({ entry, slot });
+    backlog.add(entry.target);
+    options.metrics.waiting(1);
     pump();
   };
 
   const pump = () => {
-    while (!stopped && inFlight.size < concurrency && waiting.length > 0) {
-      const { entry, slot } = waiting.shift()!;
+    while (!stopped && inFlight.size < limits.concurrency) {
+      const target = [...backlog].find((candidate) => candidate.running < limits.perTarget);
+      if (!target) return;
+      const { entry, slot } = target.queue.shift()!;
+      // The target goes to the back of the line, so targets share the pool in turn.
+      backlog.delete(target);
+      if (target.queue.length > 0) backlog.add(target);
+      target.running += 1;
+      entry.phase = 'running';
+      options.metrics.waiting(-1);
       const running = execute(entry, slot).finally(() => {
         inFlight.delete(running);
-        entry.running = false;
+        target.running -= 1;
+        entry.phase = 'idle';
         pump();
       });
       inFlight.add(running);
@@ -90,30 +151,35 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
   };
 
   const execute = async (entry: Entry, slot: number) => {
-    options.metrics.lateness.observe(Math.max(0, clock.now() - slot) / 1000);
+    options.metrics.scheduled(entry.name, Math.max(0, clock.now() - slot) / 1000);
     try {
       const run = await runProbe(entry.loaded.definition, entry.loaded.kind, { ...options.environment, signal: stopController.signal });
       await options.record(entry.loaded, run);
     } catch (error) {
-      logger.error({ err: error, probe: entry.loaded.definition.name }, 'probe run could not be recorded');
+      digest.note(`${entry.name}\0record`, (count) => ({ message: `${count === 1 ? 'a run' : `${count} more runs`} of probe ${entry.name} could not be recorded: ${(error as Error).message}`, fields: { probe: entry.name } }));
+    } finally {
+      options.metrics.finished(entry.name);
     }
   };
 
   return {
     name: 'probe-scheduler',
     inFlight: () => inFlight.size,
+    /** Resolves once the claims asked for so far are answered and their runs admitted (tests step the fake clock on it). */
+    settled: () => claims.idle(),
     async start() {
+      options.metrics.declare(entries.map((entry) => entry.loaded.definition.name));
       const now = clock.now();
       for (const entry of entries) {
         arm(entry, now);
         if (!entry.loaded.definition.runAtStart || entry.timetable.next(now) - now <= START_WINDOW_MS) continue;
         // The first hashed offset of a 30 s window still ahead: agents of one location starting together share the slot, so one runs it.
-        const windowSlot = Math.floor(now / START_WINDOW_MS) * START_WINDOW_MS + (hash(entry.loaded.definition.name) % START_WINDOW_MS);
+        const windowSlot = Math.floor(now / START_WINDOW_MS) * START_WINDOW_MS + (hash(entry.name) % START_WINDOW_MS);
         const startSlot = windowSlot > now ? windowSlot : windowSlot + START_WINDOW_MS;
         entry.startTimer = clock.setTimeout(() => void due(entry, startSlot, false), startSlot - now);
       }
       pruneTimer = clock.setInterval(() => void prune(options.db, clock.now()).catch((error) => logger.warn({ err: error }, 'pruning old probe results failed')), PRUNE_EVERY_MS);
-      logger.info({ probes: entries.length, location, concurrency }, 'probe scheduler started');
+      logger.info({ probes: entries.length, location, ...limits, targets: targets.size }, 'probe scheduler started');
     },
     async stop(deadline) {
       stopped = true;
@@ -122,7 +188,11 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
         entry.timer?.cancel();
         entry.startTimer?.cancel();
       }
-      waiting.length = 0;
+      for (const target of backlog) {
+        options.metrics.waiting(-target.queue.length);
+        target.queue.length = 0;
+      }
+      backlog.clear();
       // Runs in flight finish if they can before the deadline; then they are aborted and record their abort.
       const allDone = Promise.all(inFlight);
       // The deadline is wall-clock time (it bounds the process's shutdown), so it is waited for on the real timer.
@@ -130,8 +200,8 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
       await allDone;
       clearTimeout(late);
       await claims.idle();
+      digest.flush();
     },
     health: () => (stopped ? { ok: false, reason: 'stopped' } : { ok: true }),
   };
 }
-

@@ -8,9 +8,11 @@ import type { Queue } from '../core/queue/index.ts';
 import { withSpan } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
 import type { ProcessingMetrics } from './metrics.ts';
+import { classify } from './failures.ts';
+import { STAGES, type StageName } from './stages/index.ts';
 import { UploadTooLargeError, type Ingested, type Storage } from './storage.ts';
-import { deleteVideoRows, getVideo, insertVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './videos.ts';
-import { enqueueFirstStage } from './worker.ts';
+import { deleteVideoRows, getVideo, insertVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './store.ts';
+import { enqueueFirstStage, queueName, retryFailedVideo } from './worker.ts';
 
 export interface ApiDeps {
   db: Db;
@@ -20,10 +22,25 @@ export interface ApiDeps {
   clock: Clock;
   metrics: ProcessingMetrics;
   publicUrl(): string;
+  /** Stops a deleted video's running attempt in this process, if there is one. */
+  cancelRunning(videoId: string): void;
 }
 
 const badRequest = (message: string, code = 'BAD_REQUEST') => Object.assign(new Error(message), { statusCode: 400, code });
 const notFound = (message: string) => Object.assign(new Error(message), { statusCode: 404, code: 'NOT_FOUND' });
+const conflict = (message: string) => Object.assign(new Error(message), { statusCode: 409, code: 'CONFLICT' });
+
+const VIDEO_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Video ids are UUIDs; anything else names no video and never reaches SQL. */
+export function videoIdOf(params: unknown): string {
+  const id = String((params as { id?: unknown }).id ?? '');
+  if (!VIDEO_ID.test(id)) throw notFound(`No video with id "${id.slice(0, 64).replace(/[^\x20-\x7e]/g, '?')}" (video ids are UUIDs)`);
+  return id;
+}
+
+/** Seconds a client should wait before trying again when storage refused an upload. */
+const STORAGE_RETRY_AFTER_SECONDS = 30;
+const MULTIPART_MALFORMED = /Unexpected end of (?:form|multipart data)|Malformed|Boundary not found|Multipart: |part terminated early|premature close/i;
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_.-]{0,62}$/;
@@ -50,7 +67,9 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
   await http.register(async (scope) => {
     await scope.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
 
-    scope.post('/api/v1/videos', async (request, reply) => {
+    // The announced multipart body is the file plus its framing and the small fields; a larger Content-Length is refused before it is read.
+    const { code, message } = uploadErrorAnswer(new UploadTooLargeError(), config.maxUploadBytes)!;
+    scope.post('/api/v1/videos', { bodyLimit: config.maxUploadBytes + 64 * 1024, config: { bodyTooLarge: { code, message } } }, async (request, reply) => {
       if (!request.isMultipart()) throw Object.assign(new Error('Send the video as multipart/form-data with a field named "file".'), { statusCode: 415, code: 'NOT_MULTIPART' });
       let ingested: Ingested | undefined;
       let originalName: string | null = null;
@@ -75,7 +94,7 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
           // The original moves to its content address inside the transaction that references it, so GC (which deletes
           // unreferenced blobs under the same row lock) can never remove the file between the move and the commit.
           db.transaction(async (tx) => {
-            await insertVideo(tx, { id, sha256: upload.sha256, bytes: upload.bytes, originalName, email, labels, now: deps.clock.date() });
+            await insertVideo(tx, { id, sha256: upload.sha256, bytes: upload.bytes, originalName, email, labels, stage: STAGES[0].name, now: deps.clock.date() });
             await enqueueFirstStage(deps.queue, tx, id);
             await storage.adoptOriginal(upload.partPath, upload.sha256);
           }),
@@ -86,12 +105,11 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
         return reply.status(202).send({ id, status: 'queued', statusUrl: statusUrl(id) });
       } catch (error) {
         if (ingested) await storage.discard(ingested.partPath);
-        const tooLarge = error instanceof UploadTooLargeError || (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE';
-        deps.metrics.uploads.inc({ outcome: tooLarge ? 'too_large' : (error as { statusCode?: number }).statusCode ? 'invalid' : 'error' });
-        if (tooLarge) {
-          throw Object.assign(new Error(`The upload is larger than the limit of ${config.maxUploadBytes} bytes (processing.maxUploadBytes).`), { statusCode: 413, code: 'UPLOAD_TOO_LARGE' });
-        }
-        throw error;
+        const answer = uploadErrorAnswer(error, config.maxUploadBytes);
+        deps.metrics.uploads.inc({ outcome: answer?.outcome ?? ((error as { statusCode?: number }).statusCode ? 'invalid' : 'error') });
+        if (!answer) throw error;
+        if (answer.status === 503) reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS));
+        return reply.status(answer.status).send({ error: { code: answer.code, message: answer.message } });
       }
     });
   });
@@ -105,9 +123,10 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
     return { videos: videos.map((video) => ({ ...summary(video), statusUrl: statusUrl(video.id) })) };
   });
 
-  http.get<{ Params: { id: string } }>('/api/v1/videos/:id', async (request) => {
-    const video = await getVideo(db, request.params.id);
-    if (!video) throw notFound(`No video with id "${request.params.id}"`);
+  http.get('/api/v1/videos/:id', async (request) => {
+    const id = videoIdOf(request.params);
+    const video = await getVideo(db, id);
+    if (!video) throw notFound(`No video with id "${id}"`);
     const [checkpoints, outputs] = await Promise.all([listCheckpoints(db, video.id), listOutputs(db, video.id)]);
     return {
       ...summary(video),
@@ -118,14 +137,12 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
         status: checkpoint.status,
         startedAt: checkpoint.startedAt.toISOString(),
         finishedAt: checkpoint.finishedAt?.toISOString() ?? null,
-        workerId: checkpoint.workerId,
         errorClass: checkpoint.errorClass,
-        message: checkpoint.message,
+        errorCode: checkpoint.errorCode,
       })),
       outputs: outputs.map((output) => ({
         kind: output.kind,
         name: output.name,
-        path: output.path,
         url: outputUrl(video.id, output.name),
         bytes: output.bytes,
         ...(output.durationSeconds !== null ? { durationSeconds: output.durationSeconds } : {}),
@@ -134,8 +151,9 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
   });
 
   http.get<{ Params: { id: string; name: string } }>('/api/v1/videos/:id/outputs/:name', async (request, reply) => {
-    const output = (await listOutputs(db, request.params.id)).find((candidate) => candidate.name === request.params.name);
-    if (!output) throw notFound(`Video "${request.params.id}" has no output named "${request.params.name}"`);
+    const id = videoIdOf(request.params);
+    const output = (await listOutputs(db, id)).find((candidate) => candidate.name === request.params.name);
+    if (!output) throw notFound(`Video "${id}" has no output named "${request.params.name}"`);
     const bytes = await storage.size(output.path);
     if (bytes === null) throw notFound(`The file for output "${output.name}" is no longer in storage`);
     return reply
@@ -144,19 +162,63 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
       .send(createReadStream(output.path));
   });
 
-  http.delete<{ Params: { id: string } }>('/api/v1/videos/:id', async (request, reply) => {
-    const found = await db.transaction(async (tx) => {
-      const video = await getVideo(tx, request.params.id, { forUpdate: true });
-      if (!video) return false;
+  http.delete('/api/v1/videos/:id', async (request, reply) => {
+    const id = videoIdOf(request.params);
+    const deleted = await db.transaction(async (tx) => {
+      const video = await getVideo(tx, id, { forUpdate: true });
+      if (!video) return null;
       const { unreferencedSha256 } = await deleteVideoRows(tx, video.id);
       // Removed while the blob row's delete is uncommitted, for the same reason the upload adopts its file inside its transaction.
       if (unreferencedSha256) await storage.removeOriginal(unreferencedSha256);
-      return true;
+      return video;
     });
-    if (!found) throw notFound(`No video with id "${request.params.id}"`);
-    await storage.removeVideoFiles(request.params.id);
+    if (!deleted) throw notFound(`No video with id "${id}"`);
+    // A running attempt stops now: here directly, in another worker process when its claim renewal finds the job cancelled.
+    deps.cancelRunning(id);
+    if (deleted.jobId && deleted.stage && deleted.state !== 'published' && deleted.state !== 'failed') {
+      await deps.queue.cancel(queueName(deleted.stage as StageName), deleted.jobId).catch(() => {});
+    }
+    await storage.removeVideoFiles(id);
     return reply.status(204).send();
   });
+
+  http.register(
+    async (admin) => {
+      admin.get('/videos/:id', async (request) => {
+        const id = videoIdOf(request.params);
+        const video = await getVideo(db, id);
+        if (!video) throw notFound(`No video with id "${id}"`);
+        const [checkpoints, outputs] = await Promise.all([listCheckpoints(db, id), listOutputs(db, id)]);
+        return { ...summary(video), errorDetail: video.errorDetail, source: video.source, checkpoints, outputs };
+      });
+      admin.post('/videos/:id/retry', async (request) => {
+        const id = videoIdOf(request.params);
+        const video = await retryFailedVideo(deps, id);
+        if (video) return { ...summary(video), statusUrl: statusUrl(id) };
+        const existing = await getVideo(db, id);
+        if (!existing) throw notFound(`No video with id "${id}"`);
+        throw conflict(`Video "${id}" is ${existing.state}; only a failed video can be retried`);
+      });
+    },
+    { prefix: '/admin/api/v1' },
+  );
+}
+
+/** The answer for an upload that went wrong before it was accepted, or undefined for an error the server handler reports. */
+export function uploadErrorAnswer(error: unknown, maxUploadBytes: number): { status: number; code: string; message: string; outcome: string } | undefined {
+  const code = (error as { code?: string }).code;
+  if (error instanceof UploadTooLargeError || code === 'FST_REQ_FILE_TOO_LARGE') {
+    return { status: 413, code: 'UPLOAD_TOO_LARGE', message: `The upload is larger than the limit of ${maxUploadBytes} bytes (processing.maxUploadBytes).`, outcome: 'too_large' };
+  }
+  if (code === 'FST_FILES_LIMIT') return { status: 400, code: 'BAD_REQUEST', message: 'Send exactly one file, in the multipart field "file".', outcome: 'invalid' };
+  if ((error as { statusCode?: number }).statusCode) return undefined;
+  if (classify(error).code === 'storage_unavailable') {
+    return { status: 503, code: 'RESOURCE', message: 'Storage is not accepting uploads right now; try again later.', outcome: 'storage' };
+  }
+  if (error instanceof Error && MULTIPART_MALFORMED.test(error.message)) {
+    return { status: 400, code: 'MALFORMED_MULTIPART', message: `The multipart body could not be read (${error.message}); send it again, whole.`, outcome: 'invalid' };
+  }
+  return undefined;
 }
 
 function summary(video: Video) {
@@ -169,6 +231,6 @@ function summary(video: Video) {
     originalName: video.originalName,
     createdAt: video.createdAt.toISOString(),
     updatedAt: video.updatedAt.toISOString(),
-    error: video.state === 'failed' && video.errorClass ? { class: video.errorClass, message: video.errorMessage ?? '' } : null,
+    error: video.state === 'failed' && video.errorClass ? { class: video.errorClass, code: video.errorCode, message: video.errorMessage ?? '' } : null,
   };
 }

@@ -1,78 +1,48 @@
 import { z } from 'zod';
+import { bytes } from '../core/config/bytes.ts';
 import { duration } from '../core/config/duration.ts';
-
-const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
-
-/** A size in config: bytes as a number, or "512MB", "2GB" (binary units). */
-const bytes = () =>
-  z.union([z.string(), z.number().int().min(0)]).transform((value, ctx) => {
-    if (typeof value === 'number') return value;
-    const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb)$/i.exec(value.trim());
-    if (!match) {
-      ctx.addIssue({ code: 'custom', message: `"${value}" is not a size: use bytes or a number with B, KB, MB, GB or TB, like 2GB` });
-      return z.NEVER;
-    }
-    return Math.floor(Number(match[1]) * BYTE_UNITS[match[2]!.toLowerCase()]!);
-  });
+import { STAGES, type StageName, type StagePolicy } from './stages/index.ts';
+import { stageSettingsShape } from './stages/settings.ts';
 
 const stagePolicy = z.strictObject({
   /** Budget for one attempt (ffmpeg is killed when it runs over). */
   timeout: duration().optional(),
-  /** Retries after the first attempt for recoverable failures (TIMEOUT, RESOURCE, WORKER_LOST, UNDEFINED). */
+  /** Retries after the first attempt for the video's own recoverable failures (TIMEOUT, RESOURCE, UNDEFINED). */
   retries: z.number().int().min(0).max(20).optional(),
-});
-
-const STAGE_DEFAULTS = {
-  store: { timeout: 60_000, retries: 3 },
-  probe: { timeout: 60_000, retries: 3 },
-  transcode: { timeout: 3_600_000, retries: 3 },
-  thumbnail: { timeout: 120_000, retries: 3 },
-  verify: { timeout: 120_000, retries: 3 },
-  publish: { timeout: 60_000, retries: 3 },
-} as const;
-
-const rendition = z.strictObject({
-  name: z.string().regex(/^[a-z0-9_-]{1,32}$/, 'use lowercase letters, digits, "-" or "_" (it becomes a file name)'),
-  /** Output height; the source height is used when it is smaller (no upscaling). */
-  height: z.number().int().min(16).max(4320),
-  videoBitrate: z.string().regex(/^\d+[kM]$/).optional(),
 });
 
 export const processingConfigSchema = z
   .strictObject({
+    ...stageSettingsShape,
     storageDir: z.string().min(1).default('.vigil/storage'),
     /** Uploads larger than this are refused with 413 before they reach the disk's end. */
     maxUploadBytes: bytes().default(2 * 1024 ** 3),
-    renditions: z.array(rendition).min(1).default([{ name: '720p', height: 720 }]),
-    /** x264 preset for renditions. */
-    preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
+    /** /readyz reports not ready when the storage directory has less free space than this (or cannot be written). */
+    minFreeBytes: bytes().default(1024 ** 3),
     /** Jobs one worker process runs at once, per stage queue. */
     concurrency: z.number().int().min(1).max(64).default(2),
-    /** How long a stage attempt may hold its job before another worker takes it over (the lease). */
-    lease: duration().default(900_000),
+    /**
+     * How long a worker that stopped renewing its claim keeps a job: the worker renews it while it lives (every half
+     * lease), so this only decides how soon another worker takes over from a dead one (lease + 11 s). At least 10 s.
+     */
+    lease: duration().refine((ms) => ms >= 10_000, 'the lease must be at least 10s').default(20_000),
+    /** Attempts of one stage ended by a stop or a lost worker, beyond which the video fails as worker_lost (a crash-loop bound). */
+    maxInterruptions: z.number().int().min(1).max(1000).default(20),
     /** First retry delay; doubled (with jitter) on each further retry. */
     retryDelay: duration().default(5_000),
     /** How often idle workers look for jobs. */
     pollInterval: duration().default(1_000),
-    /** Verify fails a rendition whose duration differs from the source by more than this. */
-    durationTolerance: duration().default(250),
     stages: z
-      .strictObject({
-        store: stagePolicy.optional(),
-        probe: stagePolicy.optional(),
-        transcode: stagePolicy.optional(),
-        thumbnail: stagePolicy.optional(),
-        verify: stagePolicy.optional(),
-        publish: stagePolicy.optional(),
-      })
+      .strictObject(Object.fromEntries(STAGES.map((stage) => [stage.name, stagePolicy.optional()])) as Record<StageName, z.ZodOptional<typeof stagePolicy>>)
       .prefault({})
-      .transform((given) =>
-        Object.fromEntries(
-          Object.entries(STAGE_DEFAULTS).map(([stage, defaults]) => {
-            const policy = given[stage as keyof typeof given];
-            return [stage, { timeout: policy?.timeout ?? defaults.timeout, retries: policy?.retries ?? defaults.retries }];
-          }),
-        ) as Record<keyof typeof STAGE_DEFAULTS, { timeout: number; retries: number }>,
+      .transform(
+        (given) =>
+          Object.fromEntries(
+            STAGES.map((stage) => {
+              const policy = given[stage.name];
+              return [stage.name, { timeout: policy?.timeout ?? stage.defaults.timeout, retries: policy?.retries ?? stage.defaults.retries }];
+            }),
+          ) as Record<StageName, StagePolicy>,
       ),
     notices: z
       .strictObject({
@@ -103,4 +73,4 @@ export const processingConfigSchema = z
   .prefault({});
 
 export type ProcessingConfig = z.output<typeof processingConfigSchema>;
-export type StageName = keyof typeof STAGE_DEFAULTS;
+export type { StageName };

@@ -2,28 +2,176 @@
 export const FAILURE_CLASSES = ['INPUT_INVALID', 'TIMEOUT', 'RESOURCE', 'WORKER_LOST', 'UNDEFINED'] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
 
+/** Figures a user sentence may quote (limits and what was found); never paths or tool output. */
+export type FailureFacts = Record<string, string | number>;
+
+interface FailureCodeEntry {
+  class: FailureClass;
+  /** What happened, for the README's reference and for admins. */
+  cause: string;
+  /** What the uploader can do about it. */
+  remedy: string;
+  /** The sentence users read in emails and the public API. */
+  user(facts: FailureFacts): string;
+}
+
+const again = ', every time we tried';
+
+/**
+ * Every terminal failure carries one of these codes. The code decides the class (and so the retry policy) and the
+ * sentence users read; the technical detail of an attempt (ffmpeg lines, paths) stays on its checkpoint for admins.
+ */
+export const FAILURE_CODES = {
+  empty_file: {
+    class: 'INPUT_INVALID',
+    cause: 'the upload has no bytes',
+    remedy: 'upload the file again',
+    user: () => 'The file is empty (0 bytes).',
+  },
+  not_a_video: {
+    class: 'INPUT_INVALID',
+    cause: 'ffprobe recognises no media container in the file',
+    remedy: 'upload a video file (for example MP4, MOV, MKV or WebM)',
+    user: () => 'The file is not a video we can read.',
+  },
+  no_video_stream: {
+    class: 'INPUT_INVALID',
+    cause: 'the container holds no video stream (audio only, subtitles, an image sequence without timing)',
+    remedy: 'upload a file with a picture track',
+    user: () => 'The file has no video picture in it.',
+  },
+  unsupported_codec: {
+    class: 'INPUT_INVALID',
+    cause: 'the video stream uses a codec this ffmpeg cannot decode',
+    remedy: 'export the video as H.264 or another common codec and upload it again',
+    user: () => 'The video uses a format we cannot decode.',
+  },
+  corrupt_stream: {
+    class: 'INPUT_INVALID',
+    cause: 'the file is truncated or its stream is damaged, so decoding stops',
+    remedy: 'upload the original file again; a partial copy often causes this',
+    user: () => 'The video file is damaged or incomplete.',
+  },
+  too_small: {
+    class: 'INPUT_INVALID',
+    cause: 'the picture is narrower or lower than `processing.limits.minWidth`/`minHeight`',
+    remedy: 'upload a larger video',
+    user: (facts) => `The picture is ${facts.width}×${facts.height} pixels; the smallest we can process is ${facts.minWidth}×${facts.minHeight}.`,
+  },
+  too_many_pixels: {
+    class: 'INPUT_INVALID',
+    cause: 'width × height is above `processing.limits.maxPixels` (read by ffprobe from the headers, before any decoding)',
+    remedy: 'scale the video down before uploading',
+    user: (facts) => `The picture is ${facts.width}×${facts.height} pixels; the largest we accept is ${facts.maxPixels} pixels in total.`,
+  },
+  too_many_frames: {
+    class: 'INPUT_INVALID',
+    cause: 'the stream declares more frames than `processing.limits.maxFrames`',
+    remedy: 'upload a shorter video or one with a lower frame rate',
+    user: (facts) => `The video has ${facts.frames} frames; the most we accept is ${facts.maxFrames}.`,
+  },
+  too_long: {
+    class: 'INPUT_INVALID',
+    cause: 'the duration is above `processing.limits.maxDuration`',
+    remedy: 'cut the video into shorter parts',
+    user: (facts) => `The video lasts ${facts.duration}; the longest we accept is ${facts.maxDuration}.`,
+  },
+  timed_out: {
+    class: 'TIMEOUT',
+    cause: 'a stage ran over its timeout (`processing.stages.*.timeout`) on every attempt',
+    remedy: 'try a shorter or smaller video; the operator can raise the timeout and retry it',
+    user: () => `Processing took longer than allowed${again}.`,
+  },
+  storage_unavailable: {
+    class: 'RESOURCE',
+    cause: 'the storage directory could not be read or written (full, read-only, permissions)',
+    remedy: 'nothing: the operator fixes storage and retries the video',
+    user: () => `Our storage was not available${again}.`,
+  },
+  worker_lost: {
+    class: 'WORKER_LOST',
+    cause: 'the processes running the stage kept stopping or crashing (more than `processing.maxInterruptions` times)',
+    remedy: 'nothing: the operator retries the video once the workers are stable',
+    user: () => `The machines processing it kept stopping${again}.`,
+  },
+  output_invalid: {
+    class: 'UNDEFINED',
+    cause: 'verify found a rendition without its streams or with the wrong duration',
+    remedy: 'nothing: the operator looks at the checkpoints and retries the video',
+    user: () => `Processing produced a damaged result${again}.`,
+  },
+  internal: {
+    class: 'UNDEFINED',
+    cause: 'an error nothing above describes (see the checkpoint detail)',
+    remedy: 'nothing: the operator looks at the checkpoints and retries the video',
+    user: () => `An unexpected error stopped processing${again}.`,
+  },
+} as const satisfies Record<string, FailureCodeEntry>;
+
+export type FailureCode = keyof typeof FAILURE_CODES;
+export const FAILURE_CODE_NAMES = Object.keys(FAILURE_CODES) as FailureCode[];
+
+export const classOf = (code: FailureCode): FailureClass => FAILURE_CODES[code].class;
+
 /** INPUT_INVALID never gets better by trying again; every other class is retried up to the stage's limit. */
 export function isRetryable(failureClass: FailureClass): boolean {
   return failureClass !== 'INPUT_INVALID';
 }
 
+/** A stage failure: a stable code (which fixes the class and the user sentence) and a detail for admins only. */
 export class ProcessingError extends Error {
-  readonly failureClass: FailureClass;
+  readonly code: FailureCode;
+  readonly facts: FailureFacts;
 
-  constructor(failureClass: FailureClass, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: FailureCode, detail: string, options: { cause?: unknown; facts?: FailureFacts } = {}) {
+    super(detail, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'ProcessingError';
-    this.failureClass = failureClass;
+    this.code = code;
+    this.facts = options.facts ?? {};
+  }
+
+  get failureClass(): FailureClass {
+    return classOf(this.code);
+  }
+
+  /** The sentence for emails and the public API. */
+  get userMessage(): string {
+    return FAILURE_CODES[this.code].user(this.facts);
   }
 }
 
 const RESOURCE_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'EMFILE', 'ENFILE', 'EEXIST']);
 
-/** Classifies anything a stage threw: ProcessingErrors keep their class, filesystem errors are RESOURCE, the rest UNDEFINED. */
+/** Classifies anything a stage threw: ProcessingErrors keep their code, filesystem errors are storage_unavailable, the rest internal. */
 export function classify(error: unknown): ProcessingError {
   if (error instanceof ProcessingError) return error;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  if (code && RESOURCE_ERRNO.has(code)) return new ProcessingError('RESOURCE', `storage: ${message}`, { cause: error });
-  return new ProcessingError('UNDEFINED', message, { cause: error });
+  if (errno && RESOURCE_ERRNO.has(errno)) return new ProcessingError('storage_unavailable', `storage: ${message}`, { cause: error });
+  return new ProcessingError('internal', message, { cause: error });
+}
+
+const EXIT_PATTERNS: ReadonlyArray<readonly [FailureCode, RegExp]> = [
+  ['storage_unavailable', /No space left on device|Permission denied|Read-only file system|Not a directory|Is a directory|Disk quota exceeded|No such file or directory/i],
+  ['unsupported_codec', /Unknown decoder|Decoder \(codec .*\) not found|Decoding requested, but no decoder found|unsupported codec/i],
+  ['no_video_stream', /matches no streams|no video stream|does not contain any stream/i],
+  ['too_many_pixels', /Picture size \d+x\d+ is invalid|max_pixels|exceeds max/i],
+  ['not_a_video', /Invalid data found when processing input|moov atom not found|could not find codec parameters|Unknown format/i],
+  ['corrupt_stream', /End of file|partial file|corrupt input packet|corrupt decoded frame|Invalid NAL unit size|error while decoding/i],
+];
+
+/** Reads ffmpeg's exit status and stderr: the first matching pattern gives the code, otherwise internal. */
+export function classifyExit(tool: string, exitCode: number | null, stderr: string): ProcessingError {
+  const lastLines = stderr.trim().split('\n').slice(-3).join(' | ') || 'no output';
+  const code = EXIT_PATTERNS.find(([, pattern]) => pattern.test(stderr))?.[0] ?? 'internal';
+  return new ProcessingError(code, `${tool} exited with ${exitCode ?? 'a signal'}: ${lastLines}`);
+}
+
+/** The README's failure-code reference, generated from the table above (a test keeps the README in step). */
+export function failureCodeReference(): string {
+  const rows = FAILURE_CODE_NAMES.map((code) => {
+    const entry: FailureCodeEntry = FAILURE_CODES[code];
+    return `| \`${code}\` | ${entry.class} | ${entry.cause} | ${entry.remedy} |`;
+  });
+  return ['| code | class | cause | what the uploader can do |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

@@ -1,18 +1,24 @@
 import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { withSpan } from '../core/telemetry/index.ts';
-import { ProcessingError, type FailureClass } from './failures.ts';
+import { classifyExit, ProcessingError } from './failures.ts';
 
 export interface FfmpegInfo {
   ffmpegPath: string;
   ffprobePath: string;
-  source: 'FFMPEG_PATH' | 'ffmpeg-static' | 'installer';
+  source: 'FFMPEG_PATH' | 'system' | 'ffmpeg-static' | 'installer';
   version: string;
+  /** The year in the build's copyright line. */
+  builtYear: number | null;
+  /** Said at start when the binary is the old bundled build. */
+  warning: string | null;
 }
 
 export interface RunOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Called with the seconds of media written so far, from ffmpeg's -progress output. */
+  onProgress?(mediaSeconds: number): void;
 }
 
 export interface ProbeStream {
@@ -20,6 +26,8 @@ export interface ProbeStream {
   codec: string;
   width?: number;
   height?: number;
+  /** Declared frame count, or duration × frame rate when the container does not say. */
+  frames?: number;
 }
 
 export interface ProbeInfo {
@@ -32,9 +40,12 @@ const KILL_GRACE_MS = 2000;
 const STDERR_KEEP = 64 * 1024;
 const resolved = new Map<string, Promise<FfmpegInfo>>();
 
-/** Finds ffmpeg and ffprobe: FFMPEG_PATH/FFPROBE_PATH, then ffmpeg-static when its download worked, then the installer packages. */
+/**
+ * Finds ffmpeg and ffprobe, most maintained first: FFMPEG_PATH/FFPROBE_PATH, then a system ffmpeg on PATH (Debian's
+ * package), then ffmpeg-static when its install-time download worked, and only then the bundled installer build.
+ */
 export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env): Promise<FfmpegInfo> {
-  const key = `${env.FFMPEG_PATH ?? ''}\0${env.FFPROBE_PATH ?? ''}`;
+  const key = `${env.FFMPEG_PATH ?? ''}\0${env.FFPROBE_PATH ?? ''}\0${env.PATH ?? ''}`;
   let info = resolved.get(key);
   if (!info) {
     info = locate(env);
@@ -45,20 +56,35 @@ export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env): Promise<Ffm
 }
 
 async function locate(env: NodeJS.ProcessEnv): Promise<FfmpegInfo> {
-  const ffprobePath = env.FFPROBE_PATH ?? (await installerPath('@ffprobe-installer/ffprobe'));
+  const system = { ffmpeg: await onPath('ffmpeg', env), ffprobe: await onPath('ffprobe', env) };
   let ffmpegPath: string;
   let source: FfmpegInfo['source'];
-  if (env.FFMPEG_PATH) {
-    [ffmpegPath, source] = [env.FFMPEG_PATH, 'FFMPEG_PATH'];
-  } else {
+  if (env.FFMPEG_PATH) [ffmpegPath, source] = [env.FFMPEG_PATH, 'FFMPEG_PATH'];
+  else if (system.ffmpeg) [ffmpegPath, source] = [system.ffmpeg, 'system'];
+  else {
     const staticPath = await ffmpegStaticPath();
     [ffmpegPath, source] = staticPath ? [staticPath, 'ffmpeg-static'] : [await installerPath('@ffmpeg-installer/ffmpeg'), 'installer'];
   }
+  const ffprobePath = env.FFPROBE_PATH ?? system.ffprobe ?? (await installerPath('@ffprobe-installer/ffprobe'));
   await assertExecutable(ffmpegPath, source === 'FFMPEG_PATH' ? 'FFMPEG_PATH' : source);
-  await assertExecutable(ffprobePath, env.FFPROBE_PATH ? 'FFPROBE_PATH' : '@ffprobe-installer/ffprobe');
+  await assertExecutable(ffprobePath, env.FFPROBE_PATH ? 'FFPROBE_PATH' : system.ffprobe ? 'system ffprobe' : '@ffprobe-installer/ffprobe');
   const { stdout } = await run(ffmpegPath, ['-version'], { timeoutMs: 10_000 });
   const version = /ffmpeg version (\S+)/.exec(stdout)?.[1] ?? 'unknown';
-  return { ffmpegPath, ffprobePath, source, version };
+  const builtYear = Number(/Copyright \(c\) \d{4}-(\d{4})/.exec(stdout)?.[1]) || null;
+  const age = builtYear ? ` (built ${builtYear}, ${new Date().getFullYear() - builtYear} years ago)` : '';
+  const warning =
+    source === 'installer'
+      ? `ffmpeg is the bundled @ffmpeg-installer build ${version}${age}, which decodes untrusted uploads without current fixes: install a maintained ffmpeg (Debian: apt-get install ffmpeg) or set FFMPEG_PATH`
+      : null;
+  return { ffmpegPath, ffprobePath, source, version, builtYear, warning };
+}
+
+async function onPath(binary: string, env: NodeJS.ProcessEnv): Promise<string | null> {
+  for (const dir of (env.PATH ?? '').split(':').filter(Boolean)) {
+    const candidate = `${dir}/${binary}`;
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+  }
+  return null;
 }
 
 async function ffmpegStaticPath(): Promise<string | null> {
@@ -92,16 +118,19 @@ async function assertExecutable(path: string, from: string): Promise<void> {
 /** Runs ffmpeg with `args` (no shell) inside an `ffmpeg` span; kills it on timeout or abort and throws a classified ProcessingError on failure. */
 export async function runFfmpeg(args: string[], options: RunOptions): Promise<{ stderr: string; durationMs: number }> {
   const { ffmpegPath } = await resolveFfmpeg();
-  const fullArgs = ['-hide_banner', '-nostdin', '-y', ...args];
+  const fullArgs = ['-hide_banner', '-nostdin', '-y', ...(options.onProgress ? ['-progress', 'pipe:1', '-nostats'] : []), ...args];
   return withSpan('ffmpeg', { 'process.command_args': fullArgs.join(' '), 'ffmpeg.timeout_ms': options.timeoutMs }, async (span) => {
     const outcome = await run(ffmpegPath, fullArgs, options);
     span.setAttribute('process.exit_code', outcome.exitCode ?? -1);
-    if (outcome.failure) throw outcome.failure;
+    if (outcome.failure) {
+      span.setAttribute('processing.error_detail', outcome.failure.message);
+      throw outcome.failure;
+    }
     return { stderr: outcome.stderr, durationMs: outcome.durationMs };
   });
 }
 
-/** Reads a media file's container and streams; a file ffprobe cannot read is INPUT_INVALID. */
+/** Reads a media file's container and streams (headers only); a file ffprobe cannot read is not_a_video. */
 export async function ffprobe(file: string, options: RunOptions = { timeoutMs: 30_000 }): Promise<ProbeInfo> {
   const { ffprobePath } = await resolveFfmpeg();
   const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file];
@@ -109,29 +138,36 @@ export async function ffprobe(file: string, options: RunOptions = { timeoutMs: 3
     const outcome = await run(ffprobePath, args, options);
     span.setAttribute('process.exit_code', outcome.exitCode ?? -1);
     // ffprobe only reads: when it fails for a reason other than storage or time, the file itself is unreadable.
-    if (outcome.failure?.failureClass === 'UNDEFINED' && outcome.exitCode !== null) {
-      throw new ProcessingError('INPUT_INVALID', outcome.failure.message);
-    }
+    if (outcome.failure?.code === 'internal' && outcome.exitCode !== null) throw new ProcessingError('not_a_video', outcome.failure.message);
     if (outcome.failure) throw outcome.failure;
-    return parseProbe(outcome.stdout, file);
+    return parseProbe(outcome.stdout);
   });
 }
 
-function parseProbe(stdout: string, file: string): ProbeInfo {
+function parseProbe(stdout: string): ProbeInfo {
   const parsed = JSON.parse(stdout) as {
     format?: { duration?: string; format_name?: string };
-    streams?: Array<{ codec_type?: string; codec_name?: string; width?: number; height?: number; duration?: string }>;
+    streams?: Array<{ codec_type?: string; codec_name?: string; width?: number; height?: number; duration?: string; nb_frames?: string; avg_frame_rate?: string }>;
   };
+  const durationSeconds = Number(parsed.format?.duration ?? NaN);
   const streams: ProbeStream[] = (parsed.streams ?? [])
     .filter((stream) => stream.codec_type === 'video' || stream.codec_type === 'audio')
     .map((stream) => ({
       type: stream.codec_type as ProbeStream['type'],
       codec: stream.codec_name ?? 'unknown',
-      ...(stream.codec_type === 'video' ? { width: stream.width ?? 0, height: stream.height ?? 0 } : {}),
+      ...(stream.codec_type === 'video' ? { width: stream.width ?? 0, height: stream.height ?? 0, frames: frameCount(stream, durationSeconds) } : {}),
     }));
-  const durationSeconds = Number(parsed.format?.duration ?? NaN);
-  if (!parsed.format?.format_name) throw new ProcessingError('INPUT_INVALID', `${file} has no recognisable container`);
+  if (!parsed.format?.format_name) throw new ProcessingError('not_a_video', 'ffprobe found no recognisable container');
   return { durationSeconds: Number.isFinite(durationSeconds) ? durationSeconds : 0, formatName: parsed.format.format_name, streams };
+}
+
+function frameCount(stream: { nb_frames?: string; avg_frame_rate?: string; duration?: string }, formatDuration: number): number {
+  const declared = Number(stream.nb_frames);
+  if (Number.isFinite(declared) && declared > 0) return declared;
+  const [numerator, denominator] = (stream.avg_frame_rate ?? '0/1').split('/').map(Number);
+  const rate = denominator ? numerator! / denominator : 0;
+  const seconds = Number(stream.duration ?? formatDuration);
+  return Number.isFinite(rate * seconds) ? Math.round(rate * seconds) : 0;
 }
 
 /** Writes an H.264/AAC MP4 of lavfi testsrc (+ a sine tone) for tests and the end-to-end probe. */
@@ -162,7 +198,7 @@ function run(binary: string, args: string[], options: RunOptions): Promise<RunOu
   const started = performance.now();
   return new Promise((resolve) => {
     if (options.signal?.aborted) {
-      resolve({ stdout: '', stderr: '', exitCode: null, durationMs: 0, failure: aborted(binary) });
+      resolve({ stdout: '', stderr: '', exitCode: null, durationMs: 0, failure: aborted(binary, options.signal) });
       return;
     }
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -170,14 +206,24 @@ function run(binary: string, args: string[], options: RunOptions): Promise<RunOu
     let stderr = '';
     let stoppedFor: 'timeout' | 'abort' | undefined;
     let killTimer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const progress = options.onProgress;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (!progress) {
+        stdout += chunk;
+        return;
+      }
+      // -progress writes key=value lines; out_time_us is the media time written so far.
+      const lines = (stdout + chunk).split('\n');
+      stdout = lines.pop() ?? '';
+      for (const line of lines) if (line.startsWith('out_time_us=')) progress(Number(line.slice(12)) / 1e6 || 0);
+    });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEEP);
     });
     const stop = (reason: 'timeout' | 'abort') => {
       if (stoppedFor || child.exitCode !== null) return;
       stoppedFor = reason;
-      child.kill('SIGTERM');
+      child.kill(reason === 'abort' ? 'SIGKILL' : 'SIGTERM');
       killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
     };
     const budget = setTimeout(() => stop('timeout'), options.timeoutMs);
@@ -189,13 +235,13 @@ function run(binary: string, args: string[], options: RunOptions): Promise<RunOu
       options.signal?.removeEventListener('abort', onAbort);
       const durationMs = performance.now() - started;
       const failure = spawnError
-        ? new ProcessingError('UNDEFINED', `could not start ${binary}: ${spawnError.message}`, { cause: spawnError })
+        ? new ProcessingError('internal', `could not start ${binary}: ${spawnError.message}`, { cause: spawnError })
         : stoppedFor === 'timeout'
-          ? new ProcessingError('TIMEOUT', `${name(binary)} exceeded its ${options.timeoutMs} ms budget and was killed`)
+          ? new ProcessingError('timed_out', `${name(binary)} exceeded its ${options.timeoutMs} ms budget and was killed`)
           : stoppedFor === 'abort'
-            ? aborted(binary)
+            ? aborted(binary, options.signal)
             : exitCode !== 0
-              ? classifyExit(binary, exitCode, stderr)
+              ? classifyExit(name(binary), exitCode, stderr)
               : undefined;
       resolve({ stdout, stderr, exitCode, durationMs, ...(failure ? { failure } : {}) });
     };
@@ -204,35 +250,11 @@ function run(binary: string, args: string[], options: RunOptions): Promise<RunOu
   });
 }
 
-function aborted(binary: string): ProcessingError {
-  return new ProcessingError('WORKER_LOST', `${name(binary)} was stopped: the worker gave up the job`);
-}
-
-const INPUT_PATTERNS = [
-  /Invalid data found when processing input/i,
-  /moov atom not found/i,
-  /could not find codec parameters/i,
-  /does not contain any stream/i,
-  /matches no streams/i,
-  /Invalid NAL unit size/i,
-  /Unknown (?:format|decoder)/i,
-  /Decoder \(codec .*\) not found/i,
-  /End of file/i,
-  /partial file/i,
-  /corrupt input packet|corrupt decoded frame/i,
-  /no (?:video|audio) stream/i,
-];
-const RESOURCE_PATTERNS = [/No space left on device/i, /Permission denied/i, /Read-only file system/i, /Not a directory/i, /Is a directory/i, /Disk quota exceeded/i, /No such file or directory/i];
-
-/** Reads ffmpeg's exit status and the last lines of stderr: bad input is permanent, storage trouble is RESOURCE, the rest UNDEFINED. */
-export function classifyExit(binary: string, exitCode: number | null, stderr: string): ProcessingError {
-  const lastLines = stderr.trim().split('\n').slice(-3).join(' | ') || 'no output';
-  const failureClass: FailureClass = RESOURCE_PATTERNS.some((pattern) => pattern.test(stderr))
-    ? 'RESOURCE'
-    : INPUT_PATTERNS.some((pattern) => pattern.test(stderr))
-      ? 'INPUT_INVALID'
-      : 'UNDEFINED';
-  return new ProcessingError(failureClass, `${name(binary)} exited with ${exitCode ?? 'a signal'}: ${lastLines}`);
+/** The worker gave the job up (stop, lost claim, deletion): the abort reason, when it is a ProcessingError, says which. */
+function aborted(binary: string, signal: AbortSignal | undefined): ProcessingError {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof ProcessingError) return reason;
+  return new ProcessingError('worker_lost', `${name(binary)} was stopped: the worker gave up the job`);
 }
 
 function name(binary: string): string {

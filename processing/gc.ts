@@ -6,6 +6,7 @@ import { withSpan } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
 import type { ProcessingMetrics } from './metrics.ts';
 import type { Storage } from './storage.ts';
+import * as store from './store.ts';
 
 export interface GcDeps {
   db: Db;
@@ -44,7 +45,7 @@ export async function runGc(deps: GcDeps): Promise<GcReport> {
       deletedOriginals: originals.count,
       deletedOrphans: orphans.count,
       freedBytes: outputs.bytes + originals.bytes + orphans.bytes,
-      storedBytes: await storedBytes(deps.db),
+      storedBytes: await store.storedBytes(deps.db),
     };
     deps.metrics?.gcFreedBytes.inc({ kind: 'derived' }, outputs.bytes);
     deps.metrics?.gcFreedBytes.inc({ kind: 'original' }, originals.bytes);
@@ -60,82 +61,52 @@ async function markExpired({ db, config, clock }: GcDeps): Promise<number> {
   const at = (ms: number) => new Date(now - ms);
   return db.transaction(async (tx) => {
     const { retention } = config;
-    await tx.query(
-      `update processing_outputs o set gc_marked_at = $1 from processing_videos v
-       where o.video_id = v.id and o.gc_marked_at is null and (
-         (v.state = 'failed' and v.finished_at < $2)
-         or (v.synthetic and v.state in ('published', 'failed') and v.finished_at < $3)
-         or ($4::timestamptz is not null and v.state = 'published' and v.finished_at < $4))`,
-      [new Date(now), at(retention.failed), at(retention.synthetic), retention.derived === undefined ? null : at(retention.derived)],
-    );
-    const expired = await tx.query<{ id: string }>(
-      `delete from processing_videos where synthetic and state in ('published', 'failed') and finished_at < $1 returning id`,
-      [at(retention.synthetic)],
-    );
-    if (expired.length) await tx.query('delete from processing_checkpoints where video_id = any($1)', [expired.map((video) => video.id)]);
-    // Marks follow references: set on blobs nothing references, cleared on blobs referenced again.
-    await tx.query(
-      `update processing_blobs b set gc_marked_at = case when exists (select 1 from processing_videos v where v.sha256 = b.sha256) then null else $1::timestamptz end
-       where (gc_marked_at is null) = not exists (select 1 from processing_videos v where v.sha256 = b.sha256)`,
-      [new Date(now)],
-    );
-    return expired.length;
+    await store.markExpiredOutputs(tx, {
+      now: new Date(now),
+      failedBefore: at(retention.failed),
+      syntheticBefore: at(retention.synthetic),
+      derivedBefore: retention.derived === undefined ? null : at(retention.derived),
+    });
+    const expired = await store.deleteExpiredSyntheticVideos(tx, at(retention.synthetic));
+    await store.markUnreferencedBlobs(tx, new Date(now));
+    return expired;
   });
-}
-
-async function storedBytes(db: Db): Promise<number> {
-  const [row] = await db.query<{ total: string | number | null }>(
-    `select (select coalesce(sum(bytes), 0) from processing_blobs where gc_marked_at is null)
-          + (select coalesce(sum(bytes), 0) from processing_outputs where gc_marked_at is null) as total`,
-  );
-  return Number(row?.total ?? 0);
 }
 
 /** Beyond gc.maxBytes, the derived files of the longest-finished videos go first (originals stay: they can be processed again). */
 async function markOverBound(deps: GcDeps): Promise<void> {
   const bound = deps.config.gc.maxBytes;
   if (bound === undefined) return;
-  let excess = (await storedBytes(deps.db)) - bound;
+  let excess = (await store.storedBytes(deps.db)) - bound;
   if (excess <= 0) return;
-  const candidates = await deps.db.query<{ video_id: string; name: string; bytes: string | number }>(
-    `select o.video_id, o.name, o.bytes from processing_outputs o join processing_videos v on v.id = o.video_id
-     where o.gc_marked_at is null and v.state in ('published', 'failed') order by v.finished_at, o.created_at`,
-  );
-  for (const output of candidates) {
+  for (const output of await store.listEvictableOutputs(deps.db)) {
     if (excess <= 0) break;
-    await deps.db.query('update processing_outputs set gc_marked_at = $3 where video_id = $1 and name = $2', [output.video_id, output.name, deps.clock.date()]);
-    excess -= Number(output.bytes);
+    await store.markOutput(deps.db, output.videoId, output.name, deps.clock.date());
+    excess -= output.bytes;
   }
 }
 
 async function sweepOutputs({ db, storage }: GcDeps): Promise<{ count: number; bytes: number }> {
-  const marked = await db.query<{ video_id: string; name: string; path: string; bytes: string | number }>(
-    'select video_id, name, path, bytes from processing_outputs where gc_marked_at is not null',
-  );
+  const marked = await store.listMarkedOutputs(db);
   let bytes = 0;
   for (const output of marked) {
     await storage.removeFile(output.path);
-    await db.query('delete from processing_outputs where video_id = $1 and name = $2 and path = $3 and gc_marked_at is not null', [output.video_id, output.name, output.path]);
-    bytes += Number(output.bytes);
+    await store.deleteMarkedOutput(db, output);
+    bytes += output.bytes;
   }
   return { count: marked.length, bytes };
 }
 
 async function sweepOriginals({ db, storage }: GcDeps): Promise<{ count: number; bytes: number }> {
-  const marked = await db.query<{ sha256: string }>('select sha256 from processing_blobs where gc_marked_at is not null');
   let count = 0;
   let bytes = 0;
-  for (const { sha256 } of marked) {
+  for (const sha256 of await store.listMarkedBlobs(db)) {
     // An upload of the same bytes upserts this row (clearing the mark) and moves its file in before committing: deleting
     // the row and the file inside one transaction means either the upload waits for us or we see its reference.
     const removed = await db.transaction(async (tx) => {
-      const [row] = await tx.query<{ bytes: string | number }>(
-        `delete from processing_blobs b where sha256 = $1 and gc_marked_at is not null
-         and not exists (select 1 from processing_videos v where v.sha256 = b.sha256) returning bytes`,
-        [sha256],
-      );
-      if (row) await storage.removeOriginal(sha256);
-      return row ? Number(row.bytes) : null;
+      const size = await store.deleteMarkedBlob(tx, sha256);
+      if (size !== null) await storage.removeOriginal(sha256);
+      return size;
     });
     if (removed !== null) {
       count++;
@@ -149,7 +120,7 @@ async function sweepOriginals({ db, storage }: GcDeps): Promise<{ count: number;
 async function sweepOrphans({ db, storage, config, clock }: GcDeps): Promise<{ count: number; bytes: number }> {
   const before = clock.now() - config.retention.orphans;
   const old = await storage.filesOlderThan(before);
-  const referenced = new Set((await db.query<{ path: string }>('select path from processing_outputs')).map((row) => row.path));
+  const referenced = await store.listOutputPaths(db);
   let count = 0;
   let bytes = 0;
   for (const file of old) {

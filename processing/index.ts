@@ -1,24 +1,26 @@
-import type { CliCommand } from '../core/cli/command.ts';
+import { UsageError, type CliCommand } from '../core/cli/command.ts';
 import { print } from '../core/cli/output.ts';
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { createMailer } from '../core/mail.ts';
+import { SUPERVISE_SECONDS } from '../core/queue/index.ts';
 import { registerRoutes } from './api.ts';
-import { processingConfigSchema } from './config.ts';
+import { processingConfigSchema, type ProcessingConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg.ts';
 import { createGcComponent, type GcReport } from './gc.ts';
 import { processingMetrics } from './metrics.ts';
 import { processingMigrations } from './migrations.ts';
 import { registerProcessingReadApi } from './read-api.ts';
-import { resumeWorkOfDeadProcesses } from './recovery.ts';
+import { resumeWorkOfDeadStarts } from './recovery.ts';
+import { reportCommand } from './report.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
-import { createPipelineWorker, declareQueues } from './worker.ts';
+import { createPipelineWorker, declareQueues, type PipelineWorker } from './worker.ts';
 
 export { getProcessingSignals, type ProcessingSignals, type QueueSignal, type SignalOptions } from './signals.ts';
 export { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg, type FfmpegInfo, type ProbeInfo } from './ffmpeg.ts';
-export { FAILURE_CLASSES, type FailureClass } from './failures.ts';
+export { FAILURE_CLASSES, FAILURE_CODES, type FailureClass, type FailureCode } from './failures.ts';
 export { listVideosPage, videoDetail } from './read-api.ts';
-export { VIDEO_STATES, type VideoState } from './videos.ts';
+export { VIDEO_STATES, type VideoState } from './store.ts';
 export type { Workflow, WorkflowStage } from './workflow.ts';
 
 const gcCommand: CliCommand = {
@@ -34,26 +36,63 @@ const gcCommand: CliCommand = {
   },
 };
 
+const retryCommand: CliCommand = {
+  name: 'processing retry',
+  summary: 'Queue a failed video again at the stage it failed at, with fresh attempt counts',
+  usage: '<video-id>',
+  positionals: 1,
+  async run(args, io) {
+    const id = args.positionals[0];
+    if (!id) throw new UsageError('give the id of a failed video');
+    const video = await (await io.connect()).post<{ stage: string }>(`/videos/${encodeURIComponent(id)}/retry`);
+    print(io, video, () => [`video ${id} queued again at the ${video.stage} stage`]);
+    return 0;
+  },
+};
+
+/** The longest a dead worker's job may wait before another worker takes it over. */
+const TAKEOVER_PROMISE_MS = 60_000;
+
 export const processingModule = defineModule({
   name: 'processing',
   config: { key: 'processing', schema: processingConfigSchema, env: { VIGIL_STORAGE_DIR: 'storageDir' } },
   roles: ['worker'],
   migrations: processingMigrations,
-  commands: [gcCommand],
+  commands: [gcCommand, retryCommand, reportCommand],
+  validate(config) {
+    const takeover = takeoverMs(config.processing);
+    return takeover > TAKEOVER_PROMISE_MS
+      ? [
+          `processing.lease ${config.processing.lease / 1000}s: a dead worker's job would wait up to ${Math.round(takeover / 1000)}s before another worker ` +
+            `takes it over; keep the lease at or under ${Math.floor((TAKEOVER_PROMISE_MS - takeoverMs({ lease: 0 })) / 1000)}s`,
+        ]
+      : [];
+  },
   async setup(ctx) {
     const config = ctx.config.processing;
     const storage = new Storage(config.storageDir);
     const metrics = processingMetrics(ctx.registry, async () => queueSignals(ctx.db, ctx.clock.now(), 60_000));
-    const components: Component[] = [];
+    const components: Component[] = [{ name: 'processing-storage', health: () => storage.health(config.minFreeBytes) }];
     const ffmpeg = await resolveFfmpeg();
     ctx.logger.info({ ffmpeg: ffmpeg.ffmpegPath, ffprobe: ffmpeg.ffprobePath, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg resolved');
+    if (ffmpeg.warning) ctx.logger.warn({ ffmpeg: ffmpeg.ffmpegPath, builtYear: ffmpeg.builtYear }, ffmpeg.warning);
+    let worker: PipelineWorker | undefined;
     if (ctx.roles.has('api')) {
-      await registerRoutes(ctx.http, { db: ctx.db, queue: ctx.queue, storage, config, clock: ctx.clock, metrics, publicUrl: () => ctx.publicUrl });
+      await registerRoutes(ctx.http, {
+        db: ctx.db,
+        queue: ctx.queue,
+        storage,
+        config,
+        clock: ctx.clock,
+        metrics,
+        publicUrl: () => ctx.publicUrl,
+        cancelRunning: (videoId) => worker?.cancel(videoId),
+      });
       registerProcessingReadApi(ctx.http, { db: ctx.db, clock: ctx.clock, gc: { db: ctx.db, storage, config, clock: ctx.clock, logger: ctx.logger, metrics } });
     }
     if (ctx.roles.has('worker')) {
       const mailer = createMailer(ctx.config.smtp);
-      const worker = createPipelineWorker({
+      const pipeline = createPipelineWorker({
         db: ctx.db,
         queue: ctx.queue,
         storage,
@@ -64,15 +103,18 @@ export const processingModule = defineModule({
         mailer,
         statusUrl: (id) => `${ctx.publicUrl}/api/v1/videos/${id}`,
       });
+      worker = pipeline;
       components.push(
         {
-          ...worker,
+          ...pipeline,
           async start() {
-            await worker.start?.();
-            await resumeWorkOfDeadProcesses(ctx.db, ctx.queue, ctx.logger);
+            // Before this start claims anything: what is claimed now was claimed by a start that ended.
+            await declareQueues(ctx.queue, config);
+            await resumeWorkOfDeadStarts({ db: ctx.db, queue: ctx.queue, clock: ctx.clock, logger: ctx.logger });
+            await pipeline.start?.();
           },
           async stop(deadline) {
-            await worker.stop?.(deadline);
+            await pipeline.stop?.(deadline);
             mailer.close();
           },
         },
@@ -85,3 +127,6 @@ export const processingModule = defineModule({
     return components;
   },
 });
+
+/** A dead worker's claim lapses after the lease, pg-boss's supervisor finds it within its interval, and retries it a second later. */
+export const takeoverMs = (config: Pick<ProcessingConfig, 'lease'>): number => config.lease + SUPERVISE_SECONDS * 1000 + 1000;

@@ -1,8 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { tracedHistogram, type TracedHistogram } from '../core/telemetry/metrics.ts';
 
 export interface ProcessingMetrics {
   videos: Counter<'outcome' | 'class'>;
-  stageDuration: Histogram<'stage' | 'outcome'>;
+  stageDuration: TracedHistogram<'stage' | 'outcome'>;
   stageFailures: Counter<'stage' | 'class'>;
   processingRatio: Histogram;
   bytesIn: Counter;
@@ -31,7 +32,7 @@ export function processingMetrics(registry: Registry, readQueues: () => Promise<
   const read = () => (pending ??= readQueues().finally(() => setImmediate(() => (pending = undefined))));
   metrics = {
     videos: new Counter({ name: 'vigil_processing_videos_total', help: 'Videos that reached a final state, by outcome (published, failed) and failure class.', labelNames: ['outcome', 'class'], registers }),
-    stageDuration: new Histogram({
+    stageDuration: tracedHistogram({
       name: 'vigil_processing_stage_duration_seconds',
       help: 'Wall time of one stage attempt, by stage and outcome (finished, failed).',
       labelNames: ['stage', 'outcome'],

@@ -73,4 +73,28 @@ export const processingMigrations: readonly Migration[] = [
       primary key (video_id, name)
     )`,
   },
+  {
+    id: 'processing/009_videos_failure_code',
+    // error_message becomes the user sentence; error_detail keeps the technical detail for admins.
+    // counted_after: checkpoints up to this id no longer count against the attempt limits (set when a failed video is retried).
+    sql: `alter table processing_videos add column error_code text, add column error_detail text, add column counted_after bigint not null default 0`,
+  },
+  { id: 'processing/010_checkpoints_failure_code', sql: 'alter table processing_checkpoints add column error_code text' },
+  {
+    id: 'processing/011_videos_failure_code_backfill',
+    sql: `update processing_videos set error_detail = error_message,
+      error_code = case error_class when 'INPUT_INVALID' then 'not_a_video' when 'TIMEOUT' then 'timed_out' when 'RESOURCE' then 'storage_unavailable'
+        when 'WORKER_LOST' then 'worker_lost' else 'internal' end,
+      error_message = case error_class when 'INPUT_INVALID' then 'The file is not a video we can read.'
+        when 'TIMEOUT' then 'Processing took longer than allowed, every time we tried.'
+        when 'RESOURCE' then 'Our storage was not available, every time we tried.'
+        when 'WORKER_LOST' then 'The machines processing it kept stopping, every time we tried.'
+        else 'An unexpected error stopped processing, every time we tried.' end
+      where error_class is not null`,
+  },
+  {
+    id: 'processing/012_checkpoints_failure_code_backfill',
+    sql: `update processing_checkpoints set error_code = case error_class when 'INPUT_INVALID' then 'not_a_video' when 'TIMEOUT' then 'timed_out'
+      when 'RESOURCE' then 'storage_unavailable' when 'WORKER_LOST' then 'worker_lost' else 'internal' end where error_class is not null`,
+  },
 ];

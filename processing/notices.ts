@@ -1,18 +1,15 @@
 import type { Queryable } from '../core/db/index.ts';
 import { MailError, type Mailer, type MailMessage } from '../core/mail.ts';
 import type { Logger } from '../core/telemetry/index.ts';
-import type { FailureClass } from './failures.ts';
-import type { Video } from './videos.ts';
+import { FAILURE_CODES } from './failures.ts';
+import { claimNotice as claimNoticeRow, type NoticeKind, type Video } from './store.ts';
 
-export const NOTICE_KINDS = ['retry', 'ready', 'failed'] as const;
-export type NoticeKind = (typeof NOTICE_KINDS)[number];
+export { NOTICE_KINDS, type NoticeKind } from './store.ts';
 
 export interface NoticeJob {
   videoId: string;
   kind: NoticeKind;
 }
-
-const CLAIM_COLUMN: Record<NoticeKind, string> = { retry: 'noticed_retry_at', ready: 'noticed_ready_at', failed: 'noticed_failed_at' };
 
 /**
  * Claims the right to send one notice of `kind` for a video (inside the transaction that commits the state change).
@@ -20,19 +17,10 @@ const CLAIM_COLUMN: Record<NoticeKind, string> = { retry: 'noticed_retry_at', re
  */
 export async function claimNotice(tx: Queryable, video: Video, kind: NoticeKind, now: Date, options: { synthetic: boolean }): Promise<boolean> {
   if (!video.email || (video.synthetic && !options.synthetic)) return false;
-  const column = CLAIM_COLUMN[kind];
-  const claimed = await tx.query(`update processing_videos set ${column} = $2 where id = $1 and ${column} is null returning id`, [video.id, now]);
-  return claimed.length > 0;
+  return claimNoticeRow(tx, video.id, kind, now);
 }
 
-const REASONS: Record<FailureClass, string> = {
-  INPUT_INVALID: 'the file is not a video we can read',
-  TIMEOUT: 'processing took longer than allowed, every time we tried',
-  RESOURCE: 'our storage was not available, every time we tried',
-  WORKER_LOST: 'the machine processing it stopped, every time we tried',
-  UNDEFINED: 'an unexpected error, every time we tried',
-};
-
+/** The mail for a notice. A failure is told with its user sentence only: never the technical detail. */
 export function composeNotice(kind: NoticeKind, video: Video, statusUrl: string): MailMessage {
   const name = video.originalName ? `"${video.originalName}"` : 'your upload';
   const footer = `\n\nStatus: ${statusUrl}\nVideo id: ${video.id}\n`;
@@ -46,11 +34,13 @@ export function composeNotice(kind: NoticeKind, video: Video, statusUrl: string)
   if (kind === 'ready') {
     return { to: video.email!, subject: `Your video ${name} is ready`, text: `Your video ${name} has been processed and is ready to watch.${footer}` };
   }
-  const reason = `${REASONS[video.errorClass ?? 'UNDEFINED']}${video.errorMessage ? ` (${video.errorMessage})` : ''}`;
+  const reason = video.errorMessage ?? FAILURE_CODES.internal.user();
+  const entry = video.errorCode ? FAILURE_CODES[video.errorCode] : null;
+  const remedy = entry?.class === 'INPUT_INVALID' ? ` To fix it: ${entry.remedy}.` : '';
   return {
     to: video.email!,
     subject: `Your video ${name} could not be processed`,
-    text: `Your video ${name} could not be processed: ${reason}.${footer}`,
+    text: `Your video ${name} could not be processed. ${reason}${remedy}${footer}`,
   };
 }
 

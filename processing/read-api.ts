@@ -6,7 +6,7 @@ import { runGc, type GcDeps } from './gc.ts';
 import { selectVideosPage } from './read.ts';
 import { queueSignals } from './signals.ts';
 import { STAGES } from './stages/index.ts';
-import { getVideo, listCheckpoints, VIDEO_STATES, type Video, type VideoState } from './videos.ts';
+import { getVideo, listCheckpoints, VIDEO_STATES, type Video, type VideoState } from './store.ts';
 import { workflowOf } from './workflow.ts';
 
 function videoSummary(video: Video) {
@@ -101,7 +101,7 @@ export function registerProcessingReadApi(http: HttpServer, deps: { db: Db; cloc
       );
 
       api.get<{ Params: { id: string } }>(
-        '/videos/:id',
+        '/videos/:id/workflow',
         {
           schema: {
             tags: ['processing'],

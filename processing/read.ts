@@ -1,5 +1,5 @@
 import type { Queryable } from '../core/db/index.ts';
-import { getVideo, type Video, type VideoState } from './videos.ts';
+import { getVideo, type Video, type VideoState } from './store.ts';
 
 // The read side of the admin API and the console: videos paged newest first.
 

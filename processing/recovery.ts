@@ -1,41 +1,35 @@
-import os from 'node:os';
 import type { Db } from '../core/db/index.ts';
 import type { Queue } from '../core/queue/index.ts';
 import type { Logger } from '../core/telemetry/index.ts';
-import type { StageName } from './config.ts';
-import { queueName } from './worker.ts';
+import type { Clock } from '../core/clock.ts';
+import { STAGE_NAMES, type StageName } from './stages/index.ts';
+import * as store from './store.ts';
+import { queueName, sendStage, START_ID } from './worker.ts';
 
 /**
- * On start: attempts left "started" by a process on this host that no longer exists are handed back to pg-boss at once
- * (failed, so they are retried) instead of waiting for their lease to expire. Attempts on other hosts are recovered by
- * the lease. Fencing makes a wrong guess (a reused pid) harmless: the old attempt could no longer commit anyway.
+ * On the embedded store one process owns the data directory (its lock proves every other start is gone), so at start
+ * every unfinished video whose job is claimed (active) belongs to a dead start: its started attempt is marked interrupted
+ * (not counted against the video) and it gets a fresh job at once, instead of waiting for the claim to lapse. Runs before
+ * the workers start, so nothing of this start is claimed yet. On PostgreSQL, where other live workers may hold claims,
+ * lapsed heartbeats hand dead workers' jobs on within the lease.
  */
-export async function resumeWorkOfDeadProcesses(db: Db, queue: Queue, logger: Logger): Promise<number> {
-  const host = os.hostname();
-  const started = await db.query<{ video_id: string; stage: StageName; attempt: number; job_id: string | null; worker_id: string }>(
-    `select c.video_id, c.stage, c.attempt, c.job_id, c.worker_id from processing_checkpoints c
-     join processing_videos v on v.id = c.video_id and v.stage = c.stage
-     where c.status = 'started' and v.state = 'processing' and c.worker_id like $1`,
-    [`${host}:%`],
-  );
+export async function resumeWorkOfDeadStarts(deps: { db: Db; queue: Queue; clock: Clock; logger: Logger }): Promise<number> {
+  if (deps.db.kind !== 'pglite') return 0;
   let resumed = 0;
-  for (const attempt of started) {
-    const pid = Number(attempt.worker_id.slice(host.length + 1).split(':')[0]);
-    if (!attempt.job_id || !Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
-    const result = await queue.fail(queueName(attempt.stage), { id: attempt.job_id, retryCount: attempt.attempt - 1 }, { reason: `worker ${attempt.worker_id} is gone` });
-    if ((result as { affected?: number }).affected) {
-      resumed++;
-      logger.warn({ videoId: attempt.video_id, stage: attempt.stage, attempt: attempt.attempt, worker: attempt.worker_id }, 'resumed work of a dead worker');
-    }
+  for (const video of await store.listUnfinishedVideos(deps.db)) {
+    const stage = video.stage as StageName;
+    if (!STAGE_NAMES.includes(stage) || !video.jobId) continue;
+    const job = await deps.queue.getJobById(queueName(stage), video.jobId);
+    if (job && job.state !== 'active') continue;
+    await deps.db.transaction(async (tx) => {
+      const now = deps.clock.date();
+      await store.interruptStartedAttempts(tx, video.id, stage, `the process running this attempt ended (this start: ${START_ID})`, now);
+      await store.requeueVideo(tx, video.id, now);
+      await sendStage(deps.queue, tx, video.id, stage);
+    });
+    if (job) await deps.queue.cancel(queueName(stage), job.id).catch(() => {});
+    resumed++;
+    deps.logger.warn({ videoId: video.id, stage }, 'resumed work of a process that ended');
   }
   return resumed;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

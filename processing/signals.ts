@@ -1,6 +1,7 @@
 import type { Queryable } from '../core/db/index.ts';
 import type { Queue } from '../core/queue/index.ts';
 import { STAGES } from './stages/index.ts';
+import { finishedByStage, videoOutcomes, waitingByStage } from './store.ts';
 import { queueName } from './worker.ts';
 
 export interface QueueSignal {
@@ -33,13 +34,7 @@ export interface SignalOptions {
  */
 export async function getProcessingSignals(db: Queryable, _queue: Queue | null, options: SignalOptions): Promise<ProcessingSignals> {
   const from = options.now - options.windowMs;
-  const [outcomes] = await db.query<{ published: string | number; failed: string | number }>(
-    `select count(*) filter (where state = 'published') as published, count(*) filter (where state = 'failed') as failed
-     from processing_videos where finished_at > $1 and finished_at <= $2 and ($3 or not synthetic)`,
-    [new Date(from), new Date(options.now), options.includeSynthetic ?? false],
-  );
-  const published = Number(outcomes?.published ?? 0);
-  const failed = Number(outcomes?.failed ?? 0);
+  const { published, failed } = await videoOutcomes(db, { from: new Date(from), to: new Date(options.now), includeSynthetic: options.includeSynthetic ?? false });
   return {
     window: { from, to: options.now },
     videos: { published, failed, failureRate: published + failed ? failed / (published + failed) : null },
@@ -48,28 +43,16 @@ export async function getProcessingSignals(db: Queryable, _queue: Queue | null, 
 }
 
 export async function queueSignals(db: Queryable, now: number, windowMs: number): Promise<QueueSignal[]> {
-  const waiting = await db.query<{ stage: string; depth: string | number; active: string | number; oldest: Date | string | null }>(
-    `select v.stage,
-            count(*) filter (where c.id is null) as depth,
-            count(c.id) as active,
-            min(v.queued_at) filter (where c.id is null) as oldest
-     from processing_videos v
-     left join processing_checkpoints c on c.video_id = v.id and c.stage = v.stage and c.status = 'started'
-     where v.state in ('queued', 'processing')
-     group by v.stage`,
-  );
-  const completed = await db.query<{ stage: string; count: string | number }>(
-    `select stage, count(*) as count from processing_checkpoints where status = 'finished' and finished_at > $1 and finished_at <= $2 group by stage`,
-    [new Date(now - windowMs), new Date(now)],
-  );
+  const waiting = await waitingByStage(db);
+  const finished = await finishedByStage(db, { from: new Date(now - windowMs), to: new Date(now) });
   return STAGES.map(({ name }) => {
     const row = waiting.find((candidate) => candidate.stage === name);
-    const done = Number(completed.find((candidate) => candidate.stage === name)?.count ?? 0);
+    const done = finished.find((candidate) => candidate.stage === name)?.count ?? 0;
     return {
       name: queueName(name),
-      depth: Number(row?.depth ?? 0),
-      active: Number(row?.active ?? 0),
-      oldestQueuedAgeSeconds: row?.oldest ? Math.max(0, (now - new Date(row.oldest).getTime()) / 1000) : 0,
+      depth: row?.depth ?? 0,
+      active: row?.active ?? 0,
+      oldestQueuedAgeSeconds: row?.oldestQueuedAt ? Math.max(0, (now - new Date(row.oldestQueuedAt).getTime()) / 1000) : 0,
       completedInWindow: done,
       drainRatePerSecond: done / (windowMs / 1000),
     };

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +26,23 @@ export class Storage {
 
   constructor(root: string) {
     this.root = path.resolve(root);
+  }
+
+  /** Ready when a file can be written in incoming/ and the file system has at least `minFreeBytes` free. */
+  async health(minFreeBytes: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+    try {
+      const incoming = path.join(this.root, 'incoming');
+      await mkdir(incoming, { recursive: true });
+      const probe = path.join(incoming, `.ready-${randomUUID()}`);
+      await writeFile(probe, '');
+      await rm(probe, { force: true });
+      const fs = await statfs(this.root);
+      const free = fs.bavail * fs.bsize;
+      if (free < minFreeBytes) return { ok: false, reason: `storage has ${free} bytes free, below processing.minFreeBytes (${minFreeBytes})` };
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, reason: `storage directory is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    }
   }
 
   originalPath(sha256: string): string {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Job } from 'pg-boss';
 import type { Clock } from '../core/clock.ts';
@@ -6,18 +7,23 @@ import type { Component } from '../core/lifecycle/module.ts';
 import type { Mailer } from '../core/mail.ts';
 import type { Queue } from '../core/queue/index.ts';
 import { withSpan, type Logger } from '../core/telemetry/index.ts';
-import type { ProcessingConfig, StageName } from './config.ts';
-import { classify, isRetryable, type ProcessingError } from './failures.ts';
+import type { ProcessingConfig } from './config.ts';
+import { classify, isRetryable, ProcessingError } from './failures.ts';
 import type { ProcessingMetrics } from './metrics.ts';
 import { claimNotice, composeNotice, deliverNotice, type NoticeJob, type NoticeKind } from './notices.ts';
-import { STAGES, type Stage, type StageResult } from './stages/index.ts';
+import { STAGES, type Stage, type StageName, type StageResult } from './stages/index.ts';
 import type { Storage } from './storage.ts';
-import { getVideo, listOutputs, type Output, type Video } from './videos.ts';
+import * as store from './store.ts';
+import type { Failure, Video } from './store.ts';
 
 export const queueName = (stage: StageName): string => `processing.${stage}`;
 export const NOTICE_QUEUE = 'processing.notice';
-/** Where pg-boss puts a stage job whose last attempt was lost (lease expired): the video fails as WORKER_LOST. */
+/** Where pg-boss puts a stage job that kept losing its worker past the crash-loop bound: the video fails as worker_lost. */
 export const LOST_QUEUE = 'processing.lost';
+
+/** Identifies this process start in checkpoints (worker ids); a restarted process, even with the same pid, is another start. */
+export const START_ID = randomUUID();
+export const WORKER_ID = `${os.hostname()}/${START_ID}`;
 
 interface StageJob {
   videoId: string;
@@ -37,6 +43,16 @@ export interface PipelineDeps {
   statusUrl(videoId: string): string;
 }
 
+/** Why an attempt was given up without being the video's fault: none of these counts against the stage's retries. */
+export type Interruption = 'stop' | 'lost' | 'cancelled';
+const INTERRUPTION_DETAIL: Record<Interruption, string> = {
+  stop: 'the worker stopped (restart or shutdown) and handed the attempt back',
+  lost: 'the worker lost its claim on the job (it stopped renewing it)',
+  cancelled: 'the video was deleted',
+};
+const interruption = (kind: Interruption) => new ProcessingError('worker_lost', INTERRUPTION_DETAIL[kind], { facts: { interruption: kind } });
+const interruptionOf = (failure: ProcessingError): Interruption | undefined => failure.facts.interruption as Interruption | undefined;
+
 /** pg-boss statements that run inside one of our transactions, so a job is created if and only if the transaction commits. */
 function inTransaction(tx: Queryable) {
   return { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } };
@@ -44,19 +60,28 @@ function inTransaction(tx: Queryable) {
 
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
-/** Creates (or updates) one queue per stage with the stage's retry policy and the lease, plus the notice and lost queues. */
+/**
+ * pg-boss's part of a stage queue: the worker renews its claim (heartbeat) every half lease while it lives, so a lapsed
+ * heartbeat means a dead worker; expiry is only a ceiling above the stage timeout. pg-boss retries only lost claims
+ * (the video's own failures are retried by the runner with a new job), up to the crash-loop bound.
+ */
+export function stageQueuePolicy(config: ProcessingConfig, stage: StageName) {
+  return {
+    retryLimit: config.maxInterruptions,
+    retryDelay: 1,
+    retryBackoff: false,
+    heartbeatSeconds: Math.max(10, seconds(config.lease)),
+    expireInSeconds: seconds(config.stages[stage].timeout + 2 * config.lease),
+    // Wakes workers the moment the previous stage commits instead of at their next poll.
+    notify: true,
+  };
+}
+
+/** Creates (or updates) one queue per stage, plus the notice and lost queues. */
 export async function declareQueues(queue: Queue, config: ProcessingConfig): Promise<void> {
   for (const name of [LOST_QUEUE, NOTICE_QUEUE]) await queue.createQueue(name, { retryLimit: 5, retryDelay: 5, retryBackoff: true, notify: true });
   for (const stage of STAGES) {
-    const policy = {
-      retryLimit: config.stages[stage.name].retries,
-      retryDelay: seconds(config.retryDelay),
-      retryBackoff: true,
-      retryDelayMax: 600,
-      expireInSeconds: seconds(config.lease),
-      // Wakes workers the moment the previous stage commits instead of at their next poll (when pg-boss listens).
-      notify: true,
-    };
+    const policy = stageQueuePolicy(config, stage.name);
     await queue.createQueue(queueName(stage.name), { ...policy, deadLetter: LOST_QUEUE });
     await queue.updateQueue(queueName(stage.name), policy);
   }
@@ -67,17 +92,30 @@ export async function declareQueues(queue: Queue, config: ProcessingConfig): Pro
   }
 }
 
-/** Queues the first stage for a new video inside the transaction that inserted it. */
-export async function enqueueFirstStage(queue: Queue, tx: Queryable, videoId: string): Promise<string> {
-  return sendStage(queue, tx, videoId, STAGES[0]!.name);
+/** Queues `stage` for a video inside the transaction `tx`, after `delayMs` (a retry's backoff). */
+export async function sendStage(queue: Queue, tx: Queryable, videoId: string, stage: StageName, delayMs = 0): Promise<string> {
+  const data: StageJob = { videoId, stage };
+  const id = await queue.send(queueName(stage), data, { ...inTransaction(tx), ...(delayMs > 0 ? { startAfter: Math.ceil(delayMs / 1000) } : {}) });
+  if (!id) throw new Error(`pg-boss refused the ${stage} job for video ${videoId}`);
+  await store.setVideoJob(tx, videoId, id);
+  return id;
 }
 
-async function sendStage(queue: Queue, tx: Queryable, videoId: string, stage: StageName): Promise<string> {
-  const data: StageJob = { videoId, stage };
-  const id = await queue.send(queueName(stage), data, inTransaction(tx));
-  if (!id) throw new Error(`pg-boss refused the ${stage} job for video ${videoId}`);
-  await tx.query('update processing_videos set job_id = $2 where id = $1', [videoId, id]);
-  return id;
+export const enqueueFirstStage = (queue: Queue, tx: Queryable, videoId: string): Promise<string> => sendStage(queue, tx, videoId, STAGES[0].name);
+
+/** Delay before retry number `failures` (1-based): `retryDelay` doubling per failure, with up to 50 % jitter, capped at 10 minutes. */
+export function retryDelayMs(retryDelay: number, failures: number, random: number): number {
+  return Math.min(600_000, retryDelay * 2 ** Math.max(0, failures - 1) * (1 + random / 2));
+}
+
+export interface AttemptCounts {
+  failures: number;
+  interruptions: number;
+}
+
+/** What happens to a video after an attempt of a stage failed for the video's own reasons. */
+export function decideAfterFailure(failure: ProcessingError, counts: AttemptCounts, retries: number): 'retry' | 'fail' {
+  return isRetryable(failure.failureClass) && counts.failures <= retries ? 'retry' : 'fail';
 }
 
 async function sendNoticeIfClaimed(deps: PipelineDeps, tx: Queryable, video: Video, kind: NoticeKind, now: Date): Promise<void> {
@@ -86,41 +124,52 @@ async function sendNoticeIfClaimed(deps: PipelineDeps, tx: Queryable, video: Vid
   await deps.queue.send(NOTICE_QUEUE, job, inTransaction(tx));
 }
 
-let attemptCounter = 0;
-const nextWorkerId = () => `${os.hostname()}:${process.pid}:${++attemptCounter}`;
+const failureRecord = (failure: ProcessingError, detail = failure.message): Failure => ({
+  errorClass: failure.failureClass,
+  errorCode: failure.code,
+  userMessage: failure.userMessage,
+  detail,
+});
 
 interface InFlight {
+  videoId: string;
   done: Promise<unknown>;
   abort: AbortController;
 }
 
+export interface PipelineWorker extends Component {
+  /** Stops the running attempt of a deleted video at once (ffmpeg is killed); true when one was running here. */
+  cancel(videoId: string): boolean;
+}
+
 /** The worker role: one pg-boss worker per stage queue (concurrency from config), the notice sender and the lost-job handler. */
-export function createPipelineWorker(deps: PipelineDeps): Component {
+export function createPipelineWorker(deps: PipelineDeps): PipelineWorker {
   const inFlight = new Set<InFlight>();
   const workers: Array<{ name: string; id: string }> = [];
   let running = false;
 
-  const track = <T>(abort: AbortController, work: () => Promise<T>): Promise<T> => {
-    const entry: InFlight = { done: Promise.resolve(), abort };
-    const done = work().finally(() => inFlight.delete(entry));
-    entry.done = done.catch(() => {});
-    inFlight.add(entry);
+  const track = <T>(entry: Omit<InFlight, 'done'>, work: () => Promise<T>): Promise<T> => {
+    const tracked: InFlight = { ...entry, done: Promise.resolve() };
+    const done = work().finally(() => inFlight.delete(tracked));
+    tracked.done = done.catch(() => {});
+    inFlight.add(tracked);
     return done;
   };
 
   return {
     name: 'processing-worker',
+    /** Expects the queues declared (declareQueues) and the work of ended starts resumed. */
     async start() {
-      await declareQueues(deps.queue, deps.config);
       const interval = Math.max(0.5, deps.config.pollInterval / 1000);
-      // NOTIFY only wakes an idle worker early; polling stays at pollInterval for workers busy when the notice came.
-      const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: interval, batchSize: 1 };
+      // One job per free slot. While a backlog waits, a worker that just finished a job fetches the next at once instead
+      // of pausing for its poll interval (a NOTIFY does the same for a job sent while it was busy).
+      const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: interval, burstWhenReadyExceeds: 1 };
       for (const stage of STAGES) {
         const name = queueName(stage.name);
         const id = await deps.queue.work<StageJob>(name, { ...polling, localConcurrency: deps.config.concurrency }, async ([job]) => {
           const abort = new AbortController();
-          job!.signal.addEventListener('abort', () => abort.abort(), { once: true });
-          return track(abort, () => runAttempt(deps, stage, job!, abort.signal));
+          job!.signal.addEventListener('abort', () => abort.abort(interruption('lost')), { once: true });
+          return track({ videoId: job!.data.videoId, abort }, () => runAttempt(deps, stage, job!, abort.signal));
         });
         workers.push({ name, id });
       }
@@ -133,205 +182,209 @@ export function createPipelineWorker(deps: PipelineDeps): Component {
       await Promise.all(workers.map(({ name, id }) => deps.queue.offWork(name, { id, wait: false }).catch(() => {})));
       const waitUntil = (ms: number) => new Promise((resolve) => deps.clock.setTimeout(() => resolve(undefined), Math.max(0, ms)));
       await Promise.race([Promise.all([...inFlight].map((entry) => entry.done)), waitUntil(deadline - deps.clock.now())]);
-      // What is still running is handed back: ffmpeg is killed and the attempt fails as WORKER_LOST, to be retried elsewhere.
-      for (const entry of inFlight) entry.abort.abort();
+      // What is still running is handed back: ffmpeg is killed and the attempt requeued without counting against the video.
+      for (const entry of inFlight) entry.abort.abort(interruption('stop'));
       await Promise.all([...inFlight].map((entry) => entry.done));
+    },
+    cancel(videoId) {
+      let found = false;
+      for (const entry of inFlight) {
+        if (entry.videoId !== videoId) continue;
+        entry.abort.abort(interruption('cancelled'));
+        found = true;
+      }
+      return found;
     },
     health: () => (running ? { ok: true } : { ok: false, reason: 'processing worker not running' }),
   };
 }
 
 /** One attempt of one stage: checkpoint, run, then commit the result under the fence (or record the failure and decide on a retry). */
-async function runAttempt(deps: PipelineDeps, stage: Stage, job: Job<StageJob>, signal: AbortSignal): Promise<void> {
+async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<StageJob>, signal: AbortSignal): Promise<void> {
   const { db, clock } = deps;
   const { videoId } = job.data;
-  const attempt = job.retryCount + 1;
-  const fence = `${job.id}/${attempt}`;
-  const workerId = nextWorkerId();
-  const attributes = { 'video.id': videoId, 'processing.stage': stage.name, 'processing.attempt': attempt, 'processing.worker_id': workerId, 'messaging.message.id': job.id };
+  const attributes = { 'video.id': videoId, 'processing.stage': stage.name, 'processing.worker_id': WORKER_ID, 'messaging.message.id': job.id };
   await withSpan(`processing.stage ${stage.name}`, attributes, async (span) => {
     const begun = await db.transaction(async (tx) => {
-      const video = await getVideo(tx, videoId, { forUpdate: true });
-      // A deleted, finished or already-advanced video: this job is stale, nothing to do.
-      if (!video || video.state === 'published' || video.state === 'failed' || video.stage !== stage.name) return null;
+      const video = await store.getVideo(tx, videoId, { forUpdate: true });
+      // A deleted, finished or already-advanced video, or a job superseded by a newer one: stale, nothing to do.
+      if (!video || video.state === 'published' || video.state === 'failed' || video.stage !== stage.name || (video.jobId && video.jobId !== job.id)) return null;
       const now = clock.date();
-      const lost = await tx.query(
-        `update processing_checkpoints set status = 'failed', error_class = 'WORKER_LOST', finished_at = $3,
-           message = 'the worker running this attempt stopped or lost its lease'
-         where video_id = $1 and stage = $2 and status = 'started' returning id`,
-        [videoId, stage.name, now],
-      );
-      if (lost.length) {
-        deps.metrics.stageFailures.inc({ stage: stage.name, class: 'WORKER_LOST' }, lost.length);
-        await sendNoticeIfClaimed(deps, tx, video, 'retry', now);
+      const lost = await store.interruptStartedAttempts(tx, videoId, stage.name, INTERRUPTION_DETAIL.lost, now);
+      const counts = await store.countAttempts(tx, videoId, stage.name);
+      if (lost) deps.metrics.stageFailures.inc({ stage: stage.name, class: 'WORKER_LOST' }, lost);
+      if (counts.interruptions > deps.config.maxInterruptions) {
+        const detail = `the ${stage.name} stage was interrupted ${counts.interruptions} times (processing.maxInterruptions ${deps.config.maxInterruptions})`;
+        await failVideo(deps, tx, video, failureRecord(new ProcessingError('worker_lost', detail)), now);
+        return null;
       }
-      await tx.query(`update processing_videos set state = 'processing', fence = $2, updated_at = $3 where id = $1`, [videoId, fence, now]);
-      const [checkpoint] = await tx.query<{ id: string }>(
-        `insert into processing_checkpoints (video_id, stage, attempt, status, job_id, worker_id, started_at)
-         values ($1, $2, $3, 'started', $4, $5, $6) returning id`,
-        [videoId, stage.name, attempt, job.id, workerId, now],
-      );
-      return { video: { ...video, fence }, checkpointId: checkpoint!.id };
+      if (lost) await sendNoticeIfClaimed(deps, tx, video, 'retry', now);
+      const attempt = counts.failures + counts.interruptions + 1;
+      const fence = `${job.id}/${job.retryCount}/${attempt}`;
+      await store.claimVideo(tx, videoId, fence, now);
+      const checkpointId = await store.insertCheckpoint(tx, { videoId, stage: stage.name, attempt, jobId: job.id, workerId: WORKER_ID, now });
+      return { video: { ...video, fence }, checkpointId, attempt, counts };
     });
     if (!begun) {
       span.setAttribute('processing.skipped', true);
       return;
     }
+    span.setAttribute('processing.attempt', begun.attempt);
     const started = performance.now();
     let result: StageResult;
     try {
-      const outputs = await listOutputs(db, videoId);
+      const outputs = await store.listOutputs(db, videoId);
       result = await stage.run({
         video: begun.video,
-        attempt,
+        attempt: begun.attempt,
         outputs,
         storage: deps.storage,
         config: deps.config,
         timeoutMs: deps.config.stages[stage.name].timeout,
         signal,
-        workDir: () => deps.storage.attemptDir(videoId, stage.name, attempt),
+        workDir: () => deps.storage.attemptDir(videoId, stage.name, begun.attempt),
+        progress: (mediaSeconds) => span.setAttribute('processing.progress_seconds', mediaSeconds),
       });
+      // A stage that ignored its signal still must not commit for a deleted or handed-back attempt.
+      if (signal.aborted) throw signal.reason;
     } catch (error) {
       const failure = classify(error);
-      span.setAttribute('processing.error_class', failure.failureClass);
-      const retry = await recordFailure(deps, stage, begun.checkpointId, videoId, fence, attempt, failure, (performance.now() - started) / 1000);
-      // Throwing hands the job back to pg-boss, which retries it with backoff.
-      if (retry) throw failure;
+      const elapsed = (performance.now() - started) / 1000;
+      span.setAttributes({ 'processing.error_class': failure.failureClass, 'processing.error_code': failure.code, 'processing.error_detail': failure.message });
+      const kind = interruptionOf(failure);
+      if (kind) await recordInterruption(deps, stage, begun.checkpointId, begun.video, kind, elapsed);
+      else await recordFailure(deps, stage, begun.checkpointId, begun.video, failure, begun.counts, elapsed);
       return;
     }
-    const committed = await commitSuccess(deps, stage, begun.checkpointId, videoId, fence, result, (performance.now() - started) / 1000);
+    const committed = await commitSuccess(deps, stage, begun.checkpointId, begun.video, result, (performance.now() - started) / 1000);
     span.setAttribute('processing.committed', committed);
   });
 }
 
-async function commitSuccess(deps: PipelineDeps, stage: Stage, checkpointId: string, videoId: string, fence: string, result: StageResult, elapsed: number): Promise<boolean> {
+async function commitSuccess(deps: PipelineDeps, stage: Stage<StageName>, checkpointId: string, claimed: Video, result: StageResult, elapsed: number): Promise<boolean> {
   const { db, clock, metrics } = deps;
-  const index = STAGES.indexOf(stage);
-  const next = STAGES[index + 1];
+  const next = STAGES[STAGES.findIndex((candidate) => candidate.name === stage.name) + 1];
+  const videoId = claimed.id;
   const outcome = await db.transaction(async (tx) => {
     const now = clock.date();
-    const video = await getVideo(tx, videoId, { forUpdate: true });
-    if (!video || video.fence !== fence) {
-      await tx.query(
-        `update processing_checkpoints set status = 'failed', error_class = 'WORKER_LOST', finished_at = $2, duration_seconds = $3,
-           message = 'lost its lease before committing; the result was discarded' where id = $1 and status = 'started'`,
-        [checkpointId, now, elapsed],
-      );
+    const video = await store.getVideo(tx, videoId, { forUpdate: true });
+    if (!video || video.fence !== claimed.fence) {
+      await store.failCheckpoint(tx, checkpointId, { errorClass: 'WORKER_LOST', errorCode: 'worker_lost', detail: 'lost its lease before committing; the result was discarded' }, now, elapsed);
       return null;
     }
-    await tx.query(`update processing_checkpoints set status = 'finished', finished_at = $2, duration_seconds = $3 where id = $1`, [checkpointId, now, elapsed]);
-    for (const output of result.outputs ?? []) await upsertOutput(tx, videoId, output, now);
-    if (result.source) await tx.query('update processing_videos set source = $2 where id = $1', [videoId, JSON.stringify(result.source)]);
+    await store.finishCheckpoint(tx, checkpointId, now, elapsed);
+    for (const output of result.outputs ?? []) await store.upsertOutput(tx, videoId, output, now);
+    if (result.source) await store.setSource(tx, videoId, result.source);
     if (next) {
-      await tx.query(`update processing_videos set stage = $2, queued_at = $3, updated_at = $3 where id = $1`, [videoId, next.name, now]);
+      await store.advanceStage(tx, videoId, next.name, now);
       await sendStage(deps.queue, tx, videoId, next.name);
       return { published: false, video };
     }
-    await tx.query(
-      `update processing_videos set state = 'published', stage = null, fence = null, error_class = null, error_message = null, updated_at = $2, finished_at = $2 where id = $1`,
-      [videoId, now],
-    );
+    await store.publishVideo(tx, videoId, now);
     await sendNoticeIfClaimed(deps, tx, video, 'ready', now);
-    const [spent] = await tx.query<{ total: number | null }>(`select sum(duration_seconds) as total from processing_checkpoints where video_id = $1`, [videoId]);
-    return { published: true, video, processingSeconds: Number(spent?.total ?? 0) };
+    return { published: true, video, processingSeconds: await store.processingSeconds(tx, videoId) };
   });
   metrics.stageDuration.observe({ stage: stage.name, outcome: outcome ? 'finished' : 'discarded' }, elapsed);
   if (!outcome) {
-    deps.logger.warn({ videoId, stage: stage.name, fence }, 'stage result discarded: the attempt lost its lease');
+    deps.logger.warn({ videoId, stage: stage.name, fence: claimed.fence }, 'stage result discarded: the attempt lost its lease');
     return false;
   }
   if (stage.name !== 'verify') metrics.bytesOut.inc((result.outputs ?? []).reduce((sum, output) => sum + output.bytes, 0));
   if (outcome.published) {
     metrics.videos.inc({ outcome: 'published', class: '' });
-    const seconds = outcome.video.source?.durationSeconds;
-    if (seconds && outcome.processingSeconds !== undefined) metrics.processingRatio.observe(outcome.processingSeconds / seconds);
+    const duration = outcome.video.source?.durationSeconds;
+    if (duration && outcome.processingSeconds !== undefined) metrics.processingRatio.observe(outcome.processingSeconds / duration);
     deps.logger.info({ videoId }, 'video published');
   }
   return true;
 }
 
-async function upsertOutput(tx: Queryable, videoId: string, output: Output, now: Date): Promise<void> {
-  await tx.query(
-    `insert into processing_outputs (video_id, kind, name, path, bytes, duration_seconds, created_at) values ($1, $2, $3, $4, $5, $6, $7)
-     on conflict (video_id, name) do update set kind = excluded.kind, path = excluded.path, bytes = excluded.bytes,
-       duration_seconds = excluded.duration_seconds, created_at = excluded.created_at, gc_marked_at = null`,
-    [videoId, output.kind, output.name, output.path, output.bytes, output.durationSeconds, now],
-  );
+async function failVideo(deps: PipelineDeps, tx: Queryable, video: Video, failure: Failure, now: Date): Promise<void> {
+  await store.failVideo(tx, video.id, failure, now);
+  await sendNoticeIfClaimed(deps, tx, { ...video, errorClass: failure.errorClass, errorCode: failure.errorCode, errorMessage: failure.userMessage }, 'failed', now);
 }
 
-/** Records a failed attempt. Returns true when the job should be retried; a permanent failure fails the video instead. */
+/** Records a failed attempt, then either queues a new attempt after the backoff or fails the video. */
 async function recordFailure(
   deps: PipelineDeps,
-  stage: Stage,
+  stage: Stage<StageName>,
   checkpointId: string,
-  videoId: string,
-  fence: string,
-  attempt: number,
+  claimed: Video,
   failure: ProcessingError,
+  before: AttemptCounts,
   elapsed: number,
-): Promise<boolean> {
+): Promise<void> {
   const { db, clock, metrics } = deps;
+  const counts = { ...before, failures: before.failures + 1 };
   const retries = deps.config.stages[stage.name].retries;
-  const permanent = !isRetryable(failure.failureClass) || attempt > retries;
-  const message = permanent && isRetryable(failure.failureClass) ? `${failure.message} (gave up after ${attempt} attempts)` : failure.message;
+  const decision = decideAfterFailure(failure, counts, retries);
+  const detail = decision === 'fail' && isRetryable(failure.failureClass) ? `${failure.message} (gave up after ${counts.failures} failed attempts)` : failure.message;
   const fenced = await db.transaction(async (tx) => {
     const now = clock.date();
-    await tx.query(
-      `update processing_checkpoints set status = 'failed', finished_at = $2, duration_seconds = $3, error_class = $4, message = $5 where id = $1`,
-      [checkpointId, now, elapsed, failure.failureClass, failure.message],
-    );
-    const video = await getVideo(tx, videoId, { forUpdate: true });
-    if (!video || video.fence !== fence) return false;
-    if (permanent) {
-      await tx.query(
-        `update processing_videos set state = 'failed', fence = null, error_class = $2, error_message = $3, updated_at = $4, finished_at = $4 where id = $1`,
-        [videoId, failure.failureClass, message, now],
-      );
-      await sendNoticeIfClaimed(deps, tx, { ...video, errorClass: failure.failureClass, errorMessage: message }, 'failed', now);
+    await store.failCheckpoint(tx, checkpointId, failureRecord(failure), now, elapsed);
+    const video = await store.getVideo(tx, claimed.id, { forUpdate: true });
+    if (!video || video.fence !== claimed.fence) return false;
+    if (decision === 'fail') {
+      await failVideo(deps, tx, video, failureRecord(failure, detail), now);
     } else {
-      await tx.query(`update processing_videos set error_class = $2, error_message = $3, queued_at = $4, updated_at = $4 where id = $1`, [
-        videoId,
-        failure.failureClass,
-        failure.message,
-        now,
-      ]);
+      await store.requeueVideo(tx, video.id, now, failureRecord(failure));
+      await sendStage(deps.queue, tx, video.id, stage.name, retryDelayMs(deps.config.retryDelay, counts.failures, Math.random()));
       await sendNoticeIfClaimed(deps, tx, video, 'retry', now);
     }
     return true;
   });
   metrics.stageDuration.observe({ stage: stage.name, outcome: 'failed' }, elapsed);
   metrics.stageFailures.inc({ stage: stage.name, class: failure.failureClass });
-  if (fenced && permanent) metrics.videos.inc({ outcome: 'failed', class: failure.failureClass });
-  deps.logger.warn({ videoId, stage: stage.name, attempt, class: failure.failureClass, permanent, err: failure }, 'stage attempt failed');
-  return fenced && !permanent;
+  if (fenced && decision === 'fail') metrics.videos.inc({ outcome: 'failed', class: failure.failureClass });
+  deps.logger.warn({ videoId: claimed.id, stage: stage.name, code: failure.code, class: failure.failureClass, decision, err: failure }, 'stage attempt failed');
 }
 
-/** pg-boss gave up on a stage job whose attempts kept losing their lease: the video fails as WORKER_LOST. */
+/**
+ * An attempt given up for a reason that is not the video's: a stop hands it straight back (a new job, no backoff), a lost
+ * claim is already back with pg-boss, a deleted video has nothing left to record.
+ */
+async function recordInterruption(deps: PipelineDeps, stage: Stage<StageName>, checkpointId: string, claimed: Video, kind: Interruption, elapsed: number): Promise<void> {
+  if (kind === 'cancelled') return;
+  await deps.db.transaction(async (tx) => {
+    const now = deps.clock.date();
+    await store.failCheckpoint(tx, checkpointId, { errorClass: 'WORKER_LOST', errorCode: 'worker_lost', detail: INTERRUPTION_DETAIL[kind] }, now, elapsed);
+    const video = await store.getVideo(tx, claimed.id, { forUpdate: true });
+    if (kind !== 'stop' || !video || video.fence !== claimed.fence) return;
+    await store.requeueVideo(tx, video.id, now);
+    await sendStage(deps.queue, tx, video.id, stage.name);
+  });
+  deps.metrics.stageFailures.inc({ stage: stage.name, class: 'WORKER_LOST' });
+  deps.logger.warn({ videoId: claimed.id, stage: stage.name, interruption: kind }, 'stage attempt interrupted; handed back without counting against the video');
+}
+
+/** pg-boss gave up on a stage job that kept losing its worker (past the crash-loop bound): the video fails as worker_lost. */
 async function failLostVideo(deps: PipelineDeps, job: StageJob): Promise<void> {
   const failed = await deps.db.transaction(async (tx) => {
-    const video = await getVideo(tx, job.videoId, { forUpdate: true });
+    const video = await store.getVideo(tx, job.videoId, { forUpdate: true });
     if (!video || video.state === 'published' || video.state === 'failed') return false;
     const now = deps.clock.date();
-    const message = `the ${job.stage} stage kept losing its worker; gave up`;
-    await tx.query(
-      `update processing_checkpoints set status = 'failed', error_class = 'WORKER_LOST', finished_at = $2, message = 'the worker running this attempt stopped or lost its lease'
-       where video_id = $1 and status = 'started'`,
-      [job.videoId, now],
-    );
-    await tx.query(
-      `update processing_videos set state = 'failed', fence = null, error_class = 'WORKER_LOST', error_message = $2, updated_at = $3, finished_at = $3 where id = $1`,
-      [job.videoId, message, now],
-    );
-    await sendNoticeIfClaimed(deps, tx, { ...video, errorClass: 'WORKER_LOST', errorMessage: message }, 'failed', now);
+    await store.interruptStartedAttempts(tx, video.id, null, INTERRUPTION_DETAIL.lost, now);
+    const detail = `the ${job.stage} stage kept losing its worker; gave up`;
+    await failVideo(deps, tx, video, failureRecord(new ProcessingError('worker_lost', detail)), now);
     return true;
   });
   if (failed) deps.metrics.videos.inc({ outcome: 'failed', class: 'WORKER_LOST' });
 }
 
 async function sendNotice(deps: PipelineDeps, job: NoticeJob): Promise<void> {
-  const video = await getVideo(deps.db, job.videoId);
+  const video = await store.getVideo(deps.db, job.videoId);
   if (!video?.email) return;
   await withSpan('processing.notice', { 'video.id': video.id, 'processing.notice': job.kind }, () =>
     deliverNotice(deps.mailer, deps.logger, composeNotice(job.kind, video, deps.statusUrl(video.id)), job),
   );
+}
+
+/** Puts a failed video back in the queue at the stage it failed at, with fresh attempt counts. Null when it is not failed. */
+export async function retryFailedVideo(deps: Pick<PipelineDeps, 'db' | 'queue' | 'clock'>, videoId: string): Promise<Video | null> {
+  return deps.db.transaction(async (tx) => {
+    const video = await store.reopenFailedVideo(tx, videoId, deps.clock.date());
+    if (!video) return null;
+    await sendStage(deps.queue, tx, video.id, (video.stage ?? STAGES[0].name) as StageName);
+    return video;
+  });
 }

@@ -1,4 +1,4 @@
-import type { Checkpoint, Video } from './videos.ts';
+import type { Checkpoint, Video } from './store.ts';
 
 export interface StageAttempt {
   attempt: number;

@@ -1,30 +1,47 @@
+import { z } from 'zod';
+import { duration } from '../../core/config/duration.ts';
 import { LogLevel, WebClient, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, type KnownBlock } from '@slack/web-api';
-import { describeIncident, headline, subjectOf, textOf } from '../messages.ts';
-import type { Incident, NotificationEvent } from '../types.ts';
-import { ALL_EVENTS, DeliveryError, type Receiver, type ReceiverContext } from './types.ts';
+import { factsOf, linksOf, replyOf, subjectOf, textOf, whatOf, type MessageContext } from '../messages.ts';
+import { ALL_EVENTS, defineReceiver, DeliveryError, type Receiver, type ReceiverContext } from './receiver.ts';
 
 type Thread = { channel: string; ts: string };
 
-const STATE_EMOJI: Record<string, string> = { pending: ':hourglass:', firing: ':warning:', escalated: ':rotating_light:', resolved: ':white_check_mark:' };
+const STATE_EMOJI: Record<string, string> = { pending: ':hourglass:', firing: ':red_circle:', escalated: ':rotating_light:', resolved: ':large_green_circle:' };
+const escapeMrkdwn = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-function blocksOf(event: NotificationEvent, incidents: readonly Incident[]): KnownBlock[] {
-  return [
-    { type: 'header', text: { type: 'plain_text', text: subjectOf(event, incidents).slice(0, 150) } },
-    ...incidents.map(
-      (incident): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text: `${STATE_EMOJI[incident.state] ?? ''} ${describeIncident(incident).join('\n')}` } }),
-    ),
-  ];
+/** Block Kit for one message: the subject as header, the facts as fields, the links as buttons. */
+export function blocksOf(message: MessageContext): KnownBlock[] {
+  const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: subjectOf(message).slice(0, 150) } }];
+  for (const incident of message.incidents) {
+    const facts = factsOf(incident, message.now);
+    const what = facts.find(([name]) => name === 'What')?.[1] ?? incident.summary;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${STATE_EMOJI[incident.state] ?? ''} *${escapeMrkdwn(whatOf(message.event, incident, message.now))}*` } });
+    blocks.push({
+      type: 'section',
+      fields: facts
+        .filter(([name]) => name !== 'What' && name !== 'Rule')
+        .slice(0, 10)
+        .map(([name, value]) => ({ type: 'mrkdwn' as const, text: `*${escapeMrkdwn(name)}*\n${escapeMrkdwn(value)}` })),
+    });
+    if (what !== whatOf(message.event, incident, message.now)) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(what) }] });
+    const links = linksOf(message, incident);
+    if (links.length > 0) {
+      blocks.push({ type: 'actions', elements: links.map(([title, url], index) => ({ type: 'button' as const, text: { type: 'plain_text' as const, text: title }, url, action_id: `vigil-link-${incident.id}-${index}` })) });
+    }
+  }
+  return blocks;
 }
 
 /**
  * A new incident is a chat.postMessage; each later change updates that message (chat.update) and replies in its
  * thread, EMERGENCY and UP also broadcast to the channel. The client's own retries are off: the outbox retries.
  */
-export function createSlackReceiver(name: string, settings: { channel: string }, context: ReceiverContext): Receiver {
+function createSlackReceiver(name: string, settings: { channel: string; timeout: number }, context: ReceiverContext): Receiver {
   const { token, apiUrl } = context.config.slack;
   const client = new WebClient(token?.reveal(), {
     ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
     retryConfig: { retries: 0 },
+    timeout: settings.timeout,
     rejectRateLimitedCalls: true,
     logLevel: LogLevel.ERROR,
   });
@@ -50,7 +67,10 @@ export function createSlackReceiver(name: string, settings: { channel: string },
   return {
     name,
     events: ALL_EVENTS,
+    // A post, an update and the checks in doubt, each within the client's timeout.
+    timeout: settings.timeout * 4,
     async deliver({ key, event, incidents, threads, progress, inDoubt }) {
+      const message: MessageContext = { event, incidents, now: context.clock.now(), links: context.links };
       if (!token) throw new DeliveryError('No Slack token configured: set SLACK_BOT_TOKEN (or slack.token).', { temporary: false });
       const thread = threads.find((candidate): candidate is Record<string, unknown> & Thread => typeof candidate?.ts === 'string');
       const done = { ...progress };
@@ -59,11 +79,11 @@ export function createSlackReceiver(name: string, settings: { channel: string },
         if (!thread) {
           const earlier = inDoubt ? await paced(() => findPosted(settings.channel, key), done) : undefined;
           if (earlier) return earlier;
-          const posted = await paced(() => client.chat.postMessage({ channel: settings.channel, text: textOf(event, incidents), blocks: blocksOf(event, incidents), metadata }), done);
+          const posted = await paced(() => client.chat.postMessage({ channel: settings.channel, text: textOf(message), blocks: blocksOf(message), metadata }), done);
           return { channel: String(posted.channel), ts: String(posted.ts) };
         }
         if (!done.updated) {
-          await paced(() => client.chat.update({ channel: thread.channel, ts: thread.ts, text: textOf(event, incidents), blocks: blocksOf(event, incidents) }), done);
+          await paced(() => client.chat.update({ channel: thread.channel, ts: thread.ts, text: textOf(message), blocks: blocksOf(message) }), done);
           done.updated = true;
         }
         if (inDoubt && (await paced(() => findPosted(thread.channel, key, thread.ts), done))) return { channel: thread.channel, ts: thread.ts };
@@ -72,23 +92,34 @@ export function createSlackReceiver(name: string, settings: { channel: string },
             channel: thread.channel,
             thread_ts: thread.ts,
             metadata,
-            text: `${headline(event)}: ${subjectOf(event, incidents)}`,
+            text: replyOf(message),
             reply_broadcast: event === 'emergency' || event === 'up',
           }),
           done,
         );
         return { channel: thread.channel, ts: thread.ts };
       } catch (error) {
+        // Slack's Retry-After pauses the whole channel: no message to it is tried before then.
+        if (error instanceof WebAPIRateLimitedError) nextCallAt = Math.max(nextCallAt, context.clock.now() + error.retryAfter * 1000);
         throw error instanceof DeliveryError ? error : classify(error, done);
       }
     },
   };
 }
 
+export const slack = defineReceiver({
+  type: 'slack',
+  constructorName: 'slackReceiver',
+  options: { channel: z.string().min(1), timeout: duration().default(10_000) },
+  problems: (_settings, config) => (config.slack.token ? [] : ['no Slack token is configured (set SLACK_BOT_TOKEN or slack.token), so this Slack receiver cannot post']),
+  create: createSlackReceiver,
+});
+
 function classify(error: unknown, progress: Record<string, unknown>): DeliveryError {
   if (error instanceof WebAPIRateLimitedError) return new DeliveryError('Slack rate limited the call', { temporary: true, retryAfterMs: error.retryAfter * 1000, progress });
   if (error instanceof WebAPIHTTPError) return new DeliveryError(`Slack answered HTTP ${error.statusCode}`, { temporary: error.statusCode >= 500 || error.statusCode === 429, progress });
-  if (error instanceof WebAPIRequestError) return new DeliveryError(`Slack unreachable: ${error.original.message}`, { temporary: true, progress });
+  // No answer: the call may have reached Slack, so the next attempt looks in the channel before posting again.
+  if (error instanceof WebAPIRequestError) return new DeliveryError(`Slack unreachable: ${error.original.message}`, { temporary: true, inDoubt: true, progress });
   if (error instanceof WebAPIPlatformError) {
     const temporary = ['ratelimited', 'internal_error', 'fatal_error', 'service_unavailable', 'request_timeout'].includes(error.data.error);
     return new DeliveryError(`Slack refused the call: ${error.data.error}`, { temporary, progress });

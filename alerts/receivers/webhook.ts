@@ -1,11 +1,16 @@
 import { createHmac } from 'node:crypto';
-import type { Secret } from '../../core/config/secret.ts';
+import { z } from 'zod';
+import { duration } from '../../core/config/duration.ts';
+import { secret } from '../../core/config/secret.ts';
 import { subjectOf } from '../messages.ts';
-import { ALL_EVENTS, DeliveryError, httpDeliveryError, type Receiver, type ReceiverContext } from './types.ts';
+import { ALL_EVENTS, defineReceiver, DeliveryError, httpDeliveryError } from './receiver.ts';
 
 /** POSTs the JSON payload documented in the README, signed: `X-Vigil-Signature: t=<ms>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
-export function createWebhookReceiver(name: string, settings: { url: string; secret: Secret; timeout: number }, context: ReceiverContext): Receiver {
-  return {
+export const webhook = defineReceiver({
+  type: 'webhook',
+  constructorName: 'webhookReceiver',
+  options: { url: z.url(), secret: secret(), timeout: duration().default(10_000) },
+  create: (name, settings, context) => ({
     name,
     events: ALL_EVENTS,
     async deliver({ key, event, incidents }) {
@@ -13,7 +18,7 @@ export function createWebhookReceiver(name: string, settings: { url: string; sec
         version: 1,
         key,
         event,
-        title: subjectOf(event, incidents),
+        title: subjectOf({ event, incidents, now: context.clock.now() }),
         incidents: incidents.map((incident) => ({
           id: incident.id,
           rule: incident.rule,
@@ -37,11 +42,12 @@ export function createWebhookReceiver(name: string, settings: { url: string; sec
           signal: AbortSignal.timeout(settings.timeout),
         });
       } catch (error) {
-        throw new DeliveryError(`webhook ${name} unreachable: ${(error as Error).message}`, { temporary: true });
+        // It may have arrived: the retry carries the same idempotency-key header for the far side to drop.
+        throw new DeliveryError(`webhook ${name} unreachable: ${(error as Error).message}`, { temporary: true, inDoubt: true });
       }
       await response.body?.cancel();
       if (!response.ok) throw httpDeliveryError(`webhook ${name}`, response.status, response.headers.get('retry-after'));
       return undefined;
     },
-  };
-}
+  }),
+});

@@ -1,7 +1,7 @@
 import type { ConfigLoader, CoreConfig } from '../config/index.ts';
 import { migrate, openDb } from '../db/index.ts';
 import { lockHolder } from '../db/lock.ts';
-import { rolesOf, type Role, type VigilModule } from '../lifecycle/module.ts';
+import { migrationsOf, rolesOf, type Role, type VigilModule } from '../lifecycle/module.ts';
 import { stopOnSignals } from '../lifecycle/signals.ts';
 import { startVigil } from '../lifecycle/start.ts';
 import { startTracing } from '../telemetry/tracing.ts';
@@ -53,7 +53,7 @@ const serveOptions = {
 /** The verbs core itself offers: start, worker, migrate, validate. */
 export function coreCommands(product: Product): CliCommand[] {
   const roles = rolesOf(product.modules);
-  const migrations = product.modules.flatMap((module) => module.migrations);
+  const migrations = migrationsOf(product.modules);
   const commands: CliCommand[] = [
     {
       name: 'start',

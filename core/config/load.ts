@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
+import { ENV_HELPER_FILE } from './env.ts';
 import type { EnvOverride } from './schema.ts';
+import { formatAtLocation, locateLoadError } from './source-location.ts';
 
 export class ConfigError extends Error {
   readonly file: string;
@@ -54,7 +56,9 @@ export function configLoader<Schema extends z.ZodType>(schema: Schema, envOverri
         const module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
         exported = module.default;
       } catch (error) {
-        throw new ConfigError(absolute, [`could not be loaded: ${(error as Error).message}`]);
+        const message = (error as Error).message;
+        const location = locateLoadError(error, [ENV_HELPER_FILE]);
+        throw new ConfigError(absolute, [`could not be loaded: ${location ? formatAtLocation(location, message) : message}`]);
       }
       if (exported === undefined) throw new ConfigError(absolute, ['has no default export: write `export default defineConfig({ ... })`']);
       return parse(exported, absolute, env);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bytes } from './bytes.ts';
 import { duration } from './duration.ts';
 import { secret } from './secret.ts';
 
@@ -13,16 +14,45 @@ export const coreConfigShape = {
       adminToken: secret().optional(),
       /** How long SIGTERM waits for in-flight work before handing it back. */
       shutdownTimeout: duration().default(10_000),
+      /** Largest request body; a route may declare its own (uploads do). A larger Content-Length is answered 413 before the body is read. */
+      bodyLimit: bytes().default(1024 * 1024),
+      /** A client must send its complete request headers within this, else 408 and the connection is closed. */
+      headersTimeout: duration().default(10_000),
+      /** A request whose body stops arriving for this long is closed (uploads included). */
+      bodyIdleTimeout: duration().default(30_000),
+      /** A whole request (headers and body) must arrive within this; routes that stream their body (uploads) are bound by bodyIdleTimeout instead. */
+      requestTimeout: duration().default(60_000),
+      /** An idle keep-alive connection is closed after this. */
+      keepAliveTimeout: duration().default(5_000),
+      /** A keep-alive connection is closed after this many requests (0: no limit). */
+      maxRequestsPerConnection: z.number().int().min(0).default(1000),
+      /** Open connections in total; at the cap, the oldest connection with no request in progress is closed, else the new one gets 503. */
+      maxConnections: z.number().int().min(1).default(1024),
+      /** Open connections per client address (behind a reverse proxy, every client has the proxy's address: raise it). */
+      maxConnectionsPerClient: z.number().int().min(1).default(256),
     })
-    .default({ host: '127.0.0.1', port: 8080, shutdownTimeout: 10_000 }),
+    .prefault({}),
   database: z
     .strictObject({
       /** PostgreSQL connection string; without it Vigil runs on embedded PGlite in dataDir. */
       url: secret().optional(),
       dataDir: z.string().min(1).default('.vigil/data'),
       poolSize: z.number().int().min(1).max(200).default(10),
+      /** /readyz fails when the embedded data directory has less free space than this. */
+      minFreeSpace: bytes().default(256 * 1024 ** 2),
     })
-    .default({ dataDir: '.vigil/data', poolSize: 10 }),
+    // `url: process.env.DATABASE_URL` with the variable unset would quietly start a second, empty embedded store.
+    .superRefine((database, ctx) => {
+      if ('url' in database && database.url === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['url'],
+          message:
+            "is written in the config but its value is undefined (an unset environment variable?): set it, write env('DATABASE_URL') to fail with the variable's name, or remove the field to use the embedded store in database.dataDir",
+        });
+      }
+    })
+    .prefault({}),
   smtp: z
     .strictObject({
       url: secret().optional(),

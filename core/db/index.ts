@@ -6,6 +6,7 @@ import type { Db } from './types.ts';
 export type { Db, Migration, Queryable, Row } from './types.ts';
 export { DataDirLockedError } from './lock.ts';
 export { migrate } from './migrations.ts';
+export { coreMigrations, recordReadinessWrite } from './store.ts';
 export { openEmbeddedDb, type EmbeddedDb } from './pglite.ts';
 export { openPostgresDb, type PostgresDb } from './postgres.ts';
 

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { PGliteLike } from 'pg-boss';
 import { acquireDataDirLock } from './lock.ts';
 import type { Db, Queryable, Row } from './types.ts';
+import { DependencyUnavailableError, rethrowAsUnavailable } from '../unavailable.ts';
 import { withTimeout } from './timeout.ts';
 
 export interface EmbeddedDb extends Db {
@@ -21,12 +23,12 @@ export interface EmbeddedDb extends Db {
 export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
   const root = path.resolve(dataDir);
   const pgDir = path.join(root, 'pg');
-  const release = acquireDataDirLock(root);
+  const release = await acquireDataDirLock(root);
   let engine: PGlite;
   try {
-    engine = existsSync(path.join(pgDir, 'PG_VERSION')) ? await PGlite.create(pgDir) : await createFromTemplate(pgDir);
+    engine = await openOrCreate(root, pgDir);
   } catch (error) {
-    release();
+    await release();
     throw new Error(`Could not open the embedded database in ${pgDir}: ${(error as Error).message}`, { cause: error });
   }
   let reopening: Promise<PGlite> | undefined;
@@ -37,14 +39,17 @@ export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
   const current = async (): Promise<PGlite> => {
     if (!engine.closed) return engine;
     if (closing) throw new Error('the embedded database is closed');
-    if (!existsSync(path.join(pgDir, 'PG_VERSION'))) throw new Error(`the embedded database directory ${pgDir} is missing`);
+    if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
+      throw new DependencyUnavailableError({ dependency: 'database', reason: 'unreachable', cause: 'data directory missing', detail: `the embedded database directory ${pgDir} is missing` });
+    }
     reopening ??= PGlite.create(pgDir).finally(() => (reopening = undefined));
     engine = await reopening;
     return engine;
   };
 
+  const unavailable = rethrowAsUnavailable('database');
   const query = async <R extends object = Row>(sql: string, params?: unknown[]): Promise<R[]> =>
-    (await (await current()).query<R>(sql, params)).rows;
+    (await (await current()).query<R>(sql, params).catch(unavailable)).rows;
 
   return {
     kind: 'pglite',
@@ -56,7 +61,7 @@ export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
     query,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       return (await current()).transaction((tx) =>
-        fn({ query: async <R extends object = Row>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params)).rows }),
+        fn({ query: async <R extends object = Row>(sql: string, params?: unknown[]) => (await tx.query<R>(sql, params).catch(unavailable)).rows }),
       );
     },
     async ping(timeoutMs = 2000) {
@@ -67,7 +72,7 @@ export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
       try {
         if (!engine.closed) await engine.close();
       } finally {
-        release();
+        await release();
       }
     },
     bossAdapter: {
@@ -91,17 +96,44 @@ function pgliteVersion(): string {
   throw new Error('cannot find the installed @electric-sql/pglite version');
 }
 
-// initdb is most of a new embedded database's start-up (about 3 s here); a pristine copy of its output,
-// kept per PGlite version, makes every later new directory start in about 1 s.
-async function createFromTemplate(pgDir: string): Promise<PGlite> {
-  if (existsSync(TEMPLATE)) {
-    try {
-      return await PGlite.create(pgDir, { loadDataDir: new Blob([readFileSync(TEMPLATE)]) });
-    } catch {
-      // An unreadable template is no reason not to start: fall through to a plain initdb.
-    }
+/**
+ * A new store is made in a temporary directory beside `pg` and renamed into place only once complete, so a start killed
+ * part-way leaves either no store or a whole one. A `pg` without PG_VERSION can only be such a leftover of an older
+ * version (initdb never finished, so it holds no data): it is rebuilt.
+ */
+async function openOrCreate(root: string, pgDir: string): Promise<PGlite> {
+  for (const entry of readdirSync(root)) {
+    if (entry.startsWith(PARTIAL_PREFIX)) rmSync(path.join(root, entry), { recursive: true, force: true, maxRetries: 5 });
   }
-  const engine = await PGlite.create(pgDir);
+  if (existsSync(path.join(pgDir, 'PG_VERSION'))) return PGlite.create(pgDir);
+  rmSync(pgDir, { recursive: true, force: true });
+  const partial = path.join(root, `${PARTIAL_PREFIX}${process.pid}-${Date.now()}`);
+  await createInto(partial);
+  renameSync(partial, pgDir);
+  return PGlite.create(pgDir);
+}
+
+const PARTIAL_PREFIX = 'pg.partial-';
+
+// initdb is most of a new embedded database's start-up (about 3 s here) and, as a second WebAssembly instance, most of
+// its memory peak: a pristine copy of its output, kept per PGlite version and unpacked with tar, makes every later new
+// directory start in about 1 s with one engine in memory.
+async function createInto(dir: string): Promise<void> {
+  if (existsSync(TEMPLATE)) {
+    mkdirSync(dir, { recursive: true });
+    const unpacked = await new Promise<boolean>((resolve) => {
+      // Fed through a pipe, so a tar left behind by a killed start reads end-of-file and stops at once.
+      const tar = spawn('tar', ['-xzf', '-', '-C', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+      tar.once('error', () => resolve(false));
+      tar.once('exit', (code) => resolve(code === 0));
+      tar.stdin.on('error', () => {});
+      createReadStream(TEMPLATE).on('error', () => tar.kill()).pipe(tar.stdin);
+    });
+    if (unpacked && existsSync(path.join(dir, 'PG_VERSION'))) return;
+    // An unreadable template (or no tar) is no reason not to start: fall through to a plain initdb.
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const engine = await PGlite.create(dir);
   try {
     const dump = Buffer.from(await (await engine.dumpDataDir('gzip')).arrayBuffer());
     mkdirSync(path.dirname(TEMPLATE), { recursive: true });
@@ -110,6 +142,7 @@ async function createFromTemplate(pgDir: string): Promise<PGlite> {
     renameSync(partial, TEMPLATE);
   } catch {
     // The template is only a speed-up.
+  } finally {
+    await engine.close();
   }
-  return engine;
 }

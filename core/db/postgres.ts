@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { redactUrl } from '../config/secret.ts';
+import { rethrowAsUnavailable } from '../unavailable.ts';
 import { withTimeout } from './timeout.ts';
 import type { Db, Queryable, Row } from './types.ts';
 
@@ -18,8 +19,9 @@ export async function openPostgresDb(connectionString: string, options: { poolSi
   // An idle client that loses its server emits here; without a listener the process would crash.
   pool.on('error', () => {});
   const description = `PostgreSQL at ${redactUrl(connectionString)}`;
+  const unavailable = rethrowAsUnavailable('database');
   const query = async <R extends object = Row>(sql: string, params?: unknown[]): Promise<R[]> =>
-    (await pool.query<R>(sql, params as unknown[])).rows;
+    (await pool.query<R>(sql, params as unknown[]).catch(unavailable)).rows;
   try {
     await query('select 1');
   } catch (error) {
@@ -32,13 +34,13 @@ export async function openPostgresDb(connectionString: string, options: { poolSi
     connectionString,
     query,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
+      const client = await pool.connect().catch(unavailable);
       try {
-        await client.query('begin');
+        await client.query('begin').catch(unavailable);
         const result = await fn({
-          query: async <R extends object = Row>(sql: string, params?: unknown[]) => (await client.query<R>(sql, params as unknown[])).rows,
+          query: async <R extends object = Row>(sql: string, params?: unknown[]) => (await client.query<R>(sql, params as unknown[]).catch(unavailable)).rows,
         });
-        await client.query('commit');
+        await client.query('commit').catch(unavailable);
         return result;
       } catch (error) {
         await client.query('rollback').catch(() => {});

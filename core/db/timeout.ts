@@ -1,8 +1,8 @@
-/** Rejects with `message` if `promise` has not settled within `ms`. */
+/** Rejects with `message` (code ETIMEDOUT, so it reads as an unavailable dependency) if `promise` has not settled within `ms`. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(Object.assign(new Error(`${message} within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
   });
   try {
     return await Promise.race([promise, timeout]);

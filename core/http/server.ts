@@ -3,9 +3,14 @@ import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
+import type { CoreConfig } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
 import type { Logger } from '../telemetry/logger.ts';
+import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, wantsOpenMetrics } from '../telemetry/openmetrics.ts';
+import type { RepeatLimiter } from '../telemetry/repeats.ts';
 import { tracer } from '../telemetry/tracing.ts';
+import { asDependencyUnavailable } from '../unavailable.ts';
+import { guardConnections } from './connections.ts';
 
 export type HttpServer = FastifyInstance;
 
@@ -16,12 +21,26 @@ export interface Readiness {
   checks: Array<{ name: string; ok: boolean; reason?: string }>;
 }
 
+/** The client limits of the `server` config section. */
+export type HttpLimits = Pick<
+  CoreConfig['server'],
+  | 'bodyLimit'
+  | 'headersTimeout'
+  | 'bodyIdleTimeout'
+  | 'requestTimeout'
+  | 'keepAliveTimeout'
+  | 'maxRequestsPerConnection'
+  | 'maxConnections'
+  | 'maxConnectionsPerClient'
+>;
+
 export interface HttpServerOptions {
   logger: Logger;
   registry: Registry;
   readiness: () => Promise<Readiness>;
-  /** Largest request body for routes that do not stream (uploads set their own limit). */
-  bodyLimit?: number;
+  limits: HttpLimits;
+  /** Logs repeated failures once per cause per interval. */
+  repeats: RepeatLimiter;
   /** Bearer tokens accepted under /admin/api/: the configured admin token and this process's local one. */
   adminTokens: readonly Secret[];
   /** The version the OpenAPI document states. */
@@ -35,17 +54,30 @@ declare module 'fastify' {
   interface FastifyRequest {
     span?: Span;
   }
+  interface FastifyContextConfig {
+    /** The 413 a route answers for a body over its `bodyLimit`, in its own words (e.g. naming the setting that sets it). */
+    bodyTooLarge?: { code: string; message: string };
+  }
 }
 
 /** Fastify with /healthz, /readyz, /metrics, a span and a duration histogram per request, and JSON errors. */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const { limits, repeats } = options;
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    bodyLimit: limits.bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Node checks header deadlines on an interval (30 s by default), which would let a slow client overstay by that much.
+    http: { headersTimeout: limits.headersTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(100, limits.headersTimeout / 4)) },
+    // Node's own request timeout would also cut long uploads; the per-route one below leaves streamed bodies alone.
+    requestTimeout: 0,
+    connectionTimeout: limits.bodyIdleTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    maxRequestsPerSocket: limits.maxRequestsPerConnection,
   });
+  guardConnections(app.server, limits, options.registry);
   const duration = new Histogram({
     name: 'vigil_http_request_duration_seconds',
     help: 'HTTP requests served, by method, route template and status code.',
@@ -67,8 +99,47 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     context.with(trace.setSpan(parent, span), done);
   });
 
+  // An announced body over the route's limit (its `bodyLimit` option, else server.bodyLimit) is refused before a
+  // byte of it is read, streamed routes included; the connection closes so the rest is never waited for.
+  app.addHook('onRequest', async (request, reply) => {
+    const announced = Number(request.headers['content-length'] ?? 0);
+    const limit = request.routeOptions.bodyLimit ?? limits.bodyLimit;
+    if (announced > limit) {
+      const declared = request.routeOptions.config.bodyTooLarge;
+      return reply
+        .status(413)
+        .header('connection', 'close')
+        .send({ error: declared ?? { code: 'BODY_TOO_LARGE', message: `The request body (${announced} bytes) is larger than the limit of ${limit} bytes for ${request.method} ${routeOf(request)}.` } });
+    }
+  });
+
+  // The whole request must arrive within requestTimeout. Fastify reaches preValidation once a buffered body is
+  // parsed; a streamed body (multipart upload) gets there at once and is bound by the idle timeout instead.
+  const requestTimers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+  app.addHook('onRequest', (request, reply, done) => {
+    const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+    if (hasBody) {
+      const timer = setTimeout(() => {
+        if (reply.sent) return;
+        reply.raw.once('finish', () => request.raw.socket.destroy());
+        void reply
+          .status(408)
+          .header('connection', 'close')
+          .send({ error: { code: 'REQUEST_TIMEOUT', message: `The request did not arrive within ${limits.requestTimeout} ms.` } });
+      }, limits.requestTimeout);
+      timer.unref();
+      requestTimers.set(request, timer);
+    }
+    done();
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    clearTimeout(requestTimers.get(request));
+    done();
+  });
+
   app.addHook('onResponse', (request, reply, done) => {
     const route = routeOf(request);
+    clearTimeout(requestTimers.get(request));
     duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     const span = request.span;
     if (span) {
@@ -76,7 +147,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     }
-    if (reply.statusCode >= 500) request.log.warn({ route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request failed');
+    if (reply.statusCode >= 500) {
+      repeats.log('warn', `${request.method} ${route} ${reply.statusCode}`, { route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request failed');
+    }
     done();
   });
 
@@ -91,6 +164,16 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A client that went away mid-request is not a dependency failure, whatever its socket error says.
+    const unavailable = request.raw.socket.destroyed ? undefined : asDependencyUnavailable(error);
+    if (unavailable) {
+      repeats.log('warn', `unavailable ${unavailable.dependency} ${unavailable.failure}`, { dependency: unavailable.dependency, cause: unavailable.failure, detail: unavailable.message }, 'dependency unavailable');
+      request.span?.recordException(unavailable);
+      return reply
+        .status(unavailable.httpStatus)
+        .header('retry-after', String(unavailable.retryAfterSeconds))
+        .send({ error: { code: unavailable.httpStatus === 507 ? 'INSUFFICIENT_STORAGE' : 'UNAVAILABLE', message: unavailable.publicMessage } });
+    }
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'unhandled error');
@@ -132,7 +215,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return reply.status(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
   });
 
-  app.get('/metrics', async (_request, reply) => reply.type(options.registry.contentType).send(await options.registry.metrics()));
+  app.get('/metrics', async (request, reply) =>
+    wantsOpenMetrics(request.headers.accept)
+      ? reply.type(OPENMETRICS_CONTENT_TYPE).send(await renderOpenMetrics(options.registry))
+      : reply.type(options.registry.contentType).send(await options.registry.metrics()),
+  );
 
   return app;
 }

@@ -3,6 +3,7 @@ import type { CliCommand } from '../cli/command.ts';
 import type { Clock } from '../clock.ts';
 import type { CoreConfig } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
+import { coreMigrations } from '../db/store.ts';
 import type { Db, Migration } from '../db/index.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Queue } from '../queue/index.ts';
@@ -91,4 +92,9 @@ export function defineModule<const Key extends string, Schema extends z.ZodType,
 /** Every role the given modules can run, "api" first. */
 export function rolesOf(modules: readonly VigilModule[]): Role[] {
   return [...new Set([API_ROLE, ...modules.flatMap((module) => module.roles ?? [])])];
+}
+
+/** Core's migrations, then each module's in start order. */
+export function migrationsOf(modules: readonly VigilModule[]): Migration[] {
+  return [...coreMigrations, ...modules.flatMap((module) => module.migrations)];
 }

@@ -1,13 +1,18 @@
+import { hostname } from 'node:os';
+import path from 'node:path';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Secret } from '../config/secret.ts';
 import type { CoreConfig } from '../config/schema.ts';
-import { migrate, openDb, type Db } from '../db/index.ts';
+import { migrate, openDb, recordReadinessWrite, type Db } from '../db/index.ts';
+import { withTimeout } from '../db/timeout.ts';
+import { checkDirectory } from '../disk.ts';
 import { createHttpServer, type HttpServer, type Readiness } from '../http/server.ts';
 import { startQueue, type Queue } from '../queue/index.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createRegistry, type Registry } from '../telemetry/metrics.ts';
+import { createRepeatLimiter } from '../telemetry/repeats.ts';
 import { advertiseInstance, createLocalToken } from './instance.ts';
-import { rolesOf, type Component, type ModuleContext, type Role, type VigilModule } from './module.ts';
+import { migrationsOf, rolesOf, type Component, type ModuleContext, type Role, type VigilModule } from './module.ts';
 
 export interface StartOptions {
   config: CoreConfig;
@@ -20,8 +25,8 @@ export interface StartOptions {
   /** The product's version, stated by the OpenAPI document. */
   version?: string;
   /**
-   * false: no listening, no components started, nothing advertised; requests are served through `http.inject` (the
-   * CLI's offline mode). Otherwise an instance with the api role writes its address and local token next to the lock.
+   * false: no listening and nothing advertised; requests are served through `http.inject` (the CLI's offline mode).
+   * Otherwise an instance with the api role writes its address and local token next to the data directory's lock.
    */
   listen?: boolean;
 }
@@ -49,16 +54,18 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logging.level, roles: [...roles] });
   const registry = createRegistry();
+  const repeats = createRepeatLimiter(logger, { clock });
+  const processName = `vigil-${[...roles].join('-')}`;
 
-  const db = await openDb(config.database, `vigil-${[...roles].join('-')}`);
+  const db = await openDb(config.database, processName);
   const cleanups: Array<() => Promise<void>> = [() => db.close()];
   const unwind = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.warn({ err: error }, 'cleanup failed'));
   };
   try {
-    const report = await migrate(db, modules.flatMap((module) => module.migrations));
+    const report = await migrate(db, migrationsOf(modules));
     logger.info({ database: db.description, applied: report.applied }, 'database ready');
-    const queue = await startQueue(db, logger);
+    const queue = await startQueue(db, logger, repeats);
     cleanups.push(() => queue.stop({ graceful: false, close: true, timeout: 1000 }));
 
     let stopping = false;
@@ -66,10 +73,20 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     const readiness = async (): Promise<Readiness> => {
       const checks: Readiness['checks'] = [];
       try {
-        await db.ping();
+        // A write, not only `select 1`: a store on a full volume still answers reads.
+        await withTimeout(recordReadinessWrite(db, `${processName}@${hostname()}`), 2000, `${db.description} did not take a write`);
         checks.push({ name: 'database', ok: true });
       } catch (error) {
         checks.push({ name: 'database', ok: false, reason: (error as Error).message });
+      }
+      if (db.kind === 'pglite') {
+        const directory = await checkDirectory({
+          label: 'data directory',
+          directory: path.resolve(config.database.dataDir),
+          minFreeBytes: config.database.minFreeSpace,
+          floorSetting: 'database.minFreeSpace',
+        }).catch((error: Error) => ({ ok: false as const, reason: error.message }));
+        checks.push(directory.ok ? { name: 'data directory', ok: true } : { name: 'data directory', ok: false, reason: directory.reason });
       }
       for (const component of components) {
         const health = component.health ? await Promise.resolve(component.health()).catch((error: Error) => ({ ok: false as const, reason: error.message })) : { ok: true as const };
@@ -82,11 +99,11 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
 
     const localToken = createLocalToken();
     const adminTokens = config.server.adminToken ? [config.server.adminToken, localToken] : [localToken];
-    const http = createHttpServer({ logger, registry, readiness, adminTokens, ...(options.version ? { version: options.version } : {}) });
+    const http = createHttpServer({ logger, registry, readiness, limits: config.server, repeats, adminTokens, ...(options.version ? { version: options.version } : {}) });
     const publicUrl = config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
     const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, http, adminTokens };
     for (const module of modules) components.push(...(await module.setup(context)));
-    for (const component of options.listen === false ? [] : components) {
+    for (const component of components) {
       await component.start?.();
       cleanups.push(async () => component.stop?.(clock.now() + 1000));
     }
@@ -131,6 +148,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
           await Promise.race([httpClosed, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
           await queue.stop({ graceful: true, close: true, timeout: Math.max(1000, deadline - Date.now()) }).catch(() => {});
           await db.close();
+          repeats.flush();
           withdraw();
           logger.info('stopped');
         })();

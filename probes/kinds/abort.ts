@@ -1,7 +1,10 @@
-/** Settles with `work`, or rejects with the abort reason as soon as `signal` aborts (after `onAbort` released the resource). */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => void): Promise<T> {
+/** Settles with `work`, or rejects with the abort reason as soon as `signal` aborts (after `onAbort` released the resource).
+ * `disposeLate` releases what `work` still produces after the abort (a connection that opens once nobody waits for it). */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, onAbort: () => void, disposeLate?: (value: T) => void): Promise<T> {
+  const late = (value: T) => disposeLate?.(value);
   if (signal.aborted) {
     onAbort();
+    work.then(late, () => {});
     return Promise.reject(signal.reason);
   }
   return new Promise<T>((resolve, reject) => {
@@ -10,7 +13,9 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, onAbort: 
       reject(signal.reason);
     };
     signal.addEventListener('abort', abort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+    work
+      .then((value) => (signal.aborted ? late(value) : resolve(value)), reject)
+      .finally(() => signal.removeEventListener('abort', abort));
   });
 }
 

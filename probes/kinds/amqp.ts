@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { ChannelModel } from 'amqplib';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -12,16 +12,18 @@ const options = z.strictObject({
 });
 
 /** Connects, declares a temporary queue, publishes a message with confirmation and gets it back. */
-export const amqpKind: ProbeKind<typeof options> = {
+export const amqp = defineKind({
   kind: 'amqp',
   options,
+  target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
     const { connect } = await import('amqplib');
     const start = performance.now();
     let connection: ChannelModel | undefined;
     const release = () => void connection?.close().catch(() => {});
     try {
-      connection = await untilAborted(connect(config.url.reveal()), context.signal, release);
+      // The socket timeout bounds the AMQP handshake, which the abort cannot reach: amqplib keeps its socket to itself until connected.
+      connection = await untilAborted(connect(config.url.reveal(), { timeout: context.timeout }), context.signal, release, (late) => void late.close().catch(() => {}));
       connection.on('error', () => {});
       const connected = performance.now();
       const channel = await untilAborted(connection.createConfirmChannel(), context.signal, release);
@@ -38,4 +40,4 @@ export const amqpKind: ProbeKind<typeof options> = {
       release();
     }
   },
-};
+});

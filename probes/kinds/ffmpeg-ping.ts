@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
+import { duration } from '../duration.ts';
 import { ffprobe, resolveFfmpeg, runFfmpeg } from '../../processing/ffmpeg.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { since } from './abort.ts';
 
 const options = z.strictObject({
@@ -17,7 +17,7 @@ const options = z.strictObject({
 });
 
 /** Encodes a generated clip with the workers' ffmpeg (H.264, as transcode does) and checks the file with ffprobe. */
-export const ffmpegPingKind: ProbeKind<typeof options> = {
+export const ffmpegPing = defineKind({
   kind: 'ffmpegPing',
   options,
   async run(config, context) {
@@ -49,4 +49,4 @@ export const ffmpegPingKind: ProbeKind<typeof options> = {
       await rm(dir, { recursive: true, force: true });
     }
   },
-};
+});

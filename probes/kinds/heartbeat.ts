@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
+import { formatDuration } from '../../core/config/duration.ts';
+import { duration } from '../duration.ts';
 import { Secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { readHeartbeat } from '../heartbeats.ts';
 
 const options = z.strictObject({
-  /** The job pushes to POST /api/v1/heartbeats/<token>; treat it like a password. */
+  /** The job calls /api/v1/heartbeats/<token> (POST, GET or HEAD); treat it like a password. */
   token: z
     .union([z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, 'use 16 to 128 letters, digits, _ or -'), z.instanceof(Secret)])
     .transform((value) => (typeof value === 'string' ? new Secret(value) : value)),
@@ -18,7 +19,7 @@ const options = z.strictObject({
 });
 
 /** A job pushes heartbeats; silence past period + grace, a reported failure or an overlong run is a failure. */
-export const heartbeatKind: ProbeKind<typeof options> = {
+export const heartbeat = defineKind({
   kind: 'heartbeat',
   options,
   async run(config, context) {
@@ -30,12 +31,12 @@ export const heartbeatKind: ProbeKind<typeof options> = {
       return { success: false, failure: 'job_failed', reason: `the job reported a failure at ${iso(beat.lastFail)}${beat.failMessage ? `: ${beat.failMessage}` : ''}`, details };
     }
     if (config.maxRuntime !== undefined && beat.lastStart !== null && beat.lastStart > (beat.lastPing ?? -Infinity) && now - beat.lastStart > config.maxRuntime) {
-      return { success: false, failure: 'overrun', reason: `the job started at ${iso(beat.lastStart)} and has not finished within ${config.maxRuntime} ms`, details };
+      return { success: false, failure: 'overrun', reason: `the job started at ${iso(beat.lastStart)} and has not finished within ${formatDuration(config.maxRuntime)}`, details };
     }
     const since = beat.lastPing ?? beat.armedAt;
     if (now - since > config.period + config.grace) {
-      return { success: false, failure: 'silence', reason: `no heartbeat since ${iso(since)}${beat.lastPing === null ? ' (none ever received)' : ''}; expected every ${config.period} ms + ${config.grace} ms grace`, details };
+      return { success: false, failure: 'silence', reason: `no heartbeat since ${iso(since)}${beat.lastPing === null ? ' (none ever received)' : ''}; expected every ${formatDuration(config.period)} + ${formatDuration(config.grace)} grace`, details };
     }
     return { success: true, details };
   },
-};
+});

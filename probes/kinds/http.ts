@@ -3,16 +3,22 @@ import { performance } from 'node:perf_hooks';
 import tls, { type DetailedPeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
-import type { ProbeKind } from '../define.ts';
-import type { KindOutcome } from '../types.ts';
+import { redactUrl } from '../../core/config/index.ts';
+import { duration } from '../duration.ts';
+import { defineKind, urlTarget } from '../define.ts';
+import { assert, assertionsSchema, firstFailure, readJsonPath, type Assertion } from '../assertions.ts';
+import type { KindMetrics, KindOutcome } from '../types.ts';
+import { since } from './abort.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const DAY_MS = 86_400_000;
 
 const options = z.strictObject({
   /** An http(s) URL, or a path like "/readyz" on this Vigil's own address. */
-  url: z.union([z.url({ protocol: /^https?$/ }), z.string().regex(/^\/[^/]/, 'a path on this Vigil starts with a single "/"')]),
+  url: z.string().superRefine((url, ctx) => {
+    const problem = urlProblem(url);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']).default('GET'),
   headers: z.record(z.string(), z.string()).default({}),
   body: z.string().optional(),
@@ -29,6 +35,11 @@ const options = z.strictObject({
       maxLatency: duration().optional(),
     })
     .default({}),
+  /** Follow 3xx answers to their Location (the final answer is judged; `assert.redirects()` counts the hops). */
+  followRedirects: z.boolean().default(true),
+  maxRedirects: z.number().int().min(0).max(20).default(10),
+  /** Checks on the final answer, built with `assert`: status, header, body, jsonPath, responseTime, certDaysLeft, redirects. */
+  assertions: assertionsSchema(['status', 'header', 'body', 'json', 'responseTime', 'certDaysLeft', 'redirects']),
   tls: z
     .strictObject({
       /** Accept certificates that do not verify (self-signed); expiry is still measured. */
@@ -49,27 +60,72 @@ interface Marks {
   certExpiry?: number;
 }
 
-/** An HTTP(S) request through undici with per-phase timings, assertions and certificate expiry; sends traceparent. */
-export const httpKind: ProbeKind<typeof options> = {
+const TLS_VERSIONS: Record<string, string> = { TLSv1: 'TLS 1.0', 'TLSv1.1': 'TLS 1.1', 'TLSv1.2': 'TLS 1.2', 'TLSv1.3': 'TLS 1.3' };
+
+/** An HTTP(S) request through undici with per-phase timings, redirects, assertions and certificate expiry; sends traceparent. */
+export const http = defineKind({
   kind: 'http',
   options,
+  target: (config) => (config.url.startsWith('/') ? 'self' : urlTarget(config.url)),
   async run(config, context) {
-    const marks: Marks = { start: performance.now() };
-    const agent = new Agent({ connect: timedConnector(config, marks, context.signal), pipelining: 0 });
+    const start = performance.now();
+    const marks: Marks = { start };
+    const observed = context.observed ?? {};
+    const agent = new Agent({ connect: timedConnector(config, marks, observed, context.signal), pipelining: 0 });
     try {
       const headers = { 'user-agent': 'Vigil-probe', ...config.headers, ...(context.traceparent ? { traceparent: context.traceparent } : {}) };
-      const url = config.url.startsWith('/') ? new URL(config.url, context.publicUrl).toString() : config.url;
-      const response = await request(url, { method: config.method as Dispatcher.HttpMethod, headers, body: config.body ?? null, signal: context.signal, dispatcher: agent });
-      const firstByte = performance.now();
-      const body = await readBody(response.body);
-      return judge(config, response, body, phaseTimings(marks, firstByte, performance.now()), marks.certExpiry);
+      let url = config.url.startsWith('/') ? new URL(config.url, context.publicUrl).toString() : config.url;
+      let method = config.method as Dispatcher.HttpMethod;
+      let body = config.body ?? null;
+      for (let redirects = 0; ; redirects++) {
+        const response = await request(url, { method, headers, body, signal: context.signal, dispatcher: agent });
+        const location = response.headers.location;
+        if (config.followRedirects && REDIRECTS.has(response.statusCode) && typeof location === 'string') {
+          await response.body.dump();
+          if (redirects === config.maxRedirects) return tooManyRedirects(config, response.statusCode, redirects, url, observed);
+          url = new URL(location, url).toString();
+          // As browsers do: a 303, and a 301/302 after a POST, fetch the new place with GET and no body.
+          if (response.statusCode === 303 || (method === 'POST' && response.statusCode !== 307 && response.statusCode !== 308)) [method, body] = ['GET', null];
+          // Phases describe the request that gave the final answer.
+          Object.assign(marks, { start: performance.now(), resolved: undefined, connected: undefined, secured: undefined });
+          continue;
+        }
+        const firstByte = performance.now();
+        const text = await readBody(response.body);
+        const timings = { ...phaseTimings(marks, firstByte, performance.now()), total: since(start, performance.now()) };
+        return judge(config, { status: response.statusCode, headers: response.headers, body: text, url, redirects }, timings, marks.certExpiry, { ...observed, httpSsl: url.startsWith('https:') });
+      }
     } finally {
       await agent.destroy().catch(() => {});
     }
   },
-};
+});
 
-function timedConnector(config: Options, marks: Marks, signal: AbortSignal) {
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+function urlProblem(url: string): string | undefined {
+  if (url.startsWith('/')) return url.startsWith('//') ? `"${url}" starts with "//"; a path on this Vigil starts with a single "/"` : undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `"${url}" is not a URL: write it with its scheme (http://${url}) or as a path like /readyz on this Vigil`;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `"${url}" uses ${parsed.protocol.slice(0, -1)}; an http probe takes an http:// or https:// URL`;
+  return undefined;
+}
+
+function tooManyRedirects(config: Options, status: number, redirects: number, url: string, observed: KindMetrics): KindOutcome {
+  return {
+    success: false,
+    failure: 'redirects',
+    reason: `more than ${config.maxRedirects} redirect(s); the last answer was ${status} at ${new URL(url).pathname}`,
+    details: { status, redirects },
+    metrics: { ...observed, httpStatusCode: status, httpRedirects: redirects },
+  };
+}
+
+function timedConnector(config: Options, marks: Marks, observed: KindMetrics, signal: AbortSignal) {
   return (target: { hostname: string; protocol: string; port: string; servername?: string }, callback: (...args: [null, net.Socket] | [Error, null]) => void) => {
     const host = target.hostname.replace(/^\[|\]$/g, '');
     const secure = target.protocol === 'https:';
@@ -79,7 +135,11 @@ function timedConnector(config: Options, marks: Marks, signal: AbortSignal) {
       : net.connect({ host, port });
     const onAbort = () => socket.destroy(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('lookup', () => (marks.resolved = performance.now()));
+    if (net.isIP(host)) Object.assign(observed, { dnsLookupSeconds: 0, ...addressFigures(host) });
+    socket.once('lookup', (_error: Error | null, address: string) => {
+      marks.resolved = performance.now();
+      Object.assign(observed, { dnsLookupSeconds: (marks.resolved - marks.start) / 1000, ...addressFigures(address) });
+    });
     socket.once('connect', () => (marks.connected = performance.now()));
     const onError = (error: Error) => {
       signal.removeEventListener('abort', onAbort);
@@ -91,10 +151,47 @@ function timedConnector(config: Options, marks: Marks, signal: AbortSignal) {
       signal.removeEventListener('abort', onAbort);
       if (secure) {
         marks.secured = performance.now();
-        marks.certExpiry = earliestExpiry((socket as tls.TLSSocket).getPeerCertificate(true));
+        const tlsSocket = socket as tls.TLSSocket;
+        marks.certExpiry = earliestExpiry(tlsSocket.getPeerCertificate(true));
+        Object.assign(observed, tlsFigures(tlsSocket));
       }
       callback(null, socket);
     });
+  };
+}
+
+/** probe_ip_protocol and probe_ip_addr_hash of an address: FNV-1a (32 bit) over its 4 or 16 bytes, as blackbox_exporter hashes it. */
+export function addressFigures(address: string): KindMetrics {
+  const family = net.isIP(address);
+  if (family === 0) return {};
+  let hash = 0x811c9dc5;
+  for (const byte of addressBytes(address, family)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return { ipProtocol: family as 4 | 6, ipAddrHash: hash };
+}
+
+function addressBytes(address: string, family: number): number[] {
+  if (family === 4) return address.split('.').map(Number);
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes its two 16-bit groups.
+  const hex = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_match, a: string, b: string, c: string, d: string) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
+  const [head = '', tail] = hex.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return groups.flatMap((group) => {
+    const value = Number.parseInt(group, 16);
+    return [value >> 8, value & 0xff];
+  });
+}
+
+/** The TLS version and certificate expiries of an established connection, as blackbox_exporter names them. */
+export function tlsFigures(socket: tls.TLSSocket): KindMetrics {
+  const expiry = earliestExpiry(socket.getPeerCertificate(true));
+  const version = TLS_VERSIONS[socket.getProtocol() ?? ''];
+  return {
+    ...(version ? { tlsVersion: version } : {}),
+    ...(expiry !== undefined ? { sslEarliestCertExpiry: Math.floor(expiry / 1000) } : {}),
+    // blackbox_exporter reports the verified chain's expiry only; an unverified (insecure) chain has none.
+    ...(expiry !== undefined && socket.authorized ? { sslLastChainExpiry: Math.floor(expiry / 1000) } : {}),
   };
 }
 
@@ -138,41 +235,99 @@ function phaseTimings(marks: Marks, firstByte: number, end: number): Record<stri
   };
 }
 
-function judge(config: Options, response: Dispatcher.ResponseData, body: string, timings: Record<string, number>, certExpiry: number | undefined): KindOutcome {
-  const metrics = {
-    httpStatusCode: response.statusCode,
+interface Answer {
+  status: number;
+  headers: Dispatcher.ResponseData['headers'];
+  body: string;
+  url: string;
+  redirects: number;
+}
+
+const KEPT_BODY_CHARS = 1024;
+const HIDDEN_HEADERS = new Set(['set-cookie', 'authorization', 'proxy-authorization', 'cookie']);
+
+function judge(config: Options, answer: Answer, timings: Record<string, number>, certExpiry: number | undefined, observed: KindMetrics): KindOutcome {
+  const contentLength = Number(answer.headers['content-length']);
+  const metrics: KindMetrics = {
+    ...observed,
+    httpStatusCode: answer.status,
     httpPhases: { resolve: timings.dns! / 1000, connect: timings.connect! / 1000, tls: timings.tls! / 1000, processing: timings.firstByte! / 1000, transfer: timings.transfer! / 1000 },
-    ...(certExpiry !== undefined ? { sslEarliestCertExpiry: Math.floor(certExpiry / 1000) } : {}),
+    // Connections are HTTP/1.1 only (ALPN offers nothing else).
+    httpVersion: 1.1,
+    httpContentLength: Number.isInteger(contentLength) ? contentLength : -1,
+    httpUncompressedBodyLength: Buffer.byteLength(answer.body),
+    httpRedirects: answer.redirects,
   };
   const certDaysLeft = certExpiry !== undefined ? Math.floor((certExpiry - Date.now()) / DAY_MS) : undefined;
-  const details = { status: response.statusCode, bytes: Buffer.byteLength(body), ...(certDaysLeft !== undefined ? { certDaysLeft } : {}) };
-  const fail = (failure: string, reason: string): KindOutcome => ({ success: false, failure, reason, timings, details, metrics });
+  const details = { status: answer.status, bytes: Buffer.byteLength(answer.body), redirects: answer.redirects, ...(answer.redirects > 0 ? { finalUrl: redactUrl(answer.url) } : {}), ...(certDaysLeft !== undefined ? { certDaysLeft } : {}) };
+  // The answer of a failed run is kept with it (headers and the start of the body), bounded, without cookies or credentials.
+  const fail = (failure: string, reason: string): KindOutcome => ({ success: false, failure, reason, timings, details: { ...details, response: keptResponse(answer) }, metrics });
   const { expect } = config;
   const accepted = expect.status === undefined ? null : [expect.status].flat();
-  if (accepted ? !accepted.includes(response.statusCode) : response.statusCode >= 400) {
-    return fail('status', `expected status ${accepted ? accepted.join(' or ') : '2xx or 3xx'}, got ${response.statusCode}`);
+  if (accepted ? !accepted.includes(answer.status) : answer.status >= 400) {
+    return fail('status', `expected status ${accepted ? accepted.join(' or ') : '2xx or 3xx'}, got ${answer.status}`);
   }
-  for (const [name, wanted] of Object.entries(expect.headers ?? {})) {
-    const actual = [response.headers[name.toLowerCase()] ?? ''].flat().join(', ');
-    if (!actual.includes(wanted)) return fail('header', `header ${name} is "${actual}", expected it to contain "${wanted}"`);
-  }
-  if (expect.bodyContains !== undefined && !body.includes(expect.bodyContains)) return fail('body', `body does not contain "${expect.bodyContains}"`);
-  if (expect.bodyNotContains !== undefined && body.includes(expect.bodyNotContains)) return fail('body', `body contains "${expect.bodyNotContains}"`);
-  if (expect.json) {
-    let document: unknown;
-    try {
-      document = JSON.parse(body);
-    } catch {
-      return fail('json', 'body is not JSON');
+  let document: unknown;
+  const parsed = () => {
+    if (document === undefined) {
+      try {
+        document = JSON.parse(answer.body);
+      } catch {
+        document = NOT_JSON;
+      }
     }
-    for (const [path, wanted] of Object.entries(expect.json)) {
-      const actual = path.split('.').reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), document);
-      if (JSON.stringify(actual) !== JSON.stringify(wanted)) return fail('json', `JSON ${path} is ${JSON.stringify(actual) ?? 'missing'}, expected ${JSON.stringify(wanted)}`);
+    return document;
+  };
+  const failed = firstFailure([...shorthands(config), ...config.assertions], (assertion) => {
+    switch (assertion.source) {
+      case 'status':
+        return answer.status;
+      case 'header': {
+        const value = answer.headers[assertion.property!];
+        return value === undefined ? null : [value].flat().join(', ');
+      }
+      case 'body':
+        return answer.body;
+      case 'json': {
+        const json = parsed();
+        return json === NOT_JSON ? null : readJsonPath(json, assertion.property!);
+      }
+      case 'responseTime':
+        return timings.total;
+      case 'certDaysLeft':
+        return certDaysLeft ?? null;
+      case 'redirects':
+        return answer.redirects;
+      default:
+        return null;
     }
-  }
-  if (expect.maxLatency !== undefined && timings.total! > expect.maxLatency) return fail('latency', `took ${Math.round(timings.total!)} ms, more than the ${expect.maxLatency} ms allowed`);
+  });
+  if (failed) return fail(failed.startsWith('json') && parsed() === NOT_JSON ? 'json' : 'assertion', failed.startsWith('json') && parsed() === NOT_JSON ? `${failed} (the body is not JSON)` : failed);
   if (config.tls.minDaysLeft !== undefined && certDaysLeft !== undefined && certDaysLeft < config.tls.minDaysLeft) {
     return fail('certificate_expiry', `the certificate expires in ${certDaysLeft} day(s), fewer than the ${config.tls.minDaysLeft} required`);
   }
   return { success: true, timings, details, metrics };
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+/** The `expect` options, as the assertions they stand for. */
+function shorthands({ expect }: Options): Assertion[] {
+  return [
+    ...Object.entries(expect.headers ?? {}).map(([name, wanted]) => assert.header(name).contains(wanted)),
+    ...(expect.bodyContains !== undefined ? [assert.body().contains(expect.bodyContains)] : []),
+    ...(expect.bodyNotContains !== undefined ? [assert.body().notContains(expect.bodyNotContains)] : []),
+    ...Object.entries(expect.json ?? {}).map(([path, wanted]) => assert.jsonPath(`$.${path}`).equals(wanted)),
+    ...(expect.maxLatency !== undefined ? [assert.responseTime().lessThan(expect.maxLatency)] : []),
+  ];
+}
+
+function keptResponse(answer: Answer): Record<string, unknown> {
+  const headers = Object.fromEntries(
+    Object.entries(answer.headers)
+      .filter(([name]) => !HIDDEN_HEADERS.has(name))
+      .slice(0, 30)
+      .map(([name, value]) => [name, [value ?? ''].flat().join(', ').slice(0, 200)]),
+  );
+  return { status: answer.status, headers, body: answer.body.slice(0, KEPT_BODY_CHARS), ...(answer.body.length > KEPT_BODY_CHARS ? { truncated: true } : {}) };
 }

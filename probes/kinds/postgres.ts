@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -14,9 +14,10 @@ const options = z.strictObject({
 });
 
 /** Connects to PostgreSQL and runs a query. */
-export const postgresKind: ProbeKind<typeof options> = {
+export const postgres = defineKind({
   kind: 'postgres',
   options,
+  target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
     const start = performance.now();
     const client = new pg.Client({ connectionString: config.url.reveal(), application_name: `vigil-probe ${context.probe}` });
@@ -34,4 +35,4 @@ export const postgresKind: ProbeKind<typeof options> = {
       release();
     }
   },
-};
+});

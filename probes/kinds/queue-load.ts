@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
+import { duration } from '../duration.ts';
 import { getProcessingSignals } from '../../processing/signals.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 
 const options = z.strictObject({
   /** Only these queues (e.g. "processing.transcode"); every processing queue when absent. */
@@ -15,7 +15,7 @@ const options = z.strictObject({
 });
 
 /** Processing queue depth, oldest queued age, drain rate and estimated time to drain, against thresholds. */
-export const queueLoadKind: ProbeKind<typeof options> = {
+export const queueLoad = defineKind({
   kind: 'queueLoad',
   options,
   uses: ['queue'],
@@ -38,4 +38,4 @@ export const queueLoadKind: ProbeKind<typeof options> = {
     const details = { queues: measured };
     return problems.length > 0 ? { success: false, failure: 'threshold', reason: problems.join('; '), details } : { success: true, details };
   },
-};
+});

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -11,17 +11,22 @@ const options = z.strictObject({
 });
 
 /** PING, then writes, reads back and deletes a short-lived key. */
-export const redisKind: ProbeKind<typeof options> = {
+export const redis = defineKind({
   kind: 'redis',
   options,
+  target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
     const { Redis } = await import('ioredis');
     const start = performance.now();
     const client = new Redis(config.url.reveal(), { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-    client.on('error', () => {});
+    // ioredis rejects a failed connect with "Connection is closed."; the socket's own error says why.
+    let socketError: Error | undefined;
+    client.on('error', (error: Error) => (socketError ??= error));
     const release = () => client.disconnect();
     try {
-      await untilAborted(client.connect(), context.signal, release);
+      await untilAborted(client.connect(), context.signal, release).catch((error: unknown) => {
+        throw socketError ?? error;
+      });
       const connected = performance.now();
       const pong = await untilAborted(client.ping(), context.signal, release);
       const pinged = performance.now();
@@ -38,4 +43,4 @@ export const redisKind: ProbeKind<typeof options> = {
       release();
     }
   },
-};
+});

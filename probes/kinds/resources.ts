@@ -2,8 +2,8 @@ import { readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
-import type { ProbeKind } from '../define.ts';
+import { duration } from '../duration.ts';
+import { defineKind } from '../define.ts';
 
 const ratio = () => z.number().min(0).max(1);
 
@@ -21,7 +21,7 @@ const options = z.strictObject({
 let loopDelay: ReturnType<typeof monitorEventLoopDelay> | undefined;
 
 /** CPU load, memory, free disk on named paths and this process's event-loop lag, against thresholds. */
-export const resourcesKind: ProbeKind<typeof options> = {
+export const resources = defineKind({
   kind: 'resources',
   options,
   async run(config) {
@@ -54,7 +54,7 @@ export const resourcesKind: ProbeKind<typeof options> = {
     ];
     return problems.length > 0 ? { success: false, failure: 'threshold', reason: problems.join('; '), details } : { success: true, details };
   },
-};
+});
 
 async function availableMemoryRatio(): Promise<number> {
   try {

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -12,19 +12,25 @@ const options = z.strictObject({
 });
 
 /** Calls auth.test with the bot token Vigil alerts with. */
-export const slackKind: ProbeKind<typeof options> = {
+export const slack = defineKind({
   kind: 'slack',
   options,
   async run(config, context) {
     const token = config.token ?? context.config.slack.token;
     if (!token) return { success: false, failure: 'config', reason: 'no Slack token: set token on the probe, slack.token or SLACK_BOT_TOKEN' };
-    const { WebClient } = await import('@slack/web-api');
+    const { LogLevel, WebClient } = await import('@slack/web-api');
     const apiUrl = config.apiUrl ?? context.config.slack.apiUrl;
-    const client = new WebClient(token.reveal(), { ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true });
+    const client = new WebClient(token.reveal(), { ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true,
+      // The outcome carries the failure; the client's own console warnings would repeat it outside Vigil's log.
+      logLevel: LogLevel.ERROR,
+      // The request carries the run's signal, so an abort closes its connection rather than leaving it to the server.
+      timeout: context.timeout,
+      fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, context.signal]) : context.signal }),
+    });
     const start = performance.now();
     const answer = await untilAborted(client.auth.test(), context.signal, () => {});
     const timings = { authTest: since(start, performance.now()) };
     if (!answer.ok) return { success: false, failure: 'slack', reason: `auth.test answered ${answer.error ?? 'not ok'}`, timings };
     return { success: true, timings, details: { team: answer.team, user: answer.user } };
   },
-};
+});

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind, urlTarget } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
 const options = z.strictObject({
@@ -12,14 +12,17 @@ const options = z.strictObject({
 });
 
 /** Connects, says EHLO (upgrading with STARTTLS when offered) and authenticates when the URL has credentials. */
-export const smtpKind: ProbeKind<typeof options> = {
+export const smtp = defineKind({
   kind: 'smtp',
   options,
+  target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
     const { default: nodemailer } = await import('nodemailer');
     const start = performance.now();
     // nodemailer reads `url` from the options object too, which lets the TLS setting ride along.
-    const transport = nodemailer.createTransport({ url: config.url.reveal(), tls: { rejectUnauthorized: !config.insecure } } as Parameters<typeof nodemailer.createTransport>[0]);
+    // verify() cannot be aborted, so its socket is bounded by the attempt's timeout at every step instead.
+    const limits = { connectionTimeout: context.timeout, greetingTimeout: context.timeout, socketTimeout: context.timeout };
+    const transport = nodemailer.createTransport({ url: config.url.reveal(), tls: { rejectUnauthorized: !config.insecure }, ...limits } as Parameters<typeof nodemailer.createTransport>[0]);
     try {
       await untilAborted(transport.verify(), context.signal, () => transport.close());
       return { success: true, timings: { verify: since(start, performance.now()) }, details: { authenticated: new URL(config.url.reveal()).username !== '' } };
@@ -27,4 +30,4 @@ export const smtpKind: ProbeKind<typeof options> = {
       transport.close();
     }
   },
-};
+});

@@ -2,7 +2,11 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import { z } from 'zod';
-import type { ProbeKind } from '../define.ts';
+import { formatDuration } from '../../core/config/duration.ts';
+import { assertionsSchema, firstFailure } from '../assertions.ts';
+import { defineKind } from '../define.ts';
+import { since } from './abort.ts';
+import { addressFigures, tlsFigures } from './http.ts';
 
 const options = z.strictObject({
   host: z.string().min(1),
@@ -14,12 +18,15 @@ const options = z.strictObject({
   send: z.string().optional(),
   /** Text the server must send back (a banner or the answer to `send`). */
   expectContains: z.string().optional(),
+  /** Checks built with `assert`: received (the text the server sent), responseTime, certDaysLeft (with tls). */
+  assertions: assertionsSchema(['received', 'responseTime', 'certDaysLeft']),
 });
 
 /** Opens a TCP (or TLS) connection, optionally exchanges a line, and closes it. */
-export const tcpKind: ProbeKind<typeof options> = {
+export const tcp = defineKind({
   kind: 'tcp',
   options,
+  target: (config) => `${config.host}:${config.port}`,
   run: (config, context) =>
     new Promise((resolve, reject) => {
       const start = performance.now();
@@ -27,30 +34,48 @@ export const tcpKind: ProbeKind<typeof options> = {
       const socket = config.tls
         ? tls.connect({ host: config.host, port: config.port, servername: net.isIP(config.host) ? '' : config.host, rejectUnauthorized: !config.insecure })
         : net.connect({ host: config.host, port: config.port });
+      const reads = config.expectContains !== undefined || config.assertions.some((assertion) => assertion.source === 'received');
+      const observed = context.observed ?? {};
+      if (net.isIP(config.host)) Object.assign(observed, { dnsLookupSeconds: 0, ...addressFigures(config.host) });
+      socket.once('lookup', (_error: Error | null, address: string) => {
+        Object.assign(observed, { dnsLookupSeconds: (performance.now() - start) / 1000, ...addressFigures(address) });
+      });
       let received = '';
+      let certDaysLeft: number | undefined;
       const finish = (error?: Error) => {
         context.signal.removeEventListener('abort', onAbort);
         socket.destroy();
         const timings = Object.fromEntries(Object.entries(marks).map(([name, at]) => [name, Math.round((at - start) * 1000) / 1000]));
         if (error) return reject(error);
+        const details = { received: received.slice(0, 200), ...(certDaysLeft !== undefined ? { certDaysLeft } : {}) };
         if (config.expectContains !== undefined && !received.includes(config.expectContains)) {
-          return resolve({ success: false, failure: 'assertion', reason: `the server did not send "${config.expectContains}" (got ${JSON.stringify(received.slice(0, 200))})`, timings });
+          const when = context.signal.aborted ? ` within ${formatDuration(context.timeout)}` : ' before closing';
+          return resolve({ success: false, failure: context.signal.aborted ? 'timeout' : 'assertion', reason: `connected, but the server did not send "${config.expectContains}"${when} (got ${JSON.stringify(received.slice(0, 200))})`, timings, details });
         }
-        resolve({ success: true, timings, details: { received: received.slice(0, 200) } });
+        const responseTime = since(start, performance.now());
+        const failed = firstFailure(config.assertions, (assertion) => (assertion.source === 'received' ? received : assertion.source === 'responseTime' ? responseTime : (certDaysLeft ?? null)));
+        if (failed) return resolve({ success: false, failure: 'assertion', reason: failed, timings, details });
+        resolve({ success: true, timings, details });
       };
-      const onAbort = () => finish(context.signal.reason as Error);
+      // Once connected, a timeout while waiting for the expected text is the server's silence, said as such.
+      const onAbort = () => finish(marks.connect !== undefined && reads ? undefined : (context.signal.reason as Error));
       context.signal.addEventListener('abort', onAbort, { once: true });
       socket.once('error', finish);
       socket.once('connect', () => (marks.connect = performance.now()));
       socket.once(config.tls ? 'secureConnect' : 'connect', () => {
-        if (config.tls) marks.tls = performance.now();
+        if (config.tls) {
+          marks.tls = performance.now();
+          const expiry = Date.parse((socket as tls.TLSSocket).getPeerCertificate().valid_to ?? '');
+          if (!Number.isNaN(expiry)) certDaysLeft = Math.floor((expiry - Date.now()) / 86_400_000);
+          Object.assign(observed, tlsFigures(socket as tls.TLSSocket));
+        }
         if (config.send !== undefined) socket.write(config.send);
-        if (config.expectContains === undefined) return finish();
+        if (!reads) return finish();
         socket.on('data', (chunk: Buffer) => {
           received += chunk.toString('utf8');
-          if (received.includes(config.expectContains!)) finish();
+          if (config.expectContains !== undefined && received.includes(config.expectContains)) finish();
         });
         socket.once('end', () => finish());
       });
     }),
-};
+});

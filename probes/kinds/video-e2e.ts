@@ -1,12 +1,11 @@
-import { openAsBlob } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { duration } from '../../core/config/duration.ts';
+import { duration } from '../duration.ts';
 import { ffprobe, generateTestClip } from '../../processing/ffmpeg.ts';
-import type { ProbeKind } from '../define.ts';
+import { defineKind } from '../define.ts';
 import type { KindContext, KindOutcome } from '../types.ts';
 import { since } from './abort.ts';
 
@@ -57,7 +56,7 @@ class StageFailure extends Error {
 
 /** Uploads a generated clip through the public API, follows it stage by stage against deadlines, verifies the output,
  * optionally waits for the user email, and deletes it. The result names the stage that was late or failed. */
-export const videoE2EKind: ProbeKind<typeof options> = {
+export const videoE2E = defineKind({
   kind: 'videoE2E',
   options,
   async run(config, context) {
@@ -92,7 +91,7 @@ export const videoE2EKind: ProbeKind<typeof options> = {
       metrics: { videoStages: Object.fromEntries(Object.entries(stages).map(([stage, ms]) => [stage, ms / 1000])) },
     };
   },
-};
+});
 
 async function timed<T>(stages: Record<string, number>, stage: string, work: () => Promise<T>): Promise<T> {
   const start = performance.now();
@@ -105,10 +104,14 @@ async function timed<T>(stages: Record<string, number>, stage: string, work: () 
 
 async function upload(base: string, clip: string, config: Options, headers: Record<string, string>, signal: AbortSignal): Promise<string> {
   const form = new FormData();
-  form.set('file', await openAsBlob(clip, { type: 'video/mp4' }), 'vigil-e2e.mp4');
+  form.set('file', new Blob([await readFile(clip)], { type: 'video/mp4' }), 'vigil-e2e.mp4');
   form.set('labels', 'synthetic=true');
   if (config.email) form.set('email', config.email.to);
-  const response = await fetch(`${base}/api/v1/videos`, { method: 'POST', body: form, headers, signal });
+  // Encoded to bytes first (a clip of a few hundred KB): aborting an upload that streams a FormData body rejects
+  // inside fetch where no caller can catch it.
+  const encoded = new Response(form);
+  const bytes = Buffer.from(await encoded.arrayBuffer());
+  const response = await fetch(`${base}/api/v1/videos`, { method: 'POST', body: bytes, headers: { ...headers, 'content-type': encoded.headers.get('content-type')! }, signal });
   const body = (await response.json().catch(() => ({}))) as { id?: string; error?: { message?: string } };
   if (response.status !== 202 || !body.id) throw new StageFailure('upload', 'upload', `POST /api/v1/videos answered ${response.status}${body.error?.message ? `: ${body.error.message}` : ''}`);
   return body.id;

@@ -1,23 +1,50 @@
 import { ProcessingError } from '../failures.ts';
-import { ffprobe } from '../ffmpeg.ts';
-import type { Stage } from './stage.ts';
+import { ffprobe, type ProbeInfo } from '../ffmpeg.ts';
+import type { SourceInfo } from '../store.ts';
+import type { StageSettings } from './settings.ts';
+import { defineStage } from './stage.ts';
 
-/** Reads the original's container and streams; a file without a video stream or duration is not a video. */
-export const probeStage: Stage = {
+/** Reads the original's headers once (no decoding); every later stage works from what it recorded. */
+export const probeStage = defineStage({
   name: 'probe',
-  async run({ video, storage, timeoutMs, signal }) {
+  defaults: { timeout: 60_000, retries: 3 },
+  async run({ video, storage, config, timeoutMs, signal }) {
     const info = await ffprobe(storage.originalPath(video.sha256), { timeoutMs, signal });
-    const picture = info.streams.find((stream) => stream.type === 'video');
-    if (!picture) throw new ProcessingError('INPUT_INVALID', `the file (${info.formatName}) has no video stream`);
-    if (!(info.durationSeconds > 0)) throw new ProcessingError('INPUT_INVALID', `the file (${info.formatName}) has no duration`);
-    return {
-      source: {
-        durationSeconds: info.durationSeconds,
-        formatName: info.formatName,
-        width: picture.width ?? 0,
-        height: picture.height ?? 0,
-        hasAudio: info.streams.some((stream) => stream.type === 'audio'),
-      },
-    };
+    return { source: admitSource(info, config.limits) };
   },
+});
+
+const clock = (seconds: number) => {
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 3600)}:${String(Math.floor(whole / 60) % 60).padStart(2, '0')}:${String(whole % 60).padStart(2, '0')}`;
 };
+
+/** What the probe found, or the INPUT_INVALID code that no retry can change: no picture, too small, too big, too long. */
+export function admitSource(info: ProbeInfo, limits: StageSettings['limits']): SourceInfo {
+  const picture = info.streams.find((stream) => stream.type === 'video');
+  if (!picture) throw new ProcessingError('no_video_stream', `the file (${info.formatName}) has no video stream`);
+  const width = picture.width ?? 0;
+  const height = picture.height ?? 0;
+  const frames = picture.frames ?? 0;
+  const size = { width, height };
+  if (width < limits.minWidth || height < limits.minHeight) {
+    throw new ProcessingError('too_small', `the picture is ${width}x${height}, below ${limits.minWidth}x${limits.minHeight}`, {
+      facts: { ...size, minWidth: limits.minWidth, minHeight: limits.minHeight },
+    });
+  }
+  if (width * height > limits.maxPixels) {
+    throw new ProcessingError('too_many_pixels', `the picture is ${width}x${height} = ${width * height} pixels, above ${limits.maxPixels}`, {
+      facts: { ...size, maxPixels: limits.maxPixels },
+    });
+  }
+  if (frames > limits.maxFrames) {
+    throw new ProcessingError('too_many_frames', `${frames} frames, above ${limits.maxFrames}`, { facts: { frames, maxFrames: limits.maxFrames } });
+  }
+  if (!(info.durationSeconds > 0)) throw new ProcessingError('corrupt_stream', `the file (${info.formatName}) has no duration`);
+  if (info.durationSeconds * 1000 > limits.maxDuration) {
+    throw new ProcessingError('too_long', `${info.durationSeconds.toFixed(1)} s, above ${limits.maxDuration / 1000} s`, {
+      facts: { duration: clock(info.durationSeconds), maxDuration: clock(limits.maxDuration / 1000) },
+    });
+  }
+  return { durationSeconds: info.durationSeconds, formatName: info.formatName, width, height, frames, hasAudio: info.streams.some((stream) => stream.type === 'audio') };
+}

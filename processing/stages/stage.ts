@@ -1,6 +1,6 @@
-import type { ProcessingConfig, StageName } from '../config.ts';
 import type { Storage } from '../storage.ts';
-import type { Output, SourceInfo, Video } from '../videos.ts';
+import type { Output, SourceInfo, Video } from '../store.ts';
+import type { StageSettings } from './settings.ts';
 
 export interface StageContext {
   video: Video;
@@ -8,13 +8,15 @@ export interface StageContext {
   /** Outputs committed by earlier stages. */
   outputs: Output[];
   storage: Storage;
-  config: ProcessingConfig;
+  config: StageSettings;
   /** This stage's budget for one attempt; ffmpeg gets it as its timeout. */
   timeoutMs: number;
-  /** Aborted when the worker gives the job up (stop, lost lease). */
+  /** Aborted when the worker gives the job up (stop, lost claim, deletion); the reason says which. */
   signal: AbortSignal;
   /** A fresh directory for this attempt's files. */
   workDir(): Promise<string>;
+  /** Media seconds done so far, from ffmpeg's own progress output. */
+  progress(mediaSeconds: number): void;
 }
 
 export interface StageResult {
@@ -22,8 +24,18 @@ export interface StageResult {
   outputs?: Output[];
 }
 
+export interface StagePolicy {
+  /** Budget for one attempt (ffmpeg is killed when it runs over), ms. */
+  timeout: number;
+  /** Retries after the first attempt for the video's own recoverable failures (TIMEOUT, RESOURCE, UNDEFINED). */
+  retries: number;
+}
+
 /** One step of the pipeline. It reads and writes files only; the runner records checkpoints and commits the result under the fence. */
-export interface Stage {
-  name: StageName;
+export interface Stage<Name extends string = string> {
+  name: Name;
+  defaults: StagePolicy;
   run(context: StageContext): Promise<StageResult>;
 }
+
+export const defineStage = <const Name extends string>(stage: Stage<Name>): Stage<Name> => stage;

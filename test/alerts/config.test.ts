@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
 import { ConfigError } from '../../core/config/index.ts';
@@ -20,11 +21,12 @@ describe('alerts configuration', () => {
       }
     })();
     expect(error).toBeInstanceOf(ConfigError);
+    const line = (text: string) => `${import.meta.filename}:${text.split('\n').findIndex((row) => row.includes('clear: 0.3')) + 1}`;
     expect(error!.issues).toEqual([
-      'alerts.rules.0: clear must not be above trigger',
+      `alerts.rules.0: ${line(readFileSync(import.meta.filename, 'utf8'))}: clear must not be above trigger`,
       'alerts.routes.0.receivers: unknown receiver "pager" (declare it under alerts.receivers)',
-      'alerts.rules.1.name: rule "rate" is declared twice',
     ]);
+    expect(() => parseConfig({ alerts: { rules: [probeRule({ name: 'rate', probe: 'api' }), probeRule({ name: 'rate', probe: 'db' })] } })).toThrow(/alerts\.rules\.1\.name: rule "rate" is declared twice/);
   });
 
   it('`vigil validate` reports probe rules naming no configured probe', () => {

@@ -100,7 +100,7 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     const status = (await getProbeStatuses(vigil!.db)).find((candidate) => candidate.probe === 'api')!;
     expect(status.consecutiveFailures).toBeGreaterThanOrEqual(2);
     await until('the Slack post', () => slack.calls.length > 0);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual([expect.stringMatching(/^\[WARNING\] api\/http: probe api is down/)]);
+    expect(smtp.mails.map((mail) => mail.subject)).toEqual([expect.stringMatching(/^\[CRITICAL\] FIRING api: api down — /)]);
     expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage']);
 
     await target.up();
@@ -108,11 +108,11 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     await until('the UP reply', () => slack.calls.length > 2);
     await clock.advance(120_000);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(smtp.mails.map((mail) => mail.subject.slice(0, 5))).toEqual(['[WARN', '[UP] ']);
+    expect(smtp.mails.map((mail) => mail.subject.slice(0, 5))).toEqual(['[CRIT', '[RESO']);
     expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage', 'chat.update', 'chat.postMessage']);
     expect(slack.calls[1]!.args.ts).toBe(slack.calls[0] && '1000.000100');
     expect(slack.calls[2]!.args.thread_ts).toBe('1000.000100');
-    expect(String(slack.calls[2]!.args.text)).toMatch(/^UP: /);
+    expect(String(slack.calls[2]!.args.text)).toMatch(/^RESOLVED: api back up after /);
   });
 
   it('a killed service is restarted by the hook, a fresh probe run confirms it, UP follows; a hook that cannot fix stops after its budget with EMERGENCY until reset', async () => {
@@ -159,8 +159,8 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
 
     kill();
     const subjects = () => smtp.mails.map((mail) => mail.subject);
-    await until('the api UP email', () => subjects().some((subject) => subject.startsWith('[UP] api')), 300_000);
-    expect(subjects().filter((subject) => subject.includes('api'))).toEqual([expect.stringMatching(/^\[WARNING\] api/), expect.stringMatching(/^\[UP\] api/)]);
+    await until('the api UP email', () => subjects().some((subject) => subject.startsWith('[RESOLVED] api')), 300_000);
+    expect(subjects().filter((subject) => subject.includes('api'))).toEqual([expect.stringMatching(/^\[CRITICAL\] FIRING api/), expect.stringMatching(/^\[RESOLVED\] api/)]);
     type IncidentView = { id: number; rule: string; state: string };
     const admin = async <T,>(method: string, url: string, body?: unknown) => {
       const response = await fetch(`${v.url}/admin/api/v1${url}`, {
@@ -180,7 +180,7 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     expect(apiAttempts.map((attempt) => attempt.outcome)).toEqual(['fixed']);
     expect(apiAttempts[0]!.detail).toBe('exit 0; check passed');
 
-    await until('the worker EMERGENCY', () => subjects().some((subject) => subject.startsWith('[EMERGENCY] worker')), 300_000);
+    await until('the worker EMERGENCY', () => subjects().some((subject) => subject.startsWith('[CRITICAL] EMERGENCY worker')), 300_000);
     const workerIncident = (await admin<{ incidents: IncidentView[] }>('GET', '/incidents')).body.incidents.find((incident) => incident.rule === 'worker-down')!;
     expect(workerIncident.state).toBe('escalated');
     const outcomes = async () => (await attemptsOf(workerIncident.id)).map((attempt) => attempt.outcome);

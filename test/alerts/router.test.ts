@@ -49,8 +49,8 @@ describeEachBackend('alert routing', (backend) => {
     });
     for (const name of ['db-down', 'api-errors', 'web-errors']) h.set(name, true);
     await h.run(10_000);
-    expect(subjects('oncall@example.com').sort()).toEqual(['[WARNING] db: db-down failing', '[WARNING] web: web-errors failing']);
-    expect(subjects('ops@example.com').sort()).toEqual(['[WARNING] api: api-errors failing', '[WARNING] db: db-down failing']);
+    expect(subjects('oncall@example.com').sort()).toEqual(['[CRITICAL] FIRING db: db-down failing', '[WARNING] FIRING web: web-errors failing']);
+    expect(subjects('ops@example.com').sort()).toEqual(['[WARNING] FIRING api: api-errors failing', '[CRITICAL] FIRING db: db-down failing']);
   });
 
   it('a silence mutes what it matches and nothing else; once expired, the still-firing incident is announced', async () => {
@@ -59,11 +59,11 @@ describeEachBackend('alert routing', (backend) => {
     h.set('api-errors', true);
     h.set('web-errors', true);
     await h.run(20_000);
-    expect(subjects()).toEqual(['[WARNING] web: web-errors failing']);
+    expect(subjects()).toEqual(['[WARNING] FIRING web: web-errors failing']);
     expect((await h.notifications()).find((row) => row.key.startsWith('1:'))?.muted_by).toBe(`silence #${silence.id}`);
     await expireSilence(h.db, silence.id, 'ana', h.clock.now());
     await h.run(20_000);
-    expect(subjects()).toEqual(['[WARNING] web: web-errors failing', '[WARNING] api: api-errors failing']);
+    expect(subjects()).toEqual(['[WARNING] FIRING web: web-errors failing', '[WARNING] FIRING api: api-errors failing']);
     expect(subjects()).toHaveLength(2);
   });
 
@@ -73,12 +73,12 @@ describeEachBackend('alert routing', (backend) => {
     h.set('db-down', true);
     h.set('web-errors', true);
     await h.run(20_000);
-    expect(subjects()).toEqual(['[WARNING] web: web-errors failing']);
+    expect(subjects()).toEqual(['[WARNING] FIRING web: web-errors failing']);
     h.set('db-down', false);
     await h.run(20_000);
     await endMaintenance(h.db, maintenance.id, 'ana', h.clock.now());
     await h.run(20_000);
-    expect(subjects()).toEqual(['[WARNING] web: web-errors failing']);
+    expect(subjects()).toEqual(['[WARNING] FIRING web: web-errors failing']);
   });
 
   it('inhibition: the database being down hides the failures that follow from it at the same site only', async () => {
@@ -88,7 +88,7 @@ describeEachBackend('alert routing', (backend) => {
     h.set('api-errors', true);
     h.set('web-errors', true);
     await h.run(20_000);
-    expect(subjects().sort()).toEqual(['[WARNING] db: db-down failing', '[WARNING] web: web-errors failing']);
+    expect(subjects().sort()).toEqual(['[CRITICAL] FIRING db: db-down failing', '[WARNING] FIRING web: web-errors failing']);
     const api = (await h.notifications()).find((row) => row.status === 'muted');
     expect(api?.muted_by).toMatch(/^inhibited by incident #\d+$/);
   });
@@ -100,14 +100,14 @@ describeEachBackend('alert routing', (backend) => {
       await h.run(30_000, 10_000);
     }
     const atDetection = subjects();
-    expect(atDetection.filter((subject) => subject.startsWith('[FLAPPING]'))).toEqual(['[FLAPPING] api: api-errors failing']);
-    expect(atDetection.at(-1)).toBe('[FLAPPING] api: api-errors failing');
+    expect(atDetection.filter((subject) => subject.startsWith('[WARNING] FLAPPING'))).toEqual(['[WARNING] FLAPPING api: api-errors failing']);
+    expect(atDetection.at(-1)).toBe('[WARNING] FLAPPING api: api-errors failing');
     expect((await listIncidents(h.db)).map((incident) => incident.flapping)).toEqual([true]);
     h.set('api-errors', false);
     await h.run(9 * 60_000, 60_000);
     expect(subjects()).toEqual(atDetection);
     await h.run(3 * 60_000, 60_000);
-    expect(subjects()).toEqual([...atDetection, '[UP] api: api-errors failing']);
+    expect(subjects()).toEqual([...atDetection, expect.stringMatching(/^\[RESOLVED\] api: api-errors back up after \d/)]);
   });
 
   it('repeats while firing at growing intervals; escalates to EMERGENCY; an acknowledged incident stops repeating', async () => {
@@ -116,10 +116,10 @@ describeEachBackend('alert routing', (backend) => {
     await h.run(10_000);
     await h.run(5 * 3_600_000, 300_000);
     // Reminders at 1 h and 3 h (2 h later); the next would be 3 h later (capped); EMERGENCY at 5 h 30.
-    expect(subjects()).toEqual(['[WARNING] api: api-errors failing', '[STILL DOWN] api: api-errors failing', '[STILL DOWN] api: api-errors failing']);
+    expect(subjects()).toEqual(['[WARNING] FIRING api: api-errors failing', '[WARNING] STILL FIRING api: api-errors failing', '[WARNING] STILL FIRING api: api-errors failing']);
     await h.run(1_800_000, 300_000);
     await h.run(20_000, 10_000);
-    expect(subjects().at(-1)).toBe('[EMERGENCY] api: api-errors failing (still down after 330 min)');
+    expect(subjects().at(-1)).toBe('[WARNING] EMERGENCY api: api-errors failing (still down after 330 min)');
     const [incident] = await listIncidents(h.db);
     expect(incident!.state).toBe('escalated');
     await ackIncident(h.db, incident!.id, 'ana', h.clock.now());
@@ -135,7 +135,7 @@ describeEachBackend('alert routing', (backend) => {
     h.set('api-errors', true);
     h.set('web-errors', true);
     await h.run(40_000);
-    expect(subjects().sort()).toEqual(['[WARNING] db: db-down failing (+1 more)', '[WARNING] web: web-errors failing']);
+    expect(subjects().sort()).toEqual(['[CRITICAL] FIRING db: db-down failing (+1 more)', '[WARNING] FIRING web: web-errors failing']);
     const eu = smtp.mails.find((mail) => mail.subject.includes('db-down'))!;
     expect(eu.text).toContain('api-errors failing');
   });
@@ -148,6 +148,6 @@ describeEachBackend('alert routing', (backend) => {
     expect(subjects()).toEqual([]);
     await h.run(8 * 3_600_000, 600_000);
     await h.run(20_000, 10_000);
-    expect(subjects()).toEqual(['[WARNING] api: api-errors failing (still down after 60 min)', '[EMERGENCY] api: api-errors failing (still down after 60 min)']);
+    expect(subjects()).toEqual(['[WARNING] FIRING api: api-errors failing (still down after 60 min)', '[WARNING] EMERGENCY api: api-errors failing (still down after 60 min)']);
   });
 });

@@ -44,10 +44,10 @@ describeEachBackend('alert timelines', (backend) => {
 
     h.observe('api-down', true, DOWN, 'probe api is down: HTTP 503');
     await h.run(10_000);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[WARNING] api/http: probe api is down: HTTP 503']);
+    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[WARNING] FIRING api: probe api is down: HTTP 503']);
     expect(smtp.mails[0]!.to).toBe('ops@example.com');
-    expect(smtp.mails[0]!.text).toContain('Firing.');
-    expect(smtp.mails[0]!.html).toContain('<h2');
+    expect(smtp.mails[0]!.text).toContain('Firing: this needs a look.');
+    expect(smtp.mails[0]!.html).toContain('<h1');
     expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage']);
     expect(slack.calls[0]!.args.channel).toBe('#ops');
     expect(slack.calls[0]!.authorization).toBe('Bearer xoxb-secret-token');
@@ -60,13 +60,13 @@ describeEachBackend('alert timelines', (backend) => {
 
     h.observe('api-down', false, DOWN, 'probe api is up');
     await h.run(10_000);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[WARNING] api/http: probe api is down: HTTP 503', '[UP] api/http: probe api is down: HTTP 503 — back up']);
+    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[WARNING] FIRING api: probe api is down: HTTP 503', '[RESOLVED] api: api-down back up after 10 s']);
     expect(slack.calls.map((call) => [call.method, call.args.ts ?? call.args.thread_ts ?? null])).toEqual([
       ['chat.postMessage', null],
       ['chat.update', postedTs],
       ['chat.postMessage', postedTs],
     ]);
-    expect(slack.calls[2]!.args.text).toMatch(/^UP: /);
+    expect(slack.calls[2]!.args.text).toMatch(/^RESOLVED: api-down back up after /);
     expect(String(slack.calls[2]!.args.reply_broadcast)).toBe('true');
 
     await h.run(3_600_000, 60_000);
@@ -94,7 +94,7 @@ describeEachBackend('alert timelines', (backend) => {
     expect(slack.attempts.length).toBeGreaterThanOrEqual(8);
     expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage', 'chat.update', 'chat.postMessage']);
     expect(slack.calls[0]!.args.text).toMatch(/^\[WARNING\]/);
-    expect(slack.calls[2]!.args.text).toMatch(/^UP: /);
+    expect(slack.calls[2]!.args.text).toMatch(/^RESOLVED: api-down back up after /);
     expect((await h.notifications()).map((row) => row.status)).toEqual(['delivered', 'delivered']);
   });
 
@@ -117,7 +117,7 @@ describeEachBackend('alert timelines', (backend) => {
     await second.run(10_000);
     expect(smtp.mails).toHaveLength(0); // the dead holder's lease has not expired yet
     await second.run(20_000);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[WARNING] api/http: api-down failing']);
+    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[WARNING] FIRING api: api-down failing']);
     await second.run(60_000);
     expect(smtp.mails).toHaveLength(1);
     expect((await second.notifications()).map((row) => `${row.event}:${row.status}`)).toEqual(['warning:delivered']);
@@ -134,8 +134,8 @@ describeEachBackend('alert timelines', (backend) => {
     expect(email.attempts).toBeGreaterThan(3);
     const posts = slack.calls.filter((call) => call.method === 'chat.postMessage').map((call) => String(call.args.text).split('\n')[0]);
     expect(posts, JSON.stringify(rows)).toHaveLength(2);
-    expect(posts).toContain('[WARNING] api/http: api-down failing');
-    expect(posts.find((text) => text!.includes('vigil/alerts'))).toMatch(/notifications to ops fail: SMTP send failed/);
+    expect(posts).toContain('[WARNING] FIRING api: api-down failing');
+    expect(posts.find((text) => text!.startsWith('[CRITICAL] FIRING vigil:'))).toMatch(/notifications to ops fail: SMTP send failed/);
     expect(JSON.stringify(rows)).not.toContain('xoxb-secret-token');
   });
 });

@@ -51,12 +51,61 @@ describe('configuration', () => {
     expect(config.slack.token?.reveal()).toBe('xoxb-secret-token');
   });
 
+  it('refuses a database.url that is written but evaluates to undefined or empty, naming the field', async () => {
+    expect(() => parseConfig({ database: { url: undefined } })).toThrow(/database\.url: is written in the config but its value is undefined/);
+    expect(() => parseConfig({ database: { url: '' } })).toThrow(/database\.url: /);
+    const file = writeConfig('unset-url.ts', `{ database: { url: process.env.VIGIL_TEST_NEVER_SET_URL } }`);
+    const error = (await loadConfig(file, {}).catch((caught: unknown) => caught)) as ConfigError;
+    expect(error.issues).toEqual([expect.stringMatching(/^database\.url: is written in the config but its value is undefined/)]);
+    // The environment variable still wins when it is set; a config without the field keeps the embedded store.
+    expect((await loadConfig(file, { DATABASE_URL: 'postgres://db/vigil' })).database.url?.reveal()).toBe('postgres://db/vigil');
+    expect(parseConfig({ database: { dataDir: '/tmp/x' } }).database.url).toBeUndefined();
+  });
+
+  it("env('NAME') gives the variable's value, or an optional fallback", async () => {
+    process.env.VIGIL_TEST_ENV_HELPER_URL = 'postgres://from-env/vigil';
+    try {
+      const file = path.join(dir, 'with-env-set.ts');
+      writeFileSync(file, `import { defineConfig, env } from 'vigil';\nexport default defineConfig({ database: { url: env('VIGIL_TEST_ENV_HELPER_URL') }, smtp: { from: env('VIGIL_TEST_UNSET_FROM', 'Ops <ops@example.com>') } });\n`);
+      const config = await loadConfig(file, {});
+      expect(config.database.url?.reveal()).toBe('postgres://from-env/vigil');
+      expect(config.smtp.from).toBe('Ops <ops@example.com>');
+    } finally {
+      delete process.env.VIGIL_TEST_ENV_HELPER_URL;
+    }
+  });
+
   it('rejects a bad duration with the reason', () => {
     expect(() => parseConfig({ server: { shutdownTimeout: 'ten seconds' } })).toThrow(/server\.shutdownTimeout: "ten seconds" is not a duration/);
   });
 });
 
 describe('vigil CLI', () => {
+  // Through the CLI, so the files are loaded by Node itself as in production (the test runner transforms imports its own way).
+  it('reports an unset env(), a syntax error in the config or in a probe file it imports, and a runtime error with file:line:column and the line', async () => {
+    const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const withEnv = path.join(dir, 'with-env.ts');
+    writeFileSync(withEnv, `import { defineConfig, env } from 'vigil';\n\nexport default defineConfig({\n  database: { url: env('VIGIL_TEST_ENV_HELPER_URL') },\n});\n`);
+    const syntax = path.join(dir, 'syntax.ts');
+    writeFileSync(syntax, `import { defineConfig } from 'vigil';\nexport default defineConfig({\n  server: { port: 8080 port: 9 },\n});\n`);
+    const probeFile = path.join(dir, 'broken-probes.ts');
+    writeFileSync(probeFile, `import { http } from 'vigil';\n\nexport const probes = [\n  http({ name: 'home', url: 'http://127.0.0.1/', every: '30s' }),\n  http({ name: 'api' url: 'http://127.0.0.1/api' }),\n];\n`);
+    const importsProbes = path.join(dir, 'imports-probes.ts');
+    writeFileSync(importsProbes, `import { defineConfig } from 'vigil';\nimport { probes } from './broken-probes.ts';\nexport default defineConfig({ probes });\n`);
+    const runtime = path.join(dir, 'runtime.ts');
+    writeFileSync(runtime, `import { defineConfig } from 'vigil';\nexport default defineConfig({\n  server: { port: portFromSomewhere },\n});\n`);
+    const validate = (file: string) => runVigil(['validate', '--config', file], { VIGIL_TEST_ENV_HELPER_URL: '' });
+    const [envRun, syntaxRun, probeRun, runtimeRun] = await Promise.all([validate(withEnv), validate(syntax), validate(importsProbes), validate(runtime)]);
+    for (const run of [envRun, syntaxRun, probeRun, runtimeRun]) expect(run.code).toBe(1);
+    expect(envRun.output).toContain(`${withEnv}:4:20: environment variable VIGIL_TEST_ENV_HELPER_URL is not set`);
+    expect(envRun.output).toContain(`database: { url: env('VIGIL_TEST_ENV_HELPER_URL') },`);
+    expect(syntaxRun.output).toMatch(new RegExp(`${escape(syntax)}:3:24: Expected ',', got`));
+    expect(syntaxRun.output).toMatch(/\n {8}server: \{ port: 8080 port: 9 \},\n {29}\^/);
+    expect(probeRun.output).toMatch(new RegExp(`${escape(probeFile)}:5:22: `));
+    expect(probeRun.output).toContain(`http({ name: 'api' url: 'http://127.0.0.1/api' }),`);
+    expect(runtimeRun.output).toContain(`${runtime}:3:19: portFromSomewhere is not defined`);
+  });
+
   it('validate exits 0 on a good config and non-zero naming file and field on a bad one', async () => {
     const good = await runVigil(['validate', '--config', writeConfig('good.ts', `{ server: { port: 9000 } }`)]);
     expect(good.code).toBe(0);

@@ -101,7 +101,7 @@ describeEachBackend('the read API', (backend) => {
   it('pages results by cursor, newest first, stable while results are inserted, filtered by outcome and time', async () => {
     const base = Date.parse('2026-03-01T00:00:00Z');
     const result = (index: number): ProbeResult => ({ probe: 'site', kind: 'http', location: 'local', success: index % 3 !== 0, startedAt: base + index * 60_000, durationMs: index, ...(index % 3 === 0 ? { reason: `failure ${index}` } : {}) });
-    const thresholds = { failureThreshold: 1, successThreshold: 1, quorum: 1, labels: {} };
+    const thresholds = { failureThreshold: 1, successThreshold: 1, quorum: 1, labels: {}, silentAfterMs: 3_600_000 };
     await recordResults(vigil.db, Array.from({ length: 25 }, (_, index) => ({ result: result(index), thresholds })));
 
     const seen: number[] = [];

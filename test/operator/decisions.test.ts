@@ -6,13 +6,13 @@ import { uptimeBars, workflowGantt } from '../../console/views-model.ts';
 import { Secret } from '../../core/config/secret.ts';
 import { decodeCursor, encodeCursor, pageOf } from '../../core/http/admin-api.ts';
 import { presentsAdminToken } from '../../core/http/server.ts';
-import type { Checkpoint } from '../../processing/videos.ts';
+import type { Checkpoint } from '../../processing/store.ts';
 import { workflowOf } from '../../processing/workflow.ts';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
 const checkpoint = (stage: string, attempt: number, status: Checkpoint['status'], from: number, to: number | null, errorClass: Checkpoint['errorClass'] = null): Checkpoint => ({
-  stage, attempt, status, startedAt: at(from), finishedAt: to === null ? null : at(to), workerId: 'w1', jobId: null, errorClass, message: errorClass ? 'no space' : null,
+  id: `${stage}-${attempt}`, stage, attempt, status, startedAt: at(from), finishedAt: to === null ? null : at(to), durationSeconds: to === null ? null : to - from, workerId: 'w1', jobId: null, errorClass, errorCode: null, message: errorClass ? 'no space' : null,
 });
 
 describe('workflowOf', () => {
@@ -49,7 +49,7 @@ describe('workflowOf', () => {
 });
 
 describe('incidentTimeline', () => {
-  const incident: Incident = { id: 7, fingerprint: 'f', rule: 'api-down', labels: { service: 'api' }, summary: 'api is down', state: 'resolved', flapping: false, startedAt: 1000, firedAt: 2000, escalatedAt: null, resolvedAt: 9000, ackedBy: 'ana', ackedAt: 5000 };
+  const incident: Incident = { id: 7, fingerprint: 'f', rule: 'api-down', labels: { service: 'api' }, summary: 'api is down', lastSummary: 'api is down', resets: 0, state: 'resolved', flapping: false, startedAt: 1000, firedAt: 2000, escalatedAt: null, resolvedAt: 9000, ackedBy: 'ana', ackedAt: 5000 };
   it('orders its own times, deliveries, hook attempts and audited actions', () => {
     const timeline = incidentTimeline(
       incident,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { http, heartbeat, postgres, resources, tcp } from '../../app/index.ts';
+import { browser, http, heartbeat, postgres, resources, tcp } from '../../app/index.ts';
 import { describeSchedule } from '../../probes/define.ts';
 import { loadProbes } from '../../probes/loader.ts';
 import { hash, timetable } from '../../probes/schedule.ts';
@@ -49,6 +49,36 @@ describe('probe definitions', () => {
     expect(problems[0]).toMatch(/tcp probe "same": name: duplicate probe name, already defined at .*define\.test\.ts:\d+/);
     expect(problems[1]).toMatch(/define\.test\.ts:\d+: http probe "broken": url: /);
     expect(problems[2]).toMatch(/^probes\[3\]: not a probe definition/);
+  });
+
+  it('name the mistake instead of "Invalid input": a URL without scheme, a union branch, a duration without unit', () => {
+    const issues = (definition: { valid: boolean; issues?: string[] }) => (definition.valid ? [] : definition.issues!).join('\n');
+    expect(issues(http({ name: 'x', url: '127.0.0.1/health' }))).toBe('url: "127.0.0.1/health" is not a URL: write it with its scheme (http://127.0.0.1/health) or as a path like /readyz on this Vigil');
+    expect(issues(http({ name: 'x', url: 'ftp://host/file' }))).toBe('url: "ftp://host/file" uses ftp; an http probe takes an http:// or https:// URL');
+    expect(issues(browser({ name: 'x', url: 'http://127.0.0.1/', steps: [{ fill: '#name' } as never] }))).toBe('steps.0.value: Invalid input: expected string, received undefined');
+    expect(issues(http({ name: 'x', url: 'http://127.0.0.1/', timeout: 5 as never }))).toBe('timeout: 5 has no unit; write 5s or 5ms');
+    expect(issues(http({ name: 'x', url: 'http://127.0.0.1/', timeout: '0s' }))).toBe('timeout: must be at least 100ms, got 0s');
+  });
+
+  it('skip a definition that throws while it is built, naming its file and line, and run the rest', () => {
+    const line = Number(new Error().stack!.split('\n')[1]!.match(/:(\d+):\d+\)?$/)![1]) + 4;
+    const helper = (): never => {
+      throw new Error('API_URL is not set');
+    };
+    const { probes, problems } = loadProbes([() => http({ name: 'computed', url: helper() }), () => http({ name: 'fine', url: 'http://127.0.0.1/' })]);
+    expect(probes.map((probe) => probe.definition.name)).toEqual(['fine']);
+    expect(problems).toEqual([`${THIS_FILE}:${line}: probes[0] threw while it was built (at ${THIS_FILE}:${line - 2}): API_URL is not set`]);
+  });
+
+  it('flag a heartbeat token used twice and a run that can outlast its interval', () => {
+    const { probes, problems, warnings } = loadProbes([
+      heartbeat({ name: 'backup', token: 'tok_abcdefghijklmnop', period: '1d' }),
+      heartbeat({ name: 'backup-copy', token: 'tok_abcdefghijklmnop', period: '1d' }),
+      http({ name: 'slow', url: 'http://127.0.0.1/', schedule: '10s', timeout: '5s', retries: 1, retryDelay: '1s' }),
+    ]);
+    expect(probes.map((probe) => probe.definition.name)).toEqual(['backup', 'slow']);
+    expect(problems).toEqual([expect.stringMatching(/heartbeat probe "backup-copy": token: the same token as heartbeat probe "backup"; each heartbeat needs its own$/)]);
+    expect(warnings).toEqual([expect.stringMatching(/http probe "slow": a run can take 11s \(timeout × attempts \+ retry delays\), longer than its every 10s; slots that come while it runs are skipped$/)]);
   });
 
   it('never show secrets when a definition is printed', () => {

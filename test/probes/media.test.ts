@@ -22,7 +22,7 @@ beforeAll(async () => {
   tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-media-'));
   page = createServer((_request, response) =>
     response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>Vigil test page</title>
-      <button id="go" onclick="document.getElementById('out').textContent = 'Upload complete'">Upload</button><p id="out"></p>`),
+      <button id="go" onclick="setTimeout(() => document.getElementById('out').textContent = 'Upload complete', 700)">Upload</button><p id="out"></p>`),
   );
   await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
   pageUrl = `http://127.0.0.1:${(page.address() as net.AddressInfo).port}/`;
@@ -56,9 +56,18 @@ describe('ffmpeg, resources and browser probes', () => {
     expect(ok.result).toMatchObject({ success: true, details: { title: 'Vigil test page' } });
     expect(ok.result.timings).toMatchObject({ launch: expect.any(Number), load: expect.any(Number), firstByte: expect.any(Number), flow: expect.any(Number) });
     const screenshots = path.join(tempDir, 'shots');
-    const failed = await run(browser({ name: 'page-broken', url: pageUrl, steps: [{ expectText: 'Payment accepted' }], screenshotDir: screenshots, timeout: '30s' }));
-    expect(failed.result).toMatchObject({ success: false, reason: 'the page does not show "Payment accepted"' });
+    const failed = await run(browser({ name: 'page-broken', url: pageUrl, steps: [{ expectText: 'Payment accepted' }], screenshotDir: screenshots, timeout: '12s' }));
+    expect(failed.result).toMatchObject({ success: false });
+    expect(failed.result.reason).toMatch(/^step 1 of 1 \(expectText "Payment accepted"\): the page did not show "Payment accepted" within [0-9.]+s$/);
     expect(existsSync(failed.result.details!.screenshot as string)).toBe(true);
+  });
+
+  it('browser names the step and selector that hung, keeps a screenshot before the probe timeout closes the browser', async () => {
+    const screenshots = path.join(tempDir, 'shots-timeout');
+    const stuck = await run(browser({ name: 'page-stuck', url: pageUrl, steps: [{ click: '#go' }, { click: '#pay' }], screenshotDir: screenshots, timeout: '12s' }));
+    expect(stuck.result).toMatchObject({ success: false });
+    expect(stuck.result.reason).toMatch(/^step 2 of 2 \(click "#pay"\): timed out after [0-9.]+s$/);
+    expect(existsSync(stuck.result.details!.screenshot as string)).toBe(true);
   });
 });
 

@@ -11,7 +11,9 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
 import { startTracing } from '../../core/telemetry/tracing.ts';
-import { dns, http, tcp } from '../../app/index.ts';
+import { assert, dns, http, tcp } from '../../app/index.ts';
+import { createRegistry } from '../../core/telemetry/metrics.ts';
+import { probeMetrics } from '../../probes/metrics.ts';
 import { waitFor } from '../support/wait.ts';
 import { run } from './support.ts';
 
@@ -28,7 +30,12 @@ let certDir: string;
 function routes(request: IncomingMessage, response: ServerResponse) {
   if (request.url === '/ok') return response.writeHead(200, { 'content-type': 'application/json', 'x-app': 'vigil-test' }).end(JSON.stringify({ status: 'ok', checks: { db: 'up' } }));
   if (request.url === '/wrong') return response.writeHead(200, { 'content-type': 'text/plain' }).end('goodbye');
-  if (request.url === '/error') return response.writeHead(500).end('boom');
+  if (request.url === '/error') return response.writeHead(500, { 'content-type': 'text/plain', 'set-cookie': 'session=secret' }).end('boom');
+  if (request.url === '/moved-to-error') return response.writeHead(302, { location: '/error' }).end();
+  if (request.url === '/moved-twice') return response.writeHead(301, { location: '/moved-once' }).end();
+  if (request.url === '/moved-once') return response.writeHead(307, { location: `/ok` }).end();
+  if (request.url === '/loop') return response.writeHead(302, { location: '/loop' }).end();
+  if (request.url === '/items') return response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: [{ id: 1, name: 'a' }, { id: 2, name: 'b' }], total: 2, next: null }));
   if (request.url === '/trace') {
     seen.traceparent = request.headers.traceparent as string | undefined;
     return response.writeHead(200).end('traced');
@@ -109,10 +116,61 @@ describe('http probe', () => {
     const error = await run(http({ name: 'error', url: `${plainUrl}/error` }));
     expect(error.result).toMatchObject({ success: false, reason: 'expected status 2xx or 3xx, got 500' });
     expect(error.outcome.failure).toBe('status');
+    expect(error.result.details!.response).toEqual({ status: 500, headers: expect.objectContaining({ 'content-type': 'text/plain' }), body: 'boom' });
+    expect(JSON.stringify(error.result.details)).not.toContain('session=secret');
     const wrong = await run(http({ name: 'wrong', url: `${plainUrl}/wrong`, expect: { bodyContains: 'hello' } }));
-    expect(wrong.result.reason).toBe('body does not contain "hello"');
+    expect(wrong.result.reason).toBe('body contains "hello": got "goodbye"');
     const json = await run(http({ name: 'json', url: `${plainUrl}/ok`, expect: { json: { status: 'degraded' } } }));
-    expect(json.result.reason).toBe('JSON status is "ok", expected "degraded"');
+    expect(json.result.reason).toBe('json $.status equals "degraded": got "ok"');
+  });
+
+  it('follows redirects and judges the final answer, counting the hops', async () => {
+    const toError = await run(http({ name: 'moved-to-error', url: `${plainUrl}/moved-to-error` }));
+    expect(toError.result).toMatchObject({ success: false, reason: 'expected status 2xx or 3xx, got 500', details: { status: 500, redirects: 1 } });
+    expect(toError.outcome.metrics!.httpStatusCode).toBe(500);
+    const twice = await run(http({ name: 'moved-twice', url: `${plainUrl}/moved-twice`, assertions: [assert.redirects().equals(2), assert.status().equals(200)] }));
+    expect(twice.result).toMatchObject({ success: true, details: { status: 200, redirects: 2, finalUrl: `${plainUrl}/ok` } });
+    const notFollowed = await run(http({ name: 'not-followed', url: `${plainUrl}/moved-to-error`, followRedirects: false, assertions: [assert.header('Location').equals('/error')] }));
+    expect(notFollowed.result).toMatchObject({ success: true, details: { status: 302, redirects: 0 } });
+    const loop = await run(http({ name: 'loop', url: `${plainUrl}/loop`, maxRedirects: 3 }));
+    expect(loop.result).toMatchObject({ success: false, reason: 'more than 3 redirect(s); the last answer was 302 at /loop' });
+  });
+
+  it('asserts with the builder: JSONPath with arrays, comparisons, regex, length, response time; a slow success is degraded', async () => {
+    const passing = await run(http({
+      name: 'items',
+      url: `${plainUrl}/items`,
+      degradedAfter: '1ms',
+      assertions: [
+        assert.status().lessThan(300),
+        assert.header('content-type').matches(/^application\/json/),
+        assert.jsonPath('$.items[*].id').contains(2),
+        assert.jsonPath('$.items').length().equals(2),
+        assert.jsonPath('$.items[1].name').notEquals('a'),
+        assert.jsonPath('$.total').greaterThan(1),
+        assert.jsonPath('$.next').isNull(),
+        assert.jsonPath("$['items'][0].id").isNotNull(),
+        assert.body().matches('"name":"b"'),
+        assert.responseTime().lessThan(5000),
+      ],
+    }));
+    expect(passing.result).toMatchObject({ success: true, degraded: true });
+    const failing = await run(http({ name: 'items-short', url: `${plainUrl}/items`, assertions: [assert.jsonPath('$.items').length().greaterThan(5)] }));
+    expect(failing.result).toMatchObject({ success: false, reason: 'json $.items length greaterThan 5: got 2' });
+    expect(failing.outcome.failure).toBe('assertion');
+  });
+
+  it('reports no status code and zero phases after a run that got no answer', async () => {
+    const registry = createRegistry();
+    const metrics = probeMetrics(registry);
+    const gauge = async (name: string) => (await registry.getSingleMetric(name)!.get()).values.filter((value) => value.labels.probe === 'flapping');
+    const ok = await run(http({ name: 'flapping', url: `${plainUrl}/ok` }));
+    metrics.observe(ok.result, ok.outcome.failure, ok.outcome.metrics);
+    expect((await gauge('probe_http_status_code'))[0]!.value).toBe(200);
+    const refused = await run(http({ name: 'flapping', url: `http://127.0.0.1:${closedPort}/ok` }));
+    metrics.observe(refused.result, refused.outcome.failure, refused.outcome.metrics);
+    expect((await gauge('probe_http_status_code'))[0]!.value).toBe(0);
+    expect((await gauge('probe_http_duration_seconds')).map((value) => value.value)).toEqual([0, 0, 0, 0, 0]);
   });
 
   it('sends traceparent from its span, and marks the span ERROR when the run fails', async () => {
@@ -147,7 +205,7 @@ describe('http probe', () => {
     await waitFor('the slow request to arrive', () => seen.slowRequests > before.requests, 10_000, 10);
     await clock.advance(2000);
     const { result, outcome } = await running;
-    expect(result).toMatchObject({ success: false, reason: 'timed out after 2000 ms' });
+    expect(result).toMatchObject({ success: false, reason: 'timed out after 2s' });
     expect(outcome.failure).toBe('timeout');
     await waitFor('the server to see the connection closed', () => seen.slowClosed > before.closed, 5000, 10);
   });
@@ -191,7 +249,9 @@ describe('dns probe', () => {
     expect(found.result).toMatchObject({ success: true, details: { answers: ['10.0.0.7'] } });
     const missing = await run(dns({ name: 'dns-missing', query: 'api.example.invalid', server: `127.0.0.1:${dnsPort}` }));
     expect(missing.result.success).toBe(false);
-    expect(missing.result.reason).toMatch(/ENOTFOUND|queryA/);
+    expect(missing.result.reason).toBe('api.example.invalid A: the name was not found (NXDOMAIN)');
+    const expected = await run(dns({ name: 'dns-nxdomain', query: 'api.example.invalid', server: `127.0.0.1:${dnsPort}`, assertions: [assert.rcode().equals('NXDOMAIN')] }));
+    expect(expected.result).toMatchObject({ success: true, details: { rcode: 'NXDOMAIN', answers: [] } });
   });
 
   it('uses the system resolver without a server', async () => {

@@ -69,7 +69,7 @@ describe('probe scheduler (fake clock)', () => {
       db,
       metrics,
       record: (loaded, run) => recorder.record(loaded, run),
-      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.concurrency ? { limits: { concurrency: options.concurrency, perTarget: options.concurrency } } : {}),
     });
     return { component, registry, recorder };
   }
@@ -118,11 +118,17 @@ describe('probe scheduler (fake clock)', () => {
     await clock.advance(10_000);
     expect(slowArrived).toBe(before + 1);
     const skipped = (await registry.getSingleMetric('vigil_probe_runs_skipped_total')!.get()).values;
-    expect(skipped).toEqual([expect.objectContaining({ labels: { reason: 'overlap' }, value: 2 })]);
+    expect(skipped).toEqual([
+      expect.objectContaining({ labels: { probe: 'slow', reason: 'overlap' }, value: 2 }),
+      expect.objectContaining({ labels: { probe: 'slow', reason: 'queued' }, value: 0 }),
+      expect.objectContaining({ labels: { probe: 'slow', reason: 'claimed' }, value: 0 }),
+    ]);
+    const inFlight = (await registry.getSingleMetric('vigil_probe_runs_in_flight')!.get()).values;
+    expect(inFlight).toEqual([expect.objectContaining({ labels: { probe: 'slow' }, value: 1 })]);
     await clock.advance(5000);
     await waitFor('the aborted run to be recorded', async () => (await count('slow')) === 1, 10_000, 10);
     const [result] = await getRecentResults(db, 'slow');
-    expect(result).toMatchObject({ success: false, reason: 'timed out after 25000 ms', startedAt: START + 10_000 });
+    expect(result).toMatchObject({ success: false, reason: 'timed out after 25s', startedAt: START + 10_000 });
     await component.stop!(Date.now() + 5000);
   });
 

@@ -6,7 +6,7 @@ import type { ProbeResult } from '../../probes/types.ts';
 import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
 
 const T0 = Date.UTC(2026, 2, 10, 12);
-const thresholds: Thresholds = { failureThreshold: 2, successThreshold: 2, quorum: 1, labels: { component: 'api', severity: 'critical' } };
+const thresholds: Thresholds = { failureThreshold: 2, successThreshold: 2, quorum: 1, labels: { component: 'api', severity: 'critical' }, silentAfterMs: 3_600_000 };
 
 function result(success: boolean, startedAt: number, location = 'local', probe = 'api'): ProbeResult {
   return { probe, kind: 'http', location, success, startedAt, durationMs: 12.5, ...(success ? {} : { reason: 'expected status 2xx or 3xx, got 500' }), timings: { total: 12.5 } };
@@ -91,5 +91,64 @@ describeEachBackend('probe results and state', (backend) => {
     expect([...first].sort()).toEqual([`api\0${T0}`, `db\0${T0}`]);
     expect([...second]).toEqual([`api\0${T0 + 60_000}`]);
     expect([...elsewhere]).toEqual([`api\0${T0}`]);
+  });
+
+  it('keeps the rows of a store made before times were timestamptz', async () => {
+    await db.close();
+    const fresh = await backend.createStore();
+    const old = await openDb(testConfig(fresh).database);
+    try {
+      await migrate(old, probesMigrations.slice(0, 9));
+      await old.query(`insert into probes_results (probe, kind, location, started_at, duration_ms, success, reason) values ('api', 'http', 'eu', $1, 12.5, false, 'refused')`, [T0 + 123]);
+      await old.query(`insert into probes_location_status values ('api', 'eu', 'http', '{}', 'down', $1, 3, 0, $2, $3)`, [T0, JSON.stringify(result(false, T0 + 123, 'eu')), T0 + 123]);
+      await old.query(`insert into probes_status values ('api', 'down', $1)`, [T0]);
+      await old.query(`insert into probes_uptime_daily values ('api', 'eu', '2026-03-10', 4, 3)`);
+      await old.query(`insert into probes_uptime_hourly values ('api', 'eu', $1, 4, 3)`, [T0]);
+      await old.query(`insert into probes_heartbeats (token, armed_at, last_ping) values ('k', $1, $2)`, [T0, T0 + 5]);
+      await migrate(old, probesMigrations);
+      expect(await getRecentResults(old, 'api')).toEqual([{ probe: 'api', kind: 'http', location: 'eu', startedAt: T0 + 123, durationMs: 12.5, success: false, reason: 'refused' }]);
+      const [status] = await getProbeStatuses(old, T0 + 1000);
+      expect(status).toMatchObject({ state: 'down', since: T0, consecutiveFailures: 3, locations: [{ location: 'eu', state: 'down' }] });
+      expect(await getUptime(old, 'api', { days: 1, now: T0 })).toEqual([{ day: '2026-03-10', checks: 4, uptimeRatio: 0.75 }]);
+      expect(await old.query(`select (extract(epoch from hour) * 1000)::float8 as hour from probes_uptime_hourly`)).toEqual([{ hour: T0 }]);
+      expect(await old.query(`select (extract(epoch from last_ping) * 1000)::float8 as ping from probes_heartbeats`)).toEqual([{ ping: T0 + 5 }]);
+    } finally {
+      await old.close();
+      await fresh.cleanup();
+      db = await openDb(testConfig(store).database);
+    }
+  });
+
+  it('stops counting a location in the quorum once it is silent past its schedule and grace', async () => {
+    const quorum = { ...thresholds, failureThreshold: 1, successThreshold: 1, quorum: 1, silentAfterMs: 90_000 };
+    await recordResults(db, [{ result: result(true, T0, 'eu'), thresholds: quorum }, { result: result(true, T0, 'us'), thresholds: quorum }]);
+    await recordResults(db, [{ result: result(false, T0 + 60_000, 'eu'), thresholds: quorum }]);
+    expect((await getProbeStatuses(db, T0 + 60_000))[0]).toMatchObject({ state: 'down' });
+    // us last reported at T0: it is silent after T0 + 90 s and no longer votes up.
+    await recordResults(db, [{ result: result(true, T0 + 120_000, 'eu'), thresholds: quorum }]);
+    const [status] = await getProbeStatuses(db, T0 + 120_000);
+    expect(status).toMatchObject({ state: 'up', locations: [{ location: 'eu', state: 'up' }, { location: 'us', state: 'up', silent: true }] });
+    await recordResults(db, [{ result: result(false, T0 + 180_000, 'eu'), thresholds: { ...quorum, quorum: 2 } }]);
+    expect((await getProbeStatuses(db, T0 + 180_000))[0]).toMatchObject({ state: 'unknown' });
+  });
+
+  it('decides the quorum once per commit when two agents record the same slot at once', async () => {
+    if (backend.name !== 'PostgreSQL') return;
+    const other = await openDb(testConfig(store).database);
+    try {
+      const quorum = { ...thresholds, failureThreshold: 1, successThreshold: 1, quorum: 2 };
+      for (let round = 0; round < 25; round++) {
+        const probe = `race-${round}`;
+        await recordResults(db, [{ result: result(true, T0, 'eu', probe), thresholds: quorum }, { result: result(true, T0, 'us', probe), thresholds: quorum }]);
+        await Promise.all([
+          recordResults(db, [{ result: result(false, T0 + 60_000, 'eu', probe), thresholds: quorum }]),
+          recordResults(other, [{ result: result(false, T0 + 60_000, 'us', probe), thresholds: quorum }]),
+        ]);
+      }
+      const statuses = await getProbeStatuses(db, T0 + 60_000);
+      expect(statuses.filter((status) => status.state !== 'down').map((status) => status.probe)).toEqual([]);
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -16,10 +16,14 @@ describe('ffmpeg runner', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('resolves the installer binaries with a version, and honours FFMPEG_PATH', async () => {
+  it('prefers FFMPEG_PATH, then a system ffmpeg on PATH, and only then the bundled build, with a warning naming its age', async () => {
     const info = await resolveFfmpeg();
-    expect(['installer', 'ffmpeg-static']).toContain(info.source);
+    expect(info).toMatchObject({ source: 'system', ffmpegPath: '/usr/bin/ffmpeg', ffprobePath: '/usr/bin/ffprobe', warning: null });
     expect(info.version).not.toBe('unknown');
+    const bundled = await resolveFfmpeg({ PATH: '' });
+    expect(bundled.source).toBe('installer');
+    expect(bundled.builtYear).toBeLessThan(2020);
+    expect(bundled.warning).toMatch(new RegExp(`built ${bundled.builtYear}, \\d+ years ago.*FFMPEG_PATH`));
     const overridden = await resolveFfmpeg({ FFMPEG_PATH: info.ffmpegPath, FFPROBE_PATH: info.ffprobePath });
     expect(overridden.source).toBe('FFMPEG_PATH');
     await expect(resolveFfmpeg({ FFMPEG_PATH: path.join(dir, 'missing') })).rejects.toThrow(/FFMPEG_PATH points at .*missing/);
@@ -29,7 +33,7 @@ describe('ffmpeg runner', () => {
     const info = await ffprobe(clip);
     expect(info.durationSeconds).toBeGreaterThan(1.9);
     expect(info.durationSeconds).toBeLessThan(2.2);
-    expect(info.streams).toEqual(expect.arrayContaining([{ type: 'video', codec: 'h264', width: 320, height: 240 }, { type: 'audio', codec: 'aac' }]));
+    expect(info.streams).toEqual(expect.arrayContaining([{ type: 'video', codec: 'h264', width: 320, height: 240, frames: 50 }, { type: 'audio', codec: 'aac' }]));
   });
 
   it.each([

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { waitFor } from '../support/wait.ts';
-import { getVideo, processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
+import { getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
 
 let clipDir: string;
 let clip: string;
@@ -50,7 +50,7 @@ describeEachBackend('processing recovery', (backend) => {
       // What a takeover after an expired lease does first: the video now belongs to another attempt.
       await vigil.db.query(`update processing_videos set fence = 'another-job/2' where id = $1`, [answer.body.id]);
       const video = await waitFor('the late attempt to end', async () => {
-        const current = await getVideo(vigil.url, answer.body.id);
+        const current = await getAdminVideo(vigil.url, answer.body.id);
         return current.checkpoints.find((c) => c.stage === 'transcode')!.status !== 'started' ? current : undefined;
       }, 60_000);
       expect(video.checkpoints.find((c) => c.stage === 'transcode')).toMatchObject({ status: 'failed', errorClass: 'WORKER_LOST', message: expect.stringMatching(/result was discarded/) });

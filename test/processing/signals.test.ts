@@ -1,3 +1,4 @@
+import { STAGE_NAMES } from '../../processing/stages/index.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -50,7 +51,7 @@ describeEachBackend('processing signals and instrumentation', (backend) => {
       expect(withSynthetic.videos).toEqual({ published: 1, failed: 2, failureRate: 2 / 3 });
       expect((await getProcessingSignals(vigil.db, vigil.queue, { windowMs: 1000, now: now - 3_600_000 })).videos.failureRate).toBeNull();
       const byName = Object.fromEntries(signals.queues.map((queue) => [queue.name, queue]));
-      expect(Object.keys(byName)).toEqual(['store', 'probe', 'transcode', 'thumbnail', 'verify', 'publish'].map((stage) => `processing.${stage}`));
+      expect(Object.keys(byName)).toEqual(STAGE_NAMES.map((stage) => `processing.${stage}`));
       expect(byName['processing.store']).toMatchObject({ depth: 0, active: 0, completedInWindow: 3, drainRatePerSecond: 3 / 3600 });
       expect(byName['processing.publish']!.completedInWindow).toBe(1);
 

@@ -30,8 +30,11 @@ export async function startSmtp(): Promise<{ url: string; messages: ParsedMail[]
   return { url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
+export const ADMIN_TOKEN = 'processing-test-admin-token';
+
 export function processingTestConfig(store: TestStore, processing: Record<string, unknown> = {}, overrides: Partial<Record<keyof VigilConfigInput, unknown>> = {}) {
   return testConfig(store, {
+    server: { adminToken: ADMIN_TOKEN, ...(overrides.server as object | undefined) },
     processing: {
       storageDir: path.join(store.tempDir, 'storage'),
       pollInterval: '500ms',
@@ -68,9 +71,22 @@ export interface VideoView {
   labels: Record<string, string>;
   createdAt: string;
   updatedAt: string;
-  checkpoints: Array<{ stage: string; attempt: number; status: string; startedAt: string; finishedAt: string | null; workerId: string; errorClass: string | null; message: string | null }>;
-  outputs: Array<{ kind: string; name: string; path: string; url: string; bytes: number; durationSeconds?: number }>;
-  error: { class: string; message: string } | null;
+  checkpoints: Array<{ stage: string; attempt: number; status: string; startedAt: string; finishedAt: string | null; errorClass: string | null; errorCode: string | null }>;
+  outputs: Array<{ kind: string; name: string; url: string; bytes: number; durationSeconds?: number }>;
+  error: { class: string; code: string; message: string } | null;
+}
+
+/** What admins see: checkpoint details (worker, technical message) and output paths. */
+export interface AdminVideoView extends Omit<VideoView, 'checkpoints' | 'outputs'> {
+  errorDetail: string | null;
+  checkpoints: Array<VideoView['checkpoints'][number] & { workerId: string; message: string | null }>;
+  outputs: Array<{ kind: string; name: string; path: string; bytes: number; durationSeconds: number | null }>;
+}
+
+export async function getAdminVideo(baseUrl: string, id: string): Promise<AdminVideoView> {
+  const response = await fetch(`${baseUrl}/admin/api/v1/videos/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  if (response.status !== 200) throw new Error(`GET admin video ${id}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as AdminVideoView;
 }
 
 export async function getVideo(baseUrl: string, id: string): Promise<VideoView> {
@@ -85,3 +101,7 @@ export async function waitForState(baseUrl: string, id: string, states: VideoVie
     return states.includes(video.state) ? video : undefined;
   }, timeoutMs, 100);
 }
+
+/** What must never reach a user: a path, a memory address, ffmpeg's own output. */
+export const USER_TEXT_LEAKS = /\/[\w.-]+\/[\w.-]+|0x[0-9a-f]{4,}|\[[\w,]+ @|ffmpeg|ffprobe|Invalid data found|moov atom|EPERM|EACCES|ENOENT/i;
+export const withoutLinks = (text: string): string => text.replace(/https?:\/\/\S+/g, '');

@@ -8,7 +8,8 @@ import type { TestStore } from '../support/backends.ts';
 import { createPostgresDatabase } from '../support/backends.ts';
 import { spawnNode, type RunningProcess } from '../support/cli.ts';
 import { waitFor } from '../support/wait.ts';
-import { getVideo, processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
+import { STAGE_NAMES } from '../../processing/stages/index.ts';
+import { getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
 
 const WORKER = path.join(import.meta.dirname, 'fixtures/worker.ts');
 const postgresUnavailable = inject('postgresUnavailable');
@@ -60,7 +61,7 @@ describe.skipIf(Boolean(postgresUnavailable))('processing workers in separate pr
     return worker;
   }
 
-  it('a worker killed with SIGKILL mid-transcode: the video is still published, once, and the checkpoints show both attempts', async () => {
+  it('a worker killed with SIGKILL mid-transcode: another worker takes the job within a minute, publishes once, and the checkpoints show both attempts', async () => {
     const clip = path.join(clipDir, 'long.mp4');
     await generateTestClip(clip, { seconds: 20, width: 1280, height: 720 });
     const first = await startWorker({ preset: 'medium', lease: '10s' });
@@ -69,20 +70,22 @@ describe.skipIf(Boolean(postgresUnavailable))('processing workers in separate pr
     first.child.kill('SIGKILL');
     await first.exited;
 
-    const second = await startWorker({ lease: '10s' });
-    const video = await waitForState(api.url, answer.body.id, ['published', 'failed'], 90_000);
+    await startWorker({ lease: '10s' });
+    await waitForState(api.url, answer.body.id, ['published', 'failed'], 90_000);
+    const video = await getAdminVideo(api.url, answer.body.id);
     expect(video.state).toBe('published');
     const transcodes = video.checkpoints.filter((checkpoint) => checkpoint.stage === 'transcode');
+    // The lease (10 s) lapses and pg-boss's next supervision pass (every 10 s) hands the job on: inside a minute.
+    expect(Date.parse(transcodes[1]!.startedAt) - Date.parse(transcodes[0]!.startedAt)).toBeLessThan(60_000);
     expect(transcodes.map((c) => [c.attempt, c.status, c.errorClass])).toEqual([
       [1, 'failed', 'WORKER_LOST'],
       [2, 'finished', null],
     ]);
-    expect(transcodes[0]!.workerId).toContain(`:${first.child.pid}:`);
-    expect(transcodes[1]!.workerId).toContain(`:${second.child.pid}:`);
+    expect(transcodes[0]!.workerId).not.toBe(transcodes[1]!.workerId);
     expect(video.checkpoints.filter((checkpoint) => checkpoint.stage === 'publish' && checkpoint.status === 'finished')).toHaveLength(1);
     expect(video.outputs.filter((output) => output.kind === 'rendition')).toHaveLength(1);
     expect(video.outputs[0]!.path).toContain(`${path.sep}transcode-2${path.sep}`);
-  });
+  }, 180_000);
 
   it('two worker processes process 20 uploads between them, each exactly once', async () => {
     const clip = path.join(clipDir, 'short.mp4');
@@ -90,15 +93,16 @@ describe.skipIf(Boolean(postgresUnavailable))('processing workers in separate pr
     const pair = [await startWorker({ concurrency: 1 }), await startWorker({ concurrency: 1 })];
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push((await upload(api.url, clip, {}, `clip-${i}.mp4`)).body.id);
-    const videos = await Promise.all(ids.map((id) => waitForState(api.url, id, ['published', 'failed'], 120_000)));
+    await Promise.all(ids.map((id) => waitForState(api.url, id, ['published', 'failed'], 120_000)));
+    const videos = await Promise.all(ids.map((id) => getAdminVideo(api.url, id)));
     expect(videos.map((video) => video.state)).toEqual(Array(20).fill('published'));
     const workersSeen = new Set<string>();
     for (const video of videos) {
       expect(video.checkpoints.map((c) => `${c.stage}:${c.attempt}:${c.status}`)).toEqual(
-        ['store', 'probe', 'transcode', 'thumbnail', 'verify', 'publish'].map((stage) => `${stage}:1:finished`),
+        STAGE_NAMES.map((stage) => `${stage}:1:finished`),
       );
-      for (const checkpoint of video.checkpoints) workersSeen.add(checkpoint.workerId.split(':')[1]!);
+      for (const checkpoint of video.checkpoints) workersSeen.add(checkpoint.workerId);
     }
-    expect(workersSeen).toEqual(new Set(pair.map((worker) => String(worker.child.pid))));
-  });
+    expect(workersSeen.size).toBe(pair.length);
+  }, 180_000);
 });

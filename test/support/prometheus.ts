@@ -24,7 +24,7 @@ export function parsePrometheusText(text: string): { samples: Sample[]; types: M
     const match = SAMPLE.exec(line);
     if (!match) throw new Error(`line ${index + 1}: not a sample: ${line}`);
     const value = Number(match[3] === '+Inf' ? Infinity : match[3] === '-Inf' ? -Infinity : match[3]);
-    if (Number.isNaN(value) && match[3] !== 'NaN') throw new Error(`line ${index + 1}: bad value: ${line}`);
+    if (Number.isNaN(value) && match[3]!.toLowerCase() !== 'nan') throw new Error(`line ${index + 1}: bad value: ${line}`);
     const labels: Record<string, string> = {};
     const body = match[2] ?? '';
     LABEL.lastIndex = 0;

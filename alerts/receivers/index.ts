@@ -1,0 +1,8 @@
+// Every kind of receiver, listed once: the config union, the constructors and the exported names derive from this.
+import { email } from './email.ts';
+import { restart } from './restart.ts';
+import { scale } from './scale.ts';
+import { slack } from './slack.ts';
+import { webhook } from './webhook.ts';
+
+export const RECEIVERS = [email, slack, webhook, restart, scale] as const;

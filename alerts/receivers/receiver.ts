@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import type { Clock } from '../../core/clock.ts';
+import type { CoreConfig } from '../../core/config/index.ts';
+import type { Db } from '../../core/db/index.ts';
+import type { Logger } from '../../core/telemetry/logger.ts';
+import type { AlertsMetrics } from '../metrics.ts';
+import type { IncidentLinks } from '../messages.ts';
+import type { Incident, NotificationEvent } from '../types.ts';
+
+/**
+ * A kind of receiver: its config (`type` plus its own fields), how it is built, and what makes it unable to work.
+ * Every file under receivers/ exports one, listed once in receivers/index.ts; the config union and the constructors
+ * exported from 'vigil' are derived from that list. A receiver in another module is one such file plus one line there.
+ */
+export interface ReceiverType<Type extends string = string, Shape extends z.ZodRawShape = z.ZodRawShape, Name extends string = string> {
+  type: Type;
+  /** The name vigil.config.ts calls, e.g. `emailReceiver`. */
+  constructorName: Name;
+  /** The receiver's fields, besides `type`. */
+  options: Shape;
+  create(name: string, settings: z.output<z.ZodObject<Shape>>, context: ReceiverContext): Receiver;
+  /** Why this receiver cannot deliver with this configuration (missing SMTP, no Slack token): a start-up warning and a `vigil validate` error. */
+  problems?(settings: z.output<z.ZodObject<Shape>>, config: SharedConfig): string[];
+}
+
+export function defineReceiver<const Type extends string, Shape extends z.ZodRawShape, const Name extends string>(receiver: ReceiverType<Type, Shape, Name>){
+  return {
+    ...receiver,
+    schema: z.strictObject({ type: z.literal(receiver.type), ...receiver.options }),
+    /** `create` for settings the registry has matched to this type by their `type` field. */
+    createMatched: (name: string, settings: object, context: ReceiverContext) => receiver.create(name, settings as z.output<z.ZodObject<Shape>>, context),
+    problemsMatched: (settings: object, config: SharedConfig) => receiver.problems?.(settings as z.output<z.ZodObject<Shape>>, config) ?? [],
+  };
+}
+
+/** One message to one receiver: one event for the incidents of one group. */
+export interface Delivery {
+  /** The outbox's idempotency key (incident, receiver, event); receivers pass it on where the far side can dedupe. */
+  key: string;
+  event: NotificationEvent;
+  incidents: Incident[];
+  /** Per incident, what this receiver recorded for it on an earlier delivery (Slack: the message's channel and ts). */
+  threads: Array<Record<string, unknown> | undefined>;
+  /** Keys of the messages this receiver got earlier about the (first) incident, oldest first: email threads with them. */
+  earlier: string[];
+  /** What a failed earlier attempt of this same delivery had already done (from DeliveryError.progress). */
+  progress: Record<string, unknown>;
+  /** An earlier attempt may have arrived (the process died while sending, or the answer never came). Receivers that can
+   * look (Slack) check before sending again; the others send again with the same idempotency key or Message-ID. */
+  inDoubt: boolean;
+}
+
+/** What every receiver is: email, Slack, webhook, restart hook, scale hook. */
+export interface Receiver {
+  readonly name: string;
+  /** The events this receiver acts on; the router gives it no others. */
+  readonly events: readonly NotificationEvent[];
+  /** How long one delivery may take before it counts as failed and in doubt (default: alerts.outbox.timeout). */
+  readonly timeout?: number;
+  /** Resolves with what to remember for later deliveries about these incidents; throws DeliveryError on failure. */
+  deliver(delivery: Delivery): Promise<Record<string, unknown> | undefined>;
+  close?(): void;
+}
+
+/** What a receiver reads besides its own section: core's settings (SMTP and Slack transports, public URL) and the alerts pacing. */
+export type SharedConfig = CoreConfig & { alerts: { slackMinInterval: number } };
+
+/** What a receiver may use besides its own config section. */
+export interface ReceiverContext {
+  config: SharedConfig;
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  metrics: AlertsMetrics;
+  /** Runs the named probe now; true when it succeeds (restart hooks judge their fix by it). */
+  verifyProbe(probe: string): Promise<{ success: boolean; reason?: string }>;
+  /** The maintenance window covering these labels now, if any. */
+  maintenanceFor(labels: Record<string, string>): Promise<{ id: number; title: string; endsAt: number } | undefined>;
+  /** Where the engineer goes next about an incident (console, acknowledge and silence links) for message bodies. */
+  links(incident: Incident): IncidentLinks;
+  /** This installation's id (made once per data directory or database): makes Message-IDs globally unique. */
+  installationId: string;
+}
+
+export class DeliveryError extends Error {
+  /** true: try again later (4xx SMTP, 5xx/429 HTTP, network); false: never (bad address, bad token, bad request). */
+  readonly temporary: boolean;
+  readonly retryAfterMs?: number;
+  readonly progress?: Record<string, unknown>;
+  /** The request may have reached the far side (no answer, connection lost after sending). */
+  readonly inDoubt: boolean;
+  /** Not a failure: the delivery waits on purpose (a hook inside a maintenance window); it never expires. */
+  readonly held: boolean;
+
+  constructor(message: string, options: { temporary: boolean; retryAfterMs?: number; progress?: Record<string, unknown>; inDoubt?: boolean; held?: boolean }) {
+    super(message);
+    this.name = 'DeliveryError';
+    this.temporary = options.temporary;
+    this.inDoubt = options.inDoubt ?? false;
+    this.held = options.held ?? false;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.progress) this.progress = options.progress;
+  }
+}
+
+/** An HTTP answer's retry class: 429 and 5xx are temporary (429 may say when), other 4xx are permanent. */
+export function httpDeliveryError(what: string, status: number, retryAfter: string | null | undefined): DeliveryError {
+  const seconds = retryAfter ? Number(retryAfter) : NaN;
+  return new DeliveryError(`${what} answered HTTP ${status}`, {
+    temporary: status === 429 || status >= 500,
+    ...(Number.isFinite(seconds) ? { retryAfterMs: seconds * 1000 } : {}),
+  });
+}
+
+export const FIRING_EVENTS: readonly NotificationEvent[] = ['warning', 'repeat', 'retry'];
+export const ALL_EVENTS: readonly NotificationEvent[] = ['warning', 'emergency', 'up', 'flapping', 'repeat'];

@@ -1,0 +1,66 @@
+// Every kind of alert rule, listed once: the config union, the constructors and the exported names derive from this.
+import { z } from 'zod';
+import type { Registry } from 'prom-client';
+import { schemasOf } from '../construct.ts';
+import type { Observation } from '../types.ts';
+import { failureRateRuleKind } from './failure-rate.ts';
+import { metricRuleKind } from './metric.ts';
+import { probeRuleKind } from './probe.ts';
+import { queueRuleKind } from './queue.ts';
+import type { ProbeStatusSignal, ProcessingSignalsView, RuleSignals } from './rule-kind.ts';
+
+export const RULE_KINDS = [probeRuleKind, failureRateRuleKind, queueRuleKind, metricRuleKind] as const;
+
+export const ruleSchema = z.discriminatedUnion('kind', schemasOf(RULE_KINDS));
+export type Rule = z.output<typeof ruleSchema>;
+
+export interface RuleInputs {
+  probeStatuses(): Promise<ProbeStatusSignal[]>;
+  processingSignals(windowMs: number, now: number): Promise<ProcessingSignalsView>;
+  registry: Registry;
+}
+
+function memo<K, V>(load: (key: K) => Promise<V>): (key: K) => Promise<V> {
+  const cache = new Map<K, Promise<V>>();
+  return (key) => {
+    if (!cache.has(key)) cache.set(key, load(key));
+    return cache.get(key)!;
+  };
+}
+
+function signalsAt(inputs: RuleInputs, now: number): RuleSignals {
+  const probeStatuses = memo(() => inputs.probeStatuses());
+  return {
+    probeStatuses: () => probeStatuses(undefined),
+    processing: memo((windowMs: number) => inputs.processingSignals(windowMs, now)),
+    async metric(name, match) {
+      const metric = inputs.registry.getSingleMetric(name);
+      if (!metric) return undefined;
+      const { values } = await metric.get();
+      const selected = values.filter((sample) => Object.entries(match).every(([label, value]) => String(sample.labels[label] ?? '') === value));
+      return selected.length === 0 ? undefined : selected.reduce((sum, sample) => sum + sample.value, 0);
+    },
+  };
+}
+
+const kindOf = new Map<string, (typeof RULE_KINDS)[number]>(RULE_KINDS.map((kind) => [kind.kind, kind]));
+
+/**
+ * Turns each configured rule into an observation, reading only the signals some rule needs. A rule that throws is
+ * isolated: it yields an unknown verdict carrying the error (its incident keeps its state), the others proceed.
+ */
+export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
+  return async (now: number): Promise<Observation[]> => {
+    const signals = signalsAt(inputs, now);
+    const observations: Observation[] = [];
+    for (const rule of rules) {
+      try {
+        const verdict = await kindOf.get(rule.kind)!.observeMatched(rule, signals);
+        if (verdict) observations.push({ rule: rule.name, ...verdict });
+      } catch (error) {
+        observations.push({ rule: rule.name, labels: rule.labels, active: undefined, summary: `rule ${rule.name} could not be evaluated`, error: (error as Error).message });
+      }
+    }
+    return observations;
+  };
+}

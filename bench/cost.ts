@@ -1,0 +1,308 @@
+// What Vigil costs against what users would run instead, product against product: the `vigil` process as users run
+// it (scheduler, store, metrics included) and the anchor as users run it, each pinned to core 0 while this harness
+// (targets, load generators) runs on core 1; trials interleaved; CPU seconds per unit of work first, wall time beside.
+// Prints one table of ratios; never passes or fails on time.
+// Usage: node bench/cost.ts [--trials 3] [--window 20] [--rates 100,400] [--idle 60] [--ingest-mb 500] [--only probes,idle,get,ingest]
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { answers, cpuSeconds, findBinary, median, memory, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
+
+const { values } = parseArgs({
+  options: {
+    trials: { type: 'string', default: '3' },
+    window: { type: 'string', default: '20' },
+    rates: { type: 'string', default: '100,400' },
+    idle: { type: 'string', default: '60' },
+    'ingest-mb': { type: 'string', default: '500' },
+    only: { type: 'string', default: 'probes,idle,get,ingest' },
+  },
+});
+const TRIALS = Number(values.trials);
+const WINDOW_S = Number(values.window);
+const RATES = values.rates.split(',').map(Number);
+const IDLE_S = Number(values.idle);
+const INGEST_MB = Number(values['ingest-mb']);
+const ONLY = new Set(values.only.split(','));
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const BIN = path.join(ROOT, 'app', 'bin.js');
+const VIGIL_CORE = 0;
+const HARNESS_CORE = 1;
+const ADMIN_TOKEN = randomBytes(16).toString('hex');
+const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-cost-'));
+const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
+// The harness keeps off the core the measured processes run on.
+spawnSync('taskset', ['-p', '-c', String(HARNESS_CORE), String(process.pid)], { stdio: 'ignore' });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts `vigil start` pinned to the measured core with a config file written for the run. */
+async function startVigil(name: string, configBody: string, roles: string[], env: NodeJS.ProcessEnv = {}): Promise<{ vigil: Pinned; url: string }> {
+  const dir = path.join(tempDir, `${name}-${Date.now()}`);
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const configFile = path.join(dir, 'vigil.config.ts');
+  writeFileSync(configFile, `import { defineConfig, http } from ${JSON.stringify(path.join(ROOT, 'app', 'index.ts'))};\nvoid http;\nexport default defineConfig(${configBody});\n`);
+  const vigil = startPinned(VIGIL_CORE, process.execPath, [BIN, 'start', ...roles.flatMap((role) => ['--role', role]), '--config', configFile], {
+    env: { VIGIL_PORT: String(port), VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage'), VIGIL_LOG_LEVEL: 'warn', VIGIL_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await until(`vigil (${name}) ready`, answers(`${url}/readyz`), 120_000).catch((error: Error) => {
+    throw new Error(`${error.message}\n${vigil.output()}`);
+  });
+  return { vigil, url };
+}
+
+/** A target that answers every request with 200 and counts them: one request is one probe run, whoever probes. */
+async function startTarget(): Promise<{ server: Server; url: string; count: () => number }> {
+  let requests = 0;
+  const server = createServer((_request, response) => {
+    requests += 1;
+    response.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, count: () => requests };
+}
+
+interface Sample {
+  cpuPerUnit: number;
+  wallPerUnit: number;
+}
+
+/** CPU seconds of `pids` per unit of work counted by `work()`, over a window after a warm-up. */
+async function measureWindow(pids: number[], work: () => number, unitsPer: number): Promise<Sample> {
+  await sleep(Math.max(5, WINDOW_S / 4));
+  const cpu0 = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const work0 = work();
+  const started = performance.now();
+  await sleep(WINDOW_S);
+  const cpu1 = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const units = (work() - work0) / unitsPer;
+  return { cpuPerUnit: (cpu1 - cpu0) / units, wallPerUnit: (performance.now() - started) / 1000 / units };
+}
+
+async function probesVigil(rate: number, target: string, count: () => number): Promise<Sample> {
+  const probes = `Array.from({ length: ${rate} }, (_, i) => http({ name: 'bench-' + i, url: '${target}/p/' + i, schedule: '1s', timeout: '5s' }))`;
+  const { vigil } = await startVigil(`probes-${rate}`, `{ probes: ${probes} }`, ['probes']);
+  try {
+    return await measureWindow([vigil.pid], count, 1000);
+  } finally {
+    await vigil.stop();
+  }
+}
+
+async function probesAnchor(rate: number, target: string, count: () => number, bins: { prometheus: string; blackbox: string }): Promise<Sample> {
+  const dir = mkdtempSync(path.join(tempDir, 'anchor-'));
+  const [blackboxPort, prometheusPort] = [await freePort(), await freePort()];
+  writeFileSync(path.join(dir, 'blackbox.yml'), 'modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n');
+  const targets = Array.from({ length: rate }, (_, i) => `'${target}/p/${i}'`).join(', ');
+  writeFileSync(
+    path.join(dir, 'prometheus.yml'),
+    `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: blackbox\n    metrics_path: /probe\n    params:\n      module: [http_2xx]\n` +
+      `    static_configs:\n      - targets: [${targets}]\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n` +
+      `      - source_labels: [__param_target]\n        target_label: instance\n      - target_label: __address__\n        replacement: 127.0.0.1:${blackboxPort}\n`,
+  );
+  const blackbox = startPinned(VIGIL_CORE, bins.blackbox, [`--config.file=${dir}/blackbox.yml`, `--web.listen-address=127.0.0.1:${blackboxPort}`]);
+  const prometheus = startPinned(VIGIL_CORE, bins.prometheus, [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/tsdb`, `--web.listen-address=127.0.0.1:${prometheusPort}`]);
+  try {
+    await until('prometheus ready', answers(`http://127.0.0.1:${prometheusPort}/-/ready`));
+    return await measureWindow([blackbox.pid, prometheus.pid], count, 1000);
+  } finally {
+    await Promise.all([prometheus.stop(), blackbox.stop()]);
+  }
+}
+
+/** Runs both sides `TRIALS` times, alternating which goes first, and keeps the median of each. */
+async function interleaved(vigil: () => Promise<Sample>, anchor: (() => Promise<Sample>) | undefined): Promise<{ vigil: Sample; anchor?: Sample }> {
+  const vigilSamples: Sample[] = [];
+  const anchorSamples: Sample[] = [];
+  for (let trial = 0; trial < TRIALS; trial += 1) {
+    const order = trial % 2 === 0 ? ['vigil', 'anchor'] : ['anchor', 'vigil'];
+    for (const side of order) {
+      if (side === 'vigil') vigilSamples.push(await vigil());
+      else if (anchor) anchorSamples.push(await anchor());
+    }
+  }
+  const pick = (samples: Sample[]) => ({ cpuPerUnit: median(samples.map((s) => s.cpuPerUnit)), wallPerUnit: median(samples.map((s) => s.wallPerUnit)) });
+  return { vigil: pick(vigilSamples), ...(anchorSamples.length ? { anchor: pick(anchorSamples) } : {}) };
+}
+
+async function probeRows(): Promise<Row[]> {
+  const prometheus = findBinary('prometheus');
+  const blackbox = findBinary('prometheus-blackbox-exporter', 'blackbox_exporter');
+  if (!prometheus || !blackbox) console.log('prometheus or blackbox_exporter not found (apt-get install prometheus prometheus-blackbox-exporter): anchor skipped');
+  const target = await startTarget();
+  const rows: Row[] = [];
+  try {
+    for (const rate of RATES) {
+      const result = await interleaved(
+        () => probesVigil(rate, target.url, target.count),
+        prometheus && blackbox ? () => probesAnchor(rate, target.url, target.count, { prometheus, blackbox }) : undefined,
+      );
+      rows.push({
+        measure: `CPU per 1,000 http probe runs, results stored, ${rate} runs/s`,
+        anchor: 'Prometheus + blackbox_exporter',
+        anchorValue: result.anchor?.cpuPerUnit,
+        vigil: '`vigil start --role probes`',
+        vigilValue: result.vigil.cpuPerUnit,
+        unit: 'CPU-s',
+        target: 1,
+        lowerIsBetter: true,
+      });
+    }
+  } finally {
+    await new Promise((resolve) => target.server.close(resolve));
+  }
+  return rows;
+}
+
+async function idleRows(): Promise<Row[]> {
+  const dataDir = path.join(tempDir, 'idle');
+  const port = await freePort();
+  const vigil = startPinned(VIGIL_CORE, process.execPath, [BIN, 'start', '--config', path.join(ROOT, 'vigil.config.ts')], {
+    env: { VIGIL_PORT: String(port), VIGIL_DATA_DIR: path.join(dataDir, 'data'), VIGIL_STORAGE_DIR: path.join(dataDir, 'storage'), VIGIL_LOG_LEVEL: 'warn', VIGIL_ADMIN_TOKEN: ADMIN_TOKEN },
+  });
+  const anchors: Pinned[] = [];
+  const prometheus = findBinary('prometheus');
+  const blackbox = findBinary('prometheus-blackbox-exporter', 'blackbox_exporter');
+  const alertmanager = findBinary('prometheus-alertmanager', 'alertmanager');
+  if (prometheus && blackbox && alertmanager) {
+    const dir = mkdtempSync(path.join(tempDir, 'idle-anchor-'));
+    const [bb, pr, am, cluster] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    writeFileSync(path.join(dir, 'blackbox.yml'), 'modules:\n  http_2xx:\n    prober: http\n');
+    writeFileSync(path.join(dir, 'alertmanager.yml'), 'route:\n  receiver: admins\nreceivers:\n  - name: admins\n');
+    writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      `global:\n  scrape_interval: 15s\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:${am}']\nscrape_configs:\n  - job_name: blackbox\n    metrics_path: /probe\n` +
+        `    params:\n      module: [http_2xx]\n    static_configs:\n      - targets: ['http://127.0.0.1:${port}/readyz']\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n` +
+        `      - target_label: __address__\n        replacement: 127.0.0.1:${bb}\n`,
+    );
+    anchors.push(
+      startPinned(HARNESS_CORE, blackbox, [`--config.file=${dir}/blackbox.yml`, `--web.listen-address=127.0.0.1:${bb}`]),
+      startPinned(HARNESS_CORE, alertmanager, [`--config.file=${dir}/alertmanager.yml`, `--storage.path=${dir}/am`, `--web.listen-address=127.0.0.1:${am}`, `--cluster.listen-address=127.0.0.1:${cluster}`]),
+      startPinned(HARNESS_CORE, prometheus, [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/tsdb`, `--web.listen-address=127.0.0.1:${pr}`]),
+    );
+  } else console.log('prometheus, blackbox_exporter or alertmanager not found: idle anchor skipped');
+  try {
+    await sleep(IDLE_S);
+    const vigilMemory = memory(vigil.pid);
+    const anchorRss = anchors.length ? anchors.reduce((sum, anchor) => sum + memory(anchor.pid).rss, 0) : undefined;
+    const anchorPeak = anchors.length ? anchors.reduce((sum, anchor) => sum + memory(anchor.pid).peak, 0) : undefined;
+    return [
+      { measure: `idle RSS ${IDLE_S} s after a first start, example config, embedded store`, anchor: 'Prometheus + blackbox + Alertmanager', anchorValue: anchorRss, vigil: '`vigil start`', vigilValue: vigilMemory.rss, unit: 'MiB', targetText: '≤ 150 MiB', lowerIsBetter: true },
+      { measure: 'peak RSS of that first start', anchor: 'the same three', anchorValue: anchorPeak, vigil: '`vigil start`', vigilValue: vigilMemory.peak, unit: 'MiB', targetText: '≤ 300 MiB', lowerIsBetter: true },
+    ];
+  } finally {
+    await Promise.all([vigil.stop(), ...anchors.map((anchor) => anchor.stop())]);
+  }
+}
+
+/** Requests per second from wrk on the harness core against a server on the measured core. */
+function wrk(url: string): number {
+  const result = spawnSync('taskset', ['-c', String(HARNESS_CORE), 'wrk', '-t1', '-c32', '-d5s', url], { encoding: 'utf8' });
+  return Number(/Requests\/sec:\s+([\d.]+)/.exec(result.stdout)?.[1] ?? NaN);
+}
+
+async function getRows(): Promise<Row[]> {
+  if (!findBinary('wrk')) {
+    console.log('wrk not found (apt-get install wrk): small GET row skipped');
+    return [];
+  }
+  const nginxBin = findBinary('nginx');
+  const root = path.join(tempDir, 'www');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(path.join(root, 'index.html'), `<!doctype html><title>status</title>${'<p>All systems operational.</p>'.repeat(640)}`);
+  const vigilRates: number[] = [];
+  const nginxRates: number[] = [];
+  for (let trial = 0; trial < TRIALS; trial += 1) {
+    const { vigil, url } = await startVigil('get', '{}', ['api']);
+    vigilRates.push(wrk(`${url}/healthz`));
+    await vigil.stop();
+    if (nginxBin) {
+      const port = await freePort();
+      const conf = path.join(tempDir, `nginx-${trial}.conf`);
+      writeFileSync(
+        conf,
+        `daemon off; master_process off; worker_processes 1; pid ${tempDir}/nginx-${trial}.pid; error_log ${tempDir}/nginx-error.log;\n` +
+          `events { worker_connections 1024; }\nhttp { access_log off; server { listen 127.0.0.1:${port}; root ${root}; } }\n`,
+      );
+      const nginx = startPinned(VIGIL_CORE, nginxBin, ['-c', conf]);
+      await until('nginx', answers(`http://127.0.0.1:${port}/`));
+      nginxRates.push(wrk(`http://127.0.0.1:${port}/`));
+      await nginx.stop();
+    }
+  }
+  return [
+    {
+      measure: 'small GET on one core (`wrk -t1 -c32`), requests/s',
+      anchor: 'nginx, 20 KB static page',
+      anchorValue: nginxBin ? median(nginxRates) : undefined,
+      vigil: '`/healthz`',
+      vigilValue: median(vigilRates),
+      unit: 'req/s',
+      target: 0.5,
+      lowerIsBetter: false,
+    },
+  ];
+}
+
+async function ingestRows(): Promise<Row[]> {
+  const file = path.join(tempDir, 'upload.bin');
+  await new Promise<void>((resolve, reject) => {
+    const out = createWriteStream(file);
+    for (let i = 0; i < INGEST_MB; i += 1) out.write(randomBytes(1024 * 1024));
+    out.end(resolve);
+    out.on('error', reject);
+  });
+  const cpuPerGb: number[] = [];
+  const sumPerGb: number[] = [];
+  const gb = INGEST_MB / 1024;
+  for (let trial = 0; trial < TRIALS; trial += 1) {
+    const { vigil, url } = await startVigil('ingest', '{}', ['api']);
+    const before = cpuSeconds(vigil.pid);
+    const curl = spawnSync('taskset', ['-c', String(HARNESS_CORE), 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${ADMIN_TOKEN}`, '-F', `file=@${file}`, `${url}/api/v1/videos`], { encoding: 'utf8' });
+    if (curl.stdout !== '202') console.log(`upload answered ${curl.stdout}`);
+    cpuPerGb.push((cpuSeconds(vigil.pid) - before) / gb);
+    await vigil.stop();
+    // bash waits for sha256sum, so its reaped-children CPU (fields 16-17 of its stat) is sha256sum's alone.
+    const sum = spawnSync('taskset', ['-c', String(VIGIL_CORE), 'bash', '-c', 'sha256sum "$1" >/dev/null; cut -d" " -f16,17 /proc/$$/stat', '_', file], { encoding: 'utf8' });
+    sumPerGb.push(sum.stdout.trim().split(' ').reduce((total, ticks) => total + Number(ticks), 0) / 100 / gb);
+  }
+  return [
+    {
+      measure: `upload ingest, ${INGEST_MB} MiB, CPU-s per GiB`,
+      anchor: '`sha256sum` of the file',
+      anchorValue: median(sumPerGb),
+      vigil: '`POST /api/v1/videos`',
+      vigilValue: median(cpuPerGb),
+      unit: 'CPU-s',
+      target: 1.25,
+      lowerIsBetter: true,
+    },
+  ];
+}
+
+const rows: Row[] = [];
+try {
+  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, embedded store`);
+  if (ONLY.has('probes')) rows.push(...(await probeRows()));
+  if (ONLY.has('idle')) rows.push(...(await idleRows()));
+  if (ONLY.has('get')) rows.push(...(await getRows()));
+  if (ONLY.has('ingest')) rows.push(...(await ingestRows()));
+  printTable('Cost, Vigil against the tools users would run instead', rows);
+} finally {
+  rmSync(tempDir, { recursive: true, force: true });
+}

@@ -1,0 +1,50 @@
+// A Vigil started as its own process (`vigil start`), for figures that must not mix with the bench's own: start-up
+// time, memory. Imported by the benches; not a bench itself.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+export interface VigilProcess {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `vigil start` (extra `args` such as `--role api`) with `env`, and resolves once it reports its URL. */
+export async function startVigilProcess(env: NodeJS.ProcessEnv, args: string[] = [], nodeFlags: string[] = []): Promise<VigilProcess> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [...nodeFlags, 'app/main.ts', 'start', ...args], {
+    cwd: root,
+    env: { ...process.env, VIGIL_PORT: '0', VIGIL_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+  };
+  for (;;) {
+    const url = /"url":"(http:[^"]+)"[^\n]*"msg":"vigil started"/.exec(output)?.[1];
+    if (url) return { url, pid: child.pid!, child, stop };
+    if (child.exitCode !== null) throw new Error(`vigil exited early:\n${output}`);
+    if (performance.now() - started > 60_000) {
+      await stop();
+      throw new Error(`vigil did not start within 60 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Resident memory of a process now and at its peak so far (VmHWM), in bytes. */
+export function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
+export const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;

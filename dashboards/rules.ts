@@ -1,0 +1,74 @@
+/** Prometheus recording and alerting rules over what Vigil exports, for installations that run their own Alertmanager. */
+export interface RuleGroup {
+  name: string;
+  interval?: string;
+  rules: Array<
+    | { record: string; expr: string; labels?: Record<string, string> }
+    | { alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }
+  >;
+}
+
+export const RULE_GROUPS: readonly RuleGroup[] = [
+  {
+    name: 'vigil.recording',
+    rules: [
+      { record: 'vigil:processing_failure_ratio:rate5m', expr: 'sum by (job, environment) (rate(vigil_processing_videos_total{outcome="failed"}[5m])) / sum by (job, environment) (rate(vigil_processing_videos_total[5m]))' },
+      { record: 'vigil:processing_stage_duration_seconds:p95_rate5m', expr: 'histogram_quantile(0.95, sum by (job, environment, stage, le) (rate(vigil_processing_stage_duration_seconds_bucket[5m])))' },
+      { record: 'vigil:processing_busy_job_slots:rate5m', expr: 'sum by (job, environment) (rate(vigil_processing_stage_duration_seconds_sum[5m]))' },
+      { record: 'probe:probe_success:avg_over_time1h', expr: 'avg_over_time(probe_success[1h])' },
+    ],
+  },
+  {
+    name: 'vigil.alerts',
+    rules: [
+      {
+        alert: 'VigilDown',
+        expr: 'up{job=~".*vigil.*"} == 0',
+        for: '2m',
+        labels: { severity: 'critical' },
+        annotations: { summary: 'Vigil at {{ $labels.instance }} is not answering scrapes.' },
+      },
+      {
+        alert: 'ProbeFailing',
+        expr: 'probe_success == 0',
+        for: '2m',
+        labels: { severity: 'warning' },
+        annotations: { summary: 'Probe {{ $labels.probe }} fails at {{ $labels.location }}.' },
+      },
+      {
+        alert: 'ProbeCertificateExpiresSoon',
+        expr: 'probe_ssl_earliest_cert_expiry - time() < 14 * 86400',
+        for: '10m',
+        labels: { severity: 'warning' },
+        annotations: { summary: 'The certificate seen by probe {{ $labels.probe }} expires in {{ $value | humanizeDuration }}.' },
+      },
+      {
+        alert: 'VigilProcessingFailureRateHigh',
+        expr: 'vigil:processing_failure_ratio:rate5m > 0.2',
+        for: '10m',
+        labels: { severity: 'warning' },
+        annotations: { summary: '{{ $value | humanizePercentage }} of videos failed over the last 5 minutes.' },
+      },
+      {
+        alert: 'VigilProcessingQueueStuck',
+        expr: 'max by (job, environment, queue) (vigil_processing_queue_oldest_age_seconds) > 900',
+        for: '5m',
+        labels: { severity: 'warning' },
+        annotations: { summary: 'The oldest job in {{ $labels.queue }} has waited {{ $value | humanizeDuration }}.' },
+      },
+      {
+        alert: 'VigilOutboxBacklog',
+        expr: 'max by (job, environment) (vigil_alerts_outbox_oldest_age_seconds) > 300',
+        for: '5m',
+        labels: { severity: 'critical' },
+        annotations: { summary: 'A notification has waited {{ $value | humanizeDuration }} in the outbox: a receiver is failing.' },
+      },
+      {
+        alert: 'VigilProbeRunsSkipped',
+        expr: 'sum by (job, environment, probe) (increase(vigil_probe_runs_skipped_total{reason="overlap"}[15m])) > 0',
+        labels: { severity: 'info' },
+        annotations: { summary: 'Probe {{ $labels.probe }} is still running when its next run is due: raise its interval or lower its timeout.' },
+      },
+    ],
+  },
+];

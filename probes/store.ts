@@ -1,0 +1,294 @@
+import type { Queryable } from '../core/db/index.ts';
+import type { LocationState } from './state.ts';
+import type { ProbeResult, ProbeState } from './types.ts';
+
+// Every statement of the probes module, named by what it does. Times are timestamptz in the tables and epoch
+// milliseconds in TypeScript: `toTime` converts a parameter, `epochMs` a column, so rows come back as the fields they fill.
+const toTime = (param: string) => `to_timestamp(${param}::float8 / 1000)`;
+const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
+
+/** `$1, $2, ...` groups for a multi-row VALUES list, with one converter per column. */
+function valuesList(rows: ReadonlyArray<readonly unknown[]>, params: unknown[], casts: ReadonlyArray<(param: string) => string>): string {
+  return rows
+    .map((row) => {
+      const cells = row.map((value, index) => {
+        params.push(value);
+        return casts[index]!(`$${params.length}`);
+      });
+      return `(${cells.join(', ')})`;
+    })
+    .join(', ');
+}
+
+const plain = (param: string) => param;
+const typed = (type: string) => (param: string) => `${param}::${type}`;
+
+export async function insertResults(tx: Queryable, results: readonly ProbeResult[]): Promise<void> {
+  const params: unknown[] = [];
+  const rows = results.map((result) => [
+    result.probe, result.kind, result.location, result.startedAt, result.durationMs, result.success, result.degraded ?? false,
+    result.reason ?? null, result.timings ? JSON.stringify(result.timings) : null, result.details ? JSON.stringify(result.details) : null, result.traceId ?? null,
+  ]);
+  const casts = [plain, plain, plain, toTime, plain, plain, plain, plain, typed('jsonb'), typed('jsonb'), plain];
+  await tx.query(
+    `insert into probes_results (probe, kind, location, started_at, duration_ms, success, degraded, reason, timings, details, trace_id)
+     values ${valuesList(rows, params, casts)}`,
+    params,
+  );
+}
+
+export interface LocationKey {
+  probe: string;
+  location: string;
+}
+
+export interface StoredLocationState extends LocationState, LocationKey {
+  kind: string;
+  labels: Record<string, string>;
+  lastResult: ProbeResult | null;
+  updatedAt: number;
+  silentAfter: number | null;
+}
+
+/** Creates the missing rows (state unknown) and locks every row of `keys`, in one order so concurrent agents queue instead of deadlocking. */
+export async function lockLocationStates(tx: Queryable, keys: ReadonlyArray<LocationKey & { kind: string; at: number }>): Promise<StoredLocationState[]> {
+  const params: unknown[] = [];
+  const rows = keys.map((key) => [key.probe, key.location, key.kind, key.at]);
+  await tx.query(
+    `insert into probes_location_status (probe, location, kind, labels, state, since, consecutive_failures, consecutive_successes, updated_at)
+     select probe, location, kind, '{}'::jsonb, 'unknown', at, 0, 0, at from (values ${valuesList(rows, params, [plain, plain, plain, toTime])}) as v (probe, location, kind, at)
+     on conflict (probe, location) do nothing`,
+    params,
+  );
+  const keyParams: unknown[] = [];
+  const keyRows = valuesList(keys.map((key) => [key.probe, key.location]), keyParams, [typed('text'), typed('text')]);
+  return tx.query<StoredLocationState>(
+    `select s.probe, s.location, s.kind, s.labels, s.state, ${epochMs('s.since')} as "since",
+            s.consecutive_failures as "consecutiveFailures", s.consecutive_successes as "consecutiveSuccesses",
+            s.last_result as "lastResult", ${epochMs('s.updated_at')} as "updatedAt", ${epochMs('s.silent_after')} as "silentAfter"
+       from probes_location_status s join (values ${keyRows}) as k (probe, location) on k.probe = s.probe and k.location = s.location
+      order by s.probe, s.location
+        for update of s`,
+    keyParams,
+  );
+}
+
+export async function saveLocationStates(tx: Queryable, states: readonly StoredLocationState[]): Promise<void> {
+  const params: unknown[] = [];
+  const rows = states.map((state) => [
+    state.probe, state.location, state.kind, JSON.stringify(state.labels), state.state, state.since, state.consecutiveFailures, state.consecutiveSuccesses,
+    JSON.stringify(state.lastResult), state.updatedAt, state.silentAfter,
+  ]);
+  const casts = [plain, plain, plain, typed('jsonb'), plain, toTime, typed('int'), typed('int'), typed('jsonb'), toTime, toTime];
+  await tx.query(
+    `insert into probes_location_status as s (probe, location, kind, labels, state, since, consecutive_failures, consecutive_successes, last_result, updated_at, silent_after)
+     values ${valuesList(rows, params, casts)}
+     on conflict (probe, location) do update set kind = excluded.kind, labels = excluded.labels, state = excluded.state, since = excluded.since,
+       consecutive_failures = excluded.consecutive_failures, consecutive_successes = excluded.consecutive_successes,
+       last_result = excluded.last_result, updated_at = excluded.updated_at, silent_after = excluded.silent_after`,
+    params,
+  );
+}
+
+export interface QuorumRow {
+  probe: string;
+  state: ProbeState;
+  since: number;
+}
+
+/** Creates the missing quorum rows and locks them, so two agents recording the same probe decide one after the other. */
+export async function lockProbeStates(tx: Queryable, probes: readonly string[], at: number): Promise<QuorumRow[]> {
+  const sorted = [...new Set(probes)].sort();
+  await tx.query(
+    `insert into probes_status (probe, state, since) select probe, 'unknown', ${toTime('$2')} from unnest($1::text[]) as p (probe) on conflict (probe) do nothing`,
+    [sorted, at],
+  );
+  return tx.query<QuorumRow>(
+    `select probe, state, ${epochMs('since')} as "since" from probes_status where probe = any($1::text[]) order by probe for update`,
+    [sorted],
+  );
+}
+
+export interface LocationVote {
+  probe: string;
+  location: string;
+  state: ProbeState;
+  silentAfter: number | null;
+}
+
+export function selectLocationVotes(tx: Queryable, probes: readonly string[]): Promise<LocationVote[]> {
+  return tx.query<LocationVote>(
+    `select probe, location, state, ${epochMs('silent_after')} as "silentAfter" from probes_location_status where probe = any($1::text[]) and last_result is not null`,
+    [[...new Set(probes)]],
+  );
+}
+
+export async function saveProbeStates(tx: Queryable, rows: readonly QuorumRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const params: unknown[] = [];
+  await tx.query(
+    `update probes_status p set state = v.state, since = v.since
+       from (values ${valuesList(rows.map((row) => [row.probe, row.state, row.since]), params, [typed('text'), typed('text'), toTime])}) as v (probe, state, since)
+      where p.probe = v.probe`,
+    params,
+  );
+}
+
+export interface UptimeBucket {
+  probe: string;
+  location: string;
+  hour: number;
+  day: string;
+  checks: number;
+  successes: number;
+}
+
+export async function addUptime(tx: Queryable, buckets: readonly UptimeBucket[]): Promise<void> {
+  if (buckets.length === 0) return;
+  const sorted = [...buckets].sort((a, b) => a.probe.localeCompare(b.probe) || a.location.localeCompare(b.location) || a.hour - b.hour);
+  const hourly: unknown[] = [];
+  await tx.query(
+    `insert into probes_uptime_hourly as u (probe, location, hour, checks, successes)
+     values ${valuesList(sorted.map((b) => [b.probe, b.location, b.hour, b.checks, b.successes]), hourly, [plain, plain, toTime, typed('int'), typed('int')])}
+     on conflict (probe, location, hour) do update set checks = u.checks + excluded.checks, successes = u.successes + excluded.successes`,
+    hourly,
+  );
+  const days = new Map<string, UptimeBucket>();
+  for (const bucket of sorted) {
+    const key = `${bucket.probe}\0${bucket.location}\0${bucket.day}`;
+    const day = days.get(key);
+    if (day) {
+      day.checks += bucket.checks;
+      day.successes += bucket.successes;
+    } else days.set(key, { ...bucket });
+  }
+  const daily: unknown[] = [];
+  await tx.query(
+    `insert into probes_uptime_daily as u (probe, location, day, checks, successes)
+     values ${valuesList([...days.values()].map((b) => [b.probe, b.location, b.day, b.checks, b.successes]), daily, [plain, plain, typed('date'), typed('int'), typed('int')])}
+     on conflict (probe, location, day) do update set checks = u.checks + excluded.checks, successes = u.successes + excluded.successes`,
+    daily,
+  );
+}
+
+export interface StatusRow extends Omit<StoredLocationState, 'since'> {
+  quorumState: ProbeState | null;
+  quorumSince: number | null;
+}
+
+export function selectStatuses(db: Queryable): Promise<StatusRow[]> {
+  return db.query<StatusRow>(
+    `select l.probe, l.location, l.kind, l.labels, l.state, l.consecutive_failures as "consecutiveFailures", l.consecutive_successes as "consecutiveSuccesses",
+            l.last_result as "lastResult", ${epochMs('l.updated_at')} as "updatedAt", ${epochMs('l.silent_after')} as "silentAfter",
+            p.state as "quorumState", ${epochMs('p.since')} as "quorumSince"
+       from probes_location_status l left join probes_status p on p.probe = l.probe
+      where l.last_result is not null
+      order by l.probe, l.location`,
+  );
+}
+
+export function selectDailyUptime(db: Queryable, probe: string, firstDay: string, lastDay: string): Promise<Array<{ day: string; checks: number; successes: number }>> {
+  return db.query(
+    `select to_char(day, 'YYYY-MM-DD') as day, sum(checks)::int as checks, sum(successes)::int as successes from probes_uptime_daily
+      where probe = $1 and day between $2::date and $3::date group by day`,
+    [probe, firstDay, lastDay],
+  );
+}
+
+interface ResultRow extends Omit<ProbeResult, 'degraded' | 'reason' | 'timings' | 'details' | 'traceId'> {
+  degraded: boolean;
+  reason: string | null;
+  timings: Record<string, number> | null;
+  details: Record<string, unknown> | null;
+  traceId: string | null;
+}
+
+export async function selectRecentResults(db: Queryable, probe: string, limit: number): Promise<ProbeResult[]> {
+  const rows = await db.query<ResultRow>(
+    `select probe, kind, location, ${epochMs('started_at')} as "startedAt", duration_ms as "durationMs", success, degraded, reason, timings, details, trace_id as "traceId"
+       from probes_results where probe = $1 order by started_at desc, id desc limit $2`,
+    [probe, limit],
+  );
+  // Absent rather than null, as the run produced them.
+  return rows.map(({ degraded, reason, timings, details, traceId, ...row }) => ({
+    ...row,
+    ...(degraded ? { degraded } : {}),
+    ...(reason ? { reason } : {}),
+    ...(timings ? { timings } : {}),
+    ...(details ? { details } : {}),
+    ...(traceId ? { traceId } : {}),
+  }));
+}
+
+/** Inserts the claims; returns those this process won. */
+export async function insertClaims(db: Queryable, location: string, slots: ReadonlyArray<{ probe: string; slot: number }>): Promise<Array<{ probe: string; slot: number }>> {
+  const params: unknown[] = [location];
+  const values = slots.map(({ probe, slot }) => {
+    params.push(probe, slot);
+    return `($${params.length - 1}, $1, ${toTime(`$${params.length}`)})`;
+  });
+  return db.query(`insert into probes_claims (probe, location, slot) values ${values.join(', ')} on conflict do nothing returning probe, ${epochMs('slot')} as slot`, params);
+}
+
+export async function deleteResultsBefore(db: Queryable, before: number): Promise<void> {
+  await db.query(`delete from probes_results where started_at < ${toTime('$1')}`, [before]);
+}
+
+/** Keeps the newest `keep` raw results; returns the details of the deleted ones that name a screenshot. */
+export async function deleteResultsBeyond(db: Queryable, keep: number): Promise<string[]> {
+  const rows = await db.query<{ screenshot: string | null }>(
+    `delete from probes_results where id <= (select id from probes_results order by id desc offset $1 limit 1) returning details->>'screenshot' as screenshot`,
+    [keep],
+  );
+  return rows.flatMap((row) => (row.screenshot ? [row.screenshot] : []));
+}
+
+export async function screenshotsBefore(db: Queryable, before: number): Promise<string[]> {
+  const rows = await db.query<{ screenshot: string }>(
+    `select details->>'screenshot' as screenshot from probes_results where started_at < ${toTime('$1')} and details ? 'screenshot'`,
+    [before],
+  );
+  return rows.map((row) => row.screenshot);
+}
+
+export async function deleteRollupsBefore(db: Queryable, before: number): Promise<void> {
+  await db.query(`delete from probes_uptime_hourly where hour < ${toTime('$1')}`, [before]);
+  await db.query(`delete from probes_uptime_daily where day < (${toTime('$1')} at time zone 'UTC')::date`, [before]);
+}
+
+export async function deleteClaimsBefore(db: Queryable, before: number): Promise<void> {
+  await db.query(`delete from probes_claims where slot < ${toTime('$1')}`, [before]);
+}
+
+export interface HeartbeatRecord {
+  armedAt: number;
+  lastPing: number | null;
+  lastStart: number | null;
+  lastFail: number | null;
+  failMessage: string | null;
+}
+
+export type HeartbeatEvent = 'ping' | 'start' | 'fail';
+
+const HEARTBEAT_COLUMN: Record<HeartbeatEvent, string> = { ping: 'last_ping', start: 'last_start', fail: 'last_fail' };
+
+export async function upsertHeartbeat(db: Queryable, tokenKey: string, event: HeartbeatEvent, at: number, message: string | null): Promise<void> {
+  const column = HEARTBEAT_COLUMN[event];
+  await db.query(
+    `insert into probes_heartbeats (token, armed_at, ${column}, fail_message) values ($1, ${toTime('$2')}, ${toTime('$2')}, $3)
+     on conflict (token) do update set ${column} = ${toTime('$2')}, fail_message = coalesce($3, probes_heartbeats.fail_message)`,
+    [tokenKey, at, message],
+  );
+}
+
+/** The token's record, created (armed at `now`) on first sight. */
+export async function armAndReadHeartbeat(db: Queryable, tokenKey: string, now: number): Promise<HeartbeatRecord> {
+  await db.query(`insert into probes_heartbeats (token, armed_at) values ($1, ${toTime('$2')}) on conflict (token) do nothing`, [tokenKey, now]);
+  const [row] = await db.query<HeartbeatRecord>(
+    `select ${epochMs('armed_at')} as "armedAt", ${epochMs('last_ping')} as "lastPing", ${epochMs('last_start')} as "lastStart",
+            ${epochMs('last_fail')} as "lastFail", fail_message as "failMessage"
+       from probes_heartbeats where token = $1`,
+    [tokenKey],
+  );
+  return row!;
+}

@@ -1,0 +1,132 @@
+import type { CliCommand } from '../core/cli/command.ts';
+import type { CoreConfig } from '../core/config/index.ts';
+import { systemClock } from '../core/clock.ts';
+import { parseDuration } from '../core/config/duration.ts';
+import { migrate, openDb, type Queryable } from '../core/db/index.ts';
+import type { ProcessingConfig } from './config.ts';
+import { processingMigrations } from './migrations.ts';
+
+/** What the stored videos and checkpoints of a window add up to. */
+export interface CostTotals {
+  /** Videos published in the window. */
+  videos: number;
+  /** Seconds of source video they held. */
+  videoSeconds: number;
+  /** Bytes uploaded for them. */
+  bytes: number;
+  /** Wall seconds of every stage attempt of those videos, failed attempts included. */
+  processingSeconds: number;
+  /** From upload (first stage) or the previous attempt's end to an attempt's start: queueing plus retry backoff. */
+  queueWaitMeanSeconds: number | null;
+  queueWaitP95Seconds: number | null;
+}
+
+/** One read over the videos published since `since` and their checkpoints. */
+export async function readCostTotals(db: Queryable, since: Date): Promise<CostTotals> {
+  const [row] = await db.query<CostTotals>(
+    `with published as (
+       select v.id, v.created_at, coalesce((v.source->>'durationSeconds')::float8, 0) as video_seconds, b.bytes
+       from processing_videos v join processing_blobs b on b.sha256 = v.sha256
+       where v.state = 'published' and v.finished_at >= $1
+     ),
+     attempts as (
+       select c.duration_seconds,
+              extract(epoch from c.started_at - coalesce(lag(c.finished_at) over (partition by c.video_id order by c.started_at, c.id), p.created_at))::float8 as wait_seconds
+       from processing_checkpoints c join published p on p.id = c.video_id
+     )
+     select (select count(*)::int from published) as videos,
+            (select coalesce(sum(video_seconds), 0)::float8 from published) as "videoSeconds",
+            (select coalesce(sum(bytes), 0)::float8 from published) as bytes,
+            coalesce(sum(duration_seconds), 0)::float8 as "processingSeconds",
+            avg(wait_seconds)::float8 as "queueWaitMeanSeconds",
+            (percentile_cont(0.95) within group (order by wait_seconds))::float8 as "queueWaitP95Seconds"
+     from attempts`,
+    [since],
+  );
+  return row!;
+}
+
+export interface CostReport {
+  windowHours: number;
+  videos: number;
+  processingSecondsPerVideoSecond: number | null;
+  processingSecondsPerMegabyte: number | null;
+  processingSecondsPerVideo: number | null;
+  queueWaitMeanSeconds: number | null;
+  queueWaitP95Seconds: number | null;
+  uploadsPerHour: number;
+  /** Jobs running at once at `uploadsPerHour` (Little's law: arrival rate × processing seconds per video). */
+  busyJobSlots: number | null;
+  /** Worker processes at `concurrency` jobs each that keep those slots under 70 % busy. */
+  workersNeeded: number | null;
+}
+
+/** Headroom kept on the job slots: at full utilisation queues grow without bound. */
+const TARGET_UTILISATION = 0.7;
+
+/** The figures of `vigil processing report`, from the stored totals; `uploadsPerHour` defaults to the rate observed. */
+export function costReport(totals: CostTotals, options: { windowMs: number; concurrency: number; uploadsPerHour?: number }): CostReport {
+  const per = (value: number, by: number) => (by > 0 ? value / by : null);
+  const windowHours = options.windowMs / 3_600_000;
+  const uploadsPerHour = options.uploadsPerHour ?? totals.videos / windowHours;
+  const perVideo = per(totals.processingSeconds, totals.videos);
+  const busyJobSlots = perVideo === null ? null : (uploadsPerHour / 3600) * perVideo;
+  return {
+    windowHours,
+    videos: totals.videos,
+    processingSecondsPerVideoSecond: per(totals.processingSeconds, totals.videoSeconds),
+    processingSecondsPerMegabyte: per(totals.processingSeconds, totals.bytes / 1e6),
+    processingSecondsPerVideo: perVideo,
+    queueWaitMeanSeconds: totals.queueWaitMeanSeconds,
+    queueWaitP95Seconds: totals.queueWaitP95Seconds,
+    uploadsPerHour,
+    busyJobSlots,
+    workersNeeded: busyJobSlots === null ? null : Math.max(1, Math.ceil(busyJobSlots / (options.concurrency * TARGET_UTILISATION))),
+  };
+}
+
+export function formatCostReport(report: CostReport, concurrency: number): string[] {
+  const figure = (value: number | null, digits = 2) => (value === null ? 'n/a' : value.toFixed(digits));
+  if (report.videos === 0) return [`No video was published in the last ${figure(report.windowHours, 1)} h, so there is nothing to measure yet.`];
+  return [
+    `${report.videos} video(s) published in the last ${figure(report.windowHours, 1)} h`,
+    `processing seconds per video second   ${figure(report.processingSecondsPerVideoSecond)}`,
+    `processing seconds per MB uploaded    ${figure(report.processingSecondsPerMegabyte)}`,
+    `processing seconds per video          ${figure(report.processingSecondsPerVideo)}`,
+    `queue wait per attempt (mean / p95)   ${figure(report.queueWaitMeanSeconds)} s / ${figure(report.queueWaitP95Seconds)} s`,
+    `at ${figure(report.uploadsPerHour, 1)} uploads per hour: ${figure(report.busyJobSlots)} jobs busy at once on average, ` +
+      `${report.workersNeeded} worker process(es) at concurrency ${concurrency} to stay under ${TARGET_UTILISATION * 100} % busy`,
+  ];
+}
+
+export const reportCommand: CliCommand<CoreConfig & { processing: ProcessingConfig }> = {
+  name: 'processing report',
+  summary: 'Print processing cost from the stored checkpoints: seconds per video second and per MB, queue wait, workers needed for an upload rate',
+  usage: '[--since 7d] [--uploads-per-hour N]',
+  options: { since: { type: 'string' }, 'uploads-per-hour': { type: 'string' } },
+  async run(args, io) {
+    let windowMs: number;
+    try {
+      windowMs = parseDuration(typeof args.values.since === 'string' ? args.values.since : '7d');
+    } catch (error) {
+      io.err(`--since: ${(error as Error).message}`);
+      return 2;
+    }
+    const rate = typeof args.values['uploads-per-hour'] === 'string' ? Number(args.values['uploads-per-hour']) : undefined;
+    if (rate !== undefined && !(rate >= 0)) {
+      io.err(`--uploads-per-hour: "${args.values['uploads-per-hour']}" is not a number of uploads per hour, like 120`);
+      return 2;
+    }
+    const config = await io.loadConfig();
+    const db = await openDb(config.database, 'vigil-report');
+    try {
+      await migrate(db, processingMigrations);
+      const totals = await readCostTotals(db, new Date(systemClock.now() - windowMs));
+      const report = costReport(totals, { windowMs, concurrency: config.processing.concurrency, ...(rate !== undefined ? { uploadsPerHour: rate } : {}) });
+      for (const line of formatCostReport(report, config.processing.concurrency)) io.out(line);
+      return 0;
+    } finally {
+      await db.close();
+    }
+  },
+};

@@ -1,0 +1,380 @@
+import type { Queryable } from '../core/db/index.ts';
+import type { FailureClass, FailureCode } from './failures.ts';
+
+// Every statement of the processing module, one named intent each. Columns are aliased to the camelCase fields of the
+// types below; instants are timestamptz (Date), sizes are cast to float8 so both drivers return numbers.
+
+export const VIDEO_STATES = ['queued', 'processing', 'published', 'failed'] as const;
+export type VideoState = (typeof VIDEO_STATES)[number];
+export const NOTICE_KINDS = ['retry', 'ready', 'failed'] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
+
+export interface SourceInfo {
+  durationSeconds: number;
+  formatName: string;
+  width: number;
+  height: number;
+  hasAudio: boolean;
+  /** Declared or estimated video frame count (absent on rows made before it was recorded). */
+  frames?: number;
+}
+
+export interface Video {
+  id: string;
+  sha256: string;
+  originalName: string | null;
+  email: string | null;
+  labels: Record<string, string>;
+  synthetic: boolean;
+  state: VideoState;
+  stage: string | null;
+  fence: string | null;
+  jobId: string | null;
+  source: SourceInfo | null;
+  errorClass: FailureClass | null;
+  errorCode: FailureCode | null;
+  /** The user sentence for a failed video. */
+  errorMessage: string | null;
+  /** What admins see: the last attempt's technical detail. */
+  errorDetail: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+export interface Checkpoint {
+  id: string;
+  stage: string;
+  attempt: number;
+  status: 'started' | 'finished' | 'failed';
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationSeconds: number | null;
+  workerId: string;
+  jobId: string | null;
+  errorClass: FailureClass | null;
+  errorCode: FailureCode | null;
+  /** Technical detail for admins (ffmpeg lines, paths); never shown to users. */
+  message: string | null;
+}
+
+export interface Output {
+  kind: 'rendition' | 'thumbnail';
+  name: string;
+  path: string;
+  bytes: number;
+  durationSeconds: number | null;
+}
+
+export interface Failure {
+  errorClass: FailureClass;
+  errorCode: FailureCode;
+  userMessage: string;
+  detail: string;
+}
+
+const VIDEO_COLUMNS = `id, sha256, original_name as "originalName", email, labels, synthetic, state, stage, fence, job_id as "jobId", source,
+  error_class as "errorClass", error_code as "errorCode", error_message as "errorMessage", error_detail as "errorDetail",
+  created_at as "createdAt", updated_at as "updatedAt", finished_at as "finishedAt"`;
+
+// ---- videos
+
+export async function getVideo(db: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<Video | null> {
+  const [video] = await db.query<Video>(`select ${VIDEO_COLUMNS} from processing_videos where id = $1${options.forUpdate ? ' for update' : ''}`, [id]);
+  return video ?? null;
+}
+
+export async function listVideos(db: Queryable, filter: { state?: VideoState; limit: number }): Promise<Video[]> {
+  return db.query<Video>(`select ${VIDEO_COLUMNS} from processing_videos where ($1::text is null or state = $1) order by updated_at desc limit $2`, [
+    filter.state ?? null,
+    filter.limit,
+  ]);
+}
+
+/** Videos not finished yet, for recovery at start. */
+export async function listUnfinishedVideos(db: Queryable): Promise<Video[]> {
+  return db.query<Video>(`select ${VIDEO_COLUMNS} from processing_videos where state in ('queued', 'processing') order by created_at`);
+}
+
+export async function insertVideo(
+  db: Queryable,
+  video: { id: string; sha256: string; bytes: number; originalName: string | null; email: string | null; labels: Record<string, string>; stage: string; now: Date },
+): Promise<void> {
+  // Referencing the blob again cancels a GC mark made while nothing referenced it.
+  await db.query(`insert into processing_blobs (sha256, bytes, created_at) values ($1, $2, $3) on conflict (sha256) do update set gc_marked_at = null`, [
+    video.sha256,
+    video.bytes,
+    video.now,
+  ]);
+  await db.query(
+    `insert into processing_videos (id, sha256, original_name, email, labels, synthetic, state, stage, queued_at, created_at, updated_at)
+     values ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $8)`,
+    [video.id, video.sha256, video.originalName, video.email, JSON.stringify(video.labels), video.labels.synthetic === 'true', video.stage, video.now],
+  );
+}
+
+export async function setVideoJob(db: Queryable, videoId: string, jobId: string): Promise<void> {
+  await db.query('update processing_videos set job_id = $2 where id = $1', [videoId, jobId]);
+}
+
+export async function claimVideo(db: Queryable, videoId: string, fence: string, now: Date): Promise<void> {
+  await db.query(`update processing_videos set state = 'processing', fence = $2, updated_at = $3 where id = $1`, [videoId, fence, now]);
+}
+
+export async function setSource(db: Queryable, videoId: string, source: SourceInfo): Promise<void> {
+  await db.query('update processing_videos set source = $2 where id = $1', [videoId, JSON.stringify(source)]);
+}
+
+export async function advanceStage(db: Queryable, videoId: string, stage: string, now: Date): Promise<void> {
+  await db.query(`update processing_videos set stage = $2, queued_at = $3, updated_at = $3 where id = $1`, [videoId, stage, now]);
+}
+
+/** Back in the queue at the same stage (a retry after a failure, or an attempt handed back). */
+export async function requeueVideo(db: Queryable, videoId: string, now: Date, lastFailure?: Failure): Promise<void> {
+  await db.query(
+    `update processing_videos set state = 'queued', fence = null, queued_at = $2, updated_at = $2,
+       error_class = coalesce($3, error_class), error_code = coalesce($4, error_code), error_detail = coalesce($5, error_detail) where id = $1`,
+    [videoId, now, lastFailure?.errorClass ?? null, lastFailure?.errorCode ?? null, lastFailure?.detail ?? null],
+  );
+}
+
+export async function publishVideo(db: Queryable, videoId: string, now: Date): Promise<void> {
+  await db.query(
+    `update processing_videos set state = 'published', stage = null, fence = null, error_class = null, error_code = null, error_message = null,
+       error_detail = null, updated_at = $2, finished_at = $2 where id = $1`,
+    [videoId, now],
+  );
+}
+
+export async function failVideo(db: Queryable, videoId: string, failure: Failure, now: Date): Promise<void> {
+  await db.query(
+    `update processing_videos set state = 'failed', fence = null, error_class = $2, error_code = $3, error_message = $4, error_detail = $5,
+       updated_at = $6, finished_at = $6 where id = $1`,
+    [videoId, failure.errorClass, failure.errorCode, failure.userMessage, failure.detail, now],
+  );
+}
+
+/**
+ * A failed video back to the stage it failed at, with a fresh count of attempts (only checkpoints after this one count)
+ * and its failure notice claim cleared so a second failure is told too.
+ */
+export async function reopenFailedVideo(db: Queryable, videoId: string, now: Date): Promise<Video | null> {
+  const [video] = await db.query<Video>(
+    `update processing_videos set state = 'queued', fence = null, error_class = null, error_code = null, error_message = null, error_detail = null,
+       noticed_failed_at = null, noticed_retry_at = null, finished_at = null, queued_at = $2, updated_at = $2,
+       counted_after = coalesce((select max(id) from processing_checkpoints where video_id = $1), 0)
+     where id = $1 and state = 'failed' returning ${VIDEO_COLUMNS}`,
+    [videoId, now],
+  );
+  return video ?? null;
+}
+
+/** Seconds spent in stage attempts, for the processing-time ratio. */
+export async function processingSeconds(db: Queryable, videoId: string): Promise<number> {
+  const [row] = await db.query<{ total: number | null }>('select sum(duration_seconds) as total from processing_checkpoints where video_id = $1', [videoId]);
+  return Number(row?.total ?? 0);
+}
+
+/** Deletes a video's rows; returns its blob's hash when no other video references it any more (the caller removes the file). */
+export async function deleteVideoRows(db: Queryable, videoId: string): Promise<{ unreferencedSha256: string | null }> {
+  const [video] = await db.query<{ sha256: string }>('delete from processing_videos where id = $1 returning sha256', [videoId]);
+  await db.query('delete from processing_checkpoints where video_id = $1', [videoId]);
+  await db.query('delete from processing_outputs where video_id = $1', [videoId]);
+  if (!video) return { unreferencedSha256: null };
+  const [blob] = await db.query<{ sha256: string }>(
+    'delete from processing_blobs b where sha256 = $1 and not exists (select 1 from processing_videos v where v.sha256 = b.sha256) returning sha256',
+    [video.sha256],
+  );
+  return { unreferencedSha256: blob?.sha256 ?? null };
+}
+
+const NOTICE_COLUMN: Record<NoticeKind, string> = { retry: 'noticed_retry_at', ready: 'noticed_ready_at', failed: 'noticed_failed_at' };
+
+/** Claims the right to send one notice of `kind` (true once per kind and video). */
+export async function claimNotice(db: Queryable, videoId: string, kind: NoticeKind, now: Date): Promise<boolean> {
+  const column = NOTICE_COLUMN[kind];
+  return (await db.query(`update processing_videos set ${column} = $2 where id = $1 and ${column} is null returning id`, [videoId, now])).length > 0;
+}
+
+// ---- checkpoints
+
+export async function insertCheckpoint(
+  db: Queryable,
+  checkpoint: { videoId: string; stage: string; attempt: number; jobId: string; workerId: string; now: Date },
+): Promise<string> {
+  const [row] = await db.query<{ id: string }>(
+    `insert into processing_checkpoints (video_id, stage, attempt, status, job_id, worker_id, started_at) values ($1, $2, $3, 'started', $4, $5, $6) returning id::text as id`,
+    [checkpoint.videoId, checkpoint.stage, checkpoint.attempt, checkpoint.jobId, checkpoint.workerId, checkpoint.now],
+  );
+  return row!.id;
+}
+
+export async function finishCheckpoint(db: Queryable, id: string, now: Date, durationSeconds: number): Promise<void> {
+  await db.query(`update processing_checkpoints set status = 'finished', finished_at = $2, duration_seconds = $3 where id = $1`, [id, now, durationSeconds]);
+}
+
+export async function failCheckpoint(db: Queryable, id: string, failure: Omit<Failure, 'userMessage'>, now: Date, durationSeconds: number | null): Promise<void> {
+  await db.query(
+    `update processing_checkpoints set status = 'failed', finished_at = $2, duration_seconds = coalesce($3, duration_seconds), error_class = $4, error_code = $5, message = $6
+     where id = $1 and status = 'started'`,
+    [id, now, durationSeconds, failure.errorClass, failure.errorCode, failure.detail],
+  );
+}
+
+/** Attempts of `stage` still marked started: their process is gone (or gave them up). Returns how many. */
+export async function interruptStartedAttempts(db: Queryable, videoId: string, stage: string | null, detail: string, now: Date): Promise<number> {
+  const rows = await db.query(
+    `update processing_checkpoints set status = 'failed', error_class = 'WORKER_LOST', error_code = 'worker_lost', finished_at = $3, message = $4
+     where video_id = $1 and ($2::text is null or stage = $2) and status = 'started' returning id`,
+    [videoId, stage, now, detail],
+  );
+  return rows.length;
+}
+
+/** Attempts of a stage since the video was last reopened: its own failures, and interruptions (stops, lost workers). */
+export async function countAttempts(db: Queryable, videoId: string, stage: string): Promise<{ failures: number; interruptions: number }> {
+  const [row] = await db.query<{ failures: number; interruptions: number }>(
+    `select count(*) filter (where c.status = 'failed' and c.error_class <> 'WORKER_LOST')::int as failures,
+            count(*) filter (where c.status = 'failed' and c.error_class = 'WORKER_LOST')::int as interruptions
+     from processing_checkpoints c join processing_videos v on v.id = c.video_id
+     where c.video_id = $1 and c.stage = $2 and c.id > v.counted_after`,
+    [videoId, stage],
+  );
+  return { failures: row?.failures ?? 0, interruptions: row?.interruptions ?? 0 };
+}
+
+export async function listCheckpoints(db: Queryable, videoId: string): Promise<Checkpoint[]> {
+  return db.query<Checkpoint>(
+    `select id::text as id, stage, attempt, status, started_at as "startedAt", finished_at as "finishedAt", duration_seconds as "durationSeconds",
+       worker_id as "workerId", job_id as "jobId", error_class as "errorClass", error_code as "errorCode", message
+     from processing_checkpoints c where video_id = $1 order by c.id`,
+    [videoId],
+  );
+}
+
+// ---- outputs
+
+export async function upsertOutput(db: Queryable, videoId: string, output: Output, now: Date): Promise<void> {
+  await db.query(
+    `insert into processing_outputs (video_id, kind, name, path, bytes, duration_seconds, created_at) values ($1, $2, $3, $4, $5, $6, $7)
+     on conflict (video_id, name) do update set kind = excluded.kind, path = excluded.path, bytes = excluded.bytes,
+       duration_seconds = excluded.duration_seconds, created_at = excluded.created_at, gc_marked_at = null`,
+    [videoId, output.kind, output.name, output.path, output.bytes, output.durationSeconds, now],
+  );
+}
+
+export async function listOutputs(db: Queryable, videoId: string): Promise<Output[]> {
+  return db.query<Output>(
+    `select kind, name, path, bytes::float8 as bytes, duration_seconds as "durationSeconds" from processing_outputs
+     where video_id = $1 and gc_marked_at is null order by kind, name`,
+    [videoId],
+  );
+}
+
+// ---- signals
+
+export async function videoOutcomes(db: Queryable, window: { from: Date; to: Date; includeSynthetic: boolean }): Promise<{ published: number; failed: number }> {
+  const [row] = await db.query<{ published: number; failed: number }>(
+    `select count(*) filter (where state = 'published')::int as published, count(*) filter (where state = 'failed')::int as failed
+     from processing_videos where finished_at > $1 and finished_at <= $2 and ($3 or not synthetic)`,
+    [window.from, window.to, window.includeSynthetic],
+  );
+  return { published: row?.published ?? 0, failed: row?.failed ?? 0 };
+}
+
+/** Per stage: unfinished videos waiting (no running attempt), running, and the oldest wait. */
+export async function waitingByStage(db: Queryable): Promise<Array<{ stage: string; depth: number; active: number; oldestQueuedAt: Date | null }>> {
+  return db.query(
+    `select v.stage, count(*) filter (where c.id is null)::int as depth, count(c.id)::int as active,
+            min(v.queued_at) filter (where c.id is null) as "oldestQueuedAt"
+     from processing_videos v
+     left join processing_checkpoints c on c.video_id = v.id and c.stage = v.stage and c.status = 'started'
+     where v.state in ('queued', 'processing')
+     group by v.stage`,
+  );
+}
+
+export async function finishedByStage(db: Queryable, window: { from: Date; to: Date }): Promise<Array<{ stage: string; count: number }>> {
+  return db.query(
+    `select stage, count(*)::int as count from processing_checkpoints where status = 'finished' and finished_at > $1 and finished_at <= $2 group by stage`,
+    [window.from, window.to],
+  );
+}
+
+// ---- storage GC
+
+/** Marks derived files past their retention: failed videos, finished synthetic videos, and published ones when `derivedBefore` is set. */
+export async function markExpiredOutputs(db: Queryable, cut: { now: Date; failedBefore: Date; syntheticBefore: Date; derivedBefore: Date | null }): Promise<void> {
+  await db.query(
+    `update processing_outputs o set gc_marked_at = $1 from processing_videos v
+     where o.video_id = v.id and o.gc_marked_at is null and (
+       (v.state = 'failed' and v.finished_at < $2)
+       or (v.synthetic and v.state in ('published', 'failed') and v.finished_at < $3)
+       or ($4::timestamptz is not null and v.state = 'published' and v.finished_at < $4))`,
+    [cut.now, cut.failedBefore, cut.syntheticBefore, cut.derivedBefore],
+  );
+}
+
+/** Deletes finished synthetic videos and their checkpoints; returns how many. */
+export async function deleteExpiredSyntheticVideos(db: Queryable, finishedBefore: Date): Promise<number> {
+  const expired = await db.query<{ id: string }>(`delete from processing_videos where synthetic and state in ('published', 'failed') and finished_at < $1 returning id`, [
+    finishedBefore,
+  ]);
+  if (expired.length) await db.query('delete from processing_checkpoints where video_id = any($1)', [expired.map((video) => video.id)]);
+  return expired.length;
+}
+
+/** Marks follow references: set on blobs nothing references, cleared on blobs referenced again. */
+export async function markUnreferencedBlobs(db: Queryable, now: Date): Promise<void> {
+  await db.query(
+    `update processing_blobs b set gc_marked_at = case when exists (select 1 from processing_videos v where v.sha256 = b.sha256) then null else $1::timestamptz end
+     where (gc_marked_at is null) = not exists (select 1 from processing_videos v where v.sha256 = b.sha256)`,
+    [now],
+  );
+}
+
+export async function storedBytes(db: Queryable): Promise<number> {
+  const [row] = await db.query<{ total: number }>(
+    `select (select coalesce(sum(bytes), 0) from processing_blobs where gc_marked_at is null)
+          + (select coalesce(sum(bytes), 0) from processing_outputs where gc_marked_at is null) as total`,
+  );
+  return Number(row?.total ?? 0);
+}
+
+/** Derived files of finished videos, longest finished first: what goes when storage is over its bound. */
+export async function listEvictableOutputs(db: Queryable): Promise<Array<{ videoId: string; name: string; bytes: number }>> {
+  return db.query(
+    `select o.video_id as "videoId", o.name, o.bytes::float8 as bytes from processing_outputs o join processing_videos v on v.id = o.video_id
+     where o.gc_marked_at is null and v.state in ('published', 'failed') order by v.finished_at, o.created_at`,
+  );
+}
+
+export async function markOutput(db: Queryable, videoId: string, name: string, now: Date): Promise<void> {
+  await db.query('update processing_outputs set gc_marked_at = $3 where video_id = $1 and name = $2', [videoId, name, now]);
+}
+
+export async function listMarkedOutputs(db: Queryable): Promise<Array<{ videoId: string; name: string; path: string; bytes: number }>> {
+  return db.query(`select video_id as "videoId", name, path, bytes::float8 as bytes from processing_outputs where gc_marked_at is not null`);
+}
+
+export async function deleteMarkedOutput(db: Queryable, output: { videoId: string; name: string; path: string }): Promise<void> {
+  await db.query('delete from processing_outputs where video_id = $1 and name = $2 and path = $3 and gc_marked_at is not null', [output.videoId, output.name, output.path]);
+}
+
+export async function listMarkedBlobs(db: Queryable): Promise<string[]> {
+  return (await db.query<{ sha256: string }>('select sha256 from processing_blobs where gc_marked_at is not null')).map((row) => row.sha256);
+}
+
+/** Deletes a marked blob row if still unreferenced; returns its size, or null when it is referenced again. */
+export async function deleteMarkedBlob(db: Queryable, sha256: string): Promise<number | null> {
+  const [row] = await db.query<{ bytes: number }>(
+    `delete from processing_blobs b where sha256 = $1 and gc_marked_at is not null
+     and not exists (select 1 from processing_videos v where v.sha256 = b.sha256) returning bytes::float8 as bytes`,
+    [sha256],
+  );
+  return row ? row.bytes : null;
+}
+
+export async function listOutputPaths(db: Queryable): Promise<Set<string>> {
+  return new Set((await db.query<{ path: string }>('select path from processing_outputs')).map((row) => row.path));
+}
