@@ -50,7 +50,7 @@ describeEachBackend('the read API', (backend) => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     const paths = Object.keys(body.paths);
-    for (const path of ['/probes', '/probes/{name}/results', '/probes/{name}/uptime', '/incidents', '/incidents/{id}', '/silences', '/maintenances', '/audit', '/videos', '/videos/{id}', '/queues']) {
+    for (const path of ['/probes', '/probes/{name}/results', '/probes/{name}/uptime', '/incidents', '/incidents/{id}', '/silences', '/maintenances', '/audit', '/videos', '/videos/{id}', '/videos/{id}/workflow', '/queues']) {
       expect(paths).toContain(`${PREFIX}${path}`);
     }
     expect(paths.every((path) => path.startsWith(PREFIX))).toBe(true);
