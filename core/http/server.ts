@@ -99,6 +99,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     context.with(trace.setSpan(parent, span), done);
   });
 
+  // Checked on request, before any body is read or refused for its size, for every module's admin route at once.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith(`${ADMIN_API_PREFIX}/`)) return;
+    if (!presentsAdminToken(request.headers.authorization, options.adminTokens)) {
+      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' } });
+    }
+  });
+
   // An announced body over the route's limit (its `bodyLimit` option, else server.bodyLimit) is refused before a
   // byte of it is read, streamed routes included; the connection closes so the rest is never waited for.
   app.addHook('onRequest', async (request, reply) => {
@@ -187,14 +195,6 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } }),
   );
-
-  // Checked on request, before any body is read, for every module's admin route at once.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith(`${ADMIN_API_PREFIX}/`)) return;
-    if (!presentsAdminToken(request.headers.authorization, options.adminTokens)) {
-      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' } });
-    }
-  });
 
   // Documents the admin API from the schemas its routes declare; the public routes are not part of it.
   void app.register(swagger, {

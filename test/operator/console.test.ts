@@ -9,6 +9,7 @@ import { MODULES } from '../../app/modules.ts';
 import { heartbeat, http } from '../../app/index.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { generateTestClip } from '../../processing/ffmpeg.ts';
+import { STAGES } from '../../processing/stages/index.ts';
 import { testConfig, type TestStore } from '../support/backends.ts';
 import { launchChromium, seriousAxeViolations } from '../support/browser.ts';
 import { waitFor } from '../support/wait.ts';
@@ -161,7 +162,7 @@ describe('the operator console in Chromium', { timeout: 300_000 }, () => {
     expect(await page.textContent('table')).toContain(`team=${XSS[0]}`);
     await page.click(`a[href="/admin/videos/${answer.body.id}"]`);
     const stages = await page.locator('ol.workflow li .stage-name').allTextContents();
-    expect(stages).toEqual(['store', 'probe', 'transcode', 'thumbnail', 'verify', 'publish']);
+    expect(stages).toEqual(STAGES.map((stage) => stage.name));
     const transcode = page.locator('ol.workflow li', { hasText: 'transcode' });
     expect(await transcode.textContent()).toMatch(/done[\s\S]*\d+ attempts/);
     const rows = await page.locator('table tbody tr', { hasText: 'transcode' }).allTextContents();
