@@ -13,7 +13,7 @@ interface ProbeRow {
   lastResult: { success: boolean } | null;
 }
 
-describe('the CLI against a running embedded Vigil in another process', { timeout: 240_000 }, () => {
+describe('the CLI against a running embedded Vigil in another process', { timeout: 480_000 }, () => {
   let vigil: RunningVigil;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
 

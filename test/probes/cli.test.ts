@@ -24,7 +24,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('vigil probe CLI', { timeout: 180_000 }, () => {
+describe('vigil probe CLI', { timeout: 360_000 }, () => {
   it('validate reports the bad definition with its file, line and field, and exits non-zero', async () => {
     const { code, output } = await runVigil(['validate', '--config', CONFIG], env);
     expect(code).toBe(1);
