@@ -10,7 +10,7 @@ import { createRuleSource } from './rules/index.ts';
 import { createAlertService, receiverProblems } from './service.ts';
 
 export { maintenancesOverlapping as listMaintenances, type Maintenance } from './store.ts';
-export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listSilences, resetIncident, AdminError, type Silence } from './admin.ts';
+export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listIncidents, listSilences, resetIncident, AdminError, type Silence } from './admin.ts';
 export { incidentDetail } from './read-api.ts';
 export { selectIncidentsPage as listIncidentsPage, type Delivery as IncidentDelivery, type TimelineEntry } from './read.ts';
 export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
@@ -32,7 +32,7 @@ export const alertsModule = defineModule({
   },
   setup(ctx: ModuleContext<AlertsHostConfig>): Component[] {
     if (ctx.roles.has('api')) {
-      registerAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock });
+      registerAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, adminToken: ctx.config.server.adminToken });
       registerAlertsReadApi(ctx.http, ctx.db);
     }
     if (!ctx.roles.has('alerts')) return [];

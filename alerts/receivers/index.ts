@@ -3,6 +3,7 @@ import { email } from './email.ts';
 import { restart } from './restart.ts';
 import { scale } from './scale.ts';
 import { slack } from './slack.ts';
+import { statusPage } from './status-page.ts';
 import { webhook } from './webhook.ts';
 
-export const RECEIVERS = [email, slack, webhook, restart, scale] as const;
+export const RECEIVERS = [email, slack, webhook, restart, scale, statusPage] as const;

@@ -4,7 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type net from 'node:net';
 import os from 'node:os';
@@ -66,7 +66,10 @@ beforeAll(async () => {
   if (!existsSync(BLACKBOX)) return;
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
     '-keyout', path.join(temp, 'key.pem'), '-out', path.join(temp, 'cert.pem')], { stdio: 'ignore' });
-  const answer = (_request: unknown, response: ServerResponse) => response.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(BODY.length) }).end(BODY);
+  const answer = (request: IncomingMessage, response: ServerResponse) =>
+    request.url?.startsWith('/moved')
+      ? response.writeHead(302, { location: request.url === '/moved/twice' ? '/moved' : '/' }).end()
+      : response.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(BODY.length) }).end(BODY);
   targets.http = `127.0.0.1:${await listen(createHttpServer(answer))}`;
   targets.https = `localhost:${await listen(createHttpsServer({ key: readFileSync(path.join(temp, 'key.pem')), cert: readFileSync(path.join(temp, 'cert.pem')) }, answer))}`;
   targets.closed = `127.0.0.1:${await freePort()}`;
@@ -126,6 +129,7 @@ describe.skipIf(!existsSync(BLACKBOX))('blackbox_exporter parity of the probe_* 
   it('reports the same series with the same values on the same targets', async () => {
     const cases = [
       { target: 'http', blackbox: ['http', `http://${targets.http}/`], vigil: http({ name: 'p', url: `http://${targets.http}/` }) },
+      { target: 'http, two redirects', blackbox: ['http', `http://${targets.http}/moved/twice`], vigil: http({ name: 'p', url: `http://${targets.http}/moved/twice` }) },
       { target: 'https (self-signed, unverified)', blackbox: ['http', `https://${targets.https}/`], vigil: http({ name: 'p', url: `https://${targets.https}/`, tls: { insecure: true } }) },
       { target: 'http, port closed', blackbox: ['http', `http://${targets.closed}/`], vigil: http({ name: 'p', url: `http://${targets.closed}/` }) },
       { target: 'tcp + TLS', blackbox: ['tcp_tls', targets.https!], vigil: tcp({ name: 'p', host: 'localhost', port: Number(targets.https!.split(':')[1]), tls: true, insecure: true }) },

@@ -1,0 +1,22 @@
+import { recordAlertNotice } from '../../status-page/notices.ts';
+import { defineReceiver } from './receiver.ts';
+
+/**
+ * Publishes alert incidents on the public status page: each notification is handed to the status page, which opens a
+ * public incident with its own public wording (never the internal summary) on the components made of the incident's
+ * rule or probe, moves it to "monitoring" on UP and resolves it after its hold. Routing, silences and maintenance
+ * apply as for any receiver: a muted incident is never published.
+ */
+export const statusPage = defineReceiver({
+  type: 'statusPage',
+  constructorName: 'statusPageReceiver',
+  options: {},
+  create: (name, _settings, context) => ({
+    name,
+    events: ['warning', 'emergency', 'flapping', 'up'],
+    async deliver({ event, incidents }) {
+      for (const incident of incidents) await recordAlertNotice(context.db, { event, incident }, context.clock.now());
+      return undefined;
+    },
+  }),
+});

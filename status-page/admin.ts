@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import type { Clock } from '../core/clock.ts';
+import { duration } from '../core/config/duration.ts';
+import { formatIssues } from '../core/config/load.ts';
+import type { Db } from '../core/db/index.ts';
+import type { HttpServer } from '../core/http/server.ts';
+import { brandingSchema, type StatusPageHostConfig } from './config.ts';
+import { componentsOf, openIncident, resolveIncident, StatusPageError, updateIncident } from './incidents.ts';
+import { endOrCancelMaintenance, scheduleMaintenance } from './maintenance.ts';
+import { brandingOf } from './model.ts';
+import { COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES } from './state.ts';
+import { deleteSetting, getIncident, getSettings, listPublicIncidents, putSetting } from './store.ts';
+
+const componentStatuses = z.record(z.string(), z.enum(COMPONENT_STATUSES));
+const when = z.union([z.iso.datetime({ offset: true }), z.number()]).transform((value) => (typeof value === 'number' ? value : Date.parse(value)));
+
+export const incidentBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  body: z.string().trim().min(1).max(10_000),
+  status: z.enum(['investigating', 'identified', 'monitoring']).optional(),
+  components: componentStatuses.optional(),
+  impact: z.enum(IMPACTS).optional(),
+});
+
+export const updateBody = z.strictObject({
+  body: z.string().trim().min(1).max(10_000),
+  status: z.enum(INCIDENT_STATUSES).optional(),
+  components: componentStatuses.optional(),
+  impact: z.enum(IMPACTS).optional(),
+  name: z.string().trim().min(1).max(200).optional(),
+  postmortem: z.string().max(50_000).optional(),
+});
+
+export const maintenanceBody = z
+  .strictObject({
+    title: z.string().trim().min(1).max(200),
+    body: z.string().max(10_000).default(''),
+    components: z.array(z.string()).min(1),
+    startsAt: when,
+    endsAt: when.optional(),
+    duration: duration().optional(),
+    timeZone: z.string().default('UTC'),
+    author: z.string().trim().min(1),
+    matchers: z.record(z.string(), z.string()).optional(),
+  })
+  .refine((body) => (body.endsAt === undefined) !== (body.duration === undefined), { message: 'give exactly one of endsAt or duration' });
+
+const brandingPatch = brandingSchema.partial().strict();
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) throw new StatusPageError(`Invalid request: ${formatIssues(parsed.error).join('; ')}`);
+  return parsed.data;
+}
+
+function idOf(params: unknown): number {
+  const raw = (params as { id: string }).id;
+  const id = Number(raw);
+  if (!Number.isInteger(id) || id <= 0) throw new StatusPageError(`"${raw}" is not an id`);
+  return id;
+}
+
+/** Public incidents, maintenance, branding and component overrides under /admin/api/v1/status, behind the admin token; each change refreshes the page at once. */
+export function registerStatusAdminRoutes(http: HttpServer, options: { db: Db; clock: Clock; config: StatusPageHostConfig; refresh: (options?: { reread?: boolean }) => Promise<void> }): void {
+  const { db, clock, config } = options;
+  const now = () => clock.now();
+  const components = componentsOf(config);
+  const changed = async <T>(result: T): Promise<T> => {
+    await options.refresh();
+    return result;
+  };
+  http.register(
+    async (admin) => {
+      admin.get('/incidents', async () => ({ incidents: await listPublicIncidents(db, { since: now() - 90 * 86_400_000 }) }));
+      admin.get('/incidents/:id', async (request) => {
+        const incident = await getIncident(db, idOf(request.params));
+        if (!incident) throw new StatusPageError('no such incident', 404);
+        return { incident };
+      });
+      admin.post('/incidents', async (request, reply) => reply.status(201).send({ incident: await changed(await openIncident(db, components, parse(incidentBody, request.body), now())) }));
+      admin.post('/incidents/:id/updates', async (request) => {
+        const change = parse(updateBody, request.body);
+        return { incident: await changed(await updateIncident(db, components, idOf(request.params), change, now())) };
+      });
+      admin.post('/incidents/:id/resolve', async (request) => {
+        const body = parse(z.strictObject({ body: z.string().trim().min(1).default('This incident has been resolved.') }), request.body).body;
+        return { incident: await changed(await resolveIncident(db, components, idOf(request.params), body, now())) };
+      });
+
+      admin.post('/maintenances', async (request, reply) => {
+        const body = parse(maintenanceBody, request.body);
+        const maintenance = await scheduleMaintenance(db, components, { ...body, endsAt: body.endsAt ?? body.startsAt + body.duration! }, now());
+        return reply.status(201).send({ maintenance: await changed(maintenance) });
+      });
+      admin.post('/maintenances/:id/end', async (request) => {
+        const author = parse(z.strictObject({ author: z.string().trim().min(1) }), request.body).author;
+        return { outcome: await changed(await endOrCancelMaintenance(db, idOf(request.params), author, now())) };
+      });
+
+      // Rebuilds the page now from a fresh read of everything, uptime rollups included, instead of at the next refresh.
+      admin.post('/refresh', async () => {
+        await options.refresh({ reread: true });
+        return { refreshed: true };
+      });
+      admin.get('/branding', async () => ({ branding: brandingOf(config.statusPage.branding, await getSettings(db)) }));
+      admin.patch('/branding', async (request) => {
+        // Only the fields sent: the schema's defaults must not overwrite earlier changes.
+        const sent = Object.keys((request.body ?? {}) as object);
+        const patch = Object.fromEntries(Object.entries(parse(brandingPatch, request.body)).filter(([key]) => sent.includes(key)));
+        const current = ((await getSettings(db)).branding ?? {}) as Record<string, unknown>;
+        await putSetting(db, 'branding', { ...current, ...patch }, now());
+        return { branding: await changed(brandingOf(config.statusPage.branding, await getSettings(db))) };
+      });
+      admin.delete('/branding', async () => {
+        await deleteSetting(db, 'branding');
+        return { branding: await changed(config.statusPage.branding) };
+      });
+      admin.put('/components/:id/override', async (request) => {
+        const id = (request.params as { id: string }).id;
+        if (!components.some((component) => component.id === id)) throw new StatusPageError(`no component with id "${id}"`, 404);
+        const { status } = parse(z.strictObject({ status: z.enum(COMPONENT_STATUSES).nullable() }), request.body);
+        const overrides = { ...(((await getSettings(db)).overrides ?? {}) as Record<string, string>) };
+        if (status === null) delete overrides[id];
+        else overrides[id] = status;
+        await putSetting(db, 'overrides', overrides, now());
+        return changed({ overrides });
+      });
+    },
+    { prefix: '/admin/api/v1/status' },
+  );
+}

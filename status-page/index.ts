@@ -1,0 +1,47 @@
+import { defineModule, type Component, type ModuleContext } from '../core/lifecycle/module.ts';
+import { loadProbes } from '../probes/index.ts';
+import { registerStatusAdminRoutes } from './admin.ts';
+import { statusAssets } from './assets.ts';
+import { statusCommands } from './cli.ts';
+import { statusPageConfigSchema, type StatusPageHostConfig } from './config.ts';
+import { loadComponents } from './define.ts';
+import { statusPageMigrations } from './migrations.ts';
+import { registerPublicRoutes } from './routes.ts';
+import { createStatusSite } from './service.ts';
+import { registerEmbedRoutes } from './embed.ts';
+
+export { component, type AnyComponentDefinition, type ComponentDefinition } from './define.ts';
+export type { Branding, StatusPageConfig, StatusPageHostConfig } from './config.ts';
+export { componentState, maintenanceStatus, overallIndicator, type ComponentStatus, type Indicator, type MaintenanceStatus } from './state.ts';
+
+function problemsOf(config: StatusPageHostConfig): string[] {
+  const probes = new Set(loadProbes(config.probes).probes.map((probe) => probe.definition.name));
+  const rules = new Set(config.alerts.rules.map((rule) => rule.name));
+  return loadComponents(config.statusPage.components, { probes, rules }).problems;
+}
+
+export const statusPageModule = defineModule({
+  name: 'status-page',
+  config: { key: 'statusPage', schema: statusPageConfigSchema },
+  migrations: statusPageMigrations,
+  commands: statusCommands,
+  validate: (config: StatusPageHostConfig) => problemsOf(config),
+  describe: (config: StatusPageHostConfig) => `${config.statusPage.components.length} status page component(s)`,
+  setup(ctx: ModuleContext<StatusPageHostConfig>): Component[] {
+    if (!ctx.roles.has('api')) return [];
+    for (const problem of problemsOf(ctx.config)) ctx.logger.error({ problem }, 'status page component skipped');
+    const { cssUrl, cssBody } = statusAssets(ctx.http);
+    // Links are built from server.publicUrl; without one, from the address the server actually listens on.
+    const publicUrl = () => {
+      const address = ctx.http.server.address();
+      if (ctx.config.server.publicUrl || !address || typeof address === 'string') return ctx.publicUrl;
+      return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    };
+    const site = createStatusSite({ db: ctx.db, config: ctx.config, clock: ctx.clock, logger: ctx.logger, publicUrl, cssUrl, cssBody });
+    ctx.http.addHook('onListen', async () => void site.refresh());
+    registerPublicRoutes(ctx.http, { site: site.site, rateLimit: ctx.config.statusPage.rateLimit });
+    registerEmbedRoutes(ctx.http, site.banner);
+    registerStatusAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, config: ctx.config, refresh: site.refresh });
+    return [site];
+  },
+});

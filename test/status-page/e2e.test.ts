@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { component, http as httpProbe } from '../../app/index.ts';
+import { FakeClock } from '../../core/clock.ts';
+import type { Vigil } from '../../core/lifecycle/start.ts';
+import { getProbeStatuses } from '../../probes/index.ts';
+import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { freePort, startTarget } from '../support/http-target.ts';
+import { ADMIN_TOKEN, admin, getJson, startStatusVigil } from './support.ts';
+
+type Json = Record<string, unknown>;
+
+describeEachBackend('status page end to end with a real probe and the alert router', (backend) => {
+  let store: TestStore;
+  let vigil: Vigil | undefined;
+  let clock: FakeClock;
+  const cleanups: Array<() => unknown> = [];
+
+  beforeEach(async () => {
+    store = await backend.createStore();
+    clock = new FakeClock(Date.UTC(2026, 10, 21, 12, 0));
+  });
+
+  afterEach(async () => {
+    await vigil?.stop();
+    vigil = undefined;
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+    await store.cleanup();
+  });
+
+  const start = async (port: number) => {
+    vigil = await startStatusVigil(store, {
+      clock,
+      roles: ['api', 'probes', 'alerts'],
+      probes: [httpProbe({ name: 'upload-api', url: `http://127.0.0.1:${port}/`, schedule: '10s', jitter: '0s', timeout: '2s', failureThreshold: 2 })],
+      alerts: {
+        evaluationInterval: '5s',
+        rules: [{ name: 'uploads-down', kind: 'probe', probe: 'upload-api', summary: 'upload-api on 127.0.0.1 refused connections', labels: { service: 'uploads', severity: 'critical' } }],
+        receivers: { public: { type: 'statusPage' } },
+        routes: [{ receivers: ['public'] }],
+      },
+      statusPage: {
+        refresh: '5s',
+        components: [component({ name: 'Video uploads', from: { probes: ['upload-api'], rules: ['uploads-down'] } })],
+        automatic: { hold: '1m' },
+      },
+    });
+    return vigil;
+  };
+
+  /** Moves the fake clock a second at a time, letting real I/O run, until `check` holds. */
+  const until = async <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, maxFakeMs = 300_000): Promise<T> => {
+    for (let elapsed = 0; elapsed <= maxFakeMs; elapsed += 1000) {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+      await clock.advance(1000);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error(`still waiting for ${what} after ${maxFakeMs / 1000} s of fake time`);
+  };
+  const summary = () => getJson(vigil!, '/api/v2/summary.json');
+  const uploads = (s: Json) => (s.components as Json[])[0]!.status;
+
+  it('probe down → alert incident → statusPage receiver → public incident and major outage; probe back → monitoring → resolved after the hold', async () => {
+    const port = await freePort();
+    const target = await startTarget(port);
+    cleanups.push(target.down);
+    await start(port);
+    await until('the probe to be up', async () => (await getProbeStatuses(vigil!.db)).find((status) => status.probe === 'upload-api' && status.state === 'up'));
+    expect(uploads(await summary())).toBe('operational');
+
+    const downAt = clock.now();
+    await target.down();
+    const outage = await until('a public incident', async () => {
+      const s = await summary();
+      return (s.incidents as Json[]).length > 0 && uploads(s) === 'major_outage' ? s : undefined;
+    });
+    // The probe's interval × its threshold, up to two evaluation intervals (pending, then firing), one page refresh, and the 1 s steps.
+    expect(clock.now() - downAt).toBeLessThanOrEqual(10_000 * 2 + 2 * 5000 + 5000 + 2000);
+    expect(outage.status).toMatchObject({ indicator: 'critical' });
+    const [incident] = outage.incidents as Json[];
+    expect(incident).toMatchObject({ name: 'Problems with Video uploads', status: 'investigating', impact: 'critical' });
+    expect(JSON.stringify(outage)).not.toContain('upload-api');
+    expect(JSON.stringify(outage)).not.toContain(`127.0.0.1:${port}`);
+    expect(JSON.stringify(outage)).not.toContain('refused');
+    const html = await fetch(`${vigil!.url}/`).then((r) => r.text());
+    expect(html).toContain('Problems with Video uploads');
+    expect(html).toContain('Major Outage');
+
+    await target.up();
+    await until('monitoring', async () => ((await summary()).incidents as Json[])[0]?.status === 'monitoring');
+    expect(uploads(await summary())).toBe('operational');
+    await until('resolved after the hold', async () => ((await summary()).incidents as Json[]).length === 0);
+    const [resolved] = (await getJson(vigil!, '/api/v2/incidents.json')).incidents as Json[];
+    expect((resolved!.incident_updates as Json[]).map((update) => update.status)).toEqual(['resolved', 'monitoring', 'investigating']);
+    expect(Date.parse(resolved!.resolved_at as string) - Date.parse(resolved!.monitoring_at as string)).toBeGreaterThanOrEqual(60_000);
+  });
+
+  it('a silence stops the public incident like any receiver; a maintenance shows the component under maintenance instead', async () => {
+    const port = await freePort();
+    const target = await startTarget(port);
+    cleanups.push(target.down);
+    await start(port);
+    await until('the probe to be up', async () => (await getProbeStatuses(vigil!.db)).find((status) => status.probe === 'upload-api' && status.state === 'up'));
+    const silence = await fetch(`${vigil!.url}/admin/api/v1/silences`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ matchers: { service: 'uploads' }, duration: '1h', author: 'ops', comment: 'known issue' }),
+    });
+    expect(silence.status).toBe(201);
+    await target.down();
+    await until('the outage on the component', async () => uploads(await summary()) === 'major_outage');
+    await clock.advance(60_000);
+    expect((await summary()).incidents).toEqual([]);
+
+    const maintenance = await admin(vigil!, 'POST', '/maintenances', { title: 'Uploads maintenance', components: ['video-uploads'], startsAt: clock.now(), duration: '1h', author: 'ops' });
+    expect(maintenance.status).toBe(201);
+    const during = await summary();
+    expect(uploads(during)).toBe('under_maintenance');
+    expect(during.status).toMatchObject({ indicator: 'maintenance' });
+    await clock.advance(30_000);
+    expect((await summary()).incidents).toEqual([]);
+  });
+});
