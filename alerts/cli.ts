@@ -1,73 +1,36 @@
 import os from 'node:os';
-import { systemClock } from '../core/clock.ts';
 import type { CliArgs, CliCommand, CliIo } from '../core/cli/command.ts';
-import { parseDuration } from '../core/config/duration.ts';
-import { migrate, openDb, type Db } from '../core/db/index.ts';
-import { ackIncident, addMaintenance, addSilence, AdminError, endMaintenance, expireSilence, listIncidents, listMaintenances, listSilences, resetIncident } from './admin.ts';
-import { parseMatchers } from './matchers.ts';
-import { alertsMigrations } from './migrations.ts';
+import { iso, labelsText, parseMatchOptions, print, table } from '../core/cli/output.ts';
+import { UsageError } from '../core/cli/command.ts';
+import type { Silence } from './admin.ts';
+import type { Maintenance } from './store.ts';
+import type { Incident } from './types.ts';
 
-async function withDb<T>(io: CliIo, fn: (db: Db) => Promise<T>): Promise<T> {
-  const config = await io.loadConfig();
-  const db = await openDb(config.database, 'vigil-alerts-cli');
-  try {
-    await migrate(db, alertsMigrations);
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
-}
+// Every verb goes through the admin API of the running Vigil (or, when none runs, the same API served from the store).
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const labelsText = (labels: Record<string, string>) => Object.entries(labels).map(([name, value]) => `${name}=${value}`).join(',');
 const author = (args: CliArgs, io: CliIo) => (args.values.author as string | undefined) ?? io.env.USER ?? os.userInfo().username;
 
-function timeOption(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Date.parse(String(value));
-  if (Number.isNaN(parsed)) throw new AdminError(`--${name} must be an ISO date like 2026-03-01T22:00:00Z, got "${value}"`);
-  return parsed;
-}
-
-/** --start (default now) and --end or --duration. */
-function windowOptions(args: CliArgs, io: CliIo) {
-  const now = systemClock.now();
-  const startsAt = timeOption(args.values.start, 'start', now);
-  const { end, duration } = args.values;
-  if ((end === undefined) === (duration === undefined)) throw new AdminError('give exactly one of --end or --duration');
-  let endsAt: number;
-  try {
-    endsAt = end !== undefined ? timeOption(end, 'end', now) : startsAt + parseDuration(String(duration));
-  } catch (error) {
-    throw new AdminError(`--duration: ${(error as Error).message}`);
-  }
-  let matchers: Record<string, string>;
-  try {
-    matchers = parseMatchers((args.values.match as string[] | undefined) ?? []);
-  } catch (error) {
-    throw new AdminError((error as Error).message);
-  }
-  return { matchers, startsAt, endsAt, author: author(args, io), comment: (args.values.comment as string | undefined) ?? '', force: Boolean(args.values.force) };
+/** --match, --start, --end or --duration, --comment, --author as the API's window body; the API checks the values. */
+function windowBody(args: CliArgs, io: CliIo) {
+  const { start, end, duration } = args.values;
+  if ((end === undefined) === (duration === undefined)) throw new UsageError('give exactly one of --end or --duration');
+  const matchers = parseMatchOptions((args.values.match as string[] | undefined) ?? []);
+  if (Object.keys(matchers).length === 0) throw new UsageError('give at least one --match, like --match service=api');
+  return {
+    matchers,
+    ...(start !== undefined ? { startsAt: String(start) } : {}),
+    ...(end !== undefined ? { endsAt: String(end) } : { duration: String(duration) }),
+    author: author(args, io),
+    comment: (args.values.comment as string | undefined) ?? '',
+    ...(args.values.force ? { force: true } : {}),
+  };
 }
 
 function idArg(args: CliArgs, what: string): number {
   const id = Number(args.positionals[0]);
-  if (!Number.isInteger(id) || id <= 0) throw new AdminError(`give the ${what} id, e.g. 3 (see the list command)`);
-  if (id > 2_147_483_647) throw new AdminError(`no ${what} #${args.positionals[0]}`, 404);
+  if (!Number.isInteger(id) || id <= 0) throw new UsageError(`give the ${what} id, e.g. 3 (see the list command)`);
   return id;
 }
-
-/** Runs an admin action; its clear errors (bad input, unknown id) exit 2 with the message. */
-const action = (fn: (args: CliArgs, io: CliIo) => Promise<void>) => async (args: CliArgs, io: CliIo) => {
-  try {
-    await fn(args, io);
-    return 0;
-  } catch (error) {
-    if (!(error instanceof AdminError)) throw error;
-    io.err(`vigil: ${error.message}`);
-    return 2;
-  }
-};
 
 const windowFlags = {
   match: { type: 'string', multiple: true },
@@ -80,26 +43,33 @@ const windowFlags = {
   force: { type: 'boolean' },
 } as const;
 
+const silenceRows = (silences: readonly Silence[]) =>
+  table(['ID', 'MATCHERS', 'STARTS', 'ENDS', 'AUTHOR', 'COMMENT'], silences.map((s) => [`#${s.id}`, labelsText(s.matchers), iso(s.startsAt), iso(s.endsAt), s.author, s.comment]));
+const maintenanceRows = (maintenances: readonly Maintenance[]) =>
+  table(['ID', 'TITLE', 'MATCHERS', 'STARTS', 'ENDS', 'AUTHOR'], maintenances.map((m) => [`#${m.id}`, m.title, labelsText(m.matchers), iso(m.startsAt), iso(m.endsAt), m.author]));
+
 export const alertCommands: CliCommand[] = [
   {
     name: 'silence add',
     summary: 'Mute notifications whose labels match, for a time',
     usage: '--match label=value... (--duration 2h | --end ISO) [--start ISO] --comment TEXT [--author NAME] [--force]',
     options: windowFlags,
-    run: action(async (args, io) => {
-      const silence = await withDb(io, (db) => addSilence(db, windowOptions(args, io), systemClock.now()));
-      io.out(`silence #${silence.id}: ${labelsText(silence.matchers)} from ${iso(silence.startsAt)} to ${iso(silence.endsAt)}`);
-    }),
+    async run(args, io) {
+      const api = await io.connect();
+      const { silence } = await api.post<{ silence: Silence }>('/silences', windowBody(args, io));
+      print(io, silence, () => [`silence #${silence.id}: ${labelsText(silence.matchers)} from ${iso(silence.startsAt)} to ${iso(silence.endsAt)}`]);
+      return 0;
+    },
   },
   {
     name: 'silence list',
     summary: 'List active and future silences (--all: expired too)',
     options: { all: { type: 'boolean' } },
-    run: action(async (args, io) => {
-      const silences = await withDb(io, (db) => listSilences(db, systemClock.now(), { all: Boolean(args.values.all) }));
-      if (silences.length === 0) io.out('no silences');
-      for (const s of silences) io.out(`#${s.id}  ${labelsText(s.matchers)}  ${iso(s.startsAt)} → ${iso(s.endsAt)}  by ${s.author}: ${s.comment}`);
-    }),
+    async run(args, io) {
+      const { silences } = await (await io.connect()).get<{ silences: Silence[] }>('/silences', { all: args.values.all === true || undefined });
+      print(io, silences, () => (silences.length ? silenceRows(silences) : ['no silences']));
+      return 0;
+    },
   },
   {
     name: 'silence expire',
@@ -107,33 +77,36 @@ export const alertCommands: CliCommand[] = [
     usage: '<id> [--author NAME]',
     positionals: 1,
     options: { author: { type: 'string' } },
-    run: action(async (args, io) => {
-      const silence = await withDb(io, (db) => expireSilence(db, idArg(args, 'silence'), author(args, io), systemClock.now()));
-      io.out(`silence #${silence.id} expired at ${iso(silence.endsAt)}`);
-    }),
+    async run(args, io) {
+      const id = idArg(args, 'silence');
+      const { silence } = await (await io.connect()).post<{ silence: Silence }>(`/silences/${id}/expire`, { author: author(args, io) });
+      print(io, silence, () => [`silence #${silence.id} expired at ${iso(silence.endsAt)}`]);
+      return 0;
+    },
   },
   {
     name: 'maintenance add',
     summary: 'Declare a maintenance window: mutes matching alerts and holds restart hooks',
     usage: '--title TEXT --match label=value... (--duration 2h | --end ISO) [--start ISO] [--comment TEXT] [--author NAME]',
     options: { ...windowFlags, title: { type: 'string' } },
-    run: action(async (args, io) => {
-      const title = (args.values.title as string | undefined) ?? '';
-      const maintenance = await withDb(io, (db) => addMaintenance(db, { ...windowOptions(args, io), title }, systemClock.now()));
-      io.out(`maintenance #${maintenance.id} "${maintenance.title}": ${labelsText(maintenance.matchers)} from ${iso(maintenance.startsAt)} to ${iso(maintenance.endsAt)}`);
-    }),
+    async run(args, io) {
+      const body = { ...windowBody(args, io), title: (args.values.title as string | undefined) ?? '' };
+      const { maintenance } = await (await io.connect()).post<{ maintenance: Maintenance }>('/maintenances', body);
+      print(io, maintenance, () => [`maintenance #${maintenance.id} "${maintenance.title}": ${labelsText(maintenance.matchers)} from ${iso(maintenance.startsAt)} to ${iso(maintenance.endsAt)}`]);
+      return 0;
+    },
   },
   {
     name: 'maintenance list',
     summary: 'List maintenance windows from now on (--from/--to ISO for another range)',
     options: { from: { type: 'string' }, to: { type: 'string' } },
-    run: action(async (args, io) => {
-      const from = timeOption(args.values.from, 'from', systemClock.now());
-      const to = timeOption(args.values.to, 'to', from + 365 * 86_400_000);
-      const maintenances = await withDb(io, (db) => listMaintenances(db, { from, to }));
-      if (maintenances.length === 0) io.out('no maintenance windows');
-      for (const m of maintenances) io.out(`#${m.id}  ${m.title}  ${labelsText(m.matchers)}  ${iso(m.startsAt)} → ${iso(m.endsAt)}  by ${m.author}`);
-    }),
+    async run(args, io) {
+      const from = (args.values.from as string | undefined) ?? new Date().toISOString();
+      const to = (args.values.to as string | undefined) ?? new Date(Date.parse(from) + 365 * 86_400_000).toISOString();
+      const { maintenances } = await (await io.connect()).get<{ maintenances: Maintenance[] }>('/maintenances', { from, to });
+      print(io, maintenances, () => (maintenances.length ? maintenanceRows(maintenances) : ['no maintenance windows']));
+      return 0;
+    },
   },
   {
     name: 'maintenance end',
@@ -141,20 +114,30 @@ export const alertCommands: CliCommand[] = [
     usage: '<id> [--author NAME]',
     positionals: 1,
     options: { author: { type: 'string' } },
-    run: action(async (args, io) => {
-      const maintenance = await withDb(io, (db) => endMaintenance(db, idArg(args, 'maintenance'), author(args, io), systemClock.now()));
-      io.out(`maintenance #${maintenance.id} ended at ${iso(maintenance.endsAt)}`);
-    }),
+    async run(args, io) {
+      const id = idArg(args, 'maintenance');
+      const { maintenance } = await (await io.connect()).post<{ maintenance: Maintenance }>(`/maintenances/${id}/end`, { author: author(args, io) });
+      print(io, maintenance, () => [`maintenance #${maintenance.id} ended at ${iso(maintenance.endsAt)}`]);
+      return 0;
+    },
   },
   {
     name: 'incident list',
-    summary: 'List open incidents (--all: resolved ones too)',
-    options: { all: { type: 'boolean' } },
-    run: action(async (args, io) => {
-      const incidents = await withDb(io, (db) => listIncidents(db, { all: Boolean(args.values.all) }));
-      if (incidents.length === 0) io.out('no incidents');
-      for (const i of incidents) io.out(`#${i.id}  ${i.state}${i.flapping ? ' (flapping)' : ''}${i.ackedBy ? ` acked by ${i.ackedBy}` : ''}  ${i.rule}  ${labelsText(i.labels)}  since ${iso(i.startedAt)}: ${i.summary}`);
-    }),
+    summary: 'List open incidents (--state STATE for one state, --all: resolved ones too)',
+    options: { all: { type: 'boolean' }, state: { type: 'string' }, limit: { type: 'string' } },
+    async run(args, io) {
+      const state = (args.values.state as string | undefined) ?? (args.values.all ? undefined : 'open');
+      const { incidents } = await (await io.connect()).get<{ incidents: Incident[] }>('/incidents', { state, limit: args.values.limit as string | undefined });
+      print(io, incidents, () =>
+        incidents.length
+          ? table(
+              ['ID', 'STATE', 'RULE', 'LABELS', 'SINCE', 'SUMMARY'],
+              incidents.map((i) => [`#${i.id}`, `${i.state}${i.flapping ? ' (flapping)' : ''}${i.ackedBy ? ` acked by ${i.ackedBy}` : ''}`, i.rule, labelsText(i.labels), iso(i.startedAt), i.summary]),
+            )
+          : ['no incidents'],
+      );
+      return 0;
+    },
   },
   {
     name: 'incident ack',
@@ -162,20 +145,24 @@ export const alertCommands: CliCommand[] = [
     usage: '<id> [--author NAME]',
     positionals: 1,
     options: { author: { type: 'string' } },
-    run: action(async (args, io) => {
-      const incident = await withDb(io, (db) => ackIncident(db, idArg(args, 'incident'), author(args, io), systemClock.now()));
-      io.out(`incident #${incident.id} acknowledged by ${incident.ackedBy}`);
-    }),
+    async run(args, io) {
+      const id = idArg(args, 'incident');
+      const { incident } = await (await io.connect()).post<{ incident: Incident }>(`/incidents/${id}/ack`, { author: author(args, io) });
+      print(io, incident, () => [`incident #${incident.id} acknowledged by ${incident.ackedBy}`]);
+      return 0;
+    },
   },
   {
     name: 'incident reset',
-    summary: 'After EMERGENCY: let the service\'s restart hooks try again',
+    summary: "After EMERGENCY: let the service's restart hooks try again",
     usage: '<id> [--author NAME]',
     positionals: 1,
     options: { author: { type: 'string' } },
-    run: action(async (args, io) => {
-      const incident = await withDb(io, (db) => resetIncident(db, idArg(args, 'incident'), author(args, io), systemClock.now()));
-      io.out(`incident #${incident.id}: hook budget for ${incident.labels.service} reset; a new attempt is queued`);
-    }),
+    async run(args, io) {
+      const id = idArg(args, 'incident');
+      const { incident } = await (await io.connect()).post<{ incident: Incident }>(`/incidents/${id}/reset`, { author: author(args, io) });
+      print(io, incident, () => [`incident #${incident.id}: hook budget for ${incident.labels.service} reset; a new attempt is queued`]);
+      return 0;
+    },
   },
 ];

@@ -3,13 +3,16 @@ import { getProcessingSignals } from '../processing/index.ts';
 import { getProbeStatuses, loadProbes, runProbeNow } from '../probes/index.ts';
 import { registerAdminRoutes } from './api.ts';
 import { alertCommands } from './cli.ts';
+import { registerAlertsReadApi } from './read-api.ts';
 import { alertsConfigSchema, type AlertsHostConfig } from './config.ts';
 import { alertsMigrations } from './migrations.ts';
 import { createRuleSource } from './rules/index.ts';
 import { createAlertService, receiverProblems } from './service.ts';
 
 export { maintenancesOverlapping as listMaintenances, type Maintenance } from './store.ts';
-export { addMaintenance, AdminError, endMaintenance, listIncidents } from './admin.ts';
+export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listIncidents, listSilences, resetIncident, AdminError, type Silence } from './admin.ts';
+export { incidentDetail } from './read-api.ts';
+export { selectIncidentsPage as listIncidentsPage, type Delivery as IncidentDelivery, type TimelineEntry } from './read.ts';
 export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
 export type { Labels } from './config.ts';
 // What a receiver written in another module needs: one file exporting defineReceiver(...), one line in receivers/index.ts.
@@ -28,7 +31,10 @@ export const alertsModule = defineModule({
     return [...unknownProbes, ...receiverProblems(config)];
   },
   setup(ctx: ModuleContext<AlertsHostConfig>): Component[] {
-    if (ctx.roles.has('api')) registerAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, adminToken: ctx.config.server.adminToken });
+    if (ctx.roles.has('api')) {
+      registerAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, adminToken: ctx.config.server.adminToken });
+      registerAlertsReadApi(ctx.http, ctx.db);
+    }
     if (!ctx.roles.has('alerts')) return [];
     const source = createRuleSource(ctx.config.alerts.rules, {
       probeStatuses: () => getProbeStatuses(ctx.db),

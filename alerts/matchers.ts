@@ -58,17 +58,6 @@ export const matchersSchema = z.record(z.string(), z.string()).superRefine((matc
   }
 });
 
-/** Parses CLI/API matchers "service=api" into an object, naming what is wrong. */
-export function parseMatchers(items: readonly string[]): Matchers {
-  const result: Matchers = {};
-  for (const item of items) {
-    const at = item.indexOf('=');
-    if (at <= 0) throw new Error(`matcher "${item}" must look like label=value (or label=/regex/)`);
-    result[item.slice(0, at).trim()] = item.slice(at + 1).trim();
-  }
-  if (Object.keys(result).length === 0) throw new Error('give at least one matcher, like service=api');
-  return result;
-}
 
 /** A stable identity for a set of labels. */
 export function labelKey(labels: Labels): string {

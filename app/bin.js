@@ -2,11 +2,14 @@
 // The `vigil` executable. Vigil runs on the Node version the project pins (the `node` devDependency);
 // when started by an older Node, this re-runs the CLI on the pinned one.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+// In the repository the CLI is TypeScript; the published package ships it compiled next to this file.
+const compiled = fileURLToPath(new URL('./main.js', import.meta.url));
+const main = existsSync(compiled) ? compiled : fileURLToPath(new URL('./main.ts', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
 if (major >= 24) {

@@ -1,31 +1,8 @@
-import { systemClock } from '../core/clock.ts';
-import type { CliCommand, CliIo } from '../core/cli/command.ts';
-import { formatDuration } from '../core/config/duration.ts';
-import { DataDirLockedError, migrate, openDb, type Db } from '../core/db/index.ts';
-import { startQueue, type Queue } from '../core/queue/index.ts';
-import { createLogger } from '../core/telemetry/logger.ts';
-import { createRegistry } from '../core/telemetry/metrics.ts';
-import type { ProbesHostConfig } from './config.ts';
-import { describeSchedule } from './define.ts';
-import { findProbe, runProbeNow } from './run-now.ts';
-import { loadProbes } from './loader.ts';
-import { probesMigrations } from './migrations.ts';
-import { runProbe } from './runner.ts';
-import { getProbeStatuses } from './results.ts';
+import type { CliArgs, CliCommand } from '../core/cli/command.ts';
+import { UsageError } from '../core/cli/command.ts';
+import { iso, labelsText, parseMatchOptions, print, table } from '../core/cli/output.ts';
+import type { ProbeSummary } from './api.ts';
 import type { ProbeResult } from './types.ts';
-
-/** The store when this process can open it; an embedded store held by a running Vigil cannot be, which is reported, not fatal. */
-async function openStore(config: ProbesHostConfig, io: CliIo<ProbesHostConfig>): Promise<Db | undefined> {
-  try {
-    const db = await openDb(config.database, 'vigil-probe-cli');
-    await migrate(db, probesMigrations);
-    return db;
-  } catch (error) {
-    if (!(error instanceof DataDirLockedError)) throw error;
-    io.err(`note: ${error.message.split('\n')[0]}; results are not read or recorded`);
-    return undefined;
-  }
-}
 
 export function formatResult(result: ProbeResult): string[] {
   const lines = [`${result.success ? 'UP  ' : 'DOWN'} ${result.probe} (${result.kind}) at ${result.location}: ${result.success ? 'success' : 'failure'} in ${result.durationMs.toFixed(1)} ms`];
@@ -38,72 +15,103 @@ export function formatResult(result: ProbeResult): string[] {
   return lines;
 }
 
-const testCommand: CliCommand<ProbesHostConfig> = {
+const lastText = (last: ProbeResult | null) => (last ? `${last.success ? 'ok' : 'failed'} ${iso(last.startedAt)} at ${last.location}${last.reason ? `: ${last.reason}` : ''}` : 'never run');
+
+function probeName(args: CliArgs): string {
+  const name = args.positionals[0];
+  if (!name) throw new UsageError('name the probe, e.g. `vigil probe results api-ready` (see `vigil probe list`)');
+  return name;
+}
+
+const testCommand: CliCommand = {
   name: 'probe test',
-  summary: 'Run one probe from the configuration now and print its result, timings and reason (exit 1 on failure)',
-  usage: '<probe-name> [--location NAME]',
+  summary: 'Run probes now (in the running Vigil when one runs) and print results, timings and reasons; exit 1 if one fails. Not recorded',
+  usage: '(<probe-name> | --all | --match label=value...) [--location NAME]',
   positionals: 1,
-  options: { location: { type: 'string' } },
+  options: { location: { type: 'string' }, all: { type: 'boolean' }, match: { type: 'string', multiple: true } },
   async run(args, io) {
     const name = args.positionals[0];
-    if (!name) {
-      io.err('vigil probe test: name the probe to run, e.g. `vigil probe test api-ready` (see `vigil probe list`)');
-      return 2;
-    }
-    const config = await io.loadConfig();
-    const loaded = findProbe(config.probes, name);
-    const logger = createLogger({ level: 'silent' });
-    const location = (args.values.location as string | undefined) ?? io.env.VIGIL_LOCATION ?? 'local';
-    const publicUrl = config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
-    // With a public listener of its own, the processing API stays on the internal one.
-    const internal = config.server.internal;
-    const apiUrl = config.server.public ? `http://${internal?.host ?? config.server.host}:${internal?.port ?? config.server.port}` : undefined;
-    const db = await openStore(config, io);
-    let queue: Queue | undefined;
-    try {
-      if (db && loaded.kind.uses?.includes('queue')) queue = await startQueue(db, logger);
-      const context = { config, clock: systemClock, logger, registry: createRegistry(), location, publicUrl, ...(apiUrl ? { apiUrl } : {}) };
-      const result = db
-        ? await runProbeNow({ ...context, db, queue: queue as Queue }, name)
-        : (await runProbe(loaded.definition, loaded.kind, { ...context, db: undefined as unknown as Db })).result;
-      for (const line of formatResult(result)) io.out(line);
-      return result.success ? 0 : 1;
-    } finally {
-      await queue?.stop({ graceful: false, close: true, timeout: 1000 }).catch(() => {});
-      await db?.close();
-    }
+    const match = args.values.match ? parseMatchOptions(args.values.match as string[]) : undefined;
+    if (!name && !args.values.all && !match) throw new UsageError('name the probe to run, or give --all or --match label=value (see `vigil probe list`)');
+    const location = (args.values.location as string | undefined) ?? io.env.VIGIL_LOCATION;
+    const { results } = await (await io.connect()).post<{ results: ProbeResult[] }>('/probes/test', {
+      ...(name ? { probes: [name] } : {}),
+      ...(args.values.all ? { all: true } : {}),
+      ...(match ? { match } : {}),
+      ...(location ? { location } : {}),
+    });
+    print(io, results, () => results.flatMap(formatResult));
+    return results.every((result) => result.success) ? 0 : 1;
   },
 };
 
-const listCommand: CliCommand<ProbesHostConfig> = {
+const listCommand: CliCommand = {
   name: 'probe list',
-  summary: 'List every probe in the configuration with its schedule, labels, state and last result',
+  summary: 'List every configured probe with its schedule, state and last result',
   async run(_args, io) {
-    const config = await io.loadConfig();
-    const { probes, problems, warnings } = loadProbes(config.probes);
-    const db = await openStore(config, io);
-    const statuses = new Map((db ? await getProbeStatuses(db).finally(() => db.close()) : []).map((status) => [status.probe, status]));
-    if (probes.length === 0) io.out('No valid probes in the configuration.');
-    for (const { definition } of probes) {
-      const status = statuses.get(definition.name);
-      const labels = Object.entries(definition.labels).map(([key, value]) => `${key}=${value}`).join(',');
-      const last = status?.lastResult;
-      io.out(
-        [
-          definition.name.padEnd(24),
-          definition.kind.padEnd(10),
-          describeSchedule(definition.schedule).padEnd(16),
-          `timeout ${formatDuration(definition.timeout)}`.padEnd(14),
-          (status?.state ?? 'unknown').padEnd(8),
-          last ? `${last.success ? 'ok' : 'failed'} ${new Date(last.startedAt).toISOString()} at ${last.location}${last.reason ? `: ${last.reason}` : ''}` : 'never run',
-          labels ? ` [${labels}]` : '',
-        ].join(' '),
-      );
-    }
-    for (const problem of problems) io.out(`INVALID ${problem}`);
-    for (const warning of warnings) io.out(`WARNING ${warning}`);
+    const listing = await (await io.connect()).get<{ probes: ProbeSummary[]; problems: string[]; warnings: string[] }>('/probes');
+    print(io, listing, () => [
+      ...(listing.probes.length
+        ? table(
+            ['NAME', 'KIND', 'SCHEDULE', 'STATE', 'LAST RESULT', 'LABELS'],
+            listing.probes.map((probe) => [probe.name, probe.kind, probe.schedule, probe.state, lastText(probe.lastResult), labelsText(probe.labels)]),
+          )
+        : ['No valid probes in the configuration.']),
+      ...listing.problems.map((problem) => `INVALID ${problem}`),
+      ...listing.warnings.map((warning) => `WARNING ${warning}`),
+    ]);
     return 0;
   },
 };
 
-export const probeCommands: readonly CliCommand<ProbesHostConfig>[] = [testCommand, listCommand];
+const resultsCommand: CliCommand = {
+  name: 'probe results',
+  summary: 'Stored results of a probe, newest first (--failures, --since/--until ISO, --limit N, --cursor for the next page)',
+  usage: '<probe-name> [--failures | --successes] [--since ISO] [--until ISO] [--limit N] [--cursor C]',
+  positionals: 1,
+  options: { failures: { type: 'boolean' }, successes: { type: 'boolean' }, since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+  async run(args, io) {
+    const name = probeName(args);
+    const { values } = args;
+    const page = await (await io.connect()).get<{ results: ProbeResult[]; nextCursor: string | null }>(`/probes/${encodeURIComponent(name)}/results`, {
+      outcome: values.failures ? 'failure' : values.successes ? 'success' : undefined,
+      from: values.since as string | undefined,
+      to: values.until as string | undefined,
+      limit: values.limit as string | undefined,
+      cursor: values.cursor as string | undefined,
+    });
+    print(io, page, () => [
+      ...(page.results.length
+        ? table(
+            ['STARTED', 'LOCATION', 'OUTCOME', 'MS', 'REASON'],
+            page.results.map((result) => [iso(result.startedAt), result.location, result.success ? 'ok' : 'failed', result.durationMs.toFixed(0), result.reason ?? '']),
+          )
+        : ['no results']),
+      ...(page.nextCursor ? [`more: --cursor ${page.nextCursor}`] : []),
+    ]);
+    return 0;
+  },
+};
+
+const uptimeCommand: CliCommand = {
+  name: 'probe uptime',
+  summary: 'Uptime of a probe per day (or --hourly) over the last --days N (default 30, at most 90)',
+  usage: '<probe-name> [--days N] [--hourly]',
+  positionals: 1,
+  options: { days: { type: 'string' }, hourly: { type: 'boolean' } },
+  async run(args, io) {
+    const name = probeName(args);
+    const uptime = await (await io.connect()).get<{ uptimeRatio: number | null; buckets: Array<{ start: string; checks: number; uptimeRatio: number | null }> }>(
+      `/probes/${encodeURIComponent(name)}/uptime`,
+      { resolution: args.values.hourly ? 'hourly' : 'daily', days: (args.values.days as string | undefined) ?? '30' },
+    );
+    const percent = (ratio: number | null) => (ratio === null ? '-' : `${(ratio * 100).toFixed(2)}%`);
+    print(io, uptime, () => [
+      ...table([args.values.hourly ? 'HOUR' : 'DAY', 'CHECKS', 'UPTIME'], uptime.buckets.map((bucket) => [args.values.hourly ? bucket.start : bucket.start.slice(0, 10), String(bucket.checks), percent(bucket.uptimeRatio)])),
+      `overall: ${percent(uptime.uptimeRatio)}`,
+    ]);
+    return 0;
+  },
+};
+
+export const probeCommands: readonly CliCommand[] = [testCommand, listCommand, resultsCommand, uptimeCommand];

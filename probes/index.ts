@@ -1,4 +1,5 @@
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
+import { registerProbeApi } from './api.ts';
 import { probeCommands } from './cli.ts';
 import { probesConfigSchema } from './config.ts';
 import { registerHeartbeatRoutes } from './heartbeats.ts';
@@ -13,6 +14,8 @@ export type { KindContext, KindOutcome, ProbeResult, ProbeRunContext, ProbeState
 export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeConstructor, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
 export type { KindName, KnownProbeDefinition } from './registry.ts';
 export { getProbeStatuses, getRecentResults, getUptime } from './results.ts';
+export { probeSummaries, type ProbeSummary } from './api.ts';
+export { selectResultsPage as getResultsPage } from './read.ts';
 export { loadProbes } from './loader.ts';
 export { findProbe, runProbeNow } from './run-now.ts';
 export * from './kinds/index.ts';
@@ -39,7 +42,10 @@ export const probesModule = defineModule({
     const { probes, problems, warnings } = loadProbes(ctx.config.probes);
     for (const problem of problems) ctx.logger.error({ problem }, 'probe definition skipped');
     for (const warning of warnings) ctx.logger.warn({ warning }, 'probe definition runs, but check it');
-    if (ctx.roles.has('api')) registerHeartbeatRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, tokens: heartbeatTokens(probes) });
+    if (ctx.roles.has('api')) {
+      registerHeartbeatRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, tokens: heartbeatTokens(probes) });
+      registerProbeApi(ctx.http, ctx);
+    }
     if (!ctx.roles.has('probes')) return [];
     const metrics = probeMetrics(ctx.registry);
     const recorder = createRecorder(ctx.db, metrics, ctx.logger, ctx.clock);

@@ -1,14 +1,11 @@
-import { migrate, openDb } from '../core/db/index.ts';
-import type { CliCommand } from '../core/cli/command.ts';
-import type { CoreConfig } from '../core/config/index.ts';
-import { systemClock } from '../core/clock.ts';
+import { UsageError, type CliCommand } from '../core/cli/command.ts';
+import { print } from '../core/cli/output.ts';
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { createMailer } from '../core/mail.ts';
-import { createLogger } from '../core/telemetry/index.ts';
 import multipart from '@fastify/multipart';
 import { requireScopes } from '../core/http/auth.ts';
 import { accessMigrations } from './access-migrations.ts';
-import { startQueue, SUPERVISE_SECONDS } from '../core/queue/index.ts';
+import { SUPERVISE_SECONDS } from '../core/queue/index.ts';
 import { registerRoutes } from './api.ts';
 import { isAwaitingUpload, registerDirectUploadCreation, registerPlainDirectUpload, registerUploadCors, type DirectUploadDeps } from './direct-uploads.ts';
 import { keyCommands, keyVerifier, registerKeyRoutes } from './keys.ts';
@@ -17,87 +14,47 @@ import { loadSigner, publicLinks, registerPublicLinkRoutes } from './links.ts';
 import { registerTusUploads } from './tus.ts';
 import { processingConfigSchema, type ProcessingConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg.ts';
-import { createGcComponent, runGc } from './gc.ts';
+import { createGcComponent, type GcReport } from './gc.ts';
 import { processingMetrics } from './metrics.ts';
 import { processingMigrations } from './migrations.ts';
+import { registerProcessingReadApi } from './read-api.ts';
 import { resumeWorkOfDeadStarts } from './recovery.ts';
 import { reportCommand } from './report.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
-import { createPipelineWorker, declareQueues, retryFailedVideo, type PipelineWorker } from './worker.ts';
+import { createPipelineWorker, declareQueues, type PipelineWorker } from './worker.ts';
 
 export { getProcessingSignals, type ProcessingSignals, type QueueSignal, type SignalOptions } from './signals.ts';
 export { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg, type FfmpegInfo, type ProbeInfo } from './ffmpeg.ts';
 export { FAILURE_CLASSES, FAILURE_CODES, type FailureClass, type FailureCode } from './failures.ts';
+export { listVideosPage, videoDetail } from './read-api.ts';
+export { VIDEO_STATES, type VideoState } from './store.ts';
+export type { Workflow, WorkflowStage } from './workflow.ts';
 
-const gcCommand: CliCommand<CoreConfig & { processing: ProcessingConfig }> = {
+const gcCommand: CliCommand = {
   name: 'processing gc',
   summary: 'Run the storage GC once (expired derived files, synthetic uploads, unreferenced originals) and print what it freed',
   async run(_args, io) {
-    const config = await io.loadConfig();
-    const db = await openDb(config.database, 'vigil-gc');
-    try {
-      await migrate(db, processingMigrations);
-      const logger = createLogger({ level: 'warn' });
-      const report = await runGc({ db, storage: new Storage(config.processing.storageDir), config: config.processing, clock: systemClock, logger });
-      io.out(
-        `freed ${report.freedBytes} bytes: ${report.deletedVideos} synthetic video(s), ${report.deletedOutputs} derived file(s), ` +
-          `${report.deletedOriginals} original(s), ${report.deletedOrphans} orphan file(s); ${report.storedBytes} bytes still stored.`,
-      );
-      return 0;
-    } finally {
-      await db.close();
-    }
+    const report = await (await io.connect()).post<GcReport>('/processing/gc');
+    print(io, report, () => [
+      `freed ${report.freedBytes} bytes: ${report.deletedVideos} synthetic video(s), ${report.deletedOutputs} derived file(s), ` +
+        `${report.deletedOriginals} original(s), ${report.deletedOrphans} orphan file(s); ${report.storedBytes} bytes still stored.`,
+    ]);
+    return 0;
   },
 };
 
-const retryCommand: CliCommand<CoreConfig & { processing: ProcessingConfig }> = {
+const retryCommand: CliCommand = {
   name: 'processing retry',
   summary: 'Queue a failed video again at the stage it failed at, with fresh attempt counts',
-  usage: '<video-id> [--url URL]  (the running Vigil at --url/VIGIL_URL with VIGIL_ADMIN_TOKEN; without a URL, the database directly)',
+  usage: '<video-id>',
   positionals: 1,
-  options: { url: { type: 'string' } },
   async run(args, io) {
     const id = args.positionals[0];
-    if (!id) {
-      io.err('vigil processing retry: give the id of a failed video');
-      return 2;
-    }
-    const url = (args.values.url as string | undefined) ?? io.env.VIGIL_URL;
-    if (url) {
-      const response = await fetch(`${url.replace(/\/$/, '')}/admin/api/v1/videos/${encodeURIComponent(id)}/retry`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${io.env.VIGIL_ADMIN_TOKEN ?? ''}` },
-      });
-      const body = (await response.json().catch(() => ({}))) as { error?: { message: string }; stage?: string };
-      if (!response.ok) {
-        io.err(`vigil processing retry: ${body.error?.message ?? `HTTP ${response.status}`}`);
-        return 1;
-      }
-      io.out(`video ${id} queued again at the ${body.stage} stage`);
-      return 0;
-    }
-    const config = await io.loadConfig();
-    const db = await openDb(config.database, 'vigil-retry');
-    const logger = createLogger({ level: 'warn' });
-    try {
-      await migrate(db, processingMigrations);
-      const queue = await startQueue(db, logger);
-      try {
-        await declareQueues(queue, config.processing);
-        const video = await retryFailedVideo({ db, queue, clock: systemClock }, id);
-        if (!video) {
-          io.err(`vigil processing retry: no failed video with id "${id}"`);
-          return 1;
-        }
-        io.out(`video ${id} queued again at the ${video.stage} stage`);
-        return 0;
-      } finally {
-        await queue.stop({ graceful: false });
-      }
-    } finally {
-      await db.close();
-    }
+    if (!id) throw new UsageError('give the id of a failed video');
+    const video = await (await io.connect()).post<{ stage: string }>(`/videos/${encodeURIComponent(id)}/retry`);
+    print(io, video, () => [`video ${id} queued again at the ${video.stage} stage`]);
+    return 0;
   },
 };
 
@@ -131,7 +88,7 @@ export const processingModule = defineModule({
     const signer = await loadSigner(ctx.db);
     const links = publicLinks({ signer, config, clock: ctx.clock, publicUrl: () => ctx.publicUrl });
     if (ctx.roles.has('api')) {
-      const access = { adminToken: ctx.config.server.adminToken, verifyKey: keyVerifier(ctx.db, ctx.clock, config.keys) };
+      const access = { adminTokens: ctx.adminTokens, verifyKey: keyVerifier(ctx.db, ctx.clock, config.keys) };
       const quota = uploadQuota({ db: ctx.db, clock: ctx.clock, limits: config.apiLimits });
       const direct: DirectUploadDeps = { db: ctx.db, queue: ctx.queue, storage, config, clock: ctx.clock, metrics, publicUrl: () => ctx.publicUrl, statusUrl: links.status };
       // The processing API for the platform's backend, with keys: the internal listener.
@@ -163,6 +120,7 @@ export const processingModule = defineModule({
         registerTusUploads(open, direct);
         registerPublicLinkRoutes(open, { db: ctx.db, storage, config, clock: ctx.clock, signer, publicUrl: () => ctx.publicUrl, awaitingUpload: (id) => isAwaitingUpload(ctx.db, id, ctx.clock.date()) });
       });
+      registerProcessingReadApi(ctx.http, { db: ctx.db, clock: ctx.clock, gc: { db: ctx.db, storage, config, clock: ctx.clock, logger: ctx.logger, metrics } });
     }
     if (ctx.roles.has('worker')) {
       const mailer = createMailer(ctx.config.smtp);

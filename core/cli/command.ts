@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { CoreConfig } from '../config/schema.ts';
+import type { AdminClient } from './client.ts';
 
 export interface CliIo<Config extends CoreConfig = CoreConfig> {
   out: (line: string) => void;
@@ -9,6 +10,13 @@ export interface CliIo<Config extends CoreConfig = CoreConfig> {
   env: NodeJS.ProcessEnv;
   /** Loads and validates `configPath` with the whole product's schema. */
   loadConfig(): Promise<Config>;
+  /**
+   * The admin API of the running Vigil (--url/VIGIL_URL with VIGIL_ADMIN_TOKEN, else the instance running from the
+   * configuration's data directory), or, when none runs, the same API served in this process from the store.
+   */
+  connect(): Promise<AdminClient>;
+  /** --json: print the API's answer as JSON instead of text for people. */
+  json: boolean;
 }
 
 export interface CliArgs {

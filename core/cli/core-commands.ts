@@ -1,5 +1,6 @@
 import type { ConfigLoader, CoreConfig } from '../config/index.ts';
 import { migrate, openDb } from '../db/index.ts';
+import { lockHolder } from '../db/lock.ts';
 import { migrationsOf, rolesOf, type Role, type VigilModule } from '../lifecycle/module.ts';
 import { stopOnSignals } from '../lifecycle/signals.ts';
 import { startVigil } from '../lifecycle/start.ts';
@@ -10,6 +11,10 @@ import { UsageError, type CliArgs, type CliCommand, type CliIo } from './command
 export interface Product {
   modules: readonly VigilModule[];
   config: ConfigLoader<CoreConfig>;
+  /** The package's version, for --version and the OpenAPI document. */
+  version?: string;
+  /** Verbs of the product itself rather than of one module (e.g. "init"). */
+  commands?: readonly CliCommand[];
 }
 
 function parseRoles(values: CliArgs['values'], known: readonly Role[]): Role[] {
@@ -33,6 +38,7 @@ async function runUntilSignalled(product: Product, roles: Role[], args: CliArgs,
     config,
     roles,
     modules: product.modules,
+    ...(product.version ? { version: product.version } : {}),
     location: (args.values.location as string | undefined) ?? io.env.VIGIL_LOCATION ?? 'local',
   });
   return stopOnSignals(vigil, () => tracing.shutdown());
@@ -61,6 +67,11 @@ export function coreCommands(product: Product): CliCommand[] {
       summary: 'Apply database migrations (start does this too) and exit',
       async run(_args, io) {
         const config = await io.loadConfig();
+        const running = config.database.url ? undefined : lockHolder(config.database.dataDir);
+        if (running) {
+          io.out(`Vigil (process ${running.pid}) is running on ${config.database.dataDir} and applied its migrations when it started; stop it to apply another version's.`);
+          return 0;
+        }
         const db = await openDb(config.database, 'vigil-migrate');
         try {
           const report = await migrate(db, migrations);

@@ -20,8 +20,8 @@ export class DataDirLockedError extends Error {
   constructor(dataDir: string, holder: LockHolder | undefined) {
     const who = holder ? `process ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.since})` : 'another process';
     super(
-      `The data directory ${dataDir} is in use by ${who}. Stop that process first, or point VIGIL_DATA_DIR ` +
-        `at another directory; to run several processes, use PostgreSQL (DATABASE_URL).`,
+      `The data directory ${dataDir} is in use by ${who}. Commands that read or change its data go through that ` +
+        `running Vigil's API; to run several processes on one store, use PostgreSQL (DATABASE_URL).`,
     );
     this.name = 'DataDirLockedError';
     this.holder = holder;
@@ -87,10 +87,27 @@ export async function acquireDataDirLock(dataDir: string): Promise<() => Promise
   };
 }
 
+/** The live process on this host holding `dataDir`, if one does. */
+export function lockHolder(dataDir: string): LockHolder | undefined {
+  const holder = readHolder(path.join(dataDir, 'vigil.lock'));
+  return holder && holder.host === os.hostname() && isAlive(holder.pid) ? holder : undefined;
+}
+
 function readHolder(file: string): LockHolder | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as LockHolder;
   } catch {
     return undefined;
+  }
+}
+
+/** Whether a process with this id runs on this host. */
+export function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

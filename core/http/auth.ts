@@ -62,9 +62,10 @@ export function authorize(scope: Scope, principal: Principal | null | 'unknown')
 
 /**
  * Makes every route registered in `scope` declare `config.scope`, and checks it on each request before the body is
- * read: the admin token (when configured) or a key the verifier accepts, holding the declared scope.
+ * read: an admin token (the configured one or this process's local one) or a key the verifier accepts, holding the
+ * declared scope.
  */
-export function requireScopes(http: HttpServer, options: { adminToken: Secret | undefined; verifyKey: KeyVerifier }): void {
+export function requireScopes(http: HttpServer, options: { adminTokens: readonly Secret[]; verifyKey: KeyVerifier }): void {
   http.addHook('onRoute', (route: RouteOptions) => {
     if (!route.config?.scope) throw new Error(`${route.method} ${route.url} declares no scope (config.scope: a scope or "public")`);
   });
@@ -74,7 +75,7 @@ export function requireScopes(http: HttpServer, options: { adminToken: Secret | 
     const presented = bearerToken(request.headers.authorization);
     let principal: Principal | null | 'unknown' = null;
     if (presented !== null) {
-      const admin = options.adminToken && sameSecret(presented, options.adminToken.reveal());
+      const admin = options.adminTokens.some((token) => sameSecret(presented, token.reveal()));
       principal = admin ? ADMIN_PRINCIPAL : ((await options.verifyKey(presented)) ?? 'unknown');
     }
     const refusal = authorize(scope, principal);

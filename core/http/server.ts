@@ -1,5 +1,6 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Histogram, Registry } from 'prom-client';
 import type { CoreConfig } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
@@ -42,7 +43,14 @@ export interface HttpServerOptions {
   repeats: RepeatLimiter;
   /** Serve /metrics and export the listener's connection figures (the internal listener does; a separate public one does not). */
   metrics?: boolean;
+  /** Bearer tokens accepted under /admin/api/: the configured admin token and this process's local one. */
+  adminTokens: readonly Secret[];
+  /** The version the OpenAPI document states. */
+  version?: string;
 }
+
+/** Where the administration API lives; every path under it needs an admin bearer token. */
+export const ADMIN_API_PREFIX = '/admin/api/v1';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -96,6 +104,14 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     request.span = span;
     // Running the rest of the chain inside the span's context makes it the parent of everything the handler does.
     context.with(trace.setSpan(parent, span), done);
+  });
+
+  // Checked on request, before any body is read or refused for its size, for every module's admin route at once.
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith(`${ADMIN_API_PREFIX}/`)) return;
+    if (!presentsAdminToken(request.headers.authorization, options.adminTokens)) {
+      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' } });
+    }
   });
 
   // An announced body over the route's limit (its `bodyLimit` option, else server.bodyLimit) is refused before a
@@ -187,6 +203,18 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
+  // Documents the admin API from the schemas its routes declare; the public routes are not part of it.
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Vigil administration API', version: options.version ?? '0.0.0' },
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+      security: [{ adminToken: [] }],
+    },
+    transform: ({ schema, url }) => ({ schema: { ...schema, hide: !url.startsWith(`${ADMIN_API_PREFIX}/`) || url === `${ADMIN_API_PREFIX}/openapi.json` }, url }),
+  });
+  app.get(`${ADMIN_API_PREFIX}/openapi.json`, async () => app.swagger());
+
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
@@ -209,15 +237,13 @@ function routeOf(request: FastifyRequest): string {
   return request.routeOptions.url ?? 'unmatched';
 }
 
-/** A preHandler for /admin/api/v1: a bearer token compared in constant time; no token configured means no admin API. */
-export function requireAdminToken(token: Secret | undefined) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!token) {
-      return reply.status(403).send({ error: { code: 'ADMIN_DISABLED', message: 'The admin API is disabled: set VIGIL_ADMIN_TOKEN (or server.adminToken) to enable it.' } });
-    }
-    const presented = bearerToken(request.headers.authorization);
-    if (presented === null || !sameSecret(presented, token.reveal())) {
-      return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' } });
-    }
-  };
+/** Whether an Authorization header carries one of the tokens ("Bearer" in any case). */
+export function presentsAdminToken(header: string | undefined, tokens: readonly Secret[]): boolean {
+  const presented = bearerToken(header);
+  return presented !== null && matchingToken(presented, tokens) !== undefined;
+}
+
+/** The token among `tokens` that equals `presented`; every token is compared, each in constant time. */
+export function matchingToken(presented: string, tokens: readonly Secret[]): Secret | undefined {
+  return tokens.filter((token) => sameSecret(presented, token.reveal()))[0];
 }

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { CliCommand } from '../cli/command.ts';
 import type { Clock } from '../clock.ts';
 import type { CoreConfig } from '../config/schema.ts';
+import type { Secret } from '../config/secret.ts';
 import { coreMigrations } from '../db/store.ts';
 import type { Db, Migration } from '../db/index.ts';
 import type { HttpServer } from '../http/server.ts';
@@ -46,6 +47,8 @@ export interface ModuleContext<Config extends CoreConfig = CoreConfig> {
   http: HttpServer;
   /** The internet-facing listener (direct upload URLs, status by token, public pages); `http` itself unless server.public is set. */
   publicHttp: HttpServer;
+  /** The tokens the admin API accepts (the configured one and this process's local one), for a module's own login. */
+  adminTokens: readonly Secret[];
 }
 
 /** A module's section of vigil.config.ts: its key, its schema, and the environment variables that override its fields. */

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { systemClock, type Clock } from '../clock.ts';
+import type { Secret } from '../config/secret.ts';
 import type { CoreConfig } from '../config/schema.ts';
 import { migrate, openDb, recordReadinessWrite, type Db } from '../db/index.ts';
 import { withTimeout } from '../db/timeout.ts';
@@ -10,6 +11,7 @@ import { startQueue, type Queue } from '../queue/index.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createRegistry, type Registry } from '../telemetry/metrics.ts';
 import { createRepeatLimiter } from '../telemetry/repeats.ts';
+import { advertiseInstance, createLocalToken } from './instance.ts';
 import { migrationsOf, rolesOf, type Component, type ModuleContext, type Role, type VigilModule } from './module.ts';
 
 export interface StartOptions {
@@ -20,6 +22,13 @@ export interface StartOptions {
   location?: string;
   clock?: Clock;
   logger?: Logger;
+  /** The product's version, stated by the OpenAPI document. */
+  version?: string;
+  /**
+   * false: no listening and nothing advertised; requests are served through `http.inject` (the CLI's offline mode).
+   * Otherwise an instance with the api role writes its address and local token next to the data directory's lock.
+   */
+  listen?: boolean;
 }
 
 export interface Vigil {
@@ -33,6 +42,8 @@ export interface Vigil {
   readonly http: HttpServer;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** Accepted by this process's admin API besides the configured token; written to a 0600 file for the local CLI. */
+  readonly localToken: Secret;
   readiness(): Promise<Readiness>;
   /** Graceful stop: not ready at once, components stop taking work, in-flight work finishes or is handed back, database closed. */
   stop(timeoutMs?: number): Promise<void>;
@@ -89,24 +100,36 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       return failed ? { ready: false, reason: `${failed.name}: ${failed.reason}`, checks } : { ready: true, checks };
     };
 
-    const http = createHttpServer({ logger, registry, readiness, limits: config.server, repeats });
-    const publicHttp = config.server.public ? createHttpServer({ logger, registry, readiness, limits: config.server, repeats, metrics: false }) : http;
+    const localToken = createLocalToken();
+    const adminTokens = config.server.adminToken ? [config.server.adminToken, localToken] : [localToken];
+    const version = options.version ? { version: options.version } : {};
+    const http = createHttpServer({ logger, registry, readiness, limits: config.server, repeats, adminTokens, ...version });
+    const publicHttp = config.server.public ? createHttpServer({ logger, registry, readiness, limits: config.server, repeats, adminTokens, ...version, metrics: false }) : http;
     const publicUrl = config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
-    const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, apiUrl: publicUrl, http, publicHttp };
+    const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, apiUrl: publicUrl, http, publicHttp, adminTokens };
     for (const module of modules) components.push(...(await module.setup(context)));
     for (const component of components) {
       await component.start?.();
       cleanups.push(async () => component.stop?.(clock.now() + 1000));
     }
 
-    const url = await listen(http, { host: config.server.internal?.host ?? config.server.host, port: config.server.internal?.port ?? config.server.port });
-    cleanups.push(() => http.close());
-    const publicListenerUrl =
-      publicHttp === http ? url : await listen(publicHttp, { host: config.server.public?.host ?? config.server.host, port: config.server.public?.port ?? config.server.port });
-    if (publicHttp !== http) cleanups.push(() => publicHttp.close());
-    context.publicUrl = config.server.publicUrl ?? publicListenerUrl;
-    context.apiUrl = publicHttp === http ? context.publicUrl : url;
-    logger.info({ url, ...(publicHttp === http ? {} : { publicUrl: publicListenerUrl }), location: context.location }, 'vigil started');
+    let url = context.publicUrl;
+    let publicListenerUrl = url;
+    let withdraw = () => {};
+    if (options.listen === false) {
+      await http.ready();
+      if (publicHttp !== http) await publicHttp.ready();
+    } else {
+      url = await listen(http, { host: config.server.internal?.host ?? config.server.host, port: config.server.internal?.port ?? config.server.port });
+      cleanups.push(() => http.close());
+      publicListenerUrl =
+        publicHttp === http ? url : await listen(publicHttp, { host: config.server.public?.host ?? config.server.host, port: config.server.public?.port ?? config.server.port });
+      if (publicHttp !== http) cleanups.push(() => publicHttp.close());
+      context.publicUrl = config.server.publicUrl ?? publicListenerUrl;
+      context.apiUrl = publicHttp === http ? context.publicUrl : url;
+      if (roles.has('api')) withdraw = advertiseInstance(config.database, url, localToken);
+      logger.info({ url, ...(publicHttp === http ? {} : { publicUrl: publicListenerUrl }), location: context.location }, 'vigil started');
+    }
 
     let stopped: Promise<void> | undefined;
     return {
@@ -118,6 +141,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
       http,
       registry,
       logger,
+      localToken,
       readiness,
       stop(timeoutMs = config.server.shutdownTimeout) {
         stopped ??= (async () => {
@@ -133,6 +157,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
           await queue.stop({ graceful: true, close: true, timeout: Math.max(1000, deadline - Date.now()) }).catch(() => {});
           await db.close();
           repeats.flush();
+          withdraw();
           logger.info('stopped');
         })();
         return stopped;

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { findPackageJSON } from 'node:module';
 
 function readRevision(): string {
   try {
@@ -11,6 +12,7 @@ function readRevision(): string {
   }
 }
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+// The nearest package.json: the repository's, or the installed package's (whose code sits under dist/).
+const pkg = JSON.parse(readFileSync(findPackageJSON('..', import.meta.url)!, 'utf8')) as { version: string };
 
 export const BUILD = { version: pkg.version, revision: process.env.VIGIL_REVISION ?? readRevision() };

@@ -67,7 +67,7 @@ describeEachBackend('alerts administration', (backend) => {
 
     expect((await call('POST', '/incidents/1/ack', { author: 'ana' })).status).toBe(404);
     expect((await call('POST', '/incidents/abc/ack', { author: 'ana' })).status).toBe(400);
-    expect(JSON.parse((await call('GET', '/incidents')).text)).toEqual({ incidents: [] });
+    expect(JSON.parse((await call('GET', '/incidents')).text)).toEqual({ incidents: [], nextCursor: null });
   });
 
   it('exposes the alerts metrics and keeps secrets out of every answer and the audit log', async () => {
@@ -138,14 +138,14 @@ describeEachBackend('alerts administration', (backend) => {
     const added = await vigilCli('silence', 'add', '--match', 'service=api', '--duration', '30m', '--author', 'ana', '--comment', 'deploy');
     expect(added.code).toBe(0);
     expect(added.output).toMatch(/^silence #1: service=api from /);
-    expect((await vigilCli('silence', 'list')).output).toMatch(/#1 {2}service=api .* by ana: deploy/);
+    expect((await vigilCli('silence', 'list')).output).toMatch(/^#1 +service=api +\S+ +\S+ +ana +deploy$/m);
     expect((await vigilCli('silence', 'expire', '1', '--author', 'ana')).code).toBe(0);
     expect((await vigilCli('silence', 'list')).output.trim()).toBe('no silences');
     const wrong = await vigilCli('silence', 'add', '--match', 'service', '--duration', '30m', '--comment', 'x');
     expect(wrong.code).toBe(2);
-    expect(wrong.output).toContain('matcher "service" must look like label=value');
+    expect(wrong.output).toContain('"service" must look like label=value');
     expect((await vigilCli('maintenance', 'add', '--title', 'DB upgrade', '--match', 'service=db', '--duration', '2h', '--author', 'ana')).code).toBe(0);
-    expect((await vigilCli('maintenance', 'list')).output).toMatch(/#1 {2}DB upgrade {2}service=db/);
+    expect((await vigilCli('maintenance', 'list')).output).toMatch(/^#1 +DB upgrade +service=db/m);
     expect((await vigilCli('maintenance', 'end', '1')).code).toBe(0);
     expect((await vigilCli('incident', 'list')).output.trim()).toBe('no incidents');
     expect((await vigilCli('incident', 'reset', '7')).output).toContain('no incident #7');
@@ -153,5 +153,6 @@ describeEachBackend('alerts administration', (backend) => {
     expect([invalid.code, invalid.output]).toEqual([2, expect.stringMatching(/team: \/\(\/ is not a valid regular expression/)]);
     const everything = await vigilCli('maintenance', 'add', '--title', 'all', '--match', 'team=/.*/', '--duration', '1h');
     expect([everything.code, everything.output]).toEqual([2, expect.stringMatching(/force it/)]);
-  });
+    // Each command with no Vigil running serves the API from the store in its own process: allow for the starts.
+  }, 300_000);
 });

@@ -24,7 +24,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('vigil probe CLI', () => {
+describe('vigil probe CLI', { timeout: 360_000 }, () => {
   it('validate reports the bad definition with its file, line and field, and exits non-zero', async () => {
     const { code, output } = await runVigil(['validate', '--config', CONFIG], env);
     expect(code).toBe(1);
@@ -41,18 +41,18 @@ describe('vigil probe CLI', () => {
     expect(down.output).toMatch(/^DOWN target-down \(http\) at eu-west: failure/m);
     expect(down.output).toContain('  reason:  expected status 2xx or 3xx, got 500');
     const missing = await runVigil(['probe', 'test', 'nope', '--config', CONFIG], env);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.output).toContain('no probe named "nope" in the configuration (probes: target-ok, target-down, database)');
   });
 
-  it('probe list shows every probe with its schedule, state and last result, and never a secret', async () => {
+  it('probe list shows every probe with its schedule and state, manual runs are not recorded, and never a secret', async () => {
     await runVigil(['probe', 'test', 'database', '--config', CONFIG], env);
     const { code, output } = await runVigil(['probe', 'list', '--config', CONFIG], env);
     expect(code).toBe(0);
     const lines = output.trim().split('\n');
-    expect(lines.find((line) => line.startsWith('target-ok'))).toMatch(/http +every 1m +timeout 10s +up +ok \S+ at local +\[component=web,severity=critical\]/);
-    expect(lines.find((line) => line.startsWith('target-down'))).toMatch(/down +failed \S+ at eu-west: expected status 2xx or 3xx, got 500/);
-    expect(lines.find((line) => line.startsWith('database'))).toMatch(/postgres +cron \*\/5 \* \* \* \* .* up +ok/);
+    expect(lines[0]).toMatch(/^NAME +KIND +SCHEDULE +STATE +LAST RESULT +LABELS$/);
+    expect(lines.find((line) => line.startsWith('target-ok'))).toMatch(/http +every 1m +unknown +never run +component=web,severity=critical$/);
+    expect(lines.find((line) => line.startsWith('database'))).toMatch(/postgres +cron \*\/5 \* \* \* \* +unknown +never run/);
     expect(lines.find((line) => line.startsWith('INVALID'))).toContain('tcp probe "broken-port"');
     expect(output).not.toContain('cli-secret-password');
   });
