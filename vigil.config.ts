@@ -2,6 +2,9 @@ import { component, defineConfig, emailReceiver, failureRateRule, ffmpegPing, ht
 
 // The example deployment `npm start` runs. Environment variables (DATABASE_URL, VIGIL_PORT, SMTP_URL, ...)
 // override the matching fields, so the same file serves a laptop and production.
+// The alert receivers this machine can reach (see the alerts section).
+const reachable = [...(process.env.SMTP_URL ? ['admins'] : []), ...(process.env.SLACK_BOT_TOKEN ? ['slack'] : [])];
+
 export default defineConfig({
   server: { port: 8080, shutdownTimeout: '10s' },
   database: { dataDir: '.vigil/data' },
@@ -12,7 +15,7 @@ export default defineConfig({
     maxUploadBytes: '2GB',
     renditions: [{ name: '720p', height: 720 }],
     concurrency: 2,
-    lease: '15m',
+    lease: '30s',
     stages: { transcode: { timeout: '1h', retries: 3 } },
     retention: { failed: '7d', synthetic: '1h', orphans: '1h' },
     gc: { interval: '10m', maxBytes: '50GB' },
@@ -68,8 +71,10 @@ export default defineConfig({
       labels: { component: 'processing', severity: 'warning', environment: 'production' },
     }),
   ],
-  // Alerts: rules → incidents → routes → receivers (email always; Slack when SLACK_BOT_TOKEN is set).
-  // Mute with `vigil silence add`, plan work with `vigil maintenance add`, see `vigil incident list`.
+  // Alerts: rules → incidents → routes → receivers. Routes name only receivers this machine can reach: email once
+  // SMTP_URL is set, Slack once SLACK_BOT_TOKEN is set (`vigil validate` and the start-up log name any that cannot
+  // work). Without either, incidents still show in `vigil incident list`. Mute with `vigil silence add`, plan work
+  // with `vigil maintenance add`.
   alerts: {
     evaluationInterval: '5s',
     escalateAfter: '1h',
@@ -80,14 +85,14 @@ export default defineConfig({
       queueRule({ name: 'transcode-backlog', queue: 'processing.transcode', maxOldestAge: '10m', for: '5m', labels: { service: 'processing', component: 'transcode', severity: 'warning' } }),
     ],
     receivers: {
-      admins: emailReceiver({ to: ['admin@localhost'] }),
+      ...(process.env.SMTP_URL ? { admins: emailReceiver({ to: [process.env.VIGIL_ALERT_EMAIL ?? 'admin@localhost'] }) } : {}),
       ...(process.env.SLACK_BOT_TOKEN ? { slack: slackReceiver({ channel: '#vigil-alerts' }) } : {}),
       // Publishes incidents of the status page's components at / with the page's public wording.
       public: statusPageReceiver({}),
     },
     routes: [
       route({ receivers: ['public'], continue: true }),
-      route({ receivers: process.env.SLACK_BOT_TOKEN ? ['admins', 'slack'] : ['admins'], groupBy: ['service'], repeatInterval: '4h' }),
+      ...(reachable.length > 0 ? [route({ receivers: reachable, groupBy: ['service'], repeatInterval: '4h' })] : []),
     ],
     inhibit: [{ source: { service: 'vigil' }, target: { service: 'processing' } }],
   },

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
 import { duration } from '../core/config/duration.ts';
@@ -6,7 +7,9 @@ import type { Secret } from '../core/config/secret.ts';
 import type { Db } from '../core/db/index.ts';
 import { requireAdminToken, type HttpServer } from '../core/http/server.ts';
 import { ackIncident, addMaintenance, addSilence, AdminError, endMaintenance, expireSilence, listIncidents, listMaintenances, listSilences, resetIncident } from './admin.ts';
-import { hookAttempts } from './store.ts';
+import { verifyActionLink, type LinkAction } from './links.ts';
+import { hookAttempts, incidentById } from './store.ts';
+import { createPages } from '../core/http/pages.ts';
 
 const when = z.union([z.iso.datetime({ offset: true }), z.number()]).transform((value) => (typeof value === 'number' ? value : Date.parse(value)));
 
@@ -51,10 +54,57 @@ function windowOf(body: z.output<typeof windowBody>, now: number) {
   return { matchers: body.matchers, startsAt, endsAt: body.endsAt ?? startsAt + body.duration!, author: body.author, comment: body.comment, force: body.force };
 }
 
-/** Silences, maintenance windows and incidents under /admin/api/v1/, behind the admin bearer token. */
+const SILENCE_FROM_LINK = 3_600_000;
+
+/**
+ * The pages behind those links: GET shows what the link will do and a button; only the POST acts (a mail scanner
+ * following links changes nothing), audited as done "from a notification link".
+ */
+function registerActionPages(http: HttpServer, options: { db: Db; clock: Clock; adminToken: Secret | undefined }): void {
+  const pages = createPages(path.join(import.meta.dirname, 'views'));
+  const now = () => options.clock.now();
+  const TITLES: Record<LinkAction, string> = { ack: 'Acknowledge the incident', silence: 'Silence the incident for 1 hour' };
+  const resolve = async (token: string) => {
+    const link = options.adminToken ? verifyActionLink(options.adminToken.reveal(), token, now()) : { problem: 'Action links are off: this Vigil has no admin token.' };
+    if ('problem' in link) return { link: undefined, problem: link.problem, status: 'expired' in link ? 410 : 404 };
+    const incident = await incidentById(options.db, link.incidentId);
+    return incident ? { link, incident } : { link: undefined, problem: `Incident #${link.incidentId} no longer exists.`, status: 404 };
+  };
+  http.register(async (scope) => {
+    // The confirmation form posts no fields.
+    scope.addContentTypeParser('application/x-www-form-urlencoded', (_request, body, done) => {
+      body.resume();
+      body.on('end', () => done(null, {}));
+    });
+    scope.get('/alerts/actions/:token', async (request, reply) => {
+      const { token } = request.params as { token: string };
+      const found = await resolve(token);
+      if (!found.link) return pages.send(reply, 'action', { title: 'Link not usable', message: found.problem }, found.status);
+      const message = found.link.action === 'ack' ? 'Acknowledging stops the reminders for this incident; everything else goes on.' : 'Silencing mutes notifications with exactly these labels for one hour.';
+      return pages.send(reply, 'action', { title: TITLES[found.link.action], incident: found.incident, message, confirm: TITLES[found.link.action], action: `/alerts/actions/${token}` });
+    });
+    scope.post('/alerts/actions/:token', async (request, reply) => {
+      const { token } = request.params as { token: string };
+      const found = await resolve(token);
+      if (!found.link) return pages.send(reply, 'action', { title: 'Link not usable', message: found.problem }, found.status);
+      const actor = 'notification link';
+      try {
+        if (found.link.action === 'ack') await ackIncident(options.db, found.incident.id, actor, now());
+        else await addSilence(options.db, { matchers: found.incident.labels, startsAt: now(), endsAt: now() + SILENCE_FROM_LINK, author: actor, comment: `silenced from a notification about incident #${found.incident.id}`, force: true }, now());
+      } catch (error) {
+        if (!(error instanceof AdminError)) throw error;
+        return pages.send(reply, 'action', { title: 'Nothing to do', incident: found.incident, message: error.message }, error.statusCode);
+      }
+      return pages.send(reply, 'action', { title: found.link.action === 'ack' ? 'Acknowledged' : 'Silenced for 1 hour', incident: found.incident, message: 'Done. It is in the audit log.' });
+    });
+  });
+}
+
+/** Silences, maintenance windows and incidents under /admin/api/v1/, behind the admin bearer token; the action-link pages. */
 export function registerAdminRoutes(http: HttpServer, options: { db: Db; clock: Clock; adminToken: Secret | undefined }): void {
   const { db, clock } = options;
   const now = () => clock.now();
+  registerActionPages(http, options);
   http.register(
     async (admin) => {
       // Checked on the request line and headers, before any body is read or parsed.

@@ -42,8 +42,10 @@ export function createLifecycle(config: AlertsConfig, router: Router, now: () =>
         if (incident) await router.refresh(q, await escalateIfDue(q, incident));
         return;
       }
-      const signal = nextSignalState(await signalState(q, fingerprint), observation.active, now(), config.flapping);
-      await saveSignalState(q, fingerprint, signal);
+      const stored = await signalState(q, fingerprint);
+      const signal = nextSignalState(stored, observation.active, now(), config.flapping);
+      // Most evaluations change nothing: write only when something did.
+      if (!stored || stored.active !== signal.active || stored.flapping !== signal.flapping || stored.flips.length !== signal.flips.length) await saveSignalState(q, fingerprint, signal);
       if (signal.flapping) {
         if (!incident) incident = await create(q, observation, 'firing', true);
         else if (!incident.flapping) incident = await updateIncident(q, incident.id, { flapping: true, state: incident.state === 'pending' ? 'firing' : incident.state, firedAt: incident.firedAt ?? now() });

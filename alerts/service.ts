@@ -9,6 +9,7 @@ import type { AlertsHostConfig, ReceiverConfig } from './config.ts';
 import { DELIVERY_FAILED_RULE, EVALUATION_FAILED_RULE } from './decide.ts';
 import { createLifecycle, fingerprintOf } from './incidents.ts';
 import { createLease, NotLeaderError, type Lease } from './leader.ts';
+import { actionLinks } from './links.ts';
 import { compileMatchers } from './matchers.ts';
 import { createAlertsMetrics } from './metrics.ts';
 import { createOutbox } from './outbox.ts';
@@ -77,7 +78,8 @@ export function createAlertService(options: AlertServiceOptions) {
       metrics,
       verifyProbe: options.verifyProbe,
       installationId: installation,
-      links: (incident) => (options.publicUrl ? { incident: `${options.publicUrl.replace(/\/$/, '')}/admin/incidents/${incident.id}` } : {}),
+      links: (incident) =>
+        options.publicUrl ? { incident: `${options.publicUrl.replace(/\/$/, '')}/admin/incidents/${incident.id}`, ...actionLinks(options.publicUrl, config.server.adminToken, incident.id, now()) } : {},
       async maintenanceFor(labels) {
         const current = await maintenancesOverlapping(db, { from: now(), to: now() });
         return current.find((window) => now() < window.endsAt && compileMatchers(window.matchers).test(labels));

@@ -3,7 +3,9 @@
 // 1. Time from a target going down to the Slack double receiving the message, p50/p95 over the outages, against the bound
 //    interval × failure threshold (+1 s). Prometheus + blackbox_exporter + Alertmanager (Debian packages, installed here
 //    when missing and running as root) watch the same target with equivalent intervals, on the same outages.
-// 2. Notifications per second through the outbox to a webhook and to the Slack double.
+// 2. Isolation: latency of an unrelated webhook notification while Slack hangs and while a restart hook runs, against
+//    the same with nothing in the way; calls made to Slack during a 429 storm against the calls Retry-After allows.
+// 3. Notifications per second through the outbox to a webhook and to the Slack double.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -29,6 +31,8 @@ const NOTIFICATIONS = Number(values.notifications);
 const INTERVAL_S = 1;
 const FAILURE_THRESHOLD = 2;
 const BOUND_MS = INTERVAL_S * FAILURE_THRESHOLD * 1000;
+/** Both stacks evaluate their rules and dispatch on this period. */
+const EVALUATION_MS = 250;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const percentile = (xs: number[], p: number) => {
@@ -103,7 +107,7 @@ async function startPrometheusStack(dir: string, targetPort: number, sinkPort: n
   writeFileSync(path.join(dir, 'blackbox.yml'), 'modules:\n  http_2xx:\n    prober: http\n    timeout: 1s\n');
   writeFileSync(
     path.join(dir, 'prometheus.yml'),
-    `global: { scrape_interval: ${INTERVAL_S}s, evaluation_interval: ${INTERVAL_S}s }
+    `global: { scrape_interval: ${INTERVAL_S}s, evaluation_interval: ${EVALUATION_MS}ms }
 rule_files: [rules.yml]
 alerting: { alertmanagers: [{ static_configs: [{ targets: ['127.0.0.1:${ports.alertmanager}'] }] }] }
 scrape_configs:
@@ -157,8 +161,8 @@ async function latencyBench(dir: string): Promise<void> {
       slack: { token: 'xoxb-bench', apiUrl: `http://127.0.0.1:${sink.port}/api/` },
       probes: [httpProbe({ name: 'target', url: `http://127.0.0.1:${target.port}/`, schedule: `${INTERVAL_S}s`, jitter: '0s', timeout: '1s', failureThreshold: FAILURE_THRESHOLD })],
       alerts: {
-        evaluationInterval: '250ms',
-        outbox: { pollInterval: '250ms' },
+        evaluationInterval: `${EVALUATION_MS}ms`,
+        outbox: { pollInterval: `${EVALUATION_MS}ms` },
         slackMinInterval: '0ms',
         // Fifty outages in a row are flapping by design here; measure every one instead of pausing notices.
         flapping: { changes: 1000, window: '1m' },
@@ -178,8 +182,8 @@ async function latencyBench(dir: string): Promise<void> {
     return check();
   };
   const count = (predicate: (event: { kind: string; text: string }) => boolean) => sink.events.filter(predicate).length;
-  const vigilDown = (e: { kind: string; text: string }) => e.kind === 'slack:chat.postMessage' && e.text.startsWith('[WARNING]');
-  const vigilUp = (e: { kind: string; text: string }) => e.kind === 'slack:chat.postMessage' && e.text.startsWith('UP:');
+  const vigilDown = (e: { kind: string; text: string }) => e.kind === 'slack:chat.postMessage' && e.text.startsWith('[CRITICAL] FIRING');
+  const vigilUp = (e: { kind: string; text: string }) => e.kind === 'slack:chat.postMessage' && e.text.startsWith('RESOLVED:');
   const amFiring = (e: { kind: string; text: string }) => e.kind === 'alertmanager' && JSON.parse(e.text).status === 'firing';
   const amResolved = (e: { kind: string; text: string }) => e.kind === 'alertmanager' && JSON.parse(e.text).status === 'resolved';
   try {
@@ -207,6 +211,9 @@ async function latencyBench(dir: string): Promise<void> {
     await sink.close();
   }
   console.log(`\nDown → message, ${OUTAGES} outages; probe every ${INTERVAL_S} s, failure threshold ${FAILURE_THRESHOLD}: bound ${seconds(BOUND_MS)}, target ≤ ${seconds(BOUND_MS + 1000)}`);
+  console.log('settings, equally tight:');
+  console.log(`  Vigil:           probe every ${INTERVAL_S} s (timeout 1 s), failureThreshold ${FAILURE_THRESHOLD}, rule evaluation ${EVALUATION_MS} ms, outbox poll ${EVALUATION_MS} ms (and right after each evaluation), groupWait 0`);
+  console.log(`  Prometheus + AM: scrape (blackbox probe) every ${INTERVAL_S} s (timeout 1 s), for ${(FAILURE_THRESHOLD - 1) * INTERVAL_S} s (= ${FAILURE_THRESHOLD} failed scrapes), rule evaluation ${EVALUATION_MS} ms, resend delay 1 s, group_wait 0, group_interval 1 s`);
   console.log('                         p50       p95       max      n');
   const row = (name: string, xs: number[]) =>
     console.log(`${name.padEnd(24)} ${xs.length ? [50, 95, 100].map((p) => seconds(percentile(xs, p)).padEnd(9)).join(' ') : 'n/a'.padEnd(29)} ${xs.length}`);
@@ -214,6 +221,109 @@ async function latencyBench(dir: string): Promise<void> {
   if (withPrometheus) row('Prometheus+AM → webhook', prometheusMs);
   else console.log('Prometheus+AM → webhook  not run (see above)');
   if (vigilMs.length) console.log(`Vigil p95 ${percentile(vigilMs, 95) <= BOUND_MS + 1000 ? 'within' : 'OVER'} bound + 1 s`);
+}
+
+/** One alert service on PGlite with the system clock, fed by a set of observations the bench flips. */
+async function isolatedService(dir: string, name: string, alerts: Record<string, unknown>, slackUrl: string) {
+  const config = parseConfig({ database: { dataDir: path.join(dir, name) }, slack: { token: 'xoxb-bench', apiUrl: slackUrl }, alerts: { evaluationInterval: `${EVALUATION_MS}ms`, outbox: { pollInterval: `${EVALUATION_MS}ms` }, slackMinInterval: '0ms', ...alerts } }, 'bench config');
+  const db = await openDb(config.database);
+  await migrate(db, alertsMigrations);
+  const active = new Map<string, { rule: string; labels: Record<string, string>; active: boolean; summary: string }>();
+  const service = createAlertService({ config, db, clock: systemClock, logger: createLogger({ level: 'silent' }), registry: createRegistry(), verifyProbe: async () => ({ success: true }), source: async () => [...active.values()] });
+  await service.start();
+  return {
+    fire: (rule: string, service: string) => active.set(rule, { rule, labels: { service, severity: 'critical' }, active: true, summary: `${rule} down` }),
+    async stop() {
+      await service.stop(Date.now() + 2000);
+      await db.close();
+    },
+  };
+}
+
+/** A Slack API that never answers, or answers 429 with Retry-After for `stormS` seconds from its first call; records when each call came. */
+async function startSlackTrouble(mode: { hang?: boolean; stormS?: number; retryAfterS?: number }) {
+  const calls: number[] = [];
+  let stormStart: number | undefined;
+  let ts = 1;
+  const server = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      calls.push(performance.now());
+      if (mode.hang) return;
+      stormStart ??= performance.now();
+      if (mode.stormS !== undefined && performance.now() < stormStart + mode.stormS * 1000) {
+        response.writeHead(429, { 'retry-after': String(mode.retryAfterS ?? 3), 'content-type': 'application/json' }).end('{"ok":false,"error":"ratelimited"}');
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, channel: '#bench', ts: `${ts++}.0001`, messages: [] }));
+    });
+  });
+  const port = await listen(server);
+  return {
+    url: `http://127.0.0.1:${port}/api/`,
+    calls,
+    get stormStart() {
+      return stormStart;
+    },
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))) };
+}
+
+async function isolationBench(dir: string): Promise<void> {
+  const INCIDENTS = 8;
+  const sink = await startSink();
+  const webhook = { type: 'webhook', url: `http://127.0.0.1:${sink.port}/webhook`, secret: 'bench-secret' };
+  const hookLatency = async (name: string, trouble: 'none' | 'slack-hangs' | 'hook-runs') => {
+    const slack = await startSlackTrouble({ hang: trouble === 'slack-hangs' });
+    const receivers = {
+      chat: { type: 'slack', channel: '#bench', timeout: '10s' },
+      out: webhook,
+      fixer: { type: 'restart', services: { stuck: { command: [process.execPath, '-e', 'setTimeout(() => {}, 20000)'] } }, timeout: '30s', backoff: '1s' },
+    };
+    const routes = [{ match: { service: 'stuck' }, receivers: ['fixer'] }, { receivers: ['chat', 'out'] }];
+    const bench = await isolatedService(dir, name, { receivers, routes }, slack.url);
+    const cpu = process.cpuUsage();
+    if (trouble === 'hook-runs') bench.fire('stuck-down', 'stuck');
+    if (trouble !== 'none') await sleep(1000);
+    const ms: number[] = [];
+    for (let i = 0; i < INCIDENTS; i++) {
+      const before = sink.events.filter((event) => event.kind === 'webhook').length;
+      const firedAt = performance.now();
+      bench.fire(`${name}-${i}`, `svc-${i}`);
+      while (sink.events.filter((event) => event.kind === 'webhook').length === before && performance.now() - firedAt < 30_000) await sleep(5);
+      const arrived = sink.events.filter((event) => event.kind === 'webhook')[before];
+      if (arrived) ms.push(arrived.at - firedAt);
+    }
+    const used = process.cpuUsage(cpu);
+    await bench.stop();
+    await slack.close();
+    return { ms, cpuS: (used.user + used.system) / 1e6 };
+  };
+  const quiet = await hookLatency('quiet', 'none');
+  const hung = await hookLatency('hung', 'slack-hangs');
+  const hook = await hookLatency('hook', 'hook-runs');
+  console.log(`Unrelated notification (webhook), fire → arrival, ${INCIDENTS} incidents each; target: unchanged`);
+  console.log('                         p50       max       × quiet p50   CPU s');
+  for (const [label, run] of [['nothing in the way', quiet], ['Slack hangs', hung], ['a 20 s restart hook runs', hook]] as const) {
+    const p50 = run.ms.length ? percentile(run.ms, 50) : undefined;
+    const ratio = p50 !== undefined && quiet.ms.length ? (p50 / percentile(quiet.ms, 50)).toFixed(2) : 'n/a';
+    console.log(`${label.padEnd(24)} ${seconds(p50).padEnd(9)} ${seconds(run.ms.length ? Math.max(...run.ms) : undefined).padEnd(9)} ${ratio.padEnd(13)} ${run.cpuS.toFixed(2)}`);
+  }
+
+  const STORM_S = 30;
+  const RETRY_AFTER_S = 3;
+  const slack = await startSlackTrouble({ stormS: STORM_S, retryAfterS: RETRY_AFTER_S });
+  const bench = await isolatedService(dir, 'storm', { receivers: { chat: { type: 'slack', channel: '#bench' } }, routes: [{ receivers: ['chat'] }], outbox: { pollInterval: `${EVALUATION_MS}ms`, retryInitial: '1s', retryMax: '5s' } }, slack.url);
+  for (let i = 0; i < 10; i++) bench.fire(`storm-${i}`, `svc-${i}`);
+  const deadline = Date.now() + 120_000;
+  // Through the storm, and ten seconds after it for the backlog to go out.
+  while ((slack.stormStart === undefined || performance.now() < slack.stormStart + STORM_S * 1000 + 10_000) && Date.now() < deadline) await sleep(100);
+  await bench.stop();
+  await slack.close();
+  const stormStart = slack.stormStart ?? 0;
+  const during = slack.calls.filter((at) => at >= stormStart && at < stormStart + STORM_S * 1000);
+  const allowed = Math.ceil(STORM_S / RETRY_AFTER_S);
+  console.log(`Slack 429 storm, ${STORM_S} s, Retry-After ${RETRY_AFTER_S} s, 10 pending incidents: ${during.length} calls made, ${allowed} allowed (ratio ${(during.length / allowed).toFixed(2)}); ${slack.calls.length - during.length} calls outside the storm`);
+  await sink.close();
 }
 
 async function throughputBench(dir: string): Promise<void> {
@@ -254,6 +364,8 @@ async function throughputBench(dir: string): Promise<void> {
 const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-alerts-'));
 try {
   await latencyBench(dir);
+  console.log('');
+  await isolationBench(dir);
   console.log('');
   await throughputBench(dir);
 } finally {

@@ -58,6 +58,9 @@ function inTransaction(tx: Queryable) {
   return { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } };
 }
 
+/** How often workers poll while NOTIFY is working: the wait a retry that came due may add. */
+const NOTIFY_BACKSTOP_SECONDS = 5;
+
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
 /**
@@ -162,8 +165,9 @@ export function createPipelineWorker(deps: PipelineDeps): PipelineWorker {
     async start() {
       const interval = Math.max(0.5, deps.config.pollInterval / 1000);
       // One job per free slot. While a backlog waits, a worker that just finished a job fetches the next at once instead
-      // of pausing for its poll interval (a NOTIFY does the same for a job sent while it was busy).
-      const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: interval, burstWhenReadyExceeds: 1 };
+      // of pausing for its poll interval, and a NOTIFY wakes it for a job sent while it was idle or busy; so while NOTIFY
+      // works, polling is only a backstop (for retries that come due) and every idle poll is a query saved.
+      const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: Math.max(interval, NOTIFY_BACKSTOP_SECONDS), burstWhenReadyExceeds: 1 };
       for (const stage of STAGES) {
         const name = queueName(stage.name);
         const id = await deps.queue.work<StageJob>(name, { ...polling, localConcurrency: deps.config.concurrency }, async ([job]) => {

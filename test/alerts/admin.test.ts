@@ -2,6 +2,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
+import { actionLinks } from '../../alerts/links.ts';
+import { incidentById, insertIncident } from '../../alerts/store.ts';
+import { Secret } from '../../core/config/index.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
 import { runVigil } from '../support/cli.ts';
@@ -78,6 +81,56 @@ describeEachBackend('alerts administration', (backend) => {
     for (const secret of [TOKEN, 'smtp-password-secret', 'hmac-secret-value']) expect(everything).not.toContain(secret);
   });
 
+  it('nothing an admin types stops the router: bad matchers refused with the field named; ids out of range are 404 NOT_FOUND; the token is checked before the body', async () => {
+    const window = { duration: '1h', author: 'ana', comment: 'x' };
+    const invalid = await call('POST', '/silences', { ...window, matchers: { team: '/(/' } });
+    expect(invalid.status).toBe(400);
+    expect(JSON.parse(invalid.text).error.message).toMatch(/team: \/\(\/ is not a valid regular expression/);
+    const everything = await call('POST', '/maintenances', { ...window, title: 'all', matchers: { team: '/.*/' } });
+    expect(everything.status).toBe(400);
+    expect(JSON.parse(everything.text).error.message).toMatch(/mute nearly everything; to do that on purpose, force it/);
+    expect((await call('POST', '/silences', { ...window, matchers: { team: '/.*/' }, force: true })).status).toBe(201);
+    const bareNumber = await call('POST', '/silences', { ...window, duration: 5, matchers: { service: 'api' } });
+    expect(bareNumber.status).toBe(400);
+    expect(JSON.parse(bareNumber.text).error.message).toMatch(/give a unit, like "2h"/);
+
+    for (const [method, url] of [['POST', '/silences/2147483648/expire'], ['POST', '/maintenances/9007199254740993/end'], ['POST', '/incidents/2147483648/ack'], ['POST', '/incidents/4294967296/reset'], ['GET', '/incidents/2147483648/hook-attempts']] as const) {
+      const answer = await call(method, url, method === 'GET' ? undefined : { author: 'ana' });
+      expect([url, answer.status, JSON.parse(answer.text).error?.code ?? 'none']).toEqual([url, 404, 'NOT_FOUND']);
+    }
+    expect(JSON.parse((await call('POST', '/silences/999/expire', { author: 'ana' })).text).error.code).toBe('NOT_FOUND');
+
+    const unauthenticated = await fetch(`${vigil.url}/admin/api/v1/silences`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"not json' });
+    expect(unauthenticated.status).toBe(401);
+    const lowercase = await fetch(`${vigil.url}/admin/api/v1/silences`, { headers: { authorization: `bearer ${TOKEN}` } });
+    expect(lowercase.status).toBe(200);
+  });
+
+  it('acknowledge and silence links: signed and expiring; GET asks, only POST acts, audited', async () => {
+    const incident = await insertIncident(vigil.db, { fingerprint: 'api-down|service=api', rule: 'api-down', labels: { service: 'api' }, summary: 'api down', state: 'firing', flapping: false, now: Date.now() });
+    const links = actionLinks(vigil.url, new Secret(TOKEN), incident.id, Date.now());
+    const ack = new URL(links.acknowledge!).pathname;
+    const page = await fetch(`${vigil.url}${ack}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(await page.text()).toContain('<form method="post"');
+    expect((await incidentById(vigil.db, incident.id))!.ackedBy).toBeNull();
+    const done = await fetch(`${vigil.url}${ack}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    expect([done.status, await done.text()]).toEqual([200, expect.stringContaining('Acknowledged')]);
+    expect((await incidentById(vigil.db, incident.id))!.ackedBy).toBe('notification link');
+    const silenced = await fetch(`${vigil.url}${new URL(links.silence!).pathname}`, { method: 'POST' });
+    expect(silenced.status).toBe(200);
+    expect(JSON.parse((await call('GET', '/silences')).text).silences).toEqual([expect.objectContaining({ matchers: { service: 'api' }, author: 'notification link' })]);
+    expect((await vigil.db.query<{ action: string }>('select action from alerts_audit order by id')).map((row) => row.action)).toEqual(['incident.ack', 'silence.add']);
+
+    const tampered = ack.replace(/.$/, (last) => (last === 'A' ? 'B' : 'A'));
+    expect((await fetch(`${vigil.url}${tampered}`, { method: 'POST' })).status).toBe(404);
+    const expired = new URL(actionLinks(vigil.url, new Secret(TOKEN), incident.id, Date.now() - 25 * 3_600_000).acknowledge!).pathname;
+    expect((await fetch(`${vigil.url}${expired}`)).status).toBe(410);
+    const otherKey = new URL(actionLinks(vigil.url, new Secret('another-admin-token'), incident.id, Date.now()).acknowledge!).pathname;
+    expect((await fetch(`${vigil.url}${otherKey}`, { method: 'POST' })).status).toBe(404);
+  });
+
   it.runIf(backend.name === 'PostgreSQL')('the CLI adds, lists and expires silences and maintenance windows on the same database', async () => {
     const configFile = path.join(store.tempDir, 'vigil.config.ts');
     writeFileSync(configFile, `export default { database: { url: ${JSON.stringify(store.databaseUrl)} } };\n`);
@@ -96,5 +149,9 @@ describeEachBackend('alerts administration', (backend) => {
     expect((await vigilCli('maintenance', 'end', '1')).code).toBe(0);
     expect((await vigilCli('incident', 'list')).output.trim()).toBe('no incidents');
     expect((await vigilCli('incident', 'reset', '7')).output).toContain('no incident #7');
+    const invalid = await vigilCli('silence', 'add', '--match', 'team=/(/', '--duration', '1h', '--comment', 'x');
+    expect([invalid.code, invalid.output]).toEqual([2, expect.stringMatching(/team: \/\(\/ is not a valid regular expression/)]);
+    const everything = await vigilCli('maintenance', 'add', '--title', 'all', '--match', 'team=/.*/', '--duration', '1h');
+    expect([everything.code, everything.output]).toEqual([2, expect.stringMatching(/force it/)]);
   });
 });

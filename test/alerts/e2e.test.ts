@@ -9,6 +9,7 @@ import { http as httpProbe } from '../../app/index.ts';
 import { getProbeStatuses, probesModule } from '../../probes/index.ts';
 import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
 import { freePort, startTarget } from '../support/http-target.ts';
+import { waitFor } from '../support/wait.ts';
 import { startSlackDouble, startSmtp } from './support.ts';
 
 const SERVICE = path.join(import.meta.dirname, 'fixtures/service.ts');
@@ -49,16 +50,17 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     return vigil;
   };
 
-  /** Moves the fake clock a second at a time, letting real I/O run, until `check` holds. */
+  /** Moves the fake clock a second at a time until `check` holds, giving the real I/O of each second a bounded wait. */
   const until = async <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, maxFakeMs = 600_000): Promise<T> => {
     for (let elapsed = 0; elapsed <= maxFakeMs; elapsed += 1000) {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
+      const value = await waitFor(what, check, 20, 5).catch(() => undefined);
+      if (value !== undefined) return value;
       await clock.advance(1000);
-      await new Promise((resolve) => setTimeout(resolve, 5));
     }
     throw new Error(`still waiting for ${what} after ${maxFakeMs / 1000} s of fake time`);
   };
+  /** Waits (bounded) until the outbox holds nothing pending, so "nothing more was sent" is a fact, not a pause. */
+  const drained = () => waitFor('the outbox to drain', async () => (await vigil!.db.query(`select 1 from alerts_notifications where status = 'pending' and next_attempt_at <= to_timestamp($1::float8 / 1000)`, [clock.now()])).length === 0, 10_000);
 
   it('a probe goes down: after its threshold one WARNING email and one Slack post; back up: the post updated, an UP reply and one UP email; nothing else', async () => {
     const port = await freePort();
@@ -85,7 +87,7 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     await until('the UP email', () => smtp.mails.length > 1);
     await until('the UP reply', () => slack.calls.length > 2);
     await clock.advance(120_000);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await drained();
     expect(smtp.mails.map((mail) => mail.subject.slice(0, 5))).toEqual(['[CRIT', '[RESO']);
     expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage', 'chat.update', 'chat.postMessage']);
     expect(slack.calls[1]!.args.ts).toBe(slack.calls[0] && '1000.000100');
@@ -164,7 +166,7 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     const outcomes = async () => (await attemptsOf(workerIncident.id)).map((attempt) => attempt.outcome);
     expect(await outcomes()).toEqual(['not-fixed', 'not-fixed', 'budget-spent']);
     await clock.advance(30 * 60_000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await drained();
     expect(await outcomes()).toEqual(['not-fixed', 'not-fixed', 'budget-spent']);
 
     expect((await admin('POST', `/incidents/${workerIncident.id}/reset`, {})).status).toBe(400);

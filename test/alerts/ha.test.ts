@@ -37,7 +37,7 @@ describeEachBackend('alerts high availability', (backend) => {
       await waitFor('node-a ready', () => a.output().includes('"ready"'), 30_000);
       const b = start('node-b');
       await waitFor('node-b ready', () => b.output().includes('"ready"'), 30_000);
-      const leader = async () => (await client.query<{ holder: string }>(`select holder from alerts_leader where expires_at > extract(epoch from now()) * 1000`)).rows[0]?.holder;
+      const leader = async () => (await client.query<{ holder: string }>(`select holder from alerts_leader where expires_at > now()`)).rows[0]?.holder;
       const first = await waitFor('a leader', leader);
       const [active, standby] = first === 'node-a' ? [a, b] : [b, a];
       const standbyName = first === 'node-a' ? 'node-b' : 'node-a';
@@ -49,18 +49,18 @@ describeEachBackend('alerts high availability', (backend) => {
       // Kill the active process without a chance to hand over, then clear the incident.
       active.child.kill('SIGKILL');
       await active.exited;
-      const killedAt = Date.now();
       await client.query('update ha_signal set active = false');
-      await waitFor('the UP reply from the standby', () => slack.calls.length === 3, 20_000);
-      const takeoverMs = Date.now() - killedAt;
+      // The takeover bound: the lease TTL (1.5 s) plus a few evaluation and delivery intervals.
+      await waitFor('the UP reply from the standby within the takeover bound', () => slack.calls.length === 3, 1500 + 3000);
       expect(await leader()).toBe(standbyName);
-      expect(takeoverMs).toBeLessThan(1500 + 3000);
       expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage', 'chat.update', 'chat.postMessage']);
       expect(slack.calls[2]!.args.thread_ts).toBe(slack.calls[0] && '1000.000100');
 
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const rows = await waitFor('every notification settled', async () => {
+        const settled = await client.query<{ key: string; status: string }>('select key, status from alerts_notifications order by id');
+        return settled.rows.every((row) => row.status !== 'pending') && settled.rows.length === 2 && settled;
+      });
       expect(slack.calls).toHaveLength(3);
-      const rows = await client.query<{ key: string; status: string }>('select key, status from alerts_notifications order by id');
       expect(rows.rows).toEqual([
         { key: '1:chat:warning', status: 'delivered' },
         { key: '1:chat:up', status: 'delivered' },

@@ -50,7 +50,7 @@ describeEachBackend('alert routing', (backend) => {
     for (const name of ['db-down', 'api-errors', 'web-errors']) h.set(name, true);
     await h.run(10_000);
     expect(subjects('oncall@example.com').sort()).toEqual(['[CRITICAL] FIRING db: db-down failing', '[WARNING] FIRING web: web-errors failing']);
-    expect(subjects('ops@example.com').sort()).toEqual(['[WARNING] FIRING api: api-errors failing', '[CRITICAL] FIRING db: db-down failing']);
+    expect(subjects('ops@example.com').sort()).toEqual(['[CRITICAL] FIRING db: db-down failing', '[WARNING] FIRING api: api-errors failing']);
   });
 
   it('a silence mutes what it matches and nothing else; once expired, the still-firing incident is announced', async () => {

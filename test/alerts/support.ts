@@ -17,12 +17,15 @@ export interface ReceivedMail {
   text: string;
   html: string;
   messageId: string;
+  inReplyTo: string;
 }
 
 /** A real SMTP server on 127.0.0.1: records parsed mail; `refuse` answers 451 (temporary), `down` closes the port. */
 export async function startSmtp() {
   const mails: ReceivedMail[] = [];
   let refuse = false;
+  /** How many of the next messages the server takes in full but never answers (the sender dies or gives up waiting). */
+  let hold = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -36,7 +39,11 @@ export async function startSmtp() {
       simpleParser(stream)
         .then((parsed) => {
           const to = Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : (parsed.to?.text ?? '');
-          mails.push({ to, subject: parsed.subject ?? '', text: parsed.text ?? '', html: typeof parsed.html === 'string' ? parsed.html : '', messageId: parsed.messageId ?? '' });
+          mails.push({ to, subject: parsed.subject ?? '', text: parsed.text ?? '', html: typeof parsed.html === 'string' ? parsed.html : '', messageId: parsed.messageId ?? '', inReplyTo: parsed.inReplyTo ?? '' });
+          if (hold > 0) {
+            hold -= 1;
+            return;
+          }
           callback();
         })
         .catch(callback);
@@ -53,6 +60,9 @@ export async function startSmtp() {
     set refuse(value: boolean) {
       refuse = value;
     },
+    set hold(value: number) {
+      hold = value;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -68,6 +78,15 @@ export async function startSlackDouble() {
   const calls: SlackCall[] = [];
   const attempts: SlackCall[] = [];
   const script: Array<{ status: number; retryAfter?: number }> = [];
+  /** While set: every call gets no answer at all (a hung API). */
+  let hang = false;
+  /** How many of the next posts Slack takes but whose answer is lost (the connection resets after Slack received them). */
+  let dropAnswers = 0;
+  /** While it returns a number: every call is answered 429 with that Retry-After (a rate-limit storm). */
+  let storm: (() => number | undefined) | undefined;
+  /** The fake time of each call (set `clockOf` to the harness clock to record it). */
+  const callTimes: number[] = [];
+  let clockOf: (() => number) | undefined;
   const posted: Array<{ channel: string; ts: string; thread_ts: string | undefined; text: unknown; metadata: unknown }> = [];
   let ts = 1000;
   const server = http.createServer((request, response) => {
@@ -79,7 +98,15 @@ export async function startSlackDouble() {
       const raw: Record<string, unknown> = type.includes('json') ? JSON.parse(body || '{}') : Object.fromEntries(new URLSearchParams(body));
       const args = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, (key === 'blocks' || key === 'metadata') && typeof value === 'string' ? JSON.parse(value) : value]));
       const call = { method, args, authorization: String(request.headers.authorization ?? '') };
+      if (hang) return;
       attempts.push(call);
+      if (clockOf) callTimes.push(clockOf());
+      const stormRetryAfter = storm?.();
+      if (stormRetryAfter !== undefined) {
+        response.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(stormRetryAfter) });
+        response.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+        return;
+      }
       const scripted = script.shift();
       if (scripted) {
         response.writeHead(scripted.status, { 'content-type': 'application/json', ...(scripted.retryAfter !== undefined ? { 'retry-after': String(scripted.retryAfter) } : {}) });
@@ -96,6 +123,11 @@ export async function startSlackDouble() {
       calls.push(call);
       const answer = method === 'chat.postMessage' ? { ok: true, channel: args.channel, ts: String(args.thread_ts ? `${ts++}.reply` : `${ts++}.000100`) } : { ok: true, channel: args.channel, ts: args.ts };
       if (method === 'chat.postMessage') posted.push({ channel: String(args.channel), ts: answer.ts as string, thread_ts: args.thread_ts === undefined ? undefined : String(args.thread_ts), text: args.text, metadata: args.metadata });
+      if (method === 'chat.postMessage' && dropAnswers > 0) {
+        dropAnswers -= 1;
+        request.socket.destroy();
+        return;
+      }
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify(answer));
     });
@@ -105,13 +137,26 @@ export async function startSlackDouble() {
     calls,
     attempts,
     script,
+    callTimes,
+    set hang(value: boolean) {
+      hang = value;
+    },
+    set dropAnswers(value: number) {
+      dropAnswers = value;
+    },
+    set storm(value: (() => number | undefined) | undefined) {
+      storm = value;
+    },
+    set clock(value: () => number) {
+      clockOf = value;
+    },
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/`,
     close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
   };
 }
 
 /** Builds the alert service directly on a store, on a FakeClock, fed by observations the test sets. */
-export async function startAlertHarness(store: TestStore, overrides: { alerts: unknown; smtp?: unknown; slack?: unknown; clock?: FakeClock; db?: Db; holder?: string; verifyProbe?: (probe: string) => Promise<{ success: boolean; reason?: string }> }) {
+export async function startAlertHarness(store: TestStore, overrides: { alerts: unknown; smtp?: unknown; slack?: unknown; clock?: FakeClock; db?: Db; holder?: string | null; verifyProbe?: (probe: string) => Promise<{ success: boolean; reason?: string }> }) {
   // A long lease by default: these timelines jump the fake clock further than a real lease renewal ever lags.
   const alerts = { lease: { ttl: '1d', renewEvery: '10s' }, ...(overrides.alerts as object) };
   const config = testConfig(store, { alerts, ...(overrides.smtp ? { smtp: overrides.smtp } : {}), ...(overrides.slack ? { slack: overrides.slack } : {}) });
@@ -127,7 +172,8 @@ export async function startAlertHarness(store: TestStore, overrides: { alerts: u
     registry: createRegistry(),
     source: async () => [...signals.values()],
     verifyProbe: overrides.verifyProbe ?? (async () => ({ success: true })),
-    holder: overrides.holder ?? 'test',
+    // null: the default identity (host, installation and pid), as a real start has.
+    ...(overrides.holder === null ? {} : { holder: overrides.holder ?? 'test' }),
     random: () => 0.5,
   });
   await service.start();

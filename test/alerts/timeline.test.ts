@@ -44,14 +44,14 @@ describeEachBackend('alert timelines', (backend) => {
 
     h.observe('api-down', true, DOWN, 'probe api is down: HTTP 503');
     await h.run(10_000);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[WARNING] FIRING api: probe api is down: HTTP 503']);
+    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[CRITICAL] FIRING api: probe api is down: HTTP 503']);
     expect(smtp.mails[0]!.to).toBe('ops@example.com');
     expect(smtp.mails[0]!.text).toContain('Firing: this needs a look.');
     expect(smtp.mails[0]!.html).toContain('<h1');
     expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage']);
     expect(slack.calls[0]!.args.channel).toBe('#ops');
     expect(slack.calls[0]!.authorization).toBe('Bearer xoxb-secret-token');
-    expect(JSON.stringify(slack.calls[0]!.args.blocks)).toContain('WARNING');
+    expect(JSON.stringify(slack.calls[0]!.args.blocks)).toContain('CRITICAL');
     const postedTs = '1000.000100';
 
     await h.run(60_000);
@@ -60,13 +60,13 @@ describeEachBackend('alert timelines', (backend) => {
 
     h.observe('api-down', false, DOWN, 'probe api is up');
     await h.run(10_000);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[WARNING] FIRING api: probe api is down: HTTP 503', '[RESOLVED] api: api-down back up after 10 s']);
+    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[CRITICAL] FIRING api: probe api is down: HTTP 503', expect.stringMatching(/^\[RESOLVED\] api: api back up after (\d+ m )?\d+ s$/)]);
     expect(slack.calls.map((call) => [call.method, call.args.ts ?? call.args.thread_ts ?? null])).toEqual([
       ['chat.postMessage', null],
       ['chat.update', postedTs],
       ['chat.postMessage', postedTs],
     ]);
-    expect(slack.calls[2]!.args.text).toMatch(/^RESOLVED: api-down back up after /);
+    expect(slack.calls[2]!.args.text).toMatch(/^RESOLVED: api back up after /);
     expect(String(slack.calls[2]!.args.reply_broadcast)).toBe('true');
 
     await h.run(3_600_000, 60_000);
@@ -93,8 +93,8 @@ describeEachBackend('alert timelines', (backend) => {
     await h.run(120_000);
     expect(slack.attempts.length).toBeGreaterThanOrEqual(8);
     expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage', 'chat.update', 'chat.postMessage']);
-    expect(slack.calls[0]!.args.text).toMatch(/^\[WARNING\]/);
-    expect(slack.calls[2]!.args.text).toMatch(/^RESOLVED: api-down back up after /);
+    expect(slack.calls[0]!.args.text).toMatch(/^\[CRITICAL\] FIRING/);
+    expect(slack.calls[2]!.args.text).toMatch(/^RESOLVED: api back up after /);
     expect((await h.notifications()).map((row) => row.status)).toEqual(['delivered', 'delivered']);
   });
 
@@ -107,7 +107,7 @@ describeEachBackend('alert timelines', (backend) => {
     expect(smtp.mails).toHaveLength(0);
     // "Kill": no graceful stop, so the lease is not released; only the store survives.
     await first.service.stop(0).catch(() => {});
-    await first.db.query(`update alerts_leader set expires_at = $1`, [first.clock.now() + 15_000]);
+    await first.db.query(`update alerts_leader set expires_at = to_timestamp($1::float8 / 1000)`, [first.clock.now() + 15_000]);
     await first.db.close();
     stops.length = 0;
 
@@ -117,7 +117,7 @@ describeEachBackend('alert timelines', (backend) => {
     await second.run(10_000);
     expect(smtp.mails).toHaveLength(0); // the dead holder's lease has not expired yet
     await second.run(20_000);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[WARNING] FIRING api: api-down failing']);
+    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[CRITICAL] FIRING api: api-down failing']);
     await second.run(60_000);
     expect(smtp.mails).toHaveLength(1);
     expect((await second.notifications()).map((row) => `${row.event}:${row.status}`)).toEqual(['warning:delivered']);
@@ -134,7 +134,7 @@ describeEachBackend('alert timelines', (backend) => {
     expect(email.attempts).toBeGreaterThan(3);
     const posts = slack.calls.filter((call) => call.method === 'chat.postMessage').map((call) => String(call.args.text).split('\n')[0]);
     expect(posts, JSON.stringify(rows)).toHaveLength(2);
-    expect(posts).toContain('[WARNING] FIRING api: api-down failing');
+    expect(posts).toContain('[CRITICAL] FIRING api: api-down failing');
     expect(posts.find((text) => text!.startsWith('[CRITICAL] FIRING vigil:'))).toMatch(/notifications to ops fail: SMTP send failed/);
     expect(JSON.stringify(rows)).not.toContain('xoxb-secret-token');
   });

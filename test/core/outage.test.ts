@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -7,18 +8,16 @@ import { alertsModule } from '../../alerts/index.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { createLogger } from '../../core/telemetry/logger.ts';
 import { processingModule } from '../../processing/index.ts';
+import { parseConfig } from '../../app/config.ts';
 import { upload } from '../processing/support.ts';
 import { createPostgresDatabase } from '../support/backends.ts';
-import { parseConfig } from '../../app/config.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { waitFor } from '../support/wait.ts';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 
 const postgresUnavailable = inject('postgresUnavailable');
 
 // PostgreSQL reached through a proxy the test cuts: the server itself keeps running, Vigil just cannot reach it.
-describe.skipIf(Boolean(postgresUnavailable))('a PostgreSQL outage seen from the HTTP API', () => {
+describe.skipIf(Boolean(postgresUnavailable))(`a PostgreSQL outage seen from the HTTP API${postgresUnavailable ? ` [skipped: ${postgresUnavailable}]` : ''}`, () => {
   let vigil: Vigil;
   let proxy: TcpProxy;
   let drop: () => Promise<void>;

@@ -93,7 +93,7 @@ describe('/readyz on a full data volume', () => {
 
 const postgresUnavailable = inject('postgresUnavailable');
 
-describe.skipIf(Boolean(postgresUnavailable))('/readyz on a store that answers reads but refuses writes', () => {
+describe.skipIf(Boolean(postgresUnavailable))(`/readyz on a store that answers reads but refuses writes${postgresUnavailable ? ` [skipped: ${postgresUnavailable}]` : ''}`, () => {
   let vigil: Vigil;
   let database: { url: string; drop(): Promise<void> };
   const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-readonly-'));

@@ -16,7 +16,7 @@ function logEntries(process: RunningProcess): Array<Record<string, unknown>> {
 }
 
 async function startedUrl(process: RunningProcess): Promise<string> {
-  return waitFor('the process to listen', () => logEntries(process).find((entry) => entry.msg === 'vigil started')?.url as string | undefined, 30_000);
+  return waitFor('the process to listen', () => logEntries(process).find((entry) => entry.msg === 'vigil started')?.url as string | undefined, 90_000);
 }
 
 describeEachBackend('graceful shutdown', (backend) => {

@@ -81,7 +81,7 @@ it('keeps 10 healthy probes on schedule while 200 probes wait on a target that n
   const skipped = (await registry.getSingleMetric('vigil_probe_runs_skipped_total')!.get()).values;
   const total = (reason: string) => skipped.filter((value) => value.labels.reason === reason).reduce((sum, value) => sum + value.value, 0);
   expect(total('queued')).toBeGreaterThan(0);
-  expect(skipped.filter((value) => String(value.labels.probe).startsWith('healthy-'))).toEqual([]);
+  expect(skipped.filter((value) => String(value.labels.probe).startsWith('healthy-') && value.value > 0)).toEqual([]);
 }, 120_000);
 
 it('logs the first of a repeated line at once and sums the repeats once a minute', async () => {

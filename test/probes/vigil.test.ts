@@ -42,7 +42,7 @@ describeEachBackend('probes in a running Vigil', (backend) => {
     const from = clock.now();
     for (let minute = 0; minute < 5; minute++) {
       await clock.advance(60_000);
-      const recorded = await waitFor('the scheduled run', async () => (await getRecentResults(vigil.db, 'nightly-backup', 1)).find((result) => result.startedAt > from), 3000, 20).catch(() => undefined);
+      const recorded = await waitFor('the scheduled run', async () => (await getRecentResults(vigil.db, 'nightly-backup', 1)).find((result) => result.startedAt > from), 10_000, 20).catch(() => undefined);
       if (recorded) return recorded;
     }
     throw new Error('no scheduled run was recorded in five minutes of fake time');

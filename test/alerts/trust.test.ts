@@ -1,0 +1,256 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { waitFor } from '../support/wait.ts';
+import { startAlertHarness, startSlackDouble, startSmtp } from './support.ts';
+
+// The failures an on-call engineer must be able to rule out: nothing an admin types stops the router, no receiver
+// waits on another, the fallback hears the whole story, a restart is not blind, old history goes, and the outward
+// heartbeat stops when evaluating does.
+
+const RULES = ['api-down', 'web-down', 'db-down'].map((name) => ({ name, kind: 'probe', probe: name }));
+const labels = (service: string) => ({ service, severity: 'critical' });
+
+async function startEndpoint(answer: (request: http.IncomingMessage, response: http.ServerResponse) => void = (_request, response) => response.end('ok')) {
+  const requests: string[] = [];
+  const server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      requests.push(body);
+      answer(request, response);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { requests, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) };
+}
+
+describeEachBackend('alerts an on-call engineer trusts', (backend) => {
+  let store: TestStore;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  const cleanups: Array<() => Promise<unknown>> = [];
+
+  beforeEach(async () => {
+    store = await backend.createStore();
+    smtp = await startSmtp();
+  });
+
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await smtp.close();
+    await store.cleanup();
+  });
+
+  const harness = async (alerts: Record<string, unknown>, extra: { slack?: unknown; holder?: string | null } = {}) => {
+    const h = await startAlertHarness(store, {
+      alerts: { evaluationInterval: '5s', rules: RULES, receivers: { ops: { type: 'email', to: ['ops@example.com'] } }, routes: [{ receivers: ['ops'] }], ...alerts },
+      smtp: { url: smtp.url },
+      ...(extra.slack ? { slack: extra.slack } : {}),
+      ...(extra.holder !== undefined ? { holder: extra.holder } : {}),
+    });
+    cleanups.push(h.stop);
+    return h;
+  };
+  const subjects = () => smtp.mails.map((mail) => mail.subject);
+
+  it('a stored silence with an invalid regex or matching everything stops nothing: incidents are created and sent', async () => {
+    const h = await harness({});
+    // Rows as an older version could store them, bypassing today's validation.
+    for (const matchers of [{ team: '/(/' }, { service: '/api|(/' }]) {
+      await h.db.query(`insert into alerts_silences (matchers, starts_at, ends_at, author, comment, created_at) values ($1, now() - interval '1 hour', now() + interval '1 day', 'ana', 'x', now())`, [JSON.stringify(matchers)]);
+    }
+    h.observe('api-down', true, labels('api'));
+    await h.run(10_000);
+    expect(subjects()).toEqual(['[CRITICAL] FIRING api: api-down failing']);
+    expect(h.service.health!()).toEqual({ ok: true });
+  });
+
+  it('one incident that cannot be evaluated is isolated: the others go out, health says so, and it is alerted on', async () => {
+    const h = await harness({});
+    // PostgreSQL refuses a NUL character in text: this one observation fails every time it is stored.
+    h.observe('db-down', true, { service: 'db', note: 'nul \u0000 here' });
+    h.observe('api-down', true, labels('api'));
+    await h.run(20_000);
+    expect(subjects()).toContain('[CRITICAL] FIRING api: api-down failing');
+    const health = await h.service.health!();
+    expect(health.ok).toBe(false);
+    expect(health.ok === false && health.reason).toMatch(/could not be evaluated \(rule db-down: /);
+    expect(subjects().find((subject) => subject.startsWith('[CRITICAL] FIRING vigil:'))).toMatch(/1 alert rule\(s\) or incident\(s\) could not be evaluated: rule db-down/);
+    h.forget('db-down');
+    await h.run(20_000);
+    expect(await h.service.health!()).toEqual({ ok: true });
+  });
+
+  it('a hung Slack API holds back neither email nor webhook; the Slack delivery times out in doubt', async () => {
+    const slack = await startSlackDouble();
+    cleanups.push(slack.close);
+    slack.hang = true;
+    const webhook = await startEndpoint();
+    cleanups.push(webhook.close);
+    const h = await harness(
+      {
+        receivers: { ops: { type: 'email', to: ['ops@example.com'] }, chat: { type: 'slack', channel: '#ops', timeout: '1s' }, hook: { type: 'webhook', url: webhook.url, secret: 'whsec-1234567890' } },
+        routes: [{ receivers: ['chat', 'ops', 'hook'] }],
+      },
+      { slack: { token: 'xoxb-token', apiUrl: slack.url } },
+    );
+    h.observe('api-down', true, labels('api'));
+    await h.clock.advance(5000);
+    // Real time: the email and the webhook arrive while Slack has not answered.
+    await waitFor('the email and the webhook', () => smtp.mails.length === 1 && webhook.requests.length === 1, 3000);
+    expect(slack.calls).toHaveLength(0);
+    h.observe('web-down', true, labels('web'));
+    await h.clock.advance(5000);
+    await waitFor('the second email while Slack still hangs', () => smtp.mails.length === 2, 3000);
+    await h.service.idle();
+    const chat = (await h.notifications()).filter((row) => row.receiver === 'chat');
+    expect(chat.map((row) => row.status)).toEqual(['pending', 'pending']);
+    const [row] = await h.db.query<{ inDoubt: boolean; error: string }>(`select sending_since is not null as "inDoubt", last_error as error from alerts_notifications where receiver = 'chat' order by id limit 1`);
+    expect(row).toEqual({ inDoubt: true, error: expect.stringMatching(/Slack unreachable|did not answer/) });
+  });
+
+  it('the connection resets after Slack received the post: the retry finds it in the channel and posts nothing twice', async () => {
+    const slack = await startSlackDouble();
+    cleanups.push(slack.close);
+    slack.dropAnswers = 1;
+    const h = await harness({ receivers: { chat: { type: 'slack', channel: '#ops' } }, routes: [{ receivers: ['chat'] }], outbox: { retryInitial: '1s' } }, { slack: { token: 'xoxb-token', apiUrl: slack.url } });
+    h.observe('api-down', true, labels('api'));
+    await h.run(30_000);
+    expect(slack.attempts.map((call) => call.method)).toEqual(['chat.postMessage', 'conversations.history']);
+    expect(slack.calls.filter((call) => call.method === 'chat.postMessage')).toHaveLength(1);
+    expect((await h.notifications()).map((row) => row.status)).toEqual(['delivered']);
+    h.observe('api-down', false, labels('api'));
+    await h.run(10_000);
+    // The thread the found message started carries the rest: an update and one reply.
+    expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage', 'chat.update', 'chat.postMessage']);
+    expect(slack.calls[2]!.args.thread_ts).toBe('1000.000100');
+  });
+
+  it('the SMTP server takes the message but its answer never comes: the resend carries the same Message-ID; later mail threads under it', async () => {
+    smtp.hold = 1;
+    const h = await harness({ outbox: { timeout: '1s', retryInitial: '1s' } });
+    h.observe('api-down', true, labels('api'));
+    await h.clock.advance(5000);
+    await waitFor('the held message and its resend', async () => {
+      await h.clock.advance(1000);
+      return smtp.mails.length >= 2;
+    }, 20_000);
+    await h.service.idle();
+    const [held, resent] = smtp.mails;
+    expect(held!.messageId).toMatch(/^<1\.ops\.warning\.[0-9a-f-]{36}@vigil\.alerts>$/);
+    expect(resent!.messageId).toBe(held!.messageId);
+    h.observe('api-down', false, labels('api'));
+    await h.run(10_000);
+    const up = smtp.mails.at(-1)!;
+    expect(up.subject).toMatch(/^\[RESOLVED\] api: api-down back up after/);
+    expect(up.inReplyTo).toBe(held!.messageId);
+  });
+
+  it('a 2-minute Slack 429 storm with 10 pending incidents: no call inside Retry-After, each delivered once, in order', async () => {
+    const slack = await startSlackDouble();
+    cleanups.push(slack.close);
+    const names = Array.from({ length: 10 }, (_, index) => `r${index}`);
+    const h = await harness(
+      {
+        rules: names.map((name) => ({ name, kind: 'probe', probe: name })),
+        receivers: { chat: { type: 'slack', channel: '#ops' } },
+        routes: [{ receivers: ['chat'] }],
+        slackMinInterval: '0ms',
+        outbox: { pollInterval: '1s', retryInitial: '1s', retryMax: '10s' },
+      },
+      { slack: { token: 'xoxb-token', apiUrl: slack.url } },
+    );
+    slack.clock = () => h.clock.now();
+    const stormEnds = h.clock.now() + 120_000;
+    slack.storm = () => (h.clock.now() < stormEnds ? 3 : undefined);
+    for (const name of names) h.observe(name, true, labels(name));
+    await h.run(240_000);
+    const during = slack.callTimes.filter((at) => at < stormEnds);
+    const gaps = during.slice(1).map((at, index) => at - during[index]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(3000);
+    expect(during.length).toBeLessThanOrEqual(Math.ceil(120_000 / 3000));
+    const posts = slack.calls.filter((call) => call.method === 'chat.postMessage').map((call) => String(call.args.text).split('\n')[0]);
+    expect(posts).toEqual(names.map((name) => `[CRITICAL] FIRING ${name}: ${name} failing`));
+  });
+
+  it('a restart hook running long does not delay another incident\'s WARNING', async () => {
+    const h = await harness({
+      receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: [process.execPath, '-e', 'setTimeout(() => {}, 8000)'] } }, timeout: '20s', backoff: '1s' } },
+      routes: [{ match: { service: 'api' }, receivers: ['fixer'], continue: true }, { receivers: ['ops'] }],
+    });
+    h.observe('api-down', true, labels('api'));
+    await h.clock.advance(5000);
+    await waitFor('the hook to start', async () => (await h.db.query(`select 1 from alerts_hook_attempts where outcome = 'running'`)).length === 1, 5000);
+    h.observe('web-down', true, labels('web'));
+    await h.clock.advance(5000);
+    await waitFor('the web WARNING while the hook runs', () => subjects().includes('[CRITICAL] FIRING web: web-down failing'), 3000);
+    expect((await h.db.query(`select outcome from alerts_hook_attempts`)).map((row) => row.outcome)).toEqual(['running']);
+  });
+
+  it('the fallback gets the rest of the story: after taking over the WARNING, it gets the UP too', async () => {
+    const rejecting = await startEndpoint((_request, response) => response.writeHead(400).end());
+    const spare = await startEndpoint();
+    cleanups.push(rejecting.close, spare.close);
+    const h = await harness({
+      receivers: { bad: { type: 'webhook', url: rejecting.url, secret: 'whsec-1234567890' }, spare: { type: 'webhook', url: spare.url, secret: 'whsec-1234567890' } },
+      routes: [{ receivers: ['bad'], fallback: 'spare' }],
+    });
+    h.observe('api-down', true, labels('api'));
+    await h.run(20_000);
+    h.observe('api-down', false, labels('api'));
+    await h.run(20_000);
+    const events = spare.requests.map((body) => JSON.parse(body) as { key: string; event: string });
+    expect(events.filter((event) => event.key.startsWith('1:')).map((event) => [event.key, event.event])).toEqual([
+      ['1:bad:warning:fallback', 'warning'],
+      ['1:bad:up:fallback', 'up'],
+    ]);
+    expect(rejecting.requests).toHaveLength(1);
+  });
+
+  it('a restarted process takes its own dead lease at once', async () => {
+    const first = await harness({});
+    const [{ id: installation }] = (await first.db.query<{ id: string }>('select id from alerts_installation')) as [{ id: string }];
+    // The row a kill -9 leaves: this machine and installation, a pid that no longer runs, not expired.
+    await first.db.query(`update alerts_leader set holder = $1, expires_at = now() + interval '1 hour'`, [`${os.hostname()}/${installation}#2147483646`]);
+    await first.stop();
+    cleanups.length = 0;
+    const second = await harness({}, { holder: null });
+    expect(second.service.isLeader()).toBe(true);
+    second.observe('api-down', true, labels('api'));
+    await second.run(5000);
+    expect(subjects()).toEqual(['[CRITICAL] FIRING api: api-down failing']);
+  });
+
+  it('retention: resolved incidents, their notifications and old audit rows go after 90 days; open ones stay', async () => {
+    const h = await harness({ evaluationInterval: '1h', outbox: { pollInterval: '1h' }, lease: { ttl: '1000d', renewEvery: '1h' } });
+    h.observe('api-down', true, labels('api'));
+    h.observe('web-down', true, labels('web'));
+    await h.run(3_600_000, 3_600_000);
+    h.observe('api-down', false, labels('api'));
+    await h.run(3_600_000, 3_600_000);
+    const count = async (table: string) => Number((await h.db.query<{ n: number }>(`select count(*)::int as n from ${table}`))[0]!.n);
+    expect(await count('alerts_incidents')).toBe(2);
+    h.clock.set(h.clock.now() + 89 * 86_400_000);
+    await h.run(3_600_000, 3_600_000);
+    expect(await count('alerts_incidents')).toBe(2);
+    h.clock.set(h.clock.now() + 86_400_000);
+    await h.run(3_600_000, 3_600_000);
+    expect((await h.db.query<{ rule: string }>('select rule from alerts_incidents')).map((row) => row.rule)).toEqual(['web-down']);
+    expect((await h.db.query<{ key: string }>('select key from alerts_notifications')).map((row) => row.key).every((key) => key.startsWith('2:'))).toBe(true);
+  });
+
+  it('the outward heartbeat pings while evaluating and stops when the evaluator stops', async () => {
+    const beacon = await startEndpoint();
+    cleanups.push(beacon.close);
+    const h = await harness({ heartbeat: { url: beacon.url, every: '10s' } });
+    await h.run(60_000, 5000);
+    await waitFor('the pings', () => beacon.requests.length >= 5, 5000);
+    const pinged = beacon.requests.length;
+    await h.stop();
+    cleanups.length = 0;
+    await h.clock.advance(60_000);
+    expect(beacon.requests.length).toBe(pinged);
+  });
+});
