@@ -1,9 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { component, defineConfig, emailReceiver, failureRateRule, ffmpegPing, http, probeRule, queueLoad, queueRule, resources, route, slackReceiver, statusPageReceiver, videoE2E } from 'vigil';
 
 // The example deployment `npm start` runs. Environment variables (DATABASE_URL, VIGIL_PORT, SMTP_URL, ...)
 // override the matching fields, so the same file serves a laptop and production.
 // The alert receivers this machine can reach (see the alerts section).
 const reachable = [...(process.env.SMTP_URL ? ['admins'] : []), ...(process.env.SLACK_BOT_TOKEN ? ['slack'] : [])];
+
+// The end-to-end probe's processing API key: VIGIL_E2E_API_KEY when set (a stable key, e.g. for a probe in another
+// Vigil), else one made for this process. Declared below with only the scopes the probe needs.
+const e2eKey = process.env.VIGIL_E2E_API_KEY ?? randomBytes(32).toString('base64url');
 
 export default defineConfig({
   server: { port: 8080, shutdownTimeout: '10s' },
@@ -19,6 +24,11 @@ export default defineConfig({
     stages: { transcode: { timeout: '1h', retries: 3 } },
     retention: { failed: '7d', synthetic: '1h', orphans: '1h' },
     gc: { interval: '10m', maxBytes: '50GB' },
+    // The platform's backend uses keys made with `vigil keys create`; its users' browsers upload through direct
+    // upload URLs (POST /api/v1/uploads), from these origins only.
+    keys: [{ name: 'e2e-probe', scopes: ['upload', 'read', 'delete'], key: e2eKey }],
+    uploads: { allowedOrigins: ['http://localhost:3000'], defaultExpiry: '1h', maxExpiry: '1d' },
+    apiLimits: { perKey: 600, perAddress: 60, bytesPerDay: '100GB', concurrentUploads: 8 },
   },
   // Probes: each runs on its schedule (plus once within 30 s of start), results go to /metrics and the store.
   // Try one with `npm run vigil -- probe test video-e2e`; list them with `npm run vigil -- probe list`.
@@ -34,6 +44,7 @@ export default defineConfig({
     }),
     videoE2E({
       name: 'video-e2e',
+      apiKey: e2eKey,
       schedule: '5m',
       timeout: '4m',
       clip: { seconds: 2, width: 320, height: 240 },

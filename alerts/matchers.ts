@@ -53,7 +53,9 @@ export function windowMatcherProblems(matchers: Matchers, options: { force?: boo
 
 /** Matchers in config (routes, inhibition rules): every regular expression must compile. */
 export const matchersSchema = z.record(z.string(), z.string()).superRefine((matchers, ctx) => {
-  for (const problem of compileMatchers(matchers).problems) ctx.addIssue({ code: 'custom', message: problem });
+  for (const [name, wanted] of Object.entries(matchers)) {
+    for (const problem of compileMatchers({ [name]: wanted }).problems) ctx.addIssue({ code: 'custom', path: [name], message: problem.slice(name.length + 2) });
+  }
 });
 
 /** Parses CLI/API matchers "service=api" into an object, naming what is wrong. */

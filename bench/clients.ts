@@ -27,8 +27,10 @@ const percentile = (xs: number[], p: number) => {
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 
 const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-clients-'));
+// The upload route needs a key; the admin token is one with every scope.
+const ADMIN_TOKEN = 'bench-clients-admin-token';
 const config = parseConfig(
-  { server: { port: 0 }, database: { dataDir: path.join(tempDir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(tempDir, 'storage'), maxUploadBytes: '1MB' } },
+  { server: { port: 0, adminToken: ADMIN_TOKEN }, database: { dataDir: path.join(tempDir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(tempDir, 'storage'), maxUploadBytes: '1MB' } },
   'bench',
 );
 const vigil = await startVigil({ config, modules: [processingModule], roles: ['api'] });
@@ -89,7 +91,7 @@ try {
     socket.on('error', () => {});
     await new Promise((resolve) => socket.once('connect', resolve));
     const answered = new Promise<number>((resolve) => socket.once('data', () => resolve(performance.now())));
-    socket.write(`POST /api/v1/videos HTTP/1.1\r\nHost: bench\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${3 * 1024 * 1024}\r\n\r\n`);
+    socket.write(`POST /api/v1/videos HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: ${3 * 1024 * 1024}\r\n\r\n`);
     const sent = performance.now();
     const trickleOne = setInterval(() => socket.write('-'), 1000);
     tooLarge.push((await answered) - sent);

@@ -57,7 +57,7 @@ const vigil = await startVigil({ config, modules: [processingModule], roles: ['a
 async function uploadOnce(): Promise<{ status: number; retryAfter: string | null }> {
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(randomBytes(16 * 1024))]), 'clip.mp4');
-  const response = await fetch(`${vigil.url}/api/v1/videos`, { method: 'POST', body: form });
+  const response = await fetch(`${vigil.url}/api/v1/videos`, { method: 'POST', body: form, headers: { authorization: `Bearer ${adminToken}` } });
   await response.arrayBuffer();
   return { status: response.status, retryAfter: response.headers.get('retry-after') };
 }

@@ -33,6 +33,10 @@ const { values } = parseArgs({
 const work = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-processing-'));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const TICKS = 100;
+// The bench's processing API key, declared in each config below.
+const BENCH_KEY = randomBytes(24).toString('base64url');
+const withKey = { authorization: `Bearer ${BENCH_KEY}` };
+const benchKeys = [{ name: 'bench', scopes: ['upload', 'read'], key: BENCH_KEY }];
 
 /** CPU seconds of this process and of its children that have exited (ffmpeg, ffprobe) so far. */
 function cpuSeconds(): number {
@@ -49,7 +53,7 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; wallMs: num
 function benchConfig(name: string, processing: Record<string, unknown>) {
   const dir = path.join(work, name);
   return parseConfig(
-    { server: { port: 0 }, database: { dataDir: path.join(dir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(dir, 'storage'), ...processing } },
+    { server: { port: 0 }, database: { dataDir: path.join(dir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(dir, 'storage'), keys: benchKeys, apiLimits: { perKey: 1_000_000 }, ...processing } },
     'bench',
   );
 }
@@ -57,14 +61,14 @@ function benchConfig(name: string, processing: Record<string, unknown>) {
 async function uploadFile(url: string, file: string): Promise<string> {
   const form = new FormData();
   form.append('file', new Blob([readFileSync(file)]), path.basename(file));
-  const response = await fetch(`${url}/api/v1/videos`, { method: 'POST', body: form });
+  const response = await fetch(`${url}/api/v1/videos`, { method: 'POST', body: form, headers: withKey });
   if (response.status !== 202) throw new Error(`upload answered ${response.status}: ${await response.text()}`);
   return ((await response.json()) as { id: string }).id;
 }
 
 async function waitPublished(url: string, id: string, intervalMs = 50): Promise<void> {
   for (;;) {
-    const video = (await (await fetch(`${url}/api/v1/videos/${id}`)).json()) as { state: string; error: unknown };
+    const video = (await (await fetch(`${url}/api/v1/videos/${id}`, { headers: withKey })).json()) as { state: string; error: unknown };
     if (video.state === 'published') return;
     if (video.state === 'failed') throw new Error(`video ${id} failed: ${JSON.stringify(video.error)}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
@@ -151,7 +155,7 @@ async function ingest(): Promise<void> {
   const dir = path.join(work, 'ingest');
   mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, 'ingest.config.ts');
-  writeFileSync(configFile, `export default { logging: { level: 'info' }, processing: { maxUploadBytes: '${size + 16}MB' } };\n`);
+  writeFileSync(configFile, `export default { logging: { level: 'info' }, processing: { maxUploadBytes: '${size + 16}MB', keys: ${JSON.stringify(benchKeys)} } };\n`);
   const server = await startVigilProcess({ VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage') }, ['--role', 'api', '--config', configFile]);
   try {
     const baseline = memoryOf(server.pid).rss;
@@ -159,7 +163,7 @@ async function ingest(): Promise<void> {
     const sampler = setInterval(() => (peak = Math.max(peak, memoryOf(server.pid).rss)), 20);
     const started = performance.now();
     // curl streams the file from disk as multipart, as a real client would, and costs the machine little CPU.
-    const curl = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-F', `file=@${file}`, `${server.url}/api/v1/videos`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const curl = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `authorization: Bearer ${BENCH_KEY}`, '-F', `file=@${file}`, `${server.url}/api/v1/videos`], { stdio: ['ignore', 'pipe', 'inherit'] });
     let status = '';
     curl.stdout.on('data', (chunk) => (status += chunk));
     await once(curl, 'exit');

@@ -55,11 +55,14 @@ const testCommand: CliCommand<ProbesHostConfig> = {
     const logger = createLogger({ level: 'silent' });
     const location = (args.values.location as string | undefined) ?? io.env.VIGIL_LOCATION ?? 'local';
     const publicUrl = config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
+    // With a public listener of its own, the processing API stays on the internal one.
+    const internal = config.server.internal;
+    const apiUrl = config.server.public ? `http://${internal?.host ?? config.server.host}:${internal?.port ?? config.server.port}` : undefined;
     const db = await openStore(config, io);
     let queue: Queue | undefined;
     try {
       if (db && loaded.kind.uses?.includes('queue')) queue = await startQueue(db, logger);
-      const context = { config, clock: systemClock, logger, registry: createRegistry(), location, publicUrl };
+      const context = { config, clock: systemClock, logger, registry: createRegistry(), location, publicUrl, ...(apiUrl ? { apiUrl } : {}) };
       const result = db
         ? await runProbeNow({ ...context, db, queue: queue as Queue }, name)
         : (await runProbe(loaded.definition, loaded.kind, { ...context, db: undefined as unknown as Db })).result;

@@ -12,6 +12,9 @@ export function environmentOf(ctx: ProbeRunContext): Omit<RunEnvironment, 'signa
     get publicUrl() {
       return ctx.publicUrl;
     },
+    get apiUrl() {
+      return ctx.apiUrl;
+    },
     config: ctx.config,
     db: ctx.db,
     queue: ctx.queue,

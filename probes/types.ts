@@ -44,7 +44,8 @@ export interface UptimeDay {
 }
 
 /** What `runProbeNow` needs from the running Vigil (or from the CLI). */
-export type ProbeRunContext = Pick<ModuleContext<ProbesHostConfig>, 'config' | 'db' | 'clock' | 'logger' | 'registry' | 'location' | 'publicUrl' | 'queue'>;
+export type ProbeRunContext = Pick<ModuleContext<ProbesHostConfig>, 'config' | 'db' | 'clock' | 'logger' | 'registry' | 'location' | 'publicUrl' | 'queue'> &
+  Partial<Pick<ModuleContext<ProbesHostConfig>, 'apiUrl'>>;
 
 /** What a kind's `run` receives besides its own options. */
 export interface KindContext {
@@ -58,6 +59,8 @@ export interface KindContext {
   /** W3C traceparent of the run's span, for targets that should join the trace. */
   traceparent?: string;
   publicUrl: string;
+  /** This Vigil's processing API when it has a listener of its own; publicUrl otherwise. */
+  apiUrl?: string;
   /** Figures the kind has measured so far (lookup time, address family, ...): kept when the attempt then fails or throws. */
   observed?: KindMetrics;
   config: ProbesHostConfig;

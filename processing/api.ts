@@ -1,30 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
-import type { Clock } from '../core/clock.ts';
-import type { Db } from '../core/db/index.ts';
-import type { Queue } from '../core/queue/index.ts';
-import { withSpan } from '../core/telemetry/index.ts';
-import type { ProcessingConfig } from './config.ts';
-import type { ProcessingMetrics } from './metrics.ts';
-import { requireAdminToken } from '../core/http/server.ts';
-import type { Secret } from '../core/config/index.ts';
+import { acceptVideo, MULTIPART_ALLOWANCE, receiveMultipart, type UploadDeps } from './accept.ts';
 import { classify } from './failures.ts';
-import { STAGES, type StageName } from './stages/index.ts';
-import { UploadTooLargeError, type Ingested, type Storage } from './storage.ts';
-import { deleteVideoRows, getVideo, insertVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './store.ts';
-import { enqueueFirstStage, queueName, retryFailedVideo } from './worker.ts';
+import type { UploadQuota } from './limits.ts';
+import { sendOutput, type PublicLinks } from './links.ts';
+import type { StageName } from './stages/index.ts';
+import { UploadTooLargeError } from './storage.ts';
+import { deleteVideoRows, getVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './store.ts';
+import { queueName, retryFailedVideo } from './worker.ts';
 
-export interface ApiDeps {
-  db: Db;
-  queue: Queue;
-  storage: Storage;
-  config: ProcessingConfig;
-  clock: Clock;
-  metrics: ProcessingMetrics;
-  adminToken: Secret | undefined;
-  publicUrl(): string;
+export interface ApiDeps extends UploadDeps {
+  /** Base URL of the processing API (the internal listener). */
+  apiUrl(): string;
+  links: PublicLinks;
+  quota: UploadQuota;
   /** Stops a deleted video's running attempt in this process, if there is one. */
   cancelRunning(videoId: string): void;
 }
@@ -61,63 +51,49 @@ export function parseLabels(raw: string): Record<string, string> {
   return labels;
 }
 
-/** The upload and status API (contract for the end-to-end probe). */
+/** The upload and status API for the platform's backend (contract for the end-to-end probe); each route declares its scope. */
 export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { db, storage, config } = deps;
-  const statusUrl = (id: string) => `${deps.publicUrl()}/api/v1/videos/${id}`;
-  const outputUrl = (id: string, name: string) => `${statusUrl(id)}/outputs/${encodeURIComponent(name)}`;
+  const statusUrl = (id: string) => `${deps.apiUrl()}/api/v1/videos/${id}`;
 
   await http.register(async (scope) => {
     await scope.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
 
     // The announced multipart body is the file plus its framing and the small fields; a larger Content-Length is refused before it is read.
     const { code, message } = uploadErrorAnswer(new UploadTooLargeError(), config.maxUploadBytes)!;
-    scope.post('/api/v1/videos', { bodyLimit: config.maxUploadBytes + 64 * 1024, config: { bodyTooLarge: { code, message } } }, async (request, reply) => {
-      if (!request.isMultipart()) throw Object.assign(new Error('Send the video as multipart/form-data with a field named "file".'), { statusCode: 415, code: 'NOT_MULTIPART' });
-      let ingested: Ingested | undefined;
-      let originalName: string | null = null;
-      const fields: Record<string, string> = {};
-      try {
-        for await (const part of request.parts()) {
-          if (part.type === 'field') {
-            fields[part.fieldname] = String(part.value);
-            continue;
+    scope.post(
+      '/api/v1/videos',
+      { config: { scope: 'upload', bodyTooLarge: { code, message } }, bodyLimit: config.maxUploadBytes + MULTIPART_ALLOWANCE, onRequest: deps.quota.admit, onResponse: deps.quota.release },
+      async (request, reply) => {
+        try {
+          const { ingested, originalName, fields } = await receiveMultipart(request, storage, config.maxUploadBytes);
+          try {
+            const email = fields.email?.trim() || null;
+            if (email && !EMAIL.test(email)) throw badRequest(`email: "${email}" is not an email address`);
+            const labels = parseLabels(fields.labels ?? '');
+            const id = randomUUID();
+            await acceptVideo(deps, { id, ingested, originalName, email, labels, keyId: request.principal?.keyId ?? null });
+            request.span?.setAttribute('video.id', id);
+            deps.metrics.uploads.inc({ outcome: 'accepted' });
+            deps.metrics.bytesIn.inc(ingested.bytes);
+            return reply.status(202).send({ id, status: 'queued', statusUrl: statusUrl(id), publicStatusUrl: deps.links.status(id) });
+          } catch (error) {
+            await storage.discard(ingested.partPath);
+            throw error;
           }
-          if (part.fieldname !== 'file' || ingested) throw badRequest(`unexpected file field "${part.fieldname}": send exactly one file, in the field "file"`);
-          originalName = part.filename || null;
-          ingested = await storage.ingest(part.file, config.maxUploadBytes, () => part.file.truncated);
+        } catch (error) {
+          const answer = uploadErrorAnswer(error, config.maxUploadBytes);
+          deps.metrics.uploads.inc({ outcome: answer?.outcome ?? ((error as { statusCode?: number }).statusCode ? 'invalid' : 'error') });
+          if (!answer) throw error;
+          if (answer.status === 503) reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS));
+          return reply.status(answer.status).send({ error: { code: answer.code, message: answer.message } });
         }
-        if (!ingested) throw badRequest('the multipart field "file" is required');
-        const email = fields.email?.trim() || null;
-        if (email && !EMAIL.test(email)) throw badRequest(`email: "${email}" is not an email address`);
-        const labels = parseLabels(fields.labels ?? '');
-        const upload = ingested;
-        const id = randomUUID();
-        await withSpan('processing.upload', { 'video.id': id, 'processing.bytes': upload.bytes, 'processing.sha256': upload.sha256 }, () =>
-          // The original moves to its content address inside the transaction that references it, so GC (which deletes
-          // unreferenced blobs under the same row lock) can never remove the file between the move and the commit.
-          db.transaction(async (tx) => {
-            await insertVideo(tx, { id, sha256: upload.sha256, bytes: upload.bytes, originalName, email, labels, stage: STAGES[0].name, now: deps.clock.date() });
-            await enqueueFirstStage(deps.queue, tx, id);
-            await storage.adoptOriginal(upload.partPath, upload.sha256);
-          }),
-        );
-        request.span?.setAttribute('video.id', id);
-        deps.metrics.uploads.inc({ outcome: 'accepted' });
-        deps.metrics.bytesIn.inc(upload.bytes);
-        return reply.status(202).send({ id, status: 'queued', statusUrl: statusUrl(id) });
-      } catch (error) {
-        if (ingested) await storage.discard(ingested.partPath);
-        const answer = uploadErrorAnswer(error, config.maxUploadBytes);
-        deps.metrics.uploads.inc({ outcome: answer?.outcome ?? ((error as { statusCode?: number }).statusCode ? 'invalid' : 'error') });
-        if (!answer) throw error;
-        if (answer.status === 503) reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS));
-        return reply.status(answer.status).send({ error: { code: answer.code, message: answer.message } });
-      }
-    });
+      },
+    );
   });
 
-  http.get<{ Querystring: { state?: string; limit?: string } }>('/api/v1/videos', async (request) => {
+  const read = { config: { scope: 'read' } } as const;
+  http.get<{ Querystring: { state?: string; limit?: string } }>('/api/v1/videos', read, async (request) => {
     const { state, limit: rawLimit } = request.query;
     if (state !== undefined && !VIDEO_STATES.includes(state as VideoState)) throw badRequest(`state: "${state}" is not one of ${VIDEO_STATES.join(', ')}`);
     const limit = rawLimit === undefined ? 50 : Number(rawLimit);
@@ -126,7 +102,7 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
     return { videos: videos.map((video) => ({ ...summary(video), statusUrl: statusUrl(video.id) })) };
   });
 
-  http.get('/api/v1/videos/:id', async (request) => {
+  http.get('/api/v1/videos/:id', read, async (request) => {
     const id = videoIdOf(request.params);
     const video = await getVideo(db, id);
     if (!video) throw notFound(`No video with id "${id}"`);
@@ -134,6 +110,7 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
     return {
       ...summary(video),
       source: video.source,
+      publicStatusUrl: deps.links.status(video.id),
       checkpoints: checkpoints.map((checkpoint) => ({
         stage: checkpoint.stage,
         attempt: checkpoint.attempt,
@@ -146,26 +123,21 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
       outputs: outputs.map((output) => ({
         kind: output.kind,
         name: output.name,
-        url: outputUrl(video.id, output.name),
+        url: deps.links.output(video.id, output.name),
         bytes: output.bytes,
         ...(output.durationSeconds !== null ? { durationSeconds: output.durationSeconds } : {}),
       })),
     };
   });
 
-  http.get<{ Params: { id: string; name: string } }>('/api/v1/videos/:id/outputs/:name', async (request, reply) => {
+  http.get<{ Params: { id: string; name: string } }>('/api/v1/videos/:id/outputs/:name', read, async (request, reply) => {
     const id = videoIdOf(request.params);
     const output = (await listOutputs(db, id)).find((candidate) => candidate.name === request.params.name);
     if (!output) throw notFound(`Video "${id}" has no output named "${request.params.name}"`);
-    const bytes = await storage.size(output.path);
-    if (bytes === null) throw notFound(`The file for output "${output.name}" is no longer in storage`);
-    return reply
-      .type(output.name.endsWith('.mp4') ? 'video/mp4' : output.name.endsWith('.jpg') ? 'image/jpeg' : 'application/octet-stream')
-      .header('content-length', bytes)
-      .send(createReadStream(output.path));
+    return sendOutput(reply, storage, output);
   });
 
-  http.delete('/api/v1/videos/:id', async (request, reply) => {
+  http.delete('/api/v1/videos/:id', { config: { scope: 'delete' } }, async (request, reply) => {
     const id = videoIdOf(request.params);
     const deleted = await db.transaction(async (tx) => {
       const video = await getVideo(tx, id, { forUpdate: true });
@@ -187,15 +159,15 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
 
   http.register(
     async (admin) => {
-      admin.addHook('preHandler', requireAdminToken(deps.adminToken));
-      admin.get('/videos/:id', async (request) => {
+      const adminOnly = { config: { scope: 'admin' } } as const;
+      admin.get('/videos/:id', adminOnly, async (request) => {
         const id = videoIdOf(request.params);
         const video = await getVideo(db, id);
         if (!video) throw notFound(`No video with id "${id}"`);
         const [checkpoints, outputs] = await Promise.all([listCheckpoints(db, id), listOutputs(db, id)]);
         return { ...summary(video), errorDetail: video.errorDetail, source: video.source, checkpoints, outputs };
       });
-      admin.post('/videos/:id/retry', async (request) => {
+      admin.post('/videos/:id/retry', adminOnly, async (request) => {
         const id = videoIdOf(request.params);
         const video = await retryFailedVideo(deps, id);
         if (video) return { ...summary(video), statusUrl: statusUrl(id) };

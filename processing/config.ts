@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { bytes } from '../core/config/bytes.ts';
 import { duration } from '../core/config/duration.ts';
+import { secret } from '../core/config/secret.ts';
+import { SCOPES } from '../core/http/auth.ts';
 import { STAGES, type StageName, type StagePolicy } from './stages/index.ts';
 import { stageSettingsShape } from './stages/settings.ts';
 
@@ -10,6 +12,15 @@ const stagePolicy = z.strictObject({
   /** Retries after the first attempt for the video's own recoverable failures (TIMEOUT, RESOURCE, UNDEFINED). */
   retries: z.number().int().min(0).max(20).optional(),
 });
+
+/** A key declared in the config file (e.g. for the end-to-end probe), valid for as long as the file declares it. */
+const configKey = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'use letters, digits, ".", "_" or "-"'),
+  scopes: z.array(z.enum(SCOPES)).min(1),
+  key: secret().refine((value) => value.reveal().length >= 24, 'a key needs at least 24 characters'),
+});
+
+const origin = z.url().refine((value) => new URL(value).origin === value, 'an origin is scheme://host[:port], without a path or a trailing "/"');
 
 export const processingConfigSchema = z
   .strictObject({
@@ -44,6 +55,30 @@ export const processingConfigSchema = z
             }),
           ) as Record<StageName, StagePolicy>,
       ),
+    /** API keys from the config file, besides those made with `vigil keys create`. */
+    keys: z.array(configKey).default([]),
+    /** Direct upload URLs (`POST /api/v1/uploads`): what the platform's users' browsers send files to. */
+    uploads: z
+      .strictObject({
+        /** Origins of the platform's pages allowed to send files to direct upload URLs (CORS). */
+        allowedOrigins: z.array(origin).default([]),
+        /** Life of a direct upload URL when its request names none, and the longest it may ask for. */
+        defaultExpiry: duration().default(3_600_000),
+        maxExpiry: duration().default(86_400_000),
+      })
+      .prefault({}),
+    apiLimits: z
+      .strictObject({
+        /** Requests per minute to the processing routes, per API key and, without a key, per client address. */
+        perKey: z.number().int().min(1).default(600),
+        perAddress: z.number().int().min(1).default(60),
+        /** Upload quota of each key: bytes accepted per UTC day, and uploads in flight at once. */
+        bytesPerDay: bytes().default(100 * 1024 ** 3),
+        concurrentUploads: z.number().int().min(1).default(8),
+      })
+      .prefault({}),
+    /** How long a signed output URL in an answer stays valid. */
+    outputUrlTtl: duration().default(3_600_000),
     notices: z
       .strictObject({
         /** Email users about uploads labelled synthetic=true too (off: probes do not get mail). */

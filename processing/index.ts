@@ -5,8 +5,16 @@ import { systemClock } from '../core/clock.ts';
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { createMailer } from '../core/mail.ts';
 import { createLogger } from '../core/telemetry/index.ts';
+import multipart from '@fastify/multipart';
+import { requireScopes } from '../core/http/auth.ts';
+import { accessMigrations } from './access-migrations.ts';
 import { startQueue, SUPERVISE_SECONDS } from '../core/queue/index.ts';
 import { registerRoutes } from './api.ts';
+import { isAwaitingUpload, registerDirectUploadCreation, registerPlainDirectUpload, registerUploadCors, type DirectUploadDeps } from './direct-uploads.ts';
+import { keyCommands, keyVerifier, registerKeyRoutes } from './keys.ts';
+import { registerRateLimit, uploadQuota } from './limits.ts';
+import { loadSigner, publicLinks, registerPublicLinkRoutes } from './links.ts';
+import { registerTusUploads } from './tus.ts';
 import { processingConfigSchema, type ProcessingConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg.ts';
 import { createGcComponent, runGc } from './gc.ts';
@@ -100,8 +108,8 @@ export const processingModule = defineModule({
   name: 'processing',
   config: { key: 'processing', schema: processingConfigSchema, env: { VIGIL_STORAGE_DIR: 'storageDir' } },
   roles: ['worker'],
-  migrations: processingMigrations,
-  commands: [gcCommand, retryCommand, reportCommand],
+  migrations: [...processingMigrations, ...accessMigrations],
+  commands: [gcCommand, retryCommand, reportCommand, ...keyCommands],
   validate(config) {
     const takeover = takeoverMs(config.processing);
     return takeover > TAKEOVER_PROMISE_MS
@@ -120,17 +128,40 @@ export const processingModule = defineModule({
     ctx.logger.info({ ffmpeg: ffmpeg.ffmpegPath, ffprobe: ffmpeg.ffprobePath, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg resolved');
     if (ffmpeg.warning) ctx.logger.warn({ ffmpeg: ffmpeg.ffmpegPath, builtYear: ffmpeg.builtYear }, ffmpeg.warning);
     let worker: PipelineWorker | undefined;
+    const signer = await loadSigner(ctx.db);
+    const links = publicLinks({ signer, config, clock: ctx.clock, publicUrl: () => ctx.publicUrl });
     if (ctx.roles.has('api')) {
-      await registerRoutes(ctx.http, {
-        db: ctx.db,
-        queue: ctx.queue,
-        storage,
-        config,
-        clock: ctx.clock,
-        metrics,
-        adminToken: ctx.config.server.adminToken,
-        publicUrl: () => ctx.publicUrl,
-        cancelRunning: (videoId) => worker?.cancel(videoId),
+      const access = { adminToken: ctx.config.server.adminToken, verifyKey: keyVerifier(ctx.db, ctx.clock, config.keys) };
+      const quota = uploadQuota({ db: ctx.db, clock: ctx.clock, limits: config.apiLimits });
+      const direct: DirectUploadDeps = { db: ctx.db, queue: ctx.queue, storage, config, clock: ctx.clock, metrics, publicUrl: () => ctx.publicUrl, statusUrl: links.status };
+      // The processing API for the platform's backend, with keys: the internal listener.
+      await ctx.http.register(async (internal) => {
+        requireScopes(internal, access);
+        await registerRateLimit(internal, config.apiLimits);
+        await registerRoutes(internal, {
+          db: ctx.db,
+          queue: ctx.queue,
+          storage,
+          config,
+          clock: ctx.clock,
+          metrics,
+          apiUrl: () => ctx.apiUrl,
+          links,
+          quota,
+          cancelRunning: (videoId) => worker?.cancel(videoId),
+        });
+        registerDirectUploadCreation(internal, direct, quota);
+        registerKeyRoutes(internal, { db: ctx.db, clock: ctx.clock });
+      });
+      // What the platform's users reach: direct upload URLs, their video's status by token, signed media links.
+      await ctx.publicHttp.register(async (open) => {
+        await registerUploadCors(open, config);
+        requireScopes(open, access);
+        await registerRateLimit(open, config.apiLimits);
+        await open.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
+        registerPlainDirectUpload(open, direct);
+        registerTusUploads(open, direct);
+        registerPublicLinkRoutes(open, { db: ctx.db, storage, config, clock: ctx.clock, signer, publicUrl: () => ctx.publicUrl, awaitingUpload: (id) => isAwaitingUpload(ctx.db, id, ctx.clock.date()) });
       });
     }
     if (ctx.roles.has('worker')) {
@@ -144,7 +175,7 @@ export const processingModule = defineModule({
         logger: ctx.logger,
         metrics,
         mailer,
-        statusUrl: (id) => `${ctx.publicUrl}/api/v1/videos/${id}`,
+        statusUrl: links.status,
       });
       worker = pipeline;
       components.push(

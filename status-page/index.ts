@@ -30,17 +30,18 @@ export const statusPageModule = defineModule({
   setup(ctx: ModuleContext<StatusPageHostConfig>): Component[] {
     if (!ctx.roles.has('api')) return [];
     for (const problem of problemsOf(ctx.config)) ctx.logger.error({ problem }, 'status page component skipped');
-    const { cssUrl, cssBody } = statusAssets(ctx.http);
+    // The page, its assets and the banner face the internet: the public listener (the only one unless server.public is set).
+    const { cssUrl, cssBody } = statusAssets(ctx.publicHttp);
     // Links are built from server.publicUrl; without one, from the address the server actually listens on.
     const publicUrl = () => {
-      const address = ctx.http.server.address();
+      const address = ctx.publicHttp.server.address();
       if (ctx.config.server.publicUrl || !address || typeof address === 'string') return ctx.publicUrl;
       return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     };
     const site = createStatusSite({ db: ctx.db, config: ctx.config, clock: ctx.clock, logger: ctx.logger, publicUrl, cssUrl, cssBody });
-    ctx.http.addHook('onListen', async () => void site.refresh());
-    registerPublicRoutes(ctx.http, { site: site.site, rateLimit: ctx.config.statusPage.rateLimit });
-    registerEmbedRoutes(ctx.http, site.banner);
+    ctx.publicHttp.addHook('onListen', async () => void site.refresh());
+    registerPublicRoutes(ctx.publicHttp, { site: site.site, rateLimit: ctx.config.statusPage.rateLimit });
+    registerEmbedRoutes(ctx.publicHttp, site.banner);
     registerStatusAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, config: ctx.config, refresh: site.refresh });
     return [site];
   },

@@ -3,14 +3,28 @@ import { bytes } from './bytes.ts';
 import { duration } from './duration.ts';
 import { secret } from './secret.ts';
 
+/** Where one listener binds; a field left out is taken from server.host / server.port. */
+const listener = z.strictObject({
+  host: z.string().min(1).optional(),
+  port: z.coerce.number().int().min(0).max(65535).optional(),
+});
+
 /** The sections of vigil.config.ts that core itself reads; each module adds its own section (see assemble.ts). */
 export const coreConfigShape = {
   server: z
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.coerce.number().int().min(0).max(65535).default(8080),
-      /** The address users and probes reach this Vigil at; defaults to http://host:port. */
+      /** The address users and probes reach this Vigil at (its public listener); defaults to http://host:port. */
       publicUrl: z.url().optional(),
+      /**
+       * The internet-facing listener (status page, direct upload URLs, video status by token, signed media links).
+       * Unset: one listener at host:port serves everything. Set: public paths move here and host:port (or
+       * `internal`) keeps the processing API, the admin API and /metrics.
+       */
+      public: listener.optional(),
+      /** The operator-facing listener; defaults to host:port. */
+      internal: listener.optional(),
       adminToken: secret().optional(),
       /** How long SIGTERM waits for in-flight work before handing it back. */
       shutdownTimeout: duration().default(10_000),

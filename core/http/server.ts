@@ -1,7 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Histogram, type Registry } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
 import type { CoreConfig } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -9,6 +8,7 @@ import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, wantsOpenMetrics } from '.
 import type { RepeatLimiter } from '../telemetry/repeats.ts';
 import { tracer } from '../telemetry/tracing.ts';
 import { asDependencyUnavailable } from '../unavailable.ts';
+import { bearerToken, sameSecret } from './auth.ts';
 import { guardConnections } from './connections.ts';
 
 export type HttpServer = FastifyInstance;
@@ -40,6 +40,8 @@ export interface HttpServerOptions {
   limits: HttpLimits;
   /** Logs repeated failures once per cause per interval. */
   repeats: RepeatLimiter;
+  /** Serve /metrics and export the listener's connection figures (the internal listener does; a separate public one does not). */
+  metrics?: boolean;
 }
 
 declare module 'fastify' {
@@ -69,14 +71,19 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     keepAliveTimeout: limits.keepAliveTimeout,
     maxRequestsPerSocket: limits.maxRequestsPerConnection,
   });
-  guardConnections(app.server, limits, options.registry);
-  const duration = new Histogram({
-    name: 'vigil_http_request_duration_seconds',
-    help: 'HTTP requests served, by method, route template and status code.',
-    labelNames: ['method', 'route', 'status_code'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [options.registry],
-  });
+  // The connection figures are per listener and named without one: a second listener caps its connections alike
+  // but keeps its counts out of /metrics.
+  guardConnections(app.server, limits, options.metrics === false ? new Registry() : options.registry);
+  // A second listener in the process shares the request histogram.
+  const duration =
+    (options.registry.getSingleMetric('vigil_http_request_duration_seconds') as Histogram<'method' | 'route' | 'status_code'> | undefined) ??
+    new Histogram({
+      name: 'vigil_http_request_duration_seconds',
+      help: 'HTTP requests served, by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [options.registry],
+    });
 
   app.addHook('onRequest', (request, _reply, done) => {
     const route = routeOf(request);
@@ -187,11 +194,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     return reply.status(readiness.ready ? 200 : 503).send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
   });
 
-  app.get('/metrics', async (request, reply) =>
-    wantsOpenMetrics(request.headers.accept)
-      ? reply.type(OPENMETRICS_CONTENT_TYPE).send(await renderOpenMetrics(options.registry))
-      : reply.type(options.registry.contentType).send(await options.registry.metrics()),
-  );
+  if (options.metrics !== false) {
+    app.get('/metrics', async (request, reply) =>
+      wantsOpenMetrics(request.headers.accept)
+        ? reply.type(OPENMETRICS_CONTENT_TYPE).send(await renderOpenMetrics(options.registry))
+        : reply.type(options.registry.contentType).send(await options.registry.metrics()),
+    );
+  }
 
   return app;
 }
@@ -206,10 +215,8 @@ export function requireAdminToken(token: Secret | undefined) {
     if (!token) {
       return reply.status(403).send({ error: { code: 'ADMIN_DISABLED', message: 'The admin API is disabled: set VIGIL_ADMIN_TOKEN (or server.adminToken) to enable it.' } });
     }
-    const header = request.headers.authorization ?? '';
-    const presented = Buffer.from(/^bearer /i.test(header) ? header.slice(7) : '');
-    const expected = Buffer.from(token.reveal());
-    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+    const presented = bearerToken(request.headers.authorization);
+    if (presented === null || !sameSecret(presented, token.reveal())) {
       return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' } });
     }
   };

@@ -38,10 +38,14 @@ export interface ModuleContext<Config extends CoreConfig = CoreConfig> {
   roles: ReadonlySet<Role>;
   /** This process's probe location name (`--location`), "local" by default. */
   location: string;
-  /** Base URL of this Vigil's HTTP API, as users and probes reach it. */
+  /** Base URL of the public listener, as users reach it (server.publicUrl when set). */
   publicUrl: string;
-  /** Present in every process; modules add their routes only when `roles` has "api". */
+  /** Base URL of the internal listener: the processing API, the admin API, /metrics. The same as publicUrl with one listener. */
+  apiUrl: string;
+  /** The internal listener. Present in every process; modules add their routes only when `roles` has "api". */
   http: HttpServer;
+  /** The internet-facing listener (direct upload URLs, status by token, public pages); `http` itself unless server.public is set. */
+  publicHttp: HttpServer;
 }
 
 /** A module's section of vigil.config.ts: its key, its schema, and the environment variables that override its fields. */

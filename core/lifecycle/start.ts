@@ -23,7 +23,10 @@ export interface StartOptions {
 }
 
 export interface Vigil {
+  /** The internal listener (the only one unless server.public is set). */
   readonly url: string;
+  /** The public listener; the same as `url` with one listener. */
+  readonly publicUrl: string;
   readonly roles: ReadonlySet<Role>;
   readonly db: Db;
   readonly queue: Queue;
@@ -87,24 +90,28 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     };
 
     const http = createHttpServer({ logger, registry, readiness, limits: config.server, repeats });
+    const publicHttp = config.server.public ? createHttpServer({ logger, registry, readiness, limits: config.server, repeats, metrics: false }) : http;
     const publicUrl = config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
-    const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, http };
+    const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, apiUrl: publicUrl, http, publicHttp };
     for (const module of modules) components.push(...(await module.setup(context)));
     for (const component of components) {
       await component.start?.();
       cleanups.push(async () => component.stop?.(clock.now() + 1000));
     }
 
-    await http.listen({ host: config.server.host, port: config.server.port });
-    const address = http.server.address();
-    const port = typeof address === 'object' && address ? address.port : config.server.port;
-    const url = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
-    if (!config.server.publicUrl) context.publicUrl = url;
-    logger.info({ url, location: context.location }, 'vigil started');
+    const url = await listen(http, { host: config.server.internal?.host ?? config.server.host, port: config.server.internal?.port ?? config.server.port });
+    cleanups.push(() => http.close());
+    const publicListenerUrl =
+      publicHttp === http ? url : await listen(publicHttp, { host: config.server.public?.host ?? config.server.host, port: config.server.public?.port ?? config.server.port });
+    if (publicHttp !== http) cleanups.push(() => publicHttp.close());
+    context.publicUrl = config.server.publicUrl ?? publicListenerUrl;
+    context.apiUrl = publicHttp === http ? context.publicUrl : url;
+    logger.info({ url, ...(publicHttp === http ? {} : { publicUrl: publicListenerUrl }), location: context.location }, 'vigil started');
 
     let stopped: Promise<void> | undefined;
     return {
       url,
+      publicUrl: publicListenerUrl,
       roles,
       db,
       queue,
@@ -117,8 +124,8 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
           stopping = true;
           const deadline = Date.now() + timeoutMs;
           logger.info({ timeoutMs }, 'stopping');
-          // The HTTP server closes first so in-flight requests finish while components hand back their work.
-          const httpClosed = http.close();
+          // The HTTP servers close first so in-flight requests finish while components hand back their work.
+          const httpClosed = Promise.all([http.close(), publicHttp === http ? undefined : publicHttp.close()]);
           for (const component of [...components].reverse()) {
             await component.stop?.(deadline).catch((error) => logger.warn({ err: error, component: component.name }, 'component stop failed'));
           }
@@ -135,4 +142,12 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     await unwind();
     throw error;
   }
+}
+
+/** Binds a listener; resolves with its base URL (the real port when 0 was asked). */
+async function listen(server: HttpServer, at: { host: string; port: number }): Promise<string> {
+  await server.listen(at);
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : at.port;
+  return `http://${at.host.includes(':') ? `[${at.host}]` : at.host}:${port}`;
 }

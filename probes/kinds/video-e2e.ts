@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
+import { secret } from '../../core/config/secret.ts';
 import { duration } from '../duration.ts';
 import { ffprobe, generateTestClip } from '../../processing/ffmpeg.ts';
 import { defineKind } from '../define.ts';
@@ -15,6 +16,8 @@ export type MailboxReader = (query: { to: string; videoId: string; since: number
 const options = z.strictObject({
   /** Base URL of the processing API; this Vigil's own when absent. */
   apiUrl: z.url().optional(),
+  /** A processing API key with the upload, read and delete scopes; VIGIL_E2E_API_KEY when absent. Never logged or reported. */
+  apiKey: secret().optional(),
   clip: z
     .strictObject({ seconds: z.number().min(0.5).max(30).default(2), width: z.number().int().min(16).default(320), height: z.number().int().min(16).default(240) })
     .default({ seconds: 2, width: 320, height: 240 }),
@@ -60,8 +63,10 @@ export const videoE2E = defineKind({
   kind: 'videoE2E',
   options,
   async run(config, context) {
-    const base = (config.apiUrl ?? context.publicUrl).replace(/\/$/, '');
-    const headers: Record<string, string> = context.traceparent ? { traceparent: context.traceparent } : {};
+    const base = (config.apiUrl ?? context.apiUrl ?? context.publicUrl).replace(/\/$/, '');
+    const traceHeaders: Record<string, string> = context.traceparent ? { traceparent: context.traceparent } : {};
+    const apiKey = config.apiKey?.reveal() ?? process.env.VIGIL_E2E_API_KEY;
+    const headers: Record<string, string> = apiKey ? { ...traceHeaders, authorization: `Bearer ${apiKey}` } : traceHeaders;
     const stages: Record<string, number> = {};
     const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-e2e-'));
     let videoId: string | undefined;
@@ -133,7 +138,9 @@ async function follow(base: string, id: string, config: Options, context: KindCo
     if (status.state === 'published') {
       stages.processing = since(processingStartedAt ?? now, now);
       stages.published = since(uploadedAt, now);
-      await timed(stages, 'verify', () => verify(status, config, headers, context.signal, dir));
+      // Output URLs are signed links, possibly to another listener: they get no key.
+      const { authorization: _key, ...withoutKey } = headers;
+      await timed(stages, 'verify', () => verify(status, config, withoutKey, context.signal, dir));
       if (config.email) await timed(stages, 'email', () => awaitEmail(id, config.email!, context, Date.now() - (now - uploadedAt)));
       return { success: true, details: { outputs: status.outputs.map((output) => output.name) } };
     }

@@ -30,7 +30,7 @@ describe('alerts configuration', () => {
   });
 
   it('a route or inhibition matcher that is not a valid regular expression is a config error naming the field', () => {
-    expect(() => parseConfig({ alerts: { receivers: { chat: slackReceiver({ channel: '#ops' }) }, routes: [route({ match: { team: '/(/' }, receivers: ['chat'] })] } })).toThrow(/alerts\.routes\.0: .*config\.test\.ts:\d+: match\.team: team: \/\(\/ is not a valid regular expression/);
+    expect(() => parseConfig({ alerts: { receivers: { chat: slackReceiver({ channel: '#ops' }) }, routes: [route({ match: { team: '/(/' }, receivers: ['chat'] })] } })).toThrow(/alerts\.routes\.0: .*config\.test\.ts:\d+: match\.team: \/\(\/ is not a valid regular expression/);
     expect(() => parseConfig({ alerts: { inhibit: [{ source: { service: '/[/' }, target: { severity: 'warning' } }] } })).toThrow(/alerts\.inhibit\.0\.source\.service/);
   });
 

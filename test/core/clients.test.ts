@@ -9,6 +9,8 @@ import { processingModule } from '../../processing/index.ts';
 import { testConfig } from '../support/backends.ts';
 import { waitFor } from '../support/wait.ts';
 
+const ADMIN_TOKEN = 'admin-token-of-the-clients-test';
+
 const LIMITS = {
   headersTimeout: '1s',
   bodyIdleTimeout: '1s',
@@ -70,7 +72,7 @@ describe('slow and oversized clients', () => {
   let vigil: Vigil;
 
   beforeAll(async () => {
-    const config = testConfig(store, { server: LIMITS, processing: { maxUploadBytes: MAX_UPLOAD } });
+    const config = testConfig(store, { server: { ...LIMITS, adminToken: ADMIN_TOKEN }, processing: { maxUploadBytes: MAX_UPLOAD } });
     vigil = await startVigil({ config, modules: [processingModule, testRoutes], roles: ['api'] });
   });
 
@@ -84,7 +86,7 @@ describe('slow and oversized clients', () => {
     const client = await rawClient(vigil.url);
     const boundary = 'vigil-boundary';
     client.write(
-      `POST /api/v1/videos HTTP/1.1\r\nHost: vigil\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+      `POST /api/v1/videos HTTP/1.1\r\nHost: vigil\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
         `Content-Length: ${3 * MAX_UPLOAD}\r\n\r\n`,
     );
     const headersSent = performance.now();
@@ -211,7 +213,7 @@ describe('slow and oversized clients', () => {
     const chunks = 12;
     const chunk = 'v'.repeat(1000);
     client.write(
-      `POST /api/v1/videos HTTP/1.1\r\nHost: vigil\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+      `POST /api/v1/videos HTTP/1.1\r\nHost: vigil\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
         `Content-Length: ${head.length + chunks * chunk.length + tail.length}\r\n\r\n${head}`,
     );
     for (let i = 0; i < chunks; i++) {

@@ -9,7 +9,7 @@ import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { createLogger } from '../../core/telemetry/logger.ts';
 import { processingModule } from '../../processing/index.ts';
 import { parseConfig } from '../../app/config.ts';
-import { upload } from '../processing/support.ts';
+import { TEST_KEY, upload } from '../processing/support.ts';
 import { createPostgresDatabase } from '../support/backends.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { waitFor } from '../support/wait.ts';
@@ -37,7 +37,7 @@ describe.skipIf(Boolean(postgresUnavailable))(`a PostgreSQL outage seen from the
       {
         server: { host: '127.0.0.1', port: 0, shutdownTimeout: '2s', adminToken },
         database: { url: target.toString(), dataDir: path.join(tempDir, 'data') },
-        processing: { storageDir: path.join(tempDir, 'storage') },
+        processing: { storageDir: path.join(tempDir, 'storage'), keys: [{ name: 'test', scopes: ['upload', 'read'], key: TEST_KEY }] },
       },
       'outage test',
     );
@@ -68,12 +68,12 @@ describe.skipIf(Boolean(postgresUnavailable))(`a PostgreSQL outage seen from the
       code: 'UNAVAILABLE',
       message: 'The service cannot reach its database at the moment, so this request was not carried out. Please try again in 10 seconds.',
     });
-    const again = await fetch(`${vigil.url}/api/v1/videos`, { method: 'POST', body: uploadForm() });
+    const again = await fetch(`${vigil.url}/api/v1/videos`, { method: 'POST', body: uploadForm(), headers: admin });
     expect(again.headers.get('retry-after')).toBe('10');
 
     for (const [url, headers] of [
-      [`${vigil.url}/api/v1/videos/${before.body.id}`, {}],
-      [`${vigil.url}/api/v1/videos`, {}],
+      [`${vigil.url}/api/v1/videos/${before.body.id}`, admin],
+      [`${vigil.url}/api/v1/videos`, admin],
       [`${vigil.url}/admin/api/v1/incidents`, admin],
       [`${vigil.url}/admin/api/v1/silences`, admin],
     ] as const) {

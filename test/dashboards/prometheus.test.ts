@@ -22,7 +22,7 @@ import { testConfig, type TestStore } from '../support/backends.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
 import { freePort, startDnsServer } from '../support/network.ts';
 import { waitFor } from '../support/wait.ts';
-import { upload } from '../processing/support.ts';
+import { TEST_KEY, upload, withKey } from '../processing/support.ts';
 import { analyse, expand, exposedNames, panelQueries, ruleQueries } from './promql.ts';
 
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -75,14 +75,14 @@ beforeAll(async () => {
   const closedPort = await freePort();
 
   const config = testConfig(store, {
-    processing: { storageDir: path.join(temp, 'storage'), gc: { interval: '2s' } },
+    processing: { storageDir: path.join(temp, 'storage'), gc: { interval: '2s' }, keys: [{ name: 'test', scopes: ['upload', 'read', 'delete'], key: TEST_KEY }] },
     probes: [
       http({ name: 'vigil-ready', url: '/readyz', schedule: '2s', jitter: '0s', timeout: '2s', expect: { status: 200 } }),
       http({ name: 'secure-site', url: `https://localhost:${httpsPort}/`, schedule: '2s', jitter: '0s', timeout: '2s', tls: { insecure: true } }),
       http({ name: 'broken-api', url: `http://127.0.0.1:${closedPort}/`, schedule: '2s', jitter: '0s', timeout: '1s', labels: { service: 'broken-api' } }),
       tcp({ name: 'tls-port', host: 'localhost', port: httpsPort, tls: true, insecure: true, schedule: '2s', jitter: '0s', timeout: '2s' }),
       dns({ name: 'zone', query: 'www.vigil.test', server: dnsServer.address, schedule: '2s', jitter: '0s', timeout: '2s' }),
-      videoE2E({ name: 'video-e2e', schedule: '15s', jitter: '0s', timeout: '60s', clip: { seconds: 1, width: 160, height: 120 }, deadlines: { queued: '30s', processing: '45s', published: '50s' } }),
+      videoE2E({ name: 'video-e2e', apiKey: TEST_KEY, schedule: '15s', jitter: '0s', timeout: '60s', clip: { seconds: 1, width: 160, height: 120 }, deadlines: { queued: '30s', processing: '45s', published: '50s' } }),
     ],
     alerts: {
       evaluationInterval: '1s',
@@ -115,7 +115,7 @@ beforeAll(async () => {
   await generateTestClip(clip, { seconds: 1, width: 160, height: 120 });
   expect((await upload(vigil.url, clip)).status).toBe(202);
   expect((await upload(vigil.url, Buffer.from('this is not a video at all'), {}, 'notes.mp4')).status).toBe(202);
-  expect((await fetch(`${vigil.url}/api/v1/videos/no-such-video`)).status).toBe(404);
+  expect((await fetch(`${vigil.url}/api/v1/videos/no-such-video`, { headers: withKey() })).status).toBe(404);
 }, 120_000);
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { probesModule, runProbeNow } from '../../probes/index.ts';
 import type { ProbeRunContext } from '../../probes/types.ts';
 import { processingModule } from '../../processing/index.ts';
 import type { TestStore } from '../support/backends.ts';
-import { processingTestConfig, startSmtp } from '../processing/support.ts';
+import { processingTestConfig, startSmtp, TEST_KEY, withKey } from '../processing/support.ts';
 import { run } from './support.ts';
 
 let page: Server;
@@ -71,6 +71,13 @@ describe('ffmpeg, resources and browser probes', () => {
   });
 });
 
+// The probe's own key holds only what it needs.
+const E2E_KEY = 'vigil-e2e-probe-key-upload-read-delete';
+const keys = [
+  { name: 'test', scopes: ['upload', 'read', 'delete', 'admin'], key: TEST_KEY },
+  { name: 'e2e-probe', scopes: ['upload', 'read', 'delete'], key: E2E_KEY },
+];
+
 describe('video probes against the built-in processing core', () => {
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let store: TestStore;
@@ -89,15 +96,16 @@ describe('video probes against the built-in processing core', () => {
 
   it('videoE2E uploads, follows every stage, verifies the output and the email, and deletes the video', async () => {
     const mailbox = async ({ to, videoId }: { to: string; videoId: string }) => smtp.messages.some((mail) => mail.to && JSON.stringify(mail.to).includes(to) && (mail.text ?? '').includes(videoId));
-    const probes = [videoE2E({ name: 'e2e', clip: { seconds: 2, width: 320, height: 240 }, deadlines: { queued: '30s', processing: '60s', published: '90s' }, email: { to: 'probe@example.com', read: mailbox, deadline: '30s' }, timeout: '120s' })];
-    const config = processingTestConfig(store, { renditions: [{ name: '240p', height: 240 }], notices: { synthetic: true } }, { smtp: { url: smtp.url }, probes });
+    const probes = [videoE2E({ name: 'e2e', apiKey: E2E_KEY, clip: { seconds: 2, width: 320, height: 240 }, deadlines: { queued: '30s', processing: '60s', published: '90s' }, email: { to: 'probe@example.com', read: mailbox, deadline: '30s' }, timeout: '120s' })];
+    const config = processingTestConfig(store, { keys, renditions: [{ name: '240p', height: 240 }], notices: { synthetic: true } }, { smtp: { url: smtp.url }, probes });
     const vigil = await startVigil({ config, modules: [processingModule, probesModule] });
     try {
       const result = await runProbeNow(contextOf(vigil, config), 'e2e');
       expect(result).toMatchObject({ success: true, kind: 'videoE2E' });
+      expect(JSON.stringify(result)).not.toContain(E2E_KEY);
       expect(Object.keys(result.timings!)).toEqual(expect.arrayContaining(['upload', 'queued', 'processing', 'published', 'verify', 'email', 'delete']));
       const videoId = result.details!.videoId as string;
-      expect((await fetch(`${vigil.url}/api/v1/videos/${videoId}`)).status).toBe(404);
+      expect((await fetch(`${vigil.url}/api/v1/videos/${videoId}`, { headers: withKey() })).status).toBe(404);
       const metrics = await (await fetch(`${vigil.url}/metrics`)).text();
       expect(metrics).toMatch(/probe_video_stage_duration_seconds\{probe="e2e",kind="videoE2E",location="local",stage="processing"\} [0-9.]+/);
     } finally {
@@ -107,22 +115,22 @@ describe('video probes against the built-in processing core', () => {
 
   it('videoE2E names the stage that missed its deadline, and queueLoad sees the work piling up', async () => {
     const probes = [
-      videoE2E({ name: 'e2e-late', deadlines: { queued: '2s' }, pollInterval: '200ms', timeout: '60s' }),
+      videoE2E({ name: 'e2e-late', apiKey: E2E_KEY, deadlines: { queued: '2s' }, pollInterval: '200ms', timeout: '60s' }),
       queueLoad({ name: 'queues', maxDepth: 0, maxTimeToDrain: '10m', window: '1m' }),
       queueLoad({ name: 'queues-lenient', maxDepth: 10 }),
     ];
-    const config = processingTestConfig(store, {}, { probes });
+    const config = processingTestConfig(store, { keys }, { probes });
     // The api alone: uploads are accepted but no worker ever takes them.
     const vigil = await startVigil({ config, roles: ['api', 'probes'], modules: [processingModule, probesModule] });
     try {
       const late = await runProbeNow(contextOf(vigil, config), 'e2e-late');
       expect(late).toMatchObject({ success: false, details: { stage: 'queued' } });
       expect(late.reason).toMatch(/^queued: still queued after \d+ ms, past the 2000 ms deadline$/);
-      expect((await fetch(`${vigil.url}/api/v1/videos/${late.details!.videoId}`)).status).toBe(404);
+      expect((await fetch(`${vigil.url}/api/v1/videos/${late.details!.videoId}`, { headers: withKey() })).status).toBe(404);
 
       const form = new FormData();
       form.set('file', new Blob([Buffer.from('not really a video')]), 'x.mp4');
-      expect((await fetch(`${vigil.url}/api/v1/videos`, { method: 'POST', body: form })).status).toBe(202);
+      expect((await fetch(`${vigil.url}/api/v1/videos`, { method: 'POST', body: form, headers: withKey() })).status).toBe(202);
       const loaded = await runProbeNow(contextOf(vigil, config), 'queues');
       expect(loaded.success).toBe(false);
       expect(loaded.reason).toMatch(/processing\.\w+ holds 1, above 0/);

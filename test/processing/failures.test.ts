@@ -11,7 +11,7 @@ import { Storage } from '../../processing/storage.ts';
 import { processingConfigSchema } from '../../processing/config.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { waitFor } from '../support/wait.ts';
-import { getAdminVideo, processingTestConfig, startProcessing, startSmtp, upload, USER_TEXT_LEAKS, waitForState, withoutLinks, type VideoView } from './support.ts';
+import { getAdminVideo, processingTestConfig, startProcessing, startSmtp, upload, USER_TEXT_LEAKS, waitForState, withoutLinks, type VideoView, withKey } from './support.ts';
 
 let clipDir: string;
 let clip: string;
@@ -102,7 +102,7 @@ describeEachBackend('processing failures', (backend) => {
     writeFileSync(derived, 'not a directory');
     const answer = await upload(vigil.url, clip);
     await waitFor('a RESOURCE failure', async () => {
-      const response = await fetch(`${vigil.url}/api/v1/videos/${answer.body.id}`);
+      const response = await fetch(`${vigil.url}/api/v1/videos/${answer.body.id}`, { headers: withKey() });
       const video = (await response.json()) as VideoView;
       return video.checkpoints.some((checkpoint) => checkpoint.errorClass === 'RESOURCE') ? video : undefined;
     });
@@ -124,7 +124,7 @@ describeEachBackend('processing failures', (backend) => {
     const form = new FormData();
     form.append('file', new Blob([new Uint8Array(randomBytes(3 * 1024 * 1024))]), 'big.mp4');
     const encoded = new Response(form);
-    const streamed = await fetch(`${vigil.url}/api/v1/videos`, { method: 'POST', body: encoded.body, headers: { 'content-type': encoded.headers.get('content-type')! }, duplex: 'half' } as RequestInit);
+    const streamed = await fetch(`${vigil.url}/api/v1/videos`, { method: 'POST', body: encoded.body, headers: withKey({ 'content-type': encoded.headers.get('content-type')! }), duplex: 'half' } as RequestInit);
     expect(streamed.status).toBe(413);
     expect(((await streamed.json()) as { error: unknown }).error).toEqual({ code: 'UPLOAD_TOO_LARGE', message: expect.stringContaining('1048576 bytes') });
     const storage = path.join(store.tempDir, 'storage');

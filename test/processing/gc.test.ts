@@ -10,7 +10,7 @@ import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { runGc } from '../../processing/gc.ts';
 import { Storage } from '../../processing/storage.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
-import { getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
+import { getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
 
 describeEachBackend('processing storage GC', (backend) => {
   let store: TestStore;
@@ -72,7 +72,7 @@ describeEachBackend('processing storage GC', (backend) => {
     const derivedBytes = [syntheticShared!, syntheticAlone!].flatMap((video) => video.outputs).reduce((sum, output) => sum + output.bytes, 0);
     expect(report.freedBytes).toBe(derivedBytes + 1500 + aloneBytes);
     for (const video of [syntheticShared!, syntheticAlone!]) {
-      expect((await fetch(`${vigil.url}/api/v1/videos/${video.id}`)).status).toBe(404);
+      expect((await fetch(`${vigil.url}/api/v1/videos/${video.id}`, { headers: withKey() })).status).toBe(404);
       for (const output of video.outputs) expect(existsSync(output.path)).toBe(false);
     }
     expect(existsSync(aloneOriginal)).toBe(false);

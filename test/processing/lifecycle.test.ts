@@ -9,7 +9,7 @@ import { queueName } from '../../processing/worker.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { runVigil } from '../support/cli.ts';
 import { waitFor } from '../support/wait.ts';
-import { ADMIN_TOKEN, getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
+import { ADMIN_TOKEN, getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
 
 let clipDir: string;
 let short: string;
@@ -45,7 +45,7 @@ const transcodeStarted = (url: string, id: string) =>
 /** A multipart request written by hand, so the body can be cut or carry two files. */
 function rawUpload(url: string, body: Buffer, boundary: string): Promise<{ status: number; body: { error: { code: string; message: string } } }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/api/v1/videos`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length } }, (res) => {
+    const req = request(`${url}/api/v1/videos`, { method: 'POST', headers: { ...withKey(), 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length } }, (res) => {
       let text = '';
       res.on('data', (chunk) => (text += chunk));
       res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
@@ -82,7 +82,7 @@ describeEachBackend('processing lifecycle', (backend) => {
       const form = new FormData();
       form.append('file', new Blob([readFileSync(short)]), 'clip.mp4');
       return form;
-    })() });
+    })(), headers: withKey() });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('30');
     expect(((await refused.json()) as { error: { code: string; message: string } }).error).toEqual({ code: 'RESOURCE', message: expect.not.stringMatching(/not-a-directory|ENOTDIR/) });
@@ -98,7 +98,7 @@ describeEachBackend('processing lifecycle', (backend) => {
     const doubled = await rawUpload(vigil.url, Buffer.concat([part('file'), part('file'), Buffer.from(`--${boundary}--\r\n`)]), boundary);
     expect(doubled.status).toBe(400);
     expect(doubled.body.error.message).toMatch(/exactly one file/);
-    for (const id of ['%00', 'nope', "1'%20or%20'1'='1"]) expect((await fetch(`${vigil.url}/api/v1/videos/${id}`)).status, id).toBe(404);
+    for (const id of ['%00', 'nope', "1'%20or%20'1'='1"]) expect((await fetch(`${vigil.url}/api/v1/videos/${id}`, { headers: withKey() })).status, id).toBe(404);
   });
 
   it('DELETE of a video mid-transcode stops its ffmpeg within a second and counts no failure', async () => {
@@ -106,7 +106,7 @@ describeEachBackend('processing lifecycle', (backend) => {
     const answer = await upload(vigil.url, long);
     await transcodeStarted(vigil.url, answer.body.id);
     await waitFor('ffmpeg to run', () => ffmpegFor(answer.body.id).length > 0, 10_000);
-    expect((await fetch(`${vigil.url}/api/v1/videos/${answer.body.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(`${vigil.url}/api/v1/videos/${answer.body.id}`, { method: 'DELETE', headers: withKey() })).status).toBe(204);
     await waitFor('ffmpeg to be killed', () => ffmpegFor(answer.body.id).length === 0, 1000, 20);
     const metrics = await (await fetch(`${vigil.url}/metrics`)).text();
     expect(metrics).not.toMatch(/vigil_processing_stage_failures_total\{stage="transcode"/);

@@ -7,7 +7,7 @@ import type { Vigil } from '../../core/lifecycle/start.ts';
 import { ffprobe, generateTestClip } from '../../processing/ffmpeg.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { STAGE_NAMES } from '../../processing/stages/index.ts';
-import { getAdminVideo, getVideo, processingTestConfig, startProcessing, startSmtp, upload, waitForState } from './support.ts';
+import { getAdminVideo, getVideo, processingTestConfig, startProcessing, startSmtp, upload, waitForState, withKey } from './support.ts';
 
 
 describeEachBackend('processing pipeline', (backend) => {
@@ -80,12 +80,12 @@ describeEachBackend('processing pipeline', (backend) => {
     // Identical bytes are one stored original shared by both videos.
     expect(b!.state).toBe('published');
 
-    const listed = (await (await fetch(`${vigil.url}/api/v1/videos?state=published&limit=50`)).json()) as { videos: Array<{ id: string }> };
+    const listed = (await (await fetch(`${vigil.url}/api/v1/videos?state=published&limit=50`, { headers: withKey() })).json()) as { videos: Array<{ id: string }> };
     expect(listed.videos.map((video) => video.id)).toEqual(expect.arrayContaining([first.body.id, second.body.id]));
-    const badState = await fetch(`${vigil.url}/api/v1/videos?state=done`);
+    const badState = await fetch(`${vigil.url}/api/v1/videos?state=done`, { headers: withKey() });
     expect(badState.status).toBe(400);
     expect(((await badState.json()) as { error: { message: string } }).error.message).toMatch(/state: "done"/);
-    expect((await fetch(`${vigil.url}/api/v1/videos/nope`)).status).toBe(404);
+    expect((await fetch(`${vigil.url}/api/v1/videos/nope`, { headers: withKey() })).status).toBe(404);
     const badLabels = await upload(vigil.url, clip, { labels: 'synthetic' });
     expect(badLabels.status).toBe(400);
     expect(badLabels.body.error!.message).toMatch(/labels: "synthetic"/);
@@ -93,8 +93,8 @@ describeEachBackend('processing pipeline', (backend) => {
     const [blob] = await vigil.db.query<{ sha256: string }>('select sha256 from processing_videos where id = $1', [first.body.id]);
     const original = path.join(store.tempDir, 'storage', 'originals', blob!.sha256.slice(0, 2), blob!.sha256);
     const rendition = (await getAdminVideo(vigil.url, a!.id)).outputs[0]!.path;
-    expect((await fetch(`${vigil.url}/api/v1/videos/${first.body.id}`, { method: 'DELETE' })).status).toBe(204);
-    expect((await fetch(`${vigil.url}/api/v1/videos/${first.body.id}`)).status).toBe(404);
+    expect((await fetch(`${vigil.url}/api/v1/videos/${first.body.id}`, { method: 'DELETE', headers: withKey() })).status).toBe(204);
+    expect((await fetch(`${vigil.url}/api/v1/videos/${first.body.id}`, { headers: withKey() })).status).toBe(404);
     const { existsSync } = await import('node:fs');
     expect(existsSync(rendition)).toBe(false);
     // Still referenced by the other uploads of the same bytes.

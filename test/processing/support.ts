@@ -31,6 +31,9 @@ export async function startSmtp(): Promise<{ url: string; messages: ParsedMail[]
 }
 
 export const ADMIN_TOKEN = 'processing-test-admin-token';
+/** A config key with every scope, which the helpers below present. */
+export const TEST_KEY = 'vigil-test-key-with-every-scope';
+export const withKey = (headers: Record<string, string> = {}, key = TEST_KEY) => ({ ...headers, authorization: `Bearer ${key}` });
 
 export function processingTestConfig(store: TestStore, processing: Record<string, unknown> = {}, overrides: Partial<Record<keyof VigilConfigInput, unknown>> = {}) {
   return testConfig(store, {
@@ -40,6 +43,9 @@ export function processingTestConfig(store: TestStore, processing: Record<string
       pollInterval: '500ms',
       retryDelay: '1s',
       preset: 'ultrafast',
+      keys: [{ name: 'test', scopes: ['upload', 'read', 'delete', 'admin'], key: TEST_KEY }],
+      // Tests poll many videos at once.
+      apiLimits: { perKey: 1_000_000 },
       ...processing,
     },
     ...overrides,
@@ -52,7 +58,7 @@ export async function startProcessing(config: ReturnType<typeof testConfig>, opt
 
 export interface UploadAnswer {
   status: number;
-  body: { id: string; status: string; statusUrl: string; error?: { code: string; message: string } };
+  body: { id: string; status: string; statusUrl: string; publicStatusUrl: string; error?: { code: string; message: string } };
 }
 
 export async function upload(baseUrl: string, file: string | Buffer, fields: Record<string, string> = {}, filename = 'clip.mp4'): Promise<UploadAnswer> {
@@ -60,7 +66,7 @@ export async function upload(baseUrl: string, file: string | Buffer, fields: Rec
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   const bytes = typeof file === 'string' ? await readFile(file) : file;
   form.append('file', new Blob([new Uint8Array(bytes)]), filename);
-  const response = await fetch(`${baseUrl}/api/v1/videos`, { method: 'POST', body: form });
+  const response = await fetch(`${baseUrl}/api/v1/videos`, { method: 'POST', body: form, headers: withKey() });
   return { status: response.status, body: (await response.json()) as UploadAnswer['body'] };
 }
 
@@ -90,7 +96,7 @@ export async function getAdminVideo(baseUrl: string, id: string): Promise<AdminV
 }
 
 export async function getVideo(baseUrl: string, id: string): Promise<VideoView> {
-  const response = await fetch(`${baseUrl}/api/v1/videos/${id}`);
+  const response = await fetch(`${baseUrl}/api/v1/videos/${id}`, { headers: withKey() });
   if (response.status !== 200) throw new Error(`GET video ${id}: ${response.status} ${await response.text()}`);
   return (await response.json()) as VideoView;
 }

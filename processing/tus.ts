@@ -1,0 +1,114 @@
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import type { FileStore } from '@tus/file-store';
+import type { Server as TusServer } from '@tus/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpServer } from '../core/http/server.ts';
+import { acceptVideo, isTooLarge } from './accept.ts';
+import { claimDirectUpload, directUploadGate, findDirectUpload, markDirectUploadUsed, releaseDirectUpload, type DirectUploadDeps } from './direct-uploads.ts';
+
+// The token is the third segment: /uploads/<token>/tus[/<upload id>].
+const tokenOf = (url: string) => new URL(url, 'http://local').pathname.split('/')[2] ?? '';
+
+/**
+ * Resumable direct uploads with the tus protocol: `POST /uploads/:token/tus` creates the upload (its id is the
+ * direct upload's, so one link makes at most one video), `HEAD`/`PATCH /uploads/:token/tus/:id` resume and continue
+ * it. Parts wait in incoming/tus/ until the last byte arrives; then the file is stored and queued like any upload.
+ */
+export function registerTusUploads(http: HttpServer, deps: DirectUploadDeps): void {
+  const directory = path.join(deps.storage.root, 'incoming', 'tus');
+  // Made on first use: the tus packages take a while to load (every CLI command would pay for them), and the file
+  // store creates its directory when constructed.
+  let made: Promise<{ datastore: FileStore; tus: TusServer }> | undefined;
+  const server = () => (made ??= make());
+  const make = async () => {
+    const [{ FileStore }, { Server }] = await Promise.all([import('@tus/file-store'), import('@tus/server')]);
+    const datastore = new FileStore({ directory });
+    const tus = new Server({
+      path: '/uploads',
+      datastore,
+      maxSize: deps.config.maxUploadBytes,
+      allowedOrigins: (origin) => deps.config.uploads.allowedOrigins.includes(origin),
+      namingFunction: async (request) => (await findDirectUpload(deps.db, tokenOf(request.url)))!.id,
+      generateUrl: (request, { id }) => `${deps.publicUrl()}/uploads/${tokenOf(request.url)}/tus/${id}`,
+      getFileIdFromRequest: (_request, lastPath) => lastPath,
+      async onUploadCreate(request, upload) {
+        if (!(await claimDirectUpload(deps.db, upload.id, deps.clock.date()))) throw { status_code: 409, body: 'A file is already being sent to this upload link.\n' };
+        return {};
+      },
+      async onUploadFinish(request, upload) {
+        const direct = (await findDirectUpload(deps.db, tokenOf(request.url)))!;
+        const file = path.join(directory, upload.id);
+        try {
+          const ingested = await deps.storage.ingest(createReadStream(file), direct.maxBytes);
+          try {
+            await acceptVideo(deps, { id: direct.id, ingested, originalName: upload.metadata?.filename ?? null, email: direct.email, labels: direct.labels, keyId: direct.keyId });
+          } catch (error) {
+            await deps.storage.discard(ingested.partPath);
+            throw error;
+          }
+          await markDirectUploadUsed(deps.db, direct.id, deps.clock.date());
+          deps.metrics.uploads.inc({ outcome: 'accepted' });
+          deps.metrics.bytesIn.inc(ingested.bytes);
+        } catch (error) {
+          deps.metrics.uploads.inc({ outcome: isTooLarge(error) ? 'too_large' : 'error' });
+          await releaseDirectUpload(deps.db, direct.id);
+          throw { status_code: 500, body: 'The upload arrived but could not be stored; send it again.\n' };
+        } finally {
+          await datastore.remove(upload.id).catch(() => {});
+        }
+        return { headers: { 'Vigil-Video-Id': direct.id, 'Vigil-Status-Url': deps.statusUrl(direct.id) } };
+      },
+    });
+    return { datastore, tus };
+  };
+
+  // tus reads the request body itself.
+  http.addContentTypeParser('application/offset+octet-stream', (_request, _payload, done) => done(null));
+  const uploadLength = (request: FastifyRequest) => {
+    const declared = Number(request.headers['upload-length']);
+    return Number.isFinite(declared) ? declared : null;
+  };
+  const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    await (await server()).tus.handle(request.raw, reply.raw);
+  };
+  const open = { scope: 'public' } as const;
+  // A creation may carry the first bytes; a PATCH at most the rest of the file.
+  const bodyLimit = deps.config.maxUploadBytes;
+  const admitStart = directUploadGate(deps, 'start', uploadLength);
+  http.post(
+    '/uploads/:token/tus',
+    {
+      config: open,
+      bodyLimit,
+      async onRequest(request: FastifyRequest) {
+        // The link's size is checked against the length declared now, so a length deferred to later is not accepted.
+        if (uploadLength(request) === null) throw Object.assign(new Error('Declare the file size in Upload-Length.'), { statusCode: 400, code: 'UPLOAD_LENGTH_REQUIRED' });
+        await admitStart(request);
+      },
+    },
+    handOver,
+  );
+  const admitResume = directUploadGate(deps, 'resume', () => null);
+  for (const method of ['HEAD', 'PATCH'] as const) {
+    http.route({
+      method,
+      url: '/uploads/:token/tus/:id',
+      config: open,
+      bodyLimit,
+      async onRequest(request: FastifyRequest) {
+        const { id } = request.params as { id: string };
+        try {
+          await admitResume(request);
+        } catch (error) {
+          // A link that can no longer be used keeps nothing it received.
+          if ((error as { statusCode?: number }).statusCode === 410) await (await server()).datastore.remove(id).catch(() => {});
+          throw error;
+        }
+        if (id !== request.directUpload!.id) throw Object.assign(new Error('This upload link has no such upload.'), { statusCode: 404, code: 'NOT_FOUND' });
+      },
+      handler: handOver,
+    });
+  }
+}
