@@ -81,7 +81,8 @@ describeEachBackend('status page: API, pages, feeds, badges', (backend) => {
       alerts: { rules: [{ kind: 'probe', name: 'proc-rule', probe: 'p-proc-a', labels: { severity: 'critical' } }] },
       statusPage: { components: await COMPONENTS(), verifyFor: '30m', ...statusPage },
     });
-    await waitFor('first render', () => getJson(vigil!, '/api/v2/status.json').catch(() => undefined));
+    // The first render happens before the port is known; the one after listening has the page's real URL.
+    await waitFor('the render with the listening address', async () => ((await getJson(vigil!, '/api/v2/status.json').catch(() => undefined))?.page as Json | undefined)?.url === vigil!.url);
     return vigil;
   };
 
@@ -422,7 +423,9 @@ describeEachBackend('status page: API, pages, feeds, badges', (backend) => {
     await start({ rateLimit: 5 });
     const statuses = [];
     for (let i = 0; i < 7; i++) statuses.push((await fetch(`${vigil!.url}/api/v2/status.json`)).status);
-    // The first request was start()'s own.
-    expect(statuses).toEqual([200, 200, 200, 200, 429, 429, 429]);
+    // start() made at least one request of its own: at most 4 of these pass, then every one is refused.
+    expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(4);
+    expect(statuses.slice(4)).toEqual([429, 429, 429]);
+    expect(statuses).toEqual([...statuses].sort((a, b) => a - b));
   });
 });
