@@ -13,7 +13,7 @@ import { STAGES } from '../../processing/stages/index.ts';
 import { testConfig, type TestStore } from '../support/backends.ts';
 import { launchChromium, seriousAxeViolations } from '../support/browser.ts';
 import { waitFor } from '../support/wait.ts';
-import { upload, waitForState } from '../processing/support.ts';
+import { TEST_KEY, upload, waitForState } from '../processing/support.ts';
 import { startReceiver } from './support.ts';
 
 const TOKEN = 'console-admin-token-0123456789';
@@ -41,7 +41,7 @@ describe('the operator console in Chromium', { timeout: 300_000 }, () => {
     const targetUrl = `http://127.0.0.1:${(target.address() as net.AddressInfo).port}/`;
     const config = testConfig(store, {
       server: { adminToken: TOKEN },
-      processing: { storageDir: path.join(tempDir, 'storage'), pollInterval: '500ms', retryDelay: '1s', preset: 'ultrafast', stages: { transcode: { retries: 5 } } },
+      processing: { storageDir: path.join(tempDir, 'storage'), keys: [{ name: 'test', scopes: ['upload', 'read', 'delete', 'admin'], key: TEST_KEY }], pollInterval: '500ms', retryDelay: '1s', preset: 'ultrafast', stages: { transcode: { retries: 5 } } },
       probes: [
         http({ name: 'api-health', url: targetUrl, schedule: '1s', timeout: '3s', failureThreshold: 2, runAtStart: true, labels: { service: 'api', team: XSS[0]! } }),
         heartbeat({ name: 'nightly-job', token: HEARTBEAT, period: '1h', schedule: '1s', runAtStart: true, labels: { team: XSS[1]! } }),
