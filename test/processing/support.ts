@@ -110,4 +110,4 @@ export async function waitForState(baseUrl: string, id: string, states: VideoVie
 
 /** What must never reach a user: a path, a memory address, ffmpeg's own output. */
 export const USER_TEXT_LEAKS = /\/[\w.-]+\/[\w.-]+|0x[0-9a-f]{4,}|\[[\w,]+ @|ffmpeg|ffprobe|Invalid data found|moov atom|EPERM|EACCES|ENOENT/i;
-export const withoutLinks = (text: string): string => text.replace(/https?:\/\/\S+/g, '');
+export const withoutLinks = (text: string): string => text.replace(/https?:\/\/[^\s"'<>]+/g, '');
