@@ -27,6 +27,8 @@ export function admitSource(info: ProbeInfo, limits: StageSettings['limits']): S
   const height = picture.height ?? 0;
   const frames = picture.frames ?? 0;
   const size = { width, height };
+  // A stream with no picture size is what ffprobe reports when it mistakes arbitrary bytes for some codec.
+  if (width === 0 || height === 0) throw new ProcessingError('not_a_video', `the file (${info.formatName}) has a video stream of ${width}x${height}`);
   if (width < limits.minWidth || height < limits.minHeight) {
     throw new ProcessingError('too_small', `the picture is ${width}x${height}, below ${limits.minWidth}x${limits.minHeight}`, {
       facts: { ...size, minWidth: limits.minWidth, minHeight: limits.minHeight },

@@ -72,6 +72,7 @@ describe('what the probe admits', () => {
     ['audio only', { durationSeconds: 3, formatName: 'mp3', streams: [audio] }, 'no_video_stream'],
     ['no duration', { durationSeconds: 0, formatName: 'mov,mp4', streams: [video(640, 360)] }, 'corrupt_stream'],
     ['1 pixel high', { durationSeconds: 3, formatName: 'mov,mp4', streams: [video(640, 1)] }, 'too_small'],
+    ['random bytes taken for a 0x0 picture', { durationSeconds: 12, formatName: 'mpeg', streams: [video(0, 0)] }, 'not_a_video'],
     ['16000x16000', { durationSeconds: 0.04, formatName: 'image2', streams: [video(16000, 16000, 1)] }, 'too_many_pixels'],
     ['8192x8192 exactly', { durationSeconds: 1, formatName: 'mov,mp4', streams: [video(8192, 8192, 25)] }, null],
     ['two million frames', { durationSeconds: 3600, formatName: 'mov,mp4', streams: [video(320, 240, 2_000_000)] }, 'too_many_frames'],
