@@ -107,9 +107,14 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
     const video = await getVideo(db, id);
     if (!video) throw notFound(`No video with id "${id}"`);
     const [checkpoints, outputs] = await Promise.all([listCheckpoints(db, video.id), listOutputs(db, video.id)]);
+    const running = checkpoints.findLast((checkpoint) => checkpoint.status === 'started' && checkpoint.progress);
     return {
       ...summary(video),
+      progress: running?.progress
+        ? { stage: running.stage, percent: running.progress.percent, speed: running.progress.speed, estimatedFinishAt: running.progress.estimatedFinishAt?.toISOString() ?? null }
+        : null,
       source: video.source,
+      input: video.diagnostics,
       publicStatusUrl: deps.links.status(video.id),
       checkpoints: checkpoints.map((checkpoint) => ({
         stage: checkpoint.stage,

@@ -43,6 +43,10 @@ export const processingConfigSchema = z
     retryDelay: duration().default(5_000),
     /** How often idle workers look for jobs. */
     pollInterval: duration().default(1_000),
+    /** Least time between two progress reports of a running transcode (API figure and `video.processing` event). */
+    progressInterval: duration().default(10_000),
+    /** A transcode whose progress stops advancing for this long is stopped and fails as timed_out (then retried). */
+    stallTimeout: duration().refine((ms) => ms >= 10_000, 'the stall timeout must be at least 10s').default(120_000),
     stages: z
       .strictObject(Object.fromEntries(STAGES.map((stage) => [stage.name, stagePolicy.optional()])) as Record<StageName, z.ZodOptional<typeof stagePolicy>>)
       .prefault({})

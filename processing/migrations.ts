@@ -97,4 +97,11 @@ export const processingMigrations: readonly Migration[] = [
     sql: `update processing_checkpoints set error_code = case error_class when 'INPUT_INVALID' then 'not_a_video' when 'TIMEOUT' then 'timed_out'
       when 'RESOURCE' then 'storage_unavailable' when 'WORKER_LOST' then 'worker_lost' else 'internal' end where error_class is not null`,
   },
+  { id: 'processing/013_videos_diagnostics', sql: 'alter table processing_videos add column diagnostics jsonb' },
+  {
+    id: 'processing/014_checkpoints_progress',
+    // progress_*: the running attempt's last reported progress; cpu_seconds: what its tools reported using.
+    sql: `alter table processing_checkpoints add column progress_percent double precision, add column progress_speed double precision,
+      add column progress_eta timestamptz, add column progress_at timestamptz, add column cpu_seconds double precision`,
+  },
 ];

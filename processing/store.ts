@@ -1,5 +1,7 @@
 import type { Queryable } from '../core/db/index.ts';
+import type { InputDiagnostics } from './diagnostics.ts';
 import type { FailureClass, FailureCode } from './failures.ts';
+import type { StageProgress } from './progress.ts';
 
 // Every statement of the processing module, one named intent each. Columns are aliased to the camelCase fields of the
 // types below; instants are timestamptz (Date), sizes are cast to float8 so both drivers return numbers.
@@ -31,6 +33,8 @@ export interface Video {
   fence: string | null;
   jobId: string | null;
   source: SourceInfo | null;
+  /** What the probe stage found in the upload (null before it ran). */
+  diagnostics: InputDiagnostics | null;
   errorClass: FailureClass | null;
   errorCode: FailureCode | null;
   /** The user sentence for a failed video. */
@@ -56,6 +60,9 @@ export interface Checkpoint {
   errorCode: FailureCode | null;
   /** Technical detail for admins (ffmpeg lines, paths); never shown to users. */
   message: string | null;
+  /** The last progress a running attempt reported (null for stages that report none). */
+  progress: StageProgress | null;
+  cpuSeconds: number | null;
 }
 
 export interface Output {
@@ -73,7 +80,7 @@ export interface Failure {
   detail: string;
 }
 
-const VIDEO_COLUMNS = `id, sha256, original_name as "originalName", email, labels, synthetic, state, stage, fence, job_id as "jobId", source,
+const VIDEO_COLUMNS = `id, sha256, original_name as "originalName", email, labels, synthetic, state, stage, fence, job_id as "jobId", source, diagnostics,
   error_class as "errorClass", error_code as "errorCode", error_message as "errorMessage", error_detail as "errorDetail",
   created_at as "createdAt", updated_at as "updatedAt", finished_at as "finishedAt"`;
 
@@ -123,6 +130,10 @@ export async function claimVideo(db: Queryable, videoId: string, fence: string, 
 
 export async function setSource(db: Queryable, videoId: string, source: SourceInfo): Promise<void> {
   await db.query('update processing_videos set source = $2 where id = $1', [videoId, JSON.stringify(source)]);
+}
+
+export async function setDiagnostics(db: Queryable, videoId: string, diagnostics: InputDiagnostics): Promise<void> {
+  await db.query('update processing_videos set diagnostics = $2 where id = $1', [videoId, JSON.stringify(diagnostics)]);
 }
 
 export async function advanceStage(db: Queryable, videoId: string, stage: string, now: Date): Promise<void> {
@@ -209,8 +220,16 @@ export async function insertCheckpoint(
   return row!.id;
 }
 
-export async function finishCheckpoint(db: Queryable, id: string, now: Date, durationSeconds: number): Promise<void> {
-  await db.query(`update processing_checkpoints set status = 'finished', finished_at = $2, duration_seconds = $3 where id = $1`, [id, now, durationSeconds]);
+export async function finishCheckpoint(db: Queryable, id: string, now: Date, durationSeconds: number, cpuSeconds: number | null): Promise<void> {
+  await db.query(`update processing_checkpoints set status = 'finished', finished_at = $2, duration_seconds = $3, cpu_seconds = $4 where id = $1`, [id, now, durationSeconds, cpuSeconds]);
+}
+
+/** The running attempt's latest progress (ignored once the attempt has ended). */
+export async function setCheckpointProgress(db: Queryable, id: string, progress: StageProgress, now: Date): Promise<void> {
+  await db.query(
+    `update processing_checkpoints set progress_percent = $2, progress_speed = $3, progress_eta = $4, progress_at = $5 where id = $1 and status = 'started'`,
+    [id, progress.percent, progress.speed, progress.estimatedFinishAt, now],
+  );
 }
 
 export async function failCheckpoint(db: Queryable, id: string, failure: Omit<Failure, 'userMessage'>, now: Date, durationSeconds: number | null): Promise<void> {
@@ -244,12 +263,14 @@ export async function countAttempts(db: Queryable, videoId: string, stage: strin
 }
 
 export async function listCheckpoints(db: Queryable, videoId: string): Promise<Checkpoint[]> {
-  return db.query<Checkpoint>(
+  const rows = await db.query<Omit<Checkpoint, 'progress'> & { percent: number | null; speed: number | null; eta: Date | null }>(
     `select id::text as id, stage, attempt, status, started_at as "startedAt", finished_at as "finishedAt", duration_seconds as "durationSeconds",
-       worker_id as "workerId", job_id as "jobId", error_class as "errorClass", error_code as "errorCode", message
+       worker_id as "workerId", job_id as "jobId", error_class as "errorClass", error_code as "errorCode", message,
+       progress_percent as percent, progress_speed as speed, progress_eta as eta, cpu_seconds as "cpuSeconds"
      from processing_checkpoints c where video_id = $1 order by c.id`,
     [videoId],
   );
+  return rows.map(({ percent, speed, eta, ...checkpoint }) => ({ ...checkpoint, progress: percent === null ? null : { percent, speed, estimatedFinishAt: eta } }));
 }
 
 // ---- outputs

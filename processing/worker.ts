@@ -10,6 +10,7 @@ import { withSpan, type Logger } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
 import { classify, isRetryable, ProcessingError } from './failures.ts';
 import type { ProcessingMetrics } from './metrics.ts';
+import { watchProgress, type StageProgress } from './progress.ts';
 import { claimNotice, composeNotice, deliverNotice, type NoticeJob, type NoticeKind } from './notices.ts';
 import { STAGES, type Stage, type StageName, type StageResult } from './stages/index.ts';
 import type { Storage } from './storage.ts';
@@ -235,6 +236,20 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
     }
     span.setAttribute('processing.attempt', begun.attempt);
     const started = performance.now();
+    const stall = new AbortController();
+    const attemptSignal = AbortSignal.any([signal, stall.signal]);
+    let progressWrites = Promise.resolve();
+    const watch = watchProgress({
+      clock,
+      sourceSeconds: begun.video.source?.durationSeconds ?? 0,
+      interval: deps.config.progressInterval,
+      stallTimeout: deps.config.stallTimeout,
+      report: (progress) => {
+        span.setAttribute('processing.progress_percent', progress.percent);
+        progressWrites = progressWrites.then(() => recordProgress(deps, begun.checkpointId, begun.video, stage.name, progress));
+      },
+      stalled: (error) => stall.abort(error),
+    });
     let result: StageResult;
     try {
       const outputs = await store.listOutputs(db, videoId);
@@ -245,13 +260,15 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
         storage: deps.storage,
         config: deps.config,
         timeoutMs: deps.config.stages[stage.name].timeout,
-        signal,
+        signal: attemptSignal,
         workDir: () => deps.storage.attemptDir(videoId, stage.name, begun.attempt),
-        progress: (mediaSeconds) => span.setAttribute('processing.progress_seconds', mediaSeconds),
+        progress: (reported) => watch.update(reported),
       });
       // A stage that ignored its signal still must not commit for a deleted or handed-back attempt.
-      if (signal.aborted) throw signal.reason;
+      if (attemptSignal.aborted) throw attemptSignal.reason;
     } catch (error) {
+      watch.stop();
+      await progressWrites;
       const failure = classify(error);
       const elapsed = (performance.now() - started) / 1000;
       span.setAttributes({ 'processing.error_class': failure.failureClass, 'processing.error_code': failure.code, 'processing.error_detail': failure.message });
@@ -260,9 +277,20 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
       else await recordFailure(deps, stage, begun.checkpointId, begun.video, failure, begun.counts, elapsed);
       return;
     }
+    watch.stop();
+    await progressWrites;
     const committed = await commitSuccess(deps, stage, begun.checkpointId, begun.video, result, (performance.now() - started) / 1000);
     span.setAttribute('processing.committed', committed);
   });
+}
+
+/** A running attempt's progress on its checkpoint; a failed write is logged and the attempt goes on. */
+async function recordProgress(deps: PipelineDeps, checkpointId: string, video: Video, stage: StageName, progress: StageProgress): Promise<void> {
+  try {
+    await store.setCheckpointProgress(deps.db, checkpointId, progress, deps.clock.date());
+  } catch (error) {
+    deps.logger.warn({ videoId: video.id, stage, err: error }, 'could not record progress');
+  }
 }
 
 async function commitSuccess(deps: PipelineDeps, stage: Stage<StageName>, checkpointId: string, claimed: Video, result: StageResult, elapsed: number): Promise<boolean> {
@@ -276,9 +304,10 @@ async function commitSuccess(deps: PipelineDeps, stage: Stage<StageName>, checkp
       await store.failCheckpoint(tx, checkpointId, { errorClass: 'WORKER_LOST', errorCode: 'worker_lost', detail: 'lost its lease before committing; the result was discarded' }, now, elapsed);
       return null;
     }
-    await store.finishCheckpoint(tx, checkpointId, now, elapsed);
+    await store.finishCheckpoint(tx, checkpointId, now, elapsed, result.cpuSeconds ?? null);
     for (const output of result.outputs ?? []) await store.upsertOutput(tx, videoId, output, now);
     if (result.source) await store.setSource(tx, videoId, result.source);
+    if (result.diagnostics) await store.setDiagnostics(tx, videoId, result.diagnostics);
     if (next) {
       await store.advanceStage(tx, videoId, next.name, now);
       await sendStage(deps.queue, tx, videoId, next.name);
