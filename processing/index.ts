@@ -29,6 +29,7 @@ export { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg, type FfmpegInfo, t
 export { FAILURE_CLASSES, FAILURE_CODES, type FailureClass, type FailureCode } from './failures.ts';
 export { listVideosPage, videoDetail } from './read-api.ts';
 export { VIDEO_STATES, type VideoState } from './store.ts';
+export { DURATION_BUCKET_NAMES, type DurationBucket, type TimeToPublish } from './time-to-publish.ts';
 export type { Workflow, WorkflowStage } from './workflow.ts';
 
 const gcCommand: CliCommand = {

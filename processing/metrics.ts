@@ -6,6 +6,8 @@ export interface ProcessingMetrics {
   stageDuration: TracedHistogram<'stage' | 'outcome'>;
   stageFailures: Counter<'stage' | 'class'>;
   processingRatio: Histogram;
+  timeToPublish: Histogram<'duration'>;
+  cpuSeconds: Counter;
   bytesIn: Counter;
   bytesOut: Counter;
   uploads: Counter<'outcome'>;
@@ -46,6 +48,14 @@ export function processingMetrics(registry: Registry, readQueues: () => Promise<
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
       registers,
     }),
+    timeToPublish: new Histogram({
+      name: 'vigil_processing_time_to_publish_seconds',
+      help: 'From upload to published, by source-duration bucket (<1m, 1-5m, 5-20m, 20-60m, >60m).',
+      labelNames: ['duration'],
+      buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400],
+      registers,
+    }),
+    cpuSeconds: new Counter({ name: 'vigil_processing_cpu_seconds_total', help: 'CPU seconds (user + system) that ffmpeg reported for committed stage attempts.', registers }),
     bytesIn: new Counter({ name: 'vigil_processing_bytes_in_total', help: 'Bytes of accepted uploads.', registers }),
     bytesOut: new Counter({ name: 'vigil_processing_bytes_out_total', help: 'Bytes of committed derived files (renditions, thumbnails).', registers }),
     uploads: new Counter({ name: 'vigil_processing_uploads_total', help: 'Upload requests, by outcome (accepted, too_large, invalid, error).', labelNames: ['outcome'], registers }),

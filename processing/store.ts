@@ -2,6 +2,7 @@ import type { Queryable } from '../core/db/index.ts';
 import type { InputDiagnostics } from './diagnostics.ts';
 import type { FailureClass, FailureCode } from './failures.ts';
 import type { StageProgress } from './progress.ts';
+import { DURATION_BUCKETS, type TimeToPublish } from './time-to-publish.ts';
 
 // Every statement of the processing module, one named intent each. Columns are aliased to the camelCase fields of the
 // types below; instants are timestamptz (Date), sizes are cast to float8 so both drivers return numbers.
@@ -301,6 +302,20 @@ export async function videoOutcomes(db: Queryable, window: { from: Date; to: Dat
     [window.from, window.to, window.includeSynthetic],
   );
   return { published: row?.published ?? 0, failed: row?.failed ?? 0 };
+}
+
+/** Median and p95 of upload-to-published time per source-duration bucket, over the videos published in the window. */
+export async function timeToPublishByBucket(db: Queryable, window: { from: Date; to: Date; includeSynthetic: boolean }): Promise<TimeToPublish[]> {
+  const bounds = DURATION_BUCKETS.slice(0, -1).map((bucket) => bucket.upTo);
+  const rows = await db.query<{ bucket: number; videos: number; medianSeconds: number; p95Seconds: number }>(
+    `select width_bucket(coalesce((source->>'durationSeconds')::float8, 0), $4::float8[]) as bucket, count(*)::int as videos,
+            (percentile_cont(0.5) within group (order by extract(epoch from finished_at - created_at)))::float8 as "medianSeconds",
+            (percentile_cont(0.95) within group (order by extract(epoch from finished_at - created_at)))::float8 as "p95Seconds"
+     from processing_videos where state = 'published' and finished_at > $1 and finished_at <= $2 and ($3 or not synthetic)
+     group by 1 order by 1`,
+    [window.from, window.to, window.includeSynthetic, bounds],
+  );
+  return rows.map(({ bucket, ...figures }) => ({ bucket: DURATION_BUCKETS[bucket]!.name, ...figures }));
 }
 
 /** Per stage: unfinished videos waiting (no running attempt), running, and the oldest wait. */

@@ -11,6 +11,7 @@ import type { ProcessingConfig } from './config.ts';
 import { classify, isRetryable, ProcessingError } from './failures.ts';
 import type { ProcessingMetrics } from './metrics.ts';
 import { watchProgress, type StageProgress } from './progress.ts';
+import { durationBucketOf } from './time-to-publish.ts';
 import { claimNotice, composeNotice, deliverNotice, type NoticeJob, type NoticeKind } from './notices.ts';
 import { STAGES, type Stage, type StageName, type StageResult } from './stages/index.ts';
 import type { Storage } from './storage.ts';
@@ -315,18 +316,20 @@ async function commitSuccess(deps: PipelineDeps, stage: Stage<StageName>, checkp
     }
     await store.publishVideo(tx, videoId, now);
     await sendNoticeIfClaimed(deps, tx, video, 'ready', now);
-    return { published: true, video, processingSeconds: await store.processingSeconds(tx, videoId) };
+    return { published: true, video, processingSeconds: await store.processingSeconds(tx, videoId), secondsToPublish: (now.getTime() - video.createdAt.getTime()) / 1000 };
   });
   metrics.stageDuration.observe({ stage: stage.name, outcome: outcome ? 'finished' : 'discarded' }, elapsed);
   if (!outcome) {
     deps.logger.warn({ videoId, stage: stage.name, fence: claimed.fence }, 'stage result discarded: the attempt lost its lease');
     return false;
   }
+  if (result.cpuSeconds) metrics.cpuSeconds.inc(result.cpuSeconds);
   if (stage.name !== 'verify') metrics.bytesOut.inc((result.outputs ?? []).reduce((sum, output) => sum + output.bytes, 0));
   if (outcome.published) {
     metrics.videos.inc({ outcome: 'published', class: '' });
     const duration = outcome.video.source?.durationSeconds;
     if (duration && outcome.processingSeconds !== undefined) metrics.processingRatio.observe(outcome.processingSeconds / duration);
+    if (outcome.secondsToPublish !== undefined) metrics.timeToPublish.observe({ duration: durationBucketOf(duration ?? 0) }, outcome.secondsToPublish);
     deps.logger.info({ videoId }, 'video published');
   }
   return true;
