@@ -4,6 +4,7 @@ import { duration } from '../core/config/duration.ts';
 import { secret } from '../core/config/secret.ts';
 import { SCOPES } from '../core/http/auth.ts';
 import { STAGES, type StageName, type StagePolicy } from './stages/index.ts';
+import { eventsConfigShape } from './events.ts';
 import { stageSettingsShape } from './stages/settings.ts';
 
 const stagePolicy = z.strictObject({
@@ -25,6 +26,7 @@ const origin = z.url().refine((value) => new URL(value).origin === value, 'an or
 export const processingConfigSchema = z
   .strictObject({
     ...stageSettingsShape,
+    ...eventsConfigShape,
     storageDir: z.string().min(1).default('.vigil/storage'),
     /** Uploads larger than this are refused with 413 before they reach the disk's end. */
     maxUploadBytes: bytes().default(2 * 1024 ** 3),

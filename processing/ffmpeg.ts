@@ -19,6 +19,8 @@ export interface FfmpegInfo {
 export interface FfmpegProgress {
   mediaSeconds: number;
   speed: number | null;
+  /** The last block (`progress=end`): everything is written. */
+  finished?: boolean;
 }
 
 export interface RunOptions {
@@ -256,7 +258,7 @@ function run(binary: string, args: string[], options: RunOptions): Promise<RunOu
         const [key, value = ''] = line.split('=', 2);
         if (key === 'out_time_us') block.mediaSeconds = Number(value) / 1e6 || 0;
         else if (key === 'speed') block.speed = Number.parseFloat(value) || null;
-        else if (key === 'progress') progress({ ...block });
+        else if (key === 'progress') progress({ ...block, finished: value === 'end' });
       }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {

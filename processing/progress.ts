@@ -17,7 +17,8 @@ export interface StageProgress {
  * or from the pace since the attempt started when ffmpeg gives none.
  */
 export function progressOf(reported: FfmpegProgress, sourceSeconds: number, startedAt: number, now: number): StageProgress {
-  const done = Math.min(Math.max(reported.mediaSeconds, 0), sourceSeconds);
+  // The last frame starts one frame before the source's end, so only ffmpeg's own end says the whole source is done.
+  const done = reported.finished ? sourceSeconds : Math.min(Math.max(reported.mediaSeconds, 0), sourceSeconds);
   const percent = sourceSeconds > 0 ? Math.round((done / sourceSeconds) * 1000) / 10 : 0;
   const pace = reported.speed ?? (now > startedAt && done > 0 ? done / ((now - startedAt) / 1000) : null);
   const estimatedFinishAt = pace && pace > 0 ? new Date(now + ((sourceSeconds - done) / pace) * 1000) : null;

@@ -414,3 +414,85 @@ export async function deleteMarkedBlob(db: Queryable, sha256: string): Promise<n
 export async function listOutputPaths(db: Queryable): Promise<Set<string>> {
   return new Set((await db.query<{ path: string }>('select path from processing_outputs')).map((row) => row.path));
 }
+
+// ---- events (processing/events.ts)
+
+export interface PendingEvent {
+  id: string;
+  videoId: string;
+  sequence: number;
+  type: string;
+  data: Record<string, unknown>;
+  createdAt: Date;
+  attempts: number;
+}
+
+/** The event with the video's next sequence number, and one pending delivery per endpoint. */
+export async function insertEvent(
+  db: Queryable,
+  event: { id: string; videoId: string; type: string; data: Record<string, unknown>; now: Date; endpoints: readonly string[] },
+): Promise<void> {
+  // Serialises a video's events across transactions, so sequence numbers follow commit order.
+  await db.query('select pg_advisory_xact_lock(hashtext($1))', [`processing_events:${event.videoId}`]);
+  await db.query(
+    `insert into processing_events (id, video_id, sequence, type, data, created_at)
+     values ($1, $2, (select coalesce(max(sequence), 0) + 1 from processing_events where video_id = $2), $3, $4, $5)`,
+    [event.id, event.videoId, event.type, JSON.stringify(event.data), event.now],
+  );
+  await db.query(
+    `insert into processing_event_deliveries (event_id, endpoint, status, next_attempt_at) select $1, endpoint, 'pending', $2 from unnest($3::text[]) as endpoint`,
+    [event.id, event.now, event.endpoints],
+  );
+}
+
+/** For each video, its earliest undelivered event for `endpoint`, when that one is due: later events wait behind it. */
+export async function dueEventHeads(db: Queryable, endpoint: string, now: Date): Promise<PendingEvent[]> {
+  return db.query<PendingEvent>(
+    `select * from (
+       select distinct on (e.video_id) e.id, e.video_id as "videoId", e.sequence, e.type, e.data, e.created_at as "createdAt", d.attempts, d.next_attempt_at
+       from processing_event_deliveries d join processing_events e on e.id = d.event_id
+       where d.endpoint = $1 and d.status = 'pending'
+       order by e.video_id, e.sequence
+     ) heads where next_attempt_at <= $2 order by "createdAt" limit 100`,
+    [endpoint, now],
+  );
+}
+
+export async function markEventDelivered(db: Queryable, eventId: string, endpoint: string, now: Date): Promise<void> {
+  await db.query(`update processing_event_deliveries set status = 'delivered', attempts = attempts + 1, delivered_at = $3 where event_id = $1 and endpoint = $2`, [eventId, endpoint, now]);
+}
+
+export async function markEventRetry(db: Queryable, eventId: string, endpoint: string, nextAttemptAt: Date, error: string): Promise<void> {
+  await db.query(`update processing_event_deliveries set attempts = attempts + 1, next_attempt_at = $3, last_error = $4 where event_id = $1 and endpoint = $2`, [
+    eventId,
+    endpoint,
+    nextAttemptAt,
+    error,
+  ]);
+}
+
+export async function markEventFailed(db: Queryable, eventId: string, endpoint: string, error: string): Promise<void> {
+  await db.query(`update processing_event_deliveries set status = 'failed', attempts = attempts + 1, last_error = $3 where event_id = $1 and endpoint = $2`, [eventId, endpoint, error]);
+}
+
+/** Per endpoint: deliveries still pending, the age of the oldest, and those given up. */
+export async function eventBacklog(db: Queryable, now: Date): Promise<Array<{ endpoint: string; pending: number; oldestPendingSeconds: number; failed: number }>> {
+  return db.query(
+    `select d.endpoint, count(*) filter (where d.status = 'pending')::int as pending, count(*) filter (where d.status = 'failed')::int as failed,
+            coalesce(extract(epoch from $1 - min(e.created_at) filter (where d.status = 'pending')), 0)::float8 as "oldestPendingSeconds"
+     from processing_event_deliveries d join processing_events e on e.id = d.event_id group by d.endpoint`,
+    [now],
+  );
+}
+
+/** A video's events with each endpoint's delivery, for the admin API. */
+export async function listVideoEvents(db: Queryable, videoId: string) {
+  return db.query<{ id: string; sequence: number; type: string; createdAt: Date; data: Record<string, unknown>; deliveries: Array<{ endpoint: string; status: string; attempts: number; lastError: string | null }> }>(
+    `select e.id, e.sequence, e.type, e.created_at as "createdAt", e.data,
+            coalesce(json_agg(json_build_object('endpoint', d.endpoint, 'status', d.status, 'attempts', d.attempts, 'lastError', d.last_error) order by d.endpoint)
+              filter (where d.endpoint is not null), '[]') as deliveries
+     from processing_events e left join processing_event_deliveries d on d.event_id = e.id
+     where e.video_id = $1 group by e.id order by e.sequence`,
+    [videoId],
+  );
+}

@@ -8,6 +8,7 @@ import type { Mailer } from '../core/mail.ts';
 import type { Queue } from '../core/queue/index.ts';
 import { withSpan, type Logger } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
+import { emitEvent, type EventType } from './events.ts';
 import { classify, isRetryable, ProcessingError } from './failures.ts';
 import type { ProcessingMetrics } from './metrics.ts';
 import { watchProgress, type StageProgress } from './progress.ts';
@@ -43,6 +44,8 @@ export interface PipelineDeps {
   mailer: Mailer;
   /** Read at use time: the server's address is known only after it listens. */
   statusUrl(videoId: string): string;
+  /** A signed link to one output, for the `video.ready` event. */
+  outputUrl(videoId: string, name: string): string;
 }
 
 /** Why an attempt was given up without being the video's fault: none of these counts against the stage's retries. */
@@ -229,6 +232,7 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
       const fence = `${job.id}/${job.retryCount}/${attempt}`;
       await store.claimVideo(tx, videoId, fence, now);
       const checkpointId = await store.insertCheckpoint(tx, { videoId, stage: stage.name, attempt, jobId: job.id, workerId: WORKER_ID, now });
+      await emit(deps, tx, videoId, 'video.processing', { stage: stage.name, attempt }, now);
       return { video: { ...video, fence }, checkpointId, attempt, counts };
     });
     if (!begun) {
@@ -288,7 +292,12 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
 /** A running attempt's progress on its checkpoint; a failed write is logged and the attempt goes on. */
 async function recordProgress(deps: PipelineDeps, checkpointId: string, video: Video, stage: StageName, progress: StageProgress): Promise<void> {
   try {
-    await store.setCheckpointProgress(deps.db, checkpointId, progress, deps.clock.date());
+    await deps.db.transaction(async (tx) => {
+      const now = deps.clock.date();
+      await store.setCheckpointProgress(tx, checkpointId, progress, now);
+      const figures = { percent: progress.percent, speed: progress.speed, estimatedFinishAt: progress.estimatedFinishAt?.toISOString() ?? null };
+      await emit(deps, tx, video.id, 'video.processing', { stage, progress: figures }, now);
+    });
   } catch (error) {
     deps.logger.warn({ videoId: video.id, stage, err: error }, 'could not record progress');
   }
@@ -308,13 +317,20 @@ async function commitSuccess(deps: PipelineDeps, stage: Stage<StageName>, checkp
     await store.finishCheckpoint(tx, checkpointId, now, elapsed, result.cpuSeconds ?? null);
     for (const output of result.outputs ?? []) await store.upsertOutput(tx, videoId, output, now);
     if (result.source) await store.setSource(tx, videoId, result.source);
-    if (result.diagnostics) await store.setDiagnostics(tx, videoId, result.diagnostics);
+    if (result.diagnostics) {
+      await store.setDiagnostics(tx, videoId, result.diagnostics);
+      await emit(deps, tx, videoId, 'video.processing', { stage: stage.name, input: result.diagnostics }, now);
+      for (const finding of result.diagnostics.findings) await emit(deps, tx, videoId, 'video.warning', { ...finding }, now);
+    }
     if (next) {
       await store.advanceStage(tx, videoId, next.name, now);
       await sendStage(deps.queue, tx, videoId, next.name);
       return { published: false, video };
     }
     await store.publishVideo(tx, videoId, now);
+    const published = await store.listOutputs(tx, videoId);
+    const outputs = published.map((output) => ({ kind: output.kind, name: output.name, url: deps.outputUrl(videoId, output.name), bytes: output.bytes, durationSeconds: output.durationSeconds }));
+    await emit(deps, tx, videoId, 'video.ready', { outputs, secondsToPublish: (now.getTime() - video.createdAt.getTime()) / 1000 }, now);
     await sendNoticeIfClaimed(deps, tx, video, 'ready', now);
     return { published: true, video, processingSeconds: await store.processingSeconds(tx, videoId), secondsToPublish: (now.getTime() - video.createdAt.getTime()) / 1000 };
   });
@@ -335,8 +351,14 @@ async function commitSuccess(deps: PipelineDeps, stage: Stage<StageName>, checkp
   return true;
 }
 
+const emit = (deps: Pick<PipelineDeps, 'config'>, tx: Queryable, videoId: string, type: EventType, data: Record<string, unknown>, now: Date) =>
+  emitEvent(tx, deps.config.events, { videoId, type, data, now });
+
 async function failVideo(deps: PipelineDeps, tx: Queryable, video: Video, failure: Failure, now: Date): Promise<void> {
   await store.failVideo(tx, video.id, failure, now);
+  // The technical detail stays with admins: the event points at where they read it.
+  const failed = { code: failure.errorCode, class: failure.errorClass, message: failure.userMessage, detail: `/admin/api/v1/videos/${video.id}` };
+  await emit(deps, tx, video.id, 'video.failed', failed, now);
   await sendNoticeIfClaimed(deps, tx, { ...video, errorClass: failure.errorClass, errorCode: failure.errorCode, errorMessage: failure.userMessage }, 'failed', now);
 }
 

@@ -17,8 +17,9 @@ describe('progressOf', () => {
     { case: 'no speed yet: the pace since the start (20 s of video in 10 s)', media: 20, speed: null, elapsed: 10_000, percent: 33.3, finishIn: 20_000 },
     { case: 'nothing written yet: no estimate', media: 0, speed: null, elapsed: 5_000, percent: 0, finishIn: null },
     { case: 'past the source duration (audio longer than video): capped at 100 %', media: 61, speed: 1.5, elapsed: 40_000, percent: 100, finishIn: 0 },
-  ])('$case', ({ media, speed, elapsed, percent, finishIn }) => {
-    const progress = progressOf({ mediaSeconds: media, speed }, 60, T0, T0 + elapsed);
+    { case: "ffmpeg's last block: done, though the last frame starts before the end", media: 59.96, speed: 2, elapsed: 30_000, percent: 100, finishIn: 0, finished: true },
+  ])('$case', ({ media, speed, elapsed, percent, finishIn, finished }) => {
+    const progress = progressOf({ mediaSeconds: media, speed, ...(finished ? { finished } : {}) }, 60, T0, T0 + elapsed);
     expect(progress.percent).toBe(percent);
     expect(progress.estimatedFinishAt === null ? null : progress.estimatedFinishAt.getTime() - (T0 + elapsed)).toBe(finishIn);
   });
