@@ -204,7 +204,8 @@ export function uploadErrorAnswer(error: unknown, maxUploadBytes: number): { sta
   return undefined;
 }
 
-function summary(video: Video) {
+/** A video as every API answer starts it: what it is and where it stands, never a path. */
+export function summary(video: Video) {
   return {
     id: video.id,
     state: video.state,

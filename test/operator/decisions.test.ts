@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { incidentTimeline } from '../../alerts/read.ts';
+import { incidentTimeline } from '../../alerts/timeline.ts';
 import type { Incident } from '../../alerts/types.ts';
 import { createSession, validSession } from '../../console/session.ts';
 import { uptimeBars, workflowGantt } from '../../console/views-model.ts';
