@@ -37,7 +37,7 @@ describe('processing cost report from stored checkpoints', () => {
   beforeAll(() => generateTestClip(clip, { seconds: 2, width: 160, height: 120 }));
   afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
-  it('adds up a published video, and the CLI prints the figures', { timeout: 300_000 }, async () => {
+  it('adds up a published video, and the CLI prints the figures', async () => {
     const vigil = await startProcessing(processingTestConfig(store));
     try {
       const answer = await upload(vigil.url, clip);
@@ -75,5 +75,5 @@ describe('processing cost report from stored checkpoints', () => {
     const bad = await runVigil(['processing', 'report', '--since', 'a week', '--config', config]);
     expect(bad.code).toBe(2);
     expect(bad.output).toContain('--since: "a week" is not a duration');
-  }, 120_000);
+  }, 300_000);
 });
