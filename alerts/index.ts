@@ -10,13 +10,14 @@ import { createRuleSource } from './rules/index.ts';
 import { createAlertService, receiverProblems } from './service.ts';
 
 export { maintenancesOverlapping as listMaintenances, type Maintenance } from './store.ts';
-export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listIncidents, listSilences, resetIncident, AdminError, type Silence } from './admin.ts';
+export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listIncidents, listSilences, rescheduleMaintenance, resetIncident, AdminError, type Silence } from './admin.ts';
 export { incidentDetail } from './read-api.ts';
 export { selectIncidentsPage as listIncidentsPage, type Delivery as IncidentDelivery, type TimelineEntry } from './read.ts';
 export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
 export type { Labels } from './config.ts';
 // What a receiver written in another module needs: one file exporting defineReceiver(...), one line in receivers/index.ts.
 export { defineReceiver, DeliveryError, httpDeliveryError, ALL_EVENTS, FIRING_EVENTS, type Delivery, type Receiver, type ReceiverContext, type ReceiverType } from './receivers/receiver.ts';
+export { webhookSignature } from './receivers/webhook.ts';
 export { factsOf, headlineOf, htmlOf, replyOf, serviceOf, severityOf, subjectOf, textOf, whatOf, type IncidentLinks, type MessageContext, type Severity } from './messages.ts';
 
 export const alertsModule = defineModule({
