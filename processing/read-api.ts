@@ -6,7 +6,7 @@ import { runGc, type GcDeps } from './gc.ts';
 import { selectVideosPage } from './read.ts';
 import { queueSignals } from './signals.ts';
 import { STAGES } from './stages/index.ts';
-import { getVideo, listCheckpoints, VIDEO_STATES, type Video, type VideoState } from './store.ts';
+import { getVideo, listCheckpoints, listVideoEvents, VIDEO_STATES, type Video, type VideoState } from './store.ts';
 import { workflowOf } from './workflow.ts';
 
 function videoSummary(video: Video) {
@@ -125,6 +125,19 @@ export function registerProcessingReadApi(http: HttpServer, deps: { db: Db; cloc
           if (!detail) throw requestError('id', `no video "${request.params.id}"`, 404);
           return detail;
         },
+      );
+
+      api.get<{ Params: { id: string } }>(
+        '/videos/:id/events',
+        {
+          schema: {
+            tags: ['processing'],
+            summary: "One video's processing events in sequence, with each endpoint's delivery (status, attempts, last error)",
+            params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] },
+            response: { 200: looseObject({ events: { type: 'array', items: looseObject({ id: { type: 'string' }, sequence: { type: 'integer' }, type: { type: 'string' } }) } }, ['events']), ...errorResponses },
+          },
+        },
+        async (request) => ({ events: await listVideoEvents(db, request.params.id) }),
       );
 
       api.get(

@@ -3,9 +3,10 @@
 // or the webhook is away. A row sent is never sent again; a retry after a crash in doubt carries the same Message-ID
 // or Idempotency-Key. Every `refresh` a scan hands out the maintenance emails that came due and the one-shot "back up"
 // messages of resolved incidents.
-import { DeliveryError, httpDeliveryError, listMaintenances, webhookSignature } from '../alerts/index.ts';
+import { DeliveryError, httpDeliveryError, listMaintenances } from '../alerts/index.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
+import { SIGNATURE_HEADER, signBody } from '../core/http/signature.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import { MailError, type Mailer } from '../core/mail.ts';
 import { inTransaction, type Queue } from '../core/queue/index.ts';
@@ -86,7 +87,7 @@ export function createDeliveries(deps: DeliveriesDeps) {
     try {
       response = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-vigil-signature': webhookSignature(signer.webhookSecret(subscriberId), clock.now(), body) },
+        headers: { 'content-type': 'application/json', 'idempotency-key': key, [SIGNATURE_HEADER]: signBody(signer.webhookSecret(subscriberId), clock.now(), body) },
         body,
         redirect: 'manual',
         signal: AbortSignal.timeout(10_000),

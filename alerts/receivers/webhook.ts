@@ -1,14 +1,9 @@
-import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { duration } from '../../core/config/duration.ts';
 import { secret } from '../../core/config/secret.ts';
+import { SIGNATURE_HEADER, signBody } from '../../core/http/signature.ts';
 import { subjectOf } from '../messages.ts';
 import { ALL_EVENTS, defineReceiver, DeliveryError, httpDeliveryError } from './receiver.ts';
-
-/** The `X-Vigil-Signature` value of a body sent at `timestamp` (epoch ms): `t=<ms>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
-export function webhookSignature(secret: string, timestamp: number, body: string): string {
-  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
 
 /** POSTs the JSON payload documented in the README, signed: `X-Vigil-Signature: t=<ms>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const webhook = defineReceiver({
@@ -36,11 +31,12 @@ export const webhook = defineReceiver({
           resolvedAt: incident.resolvedAt === null ? null : new Date(incident.resolvedAt).toISOString(),
         })),
       });
+      const signature = signBody(settings.secret.reveal(), context.clock.now(), body);
       let response: Response;
       try {
         response = await fetch(settings.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-vigil-signature': webhookSignature(settings.secret.reveal(), context.clock.now(), body) },
+          headers: { 'content-type': 'application/json', 'idempotency-key': key, [SIGNATURE_HEADER]: signature },
           body,
           signal: AbortSignal.timeout(settings.timeout),
         });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { assert, assertionsSchema, firstFailure, readJsonPath, type Assertion } from '../../probes/assertions.ts';
-import { duration } from '../../probes/duration.ts';
+import { duration } from '../../core/config/duration.ts';
 import { hash, period, timetable } from '../../probes/schedule.ts';
 import { nextLocationState, quorumState, type LocationState, type Vote } from '../../probes/state.ts';
 
