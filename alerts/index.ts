@@ -10,7 +10,7 @@ import { createRuleSource } from './rules/index.ts';
 import { createAlertService, receiverProblems } from './service.ts';
 
 export { maintenancesOverlapping as listMaintenances, type Maintenance } from './store.ts';
-export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listIncidents, listSilences, resetIncident, AdminError, type Silence } from './admin.ts';
+export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listIncidents, listSilences, rescheduleMaintenance, resetIncident, AdminError, type Silence } from './admin.ts';
 export { incidentDetail } from './read-api.ts';
 export { selectIncidentsPage as listIncidentsPage, type Delivery as IncidentDelivery } from './store.ts';
 export type { TimelineEntry } from './timeline.ts';

@@ -342,6 +342,12 @@ export async function endMaintenanceWindow(q: Queryable, id: number, now: number
   return row;
 }
 
+/** Moves a window that has not ended yet; undefined when there is no such window or it is over. */
+export async function moveMaintenanceWindow(q: Queryable, id: number, window: { startsAt: number; endsAt: number }, now: number): Promise<Maintenance | undefined> {
+  const [row] = await q.query<Maintenance>(`update alerts_maintenances set starts_at = ${at(2)}, ends_at = ${at(3)} where id = $1 and ends_at > ${at(4)} returning ${MAINTENANCE}`, [id, window.startsAt, window.endsAt, now]);
+  return row;
+}
+
 // ---- the leader lease -----------------------------------------------------------------------------------------------
 
 /**

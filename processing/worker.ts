@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import type { Mailer } from '../core/mail.ts';
-import type { Queue } from '../core/queue/index.ts';
+import { inTransaction, type Queue } from '../core/queue/index.ts';
 import { withSpan, type Logger } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
 import { emitEvent, type EventType } from './events.ts';
@@ -57,11 +57,6 @@ const INTERRUPTION_DETAIL: Record<Interruption, string> = {
 };
 const interruption = (kind: Interruption) => new ProcessingError('worker_lost', INTERRUPTION_DETAIL[kind], { facts: { interruption: kind } });
 const interruptionOf = (failure: ProcessingError): Interruption | undefined => failure.facts.interruption as Interruption | undefined;
-
-/** pg-boss statements that run inside one of our transactions, so a job is created if and only if the transaction commits. */
-function inTransaction(tx: Queryable) {
-  return { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } };
-}
 
 /** How often workers poll while NOTIFY is working: the wait a retry that came due may add. */
 const NOTIFY_BACKSTOP_SECONDS = 5;

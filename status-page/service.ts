@@ -42,6 +42,7 @@ export function createStatusSite(options: StatusSiteOptions) {
   const { db, config, clock, logger } = options;
   const settings = config.statusPage;
   let site: Site = new Map();
+  let shown: StatusModel | undefined;
   let fingerprint = '';
   let updatedAt = clock.now();
   let renders = 0;
@@ -74,6 +75,7 @@ export function createStatusSite(options: StatusSiteOptions) {
     const model = await gatherModel(db, config, { now, publicUrl: options.publicUrl(), components, uptime });
     const next = fingerprintOf(model, options.publicUrl());
     if (next !== fingerprint) {
+      shown = model;
       fingerprint = next;
       updatedAt = now;
       site = renderSite(model, updatedAt, options.cssUrl);
@@ -88,6 +90,7 @@ export function createStatusSite(options: StatusSiteOptions) {
         timeZone: model.branding.timeZone,
         locale: 'en-GB',
         statusUrl: `${model.url}/`,
+        backUpUrl: (incidentId) => `${model.url}/subscribe?incident=${incidentId}`,
         texts: { maintenanceNow: strings['banner.maintenanceNow'], maintenanceSoon: strings['banner.maintenanceSoon'], backUpLink: strings['banner.backUpLink'], statusLink: strings['banner.statusLink'], dismiss: strings['banner.dismiss'] },
       };
     }
@@ -128,6 +131,8 @@ export function createStatusSite(options: StatusSiteOptions) {
   return Object.assign(component, {
     refresh,
     site: () => site,
+    /** The model the site was last rendered from (the subscription pages share its layout). */
+    model: () => shown,
     /** What /embed/banner.json answers now. */
     banner: () => (bannerSettings ? decideBanner(bannerInputs, clock.now(), bannerSettings) : null),
     /** How many times the site was rendered (a test checks it is not per request). */
