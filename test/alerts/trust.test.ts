@@ -175,6 +175,31 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     expect(posts).toEqual(names.map((name) => `[CRITICAL] FIRING ${name}: ${name} failing`));
   });
 
+  it('a 429 in one channel pauses every Slack receiver on the token until its Retry-After; then each message goes once', async () => {
+    const slack = await startSlackDouble();
+    cleanups.push(slack.close);
+    const h = await harness(
+      {
+        receivers: { ops: { type: 'slack', channel: '#ops' }, web: { type: 'slack', channel: '#web' } },
+        routes: [{ match: { service: 'api' }, receivers: ['ops'] }, { receivers: ['web'] }],
+        slackMinInterval: '0ms',
+        outbox: { pollInterval: '1s', retryInitial: '1s' },
+      },
+      { slack: { token: 'xoxb-token', apiUrl: slack.url } },
+    );
+    slack.clock = () => h.clock.now();
+    slack.script.push({ status: 429, retryAfter: 20 });
+    h.observe('api-down', true, labels('api'));
+    await h.run(5000);
+    expect(slack.attempts.map((call) => call.args.channel)).toEqual(['#ops']);
+    const limitedAt = slack.callTimes[0]!;
+    h.observe('web-down', true, labels('web'));
+    await h.run(40_000);
+    expect(slack.callTimes.slice(1).every((at) => at >= limitedAt + 20_000)).toBe(true);
+    expect(slack.calls.map((call) => `${call.method} ${String(call.args.channel)}`).sort()).toEqual(['chat.postMessage #ops', 'chat.postMessage #web']);
+    expect((await h.notifications()).map((row) => `${row.receiver}:${row.status}`).sort()).toEqual(['ops:delivered', 'web:delivered']);
+  });
+
   it('a restart hook running long does not delay another incident\'s WARNING', async () => {
     const h = await harness({
       receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: [process.execPath, '-e', 'setTimeout(() => {}, 8000)'] } }, timeout: '20s', backoff: '1s' } },
