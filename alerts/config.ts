@@ -64,6 +64,8 @@ export const alertsConfigSchema = z
     /** Leader lease for running several alerts processes on one PostgreSQL. */
     lease: z.strictObject({ ttl: duration().default(15_000), renewEvery: duration().default(5000) }).default({ ttl: 15_000, renewEvery: 5000 }),
     slackMinInterval: duration().default(1000),
+    /** How long the store may be unreachable before alerts are raised from memory and sent straight to the out-of-band receivers. */
+    storeOutageGrace: duration().default(30_000),
     /** Resolved incidents with their notifications and hook attempts, ended silences and windows, and audit rows are kept this long. */
     retention: duration().default(90 * 86_400_000),
     /** An outward dead-man's switch (healthchecks.io, Dead Man's Snitch, another Vigil): GET `url` every `every` while evaluating is healthy. */
@@ -94,6 +96,7 @@ export const alertsConfigSchema = z
     outbox: { pollInterval: 1000, maxAge: 1_800_000, retryInitial: 5000, retryMax: 300_000, timeout: 30_000 },
     lease: { ttl: 15_000, renewEvery: 5000 },
     slackMinInterval: 1000,
+    storeOutageGrace: 30_000,
     retention: 90 * 86_400_000,
   });
 

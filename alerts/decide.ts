@@ -11,6 +11,8 @@ export const SELF_RULE_PREFIX = 'vigil.';
 export const DELIVERY_FAILED_RULE = `${SELF_RULE_PREFIX}delivery-failed`;
 /** The built-in rule: rules or incidents could not be evaluated. */
 export const EVALUATION_FAILED_RULE = `${SELF_RULE_PREFIX}evaluation-failed`;
+/** The built-in rule: the store has been unreachable longer than alerts.storeOutageGrace (raised from memory). */
+export const STORE_UNAVAILABLE_RULE = `${SELF_RULE_PREFIX}store-unavailable`;
 
 export interface MatchedRoute {
   index: number;

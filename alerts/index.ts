@@ -1,6 +1,6 @@
 import { defineModule, type Component, type ModuleContext } from '../core/lifecycle/module.ts';
 import { getProcessingSignals } from '../processing/index.ts';
-import { getProbeStatuses, loadProbes, runProbeNow } from '../probes/index.ts';
+import { getProbeStatuses, loadProbes, localProbeView, runProbeNow } from '../probes/index.ts';
 import { registerAdminRoutes } from './api.ts';
 import { alertCommands } from './cli.ts';
 import { registerAlertsReadApi } from './read-api.ts';
@@ -42,8 +42,18 @@ export const alertsModule = defineModule({
       processingSignals: (windowMs, now) => getProcessingSignals(ctx.db, ctx.queue, { windowMs, now }),
       registry: ctx.registry,
     });
+    const local = localProbeView(ctx.registry);
+    const localSource = createRuleSource(
+      ctx.config.alerts.rules.filter((rule) => rule.kind === 'probe'),
+      {
+        probeStatuses: async () => local.statuses(ctx.clock.now()),
+        processingSignals: () => Promise.reject(new Error('processing signals are read from the store')),
+        registry: ctx.registry,
+      },
+    );
     const service = createAlertService({
       config: ctx.config,
+      local: { source: localSource, pending: () => local.pending() },
       db: ctx.db,
       clock: ctx.clock,
       logger: ctx.logger,

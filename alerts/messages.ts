@@ -1,5 +1,6 @@
 // What the on-call engineer reads: one wording per event, shared by every receiver. The subject alone says severity,
 // state, service, environment and what is wrong: "[CRITICAL] FIRING api (production): api-ready down — ...".
+import { STORE_UNAVAILABLE_RULE } from './decide.ts';
 import type { Incident, NotificationEvent } from './types.ts';
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -72,6 +73,8 @@ const outage = (incident: Incident, now: number) => formatSpan((incident.resolve
 export function whatOf(event: NotificationEvent, incident: Incident, now: number): string {
   switch (event) {
     case 'up':
+      // The store's own outage counts from its first failed answer, not from when the grace ran out.
+      if (incident.rule === STORE_UNAVAILABLE_RULE) return `the store is reachable again after ${formatSpan((incident.resolvedAt ?? now) - incident.startedAt)} down`;
       return `${checkOf(incident)} back up after ${outage(incident, now)}`;
     case 'emergency':
       return `${incident.summary} — automatic recovery gave up, a person is needed`;
@@ -114,7 +117,8 @@ const isoMinute = (ms: number | null) => (ms === null ? '—' : `${new Date(ms).
 export function factsOf(incident: Incident, now: number): Array<[string, string]> {
   const { service, environment, severity: _severity, probe, target, location, ...others } = incident.labels;
   const facts: Array<[string, string]> = [
-    ['Incident', `#${incident.id} (${incident.state}${incident.flapping ? ', flapping' : ''}${incident.ackedBy ? `, acknowledged by ${incident.ackedBy}` : ''})`],
+    // Id 0: raised from memory while the store is unreachable; it gets its id when the store returns.
+    ['Incident', `${incident.id > 0 ? `#${incident.id}` : 'not recorded yet'} (${incident.state}${incident.flapping ? ', flapping' : ''}${incident.ackedBy ? `, acknowledged by ${incident.ackedBy}` : ''})`],
     ['What', incident.summary],
   ];
   if (incident.lastSummary && incident.lastSummary !== incident.summary) facts.push(['Latest', incident.lastSummary]);

@@ -7,6 +7,7 @@ import type { Registry } from '../core/telemetry/metrics.ts';
 import { withSpan } from '../core/telemetry/tracing.ts';
 import type { AlertsHostConfig, ReceiverConfig } from './config.ts';
 import { DELIVERY_FAILED_RULE, EVALUATION_FAILED_RULE } from './decide.ts';
+import { createDegradedMode, type DegradedMode } from './degraded.ts';
 import { createLifecycle, fingerprintOf } from './incidents.ts';
 import { createLease, NotLeaderError, type Lease } from './leader.ts';
 import { actionLinks } from './links.ts';
@@ -29,6 +30,9 @@ export interface AlertServiceOptions {
   verifyProbe: ReceiverContext['verifyProbe'];
   /** Base URL of this Vigil as people reach it (links in messages); none, no links. */
   publicUrl?: string;
+  /** The probe rules read from this process's own probe runs, and how many of them the store has not taken yet:
+   * what alerting works from while the store is unreachable (none: only the store's own incident is raised). */
+  local?: { source: SignalSource; pending: () => number };
   /** Names this process in the lease row (default: "<host>/<installation>#<pid>", which lets a restart take its own dead lease at once). */
   holder?: string;
   random?: () => number;
@@ -63,6 +67,7 @@ export function createAlertService(options: AlertServiceOptions) {
   const forOf = new Map(alerts.rules.map((rule) => [rule.name, rule.for]));
   let lease: Lease | undefined;
   let outbox: ReturnType<typeof createOutbox> | undefined;
+  let degraded: DegradedMode | undefined;
   /** What the last evaluation could not do (each a sentence); the built-in rule and the health check read it. */
   let evaluationFailures: string[] = [];
   let lastEvaluatedAt: number | undefined;
@@ -79,7 +84,7 @@ export function createAlertService(options: AlertServiceOptions) {
       verifyProbe: options.verifyProbe,
       installationId: installation,
       links: (incident) =>
-        options.publicUrl ? { incident: `${options.publicUrl.replace(/\/$/, '')}/admin/incidents/${incident.id}`, ...actionLinks(options.publicUrl, config.server.adminToken, incident.id, now()) } : {},
+        options.publicUrl && incident.id > 0 ? { incident: `${options.publicUrl.replace(/\/$/, '')}/admin/incidents/${incident.id}`, ...actionLinks(options.publicUrl, config.server.adminToken, incident.id, now()) } : {},
       async maintenanceFor(labels) {
         const current = await maintenancesOverlapping(db, { from: now(), to: now() });
         return current.find((window) => now() < window.endsAt && compileMatchers(window.matchers).test(labels));
@@ -89,6 +94,20 @@ export function createAlertService(options: AlertServiceOptions) {
     const held = lease;
     outbox = createOutbox({ db, config: alerts, receivers, logger, metrics, now, fence: (q) => held.fence(q), holds: () => held.holds(), ...(options.random ? { random: options.random } : {}) });
     for (const problem of receiverProblems(config)) logger.warn(problem);
+    degraded = createDegradedMode({
+      config,
+      db,
+      logger,
+      registry: options.registry,
+      now,
+      receivers,
+      localSource: options.local?.source ?? (async () => []),
+      pendingResults: options.local?.pending ?? (() => 0),
+      wasLeader: () => held.token !== undefined,
+      holds: () => held.holds(),
+      fence: (q) => held.fence(q),
+      router,
+    });
   }
 
   /** Vigil's own rules: a receiver failing for good, rules or incidents that could not be evaluated last time. */
@@ -140,6 +159,7 @@ export function createAlertService(options: AlertServiceOptions) {
       );
       evaluationFailures = failures;
       lastEvaluatedAt = now();
+      degraded!.evaluated(observations);
       metrics.evaluations.inc({ outcome: failures.length > 0 ? 'error' : 'ok' });
     });
   }
@@ -177,15 +197,19 @@ export function createAlertService(options: AlertServiceOptions) {
   const deliverLoop = loop(
     'deliver',
     async () => {
-      if (lease!.holds()) await outbox!.deliverDue();
+      if (lease!.holds() && !degraded!.inOutage()) await outbox!.deliverDue();
     },
     true,
   );
   const evaluateLoop = loop('evaluate', async () => {
-    if (!lease!.holds()) return;
+    if (!lease!.holds() || degraded!.inOutage()) return;
     await evaluate(lease!);
     // What the evaluation queued goes out now rather than at the next poll.
     void deliverLoop();
+  });
+  const storeLoop = loop('store', async () => {
+    await degraded!.check();
+    if (!degraded!.inOutage()) void deliverLoop();
   });
   const pruneLoop = loop('prune', async () => {
     if (!lease!.holds()) return;
@@ -232,6 +256,7 @@ export function createAlertService(options: AlertServiceOptions) {
       await deliverLoop();
       timers.push(clock.setInterval(() => void renew(), alerts.lease.renewEvery));
       timers.push(clock.setInterval(() => void evaluateLoop(), alerts.evaluationInterval));
+      timers.push(clock.setInterval(() => void storeLoop(), alerts.evaluationInterval));
       timers.push(clock.setInterval(() => void deliverLoop(), alerts.outbox.pollInterval));
       timers.push(clock.setInterval(() => void pruneLoop(), 3_600_000));
       if (alerts.heartbeat) timers.push(clock.setInterval(() => void heartbeatLoop(), alerts.heartbeat.every));

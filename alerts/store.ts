@@ -46,6 +46,16 @@ export async function insertIncident(q: Queryable, incident: { fingerprint: stri
   return row!;
 }
 
+/** An incident raised from memory during a store outage, written when the store returns with the times it had. */
+export async function insertRecoveredIncident(q: Queryable, incident: { fingerprint: string; rule: string; labels: Labels; summary: string; startedAt: number; firedAt: number }): Promise<Incident> {
+  const [row] = await q.query<Incident>(
+    `insert into alerts_incidents (fingerprint, rule, labels, summary, state, flapping, started_at, fired_at)
+     values ($1, $2, $3, $4, 'firing', false, ${at(5)}, ${at(6)}) returning ${INCIDENT}`,
+    [incident.fingerprint, incident.rule, JSON.stringify(incident.labels), incident.summary, incident.startedAt, incident.firedAt],
+  );
+  return row!;
+}
+
 export interface IncidentChanges {
   state?: IncidentState;
   firedAt?: number;
@@ -164,6 +174,15 @@ export async function insertNotification(q: Queryable, n: NewNotification): Prom
     `insert into alerts_notifications (key, incident_id, receiver, on_behalf_of, event, fallback, group_key, route, status, muted_by, created_at, next_attempt_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9::text is null then 'pending' else 'muted' end, $9, ${at(10)}, ${at(11)}) on conflict (key) do nothing`,
     [n.key, n.incidentId, n.receiver, n.onBehalfOf ?? null, n.event, n.fallback ?? null, n.groupKey, n.route ?? null, n.mutedBy ?? null, n.createdAt, n.dueAt],
+  );
+}
+
+/** A notification delivered straight to its receiver while the store was unreachable, recorded once it returns. */
+export async function insertDeliveredNotification(q: Queryable, n: { key: string; incidentId: number; receiver: string; event: NotificationEvent; groupKey: string; createdAt: number; deliveredAt: number }): Promise<void> {
+  await q.query(
+    `insert into alerts_notifications (key, incident_id, receiver, event, group_key, status, attempts, created_at, next_attempt_at, delivered_at)
+     values ($1, $2, $3, $4, $5, 'delivered', 1, ${at(6)}, ${at(6)}, ${at(7)}) on conflict (key) do nothing`,
+    [n.key, n.incidentId, n.receiver, n.event, n.groupKey, n.createdAt, n.deliveredAt],
   );
 }
 

@@ -107,7 +107,7 @@ function environment(db: Db): RunEnvironment {
 
 /** Runs one probe back to back from CONCURRENCY loops for SECONDS; runs per wall second and per CPU second of this process. */
 async function throughput(loaded: LoadedProbe, db: Db, store: boolean): Promise<{ perSecond: number; perCpuSecond: number; failures: number }> {
-  const recorder = createRecorder(db, probeMetrics(createRegistry()), logger);
+  const recorder = createRecorder({ db, metrics: probeMetrics(createRegistry()), logger });
   const env = environment(db);
   const deadline = performance.now() + SECONDS * 1000;
   const cpuBefore = process.cpuUsage();
@@ -136,7 +136,7 @@ async function scale(count: number, url: string, storeUrl: string | undefined): 
   if (storeUrl) await db.query('truncate probes_results, probes_location_status, probes_status, probes_uptime_hourly, probes_uptime_daily, probes_claims');
   const registry = createRegistry();
   const metrics = probeMetrics(registry);
-  const recorder = createRecorder(db, metrics, logger);
+  const recorder = createRecorder({ db, metrics, logger });
   const built = performance.now();
   const { probes } = loadProbes(Array.from({ length: count }, (_, i) => http({ name: `bench-${i}`, url, schedule: '60s', timeout: '5s' })));
   const buildMs = performance.now() - built;

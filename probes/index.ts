@@ -4,6 +4,7 @@ import { probeCommands } from './cli.ts';
 import { probesConfigSchema } from './config.ts';
 import { registerHeartbeatRoutes } from './heartbeats.ts';
 import { loadProbes, type LoadedProbe } from './loader.ts';
+import { localProbeView } from './local.ts';
 import { probeMetrics } from './metrics.ts';
 import { probesMigrations } from './migrations.ts';
 import { createRecorder } from './record.ts';
@@ -14,6 +15,7 @@ export type { KindContext, KindOutcome, ProbeResult, ProbeRunContext, ProbeState
 export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeConstructor, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
 export type { KindName, KnownProbeDefinition } from './registry.ts';
 export { getProbeStatuses, getRecentResults, getUptime } from './results.ts';
+export { localProbeView, type LocalProbeView } from './local.ts';
 export { probeSummaries, type ProbeSummary } from './api.ts';
 export { selectResultsPage as getResultsPage } from './store.ts';
 export { loadProbes } from './loader.ts';
@@ -48,16 +50,16 @@ export const probesModule = defineModule({
     }
     if (!ctx.roles.has('probes')) return [];
     const metrics = probeMetrics(ctx.registry);
-    const recorder = createRecorder(ctx.db, metrics, ctx.logger, ctx.clock);
-    const { limits, problems: limitProblems } = limitsFromEnv(process.env);
+    const { limits, buffer, problems: limitProblems } = limitsFromEnv(process.env);
     for (const problem of limitProblems) ctx.logger.error({ problem }, 'probe scheduler limit ignored');
-    const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, limits, record: (loaded, run) => recorder.record(loaded, run) });
+    const recorder = createRecorder({ db: ctx.db, metrics, logger: ctx.logger, clock: ctx.clock, local: localProbeView(ctx.registry), ...(buffer ? { capacity: buffer } : {}) });
+    const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, limits, record: (loaded, run) => recorder.record(loaded, run), store: recorder });
     return [
       {
         ...scheduler,
         async stop(deadline) {
           await scheduler.stop?.(deadline);
-          await recorder.idle();
+          await recorder.stop();
         },
       },
     ];

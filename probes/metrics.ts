@@ -29,6 +29,14 @@ export interface ProbeMetrics {
   /** Runs claimed and waiting for their target's or the pool's budget went up (or down) by `delta`. */
   waiting(delta: number): void;
   finished(probe: string): void;
+  /** A run's slot was claimed by this agent alone because the store was unreachable. */
+  claimedLocally(probe: string): void;
+  /** Slots claimed locally during an outage that another agent of the location had claimed too: run twice, perhaps. */
+  possiblyRunTwice(probe: string, slots: number): void;
+  /** Results waiting in memory to be written to the store. */
+  buffered(count: number): void;
+  /** A buffered result dropped, oldest first, because the buffer was full. */
+  dropped(count: number): void;
 }
 
 const cache = new WeakMap<Registry, ProbeMetrics>();
@@ -91,6 +99,20 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
   });
   const waiting = new Gauge({ name: 'vigil_probe_runs_queued', help: 'Runs claimed and waiting for a place under the per-target or global concurrency limit.', registers });
   const inFlight = new Gauge({ name: 'vigil_probe_runs_in_flight', help: 'Runs of each probe started and not yet recorded (0 or 1).', labelNames: ['probe'], registers });
+  const claimedLocally = new Counter({
+    name: 'vigil_probe_runs_claimed_locally_total',
+    help: 'Scheduled runs this agent claimed on its own because the store was unreachable, by probe.',
+    labelNames: ['probe'],
+    registers,
+  });
+  const runTwice = new Counter({
+    name: 'vigil_probe_runs_possibly_doubled_total',
+    help: 'Slots claimed locally during a store outage that another agent of the same location also claimed (each may have run twice), by probe.',
+    labelNames: ['probe'],
+    registers,
+  });
+  const buffered = new Gauge({ name: 'vigil_probe_results_buffered', help: 'Probe results held in memory until the store takes them.', registers });
+  const dropped = new Counter({ name: 'vigil_probe_results_dropped_total', help: 'Buffered probe results dropped, oldest first, because the buffer was full during a store outage.', registers });
 
   const emitted = new Map<string, Map<string, { gauge: Gauge<string>; labels: Record<string, string> }>>();
   const lastFailure = new Map<string, string>();
@@ -126,6 +148,8 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
         lateness.zero({ probe });
         inFlight.set({ probe }, 0);
         for (const reason of ['overlap', 'queued', 'claimed']) skipped.inc({ probe, reason }, 0);
+        claimedLocally.inc({ probe }, 0);
+        runTwice.inc({ probe }, 0);
       }
     },
     scheduled(probe, latenessSeconds) {
@@ -135,6 +159,10 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
     skipped: (probe, reason) => skipped.inc({ probe, reason }),
     finished: (probe) => inFlight.dec({ probe }),
     waiting: (delta) => waiting.inc(delta),
+    claimedLocally: (probe) => claimedLocally.inc({ probe }),
+    possiblyRunTwice: (probe, slots) => runTwice.inc({ probe }, slots),
+    buffered: (count) => buffered.set(count),
+    dropped: (count) => dropped.inc(count),
   };
   cache.set(registry, metrics);
   return metrics;

@@ -79,4 +79,8 @@ export const probesMigrations: readonly Migration[] = [
   // A location row exists (and is locked) before its first result is recorded; it stops voting in the quorum after silent_after.
   { id: 'probes/017_location_status_silence', sql: `alter table probes_location_status alter column last_result drop not null, add column silent_after timestamptz` },
   { id: 'probes/018_results_degraded', sql: `alter table probes_results add column degraded boolean not null default false` },
+  // Each run carries an id made when it finished, so a batch written again after a commit whose answer was lost (the
+  // store went away mid-write) adds no second row and moves no state twice.
+  { id: 'probes/019_results_run_id', sql: `alter table probes_results add column run_id uuid` },
+  { id: 'probes/020_results_run_id_unique', sql: `create unique index probes_results_run_id on probes_results (run_id)` },
 ];

@@ -1,9 +1,11 @@
-import { systemClock, type Clock } from '../core/clock.ts';
+import { randomUUID } from 'node:crypto';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
-import { batcher } from './batch.ts';
+import { asDependencyUnavailable } from '../core/unavailable.ts';
 import { attemptBudget } from './define.ts';
 import type { LoadedProbe } from './loader.ts';
+import type { LocalProbeView } from './local.ts';
 import { createLogDigest } from './log-digest.ts';
 import type { ProbeMetrics } from './metrics.ts';
 import { recordResults, type Recorded } from './results.ts';
@@ -11,20 +13,121 @@ import type { Run } from './runner.ts';
 import { period } from './schedule.ts';
 import { silenceAfter } from './state.ts';
 
+/** Results held in memory while the store is unreachable, unless VIGIL_PROBE_BUFFER says otherwise. */
+export const DEFAULT_BUFFER = 10_000;
+const BATCH = 500;
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 15_000;
+
 export interface Recorder {
+  /** Publishes the run's metrics at once and queues it for the store; resolves once it is written, or held because the store is away. */
   record(loaded: LoadedProbe, run: Run): Promise<void>;
+  /** Resolves when nothing is being written (what is left waits for the store to return). */
   idle(): Promise<void>;
+  /** When the store stopped taking writes, while it is unreachable. */
+  unavailableSince(): number | undefined;
+  /** The store was found unreachable elsewhere (a claim): later writes wait for the retry instead of each trying. */
+  markUnavailable(): void;
+  /** Called after the store took writes again following an outage. */
+  onReturn(listener: () => Promise<void>): void;
+  /** Cancels the retry timer and makes one last attempt; what the store still refuses is lost, and logged. */
+  stop(): Promise<void>;
 }
 
-/** Publishes a run's metrics at once and stores it with the runs finishing around it in one transaction. */
-export function createRecorder(db: Db, metrics: ProbeMetrics, logger: Logger, clock: Clock = systemClock): Recorder {
+interface Entry extends Recorded {
+  runId: string;
+  settle(): void;
+}
+
+export interface RecorderOptions {
+  db: Db;
+  metrics: ProbeMetrics;
+  logger: Logger;
+  clock?: Clock;
+  /** Results held at most while the store is away; beyond it the oldest are dropped and counted. */
+  capacity?: number;
+  local?: LocalProbeView;
+}
+
+/**
+ * Stores runs in order, in batches, from one queue. While the store is unreachable the queue is held in memory (at
+ * most `capacity` results, the oldest dropped first) and retried with backoff; when the store answers again the
+ * queue is written in the order the runs finished, each run once (its run id makes a batch written twice harmless).
+ */
+export function createRecorder(options: RecorderOptions): Recorder {
+  const { db, metrics, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const capacity = options.capacity ?? DEFAULT_BUFFER;
   const failures = createLogDigest(clock, logger);
-  const writes = batcher(async (batch: Recorded[]) => {
-    await recordResults(db, batch);
-    return batch.map(() => undefined);
-  });
+  const queue: Entry[] = [];
+  const listeners: Array<() => Promise<void>> = [];
+  let writing: Promise<void> | undefined;
+  let retry: TimerHandle | undefined;
+  let retryMs = RETRY_FIRST_MS;
+  let downSince: number | undefined;
+  let droppedInOutage = 0;
+
+  const changed = () => {
+    metrics.buffered(queue.length);
+    options.local?.setPending(queue.length);
+  };
+
+  const unavailable = (cause: string) => {
+    if (downSince !== undefined) return;
+    downSince = clock.now();
+    logger.warn({ cause }, 'the store is unreachable: probes keep running, their results are held in memory until it returns');
+  };
+
+  const returned = async (written: number) => {
+    const since = downSince!;
+    downSince = undefined;
+    retryMs = RETRY_FIRST_MS;
+    logger.info({ outageSeconds: Math.round((clock.now() - since) / 1000), written, dropped: droppedInOutage }, 'the store is reachable again: buffered probe results written');
+    droppedInOutage = 0;
+    for (const listener of listeners) await listener().catch((error: unknown) => logger.warn({ err: error }, 'catching up after the store outage failed'));
+  };
+
+  async function drain(): Promise<void> {
+    let written = 0;
+    while (queue.length > 0) {
+      const batch = queue.slice(0, BATCH);
+      try {
+        await recordResults(db, batch);
+      } catch (error) {
+        const unreachable = asDependencyUnavailable(error, 'database');
+        if (unreachable) {
+          unavailable(unreachable.failure);
+          for (const entry of batch) entry.settle();
+          retry = clock.setTimeout(() => {
+            retry = undefined;
+            flush();
+          }, retryMs);
+          retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+          return;
+        }
+        // Not the store being away: these rows can never be written, and holding them would hold every later one.
+        failures.note(`batch\0${(error as Error).message}`, (count) => ({ message: `${count === 1 ? 'a batch' : `${count} more batches`} of probe results could not be recorded: ${(error as Error).message}`, fields: { results: batch.length } }));
+      }
+      const done = new Set(batch);
+      queue.splice(0, queue.length, ...queue.filter((entry) => !done.has(entry)));
+      for (const entry of batch) entry.settle();
+      written += batch.length;
+      changed();
+      if (downSince !== undefined) await returned(written);
+    }
+  }
+
+  function flush(): void {
+    if (writing || retry) return;
+    writing = drain().finally(() => {
+      writing = undefined;
+      // Runs recorded while the last batch was being written.
+      if (queue.length > 0 && !retry) flush();
+    });
+  }
+
   return {
-    async record({ definition }, { result, outcome }) {
+    record({ definition }, { result, outcome }) {
       metrics.observe(result, outcome.failure, outcome.metrics);
       if (!result.success) {
         failures.note(`${result.probe}\0${result.location}`, (count) => ({
@@ -34,8 +137,40 @@ export function createRecorder(db: Db, metrics: ProbeMetrics, logger: Logger, cl
       }
       const { failureThreshold, successThreshold, quorum, labels } = definition;
       const silentAfterMs = silenceAfter(period(definition.schedule), attemptBudget(definition));
-      await writes.add({ result, thresholds: { failureThreshold, successThreshold, quorum, labels, silentAfterMs } });
+      const recorded = { result, thresholds: { failureThreshold, successThreshold, quorum, labels, silentAfterMs } };
+      options.local?.observe(recorded);
+      return new Promise<void>((resolve) => {
+        queue.push({ ...recorded, runId: randomUUID(), settle: resolve });
+        if (queue.length > capacity) {
+          const overflow = queue.splice(0, queue.length - capacity);
+          for (const entry of overflow) entry.settle();
+          droppedInOutage += overflow.length;
+          metrics.dropped(overflow.length);
+        }
+        changed();
+        if (downSince === undefined || !retry) flush();
+        else resolve();
+      });
     },
-    idle: () => writes.idle(),
+    async idle() {
+      while (writing) await writing;
+    },
+    unavailableSince: () => downSince,
+    markUnavailable: () => unavailable('claim failed'),
+    onReturn(listener) {
+      listeners.push(listener);
+    },
+    async stop() {
+      const settle = async () => {
+        while (writing) await writing;
+        retry?.cancel();
+        retry = undefined;
+      };
+      await settle();
+      flush();
+      await settle();
+      if (queue.length > 0) logger.warn({ results: queue.length }, 'stopped with probe results the store did not take; they are lost');
+      failures.flush();
+    },
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Db } from '../core/db/index.ts';
 import { nextLocationState, quorumState, type StateThresholds } from './state.ts';
@@ -33,6 +34,8 @@ export interface Thresholds extends StateThresholds {
 export interface Recorded {
   result: ProbeResult;
   thresholds: Thresholds;
+  /** Made when the run finished; a result written again with the same id is not stored or counted twice. */
+  runId?: string;
 }
 
 /** Stores a batch of results in one transaction: raw rows, per-location state, quorum state, hourly and daily uptime.
@@ -40,9 +43,11 @@ export interface Recorded {
  * decide on each other's old state. */
 export async function recordResults(db: Db, batch: readonly Recorded[]): Promise<void> {
   if (batch.length === 0) return;
-  const ordered = [...batch].sort((a, b) => a.result.startedAt - b.result.startedAt);
+  const identified = [...batch].sort((a, b) => a.result.startedAt - b.result.startedAt).map((item) => ({ ...item, runId: item.runId ?? randomUUID() }));
   await db.transaction(async (tx) => {
-    await insertResults(tx, ordered.map((item) => item.result));
+    const inserted = await insertResults(tx, identified);
+    const ordered = identified.filter((item) => inserted.has(item.runId));
+    if (ordered.length === 0) return;
     const keys = new Map(ordered.map(({ result }) => [`${result.probe}\0${result.location}`, { probe: result.probe, location: result.location, kind: result.kind, at: result.startedAt }]));
     const locations = new Map((await lockLocationStates(tx, [...keys.values()].sort(byProbeAndLocation))).map((row) => [`${row.probe}\0${row.location}`, row]));
     for (const { result, thresholds } of ordered) {

@@ -1,10 +1,12 @@
 import type { TimerHandle } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
+import { asDependencyUnavailable } from '../core/unavailable.ts';
 import { batcher } from './batch.ts';
 import type { LoadedProbe } from './loader.ts';
 import { createLogDigest } from './log-digest.ts';
 import type { ProbeMetrics } from './metrics.ts';
+import type { Recorder } from './record.ts';
 import { claimSlots, prune } from './results.ts';
 import { runProbe, type Run, type RunEnvironment } from './runner.ts';
 import { hash, timetable, type Timetable } from './schedule.ts';
@@ -25,18 +27,25 @@ export function defaultLimits(concurrency = DEFAULT_CONCURRENCY): SchedulerLimit
   return { concurrency, perTarget: Math.max(1, Math.floor(concurrency / 4)) };
 }
 
-/** The limits set by VIGIL_PROBE_CONCURRENCY and VIGIL_PROBE_TARGET_CONCURRENCY, with a sentence for each value that is not a whole number from 1 to 10000. */
-export function limitsFromEnv(env: Readonly<Record<string, string | undefined>>): { limits: Partial<SchedulerLimits>; problems: string[] } {
+/** The limits set by VIGIL_PROBE_CONCURRENCY and VIGIL_PROBE_TARGET_CONCURRENCY (1 to 10000) and the result buffer of a
+ * store outage by VIGIL_PROBE_BUFFER (1 to 1000000), with a sentence for each value out of its range. */
+export function limitsFromEnv(env: Readonly<Record<string, string | undefined>>): { limits: Partial<SchedulerLimits>; buffer?: number; problems: string[] } {
   const limits: Partial<SchedulerLimits> = {};
   const problems: string[] = [];
-  for (const [variable, field] of [['VIGIL_PROBE_CONCURRENCY', 'concurrency'], ['VIGIL_PROBE_TARGET_CONCURRENCY', 'perTarget']] as const) {
+  const read = (variable: string, max: number): number | undefined => {
     const text = env[variable];
-    if (text === undefined || text === '') continue;
+    if (text === undefined || text === '') return undefined;
     const value = Number(text);
-    if (Number.isInteger(value) && value >= 1 && value <= 10_000) limits[field] = value;
-    else problems.push(`${variable}=${JSON.stringify(text)} is not a whole number from 1 to 10000; the default is used`);
+    if (Number.isInteger(value) && value >= 1 && value <= max) return value;
+    problems.push(`${variable}=${JSON.stringify(text)} is not a whole number from 1 to ${max}; the default is used`);
+    return undefined;
+  };
+  for (const [variable, field] of [['VIGIL_PROBE_CONCURRENCY', 'concurrency'], ['VIGIL_PROBE_TARGET_CONCURRENCY', 'perTarget']] as const) {
+    const value = read(variable, 10_000);
+    if (value !== undefined) limits[field] = value;
   }
-  return { limits, problems };
+  const buffer = read('VIGIL_PROBE_BUFFER', 1_000_000);
+  return { limits, ...(buffer === undefined ? {} : { buffer }), problems };
 }
 
 export interface SchedulerOptions {
@@ -46,6 +55,9 @@ export interface SchedulerOptions {
   metrics: ProbeMetrics;
   /** Stores a finished run (the results recorder). */
   record(loaded: LoadedProbe, run: Run): Promise<void>;
+  /** Whether the store is taking writes now (the recorder knows); while it is not, slots are claimed locally. Without
+   * it a claim the store cannot answer skips the slot. */
+  store?: Pick<Recorder, 'unavailableSince' | 'markUnavailable' | 'onReturn'>;
   limits?: Partial<SchedulerLimits>;
 }
 
@@ -68,7 +80,9 @@ interface Target {
 
 /** Runs each probe of this location on its timetable: one claimed run per slot, no overlap, at most `concurrency`
  * at once and at most `perTarget` against one target. A slot that comes while the previous run is still going is
- * skipped as "overlap"; while it is still waiting for a budget, as "queued". */
+ * skipped as "overlap"; while it is still waiting for a budget, as "queued". While the store is unreachable each
+ * slot is claimed by this agent alone; when it returns those claims are written, and the ones another agent of the
+ * location had also taken are counted and logged as slots that may have run twice. */
 export function createScheduler(options: SchedulerOptions): Component & { inFlight(): number; settled(): Promise<void> } {
   const { clock, location, logger } = options.environment;
   const limits = { ...defaultLimits(options.limits?.concurrency), ...options.limits };
@@ -91,8 +105,35 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     const won = await claimSlots(options.db, location, slots);
     return slots.map(({ probe, slot }) => won.has(`${probe}\0${slot}`));
   });
+  /** Slots claimed without the store, written to it when it returns. */
+  const localClaims: Array<{ probe: string; slot: number }> = [];
   let stopped = false;
   let pruneTimer: TimerHandle | undefined;
+
+  const claimLocally = (entry: Entry, slot: number) => {
+    localClaims.push({ probe: entry.name, slot });
+    options.metrics.claimedLocally(entry.name);
+    return true;
+  };
+
+  options.store?.onReturn(async () => {
+    const claimed = localClaims.splice(0);
+    let won: Set<string>;
+    try {
+      won = await claimSlots(options.db, location, claimed);
+    } catch (error) {
+      localClaims.unshift(...claimed);
+      throw error;
+    }
+    const twice = claimed.filter(({ probe, slot }) => !won.has(`${probe}\0${slot}`));
+    const perProbe = new Map<string, number>();
+    for (const { probe } of twice) perProbe.set(probe, (perProbe.get(probe) ?? 0) + 1);
+    for (const [probe, count] of perProbe) options.metrics.possiblyRunTwice(probe, count);
+    if (twice.length > 0) {
+      const slots = twice.slice(0, 20).map(({ probe, slot }) => `${probe}@${new Date(slot).toISOString()}`);
+      logger.warn({ location, slots, count: twice.length }, 'slots claimed while the store was unreachable had also been claimed by another agent of this location: they may have run twice');
+    }
+  });
 
   const arm = (entry: Entry, after: number) => {
     const slot = entry.timetable.next(after);
@@ -112,10 +153,16 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     if (entry.phase !== 'idle') return skip(entry, 'queued');
     entry.phase = 'claiming';
     let won = false;
-    try {
-      won = await claims.add({ probe: entry.name, slot });
-    } catch (error) {
-      digest.note(`${entry.name}\0claim`, (count) => ({ message: `could not claim ${count === 1 ? 'a scheduled run' : `${count} more scheduled runs`} of probe ${entry.name}: ${(error as Error).message}`, fields: { probe: entry.name } }));
+    if (options.store?.unavailableSince() !== undefined) won = claimLocally(entry, slot);
+    else {
+      try {
+        won = await claims.add({ probe: entry.name, slot });
+      } catch (error) {
+        if (options.store && asDependencyUnavailable(error)) {
+          options.store.markUnavailable();
+          won = claimLocally(entry, slot);
+        } else digest.note(`${entry.name}\0claim`, (count) => ({ message: `could not claim ${count === 1 ? 'a scheduled run' : `${count} more scheduled runs`} of probe ${entry.name}: ${(error as Error).message}`, fields: { probe: entry.name } }));
+      }
     }
     if (!won || stopped) {
       entry.phase = 'idle';

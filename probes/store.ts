@@ -23,18 +23,21 @@ function valuesList(rows: ReadonlyArray<readonly unknown[]>, params: unknown[], 
 const plain = (param: string) => param;
 const typed = (type: string) => (param: string) => `${param}::${type}`;
 
-export async function insertResults(tx: Queryable, results: readonly ProbeResult[]): Promise<void> {
+/** Inserts the results whose run id is not stored yet; returns the run ids inserted now. */
+export async function insertResults(tx: Queryable, results: ReadonlyArray<{ runId: string; result: ProbeResult }>): Promise<Set<string>> {
   const params: unknown[] = [];
-  const rows = results.map((result) => [
-    result.probe, result.kind, result.location, result.startedAt, result.durationMs, result.success, result.degraded ?? false,
+  const rows = results.map(({ runId, result }) => [
+    runId, result.probe, result.kind, result.location, result.startedAt, result.durationMs, result.success, result.degraded ?? false,
     result.reason ?? null, result.timings ? JSON.stringify(result.timings) : null, result.details ? JSON.stringify(result.details) : null, result.traceId ?? null,
   ]);
-  const casts = [plain, plain, plain, toTime, plain, plain, plain, plain, typed('jsonb'), typed('jsonb'), plain];
-  await tx.query(
-    `insert into probes_results (probe, kind, location, started_at, duration_ms, success, degraded, reason, timings, details, trace_id)
-     values ${valuesList(rows, params, casts)}`,
+  const casts = [typed('uuid'), plain, plain, plain, toTime, plain, plain, plain, plain, typed('jsonb'), typed('jsonb'), plain];
+  const inserted = await tx.query<{ runId: string }>(
+    `insert into probes_results (run_id, probe, kind, location, started_at, duration_ms, success, degraded, reason, timings, details, trace_id)
+     values ${valuesList(rows, params, casts)}
+     on conflict (run_id) do nothing returning run_id::text as "runId"`,
     params,
   );
+  return new Set(inserted.map((row) => row.runId));
 }
 
 export interface LocationKey {

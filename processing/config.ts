@@ -43,6 +43,8 @@ export const processingConfigSchema = z
     maxInterruptions: z.number().int().min(1).max(1000).default(20),
     /** First retry delay; doubled (with jitter) on each further retry. */
     retryDelay: duration().default(5_000),
+    /** How long a stage waits, trying again with that backoff, for an unavailable dependency (full disk, store away) before the video fails. */
+    waitCeiling: duration().default(3_600_000),
     /** How often idle workers look for jobs. */
     pollInterval: duration().default(1_000),
     /** Least time between two progress reports of a running transcode (API figure and `video.processing` event). */

@@ -1,3 +1,5 @@
+import { classifyDependencyFailure } from '../core/unavailable.ts';
+
 /** Why a stage attempt failed, in the terms the retry policy needs. */
 export const FAILURE_CLASSES = ['INPUT_INVALID', 'TIMEOUT', 'RESOURCE', 'WORKER_LOST', 'UNDEFINED'] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
@@ -86,7 +88,7 @@ export const FAILURE_CODES = {
     class: 'RESOURCE',
     cause: 'the storage directory could not be read or written (full, read-only, permissions)',
     remedy: 'nothing: the operator fixes storage and retries the video',
-    user: () => `Our storage was not available${again}.`,
+    user: () => `We had a storage problem on our side${again}; the file you sent is not the cause.`,
   },
   worker_lost: {
     class: 'WORKER_LOST',
@@ -142,11 +144,21 @@ export class ProcessingError extends Error {
 
 const RESOURCE_ERRNO = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'EMFILE', 'ENFILE', 'EEXIST']);
 
-/** Classifies anything a stage threw: ProcessingErrors keep their code, filesystem errors are storage_unavailable, the rest internal. */
+/** The cause of a failure that is the environment's and passes by itself (a full disk, an unreachable store): the
+ * stage waits and tries again without spending the video's retries. Undefined for every other failure. */
+export const unavailableOf = (failure: ProcessingError): string | undefined => failure.facts.unavailable as string | undefined;
+
+/** Classifies anything a stage threw: ProcessingErrors keep their code, a dependency that is full or unreachable and
+ * filesystem errors are storage_unavailable (the first kind waits), the rest internal. */
 export function classify(error: unknown): ProcessingError {
   if (error instanceof ProcessingError) return error;
   const errno = (error as NodeJS.ErrnoException | undefined)?.code;
   const message = error instanceof Error ? error.message : String(error);
+  const dependency = classifyDependencyFailure(error);
+  if (dependency) {
+    const where = dependency.reason === 'full' ? 'the storage directory' : 'the database';
+    return new ProcessingError('storage_unavailable', `${dependency.cause} on ${where}: ${message}`, { cause: error, facts: { unavailable: dependency.cause } });
+  }
   if (errno && RESOURCE_ERRNO.has(errno)) return new ProcessingError('storage_unavailable', `storage: ${message}`, { cause: error });
   return new ProcessingError('internal', message, { cause: error });
 }
@@ -163,6 +175,11 @@ const EXIT_PATTERNS: ReadonlyArray<readonly [FailureCode, RegExp]> = [
 /** Reads ffmpeg's exit status and stderr: the first matching pattern gives the code, otherwise internal. */
 export function classifyExit(tool: string, exitCode: number | null, stderr: string): ProcessingError {
   const lastLines = stderr.trim().split('\n').slice(-3).join(' | ') || 'no output';
+  const full = /No space left on device|Disk quota exceeded/i.exec(stderr);
+  if (full) {
+    const cause = /quota/i.test(full[0]) ? 'EDQUOT' : 'ENOSPC';
+    return new ProcessingError('storage_unavailable', `${cause} on the storage directory: ${tool} exited with ${exitCode ?? 'a signal'}: ${lastLines}`, { facts: { unavailable: cause } });
+  }
   const code = EXIT_PATTERNS.find(([, pattern]) => pattern.test(stderr))?.[0] ?? 'internal';
   return new ProcessingError(code, `${tool} exited with ${exitCode ?? 'a signal'}: ${lastLines}`);
 }

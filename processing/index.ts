@@ -23,7 +23,7 @@ import { resumeWorkOfDeadStarts } from './recovery.ts';
 import { reportCommand } from './report.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
-import { eventBacklog } from './store.ts';
+import { countWaitingVideos, eventBacklog } from './store.ts';
 import { createPipelineWorker, declareQueues, type PipelineWorker } from './worker.ts';
 
 export { getProcessingSignals, type ProcessingSignals, type QueueSignal, type SignalOptions } from './signals.ts';
@@ -86,6 +86,7 @@ export const processingModule = defineModule({
       ctx.registry,
       async () => queueSignals(ctx.db, ctx.clock.now(), 60_000),
       async () => eventBacklog(ctx.db, ctx.clock.date()),
+      async () => countWaitingVideos(ctx.db),
     );
     const components: Component[] = [{ name: 'processing-storage', health: () => storage.health(config.minFreeBytes) }];
     const ffmpeg = await resolveFfmpeg();

@@ -5,6 +5,7 @@ export interface ProcessingMetrics {
   videos: Counter<'outcome' | 'class'>;
   stageDuration: TracedHistogram<'stage' | 'outcome'>;
   stageFailures: Counter<'stage' | 'class'>;
+  stageWaits: Counter<'stage'>;
   processingRatio: Histogram;
   timeToPublish: Histogram<'duration'>;
   cpuSeconds: Counter;
@@ -37,6 +38,7 @@ export function processingMetrics(
   registry: Registry,
   readQueues: () => Promise<QueueGauge[]> = async () => [],
   readEvents: () => Promise<EventBacklogGauge[]> = async () => [],
+  readWaiting: () => Promise<Array<{ stage: string; count: number }>> = async () => [],
 ): ProcessingMetrics {
   let metrics = cache.get(registry);
   if (metrics) return metrics;
@@ -54,6 +56,12 @@ export function processingMetrics(
       registers,
     }),
     stageFailures: new Counter({ name: 'vigil_processing_stage_failures_total', help: 'Failed stage attempts, by stage and failure class.', labelNames: ['stage', 'class'], registers }),
+    stageWaits: new Counter({
+      name: 'vigil_processing_stage_waits_total',
+      help: 'Stage attempts that ended because a dependency was unavailable (full disk, store away): the video waits and keeps its retries.',
+      labelNames: ['stage'],
+      registers,
+    }),
     processingRatio: new Histogram({
       name: 'vigil_processing_seconds_per_video_second',
       help: 'Processing seconds spent per second of source video, observed when a video is published.',
@@ -113,6 +121,16 @@ export function processingMetrics(
     registers,
     async collect() {
       for (const backlog of await readEvents()) this.set({ endpoint: backlog.endpoint }, backlog.oldestPendingSeconds);
+    },
+  });
+  new Gauge({
+    name: 'vigil_processing_videos_waiting',
+    help: 'Videos whose current stage waits for an unavailable dependency (full disk, store away), by stage.',
+    labelNames: ['stage'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const row of await readWaiting().catch(() => [])) this.set({ stage: row.stage }, row.count);
     },
   });
   cache.set(registry, metrics);

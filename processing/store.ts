@@ -7,7 +7,8 @@ import { DURATION_BUCKETS, type TimeToPublish } from './time-to-publish.ts';
 // Every statement of the processing module, one named intent each. Columns are aliased to the camelCase fields of the
 // types below; instants are timestamptz (Date), sizes are cast to float8 so both drivers return numbers.
 
-export const VIDEO_STATES = ['queued', 'processing', 'published', 'failed'] as const;
+/** waiting: a stage could not run because a dependency is unavailable (full disk, store away); it is tried again. */
+export const VIDEO_STATES = ['queued', 'waiting', 'processing', 'published', 'failed'] as const;
 export type VideoState = (typeof VIDEO_STATES)[number];
 export const NOTICE_KINDS = ['retry', 'ready', 'failed'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
@@ -51,7 +52,8 @@ export interface Checkpoint {
   id: string;
   stage: string;
   attempt: number;
-  status: 'started' | 'finished' | 'failed';
+  /** waited: the attempt ended because a dependency was unavailable; it spent none of the stage's retries. */
+  status: 'started' | 'finished' | 'failed' | 'waited';
   startedAt: Date;
   finishedAt: Date | null;
   durationSeconds: number | null;
@@ -101,7 +103,7 @@ export async function listVideos(db: Queryable, filter: { state?: VideoState; li
 
 /** Videos not finished yet, for recovery at start. */
 export async function listUnfinishedVideos(db: Queryable): Promise<Video[]> {
-  return db.query<Video>(`select ${VIDEO_COLUMNS} from processing_videos where state in ('queued', 'processing') order by created_at`);
+  return db.query<Video>(`select ${VIDEO_COLUMNS} from processing_videos where state in ('queued', 'waiting', 'processing') order by created_at`);
 }
 
 export async function insertVideo(
@@ -148,6 +150,30 @@ export async function requeueVideo(db: Queryable, videoId: string, now: Date, la
        error_class = coalesce($3, error_class), error_code = coalesce($4, error_code), error_detail = coalesce($5, error_detail) where id = $1`,
     [videoId, now, lastFailure?.errorClass ?? null, lastFailure?.errorCode ?? null, lastFailure?.detail ?? null],
   );
+}
+
+/** Between attempts of a stage that waits for a dependency: the video shows as waiting, with the cause as its last failure. */
+export async function waitVideo(db: Queryable, videoId: string, now: Date, failure: Failure): Promise<void> {
+  await db.query(
+    `update processing_videos set state = 'waiting', fence = null, queued_at = $2, updated_at = $2, error_class = $3, error_code = $4, error_detail = $5 where id = $1`,
+    [videoId, now, failure.errorClass, failure.errorCode, failure.detail],
+  );
+}
+
+/** When the current stretch of waits of `stage` began (its first attempt that ended waiting after the last one that
+ * finished or failed), and how many attempts it holds. */
+export async function waitStretch(db: Queryable, videoId: string, stage: string): Promise<{ since: Date | null; waits: number }> {
+  const [row] = await db.query<{ since: Date | null; waits: number }>(
+    `select min(c.started_at) as since, count(*)::int as waits from processing_checkpoints c
+      where c.video_id = $1 and c.stage = $2 and c.status = 'waited'
+        and c.id > coalesce((select max(d.id) from processing_checkpoints d where d.video_id = $1 and d.stage = $2 and d.status in ('finished', 'failed')), 0)`,
+    [videoId, stage],
+  );
+  return { since: row?.since ?? null, waits: row?.waits ?? 0 };
+}
+
+export async function countWaitingVideos(db: Queryable): Promise<Array<{ stage: string; count: number }>> {
+  return db.query(`select stage, count(*)::int as count from processing_videos where state = 'waiting' group by stage`);
 }
 
 export async function publishVideo(db: Queryable, videoId: string, now: Date): Promise<void> {
@@ -233,6 +259,14 @@ export async function setCheckpointProgress(db: Queryable, id: string, progress:
   );
 }
 
+/** An attempt that ended because a dependency is unavailable: it counts as neither a failure nor an interruption. */
+export async function waitCheckpoint(db: Queryable, id: string, failure: Omit<Failure, 'userMessage'>, now: Date, durationSeconds: number): Promise<void> {
+  await db.query(
+    `update processing_checkpoints set status = 'waited', finished_at = $2, duration_seconds = $3, error_class = $4, error_code = $5, message = $6 where id = $1 and status = 'started'`,
+    [id, now, durationSeconds, failure.errorClass, failure.errorCode, failure.detail],
+  );
+}
+
 export async function failCheckpoint(db: Queryable, id: string, failure: Omit<Failure, 'userMessage'>, now: Date, durationSeconds: number | null): Promise<void> {
   await db.query(
     `update processing_checkpoints set status = 'failed', finished_at = $2, duration_seconds = coalesce($3, duration_seconds), error_class = $4, error_code = $5, message = $6
@@ -252,15 +286,16 @@ export async function interruptStartedAttempts(db: Queryable, videoId: string, s
 }
 
 /** Attempts of a stage since the video was last reopened: its own failures, and interruptions (stops, lost workers). */
-export async function countAttempts(db: Queryable, videoId: string, stage: string): Promise<{ failures: number; interruptions: number }> {
-  const [row] = await db.query<{ failures: number; interruptions: number }>(
+export async function countAttempts(db: Queryable, videoId: string, stage: string): Promise<{ failures: number; interruptions: number; waits: number }> {
+  const [row] = await db.query<{ failures: number; interruptions: number; waits: number }>(
     `select count(*) filter (where c.status = 'failed' and c.error_class <> 'WORKER_LOST')::int as failures,
-            count(*) filter (where c.status = 'failed' and c.error_class = 'WORKER_LOST')::int as interruptions
+            count(*) filter (where c.status = 'failed' and c.error_class = 'WORKER_LOST')::int as interruptions,
+            count(*) filter (where c.status = 'waited')::int as waits
      from processing_checkpoints c join processing_videos v on v.id = c.video_id
      where c.video_id = $1 and c.stage = $2 and c.id > v.counted_after`,
     [videoId, stage],
   );
-  return { failures: row?.failures ?? 0, interruptions: row?.interruptions ?? 0 };
+  return { failures: row?.failures ?? 0, interruptions: row?.interruptions ?? 0, waits: row?.waits ?? 0 };
 }
 
 export async function listCheckpoints(db: Queryable, videoId: string): Promise<Checkpoint[]> {
@@ -325,7 +360,7 @@ export async function waitingByStage(db: Queryable): Promise<Array<{ stage: stri
             min(v.queued_at) filter (where c.id is null) as "oldestQueuedAt"
      from processing_videos v
      left join processing_checkpoints c on c.video_id = v.id and c.stage = v.stage and c.status = 'started'
-     where v.state in ('queued', 'processing')
+     where v.state in ('queued', 'waiting', 'processing')
      group by v.stage`,
   );
 }

@@ -9,7 +9,7 @@ import { inTransaction, type Queue } from '../core/queue/index.ts';
 import { withSpan, type Logger } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
 import { emitEvent, type EventType } from './events.ts';
-import { classify, isRetryable, ProcessingError } from './failures.ts';
+import { classify, isRetryable, ProcessingError, unavailableOf } from './failures.ts';
 import type { ProcessingMetrics } from './metrics.ts';
 import { watchProgress, type StageProgress } from './progress.ts';
 import { durationBucketOf } from './time-to-publish.ts';
@@ -223,7 +223,7 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
         return null;
       }
       if (lost) await sendNoticeIfClaimed(deps, tx, video, 'retry', now);
-      const attempt = counts.failures + counts.interruptions + 1;
+      const attempt = counts.failures + counts.interruptions + counts.waits + 1;
       const fence = `${job.id}/${job.retryCount}/${attempt}`;
       await store.claimVideo(tx, videoId, fence, now);
       const checkpointId = await store.insertCheckpoint(tx, { videoId, stage: stage.name, attempt, jobId: job.id, workerId: WORKER_ID, now });
@@ -274,6 +274,7 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
       span.setAttributes({ 'processing.error_class': failure.failureClass, 'processing.error_code': failure.code, 'processing.error_detail': failure.message });
       const kind = interruptionOf(failure);
       if (kind) await recordInterruption(deps, stage, begun.checkpointId, begun.video, kind, elapsed);
+      else if (unavailableOf(failure)) await recordWait(deps, stage, begun.checkpointId, begun.video, failure, elapsed);
       else await recordFailure(deps, stage, begun.checkpointId, begun.video, failure, begun.counts, elapsed);
       return;
     }
@@ -390,6 +391,40 @@ async function recordFailure(
   metrics.stageFailures.inc({ stage: stage.name, class: failure.failureClass });
   if (fenced && decision === 'fail') metrics.videos.inc({ outcome: 'failed', class: failure.failureClass });
   deps.logger.warn({ videoId: claimed.id, stage: stage.name, code: failure.code, class: failure.failureClass, decision, err: failure }, 'stage attempt failed');
+}
+
+/**
+ * An attempt that failed because a dependency is unavailable (a full disk, an unreachable store): the video waits and
+ * the stage is tried again with backoff, spending none of its retries, until the dependency is back or the video has
+ * waited `waitCeiling`; then it fails with the cause named for admins and a storage problem for the uploader.
+ */
+async function recordWait(deps: PipelineDeps, stage: Stage<StageName>, checkpointId: string, claimed: Video, failure: ProcessingError, elapsed: number): Promise<void> {
+  const { db, clock, metrics } = deps;
+  const outcome = await db.transaction(async (tx) => {
+    const now = clock.date();
+    await store.waitCheckpoint(tx, checkpointId, failureRecord(failure), now, elapsed);
+    const video = await store.getVideo(tx, claimed.id, { forUpdate: true });
+    if (!video || video.fence !== claimed.fence) return undefined;
+    const stretch = await store.waitStretch(tx, video.id, stage.name);
+    const waited = now.getTime() - (stretch.since ?? now).getTime();
+    if (waited >= deps.config.waitCeiling) {
+      const detail = `${failure.message} (waited ${Math.round(waited / 60_000)} min over ${stretch.waits} attempts for it to come back; processing.waitCeiling)`;
+      await failVideo(deps, tx, video, failureRecord(failure, detail), now);
+      return 'failed' as const;
+    }
+    await store.waitVideo(tx, video.id, now, failureRecord(failure));
+    const delay = Math.min(retryDelayMs(deps.config.retryDelay, stretch.waits, Math.random()), deps.config.waitCeiling - waited);
+    await sendStage(deps.queue, tx, video.id, stage.name, delay);
+    await sendNoticeIfClaimed(deps, tx, video, 'retry', now);
+    return 'waiting' as const;
+  });
+  metrics.stageDuration.observe({ stage: stage.name, outcome: 'waited' }, elapsed);
+  metrics.stageWaits.inc({ stage: stage.name });
+  if (outcome === 'failed') {
+    metrics.stageFailures.inc({ stage: stage.name, class: failure.failureClass });
+    metrics.videos.inc({ outcome: 'failed', class: failure.failureClass });
+  }
+  deps.logger.warn({ videoId: claimed.id, stage: stage.name, cause: unavailableOf(failure), decision: outcome ?? 'superseded' }, 'stage waits for an unavailable dependency; the video keeps its retries');
 }
 
 /**

@@ -13,6 +13,7 @@ export const messageIdOf = (key: string, installationId: string) => `<${key.repl
 export const email = defineReceiver({
   type: 'email',
   constructorName: 'emailReceiver',
+  outOfBandByDefault: true,
   options: { to: z.array(z.string().min(3)).min(1) },
   problems: (_settings, config) => (config.smtp.url ? [] : ['no SMTP server is configured (set SMTP_URL or smtp.url), so this email receiver cannot send']),
   create(name, settings, context) {

@@ -19,6 +19,8 @@ export interface ReceiverType<Type extends string = string, Shape extends z.ZodR
   /** The receiver's fields, besides `type`. */
   options: Shape;
   create(name: string, settings: z.output<z.ZodObject<Shape>>, context: ReceiverContext): Receiver;
+  /** Reaches people directly: while the store is unreachable it gets the out-of-band alerts when no receiver is marked `outOfBand`. */
+  outOfBandByDefault?: boolean;
   /** Why this receiver cannot deliver with this configuration (missing SMTP, no Slack token): a start-up warning and a `vigil validate` error. */
   problems?(settings: z.output<z.ZodObject<Shape>>, config: SharedConfig): string[];
 }
@@ -26,7 +28,8 @@ export interface ReceiverType<Type extends string = string, Shape extends z.ZodR
 export function defineReceiver<const Type extends string, Shape extends z.ZodRawShape, const Name extends string>(receiver: ReceiverType<Type, Shape, Name>){
   return {
     ...receiver,
-    schema: z.strictObject({ type: z.literal(receiver.type), ...receiver.options }),
+    // outOfBand: this receiver gets the alerts raised from memory while the store is unreachable.
+    schema: z.strictObject({ type: z.literal(receiver.type), outOfBand: z.boolean().optional(), ...receiver.options }),
     /** `create` for settings the registry has matched to this type by their `type` field. */
     createMatched: (name: string, settings: object, context: ReceiverContext) => receiver.create(name, settings as z.output<z.ZodObject<Shape>>, context),
     problemsMatched: (settings: object, config: SharedConfig) => receiver.problems?.(settings as z.output<z.ZodObject<Shape>>, config) ?? [],

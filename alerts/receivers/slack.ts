@@ -118,6 +118,7 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
 export const slack = defineReceiver({
   type: 'slack',
   constructorName: 'slackReceiver',
+  outOfBandByDefault: true,
   options: { channel: z.string().min(1), timeout: duration().default(10_000) },
   problems: (_settings, config) => (config.slack.token ? [] : ['no Slack token is configured (set SLACK_BOT_TOKEN or slack.token), so this Slack receiver cannot post']),
   create: createSlackReceiver,

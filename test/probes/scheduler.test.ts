@@ -61,7 +61,7 @@ describe('probe scheduler (fake clock)', () => {
   function scheduler(definitions: AnyProbeDefinition[], options: { clock: FakeClock; location?: string; concurrency?: number }) {
     const registry = createRegistry();
     const metrics = probeMetrics(registry);
-    const recorder = createRecorder(db, metrics, quietLogger);
+    const recorder = createRecorder({ db, metrics, logger: quietLogger });
     const { probes } = loadProbes(definitions);
     const component = createScheduler({
       probes,

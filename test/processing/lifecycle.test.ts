@@ -121,7 +121,7 @@ describeEachBackend('processing lifecycle', (backend) => {
     const [viaCli, viaApi] = [await upload(vigil.url, short, {}, 'a.mp4'), await upload(vigil.url, short, {}, 'b.mp4')];
     for (const answer of [viaCli, viaApi]) {
       const failed = await waitForState(vigil.url, answer.body.id, ['published', 'failed']);
-      expect(failed.error).toMatchObject({ class: 'RESOURCE', code: 'storage_unavailable', message: 'Our storage was not available, every time we tried.' });
+      expect(failed.error).toMatchObject({ class: 'RESOURCE', code: 'storage_unavailable', message: 'We had a storage problem on our side, every time we tried; the file you sent is not the cause.' });
     }
     rmSync(derived);
     const cli = await runVigil(['processing', 'retry', viaCli.body.id, '--url', vigil.url], { VIGIL_ADMIN_TOKEN: ADMIN_TOKEN });

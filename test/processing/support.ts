@@ -74,7 +74,7 @@ export async function upload(baseUrl: string, file: string | Buffer, fields: Rec
 
 export interface VideoView {
   id: string;
-  state: 'queued' | 'processing' | 'published' | 'failed';
+  state: 'queued' | 'waiting' | 'processing' | 'published' | 'failed';
   stage: string | null;
   labels: Record<string, string>;
   createdAt: string;

@@ -1,0 +1,73 @@
+import type { Registry } from '../core/telemetry/metrics.ts';
+import type { Recorded } from './results.ts';
+import { nextLocationState, quorumState, type LocationState } from './state.ts';
+import type { ProbeStatus } from './types.ts';
+
+/**
+ * What this process saw of its own probe runs, kept in memory: the state machine of probes/state.ts applied to the
+ * runs it recorded, and how many of them still wait for the store. Alerting reads it while the store is unreachable.
+ */
+export interface LocalProbeView {
+  observe(recorded: Recorded): void;
+  /** Each probe as this process's locations see it (a quorum larger than they are never reads down). */
+  statuses(now: number): ProbeStatus[];
+  /** Results recorded here and not yet in the store. */
+  pending(): number;
+  setPending(count: number): void;
+}
+
+interface LocalLocation extends LocationState {
+  location: string;
+  silentAfter: number;
+}
+
+interface LocalProbe {
+  kind: string;
+  labels: Record<string, string>;
+  quorum: number;
+  lastResult: Recorded['result'];
+  locations: Map<string, LocalLocation>;
+}
+
+const views = new WeakMap<Registry, LocalProbeView>();
+
+/** The view of the process that owns `registry` (the probes module writes it, alerting reads it). */
+export function localProbeView(registry: Registry): LocalProbeView {
+  const existing = views.get(registry);
+  if (existing) return existing;
+  const probes = new Map<string, LocalProbe>();
+  let pending = 0;
+  const view: LocalProbeView = {
+    observe({ result, thresholds }) {
+      const probe = probes.get(result.probe) ?? { kind: result.kind, labels: thresholds.labels, quorum: thresholds.quorum, lastResult: result, locations: new Map() };
+      const previous = probe.locations.get(result.location);
+      const next = nextLocationState(previous, { success: result.success, degraded: result.degraded ?? false, at: result.startedAt }, thresholds);
+      probe.locations.set(result.location, { ...next, location: result.location, silentAfter: result.startedAt + thresholds.silentAfterMs });
+      Object.assign(probe, { kind: result.kind, labels: thresholds.labels, quorum: thresholds.quorum, lastResult: result });
+      probes.set(result.probe, probe);
+    },
+    statuses(now) {
+      return [...probes].map(([name, probe]) => {
+        const locations = [...probe.locations.values()];
+        const last = locations.find((location) => location.location === probe.lastResult.location)!;
+        return {
+          probe: name,
+          kind: probe.kind,
+          labels: probe.labels,
+          state: quorumState(locations, probe.quorum, now),
+          since: last.since,
+          consecutiveFailures: last.consecutiveFailures,
+          consecutiveSuccesses: last.consecutiveSuccesses,
+          lastResult: probe.lastResult,
+          locations: locations.map((location) => ({ location: location.location, state: location.state, ...(location.silentAfter < now ? { silent: true as const } : {}) })),
+        };
+      });
+    },
+    pending: () => pending,
+    setPending(count) {
+      pending = count;
+    },
+  };
+  views.set(registry, view);
+  return view;
+}
