@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isAddressOrRange } from '../http/proxies.ts';
 import { bytes } from './bytes.ts';
 import { duration } from './duration.ts';
 import { secret } from './secret.ts';
@@ -42,8 +43,14 @@ export const coreConfigShape = {
       maxRequestsPerConnection: z.number().int().min(0).default(1000),
       /** Open connections in total; at the cap, the oldest connection with no request in progress is closed, else the new one gets 503. */
       maxConnections: z.number().int().min(1).default(1024),
-      /** Open connections per client address (behind a reverse proxy, every client has the proxy's address: raise it). */
+      /** Open connections per client address; connections from a trusted proxy (`trustProxy`) count only towards the total. */
       maxConnectionsPerClient: z.number().int().min(1).default(256),
+      /**
+       * The reverse proxies in front of Vigil, as addresses or CIDR ranges ("10.0.0.0/8"). Requests through them are
+       * attributed to the client named in X-Forwarded-For (rate limits, logs), and their connections are exempt from
+       * the per-client cap. Empty: X-Forwarded-For is ignored, as any client could write it.
+       */
+      trustProxy: z.array(z.string().refine(isAddressOrRange, 'must be an IP address or a CIDR range like 10.0.0.0/8')).default([]),
     })
     .prefault({}),
   database: z

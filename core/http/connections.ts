@@ -7,6 +7,8 @@ export interface ConnectionLimits {
   maxConnectionsPerClient: number;
   headersTimeout: number;
   keepAliveTimeout: number;
+  /** A trusted reverse proxy's connections carry many clients: only the total cap applies to them. */
+  isProxy?: (address: string) => boolean;
 }
 
 /** An open connection as the admission decision sees it. */
@@ -33,7 +35,7 @@ export function admitConnection<C extends OpenConnection>(open: Iterable<C>, add
   const sameClient = all.filter((connection) => connection.address === address);
   const oldestIdle = (candidates: C[]) =>
     candidates.filter((connection) => !connection.inRequest).sort((a, b) => a.openedAt - b.openedAt)[0];
-  if (sameClient.length >= limits.maxConnectionsPerClient) {
+  if (!limits.isProxy?.(address) && sameClient.length >= limits.maxConnectionsPerClient) {
     const victim = oldestIdle(sameClient);
     return victim ? { action: 'evict', victim, limit: 'client' } : { action: 'refuse', limit: 'client' };
   }

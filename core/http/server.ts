@@ -10,6 +10,7 @@ import type { RepeatLimiter } from '../telemetry/repeats.ts';
 import { tracer } from '../telemetry/tracing.ts';
 import { asDependencyUnavailable } from '../unavailable.ts';
 import { bearerToken, sameSecret } from './auth.ts';
+import { proxyMatcher } from './proxies.ts';
 import { guardConnections } from './connections.ts';
 
 export type HttpServer = FastifyInstance;
@@ -32,6 +33,7 @@ export type HttpLimits = Pick<
   | 'maxRequestsPerConnection'
   | 'maxConnections'
   | 'maxConnectionsPerClient'
+  | 'trustProxy'
 >;
 
 export interface HttpServerOptions {
@@ -78,10 +80,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     connectionTimeout: limits.bodyIdleTimeout,
     keepAliveTimeout: limits.keepAliveTimeout,
     maxRequestsPerSocket: limits.maxRequestsPerConnection,
+    ...(limits.trustProxy.length > 0 ? { trustProxy: [...limits.trustProxy] } : {}),
   });
   // The connection figures are per listener and named without one: a second listener caps its connections alike
   // but keeps its counts out of /metrics.
-  guardConnections(app.server, limits, options.metrics === false ? new Registry() : options.registry);
+  guardConnections(app.server, { ...limits, isProxy: proxyMatcher(limits.trustProxy) }, options.metrics === false ? new Registry() : options.registry);
   // A second listener in the process shares the request histogram.
   const duration =
     (options.registry.getSingleMetric('vigil_http_request_duration_seconds') as Histogram<'method' | 'route' | 'status_code'> | undefined) ??

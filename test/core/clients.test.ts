@@ -3,6 +3,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admitConnection, type OpenConnection } from '../../core/http/connections.ts';
+import { isAddressOrRange, proxyMatcher } from '../../core/http/proxies.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import type { VigilModule } from '../../core/lifecycle/module.ts';
 import { processingModule } from '../../processing/index.ts';
@@ -224,5 +226,37 @@ describe('slow and oversized clients', () => {
     await waitFor('the upload answer', () => client.received().includes('statusUrl'), 10_000);
     expect(client.received()).toMatch(/^HTTP\/1\.1 202 /);
     client.socket.destroy();
+  });
+});
+
+describe('trusted proxies', () => {
+  it.each([
+    ['10.1.2.3', true],
+    ['10.0.0.0/8', true],
+    ['::1', true],
+    ['fd00::/8', true],
+    ['10.0.0.0/33', false],
+    ['10.0.0.0/8/1', false],
+    ['proxy.internal', false],
+    ['', false],
+  ])('"%s" is an address or range: %s', (entry, valid) => {
+    expect(isAddressOrRange(entry)).toBe(valid);
+  });
+
+  it.each([
+    ['10.20.30.40', true],
+    ['::ffff:10.20.30.40', true],
+    ['192.168.1.7', true],
+    ['192.168.1.8', false],
+    ['::1', false],
+  ])('%s is one of 10.0.0.0/8 and 192.168.1.7: %s', (address, trusted) => {
+    expect(proxyMatcher(['10.0.0.0/8', '192.168.1.7'])(address)).toBe(trusted);
+  });
+
+  it('a trusted proxy over the per-client cap is admitted while under the total', () => {
+    const open: OpenConnection[] = Array.from({ length: 3 }, (_, i) => ({ address: '10.0.0.1', openedAt: i, inRequest: true }));
+    const limits = { maxConnections: 10, maxConnectionsPerClient: 3, headersTimeout: 1000, keepAliveTimeout: 1000 };
+    expect(admitConnection(open, '10.0.0.1', limits)).toEqual({ action: 'refuse', limit: 'client' });
+    expect(admitConnection(open, '10.0.0.1', { ...limits, isProxy: proxyMatcher(['10.0.0.0/8']) })).toEqual({ action: 'accept' });
   });
 });

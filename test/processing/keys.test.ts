@@ -195,10 +195,10 @@ describeEachBackend('processing API keys and scopes', (backend) => {
 });
 
 describe('rate limits', () => {
-  it('answer 429 with Retry-After per key and, without one, per client address', async () => {
+  it('answer 429 with Retry-After per key and, without one, per client address (from X-Forwarded-For only through a trusted proxy)', async () => {
     const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-limits-'));
     const store: TestStore = { dataDir: path.join(tempDir, 'data'), tempDir, cleanup: async () => rmSync(tempDir, { recursive: true, force: true }) };
-    const vigil = await startProcessing(processingTestConfig(store, { apiLimits: { perKey: 3, perAddress: 2 } }), { roles: ['api'] });
+    const vigil = await startProcessing(processingTestConfig(store, { apiLimits: { perKey: 3, perAddress: 2 } }, { server: { trustProxy: ['127.0.0.1'] } }), { roles: ['api'] });
     try {
       const withKey = await Promise.all(Array.from({ length: 4 }, () => call(vigil.url, 'GET', '/api/v1/videos', { key: TEST_KEY })));
       expect(withKey.map((answer) => answer.status).sort()).toEqual([200, 200, 200, 429]);
@@ -207,6 +207,10 @@ describe('rate limits', () => {
       expect(limited.body).toMatchObject({ error: { code: 'RATE_LIMITED', message: expect.stringContaining('3 a minute') } });
       const anonymous = await Promise.all(Array.from({ length: 3 }, () => call(vigil.url, 'GET', '/status/videos/not-a-token')));
       expect(anonymous.map((answer) => answer.status).sort()).toEqual([404, 404, 429]);
+      // Behind the trusted proxy (127.0.0.1 here), each client named by X-Forwarded-For has a budget of its own.
+      const viaProxy = (client: string) => fetch(`${vigil.url}/status/videos/not-a-token`, { headers: { 'x-forwarded-for': `${client}, 127.0.0.1` } }).then((answer) => answer.status);
+      expect([await viaProxy('203.0.113.7'), await viaProxy('203.0.113.7'), await viaProxy('203.0.113.7')]).toEqual([404, 404, 429]);
+      expect(await viaProxy('203.0.113.8')).toBe(404);
     } finally {
       await vigil.stop();
       await store.cleanup();
