@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import type { Secret } from '../config/secret.ts';
 import type { CoreConfig } from '../config/schema.ts';
 import { migrate, openDb, recordReadinessWrite, type Db } from '../db/index.ts';
+import { instrumentDb } from '../db/metrics.ts';
 import { withTimeout } from '../db/timeout.ts';
 import { checkDirectory } from '../disk.ts';
 import { createHttpServer, type HttpServer, type Readiness } from '../http/server.ts';
@@ -60,7 +61,7 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
   const repeats = createRepeatLimiter(logger, { clock });
   const processName = `vigil-${[...roles].join('-')}`;
 
-  const db = await openDb(config.database, processName);
+  const db = instrumentDb(await openDb(config.database, processName), registry);
   const cleanups: Array<() => Promise<void>> = [() => db.close()];
   const unwind = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => logger.warn({ err: error }, 'cleanup failed'));

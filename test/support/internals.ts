@@ -19,14 +19,16 @@ export function scanForInternals(where: string, text: string): void {
 const SCANNED_TYPES = /json|text|xml|javascript/;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-// Every answer a test reads from a local server, except the admin API and console (admins get technical detail), is
-// scanned: no page, JSON, feed or status answer of the suite may name a path of the machine Vigil runs on.
+// Every answer a test reads from a local server, except those for operators (the admin API and console, and the
+// readiness check that names the directory it found full), is scanned: no page, JSON, feed or status answer of the
+// suite may name a path of the machine Vigil runs on.
+const FOR_OPERATORS = /^\/(admin|readyz|healthz|metrics)(\/|$)/;
 const fetchAsUsual = globalThis.fetch;
 globalThis.fetch = async (input, init) => {
   const response = await fetchAsUsual(input, init);
   const url = new URL(input instanceof Request ? input.url : String(input));
   const type = response.headers.get('content-type') ?? '';
-  if (LOOPBACK.has(url.hostname) && !url.pathname.startsWith('/admin') && SCANNED_TYPES.test(type) && response.body) {
+  if (LOOPBACK.has(url.hostname) && !FOR_OPERATORS.test(url.pathname) && SCANNED_TYPES.test(type) && response.body) {
     const where = `${init?.method ?? 'GET'} ${url.pathname}`;
     const scan = response.clone().text().then((text) => scanForInternals(where, text), () => {});
     pending.add(scan);
