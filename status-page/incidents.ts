@@ -113,6 +113,12 @@ export async function updateIncident(db: Db, components: readonly ComponentDefin
 
 export const resolveIncident = (db: Db, components: readonly ComponentDefinition[], id: number, body: string, now: number) => updateIncident(db, components, id, { status: 'resolved', body }, now);
 
+/** The components made of an alert incident's rule or probe. */
+export function componentsHitBy(components: readonly ComponentDefinition[], incident: { rule: string; labels: Record<string, string> }): ComponentDefinition[] {
+  const probe = incident.labels.probe;
+  return components.filter((component) => component.from.rules.includes(incident.rule) || (probe !== undefined && component.from.probes.includes(probe)));
+}
+
 const fill = (text: string, names: readonly string[]) => text.replaceAll('{components}', names.join(', '));
 
 /**
@@ -122,7 +128,7 @@ const fill = (text: string, names: readonly string[]) => text.replaceAll('{compo
  */
 export async function publishAlert(q: Queryable, publishing: Publishing, notice: AlertNotice, now: number): Promise<number | undefined> {
   const { automatic, components: all } = publishing;
-  const hit = all.filter((component) => component.from.rules.includes(notice.incident.rule) || (notice.incident.labels.probe !== undefined && component.from.probes.includes(notice.incident.labels.probe)));
+  const hit = componentsHitBy(all, notice.incident);
   if (hit.length === 0) return undefined;
   const names = hit.map((component) => component.name);
   const state: ComponentStatus = notice.incident.labels.severity === 'critical' ? 'major_outage' : 'degraded_performance';

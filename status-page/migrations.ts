@@ -66,4 +66,15 @@ export const statusPageMigrations: Migration[] = [
       published_at double precision
     )`,
   },
+  {
+    // Alert incidents the banner receiver was handed: raised on an opening notification, ended on UP.
+    id: 'status-page/006_banner_alerts',
+    sql: `create table status_banner_alerts (
+      alert_incident_id integer primary key,
+      rule text not null,
+      labels jsonb not null,
+      started_at double precision not null,
+      resolved_at double precision
+    )`,
+  },
 ];

@@ -81,6 +81,8 @@ export function createStatusSite(options: StatusSiteOptions) {
       bannerInputs = {
         incidents: model.incidents.map((incident) => ({ id: String(incident.id), impact: incident.impact, message: incident.name, startedAt: incident.createdAt, ...(incident.resolvedAt === null ? {} : { resolvedAt: incident.resolvedAt }) })),
         maintenances: model.maintenances.map((maintenance) => ({ id: maintenanceId(maintenance), title: maintenance.name, startsAt: maintenance.startsAt, endsAt: maintenance.endsAt, cancelled: maintenance.status === 'cancelled' })),
+        alerts: model.banner.alerts,
+        ...(model.banner.override ? { override: model.banner.override } : {}),
       };
       const { strings } = model;
       bannerSettings = {
@@ -88,7 +90,16 @@ export function createStatusSite(options: StatusSiteOptions) {
         timeZone: model.branding.timeZone,
         locale: 'en-GB',
         statusUrl: `${model.url}/`,
-        texts: { maintenanceNow: strings['banner.maintenanceNow'], maintenanceSoon: strings['banner.maintenanceSoon'], backUpLink: strings['banner.backUpLink'], statusLink: strings['banner.statusLink'], dismiss: strings['banner.dismiss'] },
+        texts: {
+          automatic: strings['banner.automatic'],
+          automaticOutage: strings['banner.automaticOutage'],
+          someServices: strings['banner.someServices'],
+          maintenanceNow: strings['banner.maintenanceNow'],
+          maintenanceSoon: strings['banner.maintenanceSoon'],
+          backUpLink: strings['banner.backUpLink'],
+          statusLink: strings['banner.statusLink'],
+          dismiss: strings['banner.dismiss'],
+        },
       };
     }
     if (settings.export && now - lastExport >= settings.export.every) {

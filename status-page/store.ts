@@ -203,3 +203,33 @@ export async function unpublishedAlertNotices(q: Queryable): Promise<StoredAlert
 export async function markAlertNoticePublished(q: Queryable, id: number, now: number): Promise<void> {
   await q.query('update status_alert_notices set published_at = $2 where id = $1', [id, now]);
 }
+
+export interface BannerAlertRow {
+  alertIncidentId: number;
+  rule: string;
+  labels: Record<string, string>;
+  startedAt: number;
+  resolvedAt: number | null;
+}
+
+/** An opening notification raises the alert's banner (again, after an UP: a relapse of the same incident). */
+export async function raiseBannerAlert(q: Queryable, alert: { alertIncidentId: number; rule: string; labels: Record<string, string>; at: number }): Promise<void> {
+  await q.query(
+    `insert into status_banner_alerts (alert_incident_id, rule, labels, started_at) values ($1, $2, $3, $4)
+     on conflict (alert_incident_id) do update set labels = excluded.labels, resolved_at = null`,
+    [alert.alertIncidentId, alert.rule, JSON.stringify(alert.labels), alert.at],
+  );
+}
+
+export async function endBannerAlert(q: Queryable, alertIncidentId: number, at: number): Promise<void> {
+  await q.query('update status_banner_alerts set resolved_at = coalesce(resolved_at, $2) where alert_incident_id = $1', [alertIncidentId, at]);
+}
+
+/** Banner alerts still raised, or ended at or after `endedSince`. */
+export async function listBannerAlerts(q: Queryable, endedSince: number): Promise<BannerAlertRow[]> {
+  return q.query<BannerAlertRow>(
+    `select alert_incident_id as "alertIncidentId", rule, labels, started_at as "startedAt", resolved_at as "resolvedAt"
+       from status_banner_alerts where resolved_at is null or resolved_at >= $1 order by alert_incident_id`,
+    [endedSince],
+  );
+}
