@@ -97,4 +97,5 @@ export const processingMigrations: readonly Migration[] = [
     sql: `update processing_checkpoints set error_code = case error_class when 'INPUT_INVALID' then 'not_a_video' when 'TIMEOUT' then 'timed_out'
       when 'RESOURCE' then 'storage_unavailable' when 'WORKER_LOST' then 'worker_lost' else 'internal' end where error_class is not null`,
   },
+  { id: 'processing/013_videos_delayed_notice', sql: 'alter table processing_videos add column noticed_delayed_at timestamptz' },
 ];
