@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { alertsModule } from '../../alerts/index.ts';
+import { bannerReceiver, component, failureRateRule, route } from '../../app/index.ts';
+import { FakeClock } from '../../core/clock.ts';
+import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
+import { generateTestClip } from '../../processing/ffmpeg.ts';
+import { processingModule } from '../../processing/index.ts';
+import { probesModule } from '../../probes/index.ts';
+import type { Banner } from '../../status-page/banner.ts';
+import { statusPageModule } from '../../status-page/index.ts';
+import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { ADMIN_TOKEN, processingTestConfig, upload, waitForState } from '../processing/support.ts';
+import { getJson } from './support.ts';
+
+let clipDir: string;
+let clip: string;
+beforeAll(async () => {
+  clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
+  clip = path.join(clipDir, 'clip.mp4');
+  await generateTestClip(clip, { seconds: 1, width: 160, height: 120 });
+});
+afterAll(() => rmSync(clipDir, { recursive: true, force: true }));
+
+const SLOWER = 'Video processing is slower than usual; uploads are safe and will finish automatically.';
+
+describeEachBackend('automatic site banner from the failure rate of processed videos', (backend) => {
+  let store: TestStore;
+  let vigil: Vigil | undefined;
+  let clock: FakeClock;
+
+  afterEach(async () => {
+    await vigil?.stop();
+    vigil = undefined;
+    await store.cleanup();
+  });
+
+  const start = async () => {
+    store = await backend.createStore();
+    clock = new FakeClock(Date.now());
+    const config = processingTestConfig(store, {}, {
+      alerts: {
+        evaluationInterval: '5s',
+        rules: [failureRateRule({ name: 'video-failures', window: '2m', minSamples: 2, trigger: 0.5, clear: 0.2, hold: '1m', labels: { service: 'processing' } })],
+        receivers: { site: bannerReceiver({}) },
+        routes: [route({ receivers: ['site'] })],
+      },
+      statusPage: {
+        refresh: '5s',
+        components: [component({ name: 'Video processing', from: { rules: ['video-failures'] } })],
+        banner: { holdTime: '1m' },
+      },
+    });
+    vigil = await startVigil({ config, clock, modules: [processingModule, probesModule, alertsModule, statusPageModule] });
+    return vigil;
+  };
+
+  const banner = async () => (await getJson<{ banner: Banner | null }>(vigil!, '/embed/banner.json')).banner;
+  const processing = async () => ((await getJson(vigil!, '/api/v2/summary.json')).components as Array<{ status: string }>)[0]!.status;
+
+  /** Moves the fake clock a second at a time, letting real I/O run, until `check` holds. */
+  const until = async <T>(what: string, check: () => Promise<T | undefined | false>, maxFakeMs = 300_000): Promise<T> => {
+    for (let elapsed = 0; elapsed <= maxFakeMs; elapsed += 1000) {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+      await clock.advance(1000);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`still waiting for ${what} after ${maxFakeMs / 1000} s of fake time`);
+  };
+
+  /** Uploads through the real pipeline (real ffmpeg) and waits, on a still fake clock, for every video to finish. */
+  const process = async (files: Buffer[] | string[], expected: 'failed' | 'published') => {
+    const answers = await Promise.all(files.map((file, index) => upload(vigil!.url, file, {}, `v${index}.mp4`)));
+    for (const answer of answers) expect((await waitForState(vigil!.url, answer.body.id, ['published', 'failed'], 120_000)).state).toBe(expected);
+  };
+
+  it('bad uploads raise the banner and degrade the component within an evaluation; good ones clear it after the hold', async () => {
+    await start();
+    expect(await banner()).toBeNull();
+
+    await process([randomBytes(4096), randomBytes(4096)], 'failed');
+    const failedAt = clock.now();
+    const raised = await until('the automatic banner', async () => (await banner()) ?? undefined);
+    // One evaluation interval, then the outbox and the status page's refresh, plus the fake clock's steps running ahead of real I/O.
+    expect(clock.now() - failedAt).toBeLessThanOrEqual(5000 + 5000 + 5000);
+    expect(raised).toMatchObject({ id: expect.stringMatching(/^alert-\d+$/), level: 'warning', message: SLOWER });
+    expect(await processing()).toBe('degraded_performance');
+
+    // The failures leave the window: with too few videos to judge, the banner stays.
+    await clock.advance(150_000);
+    expect(await banner()).toMatchObject({ id: raised.id });
+
+    await process([clip, clip], 'published');
+    const goodAt = clock.now();
+    await until('the alert to end', async () => (await processing()) === 'operational');
+    // The failure rate has to stay clear for the rule's hold before the alert ends ...
+    expect(clock.now() - goodAt).toBeGreaterThanOrEqual(60_000);
+    const endedAt = clock.now();
+    expect(await banner()).toMatchObject({ id: raised.id });
+    // ... and the banner stays for its own hold time after that.
+    await until('the banner to clear', async () => (await banner()) === null);
+    expect(clock.now() - endedAt).toBeGreaterThanOrEqual(50_000);
+  });
+
+  it("an admin's override shows over everything until cleared or past its duration", async () => {
+    await start();
+    const call = async (route: string, body?: unknown) => {
+      const response = await fetch(`${vigil!.url}/admin/api/v1/status${route}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, json: (await response.json()) as { override: { id: string } | null; banner: Banner | null; error?: { message: string } } };
+    };
+    const set = await call('/banner', { message: 'The new editor is live.', level: 'info', duration: '10m' });
+    expect(set.status).toBe(200);
+    expect(set.json.banner).toMatchObject({ level: 'info', message: 'The new editor is live.' });
+    expect(await banner()).toMatchObject({ id: `override-${set.json.override!.id}`, message: 'The new editor is live.' });
+    expect((await call('/banner', { message: '', level: 'loud' })).status).toBe(400);
+
+    await clock.advance(11 * 60_000);
+    expect(await banner()).toBeNull();
+
+    await call('/banner', { message: 'Uploads may be slow tonight.' });
+    expect(await banner()).toMatchObject({ level: 'warning', message: 'Uploads may be slow tonight.' });
+    const cleared = await call('/banner/clear', {});
+    expect(cleared.json).toEqual({ override: null, banner: null });
+    expect(await banner()).toBeNull();
+  });
+});
