@@ -19,14 +19,14 @@ export interface FailureRateState {
 
 /**
  * Hysteresis with a hold: active once the failure rate reaches `trigger`; inactive only after it has stayed at or below
- * `clear` for `hold`. Between the two levels the state stays and a hold under way starts again. With fewer than
- * `minSamples` videos there is no evidence either way: the state stays, and a hold under way runs on (so a site whose
- * uploads stopped after the trouble still clears).
+ * `clear` for `hold`. Between the two levels the state stays and a hold under way starts again. Fewer than `minSamples`
+ * videos never raise it, and count as clear for an active state: once the failures have left the window of a quiet
+ * site, it clears after the hold instead of waiting for enough new uploads.
  */
 export function failureRateState(levels: FailureRateLevels, videos: { published: number; failed: number }, previous: FailureRateState | undefined, now: number): FailureRateState {
   const samples = videos.published + videos.failed;
   const held = (clearSince: number): FailureRateState => (now - clearSince >= levels.hold ? { active: false } : { active: true, clearSince });
-  if (samples === 0 || samples < levels.minSamples) return previous?.active === true && previous.clearSince !== undefined ? held(previous.clearSince) : { active: previous?.active };
+  if (samples === 0 || samples < levels.minSamples) return previous?.active === true ? held(previous.clearSince ?? now) : { active: previous?.active };
   const rate = videos.failed / samples;
   if (rate >= levels.trigger) return { active: true };
   if (rate <= levels.clear) return previous?.active === true ? held(previous.clearSince ?? now) : { active: false };

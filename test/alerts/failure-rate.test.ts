@@ -22,7 +22,7 @@ describe('failureRateState', () => {
     { case: 'clear within the hold: still active', previous: { active: true, clearSince: T0 - 9 * MIN }, videos: videos(1, 20), expected: { active: true, clearSince: T0 - 9 * MIN } },
     { case: 'clear for the whole hold: clears', previous: { active: true, clearSince: T0 - 10 * MIN }, videos: videos(1, 20), expected: { active: false } },
     { case: 'back at the trigger during the hold: the hold ends', previous: { active: true, clearSince: T0 - 9 * MIN }, videos: videos(5, 20), expected: { active: true } },
-    { case: 'too few videos keeps active', previous: { active: true }, videos: videos(3, 3), expected: { active: true } },
+    { case: 'too few videos while active: the hold starts', previous: { active: true }, videos: videos(3, 3), expected: { active: true, clearSince: T0 } },
     { case: 'too few videos during a hold: the hold runs on', previous: { active: true, clearSince: T0 - 5 * MIN }, videos: videos(0, 2), expected: { active: true, clearSince: T0 - 5 * MIN } },
     { case: 'no videos after a hold passed: clears', previous: { active: true, clearSince: T0 - 11 * MIN }, videos: videos(0, 0), expected: { active: false } },
     { case: 'too few videos keeps inactive', previous: { active: false }, videos: videos(3, 3), expected: { active: false } },

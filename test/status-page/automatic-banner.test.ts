@@ -44,7 +44,7 @@ describeEachBackend('automatic site banner from the failure rate of processed vi
     const config = processingTestConfig(store, {}, {
       alerts: {
         evaluationInterval: '5s',
-        rules: [failureRateRule({ name: 'video-failures', window: '2m', minSamples: 2, trigger: 0.5, clear: 0.2, hold: '1m', labels: { service: 'processing' } })],
+        rules: [failureRateRule({ name: 'video-failures', window: '5m', minSamples: 2, trigger: 0.6, clear: 0.35, hold: '1m', labels: { service: 'processing' } })],
         receivers: { site: bannerReceiver({}) },
         routes: [route({ receivers: ['site'] })],
       },
@@ -90,10 +90,13 @@ describeEachBackend('automatic site banner from the failure rate of processed vi
     expect(raised).toMatchObject({ id: expect.stringMatching(/^alert-\d+$/), level: 'warning', message: SLOWER });
     expect(await processing()).toBe('degraded_performance');
 
-    // The failures leave the window: with too few videos to judge, the banner stays.
-    await clock.advance(150_000);
+    // 2 failed of 4: between the clear and trigger levels, the banner stays.
+    await process([clip, clip], 'published');
+    await clock.advance(15_000);
     expect(await banner()).toMatchObject({ id: raised.id });
+    expect(await processing()).toBe('degraded_performance');
 
+    // 2 failed of 6: at or below the clear level.
     await process([clip, clip], 'published');
     const goodAt = clock.now();
     await until('the alert to end', async () => (await processing()) === 'operational');
