@@ -2,7 +2,7 @@
 // result will follow. This runs beside the upload API, not in the workers, because stopped workers are its reason to be.
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
-import type { Component } from '../core/lifecycle/module.ts';
+import { periodicComponent, type Component } from '../core/lifecycle/module.ts';
 import { MailError, type Mailer } from '../core/mail.ts';
 import type { Logger } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
@@ -45,21 +45,11 @@ export async function tellDelayedUploaders(deps: DelayNoticeDeps): Promise<numbe
 
 /** Looks for stalled processing every minute (or every `delayedAfter`, when shorter). */
 export function createDelayNotices(deps: DelayNoticeDeps): Component {
-  let timer: { cancel(): void } | undefined;
-  let running: Promise<unknown> | undefined;
-  return {
-    name: 'processing-delay-notices',
-    async start() {
-      timer = deps.clock.setInterval(() => {
-        running ??= tellDelayedUploaders(deps)
-          .catch((error: unknown) => deps.logger.error({ err: error }, 'looking for delayed uploads failed'))
-          .finally(() => (running = undefined));
-      }, Math.min(60_000, deps.config.notices.delayedAfter));
-    },
-    async stop() {
-      timer?.cancel();
-      await running;
-      deps.mailer.close();
-    },
-  };
+  return periodicComponent('processing-delay-notices', {
+    clock: deps.clock,
+    intervalMs: Math.min(60_000, deps.config.notices.delayedAfter),
+    pass: () => tellDelayedUploaders(deps),
+    onError: (error) => deps.logger.error({ err: error }, 'looking for delayed uploads failed'),
+    stop: () => deps.mailer.close(),
+  });
 }

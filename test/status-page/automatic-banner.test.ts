@@ -13,6 +13,7 @@ import { probesModule } from '../../probes/index.ts';
 import type { Banner } from '../../status-page/banner.ts';
 import { statusPageModule } from '../../status-page/index.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { untilOnClock } from '../support/wait.ts';
 import { ADMIN_TOKEN, processingTestConfig, upload, waitForState } from '../processing/support.ts';
 import { getJson } from './support.ts';
 
@@ -61,16 +62,7 @@ describeEachBackend('automatic site banner from the failure rate of processed vi
   const banner = async () => (await getJson<{ banner: Banner | null }>(vigil!, '/embed/banner.json')).banner;
   const processing = async () => ((await getJson(vigil!, '/api/v2/summary.json')).components as Array<{ status: string }>)[0]!.status;
 
-  /** Moves the fake clock a second at a time, letting real I/O run, until `check` holds. */
-  const until = async <T>(what: string, check: () => Promise<T | undefined | false>, maxFakeMs = 300_000): Promise<T> => {
-    for (let elapsed = 0; elapsed <= maxFakeMs; elapsed += 1000) {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-      await clock.advance(1000);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`still waiting for ${what} after ${maxFakeMs / 1000} s of fake time`);
-  };
+  const until = <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, maxFakeMs?: number) => untilOnClock(clock, what, check, maxFakeMs);
 
   /** Uploads through the real pipeline (real ffmpeg) and waits, on a still fake clock, for every video to finish. */
   const process = async (files: Buffer[] | string[], expected: 'failed' | 'published') => {

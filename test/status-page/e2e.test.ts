@@ -4,6 +4,7 @@ import { FakeClock } from '../../core/clock.ts';
 import type { Vigil } from '../../core/lifecycle/start.ts';
 import { getProbeStatuses } from '../../probes/index.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { untilOnClock } from '../support/wait.ts';
 import { freePort, startTarget } from '../support/http-target.ts';
 import { ADMIN_TOKEN, admin, getJson, startStatusVigil } from './support.ts';
 
@@ -47,16 +48,7 @@ describeEachBackend('status page end to end with a real probe and the alert rout
     return vigil;
   };
 
-  /** Moves the fake clock a second at a time, letting real I/O run, until `check` holds. */
-  const until = async <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, maxFakeMs = 300_000): Promise<T> => {
-    for (let elapsed = 0; elapsed <= maxFakeMs; elapsed += 1000) {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-      await clock.advance(1000);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`still waiting for ${what} after ${maxFakeMs / 1000} s of fake time`);
-  };
+  const until = <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, maxFakeMs?: number) => untilOnClock(clock, what, check, maxFakeMs);
   const summary = () => getJson(vigil!, '/api/v2/summary.json');
   const uploads = (s: Json) => (s.components as Json[])[0]!.status;
 
