@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/internals.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000,

@@ -2,15 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { CliCommand } from '../core/cli/command.ts';
 import { UsageError } from '../core/cli/command.ts';
+import { iso, print, table } from '../core/cli/output.ts';
 import type { Clock } from '../core/clock.ts';
-import { systemClock } from '../core/clock.ts';
-import type { CoreConfig } from '../core/config/index.ts';
 import { parseDuration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
-import { migrate, openDb, type Db, type Queryable } from '../core/db/index.ts';
+import type { Db, Queryable } from '../core/db/index.ts';
 import { sameSecret, SCOPES, type KeyVerifier, type Principal, type Scope } from '../core/http/auth.ts';
 import type { HttpServer } from '../core/http/server.ts';
-import { accessMigrations } from './access-migrations.ts';
 import type { ProcessingConfig } from './config.ts';
 
 export interface ApiKey {
@@ -185,19 +183,12 @@ export function registerKeyRoutes(http: HttpServer, deps: { db: Db; clock: Clock
   });
 }
 
-async function withKeyStore<T>(config: CoreConfig, work: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDb(config.database, 'vigil-keys');
-  try {
-    await migrate(db, accessMigrations);
-    return await work(db);
-  } finally {
-    await db.close();
-  }
-}
+type KeyView = ReturnType<typeof describeKey>;
 
-const keyLine = (key: ReturnType<typeof describeKey>) =>
-  `${key.id}  ${key.name}  ${key.scopes.join(',')}  ${key.state}  created ${key.createdAt}  expires ${key.expiresAt ?? 'never'}  last used ${key.lastUsedAt ?? 'never'}`;
+const keyTable = (keys: readonly KeyView[]) =>
+  table(['ID', 'NAME', 'SCOPES', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED'], keys.map((key) => [key.id, key.name, key.scopes.join(','), key.state, iso(key.createdAt), iso(key.expiresAt), iso(key.lastUsedAt)]));
 
+/** `vigil keys ...`: through the admin API of the running Vigil (or the store when none runs), like every admin verb. */
 export const keyCommands: CliCommand[] = [
   {
     name: 'keys create',
@@ -206,18 +197,11 @@ export const keyCommands: CliCommand[] = [
     positionals: 1,
     options: { scope: { type: 'string', multiple: true }, expires: { type: 'string' } },
     async run(args, io) {
-      const parsed = createBody.safeParse({ name: args.positionals[0], scopes: args.values.scope ?? [], ...(args.values.expires ? { expires: args.values.expires } : {}) });
-      if (!parsed.success) throw new UsageError(formatIssues(parsed.error).join('; '));
-      const now = systemClock.now();
-      let expiresAt: Date | null;
-      try {
-        expiresAt = expiryOf(parsed.data.expires, now);
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
-      const { apiKey, key } = await withKeyStore(await io.loadConfig(), (db) => createKey(db, { ...parsed.data, expiresAt, now: new Date(now) }));
-      io.out(keyLine(describeKey(apiKey, now)));
-      io.out(key);
+      const name = args.positionals[0];
+      if (!name) throw new UsageError('give the key a name, e.g. "vigil keys create backend --scope upload --scope read"');
+      const body = { name, scopes: args.values.scope ?? [], ...(args.values.expires ? { expires: args.values.expires } : {}) };
+      const created = await (await io.connect()).post<KeyView & { key: string }>('/keys', body);
+      print(io, created, () => [...keyTable([created]), '', created.key]);
       io.err('This is the only time the key is shown: store it now.');
       return 0;
     },
@@ -226,9 +210,8 @@ export const keyCommands: CliCommand[] = [
     name: 'keys list',
     summary: 'List processing API keys (never their secrets): scopes, state, expiry, last use',
     async run(_args, io) {
-      const keys = await withKeyStore(await io.loadConfig(), listKeys);
-      if (keys.length === 0) io.out('no keys');
-      for (const key of keys) io.out(keyLine(describeKey(key, systemClock.now())));
+      const { keys } = await (await io.connect()).get<{ keys: KeyView[] }>('/keys');
+      print(io, keys, () => (keys.length === 0 ? ['no keys'] : keyTable(keys)));
       return 0;
     },
   },
@@ -240,12 +223,8 @@ export const keyCommands: CliCommand[] = [
     async run(args, io) {
       const id = args.positionals[0];
       if (!id) throw new UsageError('give the key id (see `vigil keys list`)');
-      const revoked = await withKeyStore(await io.loadConfig(), (db) => revokeKey(db, id, systemClock.date()));
-      if (!revoked) {
-        io.err(`vigil: no API key with id "${id}"`);
-        return 2;
-      }
-      io.out(`key ${revoked.id} (${revoked.name}) revoked at ${revoked.revokedAt!.toISOString()}`);
+      const revoked = await (await io.connect()).delete<KeyView>(`/keys/${encodeURIComponent(id)}`);
+      print(io, revoked, () => [`key ${revoked.id} (${revoked.name}) revoked at ${iso(revoked.revokedAt)}`]);
       return 0;
     },
   },

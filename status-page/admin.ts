@@ -7,8 +7,10 @@ import type { HttpServer } from '../core/http/server.ts';
 import { BANNER_LEVELS, type Banner, type BannerOverride } from './banner.ts';
 import { brandingSchema, type StatusPageHostConfig } from './config.ts';
 import { componentsOf, openIncident, resolveIncident, StatusPageError, updateIncident } from './incidents.ts';
+import { exportFiles } from './export.ts';
 import { endOrCancelMaintenance, scheduleMaintenance } from './maintenance.ts';
 import { brandingOf } from './model.ts';
+import type { Site } from './site.ts';
 import { COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES } from './state.ts';
 import { deleteSetting, getIncident, getSettings, listPublicIncidents, putSetting } from './store.ts';
 
@@ -69,10 +71,25 @@ function idOf(params: unknown): number {
 }
 
 /** Public incidents, maintenance, branding, component and banner overrides under /admin/api/v1/status, behind the admin token; each change refreshes the page at once. */
-export function registerStatusAdminRoutes(
-  http: HttpServer,
-  options: { db: Db; clock: Clock; config: StatusPageHostConfig; refresh: (options?: { reread?: boolean }) => Promise<void>; banner: () => Banner | null },
-): void {
+export interface StatusAdminOptions {
+  db: Db;
+  clock: Clock;
+  config: StatusPageHostConfig;
+  refresh: (options?: { reread?: boolean }) => Promise<void>;
+  site: () => Site;
+  css: { url: string; body: Buffer };
+  /** What the banner says now. */
+  banner: () => Banner | null;
+}
+
+/** One file of the static copy as the admin API hands it over: bytes in base64, with the gzip twin for gzip_static. */
+export interface ExportedResource {
+  url: string;
+  body: string;
+  gzip?: string;
+}
+
+export function registerStatusAdminRoutes(http: HttpServer, options: StatusAdminOptions): void {
   const { db, clock, config } = options;
   const now = () => clock.now();
   const components = componentsOf(config);
@@ -112,6 +129,12 @@ export function registerStatusAdminRoutes(
       admin.post('/refresh', async () => {
         await options.refresh({ reread: true });
         return { refreshed: true };
+      });
+      // Everything `vigil status export` writes, freshly rendered: the copy a static server keeps up when Vigil is down.
+      admin.get('/site', async () => {
+        await options.refresh({ reread: true });
+        const resources: ExportedResource[] = exportFiles(options.site(), options.css).map(({ url, body, gzip }) => ({ url, body: body.toString('base64'), ...(gzip ? { gzip: gzip.toString('base64') } : {}) }));
+        return { resources };
       });
       admin.get('/branding', async () => ({ branding: brandingOf(config.statusPage.branding, await getSettings(db)) }));
       admin.patch('/branding', async (request) => {

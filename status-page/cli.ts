@@ -1,40 +1,17 @@
 import os from 'node:os';
 import path from 'node:path';
-import Fastify from 'fastify';
-import { alertsModule } from '../alerts/index.ts';
 import { systemClock } from '../core/clock.ts';
-import { UsageError, type CliArgs, type CliCommand, type CliIo } from '../core/cli/command.ts';
+import { UsageError, type CliCommand, type CliIo } from '../core/cli/command.ts';
+import type { ExportedResource } from './admin.ts';
 import { iso, print } from '../core/cli/output.ts';
 import type { Banner, BannerOverride } from './banner.ts';
-import { migrate, openDb } from '../core/db/index.ts';
-import { probesModule } from '../probes/index.ts';
-import { statusAssets } from './assets.ts';
 import type { StatusPageHostConfig } from './config.ts';
 import { writeExport } from './export.ts';
-import { statusPageMigrations } from './migrations.ts';
-import { gatherModel } from './model.ts';
-import { renderSite } from './site.ts';
 
-/** Admin verbs talk to the running Vigil's admin API (--url or VIGIL_URL, VIGIL_ADMIN_TOKEN), like amtool. */
-async function adminCall(args: CliArgs, io: CliIo<StatusPageHostConfig>, method: string, route: string, body?: unknown): Promise<Record<string, unknown>> {
-  const config = await io.loadConfig();
-  const base = (args.values.url as string | undefined) ?? io.env.VIGIL_URL ?? config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
-  const token = io.env.VIGIL_ADMIN_TOKEN ?? config.server.adminToken?.reveal();
-  if (!token) throw new UsageError('no admin token: set VIGIL_ADMIN_TOKEN (or server.adminToken)');
-  let response: Response;
-  try {
-    response = await fetch(`${base.replace(/\/$/, '')}/admin/api/v1/status${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (error) {
-    throw new Error(`cannot reach Vigil at ${base} (${(error as Error).message}); is it running? (--url or VIGIL_URL)`, { cause: error });
-  }
-  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown> & { error?: { message?: string } };
-  if (!response.ok) throw new UsageError(answer.error?.message ?? `Vigil answered HTTP ${response.status}`);
-  return answer;
+/** Admin verbs go through the admin API of the running Vigil (--url, VIGIL_URL, or the local instance), like amtool. */
+async function adminCall(io: CliIo<StatusPageHostConfig>, method: 'GET' | 'POST', route: string, body?: unknown): Promise<Record<string, unknown>> {
+  const client = await io.connect();
+  return method === 'GET' ? client.get(`/status${route}`) : client.post(`/status${route}`, body);
 }
 
 function componentStatuses(values: unknown): Record<string, string> | undefined {
@@ -73,7 +50,6 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
       impact: { type: 'string' },
       postmortem: { type: 'string' },
       component: { type: 'string', multiple: true },
-      url: { type: 'string' },
     },
     async run(args, io) {
       const [action, rawId] = args.positionals;
@@ -86,16 +62,16 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
       let answer: Record<string, unknown>;
       switch (action) {
         case 'open':
-          answer = await adminCall(args, io, 'POST', '/incidents', defined({ name: text(args.values.title), body: text(args.values.body), status: text(args.values.status), impact: text(args.values.impact), components }));
+          answer = await adminCall(io, 'POST', '/incidents', defined({ name: text(args.values.title), body: text(args.values.body), status: text(args.values.status), impact: text(args.values.impact), components }));
           break;
         case 'update':
-          answer = await adminCall(args, io, 'POST', `/incidents/${needId()}/updates`, defined({ body: text(args.values.body), status: text(args.values.status), impact: text(args.values.impact), postmortem: text(args.values.postmortem), components }));
+          answer = await adminCall(io, 'POST', `/incidents/${needId()}/updates`, defined({ body: text(args.values.body), status: text(args.values.status), impact: text(args.values.impact), postmortem: text(args.values.postmortem), components }));
           break;
         case 'resolve':
-          answer = await adminCall(args, io, 'POST', `/incidents/${needId()}/resolve`, defined({ body: text(args.values.body) }));
+          answer = await adminCall(io, 'POST', `/incidents/${needId()}/resolve`, defined({ body: text(args.values.body) }));
           break;
         case 'list': {
-          const { incidents } = (await adminCall(args, io, 'GET', '/incidents')) as { incidents: IncidentAnswer[] };
+          const { incidents } = (await adminCall(io, 'GET', '/incidents')) as { incidents: IncidentAnswer[] };
           if (incidents.length === 0) io.out('no public incidents in the last 90 days');
           for (const incident of incidents) io.out(incidentLine(incident));
           return 0;
@@ -121,13 +97,12 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
       duration: { type: 'string' },
       timezone: { type: 'string' },
       author: { type: 'string' },
-      url: { type: 'string' },
     },
     async run(args, io) {
       const [action, rawId] = args.positionals;
       const author = text(args.values.author) ?? io.env.USER ?? os.userInfo().username;
       if (action === 'add') {
-        const answer = await adminCall(args, io, 'POST', '/maintenances', defined({
+        const answer = await adminCall(io, 'POST', '/maintenances', defined({
           title: text(args.values.title),
           body: text(args.values.body),
           components: args.values.component ?? [],
@@ -143,7 +118,7 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
       if (action === 'end') {
         const id = Number(rawId);
         if (!Number.isInteger(id) || id <= 0) throw new UsageError('give the maintenance id, e.g. "vigil status maintenance end 3"');
-        const answer = await adminCall(args, io, 'POST', `/maintenances/${id}/end`, { author });
+        const answer = await adminCall(io, 'POST', `/maintenances/${id}/end`, { author });
         io.out(`maintenance #${id} ${String(answer.outcome)}`);
         return 0;
       }
@@ -155,7 +130,7 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
     summary: "The site banner: set an admin's override of what it says, clear it, or show it (through the running Vigil)",
     usage: 'set --message TEXT [--level info|warning|maintenance|outage] [--duration 2h] | clear | show',
     positionals: 1,
-    options: { message: { type: 'string' }, level: { type: 'string' }, duration: { type: 'string' }, url: { type: 'string' } },
+    options: { message: { type: 'string' }, level: { type: 'string' }, duration: { type: 'string' } },
     async run(args, io) {
       const [action] = args.positionals;
       const api = await io.connect();
@@ -173,24 +148,16 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
   },
   {
     name: 'status export',
-    summary: 'Write the status page, its JSON, feeds and badges as static files into a directory (reads the database)',
+    summary: 'Write the status page, its JSON, feeds and badges as static files into a directory (as the running Vigil, or the store, renders them)',
     usage: '<dir>',
     positionals: 1,
     async run(args, io) {
       const dir = args.positionals[0];
       if (!dir) throw new UsageError('give the directory to write into, e.g. "vigil status export ./status-copy"');
-      const config = await io.loadConfig();
-      const db = await openDb(config.database, 'vigil-status-export');
-      try {
-        await migrate(db, [...probesModule.migrations, ...alertsModule.migrations, ...statusPageMigrations]);
-        const now = systemClock.now();
-        const model = await gatherModel(db, config, { now, publicUrl: config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}` });
-        const { cssUrl, cssBody } = statusAssets(Fastify());
-        const files = await writeExport(path.resolve(dir), renderSite(model, now, cssUrl), { [cssUrl]: cssBody });
-        io.out(`wrote ${files} files to ${path.resolve(dir)}`);
-      } finally {
-        await db.close();
-      }
+      const { resources } = (await adminCall(io, 'GET', '/site')) as { resources: ExportedResource[] };
+      const target = path.resolve(dir);
+      const files = resources.map(({ url, body, gzip }) => ({ url, body: Buffer.from(body, 'base64'), ...(gzip ? { gzip: Buffer.from(gzip, 'base64') } : {}) }));
+      io.out(`wrote ${await writeExport(target, files)} files to ${target}`);
       return 0;
     },
   },

@@ -15,15 +15,23 @@ export function fileOf(url: string): string {
   return path.extname(relative) ? relative : `${relative}.html`;
 }
 
-/** Writes every resource and its gzip twin (for gzip_static); each file is written aside and renamed over the old one, so readers never see half a file. */
-export async function writeExport(dir: string, site: Site, extra: Record<string, Buffer> = {}): Promise<number> {
-  const files: Array<[string, Buffer, Buffer | undefined]> = [
-    ...[...site].map(([url, resource]): [string, Buffer, Buffer | undefined] => [fileOf(url), resource.body, resource.gzip]),
-    ...Object.entries(extra).map(([url, body]): [string, Buffer, Buffer | undefined] => [fileOf(url), body, undefined]),
-  ];
+/** One file of the copy: what a request path answers, and its gzip twin for gzip_static. */
+export interface ExportFile {
+  url: string;
+  body: Buffer;
+  gzip?: Buffer;
+}
+
+/** The rendered site and its stylesheet as the files of a copy. */
+export function exportFiles(site: Site, css: { url: string; body: Buffer }): ExportFile[] {
+  return [...[...site].map(([url, resource]) => ({ url, body: resource.body, gzip: resource.gzip })), { url: css.url, body: css.body }];
+}
+
+/** Writes every file and its gzip twin; each is written aside and renamed over the old one, so readers never see half a file. */
+export async function writeExport(dir: string, files: readonly ExportFile[]): Promise<number> {
   const suffix = `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  for (const [file, body, gzip] of files) {
-    const target = path.join(dir, file);
+  for (const { url, body, gzip } of files) {
+    const target = path.join(dir, fileOf(url));
     await mkdir(path.dirname(target), { recursive: true });
     for (const [name, bytes] of [[target, body], ...(gzip ? [[`${target}.gz`, gzip] as const] : [])] as const) {
       await writeFile(`${name}${suffix}`, bytes);

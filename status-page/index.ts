@@ -42,7 +42,7 @@ export const statusPageModule = defineModule({
     ctx.publicHttp.addHook('onListen', async () => void site.refresh());
     registerPublicRoutes(ctx.publicHttp, { site: site.site, rateLimit: ctx.config.statusPage.rateLimit });
     registerEmbedRoutes(ctx.publicHttp, site.banner);
-    registerStatusAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, config: ctx.config, refresh: site.refresh, banner: site.banner });
+    registerStatusAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, config: ctx.config, refresh: site.refresh, site: site.site, css: { url: cssUrl, body: cssBody }, banner: site.banner });
     return [site];
   },
 });

@@ -4,7 +4,7 @@ import type { Db } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import type { StatusPageHostConfig } from './config.ts';
-import { writeExport } from './export.ts';
+import { exportFiles, writeExport } from './export.ts';
 import type { UptimeDay } from '../probes/index.ts';
 import { componentsOf, publishAlertNotices, resolveHeld } from './incidents.ts';
 import { gatherModel, readUptime, type StatusModel, type UptimeReader } from './model.ts';
@@ -103,7 +103,7 @@ export function createStatusSite(options: StatusSiteOptions) {
       };
     }
     if (settings.export && now - lastExport >= settings.export.every) {
-      await writeExport(settings.export.dir, site, { [options.cssUrl]: options.cssBody });
+      await writeExport(settings.export.dir, exportFiles(site, { url: options.cssUrl, body: options.cssBody }));
       lastExport = now;
     }
   }

@@ -28,6 +28,7 @@ export interface AdminClient {
   readonly target: string;
   get<T>(path: string, query?: Query): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
+  delete<T>(path: string): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -59,6 +60,7 @@ function createClient(target: string, token: Secret | undefined, send: Send, clo
     target,
     get: (path, query) => request('GET', path, query),
     post: (path, body) => request('POST', path, undefined, body ?? {}),
+    delete: (path) => request('DELETE', path),
     close,
   };
 }
@@ -81,7 +83,7 @@ export function remoteClient(baseUrl: string, token: Secret | undefined): AdminC
 export async function inProcessClient(config: CoreConfig, modules: readonly VigilModule[], version?: string): Promise<AdminClient> {
   const vigil: Vigil = await startVigil({ config, modules, roles: ['api'], listen: false, logger: createLogger({ level: 'silent' }), ...(version ? { version } : {}) });
   return createClient(`the store (${vigil.db.description}; no Vigil running)`, vigil.localToken, async (method, url, headers, body) => {
-    const response = await vigil.http.inject({ method: method as 'GET' | 'POST', url, headers, ...(body !== undefined ? { payload: body } : {}) });
+    const response = await vigil.http.inject({ method: method as 'GET' | 'POST' | 'DELETE', url, headers, ...(body !== undefined ? { payload: body } : {}) });
     return { status: response.statusCode, body: response.body };
   }, () => vigil.stop(5000));
 }

@@ -78,6 +78,9 @@ export async function acquireDataDirLock(dataDir: string): Promise<() => Promise
   let released: Promise<void> | undefined;
   return () => {
     released ??= (async () => {
+      // Unnamed before letting go (never after: the next holder may have written itself by then), so that a process
+      // that stopped its Vigil and lives on is not taken for a holder.
+      writeFileSync(file, '');
       // Referenced again so that waiting for the helper's exit keeps this process alive until it has let go.
       helper.ref();
       helper.stdin.end();

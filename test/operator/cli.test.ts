@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,29 @@ describe('the CLI against a running embedded Vigil in another process', { timeou
     expect(migrate.code).toBe(0);
     expect(migrate.output).toContain(`Vigil (process ${vigil.process.child.pid}) is running`);
     expect(migrate.output).not.toContain('VIGIL_DATA_DIR');
+  });
+
+  it('status incident and export, and keys, go through the running instance too (its data directory is locked)', async () => {
+    const opened = await vigil.cli(['status', 'incident', 'open', '--title', 'Uploads slow', '--body', 'We are looking into it.', '--component', 'video-api=degraded_performance']);
+    expect(opened).toMatchObject({ code: 0, output: expect.stringMatching(/^#(\d+) +investigating +\w+ +Uploads slow$/m) });
+    const id = /^#(\d+)/m.exec(opened.output)![1]!;
+    expect((await vigil.cli(['status', 'incident', 'list'])).output).toContain('Uploads slow');
+    expect(await fetch(`${vigil.url}/`).then((r) => r.text())).toContain('Uploads slow');
+    expect((await vigil.cli(['status', 'incident', 'resolve', id, '--body', 'Fixed.'])).output).toMatch(new RegExp(`^#${id} +resolved`, 'm'));
+
+    const copy = mkdtempSync(path.join(os.tmpdir(), 'vigil-status-copy-'));
+    try {
+      const exported = await vigil.cli(['status', 'export', copy]);
+      expect(exported).toMatchObject({ code: 0, output: expect.stringMatching(/^wrote \d+ files to /) });
+      expect(readFileSync(path.join(copy, 'index.html'), 'utf8')).toContain('Video API');
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+
+    const created = await vigil.cli(['keys', 'create', 'backend', '--scope', 'upload']);
+    expect(created.code).toBe(0);
+    const keyId = /^(vk_[0-9a-f]{16})_/m.exec(created.output)![1]!.slice(3);
+    expect((await vigil.cli(['keys', 'list'])).output).toMatch(new RegExp(`^${keyId} +backend +upload +active`, 'm'));
   });
 
   it('--url with VIGIL_ADMIN_TOKEN reaches it from anywhere; a wrong token is refused', async () => {

@@ -8,6 +8,7 @@ import type { Role } from '../../core/lifecycle/module.ts';
 import type { Clock } from '../../core/clock.ts';
 import { processingModule } from '../../processing/index.ts';
 import { testConfig, type TestStore } from '../support/backends.ts';
+import { scanForInternals } from '../support/internals.ts';
 import { waitFor } from '../support/wait.ts';
 
 /** A real SMTP server on 127.0.0.1 that keeps every parsed message. */
@@ -20,6 +21,7 @@ export async function startSmtp(): Promise<{ url: string; messages: ParsedMail[]
       simpleParser(stream)
         .then((mail) => {
           messages.push(mail);
+          scanForInternals(`the email "${mail.subject ?? ''}"`, JSON.stringify({ subject: mail.subject, text: mail.text, html: mail.html }));
           callback();
         })
         .catch(callback);

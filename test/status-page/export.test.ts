@@ -60,7 +60,7 @@ describeEachBackend('status page static copy', (backend) => {
     await vigil.stop();
     vigil = undefined;
 
-    // The CLI reads the database of the stopped Vigil and writes the copy elsewhere.
+    // No Vigil runs now: the CLI serves the same admin API from the store in its own process and writes the copy elsewhere.
     const copy = path.join(store.tempDir, 'copy');
     const configFile = path.join(store.tempDir, 'vigil.config.ts');
     const database = store.databaseUrl ? `{ url: ${JSON.stringify(store.databaseUrl)}, dataDir: ${JSON.stringify(store.dataDir)} }` : `{ dataDir: ${JSON.stringify(store.dataDir)} }`;
