@@ -3,19 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { alertsModule } from '../../alerts/index.ts';
-import { bannerReceiver, component, failureRateRule, route } from '../../app/index.ts';
 import { FakeClock } from '../../core/clock.ts';
-import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
+import type { Vigil } from '../../core/lifecycle/start.ts';
 import { generateTestClip } from '../../processing/ffmpeg.ts';
-import { processingModule } from '../../processing/index.ts';
-import { probesModule } from '../../probes/index.ts';
 import type { Banner } from '../../status-page/banner.ts';
-import { statusPageModule } from '../../status-page/index.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { untilOnClock } from '../support/wait.ts';
-import { ADMIN_TOKEN, processingTestConfig, upload, waitForState } from '../processing/support.ts';
-import { getJson } from './support.ts';
+import { ADMIN_TOKEN } from '../processing/support.ts';
+import { getJson, processUploads, SLOWER, startBannerVigil } from './support.ts';
 
 let clipDir: string;
 let clip: string;
@@ -25,8 +20,6 @@ beforeAll(async () => {
   await generateTestClip(clip, { seconds: 1, width: 160, height: 120 });
 });
 afterAll(() => rmSync(clipDir, { recursive: true, force: true }));
-
-const SLOWER = 'Video processing is slower than usual; uploads are safe and will finish automatically.';
 
 describeEachBackend('automatic site banner from the failure rate of processed videos', (backend) => {
   let store: TestStore;
@@ -42,20 +35,7 @@ describeEachBackend('automatic site banner from the failure rate of processed vi
   const start = async () => {
     store = await backend.createStore();
     clock = new FakeClock(Date.now());
-    const config = processingTestConfig(store, {}, {
-      alerts: {
-        evaluationInterval: '5s',
-        rules: [failureRateRule({ name: 'video-failures', window: '5m', minSamples: 2, trigger: 0.6, clear: 0.35, hold: '1m', labels: { service: 'processing' } })],
-        receivers: { site: bannerReceiver({}) },
-        routes: [route({ receivers: ['site'] })],
-      },
-      statusPage: {
-        refresh: '5s',
-        components: [component({ name: 'Video processing', from: { rules: ['video-failures'] } })],
-        banner: { holdTime: '1m' },
-      },
-    });
-    vigil = await startVigil({ config, clock, modules: [processingModule, probesModule, alertsModule, statusPageModule] });
+    vigil = await startBannerVigil(store, clock);
     return vigil;
   };
 
@@ -64,11 +44,7 @@ describeEachBackend('automatic site banner from the failure rate of processed vi
 
   const until = <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, maxFakeMs?: number) => untilOnClock(clock, what, check, maxFakeMs);
 
-  /** Uploads through the real pipeline (real ffmpeg) and waits, on a still fake clock, for every video to finish. */
-  const process = async (files: Buffer[] | string[], expected: 'failed' | 'published') => {
-    const answers = await Promise.all(files.map((file, index) => upload(vigil!.url, file, {}, `v${index}.mp4`)));
-    for (const answer of answers) expect((await waitForState(vigil!.url, answer.body.id, ['published', 'failed'], 120_000)).state).toBe(expected);
-  };
+  const process = (files: Buffer[] | string[], expected: 'failed' | 'published') => processUploads(vigil!, files, expected);
 
   it('bad uploads raise the banner and degrade the component within an evaluation; good ones clear it after the hold', async () => {
     await start();
