@@ -88,8 +88,8 @@ const IMPACT_RANK = { none: 0, minor: 1, major: 2, critical: 3 } as const;
 
 /**
  * The one decision of what the banner says at `now`. Priority: an admin's override, maintenance in progress, the
- * worst open (or recently resolved, within the hold time) public incident or banner alert (the earliest of equals),
- * maintenance starting within the lead time.
+ * worst open (or recently resolved, within the hold time) public incident or banner alert (of equals a banner alert,
+ * then the earliest), maintenance starting within the lead time.
  */
 export function decideBanner(inputs: BannerInputs, now: number, settings: BannerSettings): Banner | null {
   const { texts } = settings;
@@ -107,15 +107,16 @@ export function decideBanner(inputs: BannerInputs, now: number, settings: Banner
   const events = [
     ...inputs.incidents.filter(held).map((incident) => {
       const links = incident.resolvedAt === undefined && settings.backUpUrl ? [statusLink, { href: settings.backUpUrl(incident.id), text: texts.backUpLink }] : [statusLink];
-      return { id: `incident-${incident.id}`, rank: IMPACT_RANK[incident.impact], startedAt: incident.startedAt, message: incident.message, links };
+      return { id: `incident-${incident.id}`, rank: IMPACT_RANK[incident.impact], automatic: false, startedAt: incident.startedAt, message: incident.message, links };
     }),
     ...(inputs.alerts ?? []).filter(held).map((alert) => {
       const names = alert.components.length > 0 ? alert.components.join(', ') : texts.someServices;
       const message = (alert.critical ? texts.automaticOutage : texts.automatic).replaceAll('{components}', names);
-      return { id: `alert-${alert.id}`, rank: alert.critical ? IMPACT_RANK.major : IMPACT_RANK.minor, startedAt: alert.startedAt, message, links: [statusLink] };
+      return { id: `alert-${alert.id}`, rank: alert.critical ? IMPACT_RANK.major : IMPACT_RANK.minor, automatic: true, startedAt: alert.startedAt, message, links: [statusLink] };
     }),
   ];
-  const showing = events.sort((a, b) => b.rank - a.rank || a.startedAt - b.startedAt)[0];
+  // Of equals, a banner alert (worded for the banner) before a public incident (often about the same alert), then the earliest.
+  const showing = events.sort((a, b) => b.rank - a.rank || Number(b.automatic) - Number(a.automatic) || a.startedAt - b.startedAt)[0];
   if (showing) return banner(showing.id, showing.rank >= IMPACT_RANK.major ? 'outage' : 'warning', showing.message, showing.links);
 
   const soon = live.filter((maintenance) => now < maintenance.startsAt && maintenance.startsAt - now <= settings.leadTime).sort((a, b) => a.startsAt - b.startsAt)[0];
