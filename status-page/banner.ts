@@ -112,7 +112,7 @@ export function decideBanner(inputs: BannerInputs, now: number, settings: Banner
     ...(inputs.alerts ?? []).filter(held).map((alert) => {
       const names = alert.components.length > 0 ? alert.components.join(', ') : texts.someServices;
       const message = (alert.critical ? texts.automaticOutage : texts.automatic).replaceAll('{components}', names);
-      return { id: `alert-${alert.id}`, rank: alert.critical ? IMPACT_RANK.major : IMPACT_RANK.minor, automatic: true, startedAt: alert.startedAt, message, links: [statusLink] };
+      return { id: `alert-${alert.id}`, rank: alert.critical ? IMPACT_RANK.critical : IMPACT_RANK.minor, automatic: true, startedAt: alert.startedAt, message, links: [statusLink] };
     }),
   ];
   // Of equals, a banner alert (worded for the banner) before a public incident (often about the same alert), then the earliest.

@@ -1,4 +1,5 @@
 // Public incidents: opened, updated and resolved by admins (CLI, admin API) and by the statusPage alert receiver.
+import { listIncidents as listAlertIncidents } from '../alerts/index.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
 import { loadProbes } from '../probes/index.ts';
 import type { StatusPageConfig, StatusPageHostConfig } from './config.ts';
@@ -7,6 +8,7 @@ import { loadComponents, type ComponentDefinition } from './define.ts';
 import { holdElapsed, impactOf, type ComponentStatus, type Impact, type IncidentStatus } from './state.ts';
 import {
   changeIncident,
+  endBannerAlert,
   getIncident,
   getIncidentOfAlert,
   insertIncident,
@@ -15,6 +17,7 @@ import {
   markAlertNoticePublished,
   monitoringAlertIncidents,
   monitoringIncidentOfSource,
+  raisedBannerAlerts,
   unpublishedAlertNotices,
   type AffectedComponent,
   type PublicIncident,
@@ -178,4 +181,15 @@ export async function resolveHeld(db: Db, publishing: Publishing, now: number): 
     resolved += 1;
   }
   return resolved;
+}
+
+/**
+ * Ends the banners whose alert incident is no longer open although no UP arrived: the router drops an UP that is muted
+ * (a silence, maintenance or inhibition that began after the opening), and a banner must not outlive its cause.
+ */
+export async function endBannersOfEndedAlerts(db: Db, now: number): Promise<void> {
+  const raised = await raisedBannerAlerts(db);
+  if (raised.length === 0) return;
+  const open = new Set((await listAlertIncidents(db, { limit: 1000 })).map((incident) => incident.id));
+  for (const id of raised) if (!open.has(id)) await endBannerAlert(db, id, now);
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../core/telemetry/logger.ts';
 import type { StatusPageHostConfig } from './config.ts';
 import { exportFiles, writeExport } from './export.ts';
 import type { UptimeDay } from '../probes/index.ts';
-import { componentsOf, publishAlertNotices, resolveHeld } from './incidents.ts';
+import { componentsOf, endBannersOfEndedAlerts, publishAlertNotices, resolveHeld } from './incidents.ts';
 import { gatherModel, readUptime, type StatusModel, type UptimeReader } from './model.ts';
 import { decideBanner, type BannerInputs, type BannerSettings } from './banner.ts';
 import { renderSite, type Site } from './site.ts';
@@ -71,6 +71,7 @@ export function createStatusSite(options: StatusSiteOptions) {
     const publishing = { components, automatic: settings.automatic };
     await publishAlertNotices(db, publishing, now);
     await resolveHeld(db, publishing, now);
+    await endBannersOfEndedAlerts(db, now);
     const model = await gatherModel(db, config, { now, publicUrl: options.publicUrl(), components, uptime });
     const next = fingerprintOf(model, options.publicUrl());
     if (next !== fingerprint) {

@@ -225,6 +225,11 @@ export async function endBannerAlert(q: Queryable, alertIncidentId: number, at: 
   await q.query('update status_banner_alerts set resolved_at = coalesce(resolved_at, $2) where alert_incident_id = $1', [alertIncidentId, at]);
 }
 
+export async function raisedBannerAlerts(q: Queryable): Promise<number[]> {
+  const rows = await q.query<{ id: number }>('select alert_incident_id as id from status_banner_alerts where resolved_at is null order by alert_incident_id');
+  return rows.map((row) => row.id);
+}
+
 /** Banner alerts still raised, or ended at or after `endedSince`. */
 export async function listBannerAlerts(q: Queryable, endedSince: number): Promise<BannerAlertRow[]> {
   return q.query<BannerAlertRow>(
