@@ -106,9 +106,11 @@ export default defineConfig({
       // Raises the banner on the platform's own pages (/embed/banner.js) while processing is in trouble.
       site: bannerReceiver({}),
     },
+    // Outages become public incidents on the status page (and show on the site banner); processing slowing down
+    // raises only the site banner, which clears itself.
     routes: [
-      route({ receivers: ['public'], continue: true }),
-      route({ match: { service: 'processing' }, receivers: ['site'], continue: true }),
+      route({ match: { severity: 'critical' }, receivers: ['public'], continue: true }),
+      route({ match: { service: 'processing', severity: 'warning' }, receivers: ['site'], continue: true }),
       ...(reachable.length > 0 ? [route({ receivers: reachable, groupBy: ['service'], repeatInterval: '4h' })] : []),
     ],
     inhibit: [{ source: { service: 'vigil' }, target: { service: 'processing' } }],
