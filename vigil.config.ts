@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { bannerReceiver, component, defineConfig, emailReceiver, failureRateRule, ffmpegPing, http, probeRule, queueLoad, queueRule, resources, route, slackReceiver, statusPageReceiver, videoE2E } from 'vigil';
+import {
+  bannerReceiver, component, defineConfig, emailReceiver, failureRateRule, ffmpegPing, http, probeRule, queueLoad, queueRule, resources, route, slackReceiver, statusPageReceiver,
+  timeToPublishRule, videoE2E,
+} from 'vigil';
 
 // The example deployment `npm start` runs. Environment variables (DATABASE_URL, VIGIL_PORT, SMTP_URL, ...)
 // override the matching fields, so the same file serves a laptop and production.
@@ -96,6 +99,8 @@ export default defineConfig({
       probeRule({ name: 'video-pipeline-down', probe: 'video-e2e', labels: { service: 'processing', component: 'pipeline', severity: 'critical' } }),
       // A fifth of the last 15 minutes' uploads failing raises it; it clears once at most 5 % fail for 10 minutes.
       failureRateRule({ name: 'video-failure-rate', window: '15m', minSamples: 10, trigger: 0.2, clear: 0.05, hold: '10m', labels: { service: 'processing', component: 'pipeline', severity: 'warning' } }),
+      // The time-to-publish promise for clips under a minute: p95 ≤ 0.5 × duration + 5 s, so at most 35 s.
+      timeToPublishRule({ name: 'publish-slow-short-clips', bucket: '<1m', p95Above: '35s', window: '1h', minSamples: 5, labels: { service: 'processing', component: 'pipeline', severity: 'warning' } }),
       queueRule({ name: 'transcode-backlog', queue: 'processing.transcode', maxOldestAge: '10m', for: '5m', labels: { service: 'processing', component: 'transcode', severity: 'warning' } }),
     ],
     receivers: {

@@ -9,6 +9,7 @@ import {
   insertAudit,
   insertMaintenance,
   insertSilence,
+  moveMaintenanceWindow,
   resetHookBudget,
   type Maintenance,
   type Silence,
@@ -69,6 +70,15 @@ export async function endMaintenance(q: Queryable, id: number, actor: string, no
   const maintenance = await endMaintenanceWindow(q, id, now);
   if (!maintenance) throw new AdminError(`no maintenance window #${id}`, 404);
   await insertAudit(q, { at: now, actor, action: 'maintenance.end', detail: { id } });
+  return maintenance;
+}
+
+export async function rescheduleMaintenance(q: Queryable, id: number, window: { startsAt: number; endsAt: number }, actor: string, now: number): Promise<Maintenance> {
+  if (!Number.isFinite(window.startsAt) || !Number.isFinite(window.endsAt) || window.endsAt <= window.startsAt) throw new AdminError('the maintenance window must end after it starts');
+  if (window.endsAt <= now) throw new AdminError('the maintenance window would be over already');
+  const maintenance = await moveMaintenanceWindow(q, id, window, now);
+  if (!maintenance) throw new AdminError(`no maintenance window #${id} that has not ended`, 404);
+  await insertAudit(q, { at: now, actor, action: 'maintenance.reschedule', detail: { id, startsAt: window.startsAt, endsAt: window.endsAt } });
   return maintenance;
 }
 

@@ -27,9 +27,17 @@ export function createLifecycle(config: AlertsConfig, router: Router, now: () =>
 
   /** EMERGENCY when firing too long or when a hook asked; once more after each reset whose budget ran out again. */
   async function escalateIfDue(q: Queryable, incident: Incident): Promise<Incident> {
-    const due = escalation(incident, now(), config.escalateAfter, await escalationRequests(q, incident.id));
+    const requests = await escalationRequests(q, incident.id);
+    const due = escalation(incident, now(), config.escalateAfter, requests);
     if (!due) return incident;
-    const escalated = incident.state === 'firing' ? await updateIncident(q, incident.id, { state: 'escalated', escalatedAt: now(), summary: `${incident.summary} (${due.reason})` }) : incident;
+    const reason = ` (${due.reason})`;
+    let escalated = incident;
+    if (incident.state === 'firing') escalated = await updateIncident(q, incident.id, { state: 'escalated', escalatedAt: now(), summary: `${incident.summary}${reason}` });
+    else if (!incident.summary.endsWith(reason)) {
+      // A reset whose budget ran out again: this EMERGENCY names this round's attempts, not the earlier round's.
+      const earlier = requests.map((request) => ` (${request.reason})`).find((text) => incident.summary.endsWith(text));
+      escalated = await updateIncident(q, incident.id, { summary: `${earlier ? incident.summary.slice(0, -earlier.length) : incident.summary}${reason}` });
+    }
     await router.notify(q, escalated, 'emergency', due.sequence);
     return escalated;
   }

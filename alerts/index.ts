@@ -10,9 +10,10 @@ import { createRuleSource } from './rules/index.ts';
 import { createAlertService, receiverProblems } from './service.ts';
 
 export { maintenancesOverlapping as listMaintenances, type Maintenance } from './store.ts';
-export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listIncidents, listSilences, resetIncident, AdminError, type Silence } from './admin.ts';
+export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listIncidents, listSilences, rescheduleMaintenance, resetIncident, AdminError, type Silence } from './admin.ts';
 export { incidentDetail } from './read-api.ts';
-export { selectIncidentsPage as listIncidentsPage, type Delivery as IncidentDelivery, type TimelineEntry } from './read.ts';
+export { selectIncidentsPage as listIncidentsPage, type Delivery as IncidentDelivery } from './store.ts';
+export type { TimelineEntry } from './timeline.ts';
 export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
 export type { Labels } from './config.ts';
 // What a receiver written in another module needs: one file exporting defineReceiver(...), one line in receivers/index.ts.

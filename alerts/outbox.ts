@@ -55,6 +55,8 @@ export function createOutbox(options: OutboxOptions) {
   const { db, config, receivers, logger, metrics, now, fence } = options;
   const random = options.random ?? Math.random;
   const passes = new Map<string, Promise<void>>();
+  /** Receivers with due notifications found while their pass ran: the pass looks again before it ends. */
+  const again = new Set<string>();
 
   const backoff = (attempts: number) => {
     const base = Math.min(config.outbox.retryInitial * 2 ** (attempts - 1), config.outbox.retryMax);
@@ -151,6 +153,17 @@ export function createOutbox(options: OutboxOptions) {
     }
   }
 
+  /** One receiver's passes, until no notification for it came due while the last one ran. */
+  async function drain(name: string, rows: OutboxRow[]): Promise<void> {
+    for (;;) {
+      const receiver = receivers.get(name);
+      if (receiver) await pass(receiver, rows);
+      else await Promise.all(rows.map((row) => giveUp(row, `receiver "${name}" is no longer configured`)));
+      if (!again.delete(name) || !options.holds()) return;
+      rows = (await dueNotifications(db, now())).filter((row) => row.receiver === name);
+    }
+  }
+
   return {
     /** Starts a pass for every receiver with due notifications that has none running; does not wait for them. */
     async deliverDue(): Promise<void> {
@@ -158,9 +171,11 @@ export function createOutbox(options: OutboxOptions) {
       const byReceiver = new Map<string, OutboxRow[]>();
       for (const row of rows) byReceiver.set(row.receiver, [...(byReceiver.get(row.receiver) ?? []), row]);
       for (const [name, receiverRows] of byReceiver) {
-        if (passes.has(name)) continue;
-        const receiver = receivers.get(name);
-        const running = (receiver ? pass(receiver, receiverRows) : Promise.all(receiverRows.map((row) => giveUp(row, `receiver "${name}" is no longer configured`))).then(() => {}))
+        if (passes.has(name)) {
+          again.add(name);
+          continue;
+        }
+        const running = drain(name, receiverRows)
           .catch((error: unknown) => logger.error({ err: error, receiver: name }, 'delivery pass aborted'))
           .finally(() => passes.delete(name));
         passes.set(name, running);

@@ -1,8 +1,8 @@
 import type { Db } from '../core/db/index.ts';
 import { decodeCursor, errorResponses, labelsSchema, looseObject, pageOf, pageQueryProperties, requestError } from '../core/http/admin-api.ts';
 import { ADMIN_API_PREFIX, type HttpServer } from '../core/http/server.ts';
-import { hookAttempts } from './store.ts';
-import { incidentTimeline, selectAuditPage, selectDeliveries, selectIncident, selectIncidentsPage, type IncidentFilter } from './read.ts';
+import { hookAttempts, incidentById, selectAuditPage, selectDeliveries, selectIncidentsPage, type IncidentFilter } from './store.ts';
+import { incidentTimeline } from './timeline.ts';
 
 const incidentSchema = looseObject(
   {
@@ -25,7 +25,7 @@ const idParams = { type: 'object', properties: { id: { type: 'integer', minimum:
 
 /** The incident in full: timeline, every notification delivery and every hook attempt. */
 export async function incidentDetail(db: Db, id: number) {
-  const incident = await selectIncident(db, id);
+  const incident = await incidentById(db, id);
   if (!incident) return undefined;
   const [deliveries, attempts, audit] = await Promise.all([selectDeliveries(db, id), hookAttempts(db, { incidentId: id }), selectAuditPage(db, { incidentId: id, limit: 500 })]);
   return { incident, timeline: incidentTimeline(incident, deliveries, attempts, audit), deliveries, hookAttempts: attempts };

@@ -144,18 +144,29 @@ export function createAlertService(options: AlertServiceOptions) {
     });
   }
 
-  // Each loop runs one pass at a time; a pass still running when its timer fires again is not doubled.
+  // Each loop runs one pass at a time; a pass still running when its timer fires again is not doubled. A `rerun` loop
+  // asked while it runs goes once more afterwards: the running delivery pass may have read the outbox before the
+  // evaluation that asks committed what it queued.
   const inFlight = new Map<string, Promise<void>>();
-  const loop = (name: string, pass: () => Promise<void>) => (): Promise<void> => {
+  const asked = new Set<string>();
+  const loop = (name: string, pass: () => Promise<void>, rerun = false) => (): Promise<void> => {
     const running = inFlight.get(name);
-    if (running) return running;
-    const current = pass()
-      .catch((error: unknown) => {
+    if (running) {
+      if (rerun) asked.add(name);
+      return running;
+    }
+    const once = () =>
+      pass().catch((error: unknown) => {
         if (error instanceof NotLeaderError) logger.warn('lost the alerts lease; standing by');
         else logger.error({ err: error, loop: name }, 'alerts pass failed');
         if (name === 'evaluate') metrics.evaluations.inc({ outcome: 'error' });
-      })
-      .finally(() => inFlight.delete(name));
+      });
+    const current = (async () => {
+      do {
+        asked.delete(name);
+        await once();
+      } while (asked.has(name));
+    })().finally(() => inFlight.delete(name));
     inFlight.set(name, current);
     return current;
   };
@@ -163,9 +174,13 @@ export function createAlertService(options: AlertServiceOptions) {
     const was = lease!.token;
     if ((await lease!.acquire()) && was === undefined) logger.info({ token: lease!.token }, 'took the alerts lease: evaluating and delivering');
   });
-  const deliverLoop = loop('deliver', async () => {
-    if (lease!.holds()) await outbox!.deliverDue();
-  });
+  const deliverLoop = loop(
+    'deliver',
+    async () => {
+      if (lease!.holds()) await outbox!.deliverDue();
+    },
+    true,
+  );
   const evaluateLoop = loop('evaluate', async () => {
     if (!lease!.holds()) return;
     await evaluate(lease!);

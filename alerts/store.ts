@@ -342,6 +342,12 @@ export async function endMaintenanceWindow(q: Queryable, id: number, now: number
   return row;
 }
 
+/** Moves a window that has not ended yet; undefined when there is no such window or it is over. */
+export async function moveMaintenanceWindow(q: Queryable, id: number, window: { startsAt: number; endsAt: number }, now: number): Promise<Maintenance | undefined> {
+  const [row] = await q.query<Maintenance>(`update alerts_maintenances set starts_at = ${at(2)}, ends_at = ${at(3)} where id = $1 and ends_at > ${at(4)} returning ${MAINTENANCE}`, [id, window.startsAt, window.endsAt, now]);
+  return row;
+}
+
 // ---- the leader lease -----------------------------------------------------------------------------------------------
 
 /**
@@ -472,4 +478,59 @@ export async function pruneBefore(q: Queryable, before: number): Promise<number>
     [before],
   );
   return Number(row?.count ?? 0);
+}
+
+// ---- the read side of the admin API and the console: incidents paged by id, one incident's deliveries, the audit log
+
+/** "open": every state but resolved. */
+export type IncidentFilter = IncidentState | 'open';
+
+export async function selectIncidentsPage(q: Queryable, filter: { state?: IncidentFilter; beforeId?: number; limit: number }): Promise<Incident[]> {
+  const rows = await q.query<{ id: number }>(
+    `select id from alerts_incidents
+      where ($1::text is null or ($1 = 'open' and state <> 'resolved') or state = $1) and ($2::int is null or id < $2)
+      order by id desc limit $3`,
+    [filter.state ?? null, filter.beforeId ?? null, filter.limit],
+  );
+  return incidentsByIds(q, rows.map((row) => row.id));
+}
+
+export interface Delivery {
+  id: number;
+  receiver: string;
+  event: string;
+  status: 'pending' | 'delivered' | 'muted' | 'failed' | 'skipped';
+  /** The receiver this one stands in for, when it is a fallback. */
+  fallback: string | null;
+  mutedBy: string | null;
+  attempts: number;
+  createdAt: number;
+  deliveredAt: number | null;
+  lastError: string | null;
+}
+
+/** Every notification queued for an incident, in the order they were queued. */
+export async function selectDeliveries(q: Queryable, incidentId: number): Promise<Delivery[]> {
+  return q.query<Delivery>(
+    `select id, receiver, event, status, on_behalf_of as "fallback", muted_by as "mutedBy", attempts, ${ms('created_at', 'createdAt')}, ${ms('delivered_at', 'deliveredAt')}, last_error as "lastError"
+       from alerts_notifications where incident_id = $1 order by id`,
+    [incidentId],
+  );
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  detail: Record<string, unknown>;
+}
+
+export async function selectAuditPage(q: Queryable, filter: { incidentId?: number; beforeId?: number; limit: number }): Promise<AuditEntry[]> {
+  return q.query<AuditEntry>(
+    `select id, ${ms('at', 'at')}, actor, action, detail from alerts_audit
+      where ($1::int is null or (detail->>'incident')::int = $1) and ($2::int is null or id < $2)
+      order by id desc limit $3`,
+    [filter.incidentId ?? null, filter.beforeId ?? null, filter.limit],
+  );
 }

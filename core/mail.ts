@@ -7,6 +7,7 @@ export interface MailMessage {
   text: string;
   html?: string;
   headers?: Record<string, string>;
+  attachments?: Array<{ filename: string; content: string; contentType: string }>;
 }
 
 /** Why a send failed, in the terms a retry policy needs. */

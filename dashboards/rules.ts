@@ -16,6 +16,10 @@ export const RULE_GROUPS: readonly RuleGroup[] = [
       { record: 'vigil:processing_stage_duration_seconds:p95_rate5m', expr: 'histogram_quantile(0.95, sum by (job, environment, stage, le) (rate(vigil_processing_stage_duration_seconds_bucket[5m])))' },
       { record: 'vigil:processing_busy_job_slots:rate5m', expr: 'sum by (job, environment) (rate(vigil_processing_stage_duration_seconds_sum[5m]))' },
       { record: 'probe:probe_success:avg_over_time1h', expr: 'avg_over_time(probe_success[1h])' },
+      {
+        record: 'vigil:processing_time_to_publish_seconds:p95_rate1h',
+        expr: 'histogram_quantile(0.95, sum by (job, environment, duration, le) (rate(vigil_processing_time_to_publish_seconds_bucket[1h])))',
+      },
     ],
   },
   {
@@ -48,6 +52,13 @@ export const RULE_GROUPS: readonly RuleGroup[] = [
         for: '10m',
         labels: { severity: 'warning' },
         annotations: { summary: '{{ $value | humanizePercentage }} of videos failed over the last 5 minutes.' },
+      },
+      {
+        alert: 'VigilTimeToPublishSlow',
+        expr: 'vigil:processing_time_to_publish_seconds:p95_rate1h{duration="<1m"} > 35',
+        for: '15m',
+        labels: { severity: 'warning' },
+        annotations: { summary: 'Clips under a minute take {{ $value | humanizeDuration }} (p95 over 1 h) from upload to published; the promise is 35 s.' },
       },
       {
         alert: 'VigilProcessingQueueStuck',

@@ -2,7 +2,7 @@ import { decodeCursor, errorResponses, labelsSchema, looseObject, pageOf, pageQu
 import { ADMIN_API_PREFIX, type HttpServer } from '../core/http/server.ts';
 import { describeSchedule } from './define.ts';
 import { loadProbes, type LoadedProbe } from './loader.ts';
-import { selectLocationStates, selectResultsPage, selectUptime } from './read.ts';
+import { selectLocationReadings, selectResultsPage, selectUptime } from './store.ts';
 import { getProbeStatuses } from './results.ts';
 import { environmentOf } from './run-now.ts';
 import { runProbe } from './runner.ts';
@@ -29,7 +29,7 @@ export interface ProbeSummary {
 /** Every configured probe with its state, each location's state and the last result. */
 export async function probeSummaries(ctx: Pick<ProbeRunContext, 'config' | 'db'>): Promise<ProbeSummary[]> {
   const { probes } = loadProbes(ctx.config.probes);
-  const [statuses, locations] = await Promise.all([getProbeStatuses(ctx.db), selectLocationStates(ctx.db)]);
+  const [statuses, locations] = await Promise.all([getProbeStatuses(ctx.db), selectLocationReadings(ctx.db)]);
   const statusOf = new Map(statuses.map((status) => [status.probe, status]));
   return probes.map(({ definition }) => {
     const status = statusOf.get(definition.name);

@@ -3,9 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { callSite } from '../core/config/call-site.ts';
-import { formatDuration, parseDuration } from '../core/config/duration.ts';
+import { duration, formatDuration, parseDuration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
-import { duration } from './duration.ts';
 import type { KindContext, KindOutcome } from './types.ts';
 
 const PROBE = Symbol.for('vigil.probe-definition');

@@ -15,7 +15,7 @@ export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeConstructor, Prob
 export type { KindName, KnownProbeDefinition } from './registry.ts';
 export { getProbeStatuses, getRecentResults, getUptime } from './results.ts';
 export { probeSummaries, type ProbeSummary } from './api.ts';
-export { selectResultsPage as getResultsPage } from './read.ts';
+export { selectResultsPage as getResultsPage } from './store.ts';
 export { loadProbes } from './loader.ts';
 export { findProbe, runProbeNow } from './run-now.ts';
 export * from './kinds/index.ts';

@@ -47,16 +47,25 @@ interface CronSets {
   dayOfMonth: Set<number | string>;
   month: Set<number>;
   dayOfWeek: Set<number | string>;
+  /** Whether a day matches: with both day fields restricted, either one (as cron has always read "0 9 13 * 5"). */
+  dayMatches(date: Date): boolean;
 }
 
 function toSets(fields: ParsedFields): CronSets {
+  const dayOfMonth = new Set(fields.dayOfMonth);
+  const dayOfWeek = new Set(fields.dayOfWeek.map((day) => (day === 7 ? 0 : day)));
+  const bothRestricted = dayOfMonth.size < 31 && dayOfWeek.size < 7;
   return {
     second: new Set(fields.second),
     minute: new Set(fields.minute),
     hour: new Set(fields.hour),
-    dayOfMonth: new Set(fields.dayOfMonth),
+    dayOfMonth,
     month: new Set(fields.month),
-    dayOfWeek: new Set(fields.dayOfWeek.map((day) => (day === 7 ? 0 : day))),
+    dayOfWeek,
+    dayMatches: (date) => {
+      const [monthDay, weekDay] = [dayOfMonth.has(date.getUTCDate()), dayOfWeek.has(date.getUTCDay())];
+      return bothRestricted ? monthDay || weekDay : monthDay && weekDay;
+    },
   };
 }
 
@@ -68,7 +77,7 @@ function nextCronMatch(sets: CronSets, after: number): number {
     const d = new Date(t);
     if (!sets.month.has(d.getUTCMonth() + 1)) {
       t = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-    } else if (!sets.dayOfMonth.has(d.getUTCDate()) || !sets.dayOfWeek.has(d.getUTCDay())) {
+    } else if (!sets.dayMatches(d)) {
       t = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
     } else if (!sets.hour.has(d.getUTCHours())) {
       t = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours() + 1);

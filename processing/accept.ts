@@ -4,6 +4,7 @@ import type { Db } from '../core/db/index.ts';
 import type { Queue } from '../core/queue/index.ts';
 import { withSpan } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
+import { emitEvent } from './events.ts';
 import { recordUsage } from './keys.ts';
 import type { ProcessingMetrics } from './metrics.ts';
 import { UploadTooLargeError, type Ingested, type Storage } from './storage.ts';
@@ -66,7 +67,7 @@ export interface UploadDeps extends AcceptDeps {
 
 /** Makes a received file a queued video; the bytes count against `keyId`'s daily quota. */
 export async function acceptVideo(
-  deps: AcceptDeps,
+  deps: UploadDeps,
   upload: { id: string; ingested: Ingested; originalName: string | null; email: string | null; labels: Record<string, string>; keyId: string | null },
 ): Promise<void> {
   const { id, ingested } = upload;
@@ -77,6 +78,7 @@ export async function acceptVideo(
       const now = deps.clock.date();
       await insertVideo(tx, { id, sha256: ingested.sha256, bytes: ingested.bytes, originalName: upload.originalName, email: upload.email, labels: upload.labels, stage: STAGES[0].name, now });
       if (upload.keyId) await recordUsage(tx, upload.keyId, ingested.bytes, now);
+      await emitEvent(tx, deps.config.events, { videoId: id, type: 'video.created', data: { originalName: upload.originalName, labels: upload.labels, bytes: ingested.bytes }, now });
       await enqueueFirstStage(deps.queue, tx, id);
       await deps.storage.adoptOriginal(ingested.partPath, ingested.sha256);
     }),

@@ -3,6 +3,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { asDependencyUnavailable } from '../core/unavailable.ts';
 import { acceptVideo, MULTIPART_ALLOWANCE, receiveMultipart, type UploadDeps } from './accept.ts';
+import { emitEvent } from './events.ts';
 import { classify } from './failures.ts';
 import type { UploadQuota } from './limits.ts';
 import { sendOutput, type PublicLinks } from './links.ts';
@@ -108,9 +109,14 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
     const video = await getVideo(db, id);
     if (!video) throw notFound(`No video with id "${id}"`);
     const [checkpoints, outputs] = await Promise.all([listCheckpoints(db, video.id), listOutputs(db, video.id)]);
+    const running = checkpoints.findLast((checkpoint) => checkpoint.status === 'started' && checkpoint.progress);
     return {
       ...summary(video),
+      progress: running?.progress
+        ? { stage: running.stage, percent: running.progress.percent, speed: running.progress.speed, estimatedFinishAt: running.progress.estimatedFinishAt?.toISOString() ?? null }
+        : null,
       source: video.source,
+      input: video.diagnostics,
       publicStatusUrl: deps.links.status(video.id),
       checkpoints: checkpoints.map((checkpoint) => ({
         stage: checkpoint.stage,
@@ -144,6 +150,7 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
       const video = await getVideo(tx, id, { forUpdate: true });
       if (!video) return null;
       const { unreferencedSha256 } = await deleteVideoRows(tx, video.id);
+      await emitEvent(tx, config.events, { videoId: video.id, type: 'video.deleted', data: {}, now: deps.clock.date() });
       // Removed while the blob row's delete is uncommitted, for the same reason the upload adopts its file inside its transaction.
       if (unreferencedSha256) await storage.removeOriginal(unreferencedSha256);
       return video;
@@ -216,7 +223,8 @@ export function uploadErrorAnswer(error: unknown, maxUploadBytes: number): Uploa
   return undefined;
 }
 
-function summary(video: Video) {
+/** A video as every API answer starts it: what it is and where it stands, never a path. */
+export function summary(video: Video) {
   return {
     id: video.id,
     state: video.state,

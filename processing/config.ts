@@ -4,6 +4,7 @@ import { duration } from '../core/config/duration.ts';
 import { secret } from '../core/config/secret.ts';
 import { SCOPES } from '../core/http/auth.ts';
 import { STAGES, type StageName, type StagePolicy } from './stages/index.ts';
+import { eventsConfigShape } from './events.ts';
 import { stageSettingsShape } from './stages/settings.ts';
 
 const stagePolicy = z.strictObject({
@@ -25,6 +26,7 @@ const origin = z.url().refine((value) => new URL(value).origin === value, 'an or
 export const processingConfigSchema = z
   .strictObject({
     ...stageSettingsShape,
+    ...eventsConfigShape,
     storageDir: z.string().min(1).default('.vigil/storage'),
     /** Uploads larger than this are refused with 413 before they reach the disk's end. */
     maxUploadBytes: bytes().default(2 * 1024 ** 3),
@@ -43,6 +45,10 @@ export const processingConfigSchema = z
     retryDelay: duration().default(5_000),
     /** How often idle workers look for jobs. */
     pollInterval: duration().default(1_000),
+    /** Least time between two progress reports of a running transcode (API figure and `video.processing` event). */
+    progressInterval: duration().default(10_000),
+    /** A transcode whose progress stops advancing for this long is stopped and fails as timed_out (then retried). */
+    stallTimeout: duration().refine((ms) => ms >= 10_000, 'the stall timeout must be at least 10s').default(120_000),
     stages: z
       .strictObject(Object.fromEntries(STAGES.map((stage) => [stage.name, stagePolicy.optional()])) as Record<StageName, z.ZodOptional<typeof stagePolicy>>)
       .prefault({})

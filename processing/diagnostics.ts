@@ -1,4 +1,4 @@
-/** The parts of ffprobe's JSON (`-show_format -show_streams`) the diagnostics read. */
+/** The parts of ffprobe's JSON (`-show_format -show_streams`) Vigil reads: the probe stage's limits and the diagnostics. */
 export interface RawProbe {
   format?: { format_name?: string; duration?: string; bit_rate?: string };
   streams?: Array<{
@@ -9,6 +9,8 @@ export interface RawProbe {
     height?: number;
     pix_fmt?: string;
     bits_per_raw_sample?: string;
+    duration?: string;
+    nb_frames?: string;
     r_frame_rate?: string;
     avg_frame_rate?: string;
     field_order?: string;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { withSpan } from '../core/telemetry/index.ts';
+import type { RawProbe } from './diagnostics.ts';
 import { classifyExit, ProcessingError } from './failures.ts';
 
 export interface FfmpegInfo {
@@ -14,11 +15,19 @@ export interface FfmpegInfo {
   warning: string | null;
 }
 
+/** One block of ffmpeg's `-progress` output: media seconds written so far and the speed (media seconds per wall second). */
+export interface FfmpegProgress {
+  mediaSeconds: number;
+  speed: number | null;
+  /** The last block (`progress=end`): everything is written. */
+  finished?: boolean;
+}
+
 export interface RunOptions {
   timeoutMs: number;
   signal?: AbortSignal;
-  /** Called with the seconds of media written so far, from ffmpeg's -progress output. */
-  onProgress?(mediaSeconds: number): void;
+  /** Called with each block of ffmpeg's -progress output. */
+  onProgress?(progress: FfmpegProgress): void;
 }
 
 export interface ProbeStream {
@@ -35,6 +44,9 @@ export interface ProbeInfo {
   formatName: string;
   streams: ProbeStream[];
 }
+
+/** What ffprobe said about a file: the parsed summary and its own JSON, which the input diagnostics read. */
+export type ProbedFile = ProbeInfo & { raw: RawProbe };
 
 const KILL_GRACE_MS = 2000;
 const STDERR_KEEP = 64 * 1024;
@@ -116,9 +128,10 @@ async function assertExecutable(path: string, from: string): Promise<void> {
 }
 
 /** Runs ffmpeg with `args` (no shell) inside an `ffmpeg` span; kills it on timeout or abort and throws a classified ProcessingError on failure. */
-export async function runFfmpeg(args: string[], options: RunOptions): Promise<{ stderr: string; durationMs: number }> {
+export async function runFfmpeg(args: string[], options: RunOptions): Promise<{ stderr: string; durationMs: number; cpuSeconds: number | null }> {
   const { ffmpegPath } = await resolveFfmpeg();
-  const fullArgs = ['-hide_banner', '-nostdin', '-y', ...(options.onProgress ? ['-progress', 'pipe:1', '-nostats'] : []), ...args];
+  // -benchmark makes ffmpeg print its own user and system CPU time at exit: the cost figure of `vigil processing report`.
+  const fullArgs = ['-hide_banner', '-nostdin', '-y', '-benchmark', ...(options.onProgress ? ['-progress', 'pipe:1', '-nostats'] : []), ...args];
   return withSpan('ffmpeg', { 'process.command_args': fullArgs.join(' '), 'ffmpeg.timeout_ms': options.timeoutMs }, async (span) => {
     const outcome = await run(ffmpegPath, fullArgs, options);
     span.setAttribute('process.exit_code', outcome.exitCode ?? -1);
@@ -126,12 +139,20 @@ export async function runFfmpeg(args: string[], options: RunOptions): Promise<{ 
       span.setAttribute('processing.error_detail', outcome.failure.message);
       throw outcome.failure;
     }
-    return { stderr: outcome.stderr, durationMs: outcome.durationMs };
+    const cpuSeconds = cpuSecondsOf(outcome.stderr);
+    if (cpuSeconds !== null) span.setAttribute('process.cpu.time', cpuSeconds);
+    return { stderr: outcome.stderr, durationMs: outcome.durationMs, cpuSeconds };
   });
 }
 
+/** User plus system CPU seconds from ffmpeg's `-benchmark` line (`bench: utime=0.585s stime=0.051s rtime=0.281s`). */
+export function cpuSecondsOf(stderr: string): number | null {
+  const match = /bench: utime=([\d.]+)s stime=([\d.]+)s/.exec(stderr);
+  return match ? Number(match[1]) + Number(match[2]) : null;
+}
+
 /** Reads a media file's container and streams (headers only); a file ffprobe cannot read is not_a_video. */
-export async function ffprobe(file: string, options: RunOptions = { timeoutMs: 30_000 }): Promise<ProbeInfo> {
+export async function ffprobe(file: string, options: RunOptions = { timeoutMs: 30_000 }): Promise<ProbedFile> {
   const { ffprobePath } = await resolveFfmpeg();
   const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file];
   return withSpan('ffprobe', { 'process.command_args': args.join(' ') }, async (span) => {
@@ -144,11 +165,28 @@ export async function ffprobe(file: string, options: RunOptions = { timeoutMs: 3
   });
 }
 
-function parseProbe(stdout: string): ProbeInfo {
-  const parsed = JSON.parse(stdout) as {
-    format?: { duration?: string; format_name?: string };
-    streams?: Array<{ codec_type?: string; codec_name?: string; width?: number; height?: number; duration?: string; nb_frames?: string; avg_frame_rate?: string }>;
-  };
+/** Seconds of the file whose video packets are read for keyframe times: enough for an interval, bounded for long files. */
+const KEYFRAME_SCAN_SECONDS = 60;
+
+/** Times of the first video stream's keyframes (packets flagged K) over the file's first minute, in order. */
+export async function keyframeTimes(file: string, options: RunOptions): Promise<number[]> {
+  const { ffprobePath } = await resolveFfmpeg();
+  const args = ['-v', 'error', '-read_intervals', `%+${KEYFRAME_SCAN_SECONDS}`, '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file];
+  return withSpan('ffprobe', { 'process.command_args': args.join(' ') }, async (span) => {
+    const outcome = await run(ffprobePath, args, options);
+    span.setAttribute('process.exit_code', outcome.exitCode ?? -1);
+    if (outcome.failure) throw outcome.failure;
+    return outcome.stdout
+      .split('\n')
+      .filter((line) => line.split(',')[1]?.includes('K'))
+      .map((line) => Number(line.split(',')[0]))
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
+  });
+}
+
+function parseProbe(stdout: string): ProbedFile {
+  const parsed = JSON.parse(stdout) as RawProbe;
   const durationSeconds = Number(parsed.format?.duration ?? NaN);
   const streams: ProbeStream[] = (parsed.streams ?? [])
     .filter((stream) => stream.codec_type === 'video' || stream.codec_type === 'audio')
@@ -158,7 +196,7 @@ function parseProbe(stdout: string): ProbeInfo {
       ...(stream.codec_type === 'video' ? { width: stream.width ?? 0, height: stream.height ?? 0, frames: frameCount(stream, durationSeconds) } : {}),
     }));
   if (!parsed.format?.format_name) throw new ProcessingError('not_a_video', 'ffprobe found no recognisable container');
-  return { durationSeconds: Number.isFinite(durationSeconds) ? durationSeconds : 0, formatName: parsed.format.format_name, streams };
+  return { durationSeconds: Number.isFinite(durationSeconds) ? durationSeconds : 0, formatName: parsed.format.format_name, streams, raw: parsed };
 }
 
 function frameCount(stream: { nb_frames?: string; avg_frame_rate?: string; duration?: string }, formatDuration: number): number {
@@ -207,15 +245,21 @@ function run(binary: string, args: string[], options: RunOptions): Promise<RunOu
     let stoppedFor: 'timeout' | 'abort' | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     const progress = options.onProgress;
+    const block: FfmpegProgress = { mediaSeconds: 0, speed: null };
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       if (!progress) {
         stdout += chunk;
         return;
       }
-      // -progress writes key=value lines; out_time_us is the media time written so far.
+      // -progress writes blocks of key=value lines, each ended by a `progress=` line.
       const lines = (stdout + chunk).split('\n');
       stdout = lines.pop() ?? '';
-      for (const line of lines) if (line.startsWith('out_time_us=')) progress(Number(line.slice(12)) / 1e6 || 0);
+      for (const line of lines) {
+        const [key, value = ''] = line.split('=', 2);
+        if (key === 'out_time_us') block.mediaSeconds = Number(value) / 1e6 || 0;
+        else if (key === 'speed') block.speed = Number.parseFloat(value) || null;
+        else if (key === 'progress') progress({ ...block, finished: value === 'end' });
+      }
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEEP);

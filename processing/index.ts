@@ -15,6 +15,7 @@ import { registerTusUploads } from './tus.ts';
 import { processingConfigSchema, type ProcessingConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg.ts';
 import { createDelayNotices } from './delays.ts';
+import { createEventDelivery } from './events.ts';
 import { createGcComponent, type GcReport } from './gc.ts';
 import { processingMetrics } from './metrics.ts';
 import { processingMigrations } from './migrations.ts';
@@ -23,6 +24,7 @@ import { resumeWorkOfDeadStarts } from './recovery.ts';
 import { reportCommand } from './report.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
+import { eventBacklog } from './store.ts';
 import { createPipelineWorker, declareQueues, type PipelineWorker } from './worker.ts';
 
 export { getProcessingSignals, type ProcessingSignals, type QueueSignal, type SignalOptions } from './signals.ts';
@@ -30,6 +32,7 @@ export { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg, type FfmpegInfo, t
 export { FAILURE_CLASSES, FAILURE_CODES, type FailureClass, type FailureCode } from './failures.ts';
 export { listVideosPage, videoDetail } from './read-api.ts';
 export { VIDEO_STATES, type VideoState } from './store.ts';
+export { DURATION_BUCKET_NAMES, type DurationBucket, type TimeToPublish } from './time-to-publish.ts';
 export type { Workflow, WorkflowStage } from './workflow.ts';
 
 const gcCommand: CliCommand = {
@@ -80,7 +83,11 @@ export const processingModule = defineModule({
   async setup(ctx) {
     const config = ctx.config.processing;
     const storage = new Storage(config.storageDir);
-    const metrics = processingMetrics(ctx.registry, async () => queueSignals(ctx.db, ctx.clock.now(), 60_000));
+    const metrics = processingMetrics(
+      ctx.registry,
+      async () => queueSignals(ctx.db, ctx.clock.now(), 60_000),
+      async () => eventBacklog(ctx.db, ctx.clock.date()),
+    );
     const components: Component[] = [{ name: 'processing-storage', health: () => storage.health(config.minFreeBytes) }];
     const ffmpeg = await resolveFfmpeg();
     ctx.logger.info({ ffmpeg: ffmpeg.ffmpegPath, ffprobe: ffmpeg.ffprobePath, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg resolved');
@@ -136,6 +143,7 @@ export const processingModule = defineModule({
         metrics,
         mailer,
         statusUrl: links.status,
+        outputUrl: links.output,
       });
       worker = pipeline;
       components.push(
@@ -153,6 +161,7 @@ export const processingModule = defineModule({
           },
         },
         createGcComponent({ db: ctx.db, storage, config, clock: ctx.clock, logger: ctx.logger, metrics }),
+        createEventDelivery({ db: ctx.db, clock: ctx.clock, logger: ctx.logger, metrics, endpoints: config.events, policy: config.eventDelivery, interval: config.pollInterval }),
       );
     } else if (ctx.roles.has('api')) {
       // Uploads can arrive before any worker has started: the queues must exist for the upload's first job.

@@ -6,11 +6,14 @@ export interface ProcessingMetrics {
   stageDuration: TracedHistogram<'stage' | 'outcome'>;
   stageFailures: Counter<'stage' | 'class'>;
   processingRatio: Histogram;
+  timeToPublish: Histogram<'duration'>;
+  cpuSeconds: Counter;
   bytesIn: Counter;
   bytesOut: Counter;
   uploads: Counter<'outcome'>;
   gcFreedBytes: Counter<'kind'>;
   queueDepth: Gauge<'queue'>;
+  eventDeliveries: Counter<'endpoint' | 'outcome'>;
   queueOldestAge: Gauge<'queue'>;
 }
 
@@ -22,8 +25,19 @@ export interface QueueGauge {
 
 const cache = new WeakMap<Registry, ProcessingMetrics>();
 
-/** The processing metrics in `registry` (created once per registry). Labels are bounded: stage, class, outcome, queue. */
-export function processingMetrics(registry: Registry, readQueues: () => Promise<QueueGauge[]> = async () => []): ProcessingMetrics {
+export interface EventBacklogGauge {
+  endpoint: string;
+  pending: number;
+  oldestPendingSeconds: number;
+  failed: number;
+}
+
+/** The processing metrics in `registry` (created once per registry). Labels are bounded: stage, class, outcome, queue, duration bucket, event endpoint (from config). */
+export function processingMetrics(
+  registry: Registry,
+  readQueues: () => Promise<QueueGauge[]> = async () => [],
+  readEvents: () => Promise<EventBacklogGauge[]> = async () => [],
+): ProcessingMetrics {
   let metrics = cache.get(registry);
   if (metrics) return metrics;
   const registers = [registry];
@@ -46,10 +60,24 @@ export function processingMetrics(registry: Registry, readQueues: () => Promise<
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32],
       registers,
     }),
+    timeToPublish: new Histogram({
+      name: 'vigil_processing_time_to_publish_seconds',
+      help: 'From upload to published, by source-duration bucket (<1m, 1-5m, 5-20m, 20-60m, >60m).',
+      labelNames: ['duration'],
+      buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400],
+      registers,
+    }),
+    cpuSeconds: new Counter({ name: 'vigil_processing_cpu_seconds_total', help: 'CPU seconds (user + system) that ffmpeg reported for committed stage attempts.', registers }),
     bytesIn: new Counter({ name: 'vigil_processing_bytes_in_total', help: 'Bytes of accepted uploads.', registers }),
     bytesOut: new Counter({ name: 'vigil_processing_bytes_out_total', help: 'Bytes of committed derived files (renditions, thumbnails).', registers }),
     uploads: new Counter({ name: 'vigil_processing_uploads_total', help: 'Upload requests, by outcome (accepted, too_large, invalid, error).', labelNames: ['outcome'], registers }),
     gcFreedBytes: new Counter({ name: 'vigil_processing_gc_freed_bytes_total', help: 'Bytes GC deleted, by kind (derived, original, orphan).', labelNames: ['kind'], registers }),
+    eventDeliveries: new Counter({
+      name: 'vigil_processing_event_deliveries_total',
+      help: 'POSTs of processing events, by endpoint and outcome (delivered, retry, failed: given up).',
+      labelNames: ['endpoint', 'outcome'],
+      registers,
+    }),
     queueDepth: new Gauge({
       name: 'vigil_processing_queue_depth',
       help: 'Jobs waiting in each stage queue.',
@@ -69,6 +97,24 @@ export function processingMetrics(registry: Registry, readQueues: () => Promise<
       },
     }),
   };
+  new Gauge({
+    name: 'vigil_processing_events_pending',
+    help: 'Processing events not yet delivered, by endpoint.',
+    labelNames: ['endpoint'],
+    registers,
+    async collect() {
+      for (const backlog of await readEvents()) this.set({ endpoint: backlog.endpoint }, backlog.pending);
+    },
+  });
+  new Gauge({
+    name: 'vigil_processing_events_oldest_pending_age_seconds',
+    help: 'Age of the oldest undelivered processing event, by endpoint: a receiver that keeps failing makes it grow.',
+    labelNames: ['endpoint'],
+    registers,
+    async collect() {
+      for (const backlog of await readEvents()) this.set({ endpoint: backlog.endpoint }, backlog.oldestPendingSeconds);
+    },
+  });
   cache.set(registry, metrics);
   return metrics;
 }

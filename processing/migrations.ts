@@ -97,5 +97,39 @@ export const processingMigrations: readonly Migration[] = [
     sql: `update processing_checkpoints set error_code = case error_class when 'INPUT_INVALID' then 'not_a_video' when 'TIMEOUT' then 'timed_out'
       when 'RESOURCE' then 'storage_unavailable' when 'WORKER_LOST' then 'worker_lost' else 'internal' end where error_class is not null`,
   },
-  { id: 'processing/013_videos_delayed_notice', sql: 'alter table processing_videos add column noticed_delayed_at timestamptz' },
+  { id: 'processing/013_videos_diagnostics', sql: 'alter table processing_videos add column diagnostics jsonb' },
+  {
+    id: 'processing/014_checkpoints_progress',
+    // progress_*: the running attempt's last reported progress; cpu_seconds: what its tools reported using.
+    sql: `alter table processing_checkpoints add column progress_percent double precision, add column progress_speed double precision,
+      add column progress_eta timestamptz, add column progress_at timestamptz, add column cpu_seconds double precision`,
+  },
+  {
+    id: 'processing/015_events',
+    // Written in the transaction of the change each one reports; sequence orders a video's events.
+    sql: `create table processing_events (
+      id text primary key,
+      video_id text not null,
+      sequence integer not null,
+      type text not null,
+      data jsonb not null,
+      created_at timestamptz not null,
+      unique (video_id, sequence)
+    )`,
+  },
+  {
+    id: 'processing/016_event_deliveries',
+    sql: `create table processing_event_deliveries (
+      event_id text not null references processing_events (id),
+      endpoint text not null,
+      status text not null check (status in ('pending', 'delivered', 'failed')),
+      attempts integer not null default 0,
+      next_attempt_at timestamptz not null,
+      delivered_at timestamptz,
+      last_error text,
+      primary key (event_id, endpoint)
+    )`,
+  },
+  { id: 'processing/017_event_deliveries_pending', sql: `create index processing_event_deliveries_pending on processing_event_deliveries (endpoint, event_id) where status = 'pending'` },
+  { id: 'processing/018_videos_delayed_notice', sql: 'alter table processing_videos add column noticed_delayed_at timestamptz' },
 ];

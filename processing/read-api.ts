@@ -2,26 +2,15 @@ import { decodeCursor, errorResponses, labelsSchema, looseObject, pageOf, pageQu
 import { ADMIN_API_PREFIX, type HttpServer } from '../core/http/server.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
+import { summary } from './api.ts';
 import { runGc, type GcDeps } from './gc.ts';
-import { selectVideosPage } from './read.ts';
 import { queueSignals } from './signals.ts';
 import { STAGES } from './stages/index.ts';
-import { getVideo, listCheckpoints, VIDEO_STATES, type Video, type VideoState } from './store.ts';
+import { getVideo, listCheckpoints, listVideoEvents, selectVideosPage, VIDEO_STATES, type Video, type VideoState } from './store.ts';
 import { workflowOf } from './workflow.ts';
 
-function videoSummary(video: Video) {
-  return {
-    id: video.id,
-    state: video.state,
-    stage: video.state === 'published' ? null : video.stage,
-    labels: video.labels,
-    originalName: video.originalName,
-    synthetic: video.synthetic,
-    createdAt: video.createdAt.toISOString(),
-    updatedAt: video.updatedAt.toISOString(),
-    error: video.errorClass ? { class: video.errorClass, message: video.errorMessage ?? '' } : null,
-  };
-}
+/** What an operator sees of a video in lists: the API's summary, and whether a probe made it. */
+const adminSummary = (video: Video) => ({ ...summary(video), synthetic: video.synthetic });
 
 /** One video for an operator: its summary, every checkpoint and the workflow (stages with attempts, waits and durations). */
 export async function videoDetail(db: Db, id: string, now: number) {
@@ -29,7 +18,7 @@ export async function videoDetail(db: Db, id: string, now: number) {
   if (!video) return undefined;
   const checkpoints = await listCheckpoints(db, id);
   return {
-    video: videoSummary(video),
+    video: adminSummary(video),
     checkpoints: checkpoints.map((checkpoint) => ({
       stage: checkpoint.stage,
       attempt: checkpoint.attempt,
@@ -61,7 +50,7 @@ export async function listVideosPage(db: Db, query: { state?: VideoState; label?
   const labels = labelFilter(query.label ?? []);
   const rows = await selectVideosPage(db, { limit: query.limit + 1, ...(query.state ? { state: query.state } : {}), ...(labels ? { labels } : {}), ...(cursor ? { before: cursor } : {}) });
   const page = pageOf(rows, query.limit, (video) => ({ createdAt: video.createdAt.toISOString(), id: video.id }));
-  return { videos: page.items.map(videoSummary), nextCursor: page.nextCursor };
+  return { videos: page.items.map(adminSummary), nextCursor: page.nextCursor };
 }
 
 const videoSchema = looseObject(
@@ -125,6 +114,19 @@ export function registerProcessingReadApi(http: HttpServer, deps: { db: Db; cloc
           if (!detail) throw requestError('id', `no video "${request.params.id}"`, 404);
           return detail;
         },
+      );
+
+      api.get<{ Params: { id: string } }>(
+        '/videos/:id/events',
+        {
+          schema: {
+            tags: ['processing'],
+            summary: "One video's processing events in sequence, with each endpoint's delivery (status, attempts, last error)",
+            params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] },
+            response: { 200: looseObject({ events: { type: 'array', items: looseObject({ id: { type: 'string' }, sequence: { type: 'integer' }, type: { type: 'string' } }) } }, ['events']), ...errorResponses },
+          },
+        },
+        async (request) => ({ events: await listVideoEvents(db, request.params.id) }),
       );
 
       api.get(

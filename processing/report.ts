@@ -5,6 +5,8 @@ import { parseDuration } from '../core/config/duration.ts';
 import { migrate, openDb, type Queryable } from '../core/db/index.ts';
 import type { ProcessingConfig } from './config.ts';
 import { processingMigrations } from './migrations.ts';
+import { timeToPublishByBucket } from './store.ts';
+import type { TimeToPublish } from './time-to-publish.ts';
 
 /** What the stored videos and checkpoints of a window add up to. */
 export interface CostTotals {
@@ -16,6 +18,8 @@ export interface CostTotals {
   bytes: number;
   /** Wall seconds of every stage attempt of those videos, failed attempts included. */
   processingSeconds: number;
+  /** CPU seconds (user + system) their tools reported, over the attempts that committed. */
+  cpuSeconds: number;
   /** From upload (first stage) or the previous attempt's end to an attempt's start: queueing plus retry backoff. */
   queueWaitMeanSeconds: number | null;
   queueWaitP95Seconds: number | null;
@@ -30,7 +34,7 @@ export async function readCostTotals(db: Queryable, since: Date): Promise<CostTo
        where v.state = 'published' and v.finished_at >= $1
      ),
      attempts as (
-       select c.duration_seconds,
+       select c.duration_seconds, c.cpu_seconds,
               extract(epoch from c.started_at - coalesce(lag(c.finished_at) over (partition by c.video_id order by c.started_at, c.id), p.created_at))::float8 as wait_seconds
        from processing_checkpoints c join published p on p.id = c.video_id
      )
@@ -38,6 +42,7 @@ export async function readCostTotals(db: Queryable, since: Date): Promise<CostTo
             (select coalesce(sum(video_seconds), 0)::float8 from published) as "videoSeconds",
             (select coalesce(sum(bytes), 0)::float8 from published) as bytes,
             coalesce(sum(duration_seconds), 0)::float8 as "processingSeconds",
+            coalesce(sum(cpu_seconds), 0)::float8 as "cpuSeconds",
             avg(wait_seconds)::float8 as "queueWaitMeanSeconds",
             (percentile_cont(0.95) within group (order by wait_seconds))::float8 as "queueWaitP95Seconds"
      from attempts`,
@@ -52,6 +57,7 @@ export interface CostReport {
   processingSecondsPerVideoSecond: number | null;
   processingSecondsPerMegabyte: number | null;
   processingSecondsPerVideo: number | null;
+  cpuSecondsPerVideo: number | null;
   queueWaitMeanSeconds: number | null;
   queueWaitP95Seconds: number | null;
   uploadsPerHour: number;
@@ -77,6 +83,7 @@ export function costReport(totals: CostTotals, options: { windowMs: number; conc
     processingSecondsPerVideoSecond: per(totals.processingSeconds, totals.videoSeconds),
     processingSecondsPerMegabyte: per(totals.processingSeconds, totals.bytes / 1e6),
     processingSecondsPerVideo: perVideo,
+    cpuSecondsPerVideo: per(totals.cpuSeconds, totals.videos),
     queueWaitMeanSeconds: totals.queueWaitMeanSeconds,
     queueWaitP95Seconds: totals.queueWaitP95Seconds,
     uploadsPerHour,
@@ -85,7 +92,7 @@ export function costReport(totals: CostTotals, options: { windowMs: number; conc
   };
 }
 
-export function formatCostReport(report: CostReport, concurrency: number): string[] {
+export function formatCostReport(report: CostReport, concurrency: number, timeToPublish: readonly TimeToPublish[] = []): string[] {
   const figure = (value: number | null, digits = 2) => (value === null ? 'n/a' : value.toFixed(digits));
   if (report.videos === 0) return [`No video was published in the last ${figure(report.windowHours, 1)} h, so there is nothing to measure yet.`];
   return [
@@ -93,15 +100,20 @@ export function formatCostReport(report: CostReport, concurrency: number): strin
     `processing seconds per video second   ${figure(report.processingSecondsPerVideoSecond)}`,
     `processing seconds per MB uploaded    ${figure(report.processingSecondsPerMegabyte)}`,
     `processing seconds per video          ${figure(report.processingSecondsPerVideo)}`,
+    `CPU seconds per video                 ${figure(report.cpuSecondsPerVideo)}`,
     `queue wait per attempt (mean / p95)   ${figure(report.queueWaitMeanSeconds)} s / ${figure(report.queueWaitP95Seconds)} s`,
     `at ${figure(report.uploadsPerHour, 1)} uploads per hour: ${figure(report.busyJobSlots)} jobs busy at once on average, ` +
       `${report.workersNeeded} worker process(es) at concurrency ${concurrency} to stay under ${TARGET_UTILISATION * 100} % busy`,
+    ...timeToPublish.map(
+      (bucket) => `time to publish, sources ${bucket.bucket.padEnd(6)} median ${figure(bucket.medianSeconds, 1)} s, p95 ${figure(bucket.p95Seconds, 1)} s over ${bucket.videos} video(s)`,
+    ),
   ];
 }
 
 export const reportCommand: CliCommand<CoreConfig & { processing: ProcessingConfig }> = {
   name: 'processing report',
-  summary: 'Print processing cost from the stored checkpoints: seconds per video second and per MB, queue wait, workers needed for an upload rate',
+  summary:
+    'Print processing cost from the stored checkpoints: seconds per video second and per MB, CPU seconds per video, queue wait, workers needed for an upload rate, time to publish per source length',
   usage: '[--since 7d] [--uploads-per-hour N]',
   options: { since: { type: 'string' }, 'uploads-per-hour': { type: 'string' } },
   async run(args, io) {
@@ -121,9 +133,11 @@ export const reportCommand: CliCommand<CoreConfig & { processing: ProcessingConf
     const db = await openDb(config.database, 'vigil-report');
     try {
       await migrate(db, processingMigrations);
-      const totals = await readCostTotals(db, new Date(systemClock.now() - windowMs));
+      const now = systemClock.now();
+      const totals = await readCostTotals(db, new Date(now - windowMs));
+      const timeToPublish = await timeToPublishByBucket(db, { from: new Date(now - windowMs), to: new Date(now), includeSynthetic: true });
       const report = costReport(totals, { windowMs, concurrency: config.processing.concurrency, ...(rate !== undefined ? { uploadsPerHour: rate } : {}) });
-      for (const line of formatCostReport(report, config.processing.concurrency)) io.out(line);
+      for (const line of formatCostReport(report, config.processing.concurrency, timeToPublish)) io.out(line);
       return 0;
     } finally {
       await db.close();

@@ -1,7 +1,8 @@
 import type { Queryable } from '../core/db/index.ts';
 import type { Queue } from '../core/queue/index.ts';
 import { STAGES } from './stages/index.ts';
-import { finishedByStage, videoOutcomes, waitingByStage } from './store.ts';
+import { finishedByStage, timeToPublishByBucket, videoOutcomes, waitingByStage } from './store.ts';
+import type { TimeToPublish } from './time-to-publish.ts';
 import { queueName } from './worker.ts';
 
 export interface QueueSignal {
@@ -18,6 +19,8 @@ export interface ProcessingSignals {
   /** failureRate = failed / (published + failed) in the window; null with no samples. */
   videos: { published: number; failed: number; failureRate: number | null };
   queues: QueueSignal[];
+  /** Upload-to-published time per source-duration bucket of the videos published in the window (buckets with none left out). */
+  timeToPublish: TimeToPublish[];
 }
 
 export interface SignalOptions {
@@ -34,11 +37,13 @@ export interface SignalOptions {
  */
 export async function getProcessingSignals(db: Queryable, _queue: Queue | null, options: SignalOptions): Promise<ProcessingSignals> {
   const from = options.now - options.windowMs;
-  const { published, failed } = await videoOutcomes(db, { from: new Date(from), to: new Date(options.now), includeSynthetic: options.includeSynthetic ?? false });
+  const window = { from: new Date(from), to: new Date(options.now), includeSynthetic: options.includeSynthetic ?? false };
+  const { published, failed } = await videoOutcomes(db, window);
   return {
     window: { from, to: options.now },
     videos: { published, failed, failureRate: published + failed ? failed / (published + failed) : null },
     queues: await queueSignals(db, options.now, options.windowMs),
+    timeToPublish: await timeToPublishByBucket(db, window),
   };
 }
 

@@ -1,5 +1,8 @@
 import type { Queryable } from '../core/db/index.ts';
+import type { InputDiagnostics } from './diagnostics.ts';
 import type { FailureClass, FailureCode } from './failures.ts';
+import type { StageProgress } from './progress.ts';
+import { DURATION_BUCKETS, type TimeToPublish } from './time-to-publish.ts';
 
 // Every statement of the processing module, one named intent each. Columns are aliased to the camelCase fields of the
 // types below; instants are timestamptz (Date), sizes are cast to float8 so both drivers return numbers.
@@ -31,6 +34,8 @@ export interface Video {
   fence: string | null;
   jobId: string | null;
   source: SourceInfo | null;
+  /** What the probe stage found in the upload (null before it ran). */
+  diagnostics: InputDiagnostics | null;
   errorClass: FailureClass | null;
   errorCode: FailureCode | null;
   /** The user sentence for a failed video. */
@@ -56,6 +61,9 @@ export interface Checkpoint {
   errorCode: FailureCode | null;
   /** Technical detail for admins (ffmpeg lines, paths); never shown to users. */
   message: string | null;
+  /** The last progress a running attempt reported (null for stages that report none). */
+  progress: StageProgress | null;
+  cpuSeconds: number | null;
 }
 
 export interface Output {
@@ -73,7 +81,7 @@ export interface Failure {
   detail: string;
 }
 
-const VIDEO_COLUMNS = `id, sha256, original_name as "originalName", email, labels, synthetic, state, stage, fence, job_id as "jobId", source,
+const VIDEO_COLUMNS = `id, sha256, original_name as "originalName", email, labels, synthetic, state, stage, fence, job_id as "jobId", source, diagnostics,
   error_class as "errorClass", error_code as "errorCode", error_message as "errorMessage", error_detail as "errorDetail",
   created_at as "createdAt", updated_at as "updatedAt", finished_at as "finishedAt"`;
 
@@ -123,6 +131,10 @@ export async function claimVideo(db: Queryable, videoId: string, fence: string, 
 
 export async function setSource(db: Queryable, videoId: string, source: SourceInfo): Promise<void> {
   await db.query('update processing_videos set source = $2 where id = $1', [videoId, JSON.stringify(source)]);
+}
+
+export async function setDiagnostics(db: Queryable, videoId: string, diagnostics: InputDiagnostics): Promise<void> {
+  await db.query('update processing_videos set diagnostics = $2 where id = $1', [videoId, JSON.stringify(diagnostics)]);
 }
 
 export async function advanceStage(db: Queryable, videoId: string, stage: string, now: Date): Promise<void> {
@@ -232,8 +244,16 @@ export async function insertCheckpoint(
   return row!.id;
 }
 
-export async function finishCheckpoint(db: Queryable, id: string, now: Date, durationSeconds: number): Promise<void> {
-  await db.query(`update processing_checkpoints set status = 'finished', finished_at = $2, duration_seconds = $3 where id = $1`, [id, now, durationSeconds]);
+export async function finishCheckpoint(db: Queryable, id: string, now: Date, durationSeconds: number, cpuSeconds: number | null): Promise<void> {
+  await db.query(`update processing_checkpoints set status = 'finished', finished_at = $2, duration_seconds = $3, cpu_seconds = $4 where id = $1`, [id, now, durationSeconds, cpuSeconds]);
+}
+
+/** The running attempt's latest progress (ignored once the attempt has ended). */
+export async function setCheckpointProgress(db: Queryable, id: string, progress: StageProgress, now: Date): Promise<void> {
+  await db.query(
+    `update processing_checkpoints set progress_percent = $2, progress_speed = $3, progress_eta = $4, progress_at = $5 where id = $1 and status = 'started'`,
+    [id, progress.percent, progress.speed, progress.estimatedFinishAt, now],
+  );
 }
 
 export async function failCheckpoint(db: Queryable, id: string, failure: Omit<Failure, 'userMessage'>, now: Date, durationSeconds: number | null): Promise<void> {
@@ -267,12 +287,14 @@ export async function countAttempts(db: Queryable, videoId: string, stage: strin
 }
 
 export async function listCheckpoints(db: Queryable, videoId: string): Promise<Checkpoint[]> {
-  return db.query<Checkpoint>(
+  const rows = await db.query<Omit<Checkpoint, 'progress'> & { percent: number | null; speed: number | null; eta: Date | null }>(
     `select id::text as id, stage, attempt, status, started_at as "startedAt", finished_at as "finishedAt", duration_seconds as "durationSeconds",
-       worker_id as "workerId", job_id as "jobId", error_class as "errorClass", error_code as "errorCode", message
+       worker_id as "workerId", job_id as "jobId", error_class as "errorClass", error_code as "errorCode", message,
+       progress_percent as percent, progress_speed as speed, progress_eta as eta, cpu_seconds as "cpuSeconds"
      from processing_checkpoints c where video_id = $1 order by c.id`,
     [videoId],
   );
+  return rows.map(({ percent, speed, eta, ...checkpoint }) => ({ ...checkpoint, progress: percent === null ? null : { percent, speed, estimatedFinishAt: eta } }));
 }
 
 // ---- outputs
@@ -303,6 +325,20 @@ export async function videoOutcomes(db: Queryable, window: { from: Date; to: Dat
     [window.from, window.to, window.includeSynthetic],
   );
   return { published: row?.published ?? 0, failed: row?.failed ?? 0 };
+}
+
+/** Median and p95 of upload-to-published time per source-duration bucket, over the videos published in the window. */
+export async function timeToPublishByBucket(db: Queryable, window: { from: Date; to: Date; includeSynthetic: boolean }): Promise<TimeToPublish[]> {
+  const bounds = DURATION_BUCKETS.slice(0, -1).map((bucket) => bucket.upTo);
+  const rows = await db.query<{ bucket: number; videos: number; medianSeconds: number; p95Seconds: number }>(
+    `select width_bucket(coalesce((source->>'durationSeconds')::float8, 0), $4::float8[]) as bucket, count(*)::int as videos,
+            (percentile_cont(0.5) within group (order by extract(epoch from finished_at - created_at)))::float8 as "medianSeconds",
+            (percentile_cont(0.95) within group (order by extract(epoch from finished_at - created_at)))::float8 as "p95Seconds"
+     from processing_videos where state = 'published' and finished_at > $1 and finished_at <= $2 and ($3 or not synthetic)
+     group by 1 order by 1`,
+    [window.from, window.to, window.includeSynthetic, bounds],
+  );
+  return rows.map(({ bucket, ...figures }) => ({ bucket: DURATION_BUCKETS[bucket]!.name, ...figures }));
 }
 
 /** Per stage: unfinished videos waiting (no running attempt), running, and the oldest wait. */
@@ -400,4 +436,109 @@ export async function deleteMarkedBlob(db: Queryable, sha256: string): Promise<n
 
 export async function listOutputPaths(db: Queryable): Promise<Set<string>> {
   return new Set((await db.query<{ path: string }>('select path from processing_outputs')).map((row) => row.path));
+}
+
+// ---- events (processing/events.ts)
+
+export interface PendingEvent {
+  id: string;
+  videoId: string;
+  sequence: number;
+  type: string;
+  data: Record<string, unknown>;
+  createdAt: Date;
+  attempts: number;
+}
+
+/** The event with the video's next sequence number, and one pending delivery per endpoint. */
+export async function insertEvent(
+  db: Queryable,
+  event: { id: string; videoId: string; type: string; data: Record<string, unknown>; now: Date; endpoints: readonly string[] },
+): Promise<void> {
+  // Serialises a video's events across transactions, so sequence numbers follow commit order.
+  await db.query('select pg_advisory_xact_lock(hashtext($1))', [`processing_events:${event.videoId}`]);
+  await db.query(
+    `insert into processing_events (id, video_id, sequence, type, data, created_at)
+     values ($1, $2, (select coalesce(max(sequence), 0) + 1 from processing_events where video_id = $2), $3, $4, $5)`,
+    [event.id, event.videoId, event.type, JSON.stringify(event.data), event.now],
+  );
+  await db.query(
+    `insert into processing_event_deliveries (event_id, endpoint, status, next_attempt_at) select $1, endpoint, 'pending', $2 from unnest($3::text[]) as endpoint`,
+    [event.id, event.now, event.endpoints],
+  );
+}
+
+/** For each video, its earliest undelivered event for `endpoint`, when that one is due: later events wait behind it. */
+export async function dueEventHeads(db: Queryable, endpoint: string, now: Date): Promise<PendingEvent[]> {
+  return db.query<PendingEvent>(
+    `select * from (
+       select distinct on (e.video_id) e.id, e.video_id as "videoId", e.sequence, e.type, e.data, e.created_at as "createdAt", d.attempts, d.next_attempt_at
+       from processing_event_deliveries d join processing_events e on e.id = d.event_id
+       where d.endpoint = $1 and d.status = 'pending'
+       order by e.video_id, e.sequence
+     ) heads where next_attempt_at <= $2 order by "createdAt" limit 100`,
+    [endpoint, now],
+  );
+}
+
+export async function markEventDelivered(db: Queryable, eventId: string, endpoint: string, now: Date): Promise<void> {
+  await db.query(`update processing_event_deliveries set status = 'delivered', attempts = attempts + 1, delivered_at = $3 where event_id = $1 and endpoint = $2`, [eventId, endpoint, now]);
+}
+
+export async function markEventRetry(db: Queryable, eventId: string, endpoint: string, nextAttemptAt: Date, error: string): Promise<void> {
+  await db.query(`update processing_event_deliveries set attempts = attempts + 1, next_attempt_at = $3, last_error = $4 where event_id = $1 and endpoint = $2`, [
+    eventId,
+    endpoint,
+    nextAttemptAt,
+    error,
+  ]);
+}
+
+export async function markEventFailed(db: Queryable, eventId: string, endpoint: string, error: string): Promise<void> {
+  await db.query(`update processing_event_deliveries set status = 'failed', attempts = attempts + 1, last_error = $3 where event_id = $1 and endpoint = $2`, [eventId, endpoint, error]);
+}
+
+/** Per endpoint: deliveries still pending, the age of the oldest, and those given up. */
+export async function eventBacklog(db: Queryable, now: Date): Promise<Array<{ endpoint: string; pending: number; oldestPendingSeconds: number; failed: number }>> {
+  return db.query(
+    `select d.endpoint, count(*) filter (where d.status = 'pending')::int as pending, count(*) filter (where d.status = 'failed')::int as failed,
+            coalesce(extract(epoch from $1 - min(e.created_at) filter (where d.status = 'pending')), 0)::float8 as "oldestPendingSeconds"
+     from processing_event_deliveries d join processing_events e on e.id = d.event_id group by d.endpoint`,
+    [now],
+  );
+}
+
+/** A video's events with each endpoint's delivery, for the admin API. */
+export async function listVideoEvents(db: Queryable, videoId: string) {
+  return db.query<{ id: string; sequence: number; type: string; createdAt: Date; data: Record<string, unknown>; deliveries: Array<{ endpoint: string; status: string; attempts: number; lastError: string | null }> }>(
+    `select e.id, e.sequence, e.type, e.created_at as "createdAt", e.data,
+            coalesce(json_agg(json_build_object('endpoint', d.endpoint, 'status', d.status, 'attempts', d.attempts, 'lastError', d.last_error) order by d.endpoint)
+              filter (where d.endpoint is not null), '[]') as deliveries
+     from processing_events e left join processing_event_deliveries d on d.event_id = e.id
+     where e.video_id = $1 group by e.id order by e.sequence`,
+    [videoId],
+  );
+}
+
+// The read side of the admin API and the console: videos paged newest first.
+
+export interface VideoFilter {
+  state?: VideoState;
+  /** Only videos with all these labels. */
+  labels?: Record<string, string>;
+  /** Only videos created before this one (the previous page's last): newer uploads never shift a later page. */
+  before?: { createdAt: string; id: string };
+  limit: number;
+}
+
+export async function selectVideosPage(db: Queryable, filter: VideoFilter): Promise<Video[]> {
+  const rows = await db.query<{ id: string }>(
+    `select id from processing_videos
+      where ($1::text is null or state = $1) and ($2::jsonb is null or labels @> $2::jsonb)
+        and ($3::timestamptz is null or (created_at, id) < ($3::timestamptz, $4::text))
+      order by created_at desc, id desc limit $5`,
+    [filter.state ?? null, filter.labels ? JSON.stringify(filter.labels) : null, filter.before?.createdAt ?? null, filter.before?.id ?? null, filter.limit],
+  );
+  const videos = await Promise.all(rows.map((row) => getVideo(db, row.id)));
+  return videos.filter((video): video is Video => video !== null);
 }

@@ -5,11 +5,14 @@ import type { Clock } from '../core/clock.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import type { Mailer } from '../core/mail.ts';
-import type { Queue } from '../core/queue/index.ts';
+import { inTransaction, type Queue } from '../core/queue/index.ts';
 import { withSpan, type Logger } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
+import { emitEvent, type EventType } from './events.ts';
 import { classify, isRetryable, ProcessingError } from './failures.ts';
 import type { ProcessingMetrics } from './metrics.ts';
+import { watchProgress, type StageProgress } from './progress.ts';
+import { durationBucketOf } from './time-to-publish.ts';
 import { claimNotice, composeNotice, deliverNotice, type NoticeJob, type NoticeKind } from './notices.ts';
 import { STAGES, type Stage, type StageName, type StageResult } from './stages/index.ts';
 import type { Storage } from './storage.ts';
@@ -41,6 +44,8 @@ export interface PipelineDeps {
   mailer: Mailer;
   /** Read at use time: the server's address is known only after it listens. */
   statusUrl(videoId: string): string;
+  /** A signed link to one output, for the `video.ready` event. */
+  outputUrl(videoId: string, name: string): string;
 }
 
 /** Why an attempt was given up without being the video's fault: none of these counts against the stage's retries. */
@@ -52,11 +57,6 @@ const INTERRUPTION_DETAIL: Record<Interruption, string> = {
 };
 const interruption = (kind: Interruption) => new ProcessingError('worker_lost', INTERRUPTION_DETAIL[kind], { facts: { interruption: kind } });
 const interruptionOf = (failure: ProcessingError): Interruption | undefined => failure.facts.interruption as Interruption | undefined;
-
-/** pg-boss statements that run inside one of our transactions, so a job is created if and only if the transaction commits. */
-function inTransaction(tx: Queryable) {
-  return { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } };
-}
 
 /** How often workers poll while NOTIFY is working: the wait a retry that came due may add. */
 const NOTIFY_BACKSTOP_SECONDS = 5;
@@ -227,6 +227,7 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
       const fence = `${job.id}/${job.retryCount}/${attempt}`;
       await store.claimVideo(tx, videoId, fence, now);
       const checkpointId = await store.insertCheckpoint(tx, { videoId, stage: stage.name, attempt, jobId: job.id, workerId: WORKER_ID, now });
+      await emit(deps, tx, videoId, 'video.processing', { stage: stage.name, attempt }, now);
       return { video: { ...video, fence }, checkpointId, attempt, counts };
     });
     if (!begun) {
@@ -235,6 +236,20 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
     }
     span.setAttribute('processing.attempt', begun.attempt);
     const started = performance.now();
+    const stall = new AbortController();
+    const attemptSignal = AbortSignal.any([signal, stall.signal]);
+    let progressWrites = Promise.resolve();
+    const watch = watchProgress({
+      clock,
+      sourceSeconds: begun.video.source?.durationSeconds ?? 0,
+      interval: deps.config.progressInterval,
+      stallTimeout: deps.config.stallTimeout,
+      report: (progress) => {
+        span.setAttribute('processing.progress_percent', progress.percent);
+        progressWrites = progressWrites.then(() => recordProgress(deps, begun.checkpointId, begun.video, stage.name, progress));
+      },
+      stalled: (error) => stall.abort(error),
+    });
     let result: StageResult;
     try {
       const outputs = await store.listOutputs(db, videoId);
@@ -245,13 +260,15 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
         storage: deps.storage,
         config: deps.config,
         timeoutMs: deps.config.stages[stage.name].timeout,
-        signal,
+        signal: attemptSignal,
         workDir: () => deps.storage.attemptDir(videoId, stage.name, begun.attempt),
-        progress: (mediaSeconds) => span.setAttribute('processing.progress_seconds', mediaSeconds),
+        progress: (reported) => watch.update(reported),
       });
       // A stage that ignored its signal still must not commit for a deleted or handed-back attempt.
-      if (signal.aborted) throw signal.reason;
+      if (attemptSignal.aborted) throw attemptSignal.reason;
     } catch (error) {
+      watch.stop();
+      await progressWrites;
       const failure = classify(error);
       const elapsed = (performance.now() - started) / 1000;
       span.setAttributes({ 'processing.error_class': failure.failureClass, 'processing.error_code': failure.code, 'processing.error_detail': failure.message });
@@ -260,9 +277,25 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
       else await recordFailure(deps, stage, begun.checkpointId, begun.video, failure, begun.counts, elapsed);
       return;
     }
+    watch.stop();
+    await progressWrites;
     const committed = await commitSuccess(deps, stage, begun.checkpointId, begun.video, result, (performance.now() - started) / 1000);
     span.setAttribute('processing.committed', committed);
   });
+}
+
+/** A running attempt's progress on its checkpoint; a failed write is logged and the attempt goes on. */
+async function recordProgress(deps: PipelineDeps, checkpointId: string, video: Video, stage: StageName, progress: StageProgress): Promise<void> {
+  try {
+    await deps.db.transaction(async (tx) => {
+      const now = deps.clock.date();
+      await store.setCheckpointProgress(tx, checkpointId, progress, now);
+      const figures = { percent: progress.percent, speed: progress.speed, estimatedFinishAt: progress.estimatedFinishAt?.toISOString() ?? null };
+      await emit(deps, tx, video.id, 'video.processing', { stage, progress: figures }, now);
+    });
+  } catch (error) {
+    deps.logger.warn({ videoId: video.id, stage, err: error }, 'could not record progress');
+  }
 }
 
 async function commitSuccess(deps: PipelineDeps, stage: Stage<StageName>, checkpointId: string, claimed: Video, result: StageResult, elapsed: number): Promise<boolean> {
@@ -276,35 +309,51 @@ async function commitSuccess(deps: PipelineDeps, stage: Stage<StageName>, checkp
       await store.failCheckpoint(tx, checkpointId, { errorClass: 'WORKER_LOST', errorCode: 'worker_lost', detail: 'lost its lease before committing; the result was discarded' }, now, elapsed);
       return null;
     }
-    await store.finishCheckpoint(tx, checkpointId, now, elapsed);
+    await store.finishCheckpoint(tx, checkpointId, now, elapsed, result.cpuSeconds ?? null);
     for (const output of result.outputs ?? []) await store.upsertOutput(tx, videoId, output, now);
     if (result.source) await store.setSource(tx, videoId, result.source);
+    if (result.diagnostics) {
+      await store.setDiagnostics(tx, videoId, result.diagnostics);
+      await emit(deps, tx, videoId, 'video.processing', { stage: stage.name, input: result.diagnostics }, now);
+      for (const finding of result.diagnostics.findings) await emit(deps, tx, videoId, 'video.warning', { ...finding }, now);
+    }
     if (next) {
       await store.advanceStage(tx, videoId, next.name, now);
       await sendStage(deps.queue, tx, videoId, next.name);
       return { published: false, video };
     }
     await store.publishVideo(tx, videoId, now);
+    const published = await store.listOutputs(tx, videoId);
+    const outputs = published.map((output) => ({ kind: output.kind, name: output.name, url: deps.outputUrl(videoId, output.name), bytes: output.bytes, durationSeconds: output.durationSeconds }));
+    await emit(deps, tx, videoId, 'video.ready', { outputs, secondsToPublish: (now.getTime() - video.createdAt.getTime()) / 1000 }, now);
     await sendNoticeIfClaimed(deps, tx, video, 'ready', now);
-    return { published: true, video, processingSeconds: await store.processingSeconds(tx, videoId) };
+    return { published: true, video, processingSeconds: await store.processingSeconds(tx, videoId), secondsToPublish: (now.getTime() - video.createdAt.getTime()) / 1000 };
   });
   metrics.stageDuration.observe({ stage: stage.name, outcome: outcome ? 'finished' : 'discarded' }, elapsed);
   if (!outcome) {
     deps.logger.warn({ videoId, stage: stage.name, fence: claimed.fence }, 'stage result discarded: the attempt lost its lease');
     return false;
   }
+  if (result.cpuSeconds) metrics.cpuSeconds.inc(result.cpuSeconds);
   if (stage.name !== 'verify') metrics.bytesOut.inc((result.outputs ?? []).reduce((sum, output) => sum + output.bytes, 0));
   if (outcome.published) {
     metrics.videos.inc({ outcome: 'published', class: '' });
     const duration = outcome.video.source?.durationSeconds;
     if (duration && outcome.processingSeconds !== undefined) metrics.processingRatio.observe(outcome.processingSeconds / duration);
+    if (outcome.secondsToPublish !== undefined) metrics.timeToPublish.observe({ duration: durationBucketOf(duration ?? 0) }, outcome.secondsToPublish);
     deps.logger.info({ videoId }, 'video published');
   }
   return true;
 }
 
+const emit = (deps: Pick<PipelineDeps, 'config'>, tx: Queryable, videoId: string, type: EventType, data: Record<string, unknown>, now: Date) =>
+  emitEvent(tx, deps.config.events, { videoId, type, data, now });
+
 async function failVideo(deps: PipelineDeps, tx: Queryable, video: Video, failure: Failure, now: Date): Promise<void> {
   await store.failVideo(tx, video.id, failure, now);
+  // The technical detail stays with admins: the event points at where they read it.
+  const failed = { code: failure.errorCode, class: failure.errorClass, message: failure.userMessage, detail: `/admin/api/v1/videos/${video.id}` };
+  await emit(deps, tx, video.id, 'video.failed', failed, now);
   await sendNoticeIfClaimed(deps, tx, { ...video, errorClass: failure.errorClass, errorCode: failure.errorCode, errorMessage: failure.userMessage }, 'failed', now);
 }
 

@@ -20,6 +20,8 @@ export interface WorkflowStage {
   waitMs: number | null;
   /** From the first attempt's start to the last attempt's end. */
   durationMs: number | null;
+  /** The running attempt's last reported progress (stages that report it). */
+  progress: { percent: number; speed: number | null; estimatedFinishAt: string | null } | null;
 }
 
 export interface Workflow {
@@ -46,7 +48,7 @@ export function workflowOf(video: Pick<Video, 'createdAt' | 'state'>, checkpoint
     const last = runs[runs.length - 1];
     if (!last) {
       previousEnd = null;
-      return { stage, status: 'waiting', attempts, waitMs: null, durationMs: null };
+      return { stage, status: 'waiting', attempts, waitMs: null, durationMs: null, progress: null };
     }
     const start = runs[0]!.startedAt.getTime();
     const end = last.finishedAt?.getTime() ?? null;
@@ -54,7 +56,8 @@ export function workflowOf(video: Pick<Video, 'createdAt' | 'state'>, checkpoint
     previousEnd = last.status === 'finished' ? end : null;
     if (end !== null) lastEnd = end;
     const status = last.status === 'finished' ? 'done' : last.status === 'failed' ? 'failed' : 'running';
-    return { stage, status, attempts, waitMs, durationMs: end === null ? now - start : end - start };
+    const progress = status === 'running' && last.progress ? { ...last.progress, estimatedFinishAt: last.progress.estimatedFinishAt?.toISOString() ?? null } : null;
+    return { stage, status, attempts, waitMs, durationMs: end === null ? now - start : end - start, progress };
   });
   const finished = video.state === 'published' || video.state === 'failed';
   return { stages, totalMs: finished && lastEnd !== null ? lastEnd - video.createdAt.getTime() : null };

@@ -8,7 +8,7 @@ import { BANNER_LEVELS, type Banner, type BannerOverride } from './banner.ts';
 import { brandingSchema, type StatusPageHostConfig } from './config.ts';
 import { componentsOf, openIncident, resolveIncident, StatusPageError, updateIncident } from './incidents.ts';
 import { exportFiles } from './export.ts';
-import { endOrCancelMaintenance, scheduleMaintenance } from './maintenance.ts';
+import { endOrCancelMaintenance, moveMaintenance, scheduleMaintenance } from './maintenance.ts';
 import { brandingOf } from './model.ts';
 import type { Site } from './site.ts';
 import { COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES } from './state.ts';
@@ -46,6 +46,10 @@ export const maintenanceBody = z
     author: z.string().trim().min(1),
     matchers: z.record(z.string(), z.string()).optional(),
   })
+  .refine((body) => (body.endsAt === undefined) !== (body.duration === undefined), { message: 'give exactly one of endsAt or duration' });
+
+export const rescheduleBody = z
+  .strictObject({ startsAt: when, endsAt: when.optional(), duration: duration().optional(), author: z.string().trim().min(1) })
   .refine((body) => (body.endsAt === undefined) !== (body.duration === undefined), { message: 'give exactly one of endsAt or duration' });
 
 const brandingPatch = brandingSchema.partial().strict();
@@ -123,6 +127,11 @@ export function registerStatusAdminRoutes(http: HttpServer, options: StatusAdmin
       admin.post('/maintenances/:id/end', async (request) => {
         const author = parse(z.strictObject({ author: z.string().trim().min(1) }), request.body).author;
         return { outcome: await changed(await endOrCancelMaintenance(db, idOf(request.params), author, now())) };
+      });
+
+      admin.post('/maintenances/:id/reschedule', async (request) => {
+        const body = parse(rescheduleBody, request.body);
+        return { maintenance: await changed(await moveMaintenance(db, idOf(request.params), { startsAt: body.startsAt, endsAt: body.endsAt ?? body.startsAt + body.duration! }, body.author, now())) };
       });
 
       // Rebuilds the page now from a fresh read of everything, uptime rollups included, instead of at the next refresh.

@@ -86,7 +86,7 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
   {
     name: 'status maintenance',
     summary: 'Scheduled maintenance on the status page (also mutes its alerts): add, end (through the running Vigil)',
-    usage: 'add --title TEXT --component ID... --start ISO (--end ISO | --duration 2h) [--body TEXT] [--timezone Europe/Paris] [--author NAME] | end <id> [--author NAME]',
+    usage: 'add --title TEXT --component ID... --start ISO (--end ISO | --duration 2h) [--body TEXT] [--timezone Europe/Paris] [--author NAME] | reschedule <id> --start ISO (--end ISO | --duration 2h) | end <id> [--author NAME]',
     positionals: 2,
     options: {
       title: { type: 'string' },
@@ -115,6 +115,13 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
         io.out(`maintenance #${(answer.maintenance as { id: number }).id} scheduled`);
         return 0;
       }
+      if (action === 'reschedule') {
+        const id = Number(rawId);
+        if (!Number.isInteger(id) || id <= 0) throw new UsageError('give the maintenance id, e.g. "vigil status maintenance reschedule 3 --start ISO --duration 1h"');
+        await adminCall(io, 'POST', `/maintenances/${id}/reschedule`, defined({ startsAt: text(args.values.start), endsAt: text(args.values.end), duration: text(args.values.duration), author }));
+        io.out(`maintenance #${id} rescheduled`);
+        return 0;
+      }
       if (action === 'end') {
         const id = Number(rawId);
         if (!Number.isInteger(id) || id <= 0) throw new UsageError('give the maintenance id, e.g. "vigil status maintenance end 3"');
@@ -122,7 +129,7 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
         io.out(`maintenance #${id} ${String(answer.outcome)}`);
         return 0;
       }
-      throw new UsageError('give an action: add or end');
+      throw new UsageError('give an action: add, reschedule or end');
     },
   },
   {

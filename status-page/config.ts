@@ -41,6 +41,17 @@ const automaticSchema = z.strictObject({
   hold: duration().default(10 * 60_000),
 });
 
+/** /subscribe: how long a confirmation link works, requests an hour per client and per address, the first retry of a delivery. */
+const subscriptionsSchema = z.strictObject({
+  confirmWithin: duration().default(86_400_000),
+  perClient: z.number().int().min(1).default(10),
+  perAddress: z.number().int().min(1).default(3),
+  retryDelay: duration().default(30_000),
+});
+
+/** Subscribers hear of a maintenance when it is scheduled, moved or cancelled, these long before it starts, at its start and at its end. */
+const maintenanceEmailsSchema = z.strictObject({ reminders: z.array(duration()).max(5).default([86_400_000, 3_600_000]) });
+
 export const statusPageConfigSchema = z
   .strictObject({
     /** Made with component({ ... }); checked by the loader so one bad component is reported and skipped. */
@@ -57,8 +68,10 @@ export const statusPageConfigSchema = z
     banner: z.strictObject({ leadTime: duration().default(24 * 3_600_000), holdTime: duration().default(5 * 60_000) }).default({ leadTime: 86_400_000, holdTime: 300_000 }),
     /** Keeps a static copy (page, JSON, feeds, badges) in `dir`, rewritten `every` interval while it changes. */
     export: z.strictObject({ dir: z.string().min(1), every: duration().default(60_000) }).optional(),
+    subscriptions: subscriptionsSchema.default(subscriptionsSchema.parse({})),
+    maintenanceEmails: maintenanceEmailsSchema.default(maintenanceEmailsSchema.parse({})),
   })
-  .default({ components: [], branding: brandingSchema.parse({}), refresh: 5000, verifyFor: 0, automatic: automaticSchema.parse({}), rateLimit: 600, banner: { leadTime: 86_400_000, holdTime: 300_000 } });
+  .default({ components: [], branding: brandingSchema.parse({}), refresh: 5000, verifyFor: 0, automatic: automaticSchema.parse({}), rateLimit: 600, banner: { leadTime: 86_400_000, holdTime: 300_000 }, subscriptions: subscriptionsSchema.parse({}), maintenanceEmails: maintenanceEmailsSchema.parse({}) });
 
 export type StatusPageConfig = z.output<typeof statusPageConfigSchema>;
 /** The configuration the status page reads: core's sections, the probes and alert rules its components are made of, and its own. */

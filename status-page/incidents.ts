@@ -191,5 +191,5 @@ export async function endBannersOfEndedAlerts(db: Db, now: number): Promise<void
   const raised = await raisedBannerAlerts(db);
   if (raised.length === 0) return;
   const open = new Set((await listAlertIncidents(db, { limit: 1000 })).map((incident) => incident.id));
-  for (const id of raised) if (!open.has(id)) await endBannerAlert(db, id, now);
+  for (const id of raised) if (!open.has(id)) await endBannerAlert(db, id, new Date(now));
 }

@@ -9,6 +9,12 @@ import { statusPageMigrations } from './migrations.ts';
 import { registerPublicRoutes } from './routes.ts';
 import { createStatusSite } from './service.ts';
 import { registerEmbedRoutes } from './embed.ts';
+import { createMailer } from '../core/mail.ts';
+import { componentsOf } from './incidents.ts';
+import { createDeliveries } from './deliveries.ts';
+import { registerSubscribePages } from './subscribe-pages.ts';
+import { registerSubscriberAdminRoutes, subscriberCommands } from './subscribers-admin.ts';
+import { loadSubscriptionSigner } from './subscriptions.ts';
 
 export { component, type AnyComponentDefinition, type ComponentDefinition } from './define.ts';
 export type { Branding, StatusPageConfig, StatusPageHostConfig } from './config.ts';
@@ -24,10 +30,10 @@ export const statusPageModule = defineModule({
   name: 'status-page',
   config: { key: 'statusPage', schema: statusPageConfigSchema },
   migrations: statusPageMigrations,
-  commands: statusCommands,
+  commands: [...statusCommands, ...subscriberCommands],
   validate: (config: StatusPageHostConfig) => problemsOf(config),
   describe: (config: StatusPageHostConfig) => `${config.statusPage.components.length} status page component(s)`,
-  setup(ctx: ModuleContext<StatusPageHostConfig>): Component[] {
+  async setup(ctx: ModuleContext<StatusPageHostConfig>): Promise<Component[]> {
     if (!ctx.roles.has('api')) return [];
     for (const problem of problemsOf(ctx.config)) ctx.logger.error({ problem }, 'status page component skipped');
     // The page, its assets and the banner face the internet: the public listener (the only one unless server.public is set).
@@ -42,7 +48,19 @@ export const statusPageModule = defineModule({
     ctx.publicHttp.addHook('onListen', async () => void site.refresh());
     registerPublicRoutes(ctx.publicHttp, { site: site.site, rateLimit: ctx.config.statusPage.rateLimit });
     registerEmbedRoutes(ctx.publicHttp, site.banner);
-    registerStatusAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, config: ctx.config, refresh: site.refresh, site: site.site, css: { url: cssUrl, body: cssBody }, banner: site.banner });
-    return [site];
+    // Subscriptions: the /subscribe pages, and what subscribers are sent (through one outbox, with the processing notices' mail transport).
+    const mailer = createMailer(ctx.config.smtp);
+    const signer = await loadSubscriptionSigner(ctx.db);
+    const deliveries = createDeliveries({ db: ctx.db, queue: ctx.queue, clock: ctx.clock, logger: ctx.logger, mailer, config: ctx.config, components: componentsOf(ctx.config), signer, publicUrl });
+    ctx.publicHttp.addHook('onListen', async () => void deliveries.scan());
+    registerSubscribePages(ctx.publicHttp, { db: ctx.db, clock: ctx.clock, settings: ctx.config.statusPage, signer, deliveries, model: site.model, cssUrl });
+    registerSubscriberAdminRoutes(ctx.http, { db: ctx.db });
+    // An admin change (a maintenance scheduled, moved, cancelled) is handed to subscribers at once, not at the next scan.
+    const refresh = async (options?: { reread?: boolean }) => {
+      await site.refresh(options);
+      void deliveries.scan();
+    };
+    registerStatusAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, config: ctx.config, refresh, site: site.site, css: { url: cssUrl, body: cssBody }, banner: site.banner });
+    return [site, deliveries];
   },
 });

@@ -1,10 +1,10 @@
 // Scheduled maintenance is one object: the alerts maintenance window (mutes matching alerts, holds restart hooks),
 // created and ended through the alerts module's functions, with its public side (text, components, time zone) here.
-import { addMaintenance, AdminError, endMaintenance } from '../alerts/index.ts';
+import { addMaintenance, AdminError, endMaintenance, rescheduleMaintenance } from '../alerts/index.ts';
 import type { Db } from '../core/db/index.ts';
 import type { ComponentDefinition } from './define.ts';
 import { StatusPageError } from './incidents.ts';
-import { getMaintenanceDetails, insertMaintenanceDetails, markMaintenanceCancelled } from './store.ts';
+import { bumpMaintenanceSequence, getMaintenanceDetails, insertMaintenanceDetails, markMaintenanceCancelled } from './store.ts';
 
 export interface MaintenanceInput {
   title: string;
@@ -60,5 +60,19 @@ export async function endOrCancelMaintenance(db: Db, id: number, author: string,
       return 'cancelled';
     }
     return 'ended';
+  });
+}
+
+/** Moves a maintenance that has not ended: its alerts window moves too, and subscribers hear of the new time. */
+export async function moveMaintenance(db: Db, id: number, window: { startsAt: number; endsAt: number }, author: string, now: number): Promise<{ id: number }> {
+  const details = (await getMaintenanceDetails(db, [id])).get(id);
+  if (!details) throw new StatusPageError(`no public maintenance #${id}`, 404);
+  if (details.cancelledAt !== null) throw new StatusPageError(`maintenance #${id} was cancelled; schedule a new one`, 409);
+  return db.transaction(async (q) => {
+    await rescheduleMaintenance(q, id, window, author, now).catch((error: unknown) => {
+      throw error instanceof AdminError ? new StatusPageError(error.message, error.statusCode) : error;
+    });
+    await bumpMaintenanceSequence(q, id);
+    return { id };
   });
 }

@@ -66,15 +66,85 @@ export const statusPageMigrations: Migration[] = [
       published_at double precision
     )`,
   },
+  // Subscriptions and what is sent to subscribers: times are timestamptz.
+  {
+    // The HMAC key of subscription links (confirmation, unsubscribe) and webhook secrets: made once, read by every process.
+    id: 'status-page/006_signing_secret',
+    sql: `create table status_signing_secret (id integer primary key check (id = 1), secret text not null)`,
+  },
+  {
+    // An email address or webhook URL, for every component (components null), some, or one incident until it resolves.
+    id: 'status-page/007_subscribers',
+    sql: `create table status_subscribers (
+      id serial primary key,
+      channel text not null check (channel in ('email', 'webhook')),
+      address text not null,
+      contact text,
+      components jsonb,
+      incident_id integer,
+      created_at timestamptz not null,
+      confirmed_at timestamptz,
+      ended_at timestamptz,
+      ended_reason text
+    )`,
+  },
+  {
+    id: 'status-page/008_subscribers_active',
+    sql: `create unique index status_subscribers_active on status_subscribers (channel, address, coalesce(incident_id, 0)) where ended_at is null`,
+  },
+  {
+    // Each subscription request: its confirmation token (only a SHA-256 of it), what it asks for, and who asked (for the rate limits).
+    id: 'status-page/009_subscription_requests',
+    sql: `create table status_subscription_requests (
+      token_hash text primary key,
+      subscriber_id integer not null references status_subscribers (id) on delete cascade,
+      components jsonb,
+      address text not null,
+      client_hash text not null,
+      created_at timestamptz not null,
+      expires_at timestamptz not null,
+      used_at timestamptz
+    )`,
+  },
+  {
+    // Every email or webhook call to a subscriber, keyed by what it is about, so each is composed and sent once.
+    id: 'status-page/010_deliveries',
+    sql: `create table status_deliveries (
+      id serial primary key,
+      key text not null unique,
+      subscriber_id integer not null references status_subscribers (id) on delete cascade,
+      message jsonb not null,
+      created_at timestamptz not null,
+      attempts integer not null default 0,
+      last_error text,
+      sent_at timestamptz,
+      dropped_at timestamptz
+    )`,
+  },
+  {
+    // The maintenance emails already handed to the subscribers: one row per maintenance, event and announcement.
+    id: 'status-page/011_maintenance_mails',
+    sql: `create table status_maintenance_mails (
+      maintenance_id integer not null,
+      event text not null,
+      sent_at timestamptz not null,
+      primary key (maintenance_id, event)
+    )`,
+  },
+  {
+    // Bumped on each reschedule: the .ics SEQUENCE, and which announcement the reminders follow.
+    id: 'status-page/012_maintenance_sequence',
+    sql: `alter table status_maintenances add column sequence integer not null default 0`,
+  },
   {
     // Alert incidents the banner receiver was handed: raised on an opening notification, ended on UP.
-    id: 'status-page/006_banner_alerts',
+    id: 'status-page/013_banner_alerts',
     sql: `create table status_banner_alerts (
       alert_incident_id integer primary key,
       rule text not null,
       labels jsonb not null,
-      started_at double precision not null,
-      resolved_at double precision
+      started_at timestamptz not null,
+      resolved_at timestamptz
     )`,
   },
 ];

@@ -104,7 +104,7 @@ export async function gatherModel(
     listAlertIncidents(db, { limit: 1000 }),
     listPublicIncidents(db, { since: now - HISTORY_MS }),
     listMaintenances(db, { from: now - HISTORY_MS, to: now + HISTORY_MS }),
-    listBannerAlerts(db, now - config.statusPage.banner.holdTime),
+    listBannerAlerts(db, new Date(now - config.statusPage.banner.holdTime)),
   ]);
   const details = await getMaintenanceDetails(db, windows.map((window) => window.id));
   const verifyFor = config.statusPage.verifyFor;
@@ -180,8 +180,8 @@ export async function gatherModel(
         id: String(alert.alertIncidentId),
         components: componentsHitBy(definitions, alert).map((component) => component.name),
         critical: alert.labels.severity === 'critical',
-        startedAt: alert.startedAt,
-        ...(alert.resolvedAt === null ? {} : { resolvedAt: alert.resolvedAt }),
+        startedAt: new Date(alert.startedAt).getTime(),
+        ...(alert.resolvedAt === null ? {} : { resolvedAt: new Date(alert.resolvedAt).getTime() }),
       })),
       ...(settings.bannerOverride ? { override: settings.bannerOverride as BannerOverride } : {}),
     },

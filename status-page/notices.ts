@@ -14,6 +14,6 @@ export async function recordAlertNotice(db: Db, notice: AlertNotice, now: number
 
 /** The banner receiver's hand-over: an opening notification raises the alert's banner, UP ends it (it stays for the banner's hold time). */
 export async function recordBannerNotice(db: Db, notice: AlertNotice, now: number): Promise<void> {
-  if (notice.event === 'up') await endBannerAlert(db, notice.incident.id, now);
-  else await raiseBannerAlert(db, { alertIncidentId: notice.incident.id, rule: notice.incident.rule, labels: notice.incident.labels, at: now });
+  if (notice.event === 'up') await endBannerAlert(db, notice.incident.id, new Date(now));
+  else await raiseBannerAlert(db, { alertIncidentId: notice.incident.id, rule: notice.incident.rule, labels: notice.incident.labels, at: new Date(now) });
 }

@@ -42,6 +42,7 @@ export function createStatusSite(options: StatusSiteOptions) {
   const { db, config, clock, logger } = options;
   const settings = config.statusPage;
   let site: Site = new Map();
+  let shown: StatusModel | undefined;
   let fingerprint = '';
   let updatedAt = clock.now();
   let renders = 0;
@@ -75,6 +76,7 @@ export function createStatusSite(options: StatusSiteOptions) {
     const model = await gatherModel(db, config, { now, publicUrl: options.publicUrl(), components, uptime });
     const next = fingerprintOf(model, options.publicUrl());
     if (next !== fingerprint) {
+      shown = model;
       fingerprint = next;
       updatedAt = now;
       site = renderSite(model, updatedAt, options.cssUrl);
@@ -91,6 +93,7 @@ export function createStatusSite(options: StatusSiteOptions) {
         timeZone: model.branding.timeZone,
         locale: 'en-GB',
         statusUrl: `${model.url}/`,
+        backUpUrl: (incidentId) => `${model.url}/subscribe?incident=${incidentId}`,
         texts: {
           automatic: strings['banner.automatic'],
           automaticOutage: strings['banner.automaticOutage'],
@@ -140,6 +143,8 @@ export function createStatusSite(options: StatusSiteOptions) {
   return Object.assign(component, {
     refresh,
     site: () => site,
+    /** The model the site was last rendered from (the subscription pages share its layout). */
+    model: () => shown,
     /** What /embed/banner.json answers now. */
     banner: () => (bannerSettings ? decideBanner(bannerInputs, clock.now(), bannerSettings) : null),
     /** How many times the site was rendered (a test checks it is not per request). */

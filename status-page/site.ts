@@ -55,21 +55,31 @@ const STATUS_COLOR: Record<ComponentStatus | Indicator, 'operational' | 'degrade
 /** Verdana 11px averages about 6.5 px per character: enough for a badge to fit its text. */
 const textWidth = (text: string) => Math.round(text.length * 6.5) + 10;
 
-/** Renders the whole public site from one model; `cssUrl` is the hashed URL of the static stylesheet. */
-export function renderSite(model: StatusModel, updatedAt: number, cssUrl: string): Site {
-  const site: Site = new Map();
+/** The branding colours as a second stylesheet, under a URL that changes with them. */
+export function themeOf(model: StatusModel): { url: string; css: string } {
   const { colors } = model.branding;
-  const theme = `:root{--ok:${colors.operational};--deg:${colors.degraded};--part:${colors.partial};--maj:${colors.major};--mnt:${colors.maintenance};--acc:${colors.accent}}\n`;
-  const themeUrl = `/status/theme.${createHash('sha256').update(theme).digest('hex').slice(0, 12)}.css`;
-  site.set(themeUrl, resource(theme, 'text/css; charset=utf-8', { 'cache-control': 'public, max-age=31536000, immutable' }));
-  const css = [cssUrl, themeUrl];
-  const pageHeaders = {
-    'cache-control': API_CACHE,
+  const css = `:root{--ok:${colors.operational};--deg:${colors.degraded};--part:${colors.partial};--maj:${colors.major};--mnt:${colors.maintenance};--acc:${colors.accent}}\n`;
+  return { url: `/status/theme.${createHash('sha256').update(css).digest('hex').slice(0, 12)}.css`, css };
+}
+
+/** The security headers of every page of the site (the CSP allows the logo's origin). */
+export function pageHeadersOf(model: StatusModel): Record<string, string> {
+  return {
     'content-security-policy': pageCsp(model.branding.logoUrl),
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'strict-origin-when-cross-origin',
     'x-frame-options': 'DENY',
   };
+}
+
+/** Renders the whole public site from one model; `cssUrl` is the hashed URL of the static stylesheet. */
+export function renderSite(model: StatusModel, updatedAt: number, cssUrl: string): Site {
+  const site: Site = new Map();
+  const { colors } = model.branding;
+  const theme = themeOf(model);
+  site.set(theme.url, resource(theme.css, 'text/css; charset=utf-8', { 'cache-control': 'public, max-age=31536000, immutable' }));
+  const css = [cssUrl, theme.url];
+  const pageHeaders = { 'cache-control': API_CACHE, ...pageHeadersOf(model) };
   const html = (name: string, view: object) => resource(pages.render(name, view), 'text/html; charset=utf-8', pageHeaders);
 
   site.set('/', html('index', indexView(model, css)));

@@ -128,11 +128,13 @@ export interface MaintenanceDetails {
   timeZone: string;
   createdAt: number;
   cancelledAt: number | null;
+  /** Reschedules so far. */
+  sequence: number;
 }
 
-const DETAIL_COLUMNS = `maintenance_id as "maintenanceId", body, components, time_zone as "timeZone", created_at as "createdAt", cancelled_at as "cancelledAt"`;
+const DETAIL_COLUMNS = `maintenance_id as "maintenanceId", body, components, time_zone as "timeZone", created_at as "createdAt", cancelled_at as "cancelledAt", sequence`;
 
-export async function insertMaintenanceDetails(q: Queryable, details: Omit<MaintenanceDetails, 'cancelledAt'>): Promise<void> {
+export async function insertMaintenanceDetails(q: Queryable, details: Omit<MaintenanceDetails, 'cancelledAt' | 'sequence'>): Promise<void> {
   await q.query('insert into status_maintenances (maintenance_id, body, components, time_zone, created_at) values ($1, $2, $3, $4, $5)', [
     details.maintenanceId,
     details.body,
@@ -204,16 +206,220 @@ export async function markAlertNoticePublished(q: Queryable, id: number, now: nu
   await q.query('update status_alert_notices set published_at = $2 where id = $1', [id, now]);
 }
 
+// ---- subscriptions and what is sent to subscribers (times are timestamptz, read as Date) ------------------------------
+
+export async function loadSigningSecret(q: Queryable, fresh: string): Promise<string> {
+  await q.query('insert into status_signing_secret (id, secret) values (1, $1) on conflict (id) do nothing', [fresh]);
+  const [row] = await q.query<{ secret: string }>('select secret from status_signing_secret where id = 1');
+  return row!.secret;
+}
+
+export async function bumpMaintenanceSequence(q: Queryable, id: number): Promise<void> {
+  await q.query('update status_maintenances set sequence = sequence + 1 where maintenance_id = $1', [id]);
+}
+
+export type SubscriberChannel = 'email' | 'webhook';
+
+export interface Subscriber {
+  id: number;
+  channel: SubscriberChannel;
+  /** The email address, or the webhook's URL. */
+  address: string;
+  /** A webhook's email address, which confirmed it. */
+  contact: string | null;
+  /** Component ids; null: every component. */
+  components: string[] | null;
+  /** A one-shot subscription to this public incident's resolution. */
+  incidentId: number | null;
+  createdAt: Date;
+  confirmedAt: Date | null;
+  endedAt: Date | null;
+  endedReason: string | null;
+}
+
+type Stamp = Date | string;
+type SubscriberRow = Omit<Subscriber, 'createdAt' | 'confirmedAt' | 'endedAt'> & { createdAt: Stamp; confirmedAt: Stamp | null; endedAt: Stamp | null };
+const subscriberColumns = (table = '') =>
+  `${table}id, ${table}channel, ${table}address, ${table}contact, ${table}components, ${table}incident_id as "incidentId", ${table}created_at as "createdAt",
+   ${table}confirmed_at as "confirmedAt", ${table}ended_at as "endedAt", ${table}ended_reason as "endedReason"`;
+const SUBSCRIBER_COLUMNS = subscriberColumns();
+const dateOrNull = (value: Stamp | null) => (value === null ? null : new Date(value));
+const toSubscriber = (row: SubscriberRow): Subscriber => ({ ...row, createdAt: new Date(row.createdAt), confirmedAt: dateOrNull(row.confirmedAt), endedAt: dateOrNull(row.endedAt) });
+
+/** The active subscriber for this channel, address and incident (none: every component), made when there is none. */
+export async function ensureSubscriber(q: Queryable, input: { channel: SubscriberChannel; address: string; contact: string | null; incidentId: number | null; now: Date }): Promise<number> {
+  const [row] = await q.query<{ id: number }>(
+    `insert into status_subscribers (channel, address, contact, incident_id, created_at) values ($1, $2, $3, $4, $5)
+     on conflict (channel, address, (coalesce(incident_id, 0))) where ended_at is null do update set contact = coalesce(excluded.contact, status_subscribers.contact)
+     returning id`,
+    [input.channel, input.address, input.contact, input.incidentId, input.now],
+  );
+  return row!.id;
+}
+
+export async function insertSubscriptionRequest(
+  q: Queryable,
+  request: { tokenHash: string; subscriberId: number; components: string[] | null; address: string; clientHash: string; now: Date; expiresAt: Date },
+): Promise<void> {
+  await q.query(
+    `insert into status_subscription_requests (token_hash, subscriber_id, components, address, client_hash, created_at, expires_at) values ($1, $2, $3, $4, $5, $6, $7)`,
+    [request.tokenHash, request.subscriberId, request.components === null ? null : JSON.stringify(request.components), request.address, request.clientHash, request.now, request.expiresAt],
+  );
+}
+
+/** When the subscription requests for this email address, or from this client, since `since` were made, oldest first. */
+export async function requestTimes(q: Queryable, by: { address: string } | { clientHash: string }, since: Date): Promise<Date[]> {
+  const [column, value] = 'address' in by ? ['address', by.address] : ['client_hash', by.clientHash];
+  const rows = await q.query<{ createdAt: Stamp }>(`select created_at as "createdAt" from status_subscription_requests where ${column} = $1 and created_at > $2 order by created_at`, [value, since]);
+  return rows.map((row) => new Date(row.createdAt));
+}
+
+/** Uses a request's token once, before it expires, and applies what it asked for; the subscriber, or undefined. */
+export async function confirmSubscription(q: Queryable, tokenHash: string, now: Date): Promise<Subscriber | undefined> {
+  const [request] = await q.query<{ subscriberId: number; components: string[] | null }>(
+    `update status_subscription_requests set used_at = $2 where token_hash = $1 and used_at is null and expires_at > $2 returning subscriber_id as "subscriberId", components`,
+    [tokenHash, now],
+  );
+  if (!request) return undefined;
+  const [row] = await q.query<SubscriberRow>(
+    `update status_subscribers set components = $2, confirmed_at = coalesce(confirmed_at, $3) where id = $1 and ended_at is null returning ${SUBSCRIBER_COLUMNS}`,
+    [request.subscriberId, request.components === null ? null : JSON.stringify(request.components), now],
+  );
+  return row ? toSubscriber(row) : undefined;
+}
+
+/** Ends an active subscriber; false when it had ended already (so whoever ends it acts once). */
+export async function endSubscriber(q: Queryable, id: number, reason: 'unsubscribed' | 'notified' | 'unconfirmed', now: Date): Promise<boolean> {
+  const rows = await q.query('update status_subscribers set ended_at = $2, ended_reason = $3 where id = $1 and ended_at is null returning id', [id, now, reason]);
+  return rows.length > 0;
+}
+
+export async function dropPendingDeliveries(q: Queryable, subscriberId: number, now: Date): Promise<void> {
+  await q.query(`update status_deliveries set dropped_at = $2, last_error = 'the subscriber unsubscribed' where subscriber_id = $1 and sent_at is null and dropped_at is null`, [subscriberId, now]);
+}
+
+export async function getSubscriber(q: Queryable, id: number): Promise<Subscriber | undefined> {
+  const [row] = await q.query<SubscriberRow>(`select ${SUBSCRIBER_COLUMNS} from status_subscribers where id = $1`, [id]);
+  return row ? toSubscriber(row) : undefined;
+}
+
+export type SubscriberState = 'pending' | 'confirmed' | 'ended';
+
+/** Subscribers by state (pending: not confirmed yet; confirmed: receiving; ended) and address, oldest first. */
+export async function listSubscribers(q: Queryable, filter: { states: readonly SubscriberState[]; address?: string }): Promise<Subscriber[]> {
+  const rows = await q.query<SubscriberRow>(
+    `select ${SUBSCRIBER_COLUMNS} from status_subscribers
+      where case when ended_at is not null then 'ended' when confirmed_at is null then 'pending' else 'confirmed' end = any($1)
+        and ($2::text is null or address = $2 or contact = $2)
+      order by id`,
+    [filter.states, filter.address ?? null],
+  );
+  return rows.map(toSubscriber);
+}
+
+/** Removes a subscriber with its requests and deliveries; false when there was none. */
+export async function deleteSubscriber(q: Queryable, id: number): Promise<boolean> {
+  const rows = await q.query('delete from status_subscribers where id = $1 returning id', [id]);
+  return rows.length > 0;
+}
+
+/** Confirmed subscribers of any of these components (or of every component), without the one-shot ones. */
+export async function subscribersOfComponents(q: Queryable, components: readonly string[]): Promise<Subscriber[]> {
+  const rows = await q.query<SubscriberRow>(
+    `select ${SUBSCRIBER_COLUMNS} from status_subscribers
+      where ended_at is null and confirmed_at is not null and incident_id is null and (components is null or components ?| $1::text[])
+      order by id`,
+    [components],
+  );
+  return rows.map(toSubscriber);
+}
+
+/** One-shot subscribers whose incident is resolved, with the incident's name: the confirmed ones are told, the rest end. */
+export async function oneShotsOfResolvedIncidents(q: Queryable): Promise<Array<Subscriber & { incidentName: string }>> {
+  const rows = await q.query<SubscriberRow & { incidentName: string }>(
+    `select ${subscriberColumns('s.')}, i.name as "incidentName"
+       from status_subscribers s join status_incidents i on i.id = s.incident_id
+      where s.ended_at is null and i.status in ('resolved', 'postmortem')
+      order by s.id`,
+  );
+  return rows.map((row) => ({ ...toSubscriber(row), incidentName: row.incidentName }));
+}
+
+/** Requests past their expiry for a day: no longer usable nor counted by the rate limits. */
+export async function deleteStaleRequests(q: Queryable, now: Date): Promise<void> {
+  await q.query(`delete from status_subscription_requests where expires_at < $1::timestamptz - interval '1 day'`, [now]);
+}
+
+/** What one delivery sends: an email, or a signed webhook call. */
+export type DeliveryMessage =
+  | { channel: 'email'; to: string; subject: string; text: string; html: string; headers: Record<string, string>; attachments?: Array<{ filename: string; content: string; contentType: string }> }
+  | { channel: 'webhook'; url: string; body: string };
+
+export interface Delivery {
+  id: number;
+  key: string;
+  subscriberId: number;
+  message: DeliveryMessage;
+  attempts: number;
+}
+
+/** Records a delivery once per key; its id, or undefined when the key was recorded before. */
+export async function insertDelivery(q: Queryable, delivery: { key: string; subscriberId: number; message: DeliveryMessage; now: Date }): Promise<number | undefined> {
+  const [row] = await q.query<{ id: number }>(
+    'insert into status_deliveries (key, subscriber_id, message, created_at) values ($1, $2, $3, $4) on conflict (key) do nothing returning id',
+    [delivery.key, delivery.subscriberId, JSON.stringify(delivery.message), delivery.now],
+  );
+  return row?.id;
+}
+
+/** A delivery still to be sent (neither sent nor dropped), counting this attempt. */
+export async function startDeliveryAttempt(q: Queryable, id: number): Promise<Delivery | undefined> {
+  const [row] = await q.query<Delivery>(
+    `update status_deliveries set attempts = attempts + 1 where id = $1 and sent_at is null and dropped_at is null
+     returning id, key, subscriber_id as "subscriberId", message, attempts`,
+    [id],
+  );
+  return row;
+}
+
+export async function markDeliverySent(q: Queryable, id: number, now: Date): Promise<void> {
+  await q.query('update status_deliveries set sent_at = $2, last_error = null where id = $1', [id, now]);
+}
+
+export async function markDeliveryFailed(q: Queryable, id: number, error: string, options: { drop: boolean; now: Date }): Promise<void> {
+  await q.query('update status_deliveries set last_error = $2, dropped_at = case when $3 then $4 else dropped_at end where id = $1', [id, error, options.drop, options.now]);
+}
+
+/** The maintenance emails handed out so far, per maintenance: event → when. */
+export async function maintenanceMailsSent(q: Queryable, ids: readonly number[]): Promise<Map<number, Map<string, number>>> {
+  const sent = new Map<number, Map<string, number>>();
+  if (ids.length === 0) return sent;
+  const rows = await q.query<{ maintenanceId: number; event: string; sentAt: Stamp }>(
+    'select maintenance_id as "maintenanceId", event, sent_at as "sentAt" from status_maintenance_mails where maintenance_id = any($1)',
+    [ids],
+  );
+  for (const row of rows) sent.set(row.maintenanceId, (sent.get(row.maintenanceId) ?? new Map()).set(row.event, new Date(row.sentAt).getTime()));
+  return sent;
+}
+
+/** Claims one maintenance email event; false when it was claimed before (by this or another process). */
+export async function claimMaintenanceMail(q: Queryable, maintenanceId: number, event: string, now: Date): Promise<boolean> {
+  const rows = await q.query('insert into status_maintenance_mails (maintenance_id, event, sent_at) values ($1, $2, $3) on conflict do nothing returning event', [maintenanceId, event, now]);
+  return rows.length > 0;
+}
+
+// ---- the banner receiver's alerts (times are timestamptz, read as Date) ------------------------------------------------
+
 export interface BannerAlertRow {
   alertIncidentId: number;
   rule: string;
   labels: Record<string, string>;
-  startedAt: number;
-  resolvedAt: number | null;
+  startedAt: Date;
+  resolvedAt: Date | null;
 }
 
 /** An opening notification raises the alert's banner (again, after an UP: a relapse of the same incident). */
-export async function raiseBannerAlert(q: Queryable, alert: { alertIncidentId: number; rule: string; labels: Record<string, string>; at: number }): Promise<void> {
+export async function raiseBannerAlert(q: Queryable, alert: { alertIncidentId: number; rule: string; labels: Record<string, string>; at: Date }): Promise<void> {
   await q.query(
     `insert into status_banner_alerts (alert_incident_id, rule, labels, started_at) values ($1, $2, $3, $4)
      on conflict (alert_incident_id) do update set labels = excluded.labels, resolved_at = null`,
@@ -221,7 +427,7 @@ export async function raiseBannerAlert(q: Queryable, alert: { alertIncidentId: n
   );
 }
 
-export async function endBannerAlert(q: Queryable, alertIncidentId: number, at: number): Promise<void> {
+export async function endBannerAlert(q: Queryable, alertIncidentId: number, at: Date): Promise<void> {
   await q.query('update status_banner_alerts set resolved_at = coalesce(resolved_at, $2) where alert_incident_id = $1', [alertIncidentId, at]);
 }
 
@@ -231,7 +437,7 @@ export async function raisedBannerAlerts(q: Queryable): Promise<number[]> {
 }
 
 /** Banner alerts still raised, or ended at or after `endedSince`. */
-export async function listBannerAlerts(q: Queryable, endedSince: number): Promise<BannerAlertRow[]> {
+export async function listBannerAlerts(q: Queryable, endedSince: Date): Promise<BannerAlertRow[]> {
   return q.query<BannerAlertRow>(
     `select alert_incident_id as "alertIncidentId", rule, labels, started_at as "startedAt", resolved_at as "resolvedAt"
        from status_banner_alerts where resolved_at is null or resolved_at >= $1 order by alert_incident_id`,

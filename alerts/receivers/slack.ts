@@ -32,6 +32,11 @@ export function blocksOf(message: MessageContext): KnownBlock[] {
   return blocks;
 }
 
+// Slack limits calls per token (the app in its workspace) and a 429 does not say whether one channel or the whole
+// workspace hit the limit, so its Retry-After pauses every Slack receiver on that token. Keyed by the shared Slack
+// settings: one pause per token per running service.
+const workspacePauses = new WeakMap<object, { until: number }>();
+
 /**
  * A new incident is a chat.postMessage; each later change updates that message (chat.update) and replies in its
  * thread, EMERGENCY and UP also broadcast to the channel. The client's own retries are off: the outbox retries.
@@ -46,12 +51,16 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
     logLevel: LogLevel.ERROR,
   });
   let nextCallAt = 0;
-  // At most one call per slackMinInterval per channel. A call that comes too early is handed back to the outbox to run
-  // when its turn comes, with what this delivery already did, so pacing survives restarts and never blocks a pass.
+  const workspace = workspacePauses.get(context.config.slack) ?? { until: 0 };
+  workspacePauses.set(context.config.slack, workspace);
+  // At most one call per slackMinInterval per channel, none while the workspace is paused. A call that comes too early
+  // is handed back to the outbox to run when its turn comes, with what this delivery already did, so pacing survives
+  // restarts and never blocks a pass.
   const paced = async <T>(call: () => Promise<T>, progress: Record<string, unknown>): Promise<T> => {
-    const wait = nextCallAt - context.clock.now();
-    if (wait > 0) throw new DeliveryError(`Slack channel ${settings.channel} paced: next call in ${wait} ms`, { temporary: true, retryAfterMs: wait, progress });
-    nextCallAt = context.clock.now() + context.config.alerts.slackMinInterval;
+    const now = context.clock.now();
+    if (workspace.until > now) throw new DeliveryError(`Slack rate limited the workspace: next call in ${workspace.until - now} ms`, { temporary: true, retryAfterMs: workspace.until - now, progress });
+    if (nextCallAt > now) throw new DeliveryError(`Slack channel ${settings.channel} paced: next call in ${nextCallAt - now} ms`, { temporary: true, retryAfterMs: nextCallAt - now, progress });
+    nextCallAt = now + context.config.alerts.slackMinInterval;
     return call();
   };
 
@@ -99,8 +108,7 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
         );
         return { channel: thread.channel, ts: thread.ts };
       } catch (error) {
-        // Slack's Retry-After pauses the whole channel: no message to it is tried before then.
-        if (error instanceof WebAPIRateLimitedError) nextCallAt = Math.max(nextCallAt, context.clock.now() + error.retryAfter * 1000);
+        if (error instanceof WebAPIRateLimitedError) workspace.until = Math.max(workspace.until, context.clock.now() + error.retryAfter * 1000);
         throw error instanceof DeliveryError ? error : classify(error, done);
       }
     },

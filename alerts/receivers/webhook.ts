@@ -1,7 +1,7 @@
-import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { duration } from '../../core/config/duration.ts';
 import { secret } from '../../core/config/secret.ts';
+import { SIGNATURE_HEADER, signBody } from '../../core/http/signature.ts';
 import { subjectOf } from '../messages.ts';
 import { ALL_EVENTS, defineReceiver, DeliveryError, httpDeliveryError } from './receiver.ts';
 
@@ -31,13 +31,12 @@ export const webhook = defineReceiver({
           resolvedAt: incident.resolvedAt === null ? null : new Date(incident.resolvedAt).toISOString(),
         })),
       });
-      const timestamp = String(context.clock.now());
-      const signature = createHmac('sha256', settings.secret.reveal()).update(`${timestamp}.${body}`).digest('hex');
+      const signature = signBody(settings.secret.reveal(), context.clock.now(), body);
       let response: Response;
       try {
         response = await fetch(settings.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-vigil-signature': `t=${timestamp},v1=${signature}` },
+          headers: { 'content-type': 'application/json', 'idempotency-key': key, [SIGNATURE_HEADER]: signature },
           body,
           signal: AbortSignal.timeout(settings.timeout),
         });

@@ -7,9 +7,10 @@ import { failureRateRuleKind } from './failure-rate.ts';
 import { metricRuleKind } from './metric.ts';
 import { probeRuleKind } from './probe.ts';
 import { queueRuleKind } from './queue.ts';
+import { timeToPublishRuleKind } from './time-to-publish.ts';
 import type { ProbeStatusSignal, ProcessingSignalsView, RuleSignals, RuleVerdict } from './rule-kind.ts';
 
-export const RULE_KINDS = [probeRuleKind, failureRateRuleKind, queueRuleKind, metricRuleKind] as const;
+export const RULE_KINDS = [probeRuleKind, failureRateRuleKind, queueRuleKind, metricRuleKind, timeToPublishRuleKind] as const;
 
 export const ruleSchema = z.discriminatedUnion('kind', schemasOf(RULE_KINDS));
 export type Rule = z.output<typeof ruleSchema>;

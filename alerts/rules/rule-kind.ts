@@ -16,6 +16,7 @@ export interface ProbeStatusSignal {
 export interface ProcessingSignalsView {
   videos: { published: number; failed: number; failureRate: number | null };
   queues: Array<{ name: string; depth: number; oldestQueuedAgeSeconds: number }>;
+  timeToPublish: Array<{ bucket: string; videos: number; p95Seconds: number }>;
 }
 
 /** What rules read, fetched at most once per evaluation whatever the number of rules reading it. */

@@ -21,13 +21,26 @@ export function formatDuration(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(1)}s` : `${ms}ms`;
 }
 
-/** A zod type for durations in config: accepts "30s" or milliseconds, yields milliseconds. */
-export const duration = () =>
+/**
+ * A duration in the configuration, always written with its unit ("5s", "250ms"): a plain 5 reads as seconds to some
+ * and milliseconds to others. Yields milliseconds, at least `minimum` when given.
+ */
+export const duration = (minimum = 0) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
+    if (typeof value === 'number') {
+      ctx.addIssue({ code: 'custom', message: `${value} has no unit; write ${value}s or ${value}ms` });
+      return z.NEVER;
+    }
+    let ms: number;
     try {
-      return parseDuration(value);
+      ms = parseDuration(value);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: (error as Error).message });
       return z.NEVER;
     }
+    if (ms < minimum) {
+      ctx.addIssue({ code: 'custom', message: `must be at least ${formatDuration(minimum)}, got ${value}` });
+      return z.NEVER;
+    }
+    return ms;
   });

@@ -1,5 +1,5 @@
 import { PgBoss, fromPglite } from 'pg-boss';
-import type { Db, EmbeddedDb, PostgresDb } from '../db/index.ts';
+import type { Db, EmbeddedDb, PostgresDb, Queryable } from '../db/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { createRepeatLimiter, type RepeatLimiter } from '../telemetry/repeats.ts';
 import { failureKey } from '../unavailable.ts';
@@ -29,4 +29,9 @@ export async function startQueue(db: Db, logger: Logger, repeats: RepeatLimiter 
   boss.on('warning', (warning) => repeats.log('warn', `queue warning ${warning.message}`, { warning }, 'queue warning'));
   await boss.start();
   return boss;
+}
+
+/** pg-boss statements that run inside one of our transactions, so a job is created if and only if the transaction commits. */
+export function inTransaction(tx: Queryable) {
+  return { db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await tx.query(text, values) }) } };
 }

@@ -48,6 +48,19 @@ export const processing: DashboardSpec = {
           description: 'Stage seconds spent per second: the job slots (workers × concurrency) the current upload rate keeps busy. Provision above it.',
         }),
         timeseries('Processing seconds per video second', [{ expr: `histogram_quantile(0.95, sum by (le) (${rate('vigil_processing_seconds_per_video_second_bucket')}))`, legend: 'p95' }], { unit: 'none', width: 6, height: 5 }),
+        stat('CPU seconds per video', [`sum(${rate('vigil_processing_cpu_seconds_total')}) / sum(${rate('vigil_processing_videos_total', ', outcome="published"')})`], {
+          unit: 's',
+          description: 'CPU seconds ffmpeg reported (user + system) per published video.',
+        }),
+      ],
+    },
+    {
+      title: 'Time to publish (the promise, by source length)',
+      panels: [
+        timeseries('Upload to published p50 / p95', [
+          { expr: `histogram_quantile(0.5, sum by (le, duration) (${rate('vigil_processing_time_to_publish_seconds_bucket')}))`, legend: 'p50 {{duration}}' },
+          { expr: `histogram_quantile(0.95, sum by (le, duration) (${rate('vigil_processing_time_to_publish_seconds_bucket')}))`, legend: 'p95 {{duration}}' },
+        ], { unit: 's', description: 'From upload to published, by source-duration bucket; the timeToPublishRule of the config and VigilTimeToPublishSlow alert on the p95.' }),
       ],
     },
   ],

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { duration } from '../duration.ts';
+import { duration } from '../../core/config/duration.ts';
 import { ffprobe, resolveFfmpeg, runFfmpeg } from '../../processing/ffmpeg.ts';
 import { defineKind } from '../define.ts';
 import { since } from './abort.ts';

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { formatDuration } from '../../core/config/duration.ts';
-import { duration } from '../duration.ts';
+import { duration, formatDuration } from '../../core/config/duration.ts';
 import { Secret } from '../../core/config/secret.ts';
 import { defineKind } from '../define.ts';
 import { readHeartbeat } from '../heartbeats.ts';

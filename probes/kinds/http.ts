@@ -4,7 +4,7 @@ import tls, { type DetailedPeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { redactUrl } from '../../core/config/index.ts';
-import { duration } from '../duration.ts';
+import { duration } from '../../core/config/duration.ts';
 import { defineKind, urlTarget } from '../define.ts';
 import { assert, assertionsSchema, firstFailure, readJsonPath, type Assertion } from '../assertions.ts';
 import type { KindMetrics, KindOutcome } from '../types.ts';

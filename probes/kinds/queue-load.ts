@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../duration.ts';
+import { duration } from '../../core/config/duration.ts';
 import { getProcessingSignals } from '../../processing/signals.ts';
 import { defineKind } from '../define.ts';
 

@@ -2,7 +2,7 @@ import { readFile, statfs } from 'node:fs/promises';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { z } from 'zod';
-import { duration } from '../duration.ts';
+import { duration } from '../../core/config/duration.ts';
 import { defineKind } from '../define.ts';
 
 const ratio = () => z.number().min(0).max(1);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
-import { duration } from '../duration.ts';
+import { duration } from '../../core/config/duration.ts';
 import { ffprobe, generateTestClip } from '../../processing/ffmpeg.ts';
 import { defineKind } from '../define.ts';
 import type { KindContext, KindOutcome } from '../types.ts';

@@ -1,3 +1,5 @@
+import type { InputDiagnostics } from '../diagnostics.ts';
+import type { FfmpegProgress } from '../ffmpeg.ts';
 import type { Storage } from '../storage.ts';
 import type { Output, SourceInfo, Video } from '../store.ts';
 import type { StageSettings } from './settings.ts';
@@ -15,13 +17,17 @@ export interface StageContext {
   signal: AbortSignal;
   /** A fresh directory for this attempt's files. */
   workDir(): Promise<string>;
-  /** Media seconds done so far, from ffmpeg's own progress output. */
-  progress(mediaSeconds: number): void;
+  /** How far ffmpeg is, from its own progress output: shown to the platform and watched for stalls. */
+  progress(progress: FfmpegProgress): void;
 }
 
 export interface StageResult {
   source?: SourceInfo;
+  /** What the probe found in the upload, for the platform: stored with the video and sent in its events. */
+  diagnostics?: InputDiagnostics;
   outputs?: Output[];
+  /** CPU seconds (user + system) of the tools the attempt ran, when they report it. */
+  cpuSeconds?: number;
 }
 
 export interface StagePolicy {

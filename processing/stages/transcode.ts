@@ -18,7 +18,7 @@ export const transcodeStage = defineStage({
     const dir = await workDir();
     const files = config.renditions.map((rendition) => path.join(dir, `${rendition.name}.mp4`));
     const thumbnail = path.join(dir, 'thumbnail.jpg');
-    await runFfmpeg(transcodeArgs(storage.originalPath(video.sha256), source, config, { renditions: files, thumbnail }), { timeoutMs, signal, onProgress: progress });
+    const { cpuSeconds } = await runFfmpeg(transcodeArgs(storage.originalPath(video.sha256), source, config, { renditions: files, thumbnail }), { timeoutMs, signal, onProgress: progress });
     const outputs: Output[] = [];
     for (const [i, rendition] of config.renditions.entries()) {
       const bytes = await storage.size(files[i]!);
@@ -28,7 +28,7 @@ export const transcodeStage = defineStage({
     const thumbnailBytes = await storage.size(thumbnail);
     if (!thumbnailBytes) throw new ProcessingError('output_invalid', 'ffmpeg reported success but wrote no thumbnail');
     outputs.push({ kind: 'thumbnail', name: 'thumbnail.jpg', path: thumbnail, bytes: thumbnailBytes, durationSeconds: null });
-    return { outputs };
+    return { outputs, ...(cpuSeconds !== null ? { cpuSeconds } : {}) };
   },
 });
 

@@ -18,12 +18,16 @@ export interface ReceivedMail {
   html: string;
   messageId: string;
   inReplyTo: string;
+  /** Raw header values by lower-case name (mailparser folds List-* headers into one structured value). */
+  headers: Map<string, string>;
+  attachments: Array<{ filename: string; contentType: string; content: string }>;
 }
 
 /** A real SMTP server on 127.0.0.1: records parsed mail; `refuse` answers 451 (temporary), `down` closes the port. */
 export async function startSmtp() {
   const mails: ReceivedMail[] = [];
   let refuse = false;
+  let refused = 0;
   /** How many of the next messages the server takes in full but never answers (the sender dies or gives up waiting). */
   let hold = 0;
   const server = new SMTPServer({
@@ -32,6 +36,7 @@ export async function startSmtp() {
     logger: false,
     onData(stream, _session, callback) {
       if (refuse) {
+        refused += 1;
         stream.resume();
         stream.on('end', () => callback(Object.assign(new Error('try again later'), { responseCode: 451 })));
         return;
@@ -39,7 +44,16 @@ export async function startSmtp() {
       simpleParser(stream)
         .then((parsed) => {
           const to = Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : (parsed.to?.text ?? '');
-          mails.push({ to, subject: parsed.subject ?? '', text: parsed.text ?? '', html: typeof parsed.html === 'string' ? parsed.html : '', messageId: parsed.messageId ?? '', inReplyTo: parsed.inReplyTo ?? '' });
+          mails.push({
+            to,
+            subject: parsed.subject ?? '',
+            text: parsed.text ?? '',
+            html: typeof parsed.html === 'string' ? parsed.html : '',
+            messageId: parsed.messageId ?? '',
+            inReplyTo: parsed.inReplyTo ?? '',
+            headers: new Map(parsed.headerLines.map(({ key, line }) => [key, line.slice(line.indexOf(':') + 1).trim()])),
+            attachments: parsed.attachments.map((attachment) => ({ filename: attachment.filename ?? '', contentType: attachment.contentType, content: attachment.content.toString('utf8') })),
+          });
           if (hold > 0) {
             hold -= 1;
             return;
@@ -59,6 +73,10 @@ export async function startSmtp() {
     },
     set refuse(value: boolean) {
       refuse = value;
+    },
+    /** How many messages were answered 451 so far. */
+    get refused() {
+      return refused;
     },
     set hold(value: number) {
       hold = value;

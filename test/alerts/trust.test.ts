@@ -2,13 +2,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { addMaintenance, resetIncident } from '../../alerts/admin.ts';
+import { hookAttempts } from '../../alerts/hooks.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { waitFor } from '../support/wait.ts';
 import { startAlertHarness, startSlackDouble, startSmtp } from './support.ts';
 
 // The failures an on-call engineer must be able to rule out: nothing an admin types stops the router, no receiver
-// waits on another, the fallback hears the whole story, a restart is not blind, old history goes, and the outward
-// heartbeat stops when evaluating does.
+// waits on another, the fallback hears the whole story, hooks keep their budget and escalate honestly, a restart is
+// not blind, old history goes, and the outward heartbeat stops when evaluating does.
 
 const RULES = ['api-down', 'web-down', 'db-down'].map((name) => ({ name, kind: 'probe', probe: name }));
 const labels = (service: string) => ({ service, severity: 'critical' });
@@ -43,12 +45,13 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     await store.cleanup();
   });
 
-  const harness = async (alerts: Record<string, unknown>, extra: { slack?: unknown; holder?: string | null } = {}) => {
+  const harness = async (alerts: Record<string, unknown>, extra: { slack?: unknown; holder?: string | null; verifyProbe?: () => Promise<{ success: boolean; reason?: string }> } = {}) => {
     const h = await startAlertHarness(store, {
       alerts: { evaluationInterval: '5s', rules: RULES, receivers: { ops: { type: 'email', to: ['ops@example.com'] } }, routes: [{ receivers: ['ops'] }], ...alerts },
       smtp: { url: smtp.url },
       ...(extra.slack ? { slack: extra.slack } : {}),
       ...(extra.holder !== undefined ? { holder: extra.holder } : {}),
+      ...(extra.verifyProbe ? { verifyProbe: extra.verifyProbe } : {}),
     });
     cleanups.push(h.stop);
     return h;
@@ -175,9 +178,32 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     expect(posts).toEqual(names.map((name) => `[CRITICAL] FIRING ${name}: ${name} failing`));
   });
 
-  // Skipped: the WARNING does not arrive within its bound while the hook runs (it fails on both stores); the hook
-  // still runs in the restart receiver's own pass, not as a job of its own.
-  it.skip('a restart hook running long does not delay another incident\'s WARNING', async () => {
+  it('a 429 in one channel pauses every Slack receiver on the token until its Retry-After; then each message goes once', async () => {
+    const slack = await startSlackDouble();
+    cleanups.push(slack.close);
+    const h = await harness(
+      {
+        receivers: { ops: { type: 'slack', channel: '#ops' }, web: { type: 'slack', channel: '#web' } },
+        routes: [{ match: { service: 'api' }, receivers: ['ops'] }, { receivers: ['web'] }],
+        slackMinInterval: '0ms',
+        outbox: { pollInterval: '1s', retryInitial: '1s' },
+      },
+      { slack: { token: 'xoxb-token', apiUrl: slack.url } },
+    );
+    slack.clock = () => h.clock.now();
+    slack.script.push({ status: 429, retryAfter: 20 });
+    h.observe('api-down', true, labels('api'));
+    await h.run(5000);
+    expect(slack.attempts.map((call) => call.args.channel)).toEqual(['#ops']);
+    const limitedAt = slack.callTimes[0]!;
+    h.observe('web-down', true, labels('web'));
+    await h.run(40_000);
+    expect(slack.callTimes.slice(1).every((at) => at >= limitedAt + 20_000)).toBe(true);
+    expect(slack.calls.map((call) => `${call.method} ${String(call.args.channel)}`).sort()).toEqual(['chat.postMessage #ops', 'chat.postMessage #web']);
+    expect((await h.notifications()).map((row) => `${row.receiver}:${row.status}`).sort()).toEqual(['ops:delivered', 'web:delivered']);
+  });
+
+  it('a restart hook running long does not delay another incident\'s WARNING', async () => {
     const h = await harness({
       receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: [process.execPath, '-e', 'setTimeout(() => {}, 8000)'] } }, timeout: '20s', backoff: '1s' } },
       routes: [{ match: { service: 'api' }, receivers: ['fixer'], continue: true }, { receivers: ['ops'] }],
@@ -189,6 +215,73 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     await h.clock.advance(5000);
     await waitFor('the web WARNING while the hook runs', () => subjects().includes('[CRITICAL] FIRING web: web-down failing'), 3000);
     expect((await h.db.query(`select outcome from alerts_hook_attempts`)).map((row) => row.outcome)).toEqual(['running']);
+  });
+
+  // The hook cases: the action is a real process and the check a stub that never passes, so every attempt is
+  // "not-fixed" until the budget is spent.
+  const hookHarness = async (alerts: Record<string, unknown> = {}) => {
+    const h = await harness(
+      {
+        receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: ['true'] }, web: { command: ['true'] } }, budget: 2, backoff: '1s' } },
+        routes: [{ receivers: ['fixer', 'ops'] }],
+        ...alerts,
+      },
+      { verifyProbe: async () => ({ success: false, reason: 'still 503' }) },
+    );
+    /** Moves the fake clock a second at a time (the hook waits on it between action and check) until `check` holds. */
+    const advanceUntil = async (what: string, check: () => Promise<boolean> | boolean, maxMs = 120_000) => {
+      for (let elapsed = 0; elapsed <= maxMs; elapsed += 1000) {
+        if (await waitFor(what, async () => (await check()) || undefined, 100, 20).catch(() => false)) return;
+        await h.clock.advance(1000);
+      }
+      throw new Error(`${what}: not within ${maxMs / 1000} fake seconds`);
+    };
+    const outcomes = async (incidentId: number) => (await hookAttempts(h.db, { incidentId })).map((attempt) => attempt.outcome);
+    const emergencies = () => smtp.mails.map((mail) => mail.subject).filter((subject) => subject.includes('EMERGENCY'));
+    return { ...h, advanceUntil, outcomes, emergencies };
+  };
+
+  it('hooks: a budget spent by an earlier incident escalates the next one, counting only its own attempts; a reset that runs out escalates again', async () => {
+    const h = await hookHarness();
+    h.observe('api-down', true, { ...labels('api'), probe: 'api' });
+    await h.advanceUntil('the first EMERGENCY', () => h.emergencies().length === 1);
+    expect(await h.outcomes(1)).toEqual(['not-fixed', 'not-fixed', 'budget-spent']);
+    expect(h.emergencies()[0]).toMatch(/^\[CRITICAL\] EMERGENCY api: .*fixer: 2 attempts did not fix it/);
+
+    h.observe('api-down', false, { ...labels('api'), probe: 'api' });
+    await h.advanceUntil('the first incident resolved', () => smtp.mails.some((mail) => mail.subject.startsWith('[RESOLVED] api')));
+    h.observe('api-down', true, { ...labels('api'), probe: 'api' });
+    await h.advanceUntil('the second incident\'s EMERGENCY', () => h.emergencies().length === 2);
+    expect(await h.outcomes(2)).toEqual(['budget-spent']);
+    expect(h.emergencies()[1]).toMatch(/fixer: 0 attempts did not fix it/);
+
+    await resetIncident(h.db, 2, 'ana', h.clock.now());
+    await h.advanceUntil('the EMERGENCY after the reset ran out', () => h.emergencies().length === 3);
+    expect(await h.outcomes(2)).toEqual(['budget-spent', 'not-fixed', 'not-fixed', 'budget-spent']);
+    expect(h.emergencies()[2]).toMatch(/fixer: 2 attempts did not fix it/);
+  });
+
+  it('hooks: a maintenance window starting between retries holds the hook; it resumes when the window ends and then escalates', async () => {
+    const h = await hookHarness();
+    h.observe('api-down', true, { ...labels('api'), probe: 'api' });
+    await h.advanceUntil('the first attempt', async () => (await h.outcomes(1)).includes('not-fixed'));
+    const endsAt = h.clock.now() + 600_000;
+    await addMaintenance(h.db, { title: 'API upgrade', matchers: { service: 'api' }, startsAt: h.clock.now(), endsAt, author: 'ana', comment: '' }, h.clock.now());
+    await h.advanceUntil('the hold', async () => (await h.outcomes(1)).includes('maintenance'));
+    await h.clock.advance(endsAt - h.clock.now() - 1000);
+    expect((await h.outcomes(1)).filter((outcome) => outcome !== 'maintenance')).toEqual(['not-fixed']);
+    await h.advanceUntil('the EMERGENCY after the window', () => h.emergencies().length === 1);
+    expect((await h.outcomes(1)).filter((outcome) => outcome !== 'maintenance')).toEqual(['not-fixed', 'not-fixed', 'budget-spent']);
+    const attempts = await hookAttempts(h.db, { incidentId: 1 });
+    expect(attempts.filter((attempt) => attempt.outcome === 'not-fixed').at(-1)!.startedAt).toBeGreaterThanOrEqual(endsAt);
+  });
+
+  it('hooks: a batch of incidents of one service restarts it once', async () => {
+    const h = await hookHarness({ routes: [{ receivers: ['fixer'], groupWait: '10s' }] });
+    h.observe('api-down', true, { ...labels('api'), probe: 'api' });
+    h.observe('web-down', true, { ...labels('api'), probe: 'web' });
+    await h.advanceUntil('the batch\'s attempt', async () => (await hookAttempts(h.db)).some((attempt) => attempt.outcome === 'not-fixed'));
+    expect((await hookAttempts(h.db)).map((attempt) => [attempt.service, attempt.outcome])).toEqual([['api', 'not-fixed']]);
   });
 
   it('the fallback gets the rest of the story: after taking over the WARNING, it gets the UP too', async () => {

@@ -64,7 +64,7 @@ describe('dashboards as code', () => {
     expect(listFiles(temp).sort()).toEqual([...exportFiles().keys()].sort());
     const rules = spawnSync('promtool', ['check', 'rules', path.join(temp, 'prometheus/rules/vigil.rules.yml')], { encoding: 'utf8' });
     expect(rules.status, rules.stdout + rules.stderr).toBe(0);
-    expect(rules.stdout).toMatch(/SUCCESS: 11 rules found/);
+    expect(rules.stdout).toMatch(/SUCCESS: 13 rules found/);
     execFileSync('promtool', ['check', 'config', path.join(temp, 'prometheus/prometheus.yml')], { stdio: 'pipe' });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { incidentTimeline } from '../../alerts/read.ts';
+import { incidentTimeline } from '../../alerts/timeline.ts';
 import type { Incident } from '../../alerts/types.ts';
 import { createSession, validSession } from '../../console/session.ts';
 import { uptimeBars, workflowGantt } from '../../console/views-model.ts';
@@ -12,7 +12,7 @@ import { workflowOf } from '../../processing/workflow.ts';
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
 const checkpoint = (stage: string, attempt: number, status: Checkpoint['status'], from: number, to: number | null, errorClass: Checkpoint['errorClass'] = null): Checkpoint => ({
-  id: `${stage}-${attempt}`, stage, attempt, status, startedAt: at(from), finishedAt: to === null ? null : at(to), durationSeconds: to === null ? null : to - from, workerId: 'w1', jobId: null, errorClass, errorCode: null, message: errorClass ? 'no space' : null,
+  id: `${stage}-${attempt}`, stage, attempt, status, startedAt: at(from), finishedAt: to === null ? null : at(to), durationSeconds: to === null ? null : to - from, workerId: 'w1', jobId: null, errorClass, errorCode: null, message: errorClass ? 'no space' : null, progress: null, cpuSeconds: null,
 });
 
 describe('workflowOf', () => {

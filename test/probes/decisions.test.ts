@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { assert, assertionsSchema, firstFailure, readJsonPath, type Assertion } from '../../probes/assertions.ts';
-import { duration } from '../../probes/duration.ts';
+import { duration } from '../../core/config/duration.ts';
 import { hash, period, timetable } from '../../probes/schedule.ts';
 import { nextLocationState, quorumState, type LocationState, type Vote } from '../../probes/state.ts';
 
@@ -63,6 +63,9 @@ describe('next run of a schedule', () => {
     ['cron on Mondays (2026-03-16 is one)', { cron: '0 9 * * 1' }, '2026-03-10T12:00:00.000Z', '2026-03-16T09:00:00.000Z'],
     ['cron on the 1st of a month', { cron: '0 0 1 * *' }, '2026-03-10T12:00:00.000Z', '2026-04-01T00:00:00.000Z'],
     ['cron in February only, over a year end', { cron: '0 0 1 2 *' }, '2026-03-10T12:00:00.000Z', '2027-02-01T00:00:00.000Z'],
+    ['cron on the 15th or a Friday: the Friday comes first', { cron: '0 9 15 * 5' }, '2026-03-10T12:00:00.000Z', '2026-03-13T09:00:00.000Z'],
+    ['cron on the 12th or a Monday: the 12th comes first', { cron: '0 9 12 * 1' }, '2026-03-10T12:00:00.000Z', '2026-03-12T09:00:00.000Z'],
+    ['cron on weekdays only (day of month unrestricted)', { cron: '0 9 * * 1-5' }, '2026-03-13T12:00:00.000Z', '2026-03-16T09:00:00.000Z'],
   ];
   it.each(cases)('%s', (_name, schedule, after, expected) => {
     expect(iso(timetable('probe', schedule, 0).next(Date.parse(after)))).toBe(expected);

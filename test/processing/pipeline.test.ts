@@ -42,6 +42,14 @@ describeEachBackend('processing pipeline', (backend) => {
     expect(video.state).toBe('published');
     expect(video.stage).toBeNull();
     expect(video.checkpoints.map((checkpoint) => [checkpoint.stage, checkpoint.status])).toEqual(STAGE_NAMES.map((stage) => [stage, 'finished']));
+    // What the probe stage found, for the platform: the clip is a plain H.264/AAC file with no findings.
+    expect(video.input).toMatchObject({
+      container: expect.stringContaining('mp4'),
+      video: { codec: 'h264', width: 640, height: 360, frameRate: 25, bitDepth: 8, rotation: 0 },
+      audio: { codec: 'aac' },
+      findings: [],
+    });
+    expect(video.progress).toBeNull();
     const detailed = await getAdminVideo(vigil.url, answer.body.id);
     for (const checkpoint of detailed.checkpoints) {
       expect(checkpoint.attempt).toBe(1);

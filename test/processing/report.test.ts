@@ -4,21 +4,22 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { costReport, formatCostReport, readCostTotals, type CostTotals } from '../../processing/report.ts';
+import { getVideo, listCheckpoints, timeToPublishByBucket } from '../../processing/store.ts';
 import { runVigil } from '../support/cli.ts';
 import type { TestStore } from '../support/backends.ts';
 import { processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
 
 const HOUR = 3_600_000;
 const totals = (overrides: Partial<CostTotals> = {}): CostTotals => ({
-  videos: 10, videoSeconds: 600, bytes: 500e6, processingSeconds: 300, queueWaitMeanSeconds: 2, queueWaitP95Seconds: 9, ...overrides,
+  videos: 10, videoSeconds: 600, bytes: 500e6, processingSeconds: 300, cpuSeconds: 450, queueWaitMeanSeconds: 2, queueWaitP95Seconds: 9, ...overrides,
 });
 
 describe('processing cost report', () => {
   it.each([
-    { name: 'observed rate', totals: totals(), options: { windowMs: 10 * HOUR, concurrency: 2 }, want: { processingSecondsPerVideoSecond: 0.5, processingSecondsPerMegabyte: 0.6, processingSecondsPerVideo: 30, uploadsPerHour: 1, workersNeeded: 1 } },
+    { name: 'observed rate', totals: totals(), options: { windowMs: 10 * HOUR, concurrency: 2 }, want: { processingSecondsPerVideoSecond: 0.5, processingSecondsPerMegabyte: 0.6, processingSecondsPerVideo: 30, cpuSecondsPerVideo: 45, uploadsPerHour: 1, workersNeeded: 1 } },
     { name: 'a given rate', totals: totals(), options: { windowMs: 10 * HOUR, concurrency: 2, uploadsPerHour: 1200 }, want: { busyJobSlots: 10, workersNeeded: 8 } },
     { name: 'concurrency 4', totals: totals(), options: { windowMs: 10 * HOUR, concurrency: 4, uploadsPerHour: 1200 }, want: { busyJobSlots: 10, workersNeeded: 4 } },
-    { name: 'nothing published', totals: totals({ videos: 0, videoSeconds: 0, bytes: 0, processingSeconds: 0, queueWaitMeanSeconds: null, queueWaitP95Seconds: null }), options: { windowMs: HOUR, concurrency: 2 }, want: { processingSecondsPerVideoSecond: null, processingSecondsPerVideo: null, busyJobSlots: null, workersNeeded: null } },
+    { name: 'nothing published', totals: totals({ videos: 0, videoSeconds: 0, bytes: 0, processingSeconds: 0, cpuSeconds: 0, queueWaitMeanSeconds: null, queueWaitP95Seconds: null }), options: { windowMs: HOUR, concurrency: 2 }, want: { processingSecondsPerVideoSecond: null, processingSecondsPerVideo: null, busyJobSlots: null, workersNeeded: null } },
   ])('$name', ({ totals: input, options, want }) => {
     expect(costReport(input, options)).toMatchObject(want);
   });
@@ -47,6 +48,15 @@ describe('processing cost report from stored checkpoints', () => {
       expect(read.videoSeconds).toBeLessThan(2.2);
       expect(read.bytes).toBe(statSync(clip).size);
       expect(read.processingSeconds).toBeGreaterThan(0);
+      // The transcode's ffmpeg reported its CPU time; the figure is what the checkpoints hold.
+      const transcode = (await listCheckpoints(vigil.db, answer.body.id)).find((checkpoint) => checkpoint.stage === 'transcode')!;
+      expect(transcode.cpuSeconds).toBeGreaterThan(0);
+      expect(read.cpuSeconds).toBeCloseTo(transcode.cpuSeconds!, 6);
+      const [bucket, ...others] = await timeToPublishByBucket(vigil.db, { from: new Date(Date.now() - HOUR), to: new Date(Date.now() + 1000), includeSynthetic: true });
+      const video = (await getVideo(vigil.db, answer.body.id))!;
+      const stored = (video.finishedAt!.getTime() - video.createdAt.getTime()) / 1000;
+      expect(others).toEqual([]);
+      expect(bucket).toEqual({ bucket: '<1m', videos: 1, medianSeconds: expect.closeTo(stored, 3), p95Seconds: expect.closeTo(stored, 3) });
       expect(read.queueWaitMeanSeconds).toBeGreaterThanOrEqual(0);
       expect(read.queueWaitP95Seconds).toBeGreaterThanOrEqual(read.queueWaitMeanSeconds!);
       expect((await readCostTotals(vigil.db, new Date(Date.now() + HOUR))).videos).toBe(0);
@@ -59,9 +69,11 @@ describe('processing cost report from stored checkpoints', () => {
     expect(code, output).toBe(0);
     expect(output).toMatch(/^1 video\(s\) published in the last 1\.0 h$/m);
     expect(output).toMatch(/^processing seconds per video second +\d+\.\d\d$/m);
+    expect(output).toMatch(/^CPU seconds per video +\d+\.\d\d$/m);
+    expect(output).toMatch(/^time to publish, sources <1m +median \d+\.\d s, p95 \d+\.\d s over 1 video\(s\)$/m);
     expect(output).toMatch(/^at 600\.0 uploads per hour: \d+\.\d\d jobs busy at once on average, \d+ worker process\(es\) at concurrency 2/m);
     const bad = await runVigil(['processing', 'report', '--since', 'a week', '--config', config]);
     expect(bad.code).toBe(2);
     expect(bad.output).toContain('--since: "a week" is not a duration');
-  }, 120_000);
+  }, 300_000);
 });

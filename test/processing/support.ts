@@ -82,6 +82,9 @@ export interface VideoView {
   checkpoints: Array<{ stage: string; attempt: number; status: string; startedAt: string; finishedAt: string | null; errorClass: string | null; errorCode: string | null }>;
   outputs: Array<{ kind: string; name: string; url: string; bytes: number; durationSeconds?: number }>;
   error: { class: string; code: string; message: string } | null;
+  /** The probe stage's input diagnostics (processing/diagnostics.ts). */
+  input: { container: string; findings: Array<{ code: string; detail: string }> } & Record<string, unknown>;
+  progress: { stage: string; percent: number; speed: number | null; estimatedFinishAt: string | null } | null;
 }
 
 /** What admins see: checkpoint details (worker, technical message) and output paths. */

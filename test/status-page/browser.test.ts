@@ -109,7 +109,7 @@ describe('status page in Chromium', () => {
       if (message.type() === 'error') errors.push(message.text());
     });
     page.on('pageerror', (error) => errors.push(error.message));
-    for (const route of ['/', '/history', '/uptime', '/incidents/1', '/incidents/m1']) {
+    for (const route of ['/', '/history', '/uptime', '/incidents/1', '/incidents/m1', '/subscribe', '/subscribe?incident=1']) {
       const response = await page.goto(`${vigil.url}${route}`);
       expect(response!.status(), route).toBe(200);
       await page.locator('a[href="javascript:alert(2)"]').count().then((count) => expect(count, route).toBe(0));

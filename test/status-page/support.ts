@@ -18,9 +18,12 @@ const DAY = 86_400_000;
 export const probesNamed = (names: readonly string[]) => names.map((name) => httpProbe({ name, url: 'http://127.0.0.1:9/never', schedule: '1m' }));
 
 /** Vigil serving the status page (and the admin API) on an ephemeral port. */
-export async function startStatusVigil(store: TestStore, options: { clock: Clock; probes: unknown[]; statusPage: Record<string, unknown>; alerts?: Record<string, unknown>; roles?: string[]; publicUrl?: string }): Promise<Vigil> {
+export async function startStatusVigil(
+  store: TestStore,
+  options: { clock: Clock; probes: unknown[]; statusPage: Record<string, unknown>; alerts?: Record<string, unknown>; roles?: string[]; publicUrl?: string; smtpUrl?: string },
+): Promise<Vigil> {
   const server = { adminToken: ADMIN_TOKEN, ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}) };
-  const config = testConfig(store, { probes: options.probes, alerts: options.alerts ?? {}, statusPage: options.statusPage, server });
+  const config = testConfig(store, { probes: options.probes, alerts: options.alerts ?? {}, statusPage: options.statusPage, server, ...(options.smtpUrl ? { smtp: { url: options.smtpUrl } } : {}) });
   return startVigil({ config, roles: options.roles ?? ['api'], clock: options.clock, modules: [probesModule, alertsModule, statusPageModule] });
 }
 

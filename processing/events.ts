@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import { duration } from '../core/config/duration.ts';
+import { secret } from '../core/config/secret.ts';
+import type { Db, Queryable } from '../core/db/index.ts';
+import { SIGNATURE_HEADER, signBody } from '../core/http/signature.ts';
+import type { Component } from '../core/lifecycle/module.ts';
+import { withSpan, type Logger } from '../core/telemetry/index.ts';
+import type { ProcessingMetrics } from './metrics.ts';
+import * as store from './store.ts';
+
+/** What the platform's application hears about a video, pushed as signed POSTs in the order they happened. */
+export const EVENT_TYPES = ['video.created', 'video.processing', 'video.warning', 'video.ready', 'video.failed', 'video.deleted'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+const endpoint = z
+  .strictObject({
+    /** Names the endpoint in metrics and the admin API; default the URL's host. */
+    name: z.string().regex(/^[a-zA-Z0-9_.:-]{1,64}$/).optional(),
+    url: z.url(),
+    secret: secret(),
+    /** Only these types (default all). */
+    types: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
+    timeout: duration().default(10_000),
+  })
+  .transform((given) => ({ ...given, name: given.name ?? new URL(given.url).host }));
+
+export const eventsConfigShape = {
+  /** Endpoints of the platform's application that get every state change of every video as a signed event. */
+  events: z
+    .array(endpoint)
+    .default([])
+    .refine((endpoints) => new Set(endpoints.map((candidate) => candidate.name)).size === endpoints.length, 'two event endpoints have the same name: give them names'),
+  eventDelivery: z
+    .strictObject({
+      /** First retry delay after a failed POST; doubled (with jitter) up to retryMax. */
+      retryInitial: duration().default(10_000),
+      retryMax: duration().default(3_600_000),
+      /** An event still undelivered this long after it happened is given up (counted as failed). */
+      maxAge: duration().refine((ms) => ms >= 24 * 3_600_000, 'events are retried for at least 24h').default(25 * 3_600_000),
+    })
+    .prefault({}),
+};
+
+export type EventEndpoint = z.output<typeof endpoint>;
+export type EventDelivery = z.output<(typeof eventsConfigShape)['eventDelivery']>;
+
+/** One event as the endpoint receives it (the POST body). `id` is stable across retries: receivers drop a copy by it. */
+export interface VideoEvent {
+  id: string;
+  type: EventType;
+  videoId: string;
+  /** 1, 2, 3… per video, in the order the events happened. */
+  sequence: number;
+  createdAt: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Records an event inside the transaction that makes the change it reports (so it exists if and only if the change
+ * committed, and a crash loses none), with one pending delivery per endpoint that takes its type.
+ */
+export async function emitEvent(
+  tx: Queryable,
+  endpoints: readonly EventEndpoint[],
+  event: { videoId: string; type: EventType; data: Record<string, unknown>; now: Date },
+): Promise<void> {
+  const takers = endpoints.filter((candidate) => !candidate.types || candidate.types.includes(event.type)).map((candidate) => candidate.name);
+  if (takers.length === 0) return;
+  await store.insertEvent(tx, { id: randomUUID(), ...event, endpoints: takers });
+}
+
+/** What happens after a failed POST: retry after a growing delay, or give up (a permanent refusal, or too old). */
+export function afterFailedDelivery(
+  failure: { status: number | null; attempts: number; ageMs: number; random: number },
+  policy: EventDelivery,
+): { retryInMs: number } | 'give-up' {
+  const permanent = failure.status !== null && failure.status < 500 && failure.status !== 408 && failure.status !== 429;
+  if (permanent || failure.ageMs >= policy.maxAge) return 'give-up';
+  const base = Math.min(policy.retryInitial * 2 ** Math.max(0, failure.attempts - 1), policy.retryMax);
+  return { retryInMs: Math.round(base / 2 + (base * failure.random) / 2) };
+}
+
+/** Passes of one delivery round: bounds the events of one video sent back to back before the next round. */
+const MAX_PASSES = 50;
+
+export interface EventDeliveryDeps {
+  db: Db;
+  clock: Clock;
+  logger: Logger;
+  metrics: ProcessingMetrics;
+  endpoints: readonly EventEndpoint[];
+  policy: EventDelivery;
+  /** How often due deliveries are looked for. */
+  interval: number;
+}
+
+/**
+ * Delivers pending events: per endpoint, each video's events strictly in sequence (a later one waits while an earlier
+ * one is retried), different videos side by side. At least once: a POST whose answer is lost is sent again with the
+ * same event id.
+ */
+export function createEventDelivery(deps: EventDeliveryDeps): Component & { deliverDue(): Promise<void> } {
+  const { db, clock, metrics, policy } = deps;
+  let timer: TimerHandle | undefined;
+  let running: Promise<void> | undefined;
+
+  async function post(target: EventEndpoint, event: VideoEvent): Promise<{ ok: true } | { ok: false; status: number | null; error: string }> {
+    const body = JSON.stringify(event);
+    try {
+      const response = await fetch(target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': event.id, [SIGNATURE_HEADER]: signBody(target.secret.reveal(), clock.now(), body) },
+        body,
+        signal: AbortSignal.timeout(target.timeout),
+      });
+      await response.body?.cancel();
+      return response.ok ? { ok: true } : { ok: false, status: response.status, error: `HTTP ${response.status}` };
+    } catch (error) {
+      return { ok: false, status: null, error: (error as Error).message };
+    }
+  }
+
+  async function deliverVideo(target: EventEndpoint, pending: store.PendingEvent): Promise<void> {
+    const event: VideoEvent = { id: pending.id, type: pending.type as EventType, videoId: pending.videoId, sequence: pending.sequence, createdAt: pending.createdAt.toISOString(), data: pending.data };
+    const outcome = await withSpan('processing.event', { 'video.id': event.videoId, 'processing.event': event.type, 'processing.event_id': event.id, 'processing.endpoint': target.name }, () => post(target, event));
+    const now = clock.now();
+    if (outcome.ok) {
+      await store.markEventDelivered(db, pending.id, target.name, new Date(now));
+      metrics.eventDeliveries.inc({ endpoint: target.name, outcome: 'delivered' });
+      return;
+    }
+    const next = afterFailedDelivery({ status: outcome.status, attempts: pending.attempts + 1, ageMs: now - pending.createdAt.getTime(), random: Math.random() }, policy);
+    if (next === 'give-up') {
+      await store.markEventFailed(db, pending.id, target.name, outcome.error);
+      metrics.eventDeliveries.inc({ endpoint: target.name, outcome: 'failed' });
+      deps.logger.warn({ endpoint: target.name, eventId: pending.id, videoId: pending.videoId, err: outcome.error }, 'processing event given up');
+      return;
+    }
+    await store.markEventRetry(db, pending.id, target.name, new Date(now + next.retryInMs), outcome.error);
+    metrics.eventDeliveries.inc({ endpoint: target.name, outcome: 'retry' });
+  }
+
+  async function deliverDue(): Promise<void> {
+    for (const target of deps.endpoints) {
+      // Each pass sends every video's next event; a delivered one makes that video's following event due at once.
+      for (let pass = 0; pass < MAX_PASSES; pass++) {
+        const heads = await store.dueEventHeads(db, target.name, clock.date());
+        if (heads.length === 0) break;
+        await Promise.all(heads.map((head) => deliverVideo(target, head)));
+      }
+    }
+  }
+
+  const tick = () => {
+    running ??= deliverDue()
+      .catch((error: unknown) => deps.logger.error({ err: error }, 'processing event delivery pass failed'))
+      .finally(() => (running = undefined));
+  };
+
+  return {
+    name: 'processing-events',
+    async start() {
+      if (deps.endpoints.length > 0) timer = clock.setInterval(tick, deps.interval);
+    },
+    async stop() {
+      timer?.cancel();
+      await running;
+    },
+    deliverDue,
+  };
+}
