@@ -53,8 +53,9 @@ describeEachBackend('automatic site banner from the failure rate of processed vi
     await process([randomBytes(4096), randomBytes(4096)], 'failed');
     const failedAt = clock.now();
     const raised = await until('the automatic banner', async () => (await banner()) ?? undefined);
-    // One evaluation interval, then the outbox and the status page's refresh, plus the fake clock's steps running ahead of real I/O.
-    expect(clock.now() - failedAt).toBeLessThanOrEqual(5000 + 5000 + 5000);
+    // One evaluation interval and one status page refresh; plus 10 s for the fake clock's 1 s steps running ahead of the
+    // real queries of the evaluation, the outbox and the refresh on a loaded machine.
+    expect(clock.now() - failedAt).toBeLessThanOrEqual(5000 + 5000 + 10_000);
     expect(raised).toMatchObject({ id: expect.stringMatching(/^alert-\d+$/), level: 'warning', message: SLOWER });
     expect(await processing()).toBe('degraded_performance');
 
