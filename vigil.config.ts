@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  component, defineConfig, emailReceiver, failureRateRule, ffmpegPing, http, probeRule, queueLoad, queueRule, resources, route, slackReceiver, statusPageReceiver,
+  bannerReceiver, component, defineConfig, emailReceiver, failureRateRule, ffmpegPing, http, probeRule, queueLoad, queueRule, resources, route, slackReceiver, statusPageReceiver,
   timeToPublishRule, videoE2E,
 } from 'vigil';
 
@@ -32,6 +32,8 @@ export default defineConfig({
     keys: [{ name: 'e2e-probe', scopes: ['upload', 'read', 'delete'], key: e2eKey }],
     uploads: { allowedOrigins: ['http://localhost:3000'], defaultExpiry: '1h', maxExpiry: '1d' },
     apiLimits: { perKey: 600, perAddress: 60, bytesPerDay: '100GB', concurrentUploads: 8 },
+    // Uploaders are told once when their video waits this long because processing is down, then get the result.
+    notices: { delayedAfter: '15m' },
   },
   // Probes: each runs on its schedule (plus once within 30 s of start), results go to /metrics and the store.
   // Try one with `npm run vigil -- probe test video-e2e`; list them with `npm run vigil -- probe list`.
@@ -95,7 +97,8 @@ export default defineConfig({
     rules: [
       probeRule({ name: 'vigil-down', probe: 'vigil-ready', labels: { service: 'vigil', component: 'api', severity: 'critical' } }),
       probeRule({ name: 'video-pipeline-down', probe: 'video-e2e', labels: { service: 'processing', component: 'pipeline', severity: 'critical' } }),
-      failureRateRule({ name: 'video-failure-rate', window: '15m', minSamples: 10, trigger: 0.2, clear: 0.05, labels: { service: 'processing', component: 'pipeline', severity: 'warning' } }),
+      // A fifth of the last 15 minutes' uploads failing raises it; it clears once at most 5 % fail for 10 minutes.
+      failureRateRule({ name: 'video-failure-rate', window: '15m', minSamples: 10, trigger: 0.2, clear: 0.05, hold: '10m', labels: { service: 'processing', component: 'pipeline', severity: 'warning' } }),
       // The time-to-publish promise for clips under a minute: p95 ≤ 0.5 × duration + 5 s, so at most 35 s.
       timeToPublishRule({ name: 'publish-slow-short-clips', bucket: '<1m', p95Above: '35s', window: '1h', minSamples: 5, labels: { service: 'processing', component: 'pipeline', severity: 'warning' } }),
       queueRule({ name: 'transcode-backlog', queue: 'processing.transcode', maxOldestAge: '10m', for: '5m', labels: { service: 'processing', component: 'transcode', severity: 'warning' } }),
@@ -105,9 +108,14 @@ export default defineConfig({
       ...(process.env.SLACK_BOT_TOKEN ? { slack: slackReceiver({ channel: '#vigil-alerts' }) } : {}),
       // Publishes incidents of the status page's components at / with the page's public wording.
       public: statusPageReceiver({}),
+      // Raises the banner on the platform's own pages (/embed/banner.js) while processing is in trouble.
+      site: bannerReceiver({}),
     },
+    // Outages become public incidents on the status page (and show on the site banner); processing slowing down
+    // raises only the site banner, which clears itself.
     routes: [
-      route({ receivers: ['public'], continue: true }),
+      route({ match: { severity: 'critical' }, receivers: ['public'], continue: true }),
+      route({ match: { service: 'processing', severity: 'warning' }, receivers: ['site'], continue: true }),
       ...(reachable.length > 0 ? [route({ receivers: reachable, groupBy: ['service'], repeatInterval: '4h' })] : []),
     ],
     inhibit: [{ source: { service: 'vigil' }, target: { service: 'processing' } }],
@@ -129,5 +137,7 @@ export default defineConfig({
       component({ name: 'Infrastructure', show: 'if-degraded', from: { probes: ['host-resources'] } }),
     ],
     automatic: { hold: '10m' },
+    // The embeddable banner: maintenance is announced a day ahead; an ended alert's banner stays 10 minutes.
+    banner: { leadTime: '24h', holdTime: '10m' },
   },
 });

@@ -7,6 +7,6 @@ import { RECEIVERS } from './receivers/index.ts';
 import { RULE_KINDS } from './rules/index.ts';
 
 export const { probeRule, failureRateRule, queueRule, metricRule, timeToPublishRule } = constructorsOf('kind', RULE_KINDS);
-export const { emailReceiver, slackReceiver, webhookReceiver, restartHook, scaleHook, statusPageReceiver } = constructorsOf('type', RECEIVERS);
+export const { emailReceiver, slackReceiver, webhookReceiver, restartHook, scaleHook, statusPageReceiver, bannerReceiver } = constructorsOf('type', RECEIVERS);
 
 export const route = (value: z.input<typeof routeSchema>) => located({ ...value }, route);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
+import { asDependencyUnavailable } from '../core/unavailable.ts';
 import { acceptVideo, MULTIPART_ALLOWANCE, receiveMultipart, type UploadDeps } from './accept.ts';
 import { emitEvent } from './events.ts';
 import { classify } from './failures.ts';
@@ -86,7 +87,7 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
           const answer = uploadErrorAnswer(error, config.maxUploadBytes);
           deps.metrics.uploads.inc({ outcome: answer?.outcome ?? ((error as { statusCode?: number }).statusCode ? 'invalid' : 'error') });
           if (!answer) throw error;
-          if (answer.status === 503) reply.header('retry-after', String(STORAGE_RETRY_AFTER_SECONDS));
+          if (answer.retryAfterSeconds) reply.header('retry-after', String(answer.retryAfterSeconds));
           return reply.status(answer.status).send({ error: { code: answer.code, message: answer.message } });
         }
       },
@@ -187,8 +188,20 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
   );
 }
 
+export interface UploadErrorAnswer {
+  status: number;
+  code: string;
+  message: string;
+  outcome: string;
+  /** For a refusal that will pass (RETRYING): when to send the file again. */
+  retryAfterSeconds?: number;
+}
+
+const notSaved = (why: string, seconds: number) =>
+  `Your video was not saved because ${why}. Nothing is wrong with the file: please upload it again in ${seconds} seconds.`;
+
 /** The answer for an upload that went wrong before it was accepted, or undefined for an error the server handler reports. */
-export function uploadErrorAnswer(error: unknown, maxUploadBytes: number): { status: number; code: string; message: string; outcome: string } | undefined {
+export function uploadErrorAnswer(error: unknown, maxUploadBytes: number): UploadErrorAnswer | undefined {
   const code = (error as { code?: string }).code;
   if (error instanceof UploadTooLargeError || code === 'FST_REQ_FILE_TOO_LARGE') {
     return { status: 413, code: 'UPLOAD_TOO_LARGE', message: `The upload is larger than the limit of ${maxUploadBytes} bytes (processing.maxUploadBytes).`, outcome: 'too_large' };
@@ -196,7 +209,13 @@ export function uploadErrorAnswer(error: unknown, maxUploadBytes: number): { sta
   if (code === 'FST_FILES_LIMIT') return { status: 400, code: 'BAD_REQUEST', message: 'Send exactly one file, in the multipart field "file".', outcome: 'invalid' };
   if ((error as { statusCode?: number }).statusCode) return undefined;
   if (classify(error).code === 'storage_unavailable') {
-    return { status: 503, code: 'RESOURCE', message: 'Storage is not accepting uploads right now; try again later.', outcome: 'storage' };
+    const seconds = STORAGE_RETRY_AFTER_SECONDS;
+    return { status: 503, code: 'RESOURCE', message: notSaved('our storage is not accepting uploads right now', seconds), outcome: 'storage', retryAfterSeconds: seconds };
+  }
+  const unavailable = asDependencyUnavailable(error, 'database');
+  if (unavailable) {
+    const seconds = unavailable.retryAfterSeconds;
+    return { status: 503, code: 'UNAVAILABLE', message: notSaved(`the service cannot reach its ${unavailable.dependency} at the moment`, seconds), outcome: 'unavailable', retryAfterSeconds: seconds };
   }
   if (error instanceof Error && MULTIPART_MALFORMED.test(error.message)) {
     return { status: 400, code: 'MALFORMED_MULTIPART', message: `The multipart body could not be read (${error.message}); send it again, whole.`, outcome: 'invalid' };

@@ -91,6 +91,12 @@ export const processingConfigSchema = z
       .strictObject({
         /** Email users about uploads labelled synthetic=true too (off: probes do not get mail). */
         synthetic: z.boolean().default(false),
+        /**
+         * Once a video has waited this long with no worker taking it (workers stopped, processing stalled), every waiting
+         * video's uploader is told once that processing is down and that the result will follow. Keep it above the
+         * longest retry backoff (10 minutes), which is waiting on purpose.
+         */
+        delayedAfter: duration().default(15 * 60_000),
       })
       .prefault({}),
     retention: z

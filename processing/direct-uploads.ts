@@ -6,6 +6,7 @@ import { duration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
 import type { Queryable } from '../core/db/index.ts';
 import type { HttpServer } from '../core/http/server.ts';
+import { uploadErrorAnswer } from './api.ts';
 import { acceptVideo, isTooLarge, MULTIPART_ALLOWANCE, receiveMultipart, tooLargeError, type UploadDeps } from './accept.ts';
 import { parseLabels } from './api.ts';
 import type { ProcessingConfig } from './config.ts';
@@ -229,7 +230,9 @@ export function registerPlainDirectUpload(http: HttpServer, deps: DirectUploadDe
       await releaseDirectUpload(deps.db, upload.id);
       deps.metrics.uploads.inc({ outcome: isTooLarge(error) ? 'too_large' : (error as { statusCode?: number }).statusCode ? 'invalid' : 'error' });
       if (isTooLarge(error)) throw tooLargeError(upload.maxBytes, 'the upload link\'s maxBytes');
-      throw error;
+      const answer = uploadErrorAnswer(error, upload.maxBytes);
+      if (!answer?.retryAfterSeconds) throw error;
+      return reply.status(answer.status).header('retry-after', String(answer.retryAfterSeconds)).send({ error: { code: answer.code, message: answer.message } });
     }
   });
 }

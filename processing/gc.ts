@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
-import type { Component } from '../core/lifecycle/module.ts';
+import { periodicComponent, type Component } from '../core/lifecycle/module.ts';
 import type { Logger } from '../core/telemetry/index.ts';
 import { withSpan } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
@@ -135,20 +135,5 @@ async function sweepOrphans({ db, storage, config, clock }: GcDeps): Promise<{ c
 
 /** Runs GC every `gc.interval` on the worker role. */
 export function createGcComponent(deps: GcDeps): Component {
-  let timer: { cancel(): void } | undefined;
-  let running: Promise<unknown> | undefined;
-  return {
-    name: 'processing-gc',
-    async start() {
-      timer = deps.clock.setInterval(() => {
-        running ??= runGc(deps)
-          .catch((error) => deps.logger.error({ err: error }, 'storage GC failed'))
-          .finally(() => (running = undefined));
-      }, deps.config.gc.interval);
-    },
-    async stop() {
-      timer?.cancel();
-      await running;
-    },
-  };
+  return periodicComponent('processing-gc', { clock: deps.clock, intervalMs: deps.config.gc.interval, pass: () => runGc(deps), onError: (error) => deps.logger.error({ err: error }, 'storage GC failed') });
 }

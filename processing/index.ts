@@ -14,6 +14,7 @@ import { loadSigner, publicLinks, registerPublicLinkRoutes } from './links.ts';
 import { registerTusUploads } from './tus.ts';
 import { processingConfigSchema, type ProcessingConfig } from './config.ts';
 import { resolveFfmpeg } from './ffmpeg.ts';
+import { createDelayNotices } from './delays.ts';
 import { createEventDelivery } from './events.ts';
 import { createGcComponent, type GcReport } from './gc.ts';
 import { processingMetrics } from './metrics.ts';
@@ -129,6 +130,7 @@ export const processingModule = defineModule({
         registerPublicLinkRoutes(open, { db: ctx.db, storage, config, clock: ctx.clock, signer, publicUrl: () => ctx.publicUrl, awaitingUpload: (id) => isAwaitingUpload(ctx.db, id, ctx.clock.date()) });
       });
       registerProcessingReadApi(ctx.http, { db: ctx.db, clock: ctx.clock, gc: { db: ctx.db, storage, config, clock: ctx.clock, logger: ctx.logger, metrics } });
+      components.push(createDelayNotices({ db: ctx.db, clock: ctx.clock, logger: ctx.logger, mailer: createMailer(ctx.config.smtp), config, statusUrl: links.status }));
     }
     if (ctx.roles.has('worker')) {
       const mailer = createMailer(ctx.config.smtp);

@@ -131,4 +131,5 @@ export const processingMigrations: readonly Migration[] = [
     )`,
   },
   { id: 'processing/017_event_deliveries_pending', sql: `create index processing_event_deliveries_pending on processing_event_deliveries (endpoint, event_id) where status = 'pending'` },
+  { id: 'processing/018_videos_delayed_notice', sql: 'alter table processing_videos add column noticed_delayed_at timestamptz' },
 ];

@@ -31,6 +31,13 @@ export function composeNotice(kind: NoticeKind, video: Video, statusUrl: string)
       text: `Your video ${name} is saved. Processing hit a temporary problem and will be retried automatically; there is no need to upload it again.${footer}`,
     };
   }
+  if (kind === 'delayed') {
+    return {
+      to: video.email!,
+      subject: `We received ${name}; processing is delayed`,
+      text: `Your video ${name} is saved. Our video processing service is down at the moment, so it has not been processed yet. There is no need to upload it again: we will email you when it has been processed.${footer}`,
+    };
+  }
   if (kind === 'ready') {
     return { to: video.email!, subject: `Your video ${name} is ready`, text: `Your video ${name} has been processed and is ready to watch.${footer}` };
   }

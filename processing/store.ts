@@ -10,7 +10,7 @@ import { DURATION_BUCKETS, type TimeToPublish } from './time-to-publish.ts';
 /** waiting: a stage could not run because a dependency is unavailable (full disk, store away); it is tried again. */
 export const VIDEO_STATES = ['queued', 'waiting', 'processing', 'published', 'failed'] as const;
 export type VideoState = (typeof VIDEO_STATES)[number];
-export const NOTICE_KINDS = ['retry', 'ready', 'failed'] as const;
+export const NOTICE_KINDS = ['retry', 'ready', 'failed', 'delayed'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export interface SourceInfo {
@@ -226,12 +226,35 @@ export async function deleteVideoRows(db: Queryable, videoId: string): Promise<{
   return { unreferencedSha256: blob?.sha256 ?? null };
 }
 
-const NOTICE_COLUMN: Record<NoticeKind, string> = { retry: 'noticed_retry_at', ready: 'noticed_ready_at', failed: 'noticed_failed_at' };
+const NOTICE_COLUMN: Record<NoticeKind, string> = { retry: 'noticed_retry_at', ready: 'noticed_ready_at', failed: 'noticed_failed_at', delayed: 'noticed_delayed_at' };
 
 /** Claims the right to send one notice of `kind` (true once per kind and video). */
 export async function claimNotice(db: Queryable, videoId: string, kind: NoticeKind, now: Date): Promise<boolean> {
   const column = NOTICE_COLUMN[kind];
   return (await db.query(`update processing_videos set ${column} = $2 where id = $1 and ${column} is null returning id`, [videoId, now])).length > 0;
+}
+
+/** Gives a claimed notice back (its mail could not go out yet), so a later pass claims it again. */
+export async function releaseNotice(db: Queryable, videoId: string, kind: NoticeKind): Promise<void> {
+  await db.query(`update processing_videos set ${NOTICE_COLUMN[kind]} = null where id = $1`, [videoId]);
+}
+
+/**
+ * While processing is stalled (some unfinished video has waited without a running attempt since `waitingSince`), the
+ * waiting videos whose uploader has not been told yet.
+ */
+export async function delayedVideosToTell(db: Queryable, options: { waitingSince: Date; synthetic: boolean; limit: number }): Promise<Video[]> {
+  return db.query<Video>(
+    `with waiting as (
+       select v.id, v.queued_at from processing_videos v
+        where v.state in ('queued', 'processing')
+          and not exists (select 1 from processing_checkpoints c where c.video_id = v.id and c.stage = v.stage and c.status = 'started'))
+     select ${VIDEO_COLUMNS} from processing_videos
+      where id in (select id from waiting) and email is not null and noticed_delayed_at is null and ($2 or not synthetic)
+        and exists (select 1 from waiting where queued_at <= $1)
+      order by created_at limit $3`,
+    [options.waitingSince, options.synthetic, options.limit],
+  );
 }
 
 // ---- checkpoints

@@ -4,6 +4,7 @@ import { duration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
 import type { Db } from '../core/db/index.ts';
 import type { HttpServer } from '../core/http/server.ts';
+import { BANNER_LEVELS, type Banner, type BannerOverride } from './banner.ts';
 import { brandingSchema, type StatusPageHostConfig } from './config.ts';
 import { componentsOf, openIncident, resolveIncident, StatusPageError, updateIncident } from './incidents.ts';
 import { exportFiles } from './export.ts';
@@ -53,6 +54,13 @@ export const rescheduleBody = z
 
 const brandingPatch = brandingSchema.partial().strict();
 
+export const bannerOverrideBody = z.strictObject({
+  message: z.string().trim().min(1).max(300),
+  level: z.enum(BANNER_LEVELS).default('warning'),
+  /** Shown this long, then gone on its own; without it, until cleared. */
+  duration: duration().optional(),
+});
+
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const parsed = schema.safeParse(value ?? {});
   if (!parsed.success) throw new StatusPageError(`Invalid request: ${formatIssues(parsed.error).join('; ')}`);
@@ -66,7 +74,7 @@ function idOf(params: unknown): number {
   return id;
 }
 
-/** Public incidents, maintenance, branding and component overrides under /admin/api/v1/status, behind the admin token; each change refreshes the page at once. */
+/** Public incidents, maintenance, branding, component and banner overrides under /admin/api/v1/status, behind the admin token; each change refreshes the page at once. */
 export interface StatusAdminOptions {
   db: Db;
   clock: Clock;
@@ -74,6 +82,8 @@ export interface StatusAdminOptions {
   refresh: (options?: { reread?: boolean }) => Promise<void>;
   site: () => Site;
   css: { url: string; body: Buffer };
+  /** What the banner says now. */
+  banner: () => Banner | null;
 }
 
 /** One file of the static copy as the admin API hands it over: bytes in base64, with the gzip twin for gzip_static. */
@@ -157,6 +167,22 @@ export function registerStatusAdminRoutes(http: HttpServer, options: StatusAdmin
         else overrides[id] = status;
         await putSetting(db, 'overrides', overrides, now());
         return changed({ overrides });
+      });
+
+      const bannerAnswer = async () => ({ override: ((await getSettings(db)).bannerOverride ?? null) as BannerOverride | null, banner: options.banner() });
+      admin.get('/banner', bannerAnswer);
+      admin.post('/banner', async (request) => {
+        const body = parse(bannerOverrideBody, request.body);
+        // A new id per override: a visitor who dismissed the last one sees this one.
+        const override: BannerOverride = { id: String(now()), level: body.level, message: body.message, ...(body.duration === undefined ? {} : { until: now() + body.duration }) };
+        await putSetting(db, 'bannerOverride', override, now());
+        await options.refresh();
+        return bannerAnswer();
+      });
+      admin.post('/banner/clear', async () => {
+        await deleteSetting(db, 'bannerOverride');
+        await options.refresh();
+        return bannerAnswer();
       });
     },
     { prefix: '/admin/api/v1/status' },

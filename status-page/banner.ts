@@ -8,7 +8,8 @@ export interface Banner {
   dismissText: string;
 }
 
-export type BannerLevel = 'info' | 'warning' | 'maintenance' | 'outage';
+export const BANNER_LEVELS = ['info', 'warning', 'maintenance', 'outage'] as const;
+export type BannerLevel = (typeof BANNER_LEVELS)[number];
 
 export interface BannerIncident {
   id: string;
@@ -18,6 +19,18 @@ export interface BannerIncident {
   message: string;
   startedAt: number;
   /** Set once the incident is over; the banner stays for `holdTime` after it. */
+  resolvedAt?: number;
+}
+
+/** An alert incident routed to the banner receiver: worded by the `banner.automatic*` texts, never by its summary. */
+export interface BannerAlert {
+  id: string;
+  /** Public names of the components its rule or probe is part of (none: the texts' `someServices`). */
+  components: readonly string[];
+  /** Severity critical: shown as an outage. */
+  critical: boolean;
+  startedAt: number;
+  /** Set once the alert is over; the banner stays for `holdTime` after it. */
   resolvedAt?: number;
 }
 
@@ -38,6 +51,10 @@ export interface BannerOverride {
 }
 
 export interface BannerTexts {
+  /** `{components}` filled in: for an alert that is not critical, and for one that is. */
+  automatic: string;
+  automaticOutage: string;
+  someServices: string;
   maintenanceNow: string;
   maintenanceSoon: string;
   backUpLink: string;
@@ -62,6 +79,8 @@ export interface BannerSettings {
 export interface BannerInputs {
   override?: BannerOverride;
   incidents: readonly BannerIncident[];
+  /** Alerts routed to the banner receiver (absent: none). */
+  alerts?: readonly BannerAlert[];
   maintenances: readonly BannerMaintenance[];
 }
 
@@ -69,7 +88,8 @@ const IMPACT_RANK = { none: 0, minor: 1, major: 2, critical: 3 } as const;
 
 /**
  * The one decision of what the banner says at `now`. Priority: an admin's override, maintenance in progress, the
- * worst open (or recently resolved, within the hold time) incident, maintenance starting within the lead time.
+ * worst open (or recently resolved, within the hold time) public incident or banner alert (of equals a banner alert,
+ * then the earliest), maintenance starting within the lead time.
  */
 export function decideBanner(inputs: BannerInputs, now: number, settings: BannerSettings): Banner | null {
   const { texts } = settings;
@@ -83,13 +103,21 @@ export function decideBanner(inputs: BannerInputs, now: number, settings: Banner
   const running = live.filter((maintenance) => maintenance.startsAt <= now && now < maintenance.endsAt).sort((a, b) => a.startsAt - b.startsAt)[0];
   if (running) return banner(`maintenance-${running.id}`, 'maintenance', fill(texts.maintenanceNow, running, settings));
 
-  const showing = inputs.incidents
-    .filter((incident) => incident.resolvedAt === undefined || now < incident.resolvedAt + settings.holdTime)
-    .sort((a, b) => IMPACT_RANK[b.impact] - IMPACT_RANK[a.impact] || a.startedAt - b.startedAt)[0];
-  if (showing) {
-    const links = showing.resolvedAt === undefined && settings.backUpUrl ? [statusLink, { href: settings.backUpUrl(showing.id), text: texts.backUpLink }] : [statusLink];
-    return banner(`incident-${showing.id}`, IMPACT_RANK[showing.impact] >= IMPACT_RANK.major ? 'outage' : 'warning', showing.message, links);
-  }
+  const held = (event: { resolvedAt?: number }) => event.resolvedAt === undefined || now < event.resolvedAt + settings.holdTime;
+  const events = [
+    ...inputs.incidents.filter(held).map((incident) => {
+      const links = incident.resolvedAt === undefined && settings.backUpUrl ? [statusLink, { href: settings.backUpUrl(incident.id), text: texts.backUpLink }] : [statusLink];
+      return { id: `incident-${incident.id}`, rank: IMPACT_RANK[incident.impact], automatic: false, startedAt: incident.startedAt, message: incident.message, links };
+    }),
+    ...(inputs.alerts ?? []).filter(held).map((alert) => {
+      const names = alert.components.length > 0 ? alert.components.join(', ') : texts.someServices;
+      const message = (alert.critical ? texts.automaticOutage : texts.automatic).replaceAll('{components}', names);
+      return { id: `alert-${alert.id}`, rank: alert.critical ? IMPACT_RANK.critical : IMPACT_RANK.minor, automatic: true, startedAt: alert.startedAt, message, links: [statusLink] };
+    }),
+  ];
+  // Of equals, a banner alert (worded for the banner) before a public incident (often about the same alert), then the earliest.
+  const showing = events.sort((a, b) => b.rank - a.rank || Number(b.automatic) - Number(a.automatic) || a.startedAt - b.startedAt)[0];
+  if (showing) return banner(showing.id, showing.rank >= IMPACT_RANK.major ? 'outage' : 'warning', showing.message, showing.links);
 
   const soon = live.filter((maintenance) => now < maintenance.startsAt && maintenance.startsAt - now <= settings.leadTime).sort((a, b) => a.startsAt - b.startsAt)[0];
   if (soon) return banner(`maintenance-${soon.id}-scheduled`, 'info', fill(texts.maintenanceSoon, soon, settings));

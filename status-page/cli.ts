@@ -3,6 +3,8 @@ import path from 'node:path';
 import { systemClock } from '../core/clock.ts';
 import { UsageError, type CliCommand, type CliIo } from '../core/cli/command.ts';
 import type { ExportedResource } from './admin.ts';
+import { iso, print } from '../core/cli/output.ts';
+import type { Banner, BannerOverride } from './banner.ts';
 import type { StatusPageHostConfig } from './config.ts';
 import { writeExport } from './export.ts';
 
@@ -128,6 +130,27 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
         return 0;
       }
       throw new UsageError('give an action: add, reschedule or end');
+    },
+  },
+  {
+    name: 'status banner',
+    summary: "The site banner: set an admin's override of what it says, clear it, or show it (through the running Vigil)",
+    usage: 'set --message TEXT [--level info|warning|maintenance|outage] [--duration 2h] | clear | show',
+    positionals: 1,
+    options: { message: { type: 'string' }, level: { type: 'string' }, duration: { type: 'string' } },
+    async run(args, io) {
+      const [action] = args.positionals;
+      const api = await io.connect();
+      let answer: { override: BannerOverride | null; banner: Banner | null };
+      if (action === 'set') answer = await api.post('/status/banner', defined({ message: text(args.values.message), level: text(args.values.level), duration: text(args.values.duration) }));
+      else if (action === 'clear') answer = await api.post('/status/banner/clear');
+      else if (action === 'show') answer = await api.get('/status/banner');
+      else throw new UsageError('give an action: set, clear or show');
+      print(io, answer, () => [
+        answer.override ? `override: ${answer.override.level} "${answer.override.message}" until ${answer.override.until === undefined ? 'cleared' : iso(answer.override.until)}` : 'no override',
+        answer.banner ? `the banner says: ${answer.banner.message}` : 'the banner shows nothing',
+      ]);
+      return 0;
     },
   },
   {

@@ -1,4 +1,5 @@
 // Public incidents: opened, updated and resolved by admins (CLI, admin API) and by the statusPage alert receiver.
+import { listIncidents as listAlertIncidents } from '../alerts/index.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
 import { loadProbes } from '../probes/index.ts';
 import type { StatusPageConfig, StatusPageHostConfig } from './config.ts';
@@ -7,6 +8,7 @@ import { loadComponents, type ComponentDefinition } from './define.ts';
 import { holdElapsed, impactOf, type ComponentStatus, type Impact, type IncidentStatus } from './state.ts';
 import {
   changeIncident,
+  endBannerAlert,
   getIncident,
   getIncidentOfAlert,
   insertIncident,
@@ -15,6 +17,7 @@ import {
   markAlertNoticePublished,
   monitoringAlertIncidents,
   monitoringIncidentOfSource,
+  raisedBannerAlerts,
   unpublishedAlertNotices,
   type AffectedComponent,
   type PublicIncident,
@@ -113,6 +116,12 @@ export async function updateIncident(db: Db, components: readonly ComponentDefin
 
 export const resolveIncident = (db: Db, components: readonly ComponentDefinition[], id: number, body: string, now: number) => updateIncident(db, components, id, { status: 'resolved', body }, now);
 
+/** The components made of an alert incident's rule or probe. */
+export function componentsHitBy(components: readonly ComponentDefinition[], incident: { rule: string; labels: Record<string, string> }): ComponentDefinition[] {
+  const probe = incident.labels.probe;
+  return components.filter((component) => component.from.rules.includes(incident.rule) || (probe !== undefined && component.from.probes.includes(probe)));
+}
+
 const fill = (text: string, names: readonly string[]) => text.replaceAll('{components}', names.join(', '));
 
 /**
@@ -122,7 +131,7 @@ const fill = (text: string, names: readonly string[]) => text.replaceAll('{compo
  */
 export async function publishAlert(q: Queryable, publishing: Publishing, notice: AlertNotice, now: number): Promise<number | undefined> {
   const { automatic, components: all } = publishing;
-  const hit = all.filter((component) => component.from.rules.includes(notice.incident.rule) || (notice.incident.labels.probe !== undefined && component.from.probes.includes(notice.incident.labels.probe)));
+  const hit = componentsHitBy(all, notice.incident);
   if (hit.length === 0) return undefined;
   const names = hit.map((component) => component.name);
   const state: ComponentStatus = notice.incident.labels.severity === 'critical' ? 'major_outage' : 'degraded_performance';
@@ -172,4 +181,15 @@ export async function resolveHeld(db: Db, publishing: Publishing, now: number): 
     resolved += 1;
   }
   return resolved;
+}
+
+/**
+ * Ends the banners whose alert incident is no longer open although no UP arrived: the router drops an UP that is muted
+ * (a silence, maintenance or inhibition that began after the opening), and a banner must not outlive its cause.
+ */
+export async function endBannersOfEndedAlerts(db: Db, now: number): Promise<void> {
+  const raised = await raisedBannerAlerts(db);
+  if (raised.length === 0) return;
+  const open = new Set((await listAlertIncidents(db, { limit: 1000 })).map((incident) => incident.id));
+  for (const id of raised) if (!open.has(id)) await endBannerAlert(db, id, new Date(now));
 }

@@ -60,7 +60,7 @@ export const statusPageModule = defineModule({
       await site.refresh(options);
       void deliveries.scan();
     };
-    registerStatusAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, config: ctx.config, refresh, site: site.site, css: { url: cssUrl, body: cssBody } });
+    registerStatusAdminRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, config: ctx.config, refresh, site: site.site, css: { url: cssUrl, body: cssBody }, banner: site.banner });
     return [site, deliveries];
   },
 });

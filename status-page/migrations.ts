@@ -136,4 +136,15 @@ export const statusPageMigrations: Migration[] = [
     id: 'status-page/012_maintenance_sequence',
     sql: `alter table status_maintenances add column sequence integer not null default 0`,
   },
+  {
+    // Alert incidents the banner receiver was handed: raised on an opening notification, ended on UP.
+    id: 'status-page/013_banner_alerts',
+    sql: `create table status_banner_alerts (
+      alert_incident_id integer primary key,
+      rule text not null,
+      labels jsonb not null,
+      started_at timestamptz not null,
+      resolved_at timestamptz
+    )`,
+  },
 ];

@@ -6,9 +6,10 @@ import type { Db } from '../core/db/index.ts';
 import { getProbeStatuses, getUptime, type UptimeDay } from '../probes/index.ts';
 import { brandingSchema, type Branding, type StatusPageHostConfig } from './config.ts';
 import type { ComponentDefinition } from './define.ts';
-import { componentsOf } from './incidents.ts';
+import type { BannerAlert, BannerOverride } from './banner.ts';
+import { componentsHitBy, componentsOf } from './incidents.ts';
 import { componentState, maintenanceStatus, maintenanceTransitions, overallIndicator, type ComponentStatus, type Indicator, type MaintenanceStatus } from './state.ts';
-import { getMaintenanceDetails, getSettings, listPublicIncidents, type PublicIncident } from './store.ts';
+import { getMaintenanceDetails, getSettings, listBannerAlerts, listPublicIncidents, type PublicIncident } from './store.ts';
 import { stringsOf, type Strings } from './strings.ts';
 
 const DAY = 86_400_000;
@@ -61,6 +62,8 @@ export interface StatusModel {
   components: ComponentModel[];
   incidents: PublicIncident[];
   maintenances: MaintenanceModel[];
+  /** What the banner is decided from besides the incidents and maintenances. */
+  banner: { alerts: BannerAlert[]; override?: BannerOverride };
 }
 
 /** Branding from the config with the admin API's run-time changes on top (each a top-level field). */
@@ -96,11 +99,12 @@ export async function gatherModel(
   const settings = await getSettings(db);
   const definitions = options.components ?? componentsOf(config);
   const uptimeOf = options.uptime ?? readUptime(db);
-  const [probeStatuses, alertIncidents, incidents, windows] = await Promise.all([
+  const [probeStatuses, alertIncidents, incidents, windows, bannerAlerts] = await Promise.all([
     getProbeStatuses(db),
     listAlertIncidents(db, { limit: 1000 }),
     listPublicIncidents(db, { since: now - HISTORY_MS }),
     listMaintenances(db, { from: now - HISTORY_MS, to: now + HISTORY_MS }),
+    listBannerAlerts(db, new Date(now - config.statusPage.banner.holdTime)),
   ]);
   const details = await getMaintenanceDetails(db, windows.map((window) => window.id));
   const verifyFor = config.statusPage.verifyFor;
@@ -171,5 +175,15 @@ export async function gatherModel(
     components,
     incidents,
     maintenances,
+    banner: {
+      alerts: bannerAlerts.map((alert) => ({
+        id: String(alert.alertIncidentId),
+        components: componentsHitBy(definitions, alert).map((component) => component.name),
+        critical: alert.labels.severity === 'critical',
+        startedAt: new Date(alert.startedAt).getTime(),
+        ...(alert.resolvedAt === null ? {} : { resolvedAt: new Date(alert.resolvedAt).getTime() }),
+      })),
+      ...(settings.bannerOverride ? { override: settings.bannerOverride as BannerOverride } : {}),
+    },
   };
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../core/telemetry/logger.ts';
 import type { StatusPageHostConfig } from './config.ts';
 import { exportFiles, writeExport } from './export.ts';
 import type { UptimeDay } from '../probes/index.ts';
-import { componentsOf, publishAlertNotices, resolveHeld } from './incidents.ts';
+import { componentsOf, endBannersOfEndedAlerts, publishAlertNotices, resolveHeld } from './incidents.ts';
 import { gatherModel, readUptime, type StatusModel, type UptimeReader } from './model.ts';
 import { decideBanner, type BannerInputs, type BannerSettings } from './banner.ts';
 import { renderSite, type Site } from './site.ts';
@@ -72,6 +72,7 @@ export function createStatusSite(options: StatusSiteOptions) {
     const publishing = { components, automatic: settings.automatic };
     await publishAlertNotices(db, publishing, now);
     await resolveHeld(db, publishing, now);
+    await endBannersOfEndedAlerts(db, now);
     const model = await gatherModel(db, config, { now, publicUrl: options.publicUrl(), components, uptime });
     const next = fingerprintOf(model, options.publicUrl());
     if (next !== fingerprint) {
@@ -83,6 +84,8 @@ export function createStatusSite(options: StatusSiteOptions) {
       bannerInputs = {
         incidents: model.incidents.map((incident) => ({ id: String(incident.id), impact: incident.impact, message: incident.name, startedAt: incident.createdAt, ...(incident.resolvedAt === null ? {} : { resolvedAt: incident.resolvedAt }) })),
         maintenances: model.maintenances.map((maintenance) => ({ id: maintenanceId(maintenance), title: maintenance.name, startsAt: maintenance.startsAt, endsAt: maintenance.endsAt, cancelled: maintenance.status === 'cancelled' })),
+        alerts: model.banner.alerts,
+        ...(model.banner.override ? { override: model.banner.override } : {}),
       };
       const { strings } = model;
       bannerSettings = {
@@ -91,7 +94,16 @@ export function createStatusSite(options: StatusSiteOptions) {
         locale: 'en-GB',
         statusUrl: `${model.url}/`,
         backUpUrl: (incidentId) => `${model.url}/subscribe?incident=${incidentId}`,
-        texts: { maintenanceNow: strings['banner.maintenanceNow'], maintenanceSoon: strings['banner.maintenanceSoon'], backUpLink: strings['banner.backUpLink'], statusLink: strings['banner.statusLink'], dismiss: strings['banner.dismiss'] },
+        texts: {
+          automatic: strings['banner.automatic'],
+          automaticOutage: strings['banner.automaticOutage'],
+          someServices: strings['banner.someServices'],
+          maintenanceNow: strings['banner.maintenanceNow'],
+          maintenanceSoon: strings['banner.maintenanceSoon'],
+          backUpLink: strings['banner.backUpLink'],
+          statusLink: strings['banner.statusLink'],
+          dismiss: strings['banner.dismiss'],
+        },
       };
     }
     if (settings.export && now - lastExport >= settings.export.every) {

@@ -407,3 +407,40 @@ export async function claimMaintenanceMail(q: Queryable, maintenanceId: number, 
   const rows = await q.query('insert into status_maintenance_mails (maintenance_id, event, sent_at) values ($1, $2, $3) on conflict do nothing returning event', [maintenanceId, event, now]);
   return rows.length > 0;
 }
+
+// ---- the banner receiver's alerts (times are timestamptz, read as Date) ------------------------------------------------
+
+export interface BannerAlertRow {
+  alertIncidentId: number;
+  rule: string;
+  labels: Record<string, string>;
+  startedAt: Date;
+  resolvedAt: Date | null;
+}
+
+/** An opening notification raises the alert's banner (again, after an UP: a relapse of the same incident). */
+export async function raiseBannerAlert(q: Queryable, alert: { alertIncidentId: number; rule: string; labels: Record<string, string>; at: Date }): Promise<void> {
+  await q.query(
+    `insert into status_banner_alerts (alert_incident_id, rule, labels, started_at) values ($1, $2, $3, $4)
+     on conflict (alert_incident_id) do update set labels = excluded.labels, resolved_at = null`,
+    [alert.alertIncidentId, alert.rule, JSON.stringify(alert.labels), alert.at],
+  );
+}
+
+export async function endBannerAlert(q: Queryable, alertIncidentId: number, at: Date): Promise<void> {
+  await q.query('update status_banner_alerts set resolved_at = coalesce(resolved_at, $2) where alert_incident_id = $1', [alertIncidentId, at]);
+}
+
+export async function raisedBannerAlerts(q: Queryable): Promise<number[]> {
+  const rows = await q.query<{ id: number }>('select alert_incident_id as id from status_banner_alerts where resolved_at is null order by alert_incident_id');
+  return rows.map((row) => row.id);
+}
+
+/** Banner alerts still raised, or ended at or after `endedSince`. */
+export async function listBannerAlerts(q: Queryable, endedSince: Date): Promise<BannerAlertRow[]> {
+  return q.query<BannerAlertRow>(
+    `select alert_incident_id as "alertIncidentId", rule, labels, started_at as "startedAt", resolved_at as "resolvedAt"
+       from status_banner_alerts where resolved_at is null or resolved_at >= $1 order by alert_incident_id`,
+    [endedSince],
+  );
+}

@@ -8,7 +8,7 @@ import { metricRuleKind } from './metric.ts';
 import { probeRuleKind } from './probe.ts';
 import { queueRuleKind } from './queue.ts';
 import { timeToPublishRuleKind } from './time-to-publish.ts';
-import type { ProbeStatusSignal, ProcessingSignalsView, RuleSignals } from './rule-kind.ts';
+import type { ProbeStatusSignal, ProcessingSignalsView, RuleSignals, RuleVerdict } from './rule-kind.ts';
 
 export const RULE_KINDS = [probeRuleKind, failureRateRuleKind, queueRuleKind, metricRuleKind, timeToPublishRuleKind] as const;
 
@@ -32,6 +32,7 @@ function memo<K, V>(load: (key: K) => Promise<V>): (key: K) => Promise<V> {
 function signalsAt(inputs: RuleInputs, now: number): RuleSignals {
   const probeStatuses = memo(() => inputs.probeStatuses());
   return {
+    now,
     probeStatuses: () => probeStatuses(undefined),
     processing: memo((windowMs: number) => inputs.processingSignals(windowMs, now)),
     async metric(name, match) {
@@ -51,13 +52,16 @@ const kindOf = new Map<string, (typeof RULE_KINDS)[number]>(RULE_KINDS.map((kind
  * isolated: it yields an unknown verdict carrying the error (its incident keeps its state), the others proceed.
  */
 export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
+  const previous = new Map<string, RuleVerdict>();
   return async (now: number): Promise<Observation[]> => {
     const signals = signalsAt(inputs, now);
     const observations: Observation[] = [];
     for (const rule of rules) {
       try {
-        const verdict = await kindOf.get(rule.kind)!.observeMatched(rule, signals);
-        if (verdict) observations.push({ rule: rule.name, ...verdict });
+        const verdict = await kindOf.get(rule.kind)!.observeMatched(rule, signals, previous.get(rule.name));
+        if (!verdict) continue;
+        previous.set(rule.name, verdict);
+        observations.push({ rule: rule.name, labels: verdict.labels, active: verdict.active, summary: verdict.summary });
       } catch (error) {
         observations.push({ rule: rule.name, labels: rule.labels, active: undefined, summary: `rule ${rule.name} could not be evaluated`, error: (error as Error).message });
       }

@@ -21,6 +21,8 @@ export interface ProcessingSignalsView {
 
 /** What rules read, fetched at most once per evaluation whatever the number of rules reading it. */
 export interface RuleSignals {
+  /** The evaluation's instant. */
+  now: number;
   probeStatuses(): Promise<ProbeStatusSignal[]>;
   processing(windowMs: number): Promise<ProcessingSignalsView>;
   /** The sum of a metric of Vigil's own registry over the series `match` selects (undefined: no such metric or series). */
@@ -32,6 +34,8 @@ export interface RuleVerdict {
   labels: Labels;
   active: boolean | undefined;
   summary: string;
+  /** While a kind holds an active verdict before clearing: since when its condition has been clear. */
+  clearSince?: number;
 }
 
 const ruleBase = {
@@ -57,8 +61,11 @@ export interface RuleKind<Kind extends string = string, Shape extends z.ZodRawSh
   options: Shape;
   /** Problems across fields (each a sentence). */
   check?(rule: RuleOf<Kind, Shape>): string[];
-  /** The series' verdict now; undefined when there is nothing to observe (the probe is not known yet). */
-  observe(rule: RuleOf<Kind, Shape>, signals: RuleSignals): Promise<RuleVerdict | undefined>;
+  /**
+   * The series' verdict now; undefined when there is nothing to observe (the probe is not known yet). `previous` is this
+   * rule's verdict at the last evaluation in this process (none after a start), for kinds that hold a state.
+   */
+  observe(rule: RuleOf<Kind, Shape>, signals: RuleSignals, previous: RuleVerdict | undefined): Promise<RuleVerdict | undefined>;
 }
 
 export function defineRuleKind<const Kind extends string, Shape extends z.ZodRawShape, const Name extends string>(ruleKind: RuleKind<Kind, Shape, Name>) {
@@ -69,6 +76,6 @@ export function defineRuleKind<const Kind extends string, Shape extends z.ZodRaw
     ...ruleKind,
     schema,
     /** `observe` for a rule the registry has matched to this kind by its `kind` field. */
-    observeMatched: (rule: { kind: string }, signals: RuleSignals) => ruleKind.observe(rule as RuleOf<Kind, Shape>, signals),
+    observeMatched: (rule: { kind: string }, signals: RuleSignals, previous: RuleVerdict | undefined) => ruleKind.observe(rule as RuleOf<Kind, Shape>, signals, previous),
   };
 }

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { CliCommand } from '../cli/command.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
 import type { CoreConfig } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
 import { coreMigrations } from '../db/store.ts';
@@ -26,6 +26,31 @@ export interface Component {
   stop?(deadline: number): Promise<void>;
   /** Polled by /readyz. */
   health?(): Health | Promise<Health>;
+}
+
+/**
+ * A component that runs `pass` every `intervalMs` on `clock`, one pass at a time (a tick while one runs is skipped);
+ * a failed pass is handed to `onError` and the next tick tries again. Stopping waits for the pass under way.
+ */
+export function periodicComponent(name: string, options: { clock: Clock; intervalMs: number; pass: () => Promise<unknown>; onError: (error: unknown) => void; stop?: () => void }): Component {
+  let timer: TimerHandle | undefined;
+  let running: Promise<unknown> | undefined;
+  return {
+    name,
+    async start() {
+      timer = options.clock.setInterval(() => {
+        running ??= options
+          .pass()
+          .catch(options.onError)
+          .finally(() => (running = undefined));
+      }, options.intervalMs);
+    },
+    async stop() {
+      timer?.cancel();
+      await running;
+      options.stop?.();
+    },
+  };
 }
 
 /** What every module receives at start; `config` is typed by the sections the module reads. */

@@ -132,18 +132,25 @@ describe('retry policy', () => {
 });
 
 describe('upload errors', () => {
-  it.each<[string, unknown, number | undefined, string | undefined]>([
-    ['over the size limit', new UploadTooLargeError('too big'), 413, 'UPLOAD_TOO_LARGE'],
-    ['a second file part', Object.assign(new Error('reach files limit'), { code: 'FST_FILES_LIMIT', statusCode: 413 }), 400, 'BAD_REQUEST'],
-    ['a cut body', new Error('Unexpected end of form'), 400, 'MALFORMED_MULTIPART'],
-    ['unwritable storage', errno('EACCES'), 503, 'RESOURCE'],
-    ['a full disk', errno('ENOSPC'), 503, 'RESOURCE'],
-    ['our own 400', Object.assign(new Error('email: bad'), { statusCode: 400 }), undefined, undefined],
-    ['a bug', new TypeError('x is undefined'), undefined, undefined],
-  ])('%s', (_name, error, status, code) => {
+  const sqlstate = (code: string) => Object.assign(new Error('terminating connection due to administrator command'), { code });
+  it.each<[string, unknown, number | undefined, string | undefined, number | undefined]>([
+    ['over the size limit', new UploadTooLargeError('too big'), 413, 'UPLOAD_TOO_LARGE', undefined],
+    ['a second file part', Object.assign(new Error('reach files limit'), { code: 'FST_FILES_LIMIT', statusCode: 413 }), 400, 'BAD_REQUEST', undefined],
+    ['a cut body', new Error('Unexpected end of form'), 400, 'MALFORMED_MULTIPART', undefined],
+    ['unwritable storage', errno('EACCES'), 503, 'RESOURCE', 30],
+    ['a full disk', errno('ENOSPC'), 503, 'RESOURCE', 30],
+    ['the database refusing connections', Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' }), 503, 'UNAVAILABLE', 10],
+    ['the database shutting down', sqlstate('57P01'), 503, 'UNAVAILABLE', 10],
+    ['the database pool timing out', new Error('timeout exceeded when trying to connect'), 503, 'UNAVAILABLE', 10],
+    ['our own 400', Object.assign(new Error('email: bad'), { statusCode: 400 }), undefined, undefined, undefined],
+    ['a bug', new TypeError('x is undefined'), undefined, undefined, undefined],
+  ])('%s', (_name, error, status, code, retryAfterSeconds) => {
     const answer = uploadErrorAnswer(error, 1024);
     expect(answer?.status).toBe(status);
     expect(answer?.code).toBe(code);
-    if (answer) expect(answer.message).not.toMatch(/\/srv\//);
+    expect(answer?.retryAfterSeconds).toBe(retryAfterSeconds);
+    if (answer) expect(answer.message).not.toMatch(/\/srv\/|10\.0\.0\.5|ECONN|57P01/);
+    // RETRYING: the person is told the video was not kept and when to send it again.
+    if (retryAfterSeconds) expect(answer!.message).toMatch(new RegExp(`not saved .*upload it again in ${retryAfterSeconds} seconds\\.$`));
   });
 });

@@ -12,6 +12,9 @@ const settings: BannerSettings = {
   statusUrl: 'https://status.example.com/',
   backUpUrl: (id) => `https://status.example.com/subscribe?incident=${id}`,
   texts: {
+    automatic: '{components} is slower than usual; uploads are safe and will finish automatically.',
+    automaticOutage: '{components} is not working at the moment; we are working on it.',
+    someServices: 'Some of our services',
     maintenanceNow: '{title}: under way until {till} {zone}.',
     maintenanceSoon: '{title}: from {from} till {till} {zone}.',
     backUpLink: "Tell me when it's back up",
@@ -25,6 +28,8 @@ const down = { id: '8', impact: 'major', message: 'Uploads are failing.', starte
 const tonight = { id: '3', title: 'Database upgrade', startsAt: NOW + 9 * HOUR, endsAt: NOW + 10.5 * HOUR };
 const running = { id: '4', title: 'Storage move', startsAt: NOW - HOUR, endsAt: NOW + HOUR };
 const none: BannerInputs = { incidents: [], maintenances: [] };
+const failing = { id: '12', components: ['Video processing'], critical: false, startedAt: NOW - 30 * 60_000 };
+const critical = { id: '13', components: ['Video uploads', 'Video processing'], critical: true, startedAt: NOW - 10 * 60_000 };
 
 describe('decideBanner', () => {
   it.each([
@@ -40,6 +45,18 @@ describe('decideBanner', () => {
     { case: 'maintenance in progress beats an incident', inputs: { incidents: [down], maintenances: [running] }, expected: { id: 'maintenance-4', level: 'maintenance', message: 'Storage move: under way until 14:00 CET (UTC+1).' } },
     { case: 'an incident beats an announcement', inputs: { incidents: [slow], maintenances: [tonight] }, expected: { id: 'incident-7' } },
     { case: "an admin's override beats everything", inputs: { override: { id: 'x', level: 'info', message: 'New editor is live.' }, incidents: [down], maintenances: [running] }, expected: { id: 'override-x', level: 'info' } },
+    { case: 'a banner alert warns in public wording', inputs: { ...none, alerts: [failing] }, expected: { id: 'alert-12', level: 'warning', message: 'Video processing is slower than usual; uploads are safe and will finish automatically.', links: [{ href: 'https://status.example.com/', text: 'Status' }] } },
+    { case: 'a critical banner alert is an outage', inputs: { ...none, alerts: [critical] }, expected: { id: 'alert-13', level: 'outage', message: 'Video uploads, Video processing is not working at the moment; we are working on it.' } },
+    { case: 'a banner alert on no component', inputs: { ...none, alerts: [{ ...failing, components: [] }] }, expected: { message: 'Some of our services is slower than usual; uploads are safe and will finish automatically.' } },
+    { case: 'an ended banner alert holds', inputs: { ...none, alerts: [{ ...failing, resolvedAt: NOW - 9 * 60_000 }] }, expected: { id: 'alert-12' } },
+    { case: 'an ended banner alert clears after the hold time', inputs: { ...none, alerts: [{ ...failing, resolvedAt: NOW - 10 * 60_000 }] }, expected: null },
+    { case: 'an outage incident beats a warning alert', inputs: { ...none, incidents: [down], alerts: [failing] }, expected: { id: 'incident-8' } },
+    { case: 'a critical alert beats a minor incident', inputs: { ...none, incidents: [slow], alerts: [critical] }, expected: { id: 'alert-13' } },
+    { case: 'of equals a banner alert shows before a public incident', inputs: { ...none, incidents: [slow], alerts: [failing] }, expected: { id: 'alert-12' } },
+    { case: 'of equal banner alerts the earliest shows', inputs: { ...none, alerts: [{ ...failing, id: '14', startedAt: NOW - 5 * 60_000 }, failing] }, expected: { id: 'alert-12' } },
+    { case: 'maintenance in progress beats a banner alert', inputs: { ...none, alerts: [critical], maintenances: [running] }, expected: { id: 'maintenance-4' } },
+    { case: 'a banner alert beats an announcement', inputs: { ...none, alerts: [failing], maintenances: [tonight] }, expected: { id: 'alert-12' } },
+    { case: 'an override beats a banner alert', inputs: { ...none, override: { id: 'y', level: 'warning', message: 'Uploads may be slow tonight.', until: NOW + 1 }, alerts: [critical] }, expected: { id: 'override-y', level: 'warning', message: 'Uploads may be slow tonight.' } },
     { case: 'an expired override is ignored', inputs: { override: { id: 'x', level: 'info', message: 'Old news', until: NOW - 1 }, incidents: [], maintenances: [] }, expected: null },
   ] satisfies Array<{ case: string; inputs: BannerInputs; expected: object | null }>)('$case', ({ inputs, expected }) => {
     const banner = decideBanner(inputs, NOW, settings);

@@ -4,6 +4,7 @@ import { FakeClock } from '../../core/clock.ts';
 import type { Vigil } from '../../core/lifecycle/start.ts';
 import { getProbeStatuses } from '../../probes/index.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { untilOnClock } from '../support/wait.ts';
 import { freePort, startTarget } from '../support/http-target.ts';
 import { ADMIN_TOKEN, admin, getJson, startStatusVigil } from './support.ts';
 
@@ -35,28 +36,20 @@ describeEachBackend('status page end to end with a real probe and the alert rout
       alerts: {
         evaluationInterval: '5s',
         rules: [{ name: 'uploads-down', kind: 'probe', probe: 'upload-api', summary: 'upload-api on 127.0.0.1 refused connections', labels: { service: 'uploads', severity: 'critical' } }],
-        receivers: { public: { type: 'statusPage' } },
-        routes: [{ receivers: ['public'] }],
+        receivers: { public: { type: 'statusPage' }, site: { type: 'banner' } },
+        routes: [{ receivers: ['public', 'site'] }],
       },
       statusPage: {
         refresh: '5s',
         components: [component({ name: 'Video uploads', from: { probes: ['upload-api'], rules: ['uploads-down'] } })],
         automatic: { hold: '1m' },
+        banner: { holdTime: '1m' },
       },
     });
     return vigil;
   };
 
-  /** Moves the fake clock a second at a time, letting real I/O run, until `check` holds. */
-  const until = async <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, maxFakeMs = 300_000): Promise<T> => {
-    for (let elapsed = 0; elapsed <= maxFakeMs; elapsed += 1000) {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-      await clock.advance(1000);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`still waiting for ${what} after ${maxFakeMs / 1000} s of fake time`);
-  };
+  const until = <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, maxFakeMs?: number) => untilOnClock(clock, what, check, maxFakeMs);
   const summary = () => getJson(vigil!, '/api/v2/summary.json');
   const uploads = (s: Json) => (s.components as Json[])[0]!.status;
 
@@ -120,5 +113,33 @@ describeEachBackend('status page end to end with a real probe and the alert rout
     expect(during.status).toMatchObject({ indicator: 'maintenance' });
     await clock.advance(30_000);
     expect((await summary()).incidents).toEqual([]);
+  });
+
+  it('the banner receiver raises the site banner; a silence begun after the opening mutes the UP, and the banner still ends and clears after its hold', async () => {
+    const port = await freePort();
+    const target = await startTarget(port);
+    cleanups.push(target.down);
+    await start(port);
+    await until('the probe to be up', async () => (await getProbeStatuses(vigil!.db)).find((status) => status.probe === 'upload-api' && status.state === 'up'));
+    const banner = async () => (await getJson<{ banner: { id: string; level: string; message: string } | null }>(vigil!, '/embed/banner.json')).banner;
+
+    await target.down();
+    const raised = await until('the automatic banner', async () => {
+      const shown = await banner();
+      return shown?.id.startsWith('alert-') ? shown : undefined;
+    });
+    expect(raised).toMatchObject({ level: 'outage', message: 'Video uploads is not working at the moment; we are working on it.' });
+
+    const silence = await fetch(`${vigil!.url}/admin/api/v1/silences`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ matchers: { service: 'uploads' }, duration: '1h', author: 'ops', comment: 'known issue' }),
+    });
+    expect(silence.status).toBe(201);
+    await target.up();
+    await until('the alert to end', async () => (await getProbeStatuses(vigil!.db)).find((status) => status.probe === 'upload-api' && status.state === 'up'));
+    const upAt = clock.now();
+    await until('the banner to clear', async () => (await banner())?.id !== raised.id);
+    expect(clock.now() - upAt).toBeGreaterThanOrEqual(55_000);
   });
 });

@@ -1,13 +1,19 @@
 /// <reference lib="dom" />
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.ts';
+import { generateTestClip } from '../../processing/ffmpeg.ts';
 import type { Banner } from '../../status-page/banner.ts';
 import { registerEmbedRoutes } from '../../status-page/embed.ts';
+import { pgliteBackend } from '../support/backends.ts';
 import { launchChromium } from '../support/browser.ts';
-import { waitFor } from '../support/wait.ts';
+import { untilOnClock, waitFor } from '../support/wait.ts';
+import { getJson, processUploads, SLOWER, startBannerVigil } from './support.ts';
 
 type Mode = 'ok' | 'error' | 'garbage' | 'hang';
 
@@ -55,7 +61,8 @@ describe('embeddable banner in Chromium', () => {
     // The platform's own site, on another origin, with a strict CSP that allows only Vigil's origin besides itself.
     platform = createServer((request: IncomingMessage, response: ServerResponse) => {
       const slot = request.url?.includes('slot') ? '<div data-vigil-banner></div>' : '';
-      const scriptSrc = request.url?.includes('stopped') ? stoppedOrigin : vigilOrigin;
+      // `?vigil=<origin>` embeds a real Vigil's banner instead of the double's.
+      const scriptSrc = request.url?.includes('stopped') ? stoppedOrigin : (new URL(request.url ?? '/', platformOrigin).searchParams.get('vigil') ?? vigilOrigin);
       response.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-security-policy': `default-src 'self'; script-src 'self' ${scriptSrc}; connect-src 'self' ${scriptSrc}; style-src 'self'`,
@@ -179,5 +186,38 @@ describe('embeddable banner in Chromium', () => {
     expect(await page.locator('[data-vigil-banner-host]').count()).toBe(0);
     expect(errors).toEqual([]);
     await page.context().close();
+  });
+
+  it('shows the automatic banner after bad uploads through the real pipeline, and nothing once good ones and both holds have cleared it', async () => {
+    const store = await pgliteBackend.createStore();
+    const clock = new FakeClock(Date.now());
+    const real = await startBannerVigil(store, clock);
+    try {
+      const clip = path.join(store.tempDir, 'clip.mp4');
+      await generateTestClip(clip, { seconds: 1, width: 160, height: 120 });
+      const current = async () => (await getJson<{ banner: Banner | null }>(real, '/embed/banner.json')).banner;
+      const shown = async () => {
+        const { page, errors } = await open(`/?vigil=${encodeURIComponent(real.url)}`);
+        await page.waitForLoadState('networkidle');
+        await settled(page);
+        const region = page.getByRole('status');
+        const text = (await region.count()) > 0 ? await region.textContent() : null;
+        await page.context().close();
+        expect(errors).toEqual([]);
+        return text;
+      };
+
+      await processUploads(real, [randomBytes(4096), randomBytes(4096)], 'failed');
+      await untilOnClock(clock, 'the automatic banner', async () => (await current()) ?? undefined);
+      expect(await shown()).toContain(SLOWER);
+
+      // 2 failed of 6 is at the clear level: the rule's hold, then the banner's own.
+      await processUploads(real, [clip, clip, clip, clip], 'published');
+      await untilOnClock(clock, 'the banner to clear', async () => (await current()) === null);
+      expect(await shown()).toBeNull();
+    } finally {
+      await real.stop();
+      await store.cleanup();
+    }
   });
 });

@@ -1,11 +1,14 @@
+import { expect } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
-import { http as httpProbe } from '../../app/index.ts';
+import { bannerReceiver, component, failureRateRule, http as httpProbe, route } from '../../app/index.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { Db } from '../../core/db/index.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
+import { processingModule } from '../../processing/index.ts';
 import { probesModule } from '../../probes/index.ts';
 import { recordResults } from '../../probes/results.ts';
 import { statusPageModule } from '../../status-page/index.ts';
+import { processingTestConfig, upload, waitForState } from '../processing/support.ts';
 import { testConfig, type TestStore } from '../support/backends.ts';
 
 export const ADMIN_TOKEN = 'status-admin-token';
@@ -54,4 +57,34 @@ export async function getJson<T = Record<string, unknown>>(vigil: Vigil, path: s
   const response = await fetch(`${vigil.url}${path}`);
   if (!response.ok) throw new Error(`${path} answered ${response.status}`);
   return (await response.json()) as T;
+}
+
+/** The automatic banner's words for the component below. */
+export const SLOWER = 'Video processing is slower than usual; uploads are safe and will finish automatically.';
+
+/**
+ * Vigil with every role: the processing pipeline, a failure-rate rule over its videos (window 5 min, at least 2
+ * videos, trigger 60 %, clear 35 %, held 1 min) routed to the banner receiver, and a banner that holds 1 min.
+ */
+export async function startBannerVigil(store: TestStore, clock: Clock): Promise<Vigil> {
+  const config = processingTestConfig(store, {}, {
+    alerts: {
+      evaluationInterval: '5s',
+      rules: [failureRateRule({ name: 'video-failures', window: '5m', minSamples: 2, trigger: 0.6, clear: 0.35, hold: '1m', labels: { service: 'processing' } })],
+      receivers: { site: bannerReceiver({}) },
+      routes: [route({ receivers: ['site'] })],
+    },
+    statusPage: {
+      refresh: '5s',
+      components: [component({ name: 'Video processing', from: { rules: ['video-failures'] } })],
+      banner: { holdTime: '1m' },
+    },
+  });
+  return startVigil({ config, clock, modules: [processingModule, probesModule, alertsModule, statusPageModule] });
+}
+
+/** Uploads through the real pipeline (real ffmpeg) and waits, on a still fake clock, for every video to finish as `expected`. */
+export async function processUploads(vigil: Vigil, files: Buffer[] | string[], expected: 'failed' | 'published'): Promise<void> {
+  const answers = await Promise.all(files.map((file, index) => upload(vigil.url, file, {}, `v${index}.mp4`)));
+  for (const answer of answers) expect((await waitForState(vigil.url, answer.body.id, ['published', 'failed'], 120_000)).state).toBe(expected);
 }

@@ -21,7 +21,7 @@ export interface Backend {
   createStore(): Promise<TestStore>;
 }
 
-const pgliteBackend: Backend = {
+export const pgliteBackend: Backend = {
   name: 'PGlite',
   async createStore() {
     const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));

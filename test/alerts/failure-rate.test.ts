@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { failureRateState, type FailureRateState } from '../../alerts/rules/failure-rate.ts';
+
+// The failure-rate rule's hysteresis as a table: trigger 20 %, clear 5 %, at least 10 videos, 10 minutes' hold before clearing.
+
+const T0 = Date.UTC(2026, 0, 5, 12, 0);
+const MIN = 60_000;
+const levels = { minSamples: 10, trigger: 0.2, clear: 0.05, hold: 10 * MIN };
+const videos = (failed: number, total: number) => ({ failed, published: total - failed });
+
+describe('failureRateState', () => {
+  it.each([
+    { case: 'nothing known, too few videos', previous: undefined, videos: videos(5, 5), expected: { active: undefined } },
+    { case: 'nothing known, no videos', previous: undefined, videos: videos(0, 0), expected: { active: undefined } },
+    { case: 'at the trigger level fires', previous: undefined, videos: videos(2, 10), expected: { active: true } },
+    { case: 'below the trigger, above the clear level: unknown stays unknown', previous: undefined, videos: videos(1, 10), expected: { active: undefined } },
+    { case: 'at the clear level, not active: inactive', previous: { active: false }, videos: videos(1, 20), expected: { active: false } },
+    { case: 'between the levels keeps inactive', previous: { active: false }, videos: videos(3, 20), expected: { active: false } },
+    { case: 'between the levels keeps active', previous: { active: true }, videos: videos(3, 20), expected: { active: true } },
+    { case: 'between the levels starts a hold again', previous: { active: true, clearSince: T0 - 9 * MIN }, videos: videos(3, 20), expected: { active: true } },
+    { case: 'active, now clear: the hold starts', previous: { active: true }, videos: videos(0, 20), expected: { active: true, clearSince: T0 } },
+    { case: 'clear within the hold: still active', previous: { active: true, clearSince: T0 - 9 * MIN }, videos: videos(1, 20), expected: { active: true, clearSince: T0 - 9 * MIN } },
+    { case: 'clear for the whole hold: clears', previous: { active: true, clearSince: T0 - 10 * MIN }, videos: videos(1, 20), expected: { active: false } },
+    { case: 'back at the trigger during the hold: the hold ends', previous: { active: true, clearSince: T0 - 9 * MIN }, videos: videos(5, 20), expected: { active: true } },
+    { case: 'too few videos while active: the hold starts', previous: { active: true }, videos: videos(3, 3), expected: { active: true, clearSince: T0 } },
+    { case: 'too few videos during a hold: the hold runs on', previous: { active: true, clearSince: T0 - 5 * MIN }, videos: videos(0, 2), expected: { active: true, clearSince: T0 - 5 * MIN } },
+    { case: 'no videos after a hold passed: clears', previous: { active: true, clearSince: T0 - 11 * MIN }, videos: videos(0, 0), expected: { active: false } },
+    { case: 'too few videos keeps inactive', previous: { active: false }, videos: videos(3, 3), expected: { active: false } },
+  ] satisfies Array<{ case: string; previous: FailureRateState | undefined; videos: { failed: number; published: number }; expected: FailureRateState }>)('$case', ({ previous, videos, expected }) => {
+    expect(failureRateState(levels, videos, previous, T0)).toEqual(expected);
+  });
+
+  it('without a hold clears at the first evaluation at or below the clear level', () => {
+    expect(failureRateState({ ...levels, hold: 0 }, videos(0, 20), { active: true }, T0)).toEqual({ active: false });
+  });
+});
