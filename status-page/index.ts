@@ -7,6 +7,7 @@ import { statusPageConfigSchema, type StatusPageHostConfig } from './config.ts';
 import { loadComponents } from './define.ts';
 import { statusPageMigrations } from './migrations.ts';
 import { registerPublicRoutes } from './routes.ts';
+import { statusPageMetrics } from './metrics.ts';
 import { createStatusSite } from './service.ts';
 import { registerEmbedRoutes } from './embed.ts';
 import { createMailer } from '../core/mail.ts';
@@ -46,6 +47,7 @@ export const statusPageModule = defineModule({
     };
     const site = createStatusSite({ db: ctx.db, config: ctx.config, clock: ctx.clock, logger: ctx.logger, publicUrl, cssUrl, cssBody });
     ctx.publicHttp.addHook('onListen', async () => void site.refresh());
+    statusPageMetrics(ctx.registry, site.components);
     registerPublicRoutes(ctx.publicHttp, { site: site.site, rateLimit: ctx.config.statusPage.rateLimit });
     registerEmbedRoutes(ctx.publicHttp, site.banner);
     // Subscriptions: the /subscribe pages, and what subscribers are sent (through one outbox, with the processing notices' mail transport).

@@ -143,6 +143,8 @@ export function createStatusSite(options: StatusSiteOptions) {
   return Object.assign(component, {
     refresh,
     site: () => site,
+    /** The components as the page shows them now (empty before the first render). */
+    components: () => shown?.components ?? [],
     /** The model the site was last rendered from (the subscription pages share its layout). */
     model: () => shown,
     /** What /embed/banner.json answers now. */

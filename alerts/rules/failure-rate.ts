@@ -54,6 +54,12 @@ export const failureRateRuleKind = defineRuleKind({
     const rate = videos.failureRate;
     const state = failureRateState(rule, videos, previous, signals.now);
     const summary = rule.summary ?? `video failure rate ${rate === null ? 'n/a' : percent(rate)} over ${samples} videos (trigger ${percent(rule.trigger)})`;
-    return { labels: rule.labels, active: state.active, summary, ...(state.clearSince === undefined ? {} : { clearSince: state.clearSince }) };
+    return {
+      labels: rule.labels,
+      active: state.active,
+      summary,
+      ...(state.clearSince === undefined ? {} : { clearSince: state.clearSince }),
+      ...(rate === null ? {} : { measured: { value: rate, threshold: rule.trigger } }),
+    };
   },
 });

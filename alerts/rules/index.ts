@@ -1,6 +1,6 @@
 // Every kind of alert rule, listed once: the config union, the constructors and the exported names derive from this.
 import { z } from 'zod';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { schemasOf } from '../construct.ts';
 import type { Observation } from '../types.ts';
 import { failureRateRuleKind } from './failure-rate.ts';
@@ -45,6 +45,15 @@ function signalsAt(inputs: RuleInputs, now: number): RuleSignals {
   };
 }
 
+/** Shared by every rule source on one registry (the store's and the degraded mode's in-memory one). */
+function measuredGauges(registry: Registry) {
+  const gauge = (name: string, help: string) => (registry.getSingleMetric(name) as Gauge<'rule'> | undefined) ?? new Gauge({ name, help, labelNames: ['rule'], registers: [registry] });
+  return {
+    value: gauge('vigil_alerts_rule_value', 'The figure a rule last compared (e.g. the share of failed videos), by rule.'),
+    threshold: gauge('vigil_alerts_rule_threshold', 'The level at which that rule fires, by rule.'),
+  };
+}
+
 const kindOf = new Map<string, (typeof RULE_KINDS)[number]>(RULE_KINDS.map((kind) => [kind.kind, kind]));
 
 /**
@@ -53,6 +62,7 @@ const kindOf = new Map<string, (typeof RULE_KINDS)[number]>(RULE_KINDS.map((kind
  */
 export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
   const previous = new Map<string, RuleVerdict>();
+  const measured = measuredGauges(inputs.registry);
   return async (now: number): Promise<Observation[]> => {
     const signals = signalsAt(inputs, now);
     const observations: Observation[] = [];
@@ -61,6 +71,10 @@ export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
         const verdict = await kindOf.get(rule.kind)!.observeMatched(rule, signals, previous.get(rule.name));
         if (!verdict) continue;
         previous.set(rule.name, verdict);
+        if (verdict.measured) {
+          measured.value.set({ rule: rule.name }, verdict.measured.value);
+          measured.threshold.set({ rule: rule.name }, verdict.measured.threshold);
+        }
         observations.push({ rule: rule.name, labels: verdict.labels, active: verdict.active, summary: verdict.summary });
       } catch (error) {
         observations.push({ rule: rule.name, labels: rule.labels, active: undefined, summary: `rule ${rule.name} could not be evaluated`, error: (error as Error).message });

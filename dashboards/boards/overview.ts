@@ -1,4 +1,4 @@
-import { ENV, PROBE, stat, timeseries, type DashboardSpec } from '../panels.ts';
+import { ENV, PROBE, stat, table, timeseries, type DashboardSpec } from '../panels.ts';
 
 export const overview: DashboardSpec = {
   uid: 'vigil-overview',
@@ -25,6 +25,23 @@ export const overview: DashboardSpec = {
         timeseries('Videos per minute', [{ expr: `sum by (outcome) (rate(vigil_processing_videos_total{${ENV}}[$__rate_interval])) * 60`, legend: '{{outcome}}' }], { unit: 'short', description: 'Videos reaching published or failed, per minute.' }),
         timeseries('Failure ratio', [{ expr: `sum(rate(vigil_processing_videos_total{${ENV}, outcome="failed"}[$__rate_interval])) / sum(rate(vigil_processing_videos_total{${ENV}}[$__rate_interval]))`, legend: 'failed / finished' }], { unit: 'percentunit', min: 0, max: 1 }),
         timeseries('Outbox depth', [{ expr: `vigil_alerts_outbox_depth{${ENV}}`, legend: '{{instance}}' }], { unit: 'short' }),
+      ],
+    },
+    {
+      title: 'What users see',
+      panels: [
+        table('Components on the status page', [{ expr: `max by (component, status) (vigil_status_component_status{${ENV}}) == 1`, legend: '{{component}}: {{status}}' }], {
+          unit: 'short',
+          description: 'The status each public component shows now (operational, degraded_performance, partial_outage, major_outage, under_maintenance).',
+        }),
+        timeseries(
+          'Failure rate against its trigger',
+          [
+            { expr: `max by (rule) (vigil_alerts_rule_value{${ENV}})`, legend: '{{rule}}' },
+            { expr: `max by (rule) (vigil_alerts_rule_threshold{${ENV}})`, legend: '{{rule}} fires at' },
+          ],
+          { unit: 'percentunit', min: 0, description: 'What each rule that measures a share (the failure-rate rule behind the site banner) last compared, and the level it fires at.' },
+        ),
       ],
     },
   ],

@@ -31,6 +31,13 @@ export const vigil: DashboardSpec = {
       ],
     },
     {
+      title: 'Database',
+      panels: [
+        timeseries('Statements per second by outcome', [{ expr: `sum by (outcome) (rate(vigil_db_query_duration_seconds_count{${ENV}}[$__rate_interval]))`, legend: '{{outcome}}' }], { unit: 'ops' }),
+        timeseries('Statement time p95', [{ expr: `histogram_quantile(0.95, sum by (le, instance) (rate(vigil_db_query_duration_seconds_bucket{${ENV}}[$__rate_interval])))`, legend: '{{instance}}' }], { unit: 's' }),
+      ],
+    },
+    {
       title: 'Probe runner',
       panels: [
         timeseries('Probe runs by kind and result', [{ expr: `sum by (kind, result) (rate(vigil_probe_runs_total{${ENV}}[$__rate_interval]))`, legend: '{{kind}} {{result}}' }], { unit: 'ops' }),
