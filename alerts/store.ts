@@ -1,18 +1,15 @@
 // Every statement the alerts module runs, as a named intent. Columns are aliased to the camelCase the code uses;
 // times are timestamptz in the database and epoch milliseconds from the injected clock in the code.
 import type { Queryable } from '../core/db/index.ts';
+import { epochMs, toTime } from '../core/db/time.ts';
 import type { Labels } from './config.ts';
 import type { Incident, IncidentState, NotificationEvent } from './types.ts';
 
-/** A timestamptz column read as epoch milliseconds. */
-const ms = (column: string, alias: string) => `(extract(epoch from ${column}) * 1000)::float8 as "${alias}"`;
-/** The `$n` parameter (epoch milliseconds) written to a timestamptz column. */
-const at = (n: number) => `to_timestamp($${n}::float8 / 1000)`;
 
 // ---- incidents ----------------------------------------------------------------------------------------------------
 
-const INCIDENT = `id, fingerprint, rule, labels, summary, last_summary as "lastSummary", state, flapping, resets, ${ms('started_at', 'startedAt')}, ${ms('fired_at', 'firedAt')},
-  ${ms('escalated_at', 'escalatedAt')}, ${ms('resolved_at', 'resolvedAt')}, acked_by as "ackedBy", ${ms('acked_at', 'ackedAt')}`;
+const INCIDENT = `id, fingerprint, rule, labels, summary, last_summary as "lastSummary", state, flapping, resets, ${epochMs('started_at', 'startedAt')}, ${epochMs('fired_at', 'firedAt')},
+  ${epochMs('escalated_at', 'escalatedAt')}, ${epochMs('resolved_at', 'resolvedAt')}, acked_by as "ackedBy", ${epochMs('acked_at', 'ackedAt')}`;
 
 export async function openIncidentByFingerprint(q: Queryable, fingerprint: string): Promise<Incident | undefined> {
   const [row] = await q.query<Incident>(`select ${INCIDENT} from alerts_incidents where fingerprint = $1 and state <> 'resolved'`, [fingerprint]);
@@ -40,7 +37,7 @@ export const listIncidents = (q: Queryable, options: { all?: boolean; limit?: nu
 export async function insertIncident(q: Queryable, incident: { fingerprint: string; rule: string; labels: Labels; summary: string; state: 'pending' | 'firing'; flapping: boolean; now: number }): Promise<Incident> {
   const [row] = await q.query<Incident>(
     `insert into alerts_incidents (fingerprint, rule, labels, summary, state, flapping, started_at, fired_at)
-     values ($1, $2, $3, $4, $5, $6, ${at(7)}, case when $5 = 'firing' then ${at(7)} end) returning ${INCIDENT}`,
+     values ($1, $2, $3, $4, $5, $6, ${toTime('$7')}, case when $5 = 'firing' then ${toTime('$7')} end) returning ${INCIDENT}`,
     [incident.fingerprint, incident.rule, JSON.stringify(incident.labels), incident.summary, incident.state, incident.flapping, incident.now],
   );
   return row!;
@@ -50,7 +47,7 @@ export async function insertIncident(q: Queryable, incident: { fingerprint: stri
 export async function insertRecoveredIncident(q: Queryable, incident: { fingerprint: string; rule: string; labels: Labels; summary: string; startedAt: number; firedAt: number }): Promise<Incident> {
   const [row] = await q.query<Incident>(
     `insert into alerts_incidents (fingerprint, rule, labels, summary, state, flapping, started_at, fired_at)
-     values ($1, $2, $3, $4, 'firing', false, ${at(5)}, ${at(6)}) returning ${INCIDENT}`,
+     values ($1, $2, $3, $4, 'firing', false, ${toTime('$5')}, ${toTime('$6')}) returning ${INCIDENT}`,
     [incident.fingerprint, incident.rule, JSON.stringify(incident.labels), incident.summary, incident.startedAt, incident.firedAt],
   );
   return row!;
@@ -78,13 +75,13 @@ const INCIDENT_COLUMNS: Record<keyof IncidentChanges, { column: string; time: bo
 
 export async function updateIncident(q: Queryable, id: number, changes: IncidentChanges): Promise<Incident> {
   const names = Object.keys(changes) as Array<keyof IncidentChanges>;
-  const sets = names.map((name, index) => `${INCIDENT_COLUMNS[name].column} = ${INCIDENT_COLUMNS[name].time ? at(index + 2) : `$${index + 2}`}`);
+  const sets = names.map((name, index) => `${INCIDENT_COLUMNS[name].column} = ${INCIDENT_COLUMNS[name].time ? toTime(`$${index + 2}`) : `$${index + 2}`}`);
   const [row] = await q.query<Incident>(`update alerts_incidents set ${sets.join(', ')} where id = $1 returning ${INCIDENT}`, [id, ...names.map((name) => changes[name])]);
   return row!;
 }
 
 export async function acknowledgeIncident(q: Queryable, id: number, actor: string, now: number): Promise<Incident> {
-  const [row] = await q.query<Incident>(`update alerts_incidents set acked_by = $2, acked_at = ${at(3)} where id = $1 returning ${INCIDENT}`, [id, actor, now]);
+  const [row] = await q.query<Incident>(`update alerts_incidents set acked_by = $2, acked_at = ${toTime('$3')} where id = $1 returning ${INCIDENT}`, [id, actor, now]);
   return row!;
 }
 
@@ -150,7 +147,7 @@ export interface NotificationRecord {
 
 export const notificationHistory = (q: Queryable, incidentId: number) =>
   q.query<NotificationRecord>(
-    `select id, key, receiver, on_behalf_of as "onBehalfOf", event, status, route, ${ms('delivered_at', 'deliveredAt')} from alerts_notifications where incident_id = $1 order by id`,
+    `select id, key, receiver, on_behalf_of as "onBehalfOf", event, status, route, ${epochMs('delivered_at', 'deliveredAt')} from alerts_notifications where incident_id = $1 order by id`,
     [incidentId],
   );
 
@@ -172,7 +169,7 @@ export interface NewNotification {
 export async function insertNotification(q: Queryable, n: NewNotification): Promise<void> {
   await q.query(
     `insert into alerts_notifications (key, incident_id, receiver, on_behalf_of, event, fallback, group_key, route, status, muted_by, created_at, next_attempt_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9::text is null then 'pending' else 'muted' end, $9, ${at(10)}, ${at(11)}) on conflict (key) do nothing`,
+     values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9::text is null then 'pending' else 'muted' end, $9, ${toTime('$10')}, ${toTime('$11')}) on conflict (key) do nothing`,
     [n.key, n.incidentId, n.receiver, n.onBehalfOf ?? null, n.event, n.fallback ?? null, n.groupKey, n.route ?? null, n.mutedBy ?? null, n.createdAt, n.dueAt],
   );
 }
@@ -181,13 +178,13 @@ export async function insertNotification(q: Queryable, n: NewNotification): Prom
 export async function insertDeliveredNotification(q: Queryable, n: { key: string; incidentId: number; receiver: string; event: NotificationEvent; groupKey: string; createdAt: number; deliveredAt: number }): Promise<void> {
   await q.query(
     `insert into alerts_notifications (key, incident_id, receiver, event, group_key, status, attempts, created_at, next_attempt_at, delivered_at)
-     values ($1, $2, $3, $4, $5, 'delivered', 1, ${at(6)}, ${at(6)}, ${at(7)}) on conflict (key) do nothing`,
+     values ($1, $2, $3, $4, $5, 'delivered', 1, ${toTime('$6')}, ${toTime('$6')}, ${toTime('$7')}) on conflict (key) do nothing`,
     [n.key, n.incidentId, n.receiver, n.event, n.groupKey, n.createdAt, n.deliveredAt],
   );
 }
 
 export async function releaseMuted(q: Queryable, ids: readonly number[], now: number): Promise<void> {
-  await q.query(`update alerts_notifications set status = 'pending', muted_by = null, next_attempt_at = ${at(2)} where id = any($1::int[]) and status = 'muted'`, [ids, now]);
+  await q.query(`update alerts_notifications set status = 'pending', muted_by = null, next_attempt_at = ${toTime('$2')} where id = any($1::int[]) and status = 'muted'`, [ids, now]);
 }
 
 /** One notification as the outbox delivers it. */
@@ -209,7 +206,7 @@ export interface OutboxRow {
 }
 
 const OUTBOX_ROW = `n.id, n.key, n.incident_id as "incidentId", n.receiver, n.on_behalf_of as "onBehalfOf", n.event, n.fallback, n.group_key as "groupKey", n.route,
-  n.attempts, ${ms('n.created_at', 'createdAt')}, n.result, ${ms('n.sending_since', 'sendingSince')}`;
+  n.attempts, ${epochMs('n.created_at', 'createdAt')}, n.result, ${epochMs('n.sending_since', 'sendingSince')}`;
 
 /**
  * Due notifications, first in first out per receiver: a receiver's earlier pending notification that is not due yet
@@ -219,19 +216,19 @@ const OUTBOX_ROW = `n.id, n.key, n.incident_id as "incidentId", n.receiver, n.on
 export const dueNotifications = (q: Queryable, now: number) =>
   q.query<OutboxRow>(
     `select ${OUTBOX_ROW} from alerts_notifications n
-      where n.status = 'pending' and n.next_attempt_at <= ${at(1)}
-        and not exists (select 1 from alerts_notifications e where e.receiver = n.receiver and e.status = 'pending' and e.id < n.id and e.next_attempt_at > ${at(1)})
+      where n.status = 'pending' and n.next_attempt_at <= ${toTime('$1')}
+        and not exists (select 1 from alerts_notifications e where e.receiver = n.receiver and e.status = 'pending' and e.id < n.id and e.next_attempt_at > ${toTime('$1')})
       order by n.id`,
     [now],
   );
 
 export async function markSending(q: Queryable, ids: readonly number[], now: number): Promise<void> {
-  await q.query(`update alerts_notifications set sending_since = ${at(2)} where id = any($1::int[])`, [ids, now]);
+  await q.query(`update alerts_notifications set sending_since = ${toTime('$2')} where id = any($1::int[])`, [ids, now]);
 }
 
 export async function markDelivered(q: Queryable, ids: readonly number[], now: number, result: Record<string, unknown> | undefined): Promise<void> {
   await q.query(
-    `update alerts_notifications set status = 'delivered', delivered_at = ${at(2)}, attempts = attempts + 1, last_error = null, result = $3, sending_since = null where id = any($1::int[])`,
+    `update alerts_notifications set status = 'delivered', delivered_at = ${toTime('$2')}, attempts = attempts + 1, last_error = null, result = $3, sending_since = null where id = any($1::int[])`,
     [ids, now, result ? JSON.stringify(result) : null],
   );
 }
@@ -239,7 +236,7 @@ export async function markDelivered(q: Queryable, ids: readonly number[], now: n
 /** `inDoubt`: the failed attempt may have arrived, so the next one is told to check before sending again. */
 export async function markRetry(q: Queryable, id: number, retryAt: number, error: string, result: Record<string, unknown> | null, inDoubt: boolean): Promise<void> {
   await q.query(
-    `update alerts_notifications set attempts = attempts + 1, next_attempt_at = ${at(2)}, last_error = $3, result = $4, sending_since = case when $5 then sending_since end where id = $1`,
+    `update alerts_notifications set attempts = attempts + 1, next_attempt_at = ${toTime('$2')}, last_error = $3, result = $4, sending_since = case when $5 then sending_since end where id = $1`,
     [id, retryAt, error, result === null ? null : JSON.stringify(result), inDoubt],
   );
 }
@@ -276,7 +273,7 @@ export async function deliveredKeys(q: Queryable, incidentId: number, receiver: 
 }
 
 export async function outboxBacklog(q: Queryable): Promise<{ count: number; oldest: number | null }> {
-  const [row] = await q.query<{ count: number; oldest: number | null }>(`select count(*)::int as count, ${ms('min(created_at)', 'oldest')} from alerts_notifications where status = 'pending'`);
+  const [row] = await q.query<{ count: number; oldest: number | null }>(`select count(*)::int as count, ${epochMs('min(created_at)', 'oldest')} from alerts_notifications where status = 'pending'`);
   return row ?? { count: 0, oldest: null };
 }
 
@@ -284,7 +281,7 @@ export async function outboxBacklog(q: Queryable): Promise<{ count: number; olde
 
 export async function recordReceiverHealth(q: Queryable, receiver: string, failure: string | null, now: number): Promise<void> {
   await q.query(
-    `insert into alerts_receiver_health (receiver, failure, changed_at) values ($1, $2, ${at(3)})
+    `insert into alerts_receiver_health (receiver, failure, changed_at) values ($1, $2, ${toTime('$3')})
      on conflict (receiver) do update set failure = excluded.failure, changed_at = excluded.changed_at where alerts_receiver_health.failure is distinct from excluded.failure`,
     [receiver, failure, now],
   );
@@ -314,8 +311,8 @@ export interface Maintenance {
   comment: string;
 }
 
-const SILENCE = `id, matchers, ${ms('starts_at', 'startsAt')}, ${ms('ends_at', 'endsAt')}, author, comment, ${ms('created_at', 'createdAt')}`;
-const MAINTENANCE = `id, title, matchers, ${ms('starts_at', 'startsAt')}, ${ms('ends_at', 'endsAt')}, author, comment`;
+const SILENCE = `id, matchers, ${epochMs('starts_at', 'startsAt')}, ${epochMs('ends_at', 'endsAt')}, author, comment, ${epochMs('created_at', 'createdAt')}`;
+const MAINTENANCE = `id, title, matchers, ${epochMs('starts_at', 'startsAt')}, ${epochMs('ends_at', 'endsAt')}, author, comment`;
 
 export interface WindowInput {
   matchers: Labels;
@@ -327,26 +324,26 @@ export interface WindowInput {
 
 export async function insertSilence(q: Queryable, input: WindowInput, now: number): Promise<Silence> {
   const [row] = await q.query<Silence>(
-    `insert into alerts_silences (matchers, starts_at, ends_at, author, comment, created_at) values ($1, ${at(2)}, ${at(3)}, $4, $5, ${at(6)}) returning ${SILENCE}`,
+    `insert into alerts_silences (matchers, starts_at, ends_at, author, comment, created_at) values ($1, ${toTime('$2')}, ${toTime('$3')}, $4, $5, ${toTime('$6')}) returning ${SILENCE}`,
     [JSON.stringify(input.matchers), input.startsAt, input.endsAt, input.author, input.comment, now],
   );
   return row!;
 }
 
 export const silencesActiveAt = (q: Queryable, now: number) =>
-  q.query<Silence>(`select ${SILENCE} from alerts_silences where starts_at <= ${at(1)} and ends_at > ${at(1)} order by id`, [now]);
+  q.query<Silence>(`select ${SILENCE} from alerts_silences where starts_at <= ${toTime('$1')} and ends_at > ${toTime('$1')} order by id`, [now]);
 
 export const listSilences = (q: Queryable, now: number, options: { all?: boolean } = {}) =>
-  q.query<Silence>(`select ${SILENCE} from alerts_silences where $1 or ends_at > ${at(2)} order by starts_at, id`, [options.all ?? false, now]);
+  q.query<Silence>(`select ${SILENCE} from alerts_silences where $1 or ends_at > ${toTime('$2')} order by starts_at, id`, [options.all ?? false, now]);
 
 export async function endSilence(q: Queryable, id: number, now: number): Promise<Silence | undefined> {
-  const [row] = await q.query<Silence>(`update alerts_silences set ends_at = least(ends_at, ${at(2)}) where id = $1 returning ${SILENCE}`, [id, now]);
+  const [row] = await q.query<Silence>(`update alerts_silences set ends_at = least(ends_at, ${toTime('$2')}) where id = $1 returning ${SILENCE}`, [id, now]);
   return row;
 }
 
 export async function insertMaintenance(q: Queryable, input: WindowInput & { title: string }, now: number): Promise<Maintenance> {
   const [row] = await q.query<Maintenance>(
-    `insert into alerts_maintenances (title, matchers, starts_at, ends_at, author, comment, created_at) values ($1, $2, ${at(3)}, ${at(4)}, $5, $6, ${at(7)}) returning ${MAINTENANCE}`,
+    `insert into alerts_maintenances (title, matchers, starts_at, ends_at, author, comment, created_at) values ($1, $2, ${toTime('$3')}, ${toTime('$4')}, $5, $6, ${toTime('$7')}) returning ${MAINTENANCE}`,
     [input.title, JSON.stringify(input.matchers), input.startsAt, input.endsAt, input.author, input.comment, now],
   );
   return row!;
@@ -354,16 +351,16 @@ export async function insertMaintenance(q: Queryable, input: WindowInput & { tit
 
 /** Maintenance windows overlapping [from, to]. */
 export const maintenancesOverlapping = (q: Queryable, range: { from: number; to: number }) =>
-  q.query<Maintenance>(`select ${MAINTENANCE} from alerts_maintenances where starts_at <= ${at(2)} and ends_at >= ${at(1)} order by starts_at, id`, [range.from, range.to]);
+  q.query<Maintenance>(`select ${MAINTENANCE} from alerts_maintenances where starts_at <= ${toTime('$2')} and ends_at >= ${toTime('$1')} order by starts_at, id`, [range.from, range.to]);
 
 export async function endMaintenanceWindow(q: Queryable, id: number, now: number): Promise<Maintenance | undefined> {
-  const [row] = await q.query<Maintenance>(`update alerts_maintenances set ends_at = least(ends_at, ${at(2)}) where id = $1 returning ${MAINTENANCE}`, [id, now]);
+  const [row] = await q.query<Maintenance>(`update alerts_maintenances set ends_at = least(ends_at, ${toTime('$2')}) where id = $1 returning ${MAINTENANCE}`, [id, now]);
   return row;
 }
 
 /** Moves a window that has not ended yet; undefined when there is no such window or it is over. */
 export async function moveMaintenanceWindow(q: Queryable, id: number, window: { startsAt: number; endsAt: number }, now: number): Promise<Maintenance | undefined> {
-  const [row] = await q.query<Maintenance>(`update alerts_maintenances set starts_at = ${at(2)}, ends_at = ${at(3)} where id = $1 and ends_at > ${at(4)} returning ${MAINTENANCE}`, [id, window.startsAt, window.endsAt, now]);
+  const [row] = await q.query<Maintenance>(`update alerts_maintenances set starts_at = ${toTime('$2')}, ends_at = ${toTime('$3')} where id = $1 and ends_at > ${toTime('$4')} returning ${MAINTENANCE}`, [id, window.startsAt, window.endsAt, now]);
   return row;
 }
 
@@ -376,11 +373,11 @@ export async function moveMaintenanceWindow(q: Queryable, id: number, window: { 
  */
 export async function acquireLease(q: Queryable, lease: { holder: string; sameHolder: string; ttl: number; now: number }): Promise<number | undefined> {
   const [row] = await q.query<{ token: number }>(
-    `insert into alerts_leader (name, holder, token, expires_at) values ('alerts', $1, 1, ${at(3)})
+    `insert into alerts_leader (name, holder, token, expires_at) values ('alerts', $1, 1, ${toTime('$3')})
      on conflict (name) do update set
        token = case when alerts_leader.holder = $1 then alerts_leader.token else alerts_leader.token + 1 end,
-       holder = $1, expires_at = ${at(3)}
-     where alerts_leader.holder = $1 or alerts_leader.holder = $2 or alerts_leader.expires_at <= ${at(4)}
+       holder = $1, expires_at = ${toTime('$3')}
+     where alerts_leader.holder = $1 or alerts_leader.holder = $2 or alerts_leader.expires_at <= ${toTime('$4')}
      returning token`,
     [lease.holder, lease.sameHolder, lease.now + lease.ttl, lease.now],
   );
@@ -393,7 +390,7 @@ export async function currentLeaseHolder(q: Queryable): Promise<string | undefin
 }
 
 export async function leaseIsHeld(q: Queryable, holder: string, token: number, now: number): Promise<boolean> {
-  const rows = await q.query(`select 1 from alerts_leader where name = 'alerts' and holder = $1 and token = $2 and expires_at > ${at(3)}`, [holder, token, now]);
+  const rows = await q.query(`select 1 from alerts_leader where name = 'alerts' and holder = $1 and token = $2 and expires_at > ${toTime('$3')}`, [holder, token, now]);
   return rows.length > 0;
 }
 
@@ -421,18 +418,18 @@ export interface HookAttempt {
   detail: string;
 }
 
-const HOOK_ATTEMPT = `id, receiver, service, incident_id as "incidentId", ${ms('started_at', 'startedAt')}, ${ms('finished_at', 'finishedAt')}, action, outcome, detail`;
+const HOOK_ATTEMPT = `id, receiver, service, incident_id as "incidentId", ${epochMs('started_at', 'startedAt')}, ${epochMs('finished_at', 'finishedAt')}, action, outcome, detail`;
 
 export async function insertHookAttempt(q: Queryable, attempt: Omit<HookAttempt, 'id'>): Promise<number> {
   const [row] = await q.query<{ id: number }>(
-    `insert into alerts_hook_attempts (receiver, service, incident_id, started_at, finished_at, action, outcome, detail) values ($1, $2, $3, ${at(4)}, ${at(5)}, $6, $7, $8) returning id`,
+    `insert into alerts_hook_attempts (receiver, service, incident_id, started_at, finished_at, action, outcome, detail) values ($1, $2, $3, ${toTime('$4')}, ${toTime('$5')}, $6, $7, $8) returning id`,
     [attempt.receiver, attempt.service, attempt.incidentId, attempt.startedAt, attempt.finishedAt, attempt.action, attempt.outcome, attempt.detail],
   );
   return row!.id;
 }
 
 export async function finishHookAttempt(q: Queryable, id: number, outcome: string, detail: string, now: number): Promise<void> {
-  await q.query(`update alerts_hook_attempts set finished_at = ${at(2)}, outcome = $3, detail = $4 where id = $1`, [id, now, outcome, detail]);
+  await q.query(`update alerts_hook_attempts set finished_at = ${toTime('$2')}, outcome = $3, detail = $4 where id = $1`, [id, now, outcome, detail]);
 }
 
 export const hookAttempts = (q: Queryable, filter: { incidentId?: number; service?: string } = {}) =>
@@ -445,7 +442,7 @@ export const hookAttempts = (q: Queryable, filter: { incidentId?: number; servic
 export async function hookAttemptsSince(q: Queryable, receiver: string, service: string, since: number, incidentId?: number): Promise<number> {
   const [row] = await q.query<{ count: number }>(
     `select count(*)::int as count from alerts_hook_attempts
-      where receiver = $1 and service = $2 and started_at > ${at(3)} and outcome in ('fixed', 'not-fixed', 'failed', 'running') and ($4::int is null or incident_id = $4)`,
+      where receiver = $1 and service = $2 and started_at > ${toTime('$3')} and outcome in ('fixed', 'not-fixed', 'failed', 'running') and ($4::int is null or incident_id = $4)`,
     [receiver, service, since, incidentId ?? null],
   );
   return row!.count;
@@ -453,20 +450,20 @@ export async function hookAttemptsSince(q: Queryable, receiver: string, service:
 
 export async function hookState(q: Queryable, receiver: string, service: string): Promise<{ lockedAt: number | null; resetAt: number | null } | undefined> {
   const [row] = await q.query<{ lockedAt: number | null; resetAt: number | null }>(
-    `select ${ms('locked_at', 'lockedAt')}, ${ms('reset_at', 'resetAt')} from alerts_hook_state where receiver = $1 and service = $2`,
+    `select ${epochMs('locked_at', 'lockedAt')}, ${epochMs('reset_at', 'resetAt')} from alerts_hook_state where receiver = $1 and service = $2`,
     [receiver, service],
   );
   return row;
 }
 
 export async function lockHook(q: Queryable, receiver: string, service: string, now: number): Promise<void> {
-  await q.query(`insert into alerts_hook_state (receiver, service, locked_at) values ($1, $2, ${at(3)}) on conflict (receiver, service) do update set locked_at = excluded.locked_at`, [receiver, service, now]);
+  await q.query(`insert into alerts_hook_state (receiver, service, locked_at) values ($1, $2, ${toTime('$3')}) on conflict (receiver, service) do update set locked_at = excluded.locked_at`, [receiver, service, now]);
 }
 
 /** Lets a service's hooks act again after the budget was spent. */
 export async function resetHookBudget(q: Queryable, service: string, now: number): Promise<void> {
   await q.query(
-    `insert into alerts_hook_state (receiver, service, locked_at, reset_at) select distinct receiver, service, null::timestamptz, ${at(2)} from alerts_hook_attempts where service = $1
+    `insert into alerts_hook_state (receiver, service, locked_at, reset_at) select distinct receiver, service, null::timestamptz, ${toTime('$2')} from alerts_hook_attempts where service = $1
      on conflict (receiver, service) do update set locked_at = null, reset_at = excluded.reset_at`,
     [service, now],
   );
@@ -475,23 +472,23 @@ export async function resetHookBudget(q: Queryable, service: string, now: number
 // ---- audit ----------------------------------------------------------------------------------------------------------
 
 export async function insertAudit(q: Queryable, entry: { at: number; actor: string; action: string; detail: Record<string, unknown> }): Promise<void> {
-  await q.query(`insert into alerts_audit (at, actor, action, detail) values (${at(1)}, $2, $3, $4)`, [entry.at, entry.actor, entry.action, JSON.stringify(entry.detail)]);
+  await q.query(`insert into alerts_audit (at, actor, action, detail) values (${toTime('$1')}, $2, $3, $4)`, [entry.at, entry.actor, entry.action, JSON.stringify(entry.detail)]);
 }
 
 export const auditLog = (q: Queryable, limit = 100) =>
-  q.query<{ at: number; actor: string; action: string; detail: Record<string, unknown> }>(`select ${ms('at', 'at')}, actor, action, detail from alerts_audit order by id desc limit $1`, [limit]);
+  q.query<{ at: number; actor: string; action: string; detail: Record<string, unknown> }>(`select ${epochMs('at', 'at')}, actor, action, detail from alerts_audit order by id desc limit $1`, [limit]);
 
 // ---- retention ------------------------------------------------------------------------------------------------------
 
 /** Deletes what is older than `before`: resolved incidents with their notifications and hook attempts, ended windows, audit rows. */
 export async function pruneBefore(q: Queryable, before: number): Promise<number> {
   const [row] = await q.query<{ count: number }>(
-    `with old as (select id from alerts_incidents where state = 'resolved' and resolved_at < ${at(1)}),
+    `with old as (select id from alerts_incidents where state = 'resolved' and resolved_at < ${toTime('$1')}),
           n as (delete from alerts_notifications where incident_id in (select id from old) returning 1),
           h as (delete from alerts_hook_attempts where incident_id in (select id from old) returning 1),
-          s as (delete from alerts_silences where ends_at < ${at(1)} returning 1),
-          m as (delete from alerts_maintenances where ends_at < ${at(1)} returning 1),
-          a as (delete from alerts_audit where at < ${at(1)} returning 1),
+          s as (delete from alerts_silences where ends_at < ${toTime('$1')} returning 1),
+          m as (delete from alerts_maintenances where ends_at < ${toTime('$1')} returning 1),
+          a as (delete from alerts_audit where at < ${toTime('$1')} returning 1),
           i as (delete from alerts_incidents where id in (select id from old) returning 1)
      select (select count(*) from n) + (select count(*) from h) + (select count(*) from s) + (select count(*) from m) + (select count(*) from a) + (select count(*) from i) as count`,
     [before],
@@ -531,7 +528,7 @@ export interface Delivery {
 /** Every notification queued for an incident, in the order they were queued. */
 export async function selectDeliveries(q: Queryable, incidentId: number): Promise<Delivery[]> {
   return q.query<Delivery>(
-    `select id, receiver, event, status, on_behalf_of as "fallback", muted_by as "mutedBy", attempts, ${ms('created_at', 'createdAt')}, ${ms('delivered_at', 'deliveredAt')}, last_error as "lastError"
+    `select id, receiver, event, status, on_behalf_of as "fallback", muted_by as "mutedBy", attempts, ${epochMs('created_at', 'createdAt')}, ${epochMs('delivered_at', 'deliveredAt')}, last_error as "lastError"
        from alerts_notifications where incident_id = $1 order by id`,
     [incidentId],
   );
@@ -547,7 +544,7 @@ export interface AuditEntry {
 
 export async function selectAuditPage(q: Queryable, filter: { incidentId?: number; beforeId?: number; limit: number }): Promise<AuditEntry[]> {
   return q.query<AuditEntry>(
-    `select id, ${ms('at', 'at')}, actor, action, detail from alerts_audit
+    `select id, ${epochMs('at', 'at')}, actor, action, detail from alerts_audit
       where ($1::int is null or (detail->>'incident')::int = $1) and ($2::int is null or id < $2)
       order by id desc limit $3`,
     [filter.incidentId ?? null, filter.beforeId ?? null, filter.limit],

@@ -1,11 +1,9 @@
 import type { Queryable } from '../core/db/index.ts';
+import { epochMs, toTime } from '../core/db/time.ts';
 import type { LocationState } from './state.ts';
 import type { ProbeResult, ProbeState } from './types.ts';
 
-// Every statement of the probes module, named by what it does. Times are timestamptz in the tables and epoch
-// milliseconds in TypeScript: `toTime` converts a parameter, `epochMs` a column, so rows come back as the fields they fill.
-const toTime = (param: string) => `to_timestamp(${param}::float8 / 1000)`;
-const epochMs = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
+// Every statement of the probes module, named by what it does.
 
 /** `$1, $2, ...` groups for a multi-row VALUES list, with one converter per column. */
 function valuesList(rows: ReadonlyArray<readonly unknown[]>, params: unknown[], casts: ReadonlyArray<(param: string) => string>): string {
@@ -331,9 +329,9 @@ interface ResultRow {
 /** Newest first by id: rows inserted while a client pages have higher ids, so they never shift a later page. */
 export async function selectResultsPage(db: Queryable, filter: ResultFilter): Promise<StoredResult[]> {
   const rows = await db.query<ResultRow>(
-    `select id, probe, kind, location, (extract(epoch from started_at) * 1000)::float8 as started_at, duration_ms, success, reason, timings, details, trace_id
+    `select id, probe, kind, location, ${epochMs('started_at', 'started_at')}, duration_ms, success, reason, timings, details, trace_id
        from probes_results
-      where probe = $1 and ($2::float8 is null or started_at >= to_timestamp($2::float8 / 1000)) and ($3::float8 is null or started_at < to_timestamp($3::float8 / 1000))
+      where probe = $1 and ($2::float8 is null or started_at >= ${toTime('$2')}) and ($3::float8 is null or started_at < ${toTime('$3')})
         and ($4::boolean is null or success = $4) and ($5::bigint is null or id < $5)
       order by id desc limit $6`,
     [filter.probe, filter.from ?? null, filter.to ?? null, filter.success ?? null, filter.beforeId ?? null, filter.limit],
@@ -365,8 +363,8 @@ export async function selectUptime(db: Queryable, probe: string, resolution: 'ho
   const rows =
     resolution === 'hour'
       ? await db.query<{ start: string | number; checks: string | number; successes: string | number }>(
-          `select (extract(epoch from hour) * 1000)::float8 as start, sum(checks) as checks, sum(successes) as successes from probes_uptime_hourly
-            where probe = $1 and hour >= to_timestamp($2::float8 / 1000) group by hour order by hour`,
+          `select ${epochMs('hour', 'start')}, sum(checks) as checks, sum(successes) as successes from probes_uptime_hourly
+            where probe = $1 and hour >= ${toTime('$2')} group by hour order by hour`,
           [probe, from],
         )
       : await db.query<{ start: string; checks: string | number; successes: string | number }>(
@@ -392,7 +390,7 @@ export interface LocationReading {
 /** The state after each location's thresholds, with that location's last result. */
 export async function selectLocationReadings(db: Queryable): Promise<LocationReading[]> {
   const rows = await db.query<{ probe: string; location: string; state: ProbeState; since: string | number; last_result: ProbeResult }>(
-    'select probe, location, state, (extract(epoch from since) * 1000)::float8 as since, last_result from probes_location_status where last_result is not null order by probe, location',
+    `select probe, location, state, ${epochMs('since', 'since')}, last_result from probes_location_status where last_result is not null order by probe, location`,
   );
   return rows.map((row) => ({ probe: row.probe, location: row.location, state: row.state, since: Number(row.since), lastResult: row.last_result }));
 }

@@ -1,6 +1,6 @@
 import type { Migration } from '../core/db/index.ts';
 
-// Times are epoch milliseconds (double precision), as in the alerts tables these rows sit beside.
+// Times are timestamptz (the first tables held epoch milliseconds as double precision until 014-018 converted them).
 // One statement per migration: the PostgreSQL driver runs each as a prepared statement.
 export const statusPageMigrations: Migration[] = [
   {
@@ -147,4 +147,9 @@ export const statusPageMigrations: Migration[] = [
       resolved_at timestamptz
     )`,
   },
+  { id: 'status-page/014_incidents_time', sql: 'alter table status_incidents alter column created_at type timestamptz using to_timestamp(created_at / 1000), alter column updated_at type timestamptz using to_timestamp(updated_at / 1000), alter column monitoring_at type timestamptz using to_timestamp(monitoring_at / 1000), alter column resolved_at type timestamptz using to_timestamp(resolved_at / 1000)' },
+  { id: 'status-page/015_incident_updates_time', sql: 'alter table status_incident_updates alter column created_at type timestamptz using to_timestamp(created_at / 1000)' },
+  { id: 'status-page/016_maintenances_time', sql: 'alter table status_maintenances alter column created_at type timestamptz using to_timestamp(created_at / 1000), alter column cancelled_at type timestamptz using to_timestamp(cancelled_at / 1000)' },
+  { id: 'status-page/017_settings_time', sql: 'alter table status_settings alter column updated_at type timestamptz using to_timestamp(updated_at / 1000)' },
+  { id: 'status-page/018_alert_notices_time', sql: 'alter table status_alert_notices alter column at type timestamptz using to_timestamp(at / 1000), alter column published_at type timestamptz using to_timestamp(published_at / 1000)' },
 ];

@@ -1,5 +1,6 @@
 // Every statement of the status-page module, as named intents; columns aliased to the camelCase fields.
 import type { Queryable } from '../core/db/index.ts';
+import { epochMs, toTime } from '../core/db/time.ts';
 import type { ComponentStatus, Impact, IncidentStatus } from './state.ts';
 
 export interface AffectedComponent {
@@ -35,9 +36,9 @@ export interface PublicIncident {
   updates: IncidentUpdate[];
 }
 
-const INCIDENT_COLUMNS = `id, name, status, impact, components, postmortem, alert_incident_id as "alertIncidentId", created_at as "createdAt",
-  updated_at as "updatedAt", monitoring_at as "monitoringAt", resolved_at as "resolvedAt"`;
-const UPDATE_COLUMNS = `id, incident_id as "incidentId", status, body, affected, created_at as "createdAt"`;
+const INCIDENT_COLUMNS = `id, name, status, impact, components, postmortem, alert_incident_id as "alertIncidentId", ${epochMs('created_at', 'createdAt')},
+  ${epochMs('updated_at', 'updatedAt')}, ${epochMs('monitoring_at', 'monitoringAt')}, ${epochMs('resolved_at', 'resolvedAt')}`;
+const UPDATE_COLUMNS = `id, incident_id as "incidentId", status, body, affected, ${epochMs('created_at', 'createdAt')}`;
 
 async function withUpdates(q: Queryable, rows: Array<Omit<PublicIncident, 'updates'>>): Promise<PublicIncident[]> {
   if (rows.length === 0) return [];
@@ -51,7 +52,7 @@ export async function insertIncident(
 ): Promise<number> {
   const [row] = await q.query<{ id: number }>(
     `insert into status_incidents (name, status, impact, components, alert_incident_id, alert_source, created_at, updated_at, monitoring_at, resolved_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9) returning id`,
+     values ($1, $2, $3, $4, $5, $6, ${toTime('$7')}, ${toTime('$7')}, ${toTime('$8')}, ${toTime('$9')}) returning id`,
     [incident.name, incident.status, incident.impact, JSON.stringify(incident.components), incident.alert?.incidentId ?? null, incident.alert?.source ?? null, incident.now,
       incident.status === 'monitoring' ? incident.now : null, incident.status === 'resolved' ? incident.now : null],
   );
@@ -65,16 +66,16 @@ export async function changeIncident(
   change: { status: IncidentStatus; impact: Impact; components: Record<string, ComponentStatus>; name: string; postmortem: string | null; now: number },
 ): Promise<void> {
   await q.query(
-    `update status_incidents set status = $2, impact = $3, components = $4, name = $5, postmortem = $6, updated_at = $7,
-       monitoring_at = case when $2 = 'monitoring' then coalesce(monitoring_at, $7) when $2 in ('investigating', 'identified') then null else monitoring_at end,
-       resolved_at = case when $2 in ('resolved', 'postmortem') then coalesce(resolved_at, $7) else null end
+    `update status_incidents set status = $2, impact = $3, components = $4, name = $5, postmortem = $6, updated_at = ${toTime('$7')},
+       monitoring_at = case when $2 = 'monitoring' then coalesce(monitoring_at, ${toTime('$7')}) when $2 in ('investigating', 'identified') then null else monitoring_at end,
+       resolved_at = case when $2 in ('resolved', 'postmortem') then coalesce(resolved_at, ${toTime('$7')}) else null end
      where id = $1`,
     [id, change.status, change.impact, JSON.stringify(change.components), change.name, change.postmortem, change.now],
   );
 }
 
 export async function insertIncidentUpdate(q: Queryable, update: { incidentId: number; status: IncidentStatus; body: string; affected: AffectedComponent[]; now: number }): Promise<void> {
-  await q.query('insert into status_incident_updates (incident_id, status, body, affected, created_at) values ($1, $2, $3, $4, $5)', [
+  await q.query(`insert into status_incident_updates (incident_id, status, body, affected, created_at) values ($1, $2, $3, $4, ${toTime('$5')})`, [
     update.incidentId,
     update.status,
     update.body,
@@ -97,7 +98,7 @@ export async function getIncidentOfAlert(q: Queryable, alertIncidentId: number):
 export async function listPublicIncidents(q: Queryable, options: { since: number; unresolvedOnly?: boolean }): Promise<PublicIncident[]> {
   const rows = await q.query<Omit<PublicIncident, 'updates'>>(
     `select ${INCIDENT_COLUMNS} from status_incidents
-      where ($2 and status not in ('resolved', 'postmortem')) or (not $2 and (created_at >= $1 or status not in ('resolved', 'postmortem')))
+      where ($2 and status not in ('resolved', 'postmortem')) or (not $2 and (created_at >= ${toTime('$1')} or status not in ('resolved', 'postmortem')))
       order by created_at desc, id desc`,
     [options.since, options.unresolvedOnly ?? false],
   );
@@ -132,10 +133,10 @@ export interface MaintenanceDetails {
   sequence: number;
 }
 
-const DETAIL_COLUMNS = `maintenance_id as "maintenanceId", body, components, time_zone as "timeZone", created_at as "createdAt", cancelled_at as "cancelledAt", sequence`;
+const DETAIL_COLUMNS = `maintenance_id as "maintenanceId", body, components, time_zone as "timeZone", ${epochMs('created_at', 'createdAt')}, ${epochMs('cancelled_at', 'cancelledAt')}, sequence`;
 
 export async function insertMaintenanceDetails(q: Queryable, details: Omit<MaintenanceDetails, 'cancelledAt' | 'sequence'>): Promise<void> {
-  await q.query('insert into status_maintenances (maintenance_id, body, components, time_zone, created_at) values ($1, $2, $3, $4, $5)', [
+  await q.query(`insert into status_maintenances (maintenance_id, body, components, time_zone, created_at) values ($1, $2, $3, $4, ${toTime('$5')})`, [
     details.maintenanceId,
     details.body,
     JSON.stringify(details.components),
@@ -151,7 +152,7 @@ export async function getMaintenanceDetails(q: Queryable, ids: readonly number[]
 }
 
 export async function markMaintenanceCancelled(q: Queryable, id: number, now: number): Promise<void> {
-  await q.query('update status_maintenances set cancelled_at = coalesce(cancelled_at, $2) where maintenance_id = $1', [id, now]);
+  await q.query(`update status_maintenances set cancelled_at = coalesce(cancelled_at, ${toTime('$2')}) where maintenance_id = $1`, [id, now]);
 }
 
 export async function getSettings(q: Queryable): Promise<Record<string, unknown>> {
@@ -161,7 +162,7 @@ export async function getSettings(q: Queryable): Promise<Record<string, unknown>
 
 export async function putSetting(q: Queryable, key: string, value: unknown, now: number): Promise<void> {
   await q.query(
-    `insert into status_settings (key, value, updated_at) values ($1, $2, $3) on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`,
+    `insert into status_settings (key, value, updated_at) values ($1, $2, ${toTime('$3')}) on conflict (key) do update set value = excluded.value, updated_at = excluded.updated_at`,
     [key, JSON.stringify(value), now],
   );
 }
@@ -172,7 +173,7 @@ export async function deleteSetting(q: Queryable, key: string): Promise<void> {
 
 /** Stamps the page's creation time once (Statuspage's `created_at` of its components). */
 export async function ensureCreatedAt(q: Queryable, now: number): Promise<void> {
-  await q.query(`insert into status_settings (key, value, updated_at) values ('createdAt', $1, $2) on conflict (key) do nothing`, [JSON.stringify(now), now]);
+  await q.query(`insert into status_settings (key, value, updated_at) values ('createdAt', $1, ${toTime('$2')}) on conflict (key) do nothing`, [JSON.stringify(now), now]);
 }
 
 export interface StoredAlertNotice {
@@ -185,7 +186,7 @@ export interface StoredAlertNotice {
 export type AlertEvent = 'warning' | 'emergency' | 'up' | 'flapping' | 'repeat' | 'retry';
 
 export async function insertAlertNotice(q: Queryable, notice: Omit<StoredAlertNotice, 'id'>): Promise<void> {
-  await q.query('insert into status_alert_notices (event, alert_incident_id, rule, fingerprint, labels, at) values ($1, $2, $3, $4, $5, $6)', [
+  await q.query(`insert into status_alert_notices (event, alert_incident_id, rule, fingerprint, labels, at) values ($1, $2, $3, $4, $5, ${toTime('$6')})`, [
     notice.event,
     notice.incident.id,
     notice.incident.rule,
@@ -197,13 +198,13 @@ export async function insertAlertNotice(q: Queryable, notice: Omit<StoredAlertNo
 
 export async function unpublishedAlertNotices(q: Queryable): Promise<StoredAlertNotice[]> {
   const rows = await q.query<{ id: number; event: AlertEvent; alertIncidentId: number; rule: string; fingerprint: string; labels: Record<string, string>; at: number }>(
-    `select id, event, alert_incident_id as "alertIncidentId", rule, fingerprint, labels, at from status_alert_notices where published_at is null order by id limit 500`,
+    `select id, event, alert_incident_id as "alertIncidentId", rule, fingerprint, labels, ${epochMs('at', 'at')} from status_alert_notices where published_at is null order by id limit 500`,
   );
   return rows.map((row) => ({ id: row.id, event: row.event, incident: { id: row.alertIncidentId, rule: row.rule, fingerprint: row.fingerprint, labels: row.labels }, at: row.at }));
 }
 
 export async function markAlertNoticePublished(q: Queryable, id: number, now: number): Promise<void> {
-  await q.query('update status_alert_notices set published_at = $2 where id = $1', [id, now]);
+  await q.query(`update status_alert_notices set published_at = ${toTime('$2')} where id = $1`, [id, now]);
 }
 
 // ---- subscriptions and what is sent to subscribers (times are timestamptz, read as Date) ------------------------------

@@ -59,7 +59,7 @@ export const failureRateRuleKind = defineRuleKind({
       active: state.active,
       summary,
       ...(state.clearSince === undefined ? {} : { clearSince: state.clearSince }),
-      ...(rate === null ? {} : { measured: { value: rate, threshold: rule.trigger } }),
+      measured: { threshold: rule.trigger, ...(rate === null ? {} : { value: rate }) },
     };
   },
 });

@@ -72,8 +72,8 @@ export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
         if (!verdict) continue;
         previous.set(rule.name, verdict);
         if (verdict.measured) {
-          measured.value.set({ rule: rule.name }, verdict.measured.value);
           measured.threshold.set({ rule: rule.name }, verdict.measured.threshold);
+          if (verdict.measured.value !== undefined) measured.value.set({ rule: rule.name }, verdict.measured.value);
         }
         observations.push({ rule: rule.name, labels: verdict.labels, active: verdict.active, summary: verdict.summary });
       } catch (error) {

@@ -36,8 +36,8 @@ export interface RuleVerdict {
   summary: string;
   /** While a kind holds an active verdict before clearing: since when its condition has been clear. */
   clearSince?: number;
-  /** The figure the rule compares and the level it fires at, for dashboards (`vigil_alerts_rule_value`, `..._threshold`). */
-  measured?: { value: number; threshold: number };
+  /** The level the rule fires at and the figure it compares, when there is one, for dashboards (`vigil_alerts_rule_threshold`, `..._value`). */
+  measured?: { threshold: number; value?: number };
 }
 
 const ruleBase = {

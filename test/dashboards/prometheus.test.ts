@@ -86,13 +86,17 @@ beforeAll(async () => {
     ],
     alerts: {
       evaluationInterval: '1s',
-      rules: [{ name: 'broken-api-down', kind: 'probe', probe: 'broken-api', labels: { service: 'broken-api', severity: 'warning' } }],
+      rules: [
+        { name: 'broken-api-down', kind: 'probe', probe: 'broken-api', labels: { service: 'broken-api', severity: 'warning' } },
+        { name: 'video-failures', kind: 'failure-rate', window: '10m', minSamples: 1, trigger: 0.5, clear: 0.2 },
+      ],
       receivers: {
         hook: { type: 'webhook', url: `http://127.0.0.1:${webhookPort}/hook`, secret: 'webhook-secret-1' },
         fixer: { type: 'restart', services: { 'broken-api': { command: [process.execPath, '-e', 'process.exit(0)'] } }, backoff: '1s', timeout: '5s' },
       },
       routes: [{ receivers: ['hook', 'fixer'] }],
     },
+    statusPage: { components: [{ name: 'Public API', from: { probes: ['broken-api'] } }] },
   });
   vigil = await startVigil({ config, modules: MODULES });
 
