@@ -57,7 +57,7 @@ export const alertsConfigSchema = z
         maxAge: duration().default(30 * 60_000),
         retryInitial: duration().default(5000),
         retryMax: duration().default(5 * 60_000),
-        /** One delivery taking longer counts as failed, in doubt (hooks set their own, from their action's timeout). */
+        /** One delivery taking longer counts as failed, in doubt. */
         timeout: duration().default(30_000),
       })
       .default({ pollInterval: 1000, maxAge: 1_800_000, retryInitial: 5000, retryMax: 300_000, timeout: 30_000 }),

@@ -2,8 +2,21 @@ import { execFile } from 'node:child_process';
 import { z } from 'zod';
 import { duration } from '../core/config/duration.ts';
 import { redactUrl, secret } from '../core/config/secret.ts';
-import { DeliveryError, FIRING_EVENTS, type Receiver, type ReceiverContext } from './receivers/receiver.ts';
-import { finishHookAttempt, hookAttemptsSince, hookState, insertHookAttempt, lockHook } from './store.ts';
+import { FIRING_EVENTS, type Receiver, type ReceiverContext } from './receivers/receiver.ts';
+import {
+  closeInterruptedHookAttempts,
+  dueHookJobs,
+  finishHookAttempt,
+  finishHookJob,
+  hookAttemptsSince,
+  hookState,
+  incidentsByIds,
+  insertHookAttempt,
+  lockHook,
+  postponeHookJob,
+  queueHookJob,
+  type HookJob,
+} from './store.ts';
 import type { Incident } from './types.ts';
 
 const hookAction = z.union([
@@ -56,45 +69,56 @@ function runAction(action: HookAction, timeout: number): Promise<{ ok: boolean; 
 
 export { hookAttempts } from './store.ts';
 
+type Step = { done: string } | { retryAt: number };
+
 /**
- * The guarded mechanism behind restart and scale hooks: the configured action once per service and message, one
- * at a time per service, a timeout, backoff with jitter before judging, success judged by `verify`, a budget per
- * window, every attempt audited. It never runs inside a maintenance window: the attempt waits for the window's end.
- * With the budget spent (by this incident or an earlier one) it records that and asks for EMERGENCY in its result;
- * the lifecycle escalates (once more after each reset that runs out again).
+ * The guarded mechanism behind restart and scale hooks. Delivering a notification only queues a job per service
+ * (once per message: a batch acts once per service); the jobs run off the delivery path on the injected clock, one
+ * lane per service, so one service's command, backoff and check never delay another's. Each try: the configured
+ * action with a timeout, backoff with jitter before judging, success judged by `verify`, a budget per window, every
+ * attempt audited. Inside a maintenance window the job waits for its end. With the budget spent (by this incident or
+ * an earlier one) it records that on each incident's audit row; the lifecycle reads those rows and escalates (once
+ * more after each reset that runs out again).
  */
 export function createHookReceiver(name: string, settings: HookSettings, context: ReceiverContext, verify: HookVerifier, random: () => number = Math.random): Receiver {
-  const { db, clock, metrics } = context;
-  const running = new Map<string, Promise<unknown>>();
+  const { db, clock, metrics, logger } = context;
+  const lanes = new Map<string, Promise<void>>();
+  const stopping = new AbortController();
 
-  async function audit(incident: Incident, service: string, action: string, outcome: string, detail: string, startedAt = clock.now()): Promise<number> {
-    const id = await insertHookAttempt(db, { receiver: name, service, incidentId: incident.id, startedAt, finishedAt: outcome === 'running' ? null : clock.now(), action, outcome, detail });
-    if (outcome !== 'running') metrics.restartAttempts.inc({ receiver: name, outcome });
-    return id;
-  }
+  const audit = (incident: Incident, service: string, action: string, outcome: string, detail: string, escalation?: { reason: string; resets: number }) =>
+    insertHookAttempt(db, { receiver: name, service, incidentId: incident.id, startedAt: clock.now(), finishedAt: outcome === 'running' ? null : clock.now(), action, outcome, detail, ...(escalation ? { escalation } : {}) });
 
-  async function attempt(incident: Incident): Promise<Record<string, unknown>> {
-    const service = incident.labels.service ?? '';
+  /** One try of a job: done with an outcome, or to be tried again at `retryAt`. */
+  async function tryJob(job: HookJob): Promise<Step> {
+    const incidents = (await incidentsByIds(db, job.incidentIds)).filter((incident) => incident.state !== 'resolved');
+    const incident = incidents[0];
+    if (!incident) return { done: 'resolved' };
+    const { service } = job;
     const action = settings.services[service];
-    if (!action) return { skipped: `no action configured for service "${service}"` };
+    // The config changed since the job was queued.
+    if (!action) return { done: 'unconfigured' };
     const description = describeAction(action);
     const maintenance = await context.maintenanceFor(incident.labels);
     if (maintenance) {
       await audit(incident, service, description, 'maintenance', `held: inside maintenance #${maintenance.id} (${maintenance.title}) until ${new Date(maintenance.endsAt).toISOString()}`);
-      throw new DeliveryError(`${name} for ${service}: held by maintenance #${maintenance.id}`, { temporary: true, held: true, retryAfterMs: Math.max(1000, maintenance.endsAt - clock.now()) });
+      metrics.restartAttempts.inc({ receiver: name, outcome: 'maintenance' });
+      return { retryAt: Math.max(clock.now() + 1000, maintenance.endsAt) };
     }
     const state = await hookState(db, name, service);
     const since = Math.max(clock.now() - settings.budgetWindow, state?.resetAt ?? 0);
     const used = await hookAttemptsSince(db, name, service, since);
     if (state?.lockedAt != null || used >= settings.budget) {
       if (state?.lockedAt == null) await lockHook(db, name, service, clock.now());
-      const mine = await hookAttemptsSince(db, name, service, state?.resetAt ?? 0, incident.id);
-      await audit(incident, service, description, 'budget-spent', `${used} attempts for ${service} since ${new Date(since).toISOString()}; no more until reset`);
-      return { escalate: { reason: `${name}: ${mine} attempt${mine === 1 ? '' : 's'} did not fix it`, sequence: incident.resets } };
+      for (const each of incidents) {
+        const mine = await hookAttemptsSince(db, name, service, state?.resetAt ?? 0, each.id);
+        const reason = `${name}: ${mine} attempt${mine === 1 ? '' : 's'} did not fix it`;
+        await audit(each, service, description, 'budget-spent', `${used} attempts for ${service} since ${new Date(since).toISOString()}; no more until reset`, { reason, resets: each.resets });
+      }
+      metrics.restartAttempts.inc({ receiver: name, outcome: 'budget-spent' });
+      return { done: 'budget-spent' };
     }
 
-    const startedAt = clock.now();
-    const attemptId = await audit(incident, service, description, 'running', '', startedAt);
+    const attemptId = await audit(incident, service, description, 'running', '');
     let outcome = 'failed';
     let detail: string;
     try {
@@ -102,7 +126,7 @@ export function createHookReceiver(name: string, settings: HookSettings, context
       detail = result.detail;
       if (result.ok) {
         // The service needs a moment to come up before it is judged.
-        await clock.sleep(Math.round(settings.backoff * (0.75 + random() / 2)));
+        await clock.sleep(Math.round(settings.backoff * (0.75 + random() / 2)), stopping.signal);
         const verdict = await verify(incident, context);
         outcome = verdict.success ? 'fixed' : 'not-fixed';
         detail = `${result.detail}; check ${verdict.success ? 'passed' : `failed${verdict.reason ? `: ${verdict.reason}` : ''}`}`;
@@ -112,34 +136,57 @@ export function createHookReceiver(name: string, settings: HookSettings, context
     }
     await finishHookAttempt(db, attemptId, outcome, detail, clock.now());
     metrics.restartAttempts.inc({ receiver: name, outcome });
-    if (outcome !== 'fixed') {
-      throw new DeliveryError(`${name} for ${service}: ${detail}`, { temporary: true, retryAfterMs: Math.round(settings.backoff * 2 ** used * (0.5 + random())) });
-    }
-    return { fixed: true, attempt: attemptId };
+    if (outcome === 'fixed') return { done: 'fixed' };
+    return { retryAt: clock.now() + Math.round(settings.backoff * 2 ** used * (0.5 + random())) };
+  }
+
+  /** One service's jobs in order, while they are due; a lane is the only one acting on its service. */
+  function startLane(service: string): void {
+    const lane = (async () => {
+      await closeInterruptedHookAttempts(db, name, service, clock.now());
+      while (context.holdsLease() && !stopping.signal.aborted) {
+        const [job] = await dueHookJobs(db, name, clock.now(), service);
+        if (!job) return;
+        const step = await tryJob(job);
+        if ('done' in step) await finishHookJob(db, job.id, step.done, clock.now());
+        else await postponeHookJob(db, job.id, step.retryAt);
+      }
+    })()
+      .catch((error: unknown) => logger.error({ err: error, receiver: name, service }, 'hook lane aborted'))
+      .finally(() => lanes.delete(service));
+    lanes.set(service, lane);
+  }
+
+  function runDue(): void {
+    if (stopping.signal.aborted) return;
+    dueHookJobs(db, name, clock.now()).then(
+      (jobs) => {
+        for (const job of jobs) if (!lanes.has(job.service)) startLane(job.service);
+      },
+      (error: unknown) => logger.error({ err: error, receiver: name }, 'could not read due hook jobs'),
+    );
   }
 
   return {
     name,
     events: FIRING_EVENTS,
-    // The action's own timeout, the wait before judging and the check.
-    timeout: settings.timeout + settings.backoff * 2 + 60_000,
-    async deliver({ incidents }) {
+    async deliver({ key, incidents }) {
       const hook: Record<string, unknown> = {};
-      const escalate: Record<string, unknown> = {};
-      // Once per service per message: incidents grouped together share one restart.
       const byService = new Map<string, Incident[]>();
       for (const incident of incidents) byService.set(incident.labels.service ?? '', [...(byService.get(incident.labels.service ?? '') ?? []), incident]);
       for (const [service, group] of byService) {
-        const previous = running.get(service) ?? Promise.resolve();
-        const current = previous.catch(() => {}).then(() => attempt(group[0]!));
-        running.set(service, current);
-        const outcome = await current;
-        for (const incident of group) {
-          hook[String(incident.id)] = outcome;
-          if (outcome.escalate) escalate[String(incident.id)] = { ...(outcome.escalate as object), sequence: incident.resets };
-        }
+        const configured = settings.services[service] !== undefined;
+        if (configured) await queueHookJob(db, { receiver: name, service, notificationKey: key, incidentIds: group.map((incident) => incident.id), now: clock.now() });
+        for (const incident of group) hook[String(incident.id)] = configured ? { queued: service } : { skipped: `no action configured for service "${service}"` };
       }
-      return Object.keys(escalate).length > 0 ? { hook, escalate } : { hook };
+      // The queued jobs start now rather than at the next poll.
+      runDue();
+      return { hook };
+    },
+    runDue,
+    async stopJobs() {
+      stopping.abort(new Error('stopping'));
+      await Promise.all(lanes.values());
     },
   };
 }

@@ -235,4 +235,27 @@ export const alertsMigrations: Migration[] = [
     id: 'alerts/038_incident_last_summary',
     sql: 'alter table alerts_incidents add column last_summary text',
   },
+  {
+    id: 'alerts/039_hook_attempt_escalation',
+    sql: 'alter table alerts_hook_attempts add column escalation text, add column resets integer not null default 0',
+  },
+  {
+    id: 'alerts/040_hook_jobs',
+    sql: `create table alerts_hook_jobs (
+      id serial primary key,
+      receiver text not null,
+      service text not null,
+      notification_key text not null,
+      incident_ids integer[] not null,
+      created_at timestamptz not null,
+      due_at timestamptz not null,
+      finished_at timestamptz,
+      outcome text,
+      unique (receiver, service, notification_key)
+    )`,
+  },
+  {
+    id: 'alerts/041_hook_jobs_open',
+    sql: 'create index alerts_hook_jobs_open on alerts_hook_jobs (receiver, service, id) where finished_at is null',
+  },
 ];

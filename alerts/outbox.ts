@@ -131,7 +131,7 @@ export function createOutbox(options: OutboxOptions) {
         const error = caught instanceof DeliveryError ? caught : new DeliveryError(`receiver ${receiver.name} failed: ${(caught as Error).message}`, { temporary: true });
         if (!(caught instanceof DeliveryError)) logger.error({ err: caught, receiver: receiver.name }, 'receiver threw an unexpected error');
         span.setAttribute('vigil.delivery_error', error.message);
-        const expired = !error.held && started - Math.min(...batch.map((row) => row.createdAt)) >= config.outbox.maxAge;
+        const expired = started - Math.min(...batch.map((row) => row.createdAt)) >= config.outbox.maxAge;
         for (const row of batch) {
           if (!error.temporary || expired) await giveUp(row, error.message);
           else await retryLater(row, error);

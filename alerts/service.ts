@@ -83,6 +83,7 @@ export function createAlertService(options: AlertServiceOptions) {
       metrics,
       verifyProbe: options.verifyProbe,
       installationId: installation,
+      holdsLease: () => lease!.holds(),
       links: (incident) =>
         options.publicUrl && incident.id > 0 ? { incident: `${options.publicUrl.replace(/\/$/, '')}/admin/incidents/${incident.id}`, ...actionLinks(options.publicUrl, config.server.adminToken, incident.id, now()) } : {},
       async maintenanceFor(labels) {
@@ -197,7 +198,9 @@ export function createAlertService(options: AlertServiceOptions) {
   const deliverLoop = loop(
     'deliver',
     async () => {
-      if (lease!.holds() && !degraded!.inOutage()) await outbox!.deliverDue();
+      if (!lease!.holds() || degraded!.inOutage()) return;
+      await outbox!.deliverDue();
+      for (const receiver of receivers.values()) receiver.runDue?.();
     },
     true,
   );
@@ -265,7 +268,7 @@ export function createAlertService(options: AlertServiceOptions) {
       if (stopped) return;
       stopped = true;
       for (const timer of timers) timer.cancel();
-      const finished = Promise.all([...inFlight.values(), outbox?.idle()]);
+      const finished = Promise.all([...inFlight.values(), outbox?.idle(), ...[...receivers.values()].map((receiver) => receiver.stopJobs?.())]);
       await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
       await lease?.release().catch(() => {});
       for (const receiver of receivers.values()) receiver.close?.();

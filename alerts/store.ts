@@ -249,11 +249,10 @@ export async function markSkipped(q: Queryable, ids: readonly number[], reason: 
   await q.query(`update alerts_notifications set status = 'skipped', last_error = $2 where id = any($1::int[])`, [ids, reason]);
 }
 
-/** What hooks asked for this incident: EMERGENCY, because their budget is spent (see decide.ts `escalation`). */
+/** What hooks recorded for this incident: EMERGENCY, because their budget is spent (see decide.ts `escalation`). */
 export const escalationRequests = (q: Queryable, incidentId: number) =>
   q.query<{ reason: string; sequence: number }>(
-    `select result->'escalate'->incident_id::text->>'reason' as reason, coalesce((result->'escalate'->incident_id::text->>'sequence')::int, 0) as sequence
-       from alerts_notifications where incident_id = $1 and status = 'delivered' and result->'escalate'->incident_id::text is not null order by id`,
+    `select escalation as reason, resets as sequence from alerts_hook_attempts where incident_id = $1 and outcome = 'budget-spent' and escalation is not null order by id`,
     [incidentId],
   );
 
@@ -420,16 +419,25 @@ export interface HookAttempt {
 
 const HOOK_ATTEMPT = `id, receiver, service, incident_id as "incidentId", ${epochMs('started_at', 'startedAt')}, ${epochMs('finished_at', 'finishedAt')}, action, outcome, detail`;
 
-export async function insertHookAttempt(q: Queryable, attempt: Omit<HookAttempt, 'id'>): Promise<number> {
+/** `escalation`: the EMERGENCY reason a spent budget records, made while the incident had been reset `resets` times. */
+export async function insertHookAttempt(q: Queryable, attempt: Omit<HookAttempt, 'id'> & { escalation?: { reason: string; resets: number } }): Promise<number> {
   const [row] = await q.query<{ id: number }>(
-    `insert into alerts_hook_attempts (receiver, service, incident_id, started_at, finished_at, action, outcome, detail) values ($1, $2, $3, ${toTime('$4')}, ${toTime('$5')}, $6, $7, $8) returning id`,
-    [attempt.receiver, attempt.service, attempt.incidentId, attempt.startedAt, attempt.finishedAt, attempt.action, attempt.outcome, attempt.detail],
+    `insert into alerts_hook_attempts (receiver, service, incident_id, started_at, finished_at, action, outcome, detail, escalation, resets) values ($1, $2, $3, ${toTime('$4')}, ${toTime('$5')}, $6, $7, $8, $9, $10) returning id`,
+    [attempt.receiver, attempt.service, attempt.incidentId, attempt.startedAt, attempt.finishedAt, attempt.action, attempt.outcome, attempt.detail, attempt.escalation?.reason ?? null, attempt.escalation?.resets ?? 0],
   );
   return row!.id;
 }
 
 export async function finishHookAttempt(q: Queryable, id: number, outcome: string, detail: string, now: number): Promise<void> {
   await q.query(`update alerts_hook_attempts set finished_at = ${toTime('$2')}, outcome = $3, detail = $4 where id = $1`, [id, now, outcome, detail]);
+}
+
+/** Attempts left running by a process that stopped mid-attempt: whether the action ran is unknown, so they failed. */
+export async function closeInterruptedHookAttempts(q: Queryable, receiver: string, service: string, now: number): Promise<void> {
+  await q.query(
+    `update alerts_hook_attempts set finished_at = ${toTime('$3')}, outcome = 'failed', detail = 'interrupted: the process running it stopped' where receiver = $1 and service = $2 and outcome = 'running'`,
+    [receiver, service, now],
+  );
 }
 
 export const hookAttempts = (q: Queryable, filter: { incidentId?: number; service?: string } = {}) =>
@@ -469,6 +477,40 @@ export async function resetHookBudget(q: Queryable, service: string, now: number
   );
 }
 
+/** A hook's work for one notification and service, run off the delivery path and retried on its own schedule. */
+export interface HookJob {
+  id: number;
+  service: string;
+  incidentIds: number[];
+}
+
+/** Idempotent per notification: a delivery retried after a crash queues no second job. */
+export async function queueHookJob(q: Queryable, job: { receiver: string; service: string; notificationKey: string; incidentIds: readonly number[]; now: number }): Promise<void> {
+  await q.query(
+    `insert into alerts_hook_jobs (receiver, service, notification_key, incident_ids, created_at, due_at) values ($1, $2, $3, $4::int[], ${toTime('$5')}, ${toTime('$5')})
+     on conflict (receiver, service, notification_key) do nothing`,
+    [job.receiver, job.service, job.notificationKey, job.incidentIds, job.now],
+  );
+}
+
+/** Per service (or only `service`), its oldest unfinished job when it is due: a job waiting for a retry holds back the later ones. */
+export const dueHookJobs = (q: Queryable, receiver: string, now: number, service?: string) =>
+  q.query<HookJob>(
+    `select id, service, incident_ids as "incidentIds" from (
+       select distinct on (service) id, service, incident_ids, due_at from alerts_hook_jobs
+        where receiver = $1 and finished_at is null and ($3::text is null or service = $3) order by service, id
+     ) oldest where due_at <= ${toTime('$2')} order by id`,
+    [receiver, now, service ?? null],
+  );
+
+export async function postponeHookJob(q: Queryable, id: number, dueAt: number): Promise<void> {
+  await q.query(`update alerts_hook_jobs set due_at = ${toTime('$2')} where id = $1`, [id, dueAt]);
+}
+
+export async function finishHookJob(q: Queryable, id: number, outcome: string, now: number): Promise<void> {
+  await q.query(`update alerts_hook_jobs set finished_at = ${toTime('$2')}, outcome = $3 where id = $1`, [id, now, outcome]);
+}
+
 // ---- audit ----------------------------------------------------------------------------------------------------------
 
 export async function insertAudit(q: Queryable, entry: { at: number; actor: string; action: string; detail: Record<string, unknown> }): Promise<void> {
@@ -480,17 +522,18 @@ export const auditLog = (q: Queryable, limit = 100) =>
 
 // ---- retention ------------------------------------------------------------------------------------------------------
 
-/** Deletes what is older than `before`: resolved incidents with their notifications and hook attempts, ended windows, audit rows. */
+/** Deletes what is older than `before`: resolved incidents with their notifications and hook attempts, finished hook jobs, ended windows, audit rows. */
 export async function pruneBefore(q: Queryable, before: number): Promise<number> {
   const [row] = await q.query<{ count: number }>(
     `with old as (select id from alerts_incidents where state = 'resolved' and resolved_at < ${toTime('$1')}),
           n as (delete from alerts_notifications where incident_id in (select id from old) returning 1),
           h as (delete from alerts_hook_attempts where incident_id in (select id from old) returning 1),
+          j as (delete from alerts_hook_jobs where finished_at < ${toTime('$1')} returning 1),
           s as (delete from alerts_silences where ends_at < ${toTime('$1')} returning 1),
           m as (delete from alerts_maintenances where ends_at < ${toTime('$1')} returning 1),
           a as (delete from alerts_audit where at < ${toTime('$1')} returning 1),
           i as (delete from alerts_incidents where id in (select id from old) returning 1)
-     select (select count(*) from n) + (select count(*) from h) + (select count(*) from s) + (select count(*) from m) + (select count(*) from a) + (select count(*) from i) as count`,
+     select (select count(*) from n) + (select count(*) from h) + (select count(*) from j) + (select count(*) from s) + (select count(*) from m) + (select count(*) from a) + (select count(*) from i) as count`,
     [before],
   );
   return Number(row?.count ?? 0);

@@ -62,6 +62,11 @@ export interface Receiver {
   readonly timeout?: number;
   /** Resolves with what to remember for later deliveries about these incidents; throws DeliveryError on failure. */
   deliver(delivery: Delivery): Promise<Record<string, unknown> | undefined>;
+  /** Receivers whose deliveries queue work of their own (hooks): starts what is due and not running (called on every
+   * delivery poll while this process holds the lease). */
+  runDue?(): void;
+  /** Cuts waits short and resolves when the running jobs have ended. */
+  stopJobs?(): Promise<void>;
   close?(): void;
 }
 
@@ -77,6 +82,8 @@ export interface ReceiverContext {
   metrics: AlertsMetrics;
   /** Runs the named probe now; true when it succeeds (restart hooks judge their fix by it). */
   verifyProbe(probe: string): Promise<{ success: boolean; reason?: string }>;
+  /** True while this process holds the alerts lease: work off the delivery path (hook jobs) stops without it. */
+  holdsLease(): boolean;
   /** The maintenance window covering these labels now, if any. */
   maintenanceFor(labels: Record<string, string>): Promise<{ id: number; title: string; endsAt: number } | undefined>;
   /** Where the engineer goes next about an incident (console, acknowledge and silence links) for message bodies. */
@@ -92,15 +99,12 @@ export class DeliveryError extends Error {
   readonly progress?: Record<string, unknown>;
   /** The request may have reached the far side (no answer, connection lost after sending). */
   readonly inDoubt: boolean;
-  /** Not a failure: the delivery waits on purpose (a hook inside a maintenance window); it never expires. */
-  readonly held: boolean;
 
-  constructor(message: string, options: { temporary: boolean; retryAfterMs?: number; progress?: Record<string, unknown>; inDoubt?: boolean; held?: boolean }) {
+  constructor(message: string, options: { temporary: boolean; retryAfterMs?: number; progress?: Record<string, unknown>; inDoubt?: boolean }) {
     super(message);
     this.name = 'DeliveryError';
     this.temporary = options.temporary;
     this.inDoubt = options.inDoubt ?? false;
-    this.held = options.held ?? false;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     if (options.progress) this.progress = options.progress;
   }

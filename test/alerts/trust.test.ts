@@ -1,6 +1,8 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { addMaintenance, resetIncident } from '../../alerts/admin.ts';
 import { hookAttempts } from '../../alerts/hooks.ts';
@@ -282,6 +284,23 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     h.observe('web-down', true, { ...labels('api'), probe: 'web' });
     await h.advanceUntil('the batch\'s attempt', async () => (await hookAttempts(h.db)).some((attempt) => attempt.outcome === 'not-fixed'));
     expect((await hookAttempts(h.db)).map((attempt) => [attempt.service, attempt.outcome])).toEqual([['api', 'not-fixed']]);
+  });
+
+  it('hooks: two services\' restarts in one receiver run side by side: web is restarted and judged while api\'s command still runs', async () => {
+    const release = path.join(await mkdtemp(path.join(os.tmpdir(), 'vigil-hook-')), 'release');
+    // Blocks until the test creates `release`: a restart command that is still running.
+    const blocking = [process.execPath, '-e', `const t = setInterval(() => require('node:fs').existsSync(${JSON.stringify(release)}) && clearInterval(t), 20)`];
+    const h = await hookHarness({
+      receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: blocking }, web: { command: ['true'] } }, budget: 2, backoff: '1s' } },
+    });
+    const outcomesOf = async (service: string) => (await hookAttempts(h.db, { service })).map((attempt) => attempt.outcome);
+    h.observe('api-down', true, { ...labels('api'), probe: 'api' });
+    await h.advanceUntil('api\'s restart to start', async () => (await outcomesOf('api')).includes('running'));
+    h.observe('web-down', true, { ...labels('web'), probe: 'web' });
+    await h.advanceUntil('web\'s restart judged', async () => (await outcomesOf('web')).includes('not-fixed'));
+    expect(await outcomesOf('api')).toEqual(['running']);
+    await writeFile(release, '');
+    await h.advanceUntil('api\'s restart judged', async () => (await outcomesOf('api')).includes('not-fixed'));
   });
 
   it('the fallback gets the rest of the story: after taking over the WARNING, it gets the UP too', async () => {
