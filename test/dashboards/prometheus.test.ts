@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dns, http, tcp, videoE2E } from '../../app/index.ts';
+import { component, dns, http, tcp, videoE2E } from '../../app/index.ts';
 import { MODULES } from '../../app/modules.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { startTracing } from '../../core/telemetry/tracing.ts';
@@ -96,7 +96,7 @@ beforeAll(async () => {
       },
       routes: [{ receivers: ['hook', 'fixer'] }],
     },
-    statusPage: { components: [{ name: 'Public API', from: { probes: ['broken-api'] } }] },
+    statusPage: { components: [component({ name: 'Public API', from: { probes: ['broken-api'] } })] },
   });
   vigil = await startVigil({ config, modules: MODULES });
 
