@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db } from '../core/db/index.ts';
 import { tracedHistogram, type TracedHistogram } from '../core/telemetry/metrics.ts';
-import { incidentCountsByState, openIncidentCountsBySeverity, outboxBacklog } from './store.ts';
+import { hookAttemptsSince, hookState, incidentCountsByState, openIncidentCountsBySeverity, outboxBacklog } from './store.ts';
 
 export interface AlertsMetrics {
   notifications: Counter<'receiver' | 'outcome'>;
@@ -12,7 +12,32 @@ export interface AlertsMetrics {
 }
 
 /** Counters and histograms are updated as work happens; the gauges read the tables when scraped. */
-export function createAlertsMetrics(registry: Registry, db: Db, now: () => number, holdsLease: () => boolean): AlertsMetrics {
+/** A restart or scale receiver's budget, per service it acts on. */
+export interface HookBudget {
+  receiver: string;
+  services: readonly string[];
+  budget: number;
+  budgetWindow: number;
+}
+
+export function createAlertsMetrics(registry: Registry, db: Db, now: () => number, holdsLease: () => boolean, hooks: readonly HookBudget[] = []): AlertsMetrics {
+  new Gauge({
+    name: 'vigil_alerts_hook_budget_remaining',
+    help: 'Attempts a restart or scale hook may still make for a service in its budget window (0 once spent, until an incident reset).',
+    labelNames: ['receiver', 'service'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const hook of hooks) {
+        for (const service of hook.services) {
+          const state = await hookState(db, hook.receiver, service).catch(() => undefined);
+          const since = Math.max(now() - hook.budgetWindow, state?.resetAt ?? 0);
+          const used = await hookAttemptsSince(db, hook.receiver, service, since).catch(() => 0);
+          this.set({ receiver: hook.receiver, service }, state?.lockedAt != null ? 0 : Math.max(0, hook.budget - used));
+        }
+      }
+    },
+  });
   new Gauge({
     name: 'vigil_alerts_incidents',
     help: 'Incidents by state (resolved ones are counted since the start of the table).',

@@ -60,7 +60,10 @@ export function createAlertService(options: AlertServiceOptions) {
   const alerts = config.alerts;
   const now = () => clock.now();
   // The lease is made at set-up; until then this process is not the leader.
-  const metrics = createAlertsMetrics(options.registry, db, now, () => lease?.holds() ?? false);
+  const hookBudgets = Object.entries(alerts.receivers).flatMap(([receiver, settings]) =>
+    'budget' in settings && 'services' in settings ? [{ receiver, services: Object.keys(settings.services), budget: settings.budget, budgetWindow: settings.budgetWindow }] : [],
+  );
+  const metrics = createAlertsMetrics(options.registry, db, now, () => lease?.holds() ?? false, hookBudgets);
   const receivers = new Map<string, Receiver>();
   const router = createRouter(alerts, receivers, now);
   const lifecycle = createLifecycle(alerts, router, now);

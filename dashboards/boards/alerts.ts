@@ -25,6 +25,11 @@ export const alerts: DashboardSpec = {
           unit: 'ops',
           description: 'budget-spent attempts mean the hook exhausted its attempts in the window and the incident escalated.',
         }),
+        timeseries('Hook budget left by service', [{ expr: `min by (receiver, service) (vigil_alerts_hook_budget_remaining{${ENV}})`, legend: '{{receiver}} {{service}}' }], {
+          unit: 'short',
+          min: 0,
+          description: 'Attempts a hook may still make for the service in its window; 0 means the next incident escalates at once, until an incident reset.',
+        }),
       ],
     },
   ],
