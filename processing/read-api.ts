@@ -1,9 +1,11 @@
 import { decodeCursor, errorResponses, labelsSchema, looseObject, pageOf, pageQueryProperties, requestError } from '../core/http/admin-api.ts';
 import { ADMIN_API_PREFIX, type HttpServer } from '../core/http/server.ts';
 import type { Clock } from '../core/clock.ts';
+import { parseDuration } from '../core/config/duration.ts';
 import type { Db } from '../core/db/index.ts';
 import { summary } from './api.ts';
 import { runGc, type GcDeps } from './gc.ts';
+import { processingReport } from './report.ts';
 import { queueSignals } from './signals.ts';
 import { STAGES } from './stages/index.ts';
 import { getVideo, listCheckpoints, listVideoEvents, selectVideosPage, VIDEO_STATES, type Video, type VideoState } from './store.ts';
@@ -139,6 +141,32 @@ export function registerProcessingReadApi(http: HttpServer, deps: { db: Db; cloc
           },
         },
         async () => ({ queues: await queueSignals(db, clock.now(), 600_000) }),
+      );
+
+      api.get<{ Querystring: { since: string; uploadsPerHour?: number } }>(
+        '/processing/report',
+        {
+          schema: {
+            tags: ['processing'],
+            summary: 'Processing cost from the stored checkpoints over a window: what `vigil processing report` prints',
+            querystring: {
+              type: 'object',
+              additionalProperties: false,
+              properties: { since: { type: 'string', default: '7d', description: 'The window, e.g. 7d' }, uploadsPerHour: { type: 'number', minimum: 0 } },
+            },
+            response: { 200: looseObject({ report: looseObject({}), timeToPublish: { type: 'array', items: looseObject({}) }, concurrency: { type: 'integer' } }), ...errorResponses },
+          },
+        },
+        async (request) => {
+          let windowMs: number;
+          try {
+            windowMs = parseDuration(request.query.since);
+          } catch (error) {
+            throw requestError('since', (error as Error).message);
+          }
+          const { uploadsPerHour } = request.query;
+          return processingReport(db, { now: clock.now(), windowMs, concurrency: deps.gc.config.concurrency, ...(uploadsPerHour !== undefined ? { uploadsPerHour } : {}) });
+        },
       );
 
       api.post(

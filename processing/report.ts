@@ -1,10 +1,7 @@
 import type { CliCommand } from '../core/cli/command.ts';
-import type { CoreConfig } from '../core/config/index.ts';
-import { systemClock } from '../core/clock.ts';
+import { print } from '../core/cli/output.ts';
 import { parseDuration } from '../core/config/duration.ts';
-import { migrate, openDb, type Queryable } from '../core/db/index.ts';
-import type { ProcessingConfig } from './config.ts';
-import { processingMigrations } from './migrations.ts';
+import type { Queryable } from '../core/db/index.ts';
 import { timeToPublishByBucket } from './store.ts';
 import type { TimeToPublish } from './time-to-publish.ts';
 
@@ -110,16 +107,25 @@ export function formatCostReport(report: CostReport, concurrency: number, timeTo
   ];
 }
 
-export const reportCommand: CliCommand<CoreConfig & { processing: ProcessingConfig }> = {
+/** Everything `vigil processing report` prints, as the admin API answers it (`GET /admin/api/v1/processing/report`). */
+export async function processingReport(db: Queryable, options: { now: number; windowMs: number; concurrency: number; uploadsPerHour?: number }) {
+  const from = new Date(options.now - options.windowMs);
+  const totals = await readCostTotals(db, from);
+  const timeToPublish = await timeToPublishByBucket(db, { from, to: new Date(options.now), includeSynthetic: true });
+  const report = costReport(totals, { windowMs: options.windowMs, concurrency: options.concurrency, ...(options.uploadsPerHour !== undefined ? { uploadsPerHour: options.uploadsPerHour } : {}) });
+  return { report, timeToPublish, concurrency: options.concurrency };
+}
+
+export const reportCommand: CliCommand = {
   name: 'processing report',
   summary:
     'Print processing cost from the stored checkpoints: seconds per video second and per MB, CPU seconds per video, queue wait, workers needed for an upload rate, time to publish per source length',
   usage: '[--since 7d] [--uploads-per-hour N]',
   options: { since: { type: 'string' }, 'uploads-per-hour': { type: 'string' } },
   async run(args, io) {
-    let windowMs: number;
+    const since = typeof args.values.since === 'string' ? args.values.since : '7d';
     try {
-      windowMs = parseDuration(typeof args.values.since === 'string' ? args.values.since : '7d');
+      parseDuration(since);
     } catch (error) {
       io.err(`--since: ${(error as Error).message}`);
       return 2;
@@ -129,18 +135,8 @@ export const reportCommand: CliCommand<CoreConfig & { processing: ProcessingConf
       io.err(`--uploads-per-hour: "${args.values['uploads-per-hour']}" is not a number of uploads per hour, like 120`);
       return 2;
     }
-    const config = await io.loadConfig();
-    const db = await openDb(config.database, 'vigil-report');
-    try {
-      await migrate(db, processingMigrations);
-      const now = systemClock.now();
-      const totals = await readCostTotals(db, new Date(now - windowMs));
-      const timeToPublish = await timeToPublishByBucket(db, { from: new Date(now - windowMs), to: new Date(now), includeSynthetic: true });
-      const report = costReport(totals, { windowMs, concurrency: config.processing.concurrency, ...(rate !== undefined ? { uploadsPerHour: rate } : {}) });
-      for (const line of formatCostReport(report, config.processing.concurrency, timeToPublish)) io.out(line);
-      return 0;
-    } finally {
-      await db.close();
-    }
+    const answer = await (await io.connect()).get<Awaited<ReturnType<typeof processingReport>>>('/processing/report', { since, uploadsPerHour: rate });
+    print(io, answer, () => formatCostReport(answer.report, answer.concurrency, answer.timeToPublish));
+    return 0;
   },
 };

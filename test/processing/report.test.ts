@@ -64,7 +64,7 @@ describe('processing cost report from stored checkpoints', () => {
       await vigil.stop();
     }
     const config = path.join(temp, 'report.config.ts');
-    writeFileSync(config, `export default { logging: { level: 'silent' }, database: { dataDir: ${JSON.stringify(store.dataDir)} } };\n`);
+    writeFileSync(config, `export default { logging: { level: 'silent' }, database: { dataDir: ${JSON.stringify(store.dataDir)} }, processing: { storageDir: ${JSON.stringify(path.join(temp, 'storage'))} } };\n`);
     const { code, output } = await runVigil(['processing', 'report', '--since', '1h', '--uploads-per-hour', '600', '--config', config]);
     expect(code, output).toBe(0);
     expect(output).toMatch(/^1 video\(s\) published in the last 1\.0 h$/m);
@@ -72,6 +72,7 @@ describe('processing cost report from stored checkpoints', () => {
     expect(output).toMatch(/^CPU seconds per video +\d+\.\d\d$/m);
     expect(output).toMatch(/^time to publish, sources <1m +median \d+\.\d s, p95 \d+\.\d s over 1 video\(s\)$/m);
     expect(output).toMatch(/^at 600\.0 uploads per hour: \d+\.\d\d jobs busy at once on average, \d+ worker process\(es\) at concurrency 2/m);
+    // No Vigil runs: the CLI serves the same admin API from the store in its own process (GET /admin/api/v1/processing/report).
     const bad = await runVigil(['processing', 'report', '--since', 'a week', '--config', config]);
     expect(bad.code).toBe(2);
     expect(bad.output).toContain('--since: "a week" is not a duration');
