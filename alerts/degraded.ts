@@ -31,8 +31,8 @@ export function outOfBandReceivers(receivers: AlertsHostConfig['alerts']['receiv
 
 interface HeldIncident {
   incident: Incident;
-  /** Receiver → when its opening message was delivered. */
-  delivered: Map<string, number>;
+  /** Receiver → when its opening message was delivered, and what the receiver recorded of it (Slack: the post to thread on). */
+  delivered: Map<string, { at: number; result: Record<string, unknown> | undefined }>;
 }
 
 interface Outage {
@@ -94,8 +94,8 @@ export function createDegradedMode(options: DegradedOptions) {
       if (!receiver || held.delivered.has(name) || !receiver.events.includes('warning')) continue;
       const key = `out-of-band:${held.incident.fingerprint}:${outage!.since}`;
       try {
-        await receiver.deliver({ key, event: 'warning', incidents: [held.incident], threads: [undefined], earlier: [], progress: {}, inDoubt: false });
-        held.delivered.set(name, now());
+        const result = await receiver.deliver({ key, event: 'warning', incidents: [held.incident], threads: [undefined], earlier: [], progress: {}, inDoubt: false });
+        held.delivered.set(name, { at: now(), result });
         sent.inc({ receiver: name, outcome: 'delivered' });
       } catch (error) {
         sent.inc({ receiver: name, outcome: 'failed' });
@@ -141,7 +141,7 @@ export function createDegradedMode(options: DegradedOptions) {
         const incident =
           (await openIncidentByFingerprint(q, held.incident.fingerprint)) ??
           (await insertRecoveredIncident(q, { ...held.incident, firedAt: held.incident.firedAt ?? at }));
-        for (const [receiver, deliveredAt] of held.delivered) {
+        for (const [receiver, { at: deliveredAt, result }] of held.delivered) {
           await insertDeliveredNotification(q, {
             key: notificationKey(incident.id, { receiver }, 'warning'),
             incidentId: incident.id,
@@ -150,6 +150,7 @@ export function createDegradedMode(options: DegradedOptions) {
             groupKey: `out-of-band:${incident.id}`,
             createdAt: held.incident.firedAt ?? at,
             deliveredAt,
+            result,
           });
         }
         if (incident.rule === STORE_UNAVAILABLE_RULE) {

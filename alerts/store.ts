@@ -175,11 +175,12 @@ export async function insertNotification(q: Queryable, n: NewNotification): Prom
 }
 
 /** A notification delivered straight to its receiver while the store was unreachable, recorded once it returns. */
-export async function insertDeliveredNotification(q: Queryable, n: { key: string; incidentId: number; receiver: string; event: NotificationEvent; groupKey: string; createdAt: number; deliveredAt: number }): Promise<void> {
+/** `result`: what the receiver recorded (Slack: the message), so later notices about the incident thread on it. */
+export async function insertDeliveredNotification(q: Queryable, n: { key: string; incidentId: number; receiver: string; event: NotificationEvent; groupKey: string; createdAt: number; deliveredAt: number; result?: Record<string, unknown> | undefined }): Promise<void> {
   await q.query(
-    `insert into alerts_notifications (key, incident_id, receiver, event, group_key, status, attempts, created_at, next_attempt_at, delivered_at)
-     values ($1, $2, $3, $4, $5, 'delivered', 1, ${toTime('$6')}, ${toTime('$6')}, ${toTime('$7')}) on conflict (key) do nothing`,
-    [n.key, n.incidentId, n.receiver, n.event, n.groupKey, n.createdAt, n.deliveredAt],
+    `insert into alerts_notifications (key, incident_id, receiver, event, group_key, status, attempts, created_at, next_attempt_at, delivered_at, result)
+     values ($1, $2, $3, $4, $5, 'delivered', 1, ${toTime('$6')}, ${toTime('$6')}, ${toTime('$7')}, $8) on conflict (key) do nothing`,
+    [n.key, n.incidentId, n.receiver, n.event, n.groupKey, n.createdAt, n.deliveredAt, n.result ? JSON.stringify(n.result) : null],
   );
 }
 

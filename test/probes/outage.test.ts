@@ -4,11 +4,11 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
-import { emailReceiver, http, probeRule, route } from '../../app/index.ts';
+import { emailReceiver, http, probeRule, route, slackReceiver } from '../../app/index.ts';
 import { FakeClock } from '../../core/clock.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { probesModule } from '../../probes/index.ts';
-import { startSmtp } from '../alerts/support.ts';
+import { startSlackDouble, startSmtp, type SlackCall } from '../alerts/support.ts';
 import { testConfig } from '../support/backends.ts';
 import { freePort, startTarget } from '../support/http-target.ts';
 import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.ts';
@@ -32,6 +32,7 @@ describe.skipIf(Boolean(privatePostgresUnavailable))(`probes and alerts while th
   let target: Awaited<ReturnType<typeof startTarget>>;
   let api: Awaited<ReturnType<typeof startTarget>>;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let slack: Awaited<ReturnType<typeof startSlackDouble>>;
   let tempDir: string;
 
   beforeAll(async () => {
@@ -42,6 +43,7 @@ describe.skipIf(Boolean(privatePostgresUnavailable))(`probes and alerts while th
     target = await startTarget(port);
     api = await startTarget(apiPort);
     smtp = await startSmtp();
+    slack = await startSlackDouble();
     clock = new FakeClock(Date.UTC(2026, 0, 1));
     const probes = [
       ...Array.from({ length: PROBES - 1 }, (_, index) => http({ name: `site-${index}`, url: `http://127.0.0.1:${port}/`, schedule: '5s', timeout: '2s' })),
@@ -49,11 +51,11 @@ describe.skipIf(Boolean(privatePostgresUnavailable))(`probes and alerts while th
     ];
     const alerts = {
       rules: [probeRule({ name: 'api-down', probe: 'api', labels: { severity: 'critical' } })],
-      // No receiver is marked outOfBand: email reaches people, so it hears from memory by default.
-      receivers: { oncall: emailReceiver({ to: ['oncall@example.com'] }) },
-      routes: [route({ receivers: ['oncall'] })],
+      // No receiver is marked outOfBand: email and Slack reach people, so both hear from memory by default.
+      receivers: { oncall: emailReceiver({ to: ['oncall@example.com'] }), chat: slackReceiver({ channel: '#ops' }) },
+      routes: [route({ receivers: ['oncall', 'chat'] })],
     };
-    const config = testConfig({ databaseUrl: postgres.url, dataDir: path.join(tempDir, 'data'), tempDir, cleanup: async () => {} }, { probes, alerts, smtp: { url: smtp.url } });
+    const config = testConfig({ databaseUrl: postgres.url, dataDir: path.join(tempDir, 'data'), tempDir, cleanup: async () => {} }, { probes, alerts, smtp: { url: smtp.url }, slack: { token: 'xoxb-outage-token', apiUrl: slack.url } });
     vigil = await startVigil({ config, roles: ['probes', 'alerts'], clock, modules: [probesModule, alertsModule] });
   }, 120_000);
 
@@ -62,6 +64,7 @@ describe.skipIf(Boolean(privatePostgresUnavailable))(`probes and alerts while th
     await target?.down();
     await api?.down();
     await smtp?.close();
+    await slack?.close();
     await postgres?.close();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   });
@@ -96,6 +99,10 @@ describe.skipIf(Boolean(privatePostgresUnavailable))(`probes and alerts while th
   };
 
   const subjects = () => smtp.mails.map((mail) => mail.subject);
+  /** The top-level Slack posts about the store's own incident. */
+  const storePosts = () => slack.calls.filter((call) => call.method === 'chat.postMessage' && call.args.thread_ts === undefined && /^\[\w+\] \w+ vigil:/.test(String(call.args.text)));
+  /** The ts the Slack double answered a top-level post with (it numbers every chat.postMessage in turn). */
+  const slackTs = (post: SlackCall) => `${1000 + slack.calls.filter((call) => call.method === 'chat.postMessage').indexOf(post)}.000100`;
 
   it('keeps running probes and alerting through a 3-minute outage, and writes every result and incident once, in order, when the store returns', async () => {
     for (let i = 0; i < 3; i++) await period();
@@ -109,7 +116,12 @@ describe.skipIf(Boolean(privatePostgresUnavailable))(`probes and alerts while th
     for (let i = 0; i < 36; i++) {
       if (i === 12) await api.down();
       await period();
-      if (storeMailAt === undefined && subjects().some((subject) => subject.includes('store'))) storeMailAt = clock.now();
+      // Once the alerts role has found the store away for the grace, the pass of this tick sends from memory: its
+      // real I/O (the first SMTP connection, the first Slack call) is waited for before fake time moves on.
+      if (storeMailAt === undefined && (await metricSum(vigil, 'vigil_alerts_store_unavailable_seconds')) >= 30) {
+        await waitFor('the store-unavailable email and Slack post', () => subjects().some((subject) => subject.includes('store')) && storePosts().length > 0, 10_000);
+        storeMailAt = clock.now();
+      }
     }
     // The store's own incident went out after the grace, and the probe that went down during the outage was told from memory.
     expect(storeMailAt).toBeDefined();
@@ -119,6 +131,12 @@ describe.skipIf(Boolean(privatePostgresUnavailable))(`probes and alerts while th
     expect(subjects().filter((subject) => subject.startsWith('[CRITICAL] FIRING vigil'))).toHaveLength(1);
     expect(subjects().filter((subject) => subject.startsWith('[CRITICAL] FIRING api'))).toHaveLength(1);
     expect(smtp.mails.find((mail) => mail.subject.startsWith('[CRITICAL] FIRING api'))!.text).toContain('not recorded yet');
+    // Slack heard the same from memory: one post for the store, during the outage, with nothing in a thread yet.
+    expect(storePosts()).toHaveLength(1);
+    expect(String(storePosts()[0]!.args.text)).toMatch(/FIRING vigil/);
+    expect(storePosts()[0]!.args.channel).toBe('#ops');
+    expect(storePosts()[0]!.authorization).toBe('Bearer xoxb-outage-token');
+    expect(slack.calls.filter((call) => call.args.thread_ts !== undefined || call.method === 'chat.update')).toHaveLength(0);
     const runsDuring = (await metricSum(vigil, 'vigil_probe_runs_total')) - runsBefore;
     expect(runsDuring).toBe(36 * PROBES);
     // Claimed by this agent alone, still exported as probe_* metrics, held in memory.
@@ -152,6 +170,17 @@ describe.skipIf(Boolean(privatePostgresUnavailable))(`probes and alerts while th
       return smtp.mails.find((mail) => mail.subject.startsWith('[RESOLVED] vigil'));
     }, 60_000, 200);
     expect(resolved.subject).toMatch(/the store is reachable again after 3 m( \d+ s)? down/);
+    // In Slack the UP is that post updated and a reply in its thread, broadcast to the channel, once each; no second post.
+    await waitFor('the store incident resolved in Slack', async () => {
+      await clock.advance(1000);
+      return slack.calls.some((call) => call.method === 'chat.postMessage' && /reachable again/.test(String(call.args.text)));
+    }, 60_000, 200);
+    const storeTs = slackTs(storePosts()[0]!);
+    expect(storePosts()).toHaveLength(1);
+    const onStoreThread = slack.calls.filter((call) => call.args.thread_ts === storeTs || (call.method === 'chat.update' && call.args.ts === storeTs));
+    expect(onStoreThread.map((call) => call.method)).toEqual(['chat.update', 'chat.postMessage']);
+    expect(String(onStoreThread[1]!.args.reply_broadcast)).toBe('true');
+    expect(String(onStoreThread[1]!.args.text)).toMatch(/^RESOLVED: the store is reachable again after 3 m( \d+ s)? down/);
     const stillDown = await storedIncidents();
     expect(stillDown.map((row) => [row.rule, row.state])).toEqual([['vigil.store-unavailable', 'resolved'], ['api-down', 'firing']]);
     // Seen by the first look at the store after it stopped (one per evaluation interval).
@@ -164,6 +193,8 @@ describe.skipIf(Boolean(privatePostgresUnavailable))(`probes and alerts while th
       return smtp.mails.find((mail) => mail.subject.startsWith('[RESOLVED] api'));
     }, 60_000, 200);
     expect(subjects().filter((subject) => subject.startsWith('[CRITICAL] FIRING'))).toHaveLength(2);
+    expect(storePosts()).toHaveLength(1);
+    expect(slack.calls.filter((call) => call.args.thread_ts === storeTs || (call.method === 'chat.update' && call.args.ts === storeTs))).toHaveLength(2);
     console.log(`store-down notification ${storeDelay} s after the store stopped (grace 30 s, evaluation every 5 s)`);
     // Scheduling goes back to the store's claims.
     const claimedLocally = await metricSum(vigil, 'vigil_probe_runs_claimed_locally_total');
