@@ -27,6 +27,8 @@ export interface RunningVigil {
   process: RunningProcess;
   url: string;
   dataDir: string;
+  /** The directory holding the data and storage directories; pass it as `home` to start another Vigil on them. */
+  home: string;
   env: NodeJS.ProcessEnv;
   /** The local admin token the running process wrote next to its lock. */
   token(): string;
@@ -36,9 +38,12 @@ export interface RunningVigil {
   stop(): Promise<void>;
 }
 
-/** `vigil start` in its own process on a fresh embedded store, found by the CLI from its data directory. */
-export async function startVigilProcess(options: { config?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunningVigil> {
-  const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-operator-'));
+/**
+ * `vigil start` in its own process on a fresh embedded store (or on `home`'s, left by an earlier one), found by the CLI
+ * from its data directory. `stop()` removes the directories.
+ */
+export async function startVigilProcess(options: { config?: string; env?: NodeJS.ProcessEnv; home?: string } = {}): Promise<RunningVigil> {
+  const tempDir = options.home ?? mkdtempSync(path.join(os.tmpdir(), 'vigil-operator-'));
   const dataDir = path.join(tempDir, 'data');
   const config = options.config ?? FIXTURE_CONFIG;
   const env = { VIGIL_DATA_DIR: dataDir, VIGIL_STORAGE_DIR: path.join(tempDir, 'storage'), VIGIL_PORT: '0', DATABASE_URL: '', VIGIL_URL: '', VIGIL_ADMIN_TOKEN: '', ...options.env };
@@ -48,7 +53,9 @@ export async function startVigilProcess(options: { config?: string; env?: NodeJS
     () => {
       if (child.child.exitCode !== null) throw new Error(`vigil start exited: ${child.output()}`);
       try {
-        return JSON.parse(readFileSync(path.join(dataDir, 'vigil.instance.json'), 'utf8')) as { url: string };
+        // This process's advertisement, not one a killed predecessor left behind.
+        const record = JSON.parse(readFileSync(path.join(dataDir, 'vigil.instance.json'), 'utf8')) as { url: string; pid: number };
+        return record.pid === child.child.pid ? record : undefined;
       } catch {
         return undefined;
       }
@@ -61,6 +68,7 @@ export async function startVigilProcess(options: { config?: string; env?: NodeJS
     process: child,
     url: instance.url,
     dataDir,
+    home: tempDir,
     env,
     token,
     cli: (args, extraEnv = {}) => runVigil([...args, '--config', config], { ...env, ...extraEnv }),
