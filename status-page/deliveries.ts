@@ -201,7 +201,8 @@ export function createDeliveries(deps: DeliveriesDeps) {
   const component: Component & { start(): Promise<void> } = {
     name: 'status-page-deliveries',
     async start() {
-      const policy = { retryLimit: RETRY_LIMIT, retryDelay: Math.max(1, Math.round(settings.subscriptions.retryDelay / 1000)), retryBackoff: true, retryDelayMax: 3600, notify: true };
+      // A send cut by a crash is claimed until it expires: two minutes (far above an SMTP exchange), not pg-boss's 15.
+      const policy = { retryLimit: RETRY_LIMIT, retryDelay: Math.max(1, Math.round(settings.subscriptions.retryDelay / 1000)), retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120, notify: true };
       await queue.createQueue(DELIVERY_QUEUE, policy);
       await queue.updateQueue(DELIVERY_QUEUE, policy);
       // pg-boss looks a queue up through its own connection the first time it sends to it; inside our transaction on
