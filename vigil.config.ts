@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
-  bannerReceiver, component, defineConfig, emailReceiver, failureRateRule, ffmpegPing, http, probeRule, queueLoad, queueRule, resources, route, slackReceiver, statusPageReceiver,
+  bannerReceiver, component, defineConfig, emailReceiver, failureRateRule, ffmpegPing, http, metricRule, probeRule, queueLoad, queueRule, resources, route, slackReceiver, statusPageReceiver,
   timeToPublishRule, videoE2E,
 } from 'vigil';
 
@@ -101,6 +101,15 @@ export default defineConfig({
       failureRateRule({ name: 'video-failure-rate', window: '15m', minSamples: 10, trigger: 0.2, clear: 0.05, hold: '10m', labels: { service: 'processing', component: 'pipeline', severity: 'warning' } }),
       // The time-to-publish promise for clips under a minute: p95 ≤ 0.5 × duration + 5 s, so at most 35 s.
       timeToPublishRule({ name: 'publish-slow-short-clips', bucket: '<1m', p95Above: '35s', window: '1h', minSamples: 5, labels: { service: 'processing', component: 'pipeline', severity: 'warning' } }),
+      // Processing events (processing.events) the platform's application has not taken for 15 minutes: its endpoint is
+      // down or refusing them; they are kept and retried for a day, so it learns of nothing meanwhile.
+      metricRule({
+        name: 'processing-events-backlog',
+        metric: 'vigil_processing_events_oldest_pending_age_seconds',
+        above: 900,
+        for: '5m',
+        labels: { service: 'processing', component: 'events', severity: 'warning' },
+      }),
       queueRule({ name: 'transcode-backlog', queue: 'processing.transcode', maxOldestAge: '10m', for: '5m', labels: { service: 'processing', component: 'transcode', severity: 'warning' } }),
     ],
     receivers: {

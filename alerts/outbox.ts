@@ -1,3 +1,4 @@
+import { backoffDelay } from '../core/backoff.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import { withSpan } from '../core/telemetry/tracing.ts';
@@ -58,10 +59,6 @@ export function createOutbox(options: OutboxOptions) {
   /** Receivers with due notifications found while their pass ran: the pass looks again before it ends. */
   const again = new Set<string>();
 
-  const backoff = (attempts: number) => {
-    const base = Math.min(config.outbox.retryInitial * 2 ** (attempts - 1), config.outbox.retryMax);
-    return Math.round(base / 2 + (random() * base) / 2);
-  };
 
   const write = (fn: (q: Queryable) => Promise<void>) =>
     db.transaction(async (q) => {
@@ -92,7 +89,7 @@ export function createOutbox(options: OutboxOptions) {
   }
 
   async function retryLater(row: OutboxRow, error: DeliveryError): Promise<void> {
-    const wait = error.retryAfterMs ?? backoff(row.attempts + 1);
+    const wait = error.retryAfterMs ?? backoffDelay(row.attempts + 1, { initial: config.outbox.retryInitial, max: config.outbox.retryMax }, random());
     const progress = error.progress ? { progress: error.progress } : row.result;
     await write(async (q) => {
       await markRetry(q, row.id, now() + wait, error.message, progress, error.inDoubt);

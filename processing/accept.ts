@@ -68,7 +68,7 @@ export interface UploadDeps extends AcceptDeps {
 /** Makes a received file a queued video; the bytes count against `keyId`'s daily quota. */
 export async function acceptVideo(
   deps: UploadDeps,
-  upload: { id: string; ingested: Ingested; originalName: string | null; email: string | null; labels: Record<string, string>; keyId: string | null },
+  upload: { id: string; ingested: Ingested; originalName: string | null; email: string | null; labels: Record<string, string>; keyId: string | null; callbackUrl?: string | null },
 ): Promise<void> {
   const { id, ingested } = upload;
   await withSpan('processing.upload', { 'video.id': id, 'processing.bytes': ingested.bytes, 'processing.sha256': ingested.sha256 }, () =>
@@ -76,9 +76,9 @@ export async function acceptVideo(
     // unreferenced blobs under the same row lock) can never remove the file between the move and the commit.
     deps.db.transaction(async (tx) => {
       const now = deps.clock.date();
-      await insertVideo(tx, { id, sha256: ingested.sha256, bytes: ingested.bytes, originalName: upload.originalName, email: upload.email, labels: upload.labels, stage: STAGES[0].name, now });
+      await insertVideo(tx, { id, sha256: ingested.sha256, bytes: ingested.bytes, originalName: upload.originalName, email: upload.email, labels: upload.labels, stage: STAGES[0].name, now, callbackUrl: upload.callbackUrl ?? null });
       if (upload.keyId) await recordUsage(tx, upload.keyId, ingested.bytes, now);
-      await emitEvent(tx, deps.config.events, { videoId: id, type: 'video.created', data: { originalName: upload.originalName, labels: upload.labels, bytes: ingested.bytes }, now });
+      await emitEvent(tx, deps.config, { videoId: id, type: 'video.created', data: { originalName: upload.originalName, labels: upload.labels, bytes: ingested.bytes }, now });
       await enqueueFirstStage(deps.queue, tx, id);
       await deps.storage.adoptOriginal(ingested.partPath, ingested.sha256);
     }),

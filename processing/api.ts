@@ -3,7 +3,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import { asDependencyUnavailable } from '../core/unavailable.ts';
 import { acceptVideo, MULTIPART_ALLOWANCE, receiveMultipart, type UploadDeps } from './accept.ts';
-import { emitEvent } from './events.ts';
+import { callbackUrlProblem, emitEvent } from './events.ts';
 import { classify } from './failures.ts';
 import type { UploadQuota } from './limits.ts';
 import { sendOutput, type PublicLinks } from './links.ts';
@@ -73,8 +73,11 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
             const email = fields.email?.trim() || null;
             if (email && !EMAIL.test(email)) throw badRequest(`email: "${email}" is not an email address`);
             const labels = parseLabels(fields.labels ?? '');
+            const callbackUrl = fields.callbackUrl?.trim() || null;
+            const callbackProblem = callbackUrl && callbackUrlProblem(callbackUrl, config.eventCallbacks);
+            if (callbackProblem) throw badRequest(`callbackUrl: ${callbackProblem}`);
             const id = randomUUID();
-            await acceptVideo(deps, { id, ingested, originalName, email, labels, keyId: request.principal?.keyId ?? null });
+            await acceptVideo(deps, { id, ingested, originalName, email, labels, keyId: request.principal?.keyId ?? null, callbackUrl });
             request.span?.setAttribute('video.id', id);
             deps.metrics.uploads.inc({ outcome: 'accepted' });
             deps.metrics.bytesIn.inc(ingested.bytes);
@@ -149,8 +152,9 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
     const deleted = await db.transaction(async (tx) => {
       const video = await getVideo(tx, id, { forUpdate: true });
       if (!video) return null;
+      // Before the rows go: the event's callback delivery takes its address from the video's row.
+      await emitEvent(tx, config, { videoId: video.id, type: 'video.deleted', data: {}, now: deps.clock.date() });
       const { unreferencedSha256 } = await deleteVideoRows(tx, video.id);
-      await emitEvent(tx, config.events, { videoId: video.id, type: 'video.deleted', data: {}, now: deps.clock.date() });
       // Removed while the blob row's delete is uncommitted, for the same reason the upload adopts its file inside its transaction.
       if (unreferencedSha256) await storage.removeOriginal(unreferencedSha256);
       return video;

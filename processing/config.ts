@@ -109,6 +109,8 @@ export const processingConfigSchema = z
         synthetic: duration().default(3_600_000),
         /** Files nothing references (abandoned uploads, results of attempts that lost their lease). */
         orphans: duration().default(3_600_000),
+        /** Processing events, this long after they were delivered or given up (a video's latest event stays). */
+        events: duration().default(7 * 86_400_000),
       })
       .prefault({}),
     gc: z

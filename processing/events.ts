@@ -4,7 +4,8 @@ import type { Clock, TimerHandle } from '../core/clock.ts';
 import { duration } from '../core/config/duration.ts';
 import { secret } from '../core/config/secret.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
-import { SIGNATURE_HEADER, signBody } from '../core/http/signature.ts';
+import { backoffDelay } from '../core/backoff.ts';
+import { postSigned } from '../core/http/signature.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import { withSpan, type Logger } from '../core/telemetry/index.ts';
 import type { ProcessingMetrics } from './metrics.ts';
@@ -26,12 +27,29 @@ const endpoint = z
   })
   .transform((given) => ({ ...given, name: given.name ?? new URL(given.url).host }));
 
+/** The endpoint name under which per-upload callbacks are delivered, counted and listed. */
+export const CALLBACK_ENDPOINT = 'callback';
+
+const hostname = z
+  .string()
+  .regex(/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/, 'a host name, lower case, without scheme, port or path (e.g. "hooks.example.com")');
+
 export const eventsConfigShape = {
   /** Endpoints of the platform's application that get every state change of every video as a signed event. */
   events: z
     .array(endpoint)
     .default([])
-    .refine((endpoints) => new Set(endpoints.map((candidate) => candidate.name)).size === endpoints.length, 'two event endpoints have the same name: give them names'),
+    .refine((endpoints) => new Set(endpoints.map((candidate) => candidate.name)).size === endpoints.length, 'two event endpoints have the same name: give them names')
+    .refine((endpoints) => endpoints.every((candidate) => candidate.name !== CALLBACK_ENDPOINT), `"${CALLBACK_ENDPOINT}" names the per-upload callbacks: give the endpoint another name`),
+  /** An upload's `callbackUrl` field: where that video's events go too, signed with `secret`, only to these hosts. */
+  eventCallbacks: z
+    .strictObject({
+      allowedHosts: z.array(hostname).default([]),
+      secret: secret().optional(),
+      timeout: duration().default(10_000),
+    })
+    .prefault({})
+    .refine((callbacks) => callbacks.allowedHosts.length === 0 || callbacks.secret !== undefined, { message: 'callbacks need a secret to sign with', path: ['secret'] }),
   eventDelivery: z
     .strictObject({
       /** First retry delay after a failed POST; doubled (with jitter) up to retryMax. */
@@ -45,6 +63,22 @@ export const eventsConfigShape = {
 
 export type EventEndpoint = z.output<typeof endpoint>;
 export type EventDelivery = z.output<(typeof eventsConfigShape)['eventDelivery']>;
+export type EventCallbacks = z.output<(typeof eventsConfigShape)['eventCallbacks']>;
+
+/** Where an upload's `callbackUrl` may point: http(s) on an allowed host. Returns what is wrong with it, or null. */
+export function callbackUrlProblem(given: string, callbacks: EventCallbacks): string | null {
+  let url: URL;
+  try {
+    url = new URL(given);
+  } catch {
+    return 'is not a URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http or https URL';
+  if (!callbacks.allowedHosts.includes(url.hostname)) {
+    return callbacks.allowedHosts.length === 0 ? 'is not accepted: no callback hosts are allowed' : `names a host that is not allowed (allowed: ${callbacks.allowedHosts.join(', ')})`;
+  }
+  return null;
+}
 
 /** One event as the endpoint receives it (the POST body). `id` is stable across retries: receivers drop a copy by it. */
 export interface VideoEvent {
@@ -63,12 +97,13 @@ export interface VideoEvent {
  */
 export async function emitEvent(
   tx: Queryable,
-  endpoints: readonly EventEndpoint[],
+  config: { events: readonly EventEndpoint[]; eventCallbacks: EventCallbacks },
   event: { videoId: string; type: EventType; data: Record<string, unknown>; now: Date },
 ): Promise<void> {
-  const takers = endpoints.filter((candidate) => !candidate.types || candidate.types.includes(event.type)).map((candidate) => candidate.name);
-  if (takers.length === 0) return;
-  await store.insertEvent(tx, { id: randomUUID(), ...event, endpoints: takers });
+  const takers = config.events.filter((candidate) => !candidate.types || candidate.types.includes(event.type)).map((candidate) => candidate.name);
+  const callback = config.eventCallbacks.secret ? CALLBACK_ENDPOINT : null;
+  if (takers.length === 0 && callback === null) return;
+  await store.insertEvent(tx, { id: randomUUID(), ...event, endpoints: takers, callback });
 }
 
 /** What happens after a failed POST: retry after a growing delay, or give up (a permanent refusal, or too old). */
@@ -78,8 +113,7 @@ export function afterFailedDelivery(
 ): { retryInMs: number } | 'give-up' {
   const permanent = failure.status !== null && failure.status < 500 && failure.status !== 408 && failure.status !== 429;
   if (permanent || failure.ageMs >= policy.maxAge) return 'give-up';
-  const base = Math.min(policy.retryInitial * 2 ** Math.max(0, failure.attempts - 1), policy.retryMax);
-  return { retryInMs: Math.round(base / 2 + (base * failure.random) / 2) };
+  return { retryInMs: backoffDelay(failure.attempts, { initial: policy.retryInitial, max: policy.retryMax }, failure.random) };
 }
 
 /** Passes of one delivery round: bounds the events of one video sent back to back before the next round. */
@@ -91,40 +125,46 @@ export interface EventDeliveryDeps {
   logger: Logger;
   metrics: ProcessingMetrics;
   endpoints: readonly EventEndpoint[];
+  callbacks: EventCallbacks;
   policy: EventDelivery;
   /** How often due deliveries are looked for. */
   interval: number;
 }
 
+/** Where one endpoint's deliveries go: a configured endpoint, or the per-upload callbacks (each row names its URL). */
+interface Target {
+  name: string;
+  url: string | null;
+  secret: string;
+  timeout: number;
+}
+
 /**
  * Delivers pending events: per endpoint, each video's events strictly in sequence (a later one waits while an earlier
- * one is retried), different videos side by side. At least once: a POST whose answer is lost is sent again with the
- * same event id.
+ * one is retried), different videos side by side. Every process running this may deliver; a claim on a video's next
+ * event (kept for twice the endpoint's timeout, so it lapses soon when its process dies) lets one at a time send it.
+ * At least once: a POST whose answer is lost, or whose process died, is sent again with the same event id.
  */
 export function createEventDelivery(deps: EventDeliveryDeps): Component & { deliverDue(): Promise<void> } {
   const { db, clock, metrics, policy } = deps;
   let timer: TimerHandle | undefined;
   let running: Promise<void> | undefined;
 
-  async function post(target: EventEndpoint, event: VideoEvent): Promise<{ ok: true } | { ok: false; status: number | null; error: string }> {
-    const body = JSON.stringify(event);
+  const targets: Target[] = deps.endpoints.map((candidate) => ({ name: candidate.name, url: candidate.url, secret: candidate.secret.reveal(), timeout: candidate.timeout }));
+  if (deps.callbacks.secret) targets.push({ name: CALLBACK_ENDPOINT, url: null, secret: deps.callbacks.secret.reveal(), timeout: deps.callbacks.timeout });
+
+  async function post(target: Target, url: string, event: VideoEvent): Promise<{ ok: true } | { ok: false; status: number | null; error: string }> {
     try {
-      const response = await fetch(target.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': event.id, [SIGNATURE_HEADER]: signBody(target.secret.reveal(), clock.now(), body) },
-        body,
-        signal: AbortSignal.timeout(target.timeout),
-      });
-      await response.body?.cancel();
-      return response.ok ? { ok: true } : { ok: false, status: response.status, error: `HTTP ${response.status}` };
+      const answer = await postSigned({ url, secret: target.secret, timeout: target.timeout }, { body: JSON.stringify(event), idempotencyKey: event.id, now: clock.now() });
+      return answer.ok ? { ok: true } : { ok: false, status: answer.status, error: `HTTP ${answer.status}` };
     } catch (error) {
       return { ok: false, status: null, error: (error as Error).message };
     }
   }
 
-  async function deliverVideo(target: EventEndpoint, pending: store.PendingEvent): Promise<void> {
+  async function deliverVideo(target: Target, pending: store.PendingEvent): Promise<void> {
     const event: VideoEvent = { id: pending.id, type: pending.type as EventType, videoId: pending.videoId, sequence: pending.sequence, createdAt: pending.createdAt.toISOString(), data: pending.data };
-    const outcome = await withSpan('processing.event', { 'video.id': event.videoId, 'processing.event': event.type, 'processing.event_id': event.id, 'processing.endpoint': target.name }, () => post(target, event));
+    const outcome = await withSpan('processing.event', { 'video.id': event.videoId, 'processing.event': event.type, 'processing.event_id': event.id, 'processing.endpoint': target.name }, () => post(target, pending.url ?? target.url!, event));
     const now = clock.now();
     if (outcome.ok) {
       await store.markEventDelivered(db, pending.id, target.name, new Date(now));
@@ -143,10 +183,10 @@ export function createEventDelivery(deps: EventDeliveryDeps): Component & { deli
   }
 
   async function deliverDue(): Promise<void> {
-    for (const target of deps.endpoints) {
+    for (const target of targets) {
       // Each pass sends every video's next event; a delivered one makes that video's following event due at once.
       for (let pass = 0; pass < MAX_PASSES; pass++) {
-        const heads = await store.dueEventHeads(db, target.name, clock.date());
+        const heads = await store.claimEventHeads(db, target.name, clock.date(), new Date(clock.now() + 2 * target.timeout));
         if (heads.length === 0) break;
         await Promise.all(heads.map((head) => deliverVideo(target, head)));
       }
@@ -162,7 +202,7 @@ export function createEventDelivery(deps: EventDeliveryDeps): Component & { deli
   return {
     name: 'processing-events',
     async start() {
-      if (deps.endpoints.length > 0) timer = clock.setInterval(tick, deps.interval);
+      if (targets.length > 0) timer = clock.setInterval(tick, deps.interval);
     },
     async stop() {
       timer?.cancel();

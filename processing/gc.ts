@@ -22,6 +22,8 @@ export interface GcReport {
   deletedOutputs: number;
   deletedOriginals: number;
   deletedOrphans: number;
+  /** Processing events kept past `retention.events` after they were delivered (or given up). */
+  deletedEvents: number;
   freedBytes: number;
   storedBytes: number;
 }
@@ -39,11 +41,13 @@ export async function runGc(deps: GcDeps): Promise<GcReport> {
     const outputs = await sweepOutputs(deps);
     const originals = await sweepOriginals(deps);
     const orphans = await sweepOrphans(deps);
+    const deletedEvents = await store.deleteSettledEvents(deps.db, new Date(deps.clock.now() - deps.config.retention.events));
     const report: GcReport = {
       deletedVideos,
       deletedOutputs: outputs.count,
       deletedOriginals: originals.count,
       deletedOrphans: orphans.count,
+      deletedEvents,
       freedBytes: outputs.bytes + originals.bytes + orphans.bytes,
       storedBytes: await store.storedBytes(deps.db),
     };

@@ -42,7 +42,7 @@ const gcCommand: CliCommand = {
     const report = await (await io.connect()).post<GcReport>('/processing/gc');
     print(io, report, () => [
       `freed ${report.freedBytes} bytes: ${report.deletedVideos} synthetic video(s), ${report.deletedOutputs} derived file(s), ` +
-        `${report.deletedOriginals} original(s), ${report.deletedOrphans} orphan file(s); ${report.storedBytes} bytes still stored.`,
+        `${report.deletedOriginals} original(s), ${report.deletedOrphans} orphan file(s), ${report.deletedEvents} delivered event(s); ${report.storedBytes} bytes still stored.`,
     ]);
     return 0;
   },
@@ -162,7 +162,7 @@ export const processingModule = defineModule({
           },
         },
         createGcComponent({ db: ctx.db, storage, config, clock: ctx.clock, logger: ctx.logger, metrics }),
-        createEventDelivery({ db: ctx.db, clock: ctx.clock, logger: ctx.logger, metrics, endpoints: config.events, policy: config.eventDelivery, interval: config.pollInterval }),
+        createEventDelivery({ db: ctx.db, clock: ctx.clock, logger: ctx.logger, metrics, endpoints: config.events, callbacks: config.eventCallbacks, policy: config.eventDelivery, interval: config.pollInterval }),
       );
     } else if (ctx.roles.has('api')) {
       // Uploads can arrive before any worker has started: the queues must exist for the upload's first job.

@@ -132,4 +132,11 @@ export const processingMigrations: readonly Migration[] = [
   },
   { id: 'processing/017_event_deliveries_pending', sql: `create index processing_event_deliveries_pending on processing_event_deliveries (endpoint, event_id) where status = 'pending'` },
   { id: 'processing/018_videos_delayed_notice', sql: 'alter table processing_videos add column noticed_delayed_at timestamptz' },
+  {
+    id: 'processing/019_event_deliveries_claims',
+    // claimed_until: one process at a time sends a video's next event (claims lapse when their process dies);
+    // url: a per-upload callback's address (null for the configured endpoints).
+    sql: 'alter table processing_event_deliveries add column claimed_until timestamptz, add column url text',
+  },
+  { id: 'processing/020_videos_callback_url', sql: 'alter table processing_videos add column callback_url text' },
 ];

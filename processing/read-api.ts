@@ -175,7 +175,7 @@ export function registerProcessingReadApi(http: HttpServer, deps: { db: Db; cloc
           schema: {
             tags: ['processing'],
             summary: 'Run the storage GC once and report what it freed',
-            response: { 200: looseObject({ deletedVideos: { type: 'integer' }, deletedOutputs: { type: 'integer' }, deletedOriginals: { type: 'integer' }, deletedOrphans: { type: 'integer' }, freedBytes: { type: 'number' }, storedBytes: { type: 'number' } }), ...errorResponses },
+            response: { 200: looseObject({ deletedVideos: { type: 'integer' }, deletedOutputs: { type: 'integer' }, deletedOriginals: { type: 'integer' }, deletedOrphans: { type: 'integer' }, deletedEvents: { type: 'integer' }, freedBytes: { type: 'number' }, storedBytes: { type: 'number' } }), ...errorResponses },
           },
         },
         async () => runGc(deps.gc),

@@ -108,7 +108,7 @@ export async function listUnfinishedVideos(db: Queryable): Promise<Video[]> {
 
 export async function insertVideo(
   db: Queryable,
-  video: { id: string; sha256: string; bytes: number; originalName: string | null; email: string | null; labels: Record<string, string>; stage: string; now: Date },
+  video: { id: string; sha256: string; bytes: number; originalName: string | null; email: string | null; labels: Record<string, string>; stage: string; now: Date; callbackUrl?: string | null },
 ): Promise<void> {
   // Referencing the blob again cancels a GC mark made while nothing referenced it.
   await db.query(`insert into processing_blobs (sha256, bytes, created_at) values ($1, $2, $3) on conflict (sha256) do update set gc_marked_at = null`, [
@@ -117,9 +117,9 @@ export async function insertVideo(
     video.now,
   ]);
   await db.query(
-    `insert into processing_videos (id, sha256, original_name, email, labels, synthetic, state, stage, queued_at, created_at, updated_at)
-     values ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $8)`,
-    [video.id, video.sha256, video.originalName, video.email, JSON.stringify(video.labels), video.labels.synthetic === 'true', video.stage, video.now],
+    `insert into processing_videos (id, sha256, original_name, email, labels, synthetic, state, stage, queued_at, created_at, updated_at, callback_url)
+     values ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8, $8, $9)`,
+    [video.id, video.sha256, video.originalName, video.email, JSON.stringify(video.labels), video.labels.synthetic === 'true', video.stage, video.now, video.callbackUrl ?? null],
   );
 }
 
@@ -483,12 +483,17 @@ export interface PendingEvent {
   data: Record<string, unknown>;
   createdAt: Date;
   attempts: number;
+  /** A per-upload callback's address; null for a configured endpoint. */
+  url: string | null;
 }
 
-/** The event with the video's next sequence number, and one pending delivery per endpoint. */
+/**
+ * The event with the video's next sequence number, and one pending delivery per endpoint; with `callback`, one more
+ * under that endpoint name to the address the video was uploaded with, if any.
+ */
 export async function insertEvent(
   db: Queryable,
-  event: { id: string; videoId: string; type: string; data: Record<string, unknown>; now: Date; endpoints: readonly string[] },
+  event: { id: string; videoId: string; type: string; data: Record<string, unknown>; now: Date; endpoints: readonly string[]; callback: string | null },
 ): Promise<void> {
   // Serialises a video's events across transactions, so sequence numbers follow commit order.
   await db.query('select pg_advisory_xact_lock(hashtext($1))', [`processing_events:${event.videoId}`]);
@@ -501,27 +506,46 @@ export async function insertEvent(
     `insert into processing_event_deliveries (event_id, endpoint, status, next_attempt_at) select $1, endpoint, 'pending', $2 from unnest($3::text[]) as endpoint`,
     [event.id, event.now, event.endpoints],
   );
+  if (event.callback === null) return;
+  await db.query(
+    `insert into processing_event_deliveries (event_id, endpoint, status, next_attempt_at, url)
+     select $1, $2, 'pending', $3, callback_url from processing_videos where id = $4 and callback_url is not null`,
+    [event.id, event.callback, event.now, event.videoId],
+  );
 }
 
-/** For each video, its earliest undelivered event for `endpoint`, when that one is due: later events wait behind it. */
-export async function dueEventHeads(db: Queryable, endpoint: string, now: Date): Promise<PendingEvent[]> {
+/**
+ * Claims, until `claimUntil`, each video's earliest undelivered event for `endpoint` when that one is due and unclaimed:
+ * later events wait behind it, and a video's head claimed by another process is skipped, so one process at a time
+ * sends a video's events. The update re-checks the row it claims, so of two processes racing for a head one wins.
+ */
+export async function claimEventHeads(db: Queryable, endpoint: string, now: Date, claimUntil: Date): Promise<PendingEvent[]> {
   return db.query<PendingEvent>(
-    `select * from (
-       select distinct on (e.video_id) e.id, e.video_id as "videoId", e.sequence, e.type, e.data, e.created_at as "createdAt", d.attempts, d.next_attempt_at
+    `with heads as (
+       select distinct on (e.video_id) d.event_id, d.next_attempt_at, d.claimed_until, e.created_at
        from processing_event_deliveries d join processing_events e on e.id = d.event_id
        where d.endpoint = $1 and d.status = 'pending'
        order by e.video_id, e.sequence
-     ) heads where next_attempt_at <= $2 order by "createdAt" limit 100`,
-    [endpoint, now],
+     ), due as (
+       select event_id from heads where next_attempt_at <= $2 and (claimed_until is null or claimed_until <= $2) order by created_at limit 100
+     )
+     update processing_event_deliveries d set claimed_until = $3
+     from due, processing_events e
+     where d.event_id = due.event_id and d.endpoint = $1 and e.id = d.event_id and d.status = 'pending' and (d.claimed_until is null or d.claimed_until <= $2)
+     returning e.id, e.video_id as "videoId", e.sequence, e.type, e.data, e.created_at as "createdAt", d.attempts, d.url`,
+    [endpoint, now, claimUntil],
   );
 }
 
 export async function markEventDelivered(db: Queryable, eventId: string, endpoint: string, now: Date): Promise<void> {
-  await db.query(`update processing_event_deliveries set status = 'delivered', attempts = attempts + 1, delivered_at = $3 where event_id = $1 and endpoint = $2`, [eventId, endpoint, now]);
+  await db.query(
+    `update processing_event_deliveries set status = 'delivered', attempts = attempts + 1, delivered_at = $3, claimed_until = null where event_id = $1 and endpoint = $2`,
+    [eventId, endpoint, now],
+  );
 }
 
 export async function markEventRetry(db: Queryable, eventId: string, endpoint: string, nextAttemptAt: Date, error: string): Promise<void> {
-  await db.query(`update processing_event_deliveries set attempts = attempts + 1, next_attempt_at = $3, last_error = $4 where event_id = $1 and endpoint = $2`, [
+  await db.query(`update processing_event_deliveries set attempts = attempts + 1, next_attempt_at = $3, last_error = $4, claimed_until = null where event_id = $1 and endpoint = $2`, [
     eventId,
     endpoint,
     nextAttemptAt,
@@ -530,7 +554,29 @@ export async function markEventRetry(db: Queryable, eventId: string, endpoint: s
 }
 
 export async function markEventFailed(db: Queryable, eventId: string, endpoint: string, error: string): Promise<void> {
-  await db.query(`update processing_event_deliveries set status = 'failed', attempts = attempts + 1, last_error = $3 where event_id = $1 and endpoint = $2`, [eventId, endpoint, error]);
+  await db.query(`update processing_event_deliveries set status = 'failed', attempts = attempts + 1, last_error = $3, claimed_until = null where event_id = $1 and endpoint = $2`, [
+    eventId,
+    endpoint,
+    error,
+  ]);
+}
+
+/**
+ * Deletes events that happened before `before` whose every delivery is settled (delivered or given up) before it too;
+ * a video's latest event stays, so the sequence of its next one carries on from it.
+ */
+export async function deleteSettledEvents(db: Queryable, before: Date): Promise<number> {
+  const rows = await db.query<{ id: string }>(
+    `with old as (
+       select e.id from processing_events e
+       where e.created_at < $1
+         and e.sequence < (select max(later.sequence) from processing_events later where later.video_id = e.video_id)
+         and not exists (select 1 from processing_event_deliveries d where d.event_id = e.id and (d.status = 'pending' or d.delivered_at >= $1))
+     ), deliveries as (delete from processing_event_deliveries d using old where d.event_id = old.id)
+     delete from processing_events e using old where e.id = old.id returning e.id`,
+    [before],
+  );
+  return rows.length;
 }
 
 /** Per endpoint: deliveries still pending, the age of the oldest, and those given up. */

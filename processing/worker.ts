@@ -348,7 +348,7 @@ async function commitSuccess(deps: PipelineDeps, stage: Stage<StageName>, checkp
 }
 
 const emit = (deps: Pick<PipelineDeps, 'config'>, tx: Queryable, videoId: string, type: EventType, data: Record<string, unknown>, now: Date) =>
-  emitEvent(tx, deps.config.events, { videoId, type, data, now });
+  emitEvent(tx, deps.config, { videoId, type, data, now });
 
 async function failVideo(deps: PipelineDeps, tx: Queryable, video: Video, failure: Failure, now: Date): Promise<void> {
   await store.failVideo(tx, video.id, failure, now);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../../core/config/duration.ts';
 import { secret } from '../../core/config/secret.ts';
-import { SIGNATURE_HEADER, signBody } from '../../core/http/signature.ts';
+import { postSigned } from '../../core/http/signature.ts';
 import { subjectOf } from '../messages.ts';
 import { ALL_EVENTS, defineReceiver, DeliveryError, httpDeliveryError } from './receiver.ts';
 
@@ -31,21 +31,14 @@ export const webhook = defineReceiver({
           resolvedAt: incident.resolvedAt === null ? null : new Date(incident.resolvedAt).toISOString(),
         })),
       });
-      const signature = signBody(settings.secret.reveal(), context.clock.now(), body);
-      let response: Response;
+      let response: Awaited<ReturnType<typeof postSigned>>;
       try {
-        response = await fetch(settings.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': key, [SIGNATURE_HEADER]: signature },
-          body,
-          signal: AbortSignal.timeout(settings.timeout),
-        });
+        response = await postSigned({ url: settings.url, secret: settings.secret.reveal(), timeout: settings.timeout }, { body, idempotencyKey: key, now: context.clock.now() });
       } catch (error) {
         // It may have arrived: the retry carries the same idempotency-key header for the far side to drop.
         throw new DeliveryError(`webhook ${name} unreachable: ${(error as Error).message}`, { temporary: true, inDoubt: true });
       }
-      await response.body?.cancel();
-      if (!response.ok) throw httpDeliveryError(`webhook ${name}`, response.status, response.headers.get('retry-after'));
+      if (!response.ok) throw httpDeliveryError(`webhook ${name}`, response.status, response.retryAfter);
       return undefined;
     },
   }),

@@ -21,3 +21,21 @@ export function verifySignedBody(secret: string, header: string, body: string, n
   const expected = Buffer.from(signBody(secret, timestamp, body).split('v1=')[1]!, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
+
+/**
+ * One signed JSON POST with an `Idempotency-Key` (the receiver drops a copy by it), answered within `timeout`. Rejects
+ * when no answer came (refused, reset, timed out: the request may have arrived); the caller decides what an answer means.
+ */
+export async function postSigned(
+  target: { url: string; secret: string; timeout: number },
+  request: { body: string; idempotencyKey: string; now: number },
+): Promise<{ ok: boolean; status: number; retryAfter: string | null }> {
+  const response = await fetch(target.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey, [SIGNATURE_HEADER]: signBody(target.secret, request.now, request.body) },
+    body: request.body,
+    signal: AbortSignal.timeout(target.timeout),
+  });
+  await response.body?.cancel();
+  return { ok: response.ok, status: response.status, retryAfter: response.headers.get('retry-after') };
+}

@@ -29,7 +29,7 @@ export const pgliteBackend: Backend = {
   },
 };
 
-const postgresBackend: Backend = {
+export const postgresBackend: Backend = {
   name: 'PostgreSQL',
   async createStore() {
     const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
