@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { tracedHistogram, type TracedHistogram } from '../core/telemetry/metrics.ts';
+import { FAILURE_CLASSES } from './failures.ts';
+import { STAGE_NAMES } from './stages/index.ts';
 
 export interface ProcessingMetrics {
   videos: Counter<'outcome' | 'class'>;
@@ -34,6 +36,12 @@ export interface EventBacklogGauge {
 }
 
 /** The processing metrics in `registry` (created once per registry). Labels are bounded: stage, class, outcome, queue, duration bucket, event endpoint (from config). */
+/** Every stage and class at 0 from the start: a rate over them reads 0, not "no data", before the first failure. */
+function zeroed(failures: Counter<'stage' | 'class'>): Counter<'stage' | 'class'> {
+  for (const stage of STAGE_NAMES) for (const failureClass of FAILURE_CLASSES) failures.inc({ stage, class: failureClass }, 0);
+  return failures;
+}
+
 export function processingMetrics(
   registry: Registry,
   readQueues: () => Promise<QueueGauge[]> = async () => [],
@@ -55,7 +63,7 @@ export function processingMetrics(
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600],
       registers,
     }),
-    stageFailures: new Counter({ name: 'vigil_processing_stage_failures_total', help: 'Failed stage attempts, by stage and failure class.', labelNames: ['stage', 'class'], registers }),
+    stageFailures: zeroed(new Counter({ name: 'vigil_processing_stage_failures_total', help: 'Failed stage attempts, by stage and failure class.', labelNames: ['stage', 'class'], registers })),
     stageWaits: new Counter({
       name: 'vigil_processing_stage_waits_total',
       help: 'Stage attempts that ended because a dependency was unavailable (full disk, store away): the video waits and keeps its retries.',
