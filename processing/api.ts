@@ -212,14 +212,15 @@ export function uploadErrorAnswer(error: unknown, maxUploadBytes: number): Uploa
   }
   if (code === 'FST_FILES_LIMIT') return { status: 400, code: 'BAD_REQUEST', message: 'Send exactly one file, in the multipart field "file".', outcome: 'invalid' };
   if ((error as { statusCode?: number }).statusCode) return undefined;
+  // A store that cannot be reached is not a storage problem, although a stage waits on both alike.
+  const unavailable = asDependencyUnavailable(error, 'database');
+  if (unavailable && unavailable.reason !== 'full') {
+    const seconds = unavailable.retryAfterSeconds;
+    return { status: 503, code: 'UNAVAILABLE', message: notSaved(`the service cannot reach its ${unavailable.dependency} at the moment`, seconds), outcome: 'unavailable', retryAfterSeconds: seconds };
+  }
   if (classify(error).code === 'storage_unavailable') {
     const seconds = STORAGE_RETRY_AFTER_SECONDS;
     return { status: 503, code: 'RESOURCE', message: notSaved('our storage is not accepting uploads right now', seconds), outcome: 'storage', retryAfterSeconds: seconds };
-  }
-  const unavailable = asDependencyUnavailable(error, 'database');
-  if (unavailable) {
-    const seconds = unavailable.retryAfterSeconds;
-    return { status: 503, code: 'UNAVAILABLE', message: notSaved(`the service cannot reach its ${unavailable.dependency} at the moment`, seconds), outcome: 'unavailable', retryAfterSeconds: seconds };
   }
   if (error instanceof Error && MULTIPART_MALFORMED.test(error.message)) {
     return { status: 400, code: 'MALFORMED_MULTIPART', message: `The multipart body could not be read (${error.message}); send it again, whole.`, outcome: 'invalid' };

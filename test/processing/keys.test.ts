@@ -91,7 +91,7 @@ describeEachBackend('processing API keys and scopes', (backend) => {
   });
 
   // The operator's read API declares no scope of its own: core checks the admin tokens for it, and keys never open it.
-  const ADMIN_TOKEN_ONLY = ['/admin/api/v1/openapi.json', '/admin/api/v1/queues', '/admin/api/v1/videos', '/admin/api/v1/videos/:id/workflow', '/admin/api/v1/processing/gc'];
+  const ADMIN_TOKEN_ONLY = ['/admin/api/v1/openapi.json', '/admin/api/v1/queues', '/admin/api/v1/videos', '/admin/api/v1/videos/:id/workflow', '/admin/api/v1/processing/gc', '/admin/api/v1/processing/report', '/admin/api/v1/videos/:id/events'];
 
   it('the table covers every route the processing module serves', () => {
     const served = routesOf(vigil)
