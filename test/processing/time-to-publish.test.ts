@@ -48,7 +48,7 @@ describeEachBackend('the time-to-publish rule', (backend) => {
 
   it('fires while the bucket p95 is above the promise, and resolves once the window holds fast videos only', async () => {
     const clock = new FakeClock(Date.parse('2025-03-01T12:00:00Z'));
-    const rule = ruleSchema.parse({ kind: 'time-to-publish', name: 'short-clips-slow', bucket: '<1m', p95Above: 30_000, window: 600_000, minSamples: 3, labels: { service: 'processing' } });
+    const rule = ruleSchema.parse({ kind: 'time-to-publish', name: 'short-clips-slow', bucket: '<1m', p95Above: '30s', window: '10m', minSamples: 3, labels: { service: 'processing' } });
     const observe = createRuleSource([rule], {
       probeStatuses: async () => [],
       processingSignals: (windowMs, now) => getProcessingSignals(db, null, { windowMs, now }),
