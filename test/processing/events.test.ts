@@ -21,6 +21,7 @@ import { describeEachBackend, pgliteBackend, postgresBackend, testConfig, type T
 import { spawnNode, type RunningProcess } from '../support/cli.ts';
 import { waitFor } from '../support/wait.ts';
 import { ADMIN_TOKEN, processingTestConfig, startProcessing, TEST_KEY, upload, waitForState, withKey } from './support.ts';
+import { scanForInternals } from '../support/internals.ts';
 
 const SECRET = 'events-test-secret-0123456789';
 const CALLBACK_SECRET = 'events-test-callback-secret-0123';
@@ -63,6 +64,7 @@ async function startReceiver(secret = SECRET, options: { delayMs?: number } = {}
       const expected = createHmac('sha256', secret).update(`${t}.${body}`).digest();
       if (!t || !v1 || !timingSafeEqual(Buffer.from(v1, 'hex'), expected)) badSignatures++;
       const event = JSON.parse(body) as Received;
+      scanForInternals(`the ${event.type} event`, body);
       expect(request.headers['idempotency-key']).toBe(event.id);
       posts.push(event);
       if (state.hold(event)) return;
