@@ -233,7 +233,9 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     /** Moves the fake clock a second at a time (the hook waits on it between action and check) until `check` holds. */
     const advanceUntil = async (what: string, check: () => Promise<boolean> | boolean, maxMs = 120_000) => {
       for (let elapsed = 0; elapsed <= maxMs; elapsed += 1000) {
-        if (await waitFor(what, async () => (await check()) || undefined, 100, 20).catch(() => false)) return;
+        // Each fake second gets half a real one for the hook's process and writes to land: on a loaded machine 100 ms
+        // let the clock run past a retry before the test saw the attempt before it.
+        if (await waitFor(what, async () => (await check()) || undefined, 500, 20).catch(() => false)) return;
         await h.clock.advance(1000);
       }
       throw new Error(`${what}: not within ${maxMs / 1000} fake seconds`);
@@ -264,7 +266,11 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
   });
 
   it('hooks: a maintenance window starting between retries holds the hook; it resumes when the window ends and then escalates', async () => {
-    const h = await hookHarness();
+    // A backoff long enough that the window is in place before the retry comes due, however slowly the first attempt
+    // is seen on a loaded machine (with 1 s the fake clock could pass the retry while the test was still looking).
+    const h = await hookHarness({
+      receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: ['true'] } }, budget: 2, backoff: '20s' } },
+    });
     h.observe('api-down', true, { ...labels('api'), probe: 'api' });
     await h.advanceUntil('the first attempt', async () => (await h.outcomes(1)).includes('not-fixed'));
     const endsAt = h.clock.now() + 600_000;
