@@ -3,7 +3,7 @@ import { print } from '../core/cli/output.ts';
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { createMailer } from '../core/mail.ts';
 import multipart from '@fastify/multipart';
-import { requireScopes } from '../core/http/auth.ts';
+import { declareScopes } from '../core/http/auth.ts';
 import { accessMigrations } from './access-migrations.ts';
 import { SUPERVISE_SECONDS } from '../core/queue/index.ts';
 import { registerRoutes } from './api.ts';
@@ -97,12 +97,12 @@ export const processingModule = defineModule({
     const signer = await loadSigner(ctx.db);
     const links = publicLinks({ signer, config, clock: ctx.clock, publicUrl: () => ctx.publicUrl });
     if (ctx.roles.has('api')) {
-      const access = { adminTokens: ctx.adminTokens, verifyKey: keyVerifier(ctx.db, ctx.clock, config.keys) };
+      ctx.verifyKeysWith(keyVerifier(ctx.db, ctx.clock, config.keys));
       const quota = uploadQuota({ db: ctx.db, clock: ctx.clock, limits: config.apiLimits });
       const direct: DirectUploadDeps = { db: ctx.db, queue: ctx.queue, storage, config, clock: ctx.clock, metrics, publicUrl: () => ctx.publicUrl, statusUrl: links.status };
       // The processing API for the platform's backend, with keys: the internal listener.
       await ctx.http.register(async (internal) => {
-        requireScopes(internal, access);
+        declareScopes(internal);
         await registerRateLimit(internal, config.apiLimits);
         await registerRoutes(internal, {
           db: ctx.db,
@@ -122,7 +122,7 @@ export const processingModule = defineModule({
       // What the platform's users reach: direct upload URLs, their video's status by token, signed media links.
       await ctx.publicHttp.register(async (open) => {
         await registerUploadCors(open, config);
-        requireScopes(open, access);
+        declareScopes(open);
         await registerRateLimit(open, config.apiLimits);
         await open.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
         registerPlainDirectUpload(open, direct);

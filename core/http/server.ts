@@ -3,13 +3,12 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Histogram, Registry } from 'prom-client';
 import type { CoreConfig } from '../config/schema.ts';
-import type { Secret } from '../config/secret.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, wantsOpenMetrics } from '../telemetry/openmetrics.ts';
 import type { RepeatLimiter } from '../telemetry/repeats.ts';
 import { tracer } from '../telemetry/tracing.ts';
 import { asDependencyUnavailable } from '../unavailable.ts';
-import { bearerToken, sameSecret } from './auth.ts';
+import { ADMIN_API_PREFIX, type AccessControl } from './auth.ts';
 import { proxyMatcher } from './proxies.ts';
 import { guardConnections } from './connections.ts';
 
@@ -45,14 +44,11 @@ export interface HttpServerOptions {
   repeats: RepeatLimiter;
   /** Serve /metrics and export the listener's connection figures (the internal listener does; a separate public one does not). */
   metrics?: boolean;
-  /** Bearer tokens accepted under /admin/api/: the configured admin token and this process's local one. */
-  adminTokens: readonly Secret[];
+  /** The process's access check (admin tokens and API keys), shared by its listeners. */
+  access: AccessControl;
   /** The version the OpenAPI document states. */
   version?: string;
 }
-
-/** Where the administration API lives; every path under it needs an admin bearer token. */
-export const ADMIN_API_PREFIX = '/admin/api/v1';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -109,16 +105,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     context.with(trace.setSpan(parent, span), done);
   });
 
-  // Checked on request, before any body is read or refused for its size, for every module's admin route at once. A
-  // route that declares an access scope of its own (`config.scope`, checked by its module's hook) is left to it, so
-  // that an API key holding that scope is accepted there as well as the admin tokens.
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith(`${ADMIN_API_PREFIX}/`)) return;
-    if ((request.routeOptions.config as { scope?: string } | undefined)?.scope !== undefined) return;
-    if (!presentsAdminToken(request.headers.authorization, options.adminTokens)) {
-      return reply.status(401).header('www-authenticate', 'Bearer').send({ error: { code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' } });
-    }
-  });
+  // Checked on request, before any body is read or refused for its size, for every route of every module at once.
+  app.addHook('onRequest', options.access.check);
 
   // An announced body over the route's limit (its `bodyLimit` option, else server.bodyLimit) is refused before a
   // byte of it is read, streamed routes included; the connection closes so the rest is never waited for.
@@ -244,12 +232,3 @@ function routeOf(request: FastifyRequest): string {
 }
 
 /** Whether an Authorization header carries one of the tokens ("Bearer" in any case). */
-export function presentsAdminToken(header: string | undefined, tokens: readonly Secret[]): boolean {
-  const presented = bearerToken(header);
-  return presented !== null && matchingToken(presented, tokens) !== undefined;
-}
-
-/** The token among `tokens` that equals `presented`; every token is compared, each in constant time. */
-export function matchingToken(presented: string, tokens: readonly Secret[]): Secret | undefined {
-  return tokens.filter((token) => sameSecret(presented, token.reveal()))[0];
-}
