@@ -13,7 +13,7 @@ describeEachBackend('alerts store upgrade', (backend) => {
   let db: Db;
 
   beforeEach(async () => {
-    store = await backend.createStore();
+    store = await backend.createStore({ empty: true });
     db = await openDb(testConfig(store, {}).database);
   });
 

@@ -13,7 +13,7 @@ describeEachBackend('status page store upgrade', (backend) => {
   let db: Db;
 
   beforeEach(async () => {
-    store = await backend.createStore();
+    store = await backend.createStore({ empty: true });
     db = await openDb(testConfig(store, {}).database);
   });
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -18,14 +18,20 @@ export interface TestStore {
 
 export interface Backend {
   name: 'PGlite' | 'PostgreSQL';
-  createStore(): Promise<TestStore>;
+  /**
+   * A new store. The embedded one comes with Vigil's current schema already applied (a copy of one migrated in the
+   * global setup, which is what a first start makes); `{ empty: true }` for a test of migrations or of a first start.
+   */
+  createStore(options?: { empty?: boolean }): Promise<TestStore>;
 }
 
 export const pgliteBackend: Backend = {
   name: 'PGlite',
-  async createStore() {
+  async createStore({ empty = false } = {}) {
     const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
-    return { dataDir: path.join(tempDir, 'data'), tempDir, cleanup: async () => rmSync(tempDir, { recursive: true, force: true }) };
+    const dataDir = path.join(tempDir, 'data');
+    if (!empty) cpSync(inject('pgliteTemplate'), dataDir, { recursive: true });
+    return { dataDir, tempDir, cleanup: async () => rmSync(tempDir, { recursive: true, force: true }) };
   },
 };
 
