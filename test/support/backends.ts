@@ -37,9 +37,9 @@ export const pgliteBackend: Backend = {
 
 export const postgresBackend: Backend = {
   name: 'PostgreSQL',
-  async createStore() {
+  async createStore({ empty = false } = {}) {
     const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
-    const { url, drop } = await createPostgresDatabase();
+    const { url, drop } = await createPostgresDatabase({ fromTemplate: !empty });
     return {
       databaseUrl: url,
       dataDir: path.join(tempDir, 'data'),
@@ -52,14 +52,18 @@ export const postgresBackend: Backend = {
   },
 };
 
-/** Creates a uniquely named database on the test server; `drop` removes it (even with open connections). */
-export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * Creates a uniquely named database on the test server, empty or (`fromTemplate`) with Vigil's schema from the
+ * global setup's template; `drop` removes it (even with open connections).
+ */
+export async function createPostgresDatabase({ fromTemplate = false } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   const baseUrl = process.env.VIGIL_TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
   const name = `vigil_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
   try {
-    await admin.query(`create database ${name}`);
+    const template = fromTemplate ? inject('postgresTemplate') : null;
+    await admin.query(template ? `create database ${name} template ${template}` : `create database ${name}`);
   } finally {
     await admin.end();
   }

@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +17,8 @@ declare module 'vitest' {
     chromiumPath: string | null;
     /** An embedded data directory with every migration and the queue's schema applied, copied for each PGlite test store. */
     pgliteTemplate: string;
+    /** A PostgreSQL database with the same, the template of each PostgreSQL test store; null without PostgreSQL. */
+    postgresTemplate: string | null;
   }
 }
 
@@ -47,24 +50,51 @@ function ensureChromium(): string {
 }
 
 /**
- * Creating an embedded database and applying a hundred migrations costs seconds per store, and the suite makes
- * hundreds of stores: they start from a copy of this one instead. Only the schema is in it (no process has run on
- * it), so a copy is what a first start would have made, less its time.
+ * Creating a store and applying a hundred migrations costs seconds, and the suite makes hundreds of stores: they
+ * start from a copy of one made here instead (a data directory copied, or a PostgreSQL database made with it as its
+ * template). Only the schema is in it, no process has run on it: a copy is what a first start would have made.
  */
+async function makeStoreTemplate(where: string): Promise<void> {
+  // In a process of its own: the product's modules load as Node runs them, outside the test runner's module loader.
+  await promisify(execFile)(process.execPath, [fileURLToPath(new URL('./store-template.ts', import.meta.url)), where]);
+}
+
 async function makePgliteTemplate(): Promise<{ dataDir: string; remove(): void }> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'vigil-template-'));
   const dataDir = path.join(root, 'data');
-  // In a process of its own: the product's modules load as Node runs them, outside the test runner's module loader.
-  await promisify(execFile)(process.execPath, [fileURLToPath(new URL('./pglite-template.ts', import.meta.url)), dataDir]);
+  await makeStoreTemplate(dataDir);
   return { dataDir, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-export default async function setup(project: TestProject): Promise<() => void> {
+async function makePostgresTemplate(): Promise<{ name: string; remove(): Promise<void> }> {
+  const baseUrl = process.env.VIGIL_TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
+  const name = `vigil_template_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: baseUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database ${name}`);
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  await makeStoreTemplate(url.toString());
+  return { name, remove: () => admin(`drop database if exists ${name} with (force)`) };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const postgresUnavailable = await checkPostgres();
   if (postgresUnavailable) console.warn(`PostgreSQL suites will be skipped: ${postgresUnavailable}`);
   project.provide('postgresUnavailable', postgresUnavailable);
   project.provide('chromiumPath', ensureChromium());
-  const template = await makePgliteTemplate();
-  project.provide('pgliteTemplate', template.dataDir);
-  return template.remove;
+  const [embedded, postgres] = await Promise.all([makePgliteTemplate(), postgresUnavailable ? null : makePostgresTemplate()]);
+  project.provide('pgliteTemplate', embedded.dataDir);
+  project.provide('postgresTemplate', postgres?.name ?? null);
+  return async () => {
+    embedded.remove();
+    await postgres?.remove();
+  };
 }
