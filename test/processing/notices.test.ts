@@ -1,22 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
 import type { Vigil } from '../../core/lifecycle/start.ts';
-import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { processingTestConfig, startProcessing, startSmtp, upload, USER_TEXT_LEAKS, waitForState, withoutLinks } from './support.ts';
 
-let clipDir: string;
-let clip: string;
-beforeAll(async () => {
-  clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
-  clip = path.join(clipDir, 'clip.mp4');
-  await generateTestClip(clip, { seconds: 2, width: 320, height: 240 });
-});
-afterAll(() => rmSync(clipDir, { recursive: true, force: true }));
+const { clip } = testClips({ clip: { seconds: 2, width: 320, height: 240 } });
 
 describeEachBackend('upload notices while processing is down (POSTPONING)', (backend) => {
   let store: TestStore | undefined;

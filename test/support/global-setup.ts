@@ -17,6 +17,8 @@ declare module 'vitest' {
     chromiumPath: string | null;
     /** An embedded data directory with every migration and the queue's schema applied, copied for each PGlite test store. */
     pgliteTemplate: string;
+    /** Where `testClips` keeps the clips it made for this run. */
+    clipDir: string;
     /** A PostgreSQL database with the same, the template of each PostgreSQL test store; null without PostgreSQL. */
     postgresTemplate: string | null;
   }
@@ -93,8 +95,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const [embedded, postgres] = await Promise.all([makePgliteTemplate(), postgresUnavailable ? null : makePostgresTemplate()]);
   project.provide('pgliteTemplate', embedded.dataDir);
   project.provide('postgresTemplate', postgres?.name ?? null);
+  const clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clips-'));
+  project.provide('clipDir', clipDir);
   return async () => {
     embedded.remove();
+    rmSync(clipDir, { recursive: true, force: true });
     await postgres?.remove();
   };
 }
