@@ -3,7 +3,9 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { describe, inject } from 'vitest';
+import { afterEach, beforeEach, describe, inject } from 'vitest';
+import { openDb, type Db } from '../../core/db/index.ts';
+import type { Migration } from '../../core/db/types.ts';
 import { parseConfig, type VigilConfig, type VigilConfigInput } from '../../app/config.ts';
 import { DEFAULT_TEST_DATABASE_URL } from './global-setup.ts';
 
@@ -107,4 +109,32 @@ export function testConfig(store: TestStore, overrides: Partial<Record<keyof Vig
         : value;
   }
   return parseConfig(base, 'test config');
+}
+
+/** For migration and upgrade tests: each test gets an empty store and a connection to it (`scratch.db`), removed after it. */
+export function emptyDatabasePerTest(backend: Backend): { readonly db: Db } {
+  let store: TestStore | undefined;
+  let db: Db | undefined;
+  beforeEach(async () => {
+    store = await backend.createStore({ empty: true });
+    db = await openDb(testConfig(store).database);
+  });
+  afterEach(async () => {
+    await db?.close();
+    await store?.cleanup();
+    [db, store] = [undefined, undefined];
+  });
+  return {
+    get db() {
+      if (!db) throw new Error('the scratch database exists only inside a test');
+      return db;
+    },
+  };
+}
+
+/** A module's migrations up to and including `lastId`: the schema an older version left behind. */
+export function migrationsThrough(migrations: readonly Migration[], lastId: string): Migration[] {
+  const last = migrations.findIndex((migration) => migration.id === lastId);
+  if (last < 0) throw new Error(`no migration ${lastId}`);
+  return migrations.slice(0, last + 1);
 }
