@@ -119,5 +119,18 @@ export function httpDeliveryError(what: string, status: number, retryAfter: stri
   });
 }
 
+/**
+ * One delivery within the receiver's timeout (`fallback` when it sets none). Past it the delivery fails as temporary
+ * and in doubt: the request may have arrived. Every path that calls receivers goes through it, so none can stall a pass.
+ */
+export function deliverWithin(receiver: Receiver, delivery: Delivery, fallback: number): Promise<Record<string, unknown> | undefined> {
+  const ms = receiver.timeout ?? fallback;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new DeliveryError(`receiver ${receiver.name} did not answer within ${Math.round(ms / 1000)} s`, { temporary: true, inDoubt: true })), ms);
+  });
+  return Promise.race([receiver.deliver(delivery), timeout]).finally(() => clearTimeout(timer));
+}
+
 export const FIRING_EVENTS: readonly NotificationEvent[] = ['warning', 'repeat', 'retry'];
 export const ALL_EVENTS: readonly NotificationEvent[] = ['warning', 'emergency', 'up', 'flapping', 'repeat'];

@@ -182,12 +182,13 @@ export async function startAlertHarness(store: TestStore, overrides: { alerts: u
   await migrate(db, alertsMigrations);
   const clock = overrides.clock ?? new FakeClock();
   const signals = new Map<string, Observation>();
+  const registry = createRegistry();
   const service: AlertService = createAlertService({
     config,
     db,
     clock,
     logger: createLogger({ level: process.env.VIGIL_TEST_LOG_LEVEL ?? 'silent' }),
-    registry: createRegistry(),
+    registry,
     source: async () => [...signals.values()],
     verifyProbe: overrides.verifyProbe ?? (async () => ({ success: true })),
     // null: the default identity (host, installation and pid), as a real start has.
@@ -199,6 +200,7 @@ export async function startAlertHarness(store: TestStore, overrides: { alerts: u
     config,
     db,
     clock,
+    registry,
     service,
     /** Sets one rule's observation (a series per rule). */
     observe(rule: string, active: boolean | undefined, labels: Record<string, string> = {}, summary = `${rule} ${active ? 'failing' : 'ok'}`) {
