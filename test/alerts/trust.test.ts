@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -205,19 +206,29 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     expect((await h.notifications()).map((row) => `${row.receiver}:${row.status}`).sort()).toEqual(['ops:delivered', 'web:delivered']);
   });
 
-  it('a restart hook running long does not delay another incident\'s WARNING', async () => {
+  it('a restart hook whose command runs 20 s does not delay another incident\'s WARNING', async () => {
+    const done = path.join(await mkdtemp(path.join(os.tmpdir(), 'vigil-hook-')), 'done');
+    // A real child process that takes 20 s, then leaves a mark the test can see.
+    const slow = [process.execPath, '-e', `setTimeout(() => require('node:fs').writeFileSync(${JSON.stringify(done)}, ''), 20000)`];
     const h = await harness({
-      receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: [process.execPath, '-e', 'setTimeout(() => {}, 8000)'] } }, timeout: '20s', backoff: '1s' } },
+      receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: slow } }, timeout: '40s', backoff: '1s' } },
       routes: [{ match: { service: 'api' }, receivers: ['fixer'], continue: true }, { receivers: ['ops'] }],
     });
-    h.observe('api-down', true, labels('api'));
+    h.observe('api-down', true, { ...labels('api'), probe: 'api' });
     await h.clock.advance(5000);
     await waitFor('the hook to start', async () => (await h.db.query(`select 1 from alerts_hook_attempts where outcome = 'running'`)).length === 1, 5000);
     h.observe('web-down', true, labels('web'));
     await h.clock.advance(5000);
     await waitFor('the web WARNING while the hook runs', () => subjects().includes('[CRITICAL] FIRING web: web-down failing'), 3000);
+    expect(existsSync(done)).toBe(false);
     expect((await h.db.query(`select outcome from alerts_hook_attempts`)).map((row) => row.outcome)).toEqual(['running']);
-  });
+    // The command ends in its own time; the hook then waits its backoff on the fake clock and judges the restart.
+    await waitFor('the 20 s command to end', () => existsSync(done), 40_000, 200);
+    await waitFor('the restart judged', async () => {
+      await h.clock.advance(1000);
+      return (await h.db.query(`select outcome from alerts_hook_attempts`)).map((row) => row.outcome).join() === 'fixed';
+    }, 10_000, 200);
+  }, 90_000);
 
   // The hook cases: the action is a real process and the check a stub that never passes, so every attempt is
   // "not-fixed" until the budget is spent.
