@@ -35,6 +35,9 @@ export interface AlertServiceOptions {
   local?: { source: SignalSource; pending: () => number };
   /** Names this process in the lease row (default: "<host>/<installation>#<pid>", which lets a restart take its own dead lease at once). */
   holder?: string;
+  /** Subscribes to "a result that decides a probe's state is in the store" (this process's own probe runs): the rules
+   * are evaluated at once instead of at the next evaluation tick. */
+  decided?: (listener: () => void) => void;
   random?: () => number;
 }
 
@@ -168,12 +171,14 @@ export function createAlertService(options: AlertServiceOptions) {
     });
   }
 
-  // Each loop runs one pass at a time; a pass still running when its timer fires again is not doubled. A `rerun` loop
-  // asked while it runs goes once more afterwards: the running delivery pass may have read the outbox before the
-  // evaluation that asks committed what it queued.
+  // Each loop runs one pass at a time; a pass still running when its timer fires again is not doubled. A loop asked
+  // to `rerun` while it runs goes once more afterwards: the running pass may have read its input (the outbox, the
+  // probe states) before the change that asks was committed.
+  const timers: TimerHandle[] = [];
+  let stopped = false;
   const inFlight = new Map<string, Promise<void>>();
   const asked = new Set<string>();
-  const loop = (name: string, pass: () => Promise<void>, rerun = false) => (): Promise<void> => {
+  const loop = (name: string, pass: () => Promise<void>, rerunByDefault = false) => (rerun = rerunByDefault): Promise<void> => {
     const running = inFlight.get(name);
     if (running) {
       if (rerun) asked.add(name);
@@ -213,6 +218,10 @@ export function createAlertService(options: AlertServiceOptions) {
     // What the evaluation queued goes out now rather than at the next poll.
     void deliverLoop();
   });
+  // A probe run that changed its probe's state is evaluated when the store has it, not at the next tick.
+  options.decided?.(() => {
+    if (!stopped && lease?.holds()) void evaluateLoop(true);
+  });
   const storeLoop = loop('store', async () => {
     await degraded!.check();
     if (!degraded!.inOutage()) void deliverLoop();
@@ -242,8 +251,6 @@ export function createAlertService(options: AlertServiceOptions) {
     if (!ok) logger.warn('the alerts heartbeat URL did not answer 2xx');
   });
 
-  const timers: TimerHandle[] = [];
-  let stopped = false;
   const component: Component & {
     start(): Promise<void>;
     stop(deadline: number): Promise<void>;
