@@ -90,6 +90,7 @@ export function createAlertService(options: AlertServiceOptions) {
       verifyProbe: options.verifyProbe,
       installationId: installation,
       holdsLease: () => lease!.holds(),
+      fence: (q) => lease!.fence(q),
       links: (incident) =>
         options.publicUrl && incident.id > 0 ? { incident: `${options.publicUrl.replace(/\/$/, '')}/admin/incidents/${incident.id}`, ...actionLinks(options.publicUrl, config.server.adminToken, incident.id, now()) } : {},
       async maintenanceFor(labels) {
