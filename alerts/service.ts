@@ -37,7 +37,7 @@ export interface AlertServiceOptions {
   holder?: string;
   /** Subscribes to "a result that decides a probe's state is in the store" (this process's own probe runs): the rules
    * are evaluated at once instead of at the next evaluation tick. */
-  decided?: (listener: () => void) => void;
+  decided?: (listener: (probe: string) => void) => void;
   random?: () => number;
 }
 
@@ -135,9 +135,29 @@ export function createAlertService(options: AlertServiceOptions) {
     return [...deliveries, evaluation];
   }
 
-  /** Every observation in its own transaction: one that fails is logged, counted and alerted on; the rest proceed. */
-  async function evaluate(fenced: Lease): Promise<void> {
-    await withSpan('alerts.evaluate', { 'vigil.rules': alerts.rules.length }, async (span) => {
+  /**
+   * Every observation in its own transaction: one that fails is logged, counted and alerted on; the rest proceed.
+   * `pushedProbes`: only the rules of these probes, whose state a result just changed (their incidents open or close
+   * now); the built-in rules, reconciling and the health bookkeeping wait for the next full evaluation.
+   */
+  async function evaluate(fenced: Lease, pushedProbes?: ReadonlySet<string>): Promise<void> {
+    await withSpan('alerts.evaluate', { 'vigil.rules': alerts.rules.length, 'vigil.pushed': pushedProbes !== undefined }, async (span) => {
+      if (pushedProbes) {
+        const rules = new Set(alerts.rules.filter((rule) => rule.kind === 'probe' && pushedProbes.has(rule.probe)).map((rule) => rule.name));
+        for (const observation of (await options.source(now())).filter((candidate) => rules.has(candidate.rule) && !candidate.error)) {
+          await db
+            .transaction(async (q) => {
+              await fenced.fence(q);
+              await lifecycle.observe(q, observation, forOf.get(observation.rule) ?? 0);
+            })
+            .catch((error: unknown) => {
+              // The next full evaluation takes it up, and counts it.
+              if (error instanceof NotLeaderError) throw error;
+              logger.warn({ err: error, rule: observation.rule }, 'alerts evaluation of a pushed probe result failed; the next evaluation tries again');
+            });
+        }
+        return;
+      }
       const observations = [...(await options.source(now())), ...(await builtInObservations())];
       span.setAttribute('vigil.observations', observations.length);
       const failures: string[] = [];
@@ -213,15 +233,28 @@ export function createAlertService(options: AlertServiceOptions) {
     },
     true,
   );
+  // What the next evaluation pass covers: everything once a tick (or a start, or runOnce) asked for it, else only the
+  // probes whose state a stored result changed.
+  let fullEvaluationDue = true;
+  const pushedProbes = new Set<string>();
   const evaluateLoop = loop('evaluate', async () => {
     if (!lease!.holds() || degraded!.inOutage()) return;
-    await evaluate(lease!);
+    const only = fullEvaluationDue ? undefined : new Set(pushedProbes);
+    fullEvaluationDue = false;
+    pushedProbes.clear();
+    await evaluate(lease!, only);
     // What the evaluation queued goes out now rather than at the next poll.
     void deliverLoop();
   });
+  const evaluateAll = () => {
+    fullEvaluationDue = true;
+    return evaluateLoop();
+  };
   // A probe run that changed its probe's state is evaluated when the store has it, not at the next tick.
-  options.decided?.(() => {
-    if (!stopped && lease?.holds()) void evaluateLoop(true);
+  options.decided?.((probe) => {
+    if (stopped || !lease?.holds()) return;
+    pushedProbes.add(probe);
+    void evaluateLoop(true);
   });
   const storeLoop = loop('store', async () => {
     await degraded!.check();
@@ -266,10 +299,10 @@ export function createAlertService(options: AlertServiceOptions) {
       await setUp();
       await renew();
       // Reconcile open incidents with the current state at once, then keep going on the intervals.
-      await evaluateLoop();
+      await evaluateAll();
       await deliverLoop();
       timers.push(clock.setInterval(() => void renew(), alerts.lease.renewEvery));
-      timers.push(clock.setInterval(() => void evaluateLoop(), alerts.evaluationInterval));
+      timers.push(clock.setInterval(() => void evaluateAll(), alerts.evaluationInterval));
       timers.push(clock.setInterval(() => void storeLoop(), alerts.evaluationInterval));
       timers.push(clock.setInterval(() => void deliverLoop(), alerts.outbox.pollInterval));
       timers.push(clock.setInterval(() => void pruneLoop(), 3_600_000));
@@ -291,7 +324,7 @@ export function createAlertService(options: AlertServiceOptions) {
     },
     async runOnce() {
       await renew();
-      await evaluateLoop();
+      await evaluateAll();
       await deliverLoop();
       await outbox?.idle();
     },
