@@ -11,7 +11,7 @@ import { asDependencyUnavailable } from '../core/unavailable.ts';
 import type { AlertsHostConfig } from './config.ts';
 import { notificationKey, STORE_UNAVAILABLE_RULE } from './decide.ts';
 import { fingerprintOf } from './incidents.ts';
-import type { Receiver } from './receivers/receiver.ts';
+import { deliverWithin, type Receiver } from './receivers/receiver.ts';
 import { RECEIVERS } from './receivers/index.ts';
 import type { Router } from './router.ts';
 import { insertDeliveredNotification, insertRecoveredIncident, openIncidentByFingerprint, updateIncident } from './store.ts';
@@ -88,20 +88,23 @@ export function createDegradedMode(options: DegradedOptions) {
     });
   }
 
+  /** To every out-of-band receiver that has not had it, side by side and each within its timeout: a hung one holds back no other. */
   async function deliver(held: HeldIncident): Promise<void> {
-    for (const name of outOfBand) {
-      const receiver = options.receivers.get(name);
-      if (!receiver || held.delivered.has(name) || !receiver.events.includes('warning')) continue;
-      const key = `out-of-band:${held.incident.fingerprint}:${outage!.since}`;
-      try {
-        const result = await receiver.deliver({ key, event: 'warning', incidents: [held.incident], threads: [undefined], earlier: [], progress: {}, inDoubt: false });
-        held.delivered.set(name, { at: now(), result });
-        sent.inc({ receiver: name, outcome: 'delivered' });
-      } catch (error) {
-        sent.inc({ receiver: name, outcome: 'failed' });
-        logger.warn({ receiver: name, rule: held.incident.rule, err: (error as Error).message }, 'out-of-band notification failed; tried again at the next pass');
-      }
-    }
+    const key = `out-of-band:${held.incident.fingerprint}:${outage!.since}`;
+    await Promise.all(
+      outOfBand.map(async (name) => {
+        const receiver = options.receivers.get(name);
+        if (!receiver || held.delivered.has(name) || !receiver.events.includes('warning')) return;
+        try {
+          const result = await deliverWithin(receiver, { key, event: 'warning', incidents: [held.incident], threads: [undefined], earlier: [], progress: {}, inDoubt: false }, options.config.alerts.outbox.timeout);
+          held.delivered.set(name, { at: now(), result });
+          sent.inc({ receiver: name, outcome: 'delivered' });
+        } catch (error) {
+          sent.inc({ receiver: name, outcome: 'failed' });
+          logger.warn({ receiver: name, rule: held.incident.rule, err: (error as Error).message }, 'out-of-band notification failed; tried again at the next pass');
+        }
+      }),
+    );
   }
 
   /** One pass while the store is away: raise what is active now from memory and send what has not reached its receivers. */
