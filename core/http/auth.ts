@@ -90,32 +90,39 @@ export function matchingToken(presented: string, tokens: readonly Secret[]): Sec
  * module issues them (`verifyKeysWith`); until one does, no key verifies.
  */
 export interface AccessControl {
-  check(request: FastifyRequest, reply: FastifyReply): Promise<unknown>;
+  /** An onRequest hook in callback style: a public route passes synchronously (no promise on the hot path). */
+  check(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void;
   verifyKeysWith(verifier: KeyVerifier): void;
 }
 
 export function accessControl(adminTokens: readonly Secret[]): AccessControl {
   let verifyKey: KeyVerifier = async () => null;
+  const identify = async (presented: string | null, requirement: Requirement): Promise<Principal | null | 'unknown'> => {
+    if (presented === null) return null;
+    if (matchingToken(presented, adminTokens)) return ADMIN_PRINCIPAL;
+    // The admin API takes no keys, so a presented one is not looked up there.
+    return requirement === 'admin token' ? 'unknown' : ((await verifyKey(presented)) ?? 'unknown');
+  };
   return {
     verifyKeysWith(verifier) {
       verifyKey = verifier;
     },
-    async check(request, reply) {
+    check(request, reply, done) {
       const requirement = requirementOf(request.url, request.routeOptions.config?.scope);
-      if (requirement === 'public') return;
-      const presented = bearerToken(request.headers.authorization);
-      let principal: Principal | null | 'unknown' = null;
-      if (presented !== null) {
-        if (matchingToken(presented, adminTokens)) principal = ADMIN_PRINCIPAL;
-        // The admin API takes no keys, so a presented one is not looked up there.
-        else principal = requirement === 'admin token' ? 'unknown' : ((await verifyKey(presented)) ?? 'unknown');
+      if (requirement === 'public') {
+        done();
+        return;
       }
-      const refusal = authorize(requirement, principal);
-      if (refusal) {
-        if (refusal.status === 401) reply.header('www-authenticate', 'Bearer');
-        return reply.status(refusal.status).send({ error: { code: refusal.code, message: refusal.message } });
-      }
-      if (principal !== null && principal !== 'unknown') request.principal = principal;
+      identify(bearerToken(request.headers.authorization), requirement).then((principal) => {
+        const refusal = authorize(requirement, principal);
+        if (refusal) {
+          if (refusal.status === 401) reply.header('www-authenticate', 'Bearer');
+          void reply.status(refusal.status).send({ error: { code: refusal.code, message: refusal.message } });
+          return;
+        }
+        if (principal !== null && principal !== 'unknown') request.principal = principal;
+        done();
+      }, done);
     },
   };
 }
