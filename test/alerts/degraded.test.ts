@@ -5,8 +5,8 @@ import { waitFor } from '../support/wait.ts';
 import { startAlertHarness, startSlackDouble, startSmtp } from './support.ts';
 
 // Alerting from memory while the store is away calls the out-of-band receivers itself: a Slack API that never answers
-// must hold back neither the email nor the next look at the store. The store goes away by cutting a TCP proxy in front
-// of PostgreSQL (PGlite lives in the process and cannot be taken away).
+// must hold back neither the email nor the next look at the store, and its retry looks before posting again. The
+// store goes away by cutting a TCP proxy in front of PostgreSQL (PGlite lives in the process and cannot be taken away).
 const postgresUnavailable = inject('postgresUnavailable');
 describe.skipIf(Boolean(postgresUnavailable))(`alerts while the store is unreachable [PostgreSQL${postgresUnavailable ? `: skipped, ${postgresUnavailable}` : ''}]`, () => {
   let proxy: TcpProxy;
@@ -64,5 +64,12 @@ describe.skipIf(Boolean(postgresUnavailable))(`alerts while the store is unreach
     // The Slack call is given up within its timeout, and the outage pass goes on.
     await waitFor('the hung Slack delivery given up', async () => (await failedSlack()) >= 1, 30_000);
     expect(smtp.mails.filter((mail) => mail.subject.startsWith('[CRITICAL] FIRING vigil'))).toHaveLength(1);
+    // Slack answers again: the attempt after one in doubt looks in the channel before posting.
+    slack.hang = false;
+    await waitFor('the Slack post from memory', async () => {
+      await h.clock.advance(1000);
+      return slack.calls.some((call) => call.method === 'chat.postMessage');
+    }, 30_000, 200);
+    expect(slack.attempts.map((call) => call.method)).toEqual(['conversations.history', 'chat.postMessage']);
   }, 60_000);
 });
