@@ -5,6 +5,7 @@ import { asDependencyUnavailable } from '../core/unavailable.ts';
 import { acceptVideo, MULTIPART_ALLOWANCE, receiveMultipart, type UploadDeps } from './accept.ts';
 import { callbackUrlProblem, emitEvent } from './events.ts';
 import { classify } from './failures.ts';
+import type { ProcessingConfig } from './config.ts';
 import type { UploadQuota } from './limits.ts';
 import { sendOutput, type PublicLinks } from './links.ts';
 import type { StageName } from './stages/index.ts';
@@ -53,6 +54,14 @@ export function parseLabels(raw: string): Record<string, string> {
   return labels;
 }
 
+/** An upload's `callbackUrl` (a multipart field, or a direct upload's creation): null when absent, a 400 naming the field when its host is not allowed. */
+export function checkedCallbackUrl(given: string | undefined, config: Pick<ProcessingConfig, 'eventCallbacks'>): string | null {
+  const callbackUrl = given?.trim() || null;
+  const problem = callbackUrl && callbackUrlProblem(callbackUrl, config.eventCallbacks);
+  if (problem) throw badRequest(`callbackUrl: ${problem}`);
+  return callbackUrl;
+}
+
 /** The upload and status API for the platform's backend (contract for the end-to-end probe); each route declares its scope. */
 export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { db, storage, config } = deps;
@@ -73,9 +82,7 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
             const email = fields.email?.trim() || null;
             if (email && !EMAIL.test(email)) throw badRequest(`email: "${email}" is not an email address`);
             const labels = parseLabels(fields.labels ?? '');
-            const callbackUrl = fields.callbackUrl?.trim() || null;
-            const callbackProblem = callbackUrl && callbackUrlProblem(callbackUrl, config.eventCallbacks);
-            if (callbackProblem) throw badRequest(`callbackUrl: ${callbackProblem}`);
+            const callbackUrl = checkedCallbackUrl(fields.callbackUrl, config);
             const id = randomUUID();
             await acceptVideo(deps, { id, ingested, originalName, email, labels, keyId: request.principal?.keyId ?? null, callbackUrl });
             request.span?.setAttribute('video.id', id);

@@ -68,7 +68,7 @@ export function registerTusUploads(http: HttpServer, deps: DirectUploadDeps): vo
         try {
           const ingested = await deps.storage.ingest(createReadStream(file), direct.maxBytes);
           try {
-            await acceptVideo(deps, { id: direct.id, ingested, originalName: upload.metadata?.filename ?? null, email: direct.email, labels: direct.labels, keyId: direct.keyId });
+            await acceptVideo(deps, { id: direct.id, ingested, originalName: upload.metadata?.filename ?? null, email: direct.email, labels: direct.labels, keyId: direct.keyId, callbackUrl: direct.callbackUrl });
           } catch (error) {
             await deps.storage.discard(ingested.partPath);
             throw error;
