@@ -64,8 +64,9 @@ const NOTIFY_BACKSTOP_SECONDS = 5;
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
 /**
- * pg-boss's part of a stage queue: the worker renews its claim (heartbeat) every half lease while it lives, so a lapsed
- * heartbeat means a dead worker; expiry is only a ceiling above the stage timeout. pg-boss retries only lost claims
+ * pg-boss's part of a stage queue: a claim whose heartbeat is older than the lease lapses. The attempt renews it while it
+ * is alive, which for a transcode means while ffmpeg's progress advances (watchProgress), so a lapsed heartbeat means a
+ * dead worker or a stuck ffmpeg; expiry is only a ceiling above the stage timeout. pg-boss retries only lost claims
  * (the video's own failures are retried by the runner with a new job), up to the crash-loop bound.
  */
 export function stageQueuePolicy(config: ProcessingConfig, stage: StageName) {
@@ -170,7 +171,10 @@ export function createPipelineWorker(deps: PipelineDeps): PipelineWorker {
       const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: Math.max(interval, NOTIFY_BACKSTOP_SECONDS), burstWhenReadyExceeds: 1 };
       for (const stage of STAGES) {
         const name = queueName(stage.name);
-        const id = await deps.queue.work<StageJob>(name, { ...polling, localConcurrency: deps.config.concurrency }, async ([job]) => {
+        // pg-boss's own heartbeat timer would renew the claim while the process lives, stuck ffmpeg or not: its first
+        // beat is set past the job's expiry, and the attempt renews the claim itself.
+        const heartbeatRefreshSeconds = stageQueuePolicy(deps.config, stage.name).expireInSeconds + 1;
+        const id = await deps.queue.work<StageJob>(name, { ...polling, localConcurrency: deps.config.concurrency, heartbeatRefreshSeconds }, async ([job]) => {
           const abort = new AbortController();
           job!.signal.addEventListener('abort', () => abort.abort(interruption('lost')), { once: true });
           return track({ videoId: job!.data.videoId, abort }, () => runAttempt(deps, stage, job!, abort.signal));
@@ -236,19 +240,22 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
     }
     span.setAttribute('processing.attempt', begun.attempt);
     const started = performance.now();
-    const stall = new AbortController();
-    const attemptSignal = AbortSignal.any([signal, stall.signal]);
+    // Ends the attempt from here: a stall (timed_out) or a renewal that found the claim gone (lost).
+    const ended = new AbortController();
+    const attemptSignal = AbortSignal.any([signal, ended.signal]);
     let progressWrites = Promise.resolve();
     const watch = watchProgress({
       clock,
       sourceSeconds: begun.video.source?.durationSeconds ?? 0,
       interval: deps.config.progressInterval,
-      stallTimeout: deps.config.stallTimeout,
+      lease: deps.config.lease,
+      reportsProgress: stage.reportsProgress ?? false,
+      renew: () => void renewLease(deps, stage.name, job).then((held) => held || ended.abort(interruption('lost'))),
       report: (progress) => {
         span.setAttribute('processing.progress_percent', progress.percent);
         progressWrites = progressWrites.then(() => recordProgress(deps, begun.checkpointId, begun.video, stage.name, progress));
       },
-      stalled: (error) => stall.abort(error),
+      stalled: (error) => ended.abort(error),
     });
     let result: StageResult;
     try {
@@ -283,6 +290,20 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
     const committed = await commitSuccess(deps, stage, begun.checkpointId, begun.video, result, (performance.now() - started) / 1000);
     span.setAttribute('processing.committed', committed);
   });
+}
+
+/**
+ * Renews the job's lease (pg-boss's heartbeat, fenced to this attempt). False when the claim is gone (another worker
+ * has the job); a renewal that could not run (database away) says nothing about the claim and counts as held.
+ */
+async function renewLease(deps: PipelineDeps, stage: StageName, job: Job<StageJob>): Promise<boolean> {
+  try {
+    const answer = (await deps.queue.touch(queueName(stage), { id: job.id, retryCount: job.retryCount })) as { affected?: number };
+    return answer.affected !== 0;
+  } catch (error) {
+    deps.logger.warn({ videoId: job.data.videoId, stage, err: error }, 'could not renew the lease');
+    return true;
+  }
 }
 
 /** A running attempt's progress on its checkpoint; a failed write is logged and the attempt goes on. */
