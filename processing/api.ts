@@ -10,7 +10,7 @@ import type { UploadQuota } from './limits.ts';
 import { sendOutput, type PublicLinks } from './links.ts';
 import type { StageName } from './stages/index.ts';
 import { UploadTooLargeError } from './storage.ts';
-import { deleteVideoRows, getVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './store.ts';
+import { announceDeleted, deleteVideoRows, getVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './store.ts';
 import { queueName, retryFailedVideo } from './worker.ts';
 
 export interface ApiDeps extends UploadDeps {
@@ -18,8 +18,6 @@ export interface ApiDeps extends UploadDeps {
   apiUrl(): string;
   links: PublicLinks;
   quota: UploadQuota;
-  /** Stops a deleted video's running attempt in this process, if there is one. */
-  cancelRunning(videoId: string): void;
 }
 
 const badRequest = (message: string, code = 'BAD_REQUEST') => Object.assign(new Error(message), { statusCode: 400, code });
@@ -162,13 +160,13 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
       // Before the rows go: the event's callback delivery takes its address from the video's row.
       await emitEvent(tx, config, { videoId: video.id, type: 'video.deleted', data: {}, now: deps.clock.date() });
       const { unreferencedSha256 } = await deleteVideoRows(tx, video.id);
+      // A running attempt stops the moment this commits, in whichever worker process runs it.
+      await announceDeleted(tx, video.id);
       // Removed while the blob row's delete is uncommitted, for the same reason the upload adopts its file inside its transaction.
       if (unreferencedSha256) await storage.removeOriginal(unreferencedSha256);
       return video;
     });
     if (!deleted) throw notFound(`No video with id "${id}"`);
-    // A running attempt stops now: here directly, in another worker process when its claim renewal finds the job cancelled.
-    deps.cancelRunning(id);
     if (deleted.jobId && deleted.stage && deleted.state !== 'published' && deleted.state !== 'failed') {
       await deps.queue.cancel(queueName(deleted.stage as StageName), deleted.jobId).catch(() => {});
     }

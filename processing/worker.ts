@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Job } from 'pg-boss';
 import type { Clock } from '../core/clock.ts';
-import type { Db, Queryable } from '../core/db/index.ts';
+import type { Db, Listening, Queryable } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import type { Mailer } from '../core/mail.ts';
 import { inTransaction, type Queue } from '../core/queue/index.ts';
@@ -141,16 +141,16 @@ interface InFlight {
   abort: AbortController;
 }
 
-export interface PipelineWorker extends Component {
-  /** Stops the running attempt of a deleted video at once (ffmpeg is killed); true when one was running here. */
-  cancel(videoId: string): boolean;
-}
-
 /** The worker role: one pg-boss worker per stage queue (concurrency from config), the notice sender and the lost-job handler. */
-export function createPipelineWorker(deps: PipelineDeps): PipelineWorker {
+export function createPipelineWorker(deps: PipelineDeps): Component {
   const inFlight = new Set<InFlight>();
   const workers: Array<{ name: string; id: string }> = [];
   let running = false;
+  let deletions: Listening | undefined;
+  // Stops the running attempt of a deleted video at once (ffmpeg is killed).
+  const cancel = (videoId: string) => {
+    for (const entry of inFlight) if (entry.videoId === videoId) entry.abort.abort(interruption('cancelled'));
+  };
 
   const track = <T>(entry: Omit<InFlight, 'done'>, work: () => Promise<T>): Promise<T> => {
     const tracked: InFlight = { ...entry, done: Promise.resolve() };
@@ -181,27 +181,21 @@ export function createPipelineWorker(deps: PipelineDeps): PipelineWorker {
         });
         workers.push({ name, id });
       }
+      // A video deleted through any process stops its attempt here at once (ffmpeg killed), counting no failure.
+      deletions = await deps.db.listen(store.DELETED_CHANNEL, cancel);
       workers.push({ name: NOTICE_QUEUE, id: await deps.queue.work<NoticeJob>(NOTICE_QUEUE, polling, async ([job]) => sendNotice(deps, job!.data)) });
       workers.push({ name: LOST_QUEUE, id: await deps.queue.work<StageJob>(LOST_QUEUE, polling, async ([job]) => failLostVideo(deps, job!.data)) });
       running = true;
     },
     async stop(deadline) {
       running = false;
+      await deletions?.close();
       await Promise.all(workers.map(({ name, id }) => deps.queue.offWork(name, { id, wait: false }).catch(() => {})));
       const waitUntil = (ms: number) => new Promise((resolve) => deps.clock.setTimeout(() => resolve(undefined), Math.max(0, ms)));
       await Promise.race([Promise.all([...inFlight].map((entry) => entry.done)), waitUntil(deadline - deps.clock.now())]);
       // What is still running is handed back: ffmpeg is killed and the attempt requeued without counting against the video.
       for (const entry of inFlight) entry.abort.abort(interruption('stop'));
       await Promise.all([...inFlight].map((entry) => entry.done));
-    },
-    cancel(videoId) {
-      let found = false;
-      for (const entry of inFlight) {
-        if (entry.videoId !== videoId) continue;
-        entry.abort.abort(interruption('cancelled'));
-        found = true;
-      }
-      return found;
     },
     health: () => (running ? { ok: true } : { ok: false, reason: 'processing worker not running' }),
   };

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { queueName } from '../../processing/worker.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { runVigil } from '../support/cli.ts';
 import { waitFor } from '../support/wait.ts';
-import { ADMIN_TOKEN, getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
+import { ADMIN_TOKEN, ffmpegFor, ffmpegProcessesFor, getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
 
 let clipDir: string;
 let short: string;
@@ -22,24 +22,6 @@ beforeAll(async () => {
   await generateTestClip(long, { seconds: 30, width: 1280, height: 720 });
 });
 afterAll(() => rmSync(clipDir, { recursive: true, force: true }));
-
-/** Command lines of running ffmpeg processes that work on `videoId`'s files. */
-const ffmpegFor = (videoId: string): string[] => ffmpegProcessesFor(videoId).map((process) => process.command);
-
-function ffmpegProcessesFor(videoId: string): Array<{ pid: number; command: string }> {
-  const found: Array<{ pid: number; command: string }> = [];
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    const command = (() => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      } catch {
-        return '';
-      }
-    })();
-    if (command.includes('ffmpeg') && command.includes(videoId)) found.push({ pid: Number(pid), command });
-  }
-  return found;
-}
 
 const transcodeStarted = (url: string, id: string) =>
   waitFor('the transcode to start', async () => (await getVideo(url, id)).checkpoints.some((c) => c.stage === 'transcode' && c.status === 'started'), 60_000);
