@@ -25,7 +25,7 @@ import { reportCommand } from './report.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
 import { countWaitingVideos, eventBacklog } from './store.ts';
-import { createPipelineWorker, declareQueues, type PipelineWorker } from './worker.ts';
+import { createPipelineWorker, declareQueues } from './worker.ts';
 
 export { getProcessingSignals, type ProcessingSignals, type QueueSignal, type SignalOptions } from './signals.ts';
 export { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg, type FfmpegInfo, type ProbeInfo } from './ffmpeg.ts';
@@ -93,7 +93,6 @@ export const processingModule = defineModule({
     const ffmpeg = await resolveFfmpeg();
     ctx.logger.info({ ffmpeg: ffmpeg.ffmpegPath, ffprobe: ffmpeg.ffprobePath, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg resolved');
     if (ffmpeg.warning) ctx.logger.warn({ ffmpeg: ffmpeg.ffmpegPath, builtYear: ffmpeg.builtYear }, ffmpeg.warning);
-    let worker: PipelineWorker | undefined;
     const signer = await loadSigner(ctx.db);
     const links = publicLinks({ signer, config, clock: ctx.clock, publicUrl: () => ctx.publicUrl });
     if (ctx.roles.has('api')) {
@@ -114,7 +113,6 @@ export const processingModule = defineModule({
           apiUrl: () => ctx.apiUrl,
           links,
           quota,
-          cancelRunning: (videoId) => worker?.cancel(videoId),
         });
         registerDirectUploadCreation(internal, direct, quota);
         registerKeyRoutes(internal, { db: ctx.db, clock: ctx.clock });
@@ -146,7 +144,6 @@ export const processingModule = defineModule({
         statusUrl: links.status,
         outputUrl: links.output,
       });
-      worker = pipeline;
       components.push(
         {
           ...pipeline,

@@ -75,6 +75,7 @@ describe('direct upload admission', () => {
     keyId: 'k1',
     maxBytes: 1000,
     labels: {},
+    callbackUrl: null,
     email: null,
     allowedOrigin: 'https://app.example',
     createdAt: new Date(0),
