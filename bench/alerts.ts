@@ -25,6 +25,7 @@ import { createLogger } from '../core/telemetry/logger.ts';
 import { createRegistry } from '../core/telemetry/metrics.ts';
 import { http as httpProbe } from '../app/index.ts';
 import { probesModule } from '../probes/index.ts';
+import { printTable } from './support/measure.ts';
 
 const { values } = parseArgs({ options: { outages: { type: 'string', default: '50' }, notifications: { type: 'string', default: '300' } } });
 const OUTAGES = Number(values.outages);
@@ -238,6 +239,23 @@ async function latencyBench(dir: string): Promise<void> {
     console.log(`Vigil ÷ Prometheus+AM: p50 ${ratio(50)}×, p95 ${ratio(95)}× (target ≤ 0.7× at p50)`);
   }
   if (decidingMs.length) console.log(`Vigil deciding result → sent p95 ${(percentile(decidingMs, 95)).toFixed(0)} ms (target ≤ 100 ms)`);
+  if (vigilMs.length) {
+    printTable('Alerts, Vigil against Prometheus + Alertmanager at equal settings', [
+      {
+        measure: `target down → notification p50, ${INTERVAL_S} s probes, threshold ${FAILURE_THRESHOLD}`,
+        anchor: 'Prometheus + blackbox + Alertmanager',
+        anchorValue: withPrometheus && prometheusMs.length ? percentile(prometheusMs, 50) / 1000 : undefined,
+        vigil: 'vigil (push)',
+        vigilValue: percentile(vigilMs, 50) / 1000,
+        unit: 's',
+        target: 0.7,
+        lowerIsBetter: true,
+      },
+      ...(decidingMs.length
+        ? [{ measure: 'deciding result → notification sent, p95', anchor: '—', anchorValue: undefined, vigil: 'vigil (push)', vigilValue: percentile(decidingMs, 95) / 1000, unit: 's', targetText: '≤ 0.1 s', lowerIsBetter: true }]
+        : []),
+    ]);
+  }
 }
 
 /** The isolation runs have no probes (the bench sets the observations), so no push: a short tick instead. */
