@@ -98,7 +98,7 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
     registers,
   });
   const waiting = new Gauge({ name: 'vigil_probe_runs_queued', help: 'Runs claimed and waiting for a place under the per-target or global concurrency limit.', registers });
-  const inFlight = new Gauge({ name: 'vigil_probe_runs_in_flight', help: 'Runs of each probe started and not yet recorded (0 or 1).', labelNames: ['probe'], registers });
+  const inFlight = new Gauge({ name: 'vigil_probe_runs_in_flight', help: 'Runs of each probe started and not yet finished (0 or 1); the write to the store follows in the next batch.', labelNames: ['probe'], registers });
   const claimedLocally = new Counter({
     name: 'vigil_probe_runs_claimed_locally_total',
     help: 'Scheduled runs this agent claimed on its own because the store was unreachable, by probe.',
