@@ -5,7 +5,7 @@ import { probesConfigSchema } from './config.ts';
 import { registerHeartbeatRoutes } from './heartbeats.ts';
 import { loadProbes, type LoadedProbe } from './loader.ts';
 import { localProbeView } from './local.ts';
-import { probeMetrics } from './metrics.ts';
+import { locationSilenceMetric, probeMetrics } from './metrics.ts';
 import { probesMigrations } from './migrations.ts';
 import { createRecorder } from './record.ts';
 import { environmentOf } from './run-now.ts';
@@ -44,6 +44,7 @@ export const probesModule = defineModule({
     const { probes, problems, warnings } = loadProbes(ctx.config.probes);
     for (const problem of problems) ctx.logger.error({ problem }, 'probe definition skipped');
     for (const warning of warnings) ctx.logger.warn({ warning }, 'probe definition runs, but check it');
+    locationSilenceMetric(ctx.registry, ctx.db, ctx.clock, new Set(probes.map(({ definition }) => definition.name)));
     if (ctx.roles.has('api')) {
       registerHeartbeatRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, tokens: heartbeatTokens(probes) });
       registerProbeApi(ctx.http, ctx);

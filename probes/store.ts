@@ -150,6 +150,11 @@ export async function saveProbeStates(tx: Queryable, rows: readonly QuorumRow[])
   );
 }
 
+/** Every location that has reported, with the time after which it counts as silent. */
+export function selectLocationSilence(db: Queryable): Promise<Array<LocationKey & { silentAfter: number | null }>> {
+  return db.query(`select probe, location, ${epochMs('silent_after')} as "silentAfter" from probes_location_status where last_result is not null`);
+}
+
 export interface UptimeBucket {
   probe: string;
   location: string;
