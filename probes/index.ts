@@ -1,7 +1,7 @@
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { registerProbeApi } from './api.ts';
 import { probeCommands } from './cli.ts';
-import { probesConfigSchema } from './config.ts';
+import { PROBE_SCHEDULER_ENV, probeSchedulerConfigSchema, probesConfigSchema, type ProbeSchedulerConfig } from './config.ts';
 import { registerHeartbeatRoutes } from './heartbeats.ts';
 import { loadProbes, type LoadedProbe } from './loader.ts';
 import { localProbeView } from './local.ts';
@@ -9,7 +9,7 @@ import { locationSilenceMetric, probeMetrics } from './metrics.ts';
 import { probesMigrations } from './migrations.ts';
 import { createRecorder } from './record.ts';
 import { environmentOf } from './run-now.ts';
-import { createScheduler, limitsFromEnv } from './scheduler.ts';
+import { createScheduler } from './scheduler.ts';
 
 export type { KindContext, KindOutcome, ProbeResult, ProbeRunContext, ProbeState, ProbeStatus, UptimeDay } from './types.ts';
 export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeConstructor, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
@@ -22,7 +22,7 @@ export { loadProbes } from './loader.ts';
 export { findProbe, runProbeNow } from './run-now.ts';
 export * from './kinds/index.ts';
 export { assert } from './assertions.ts';
-export type { ProbesConfig, ProbesHostConfig } from './config.ts';
+export type { ProbeSchedulerConfig, ProbesConfig, ProbesHostConfig } from './config.ts';
 
 function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {
   return new Set(
@@ -33,7 +33,15 @@ function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {
   );
 }
 
-export const probesModule = defineModule({
+/** The scheduler's limits, a section of its own (`probeScheduler`) beside the list of probes; no components. */
+export const probeSchedulerModule = defineModule({
+  name: 'probe-scheduler',
+  config: { key: 'probeScheduler', schema: probeSchedulerConfigSchema, env: PROBE_SCHEDULER_ENV },
+  migrations: [],
+  setup: () => [],
+});
+
+export const probesModule = defineModule<'probes', typeof probesConfigSchema, { probeScheduler: ProbeSchedulerConfig }>({
   name: 'probes',
   config: { key: 'probes', schema: probesConfigSchema },
   roles: ['probes'],
@@ -51,8 +59,8 @@ export const probesModule = defineModule({
     }
     if (!ctx.roles.has('probes')) return [];
     const metrics = probeMetrics(ctx.registry);
-    const { limits, buffer, problems: limitProblems } = limitsFromEnv(process.env);
-    for (const problem of limitProblems) ctx.logger.error({ problem }, 'probe scheduler limit ignored');
+    const { concurrency, targetConcurrency: perTarget, buffer } = ctx.config.probeScheduler;
+    const limits = { ...(concurrency ? { concurrency } : {}), ...(perTarget ? { perTarget } : {}) };
     const recorder = createRecorder({ db: ctx.db, metrics, logger: ctx.logger, clock: ctx.clock, local: localProbeView(ctx.registry), ...(buffer ? { capacity: buffer } : {}) });
     const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, limits, record: (loaded, run) => recorder.record(loaded, run), store: recorder });
     return [

@@ -13,7 +13,7 @@ import type { Run } from './runner.ts';
 import { period } from './schedule.ts';
 import { silenceAfter } from './state.ts';
 
-/** Results held in memory while the store is unreachable, unless VIGIL_PROBE_BUFFER says otherwise. */
+/** Results held in memory while the store is unreachable, unless `probeScheduler.buffer` (VIGIL_PROBE_BUFFER) says otherwise. */
 export const DEFAULT_BUFFER = 10_000;
 const BATCH = 500;
 /** How long a finished run waits for others to share its write, unless the recorder is told otherwise. */

@@ -31,27 +31,6 @@ export function defaultLimits(concurrency = DEFAULT_CONCURRENCY): SchedulerLimit
   return { concurrency, perTarget: Math.max(1, Math.floor(concurrency / 4)) };
 }
 
-/** The limits set by VIGIL_PROBE_CONCURRENCY and VIGIL_PROBE_TARGET_CONCURRENCY (1 to 10000) and the result buffer of a
- * store outage by VIGIL_PROBE_BUFFER (1 to 1000000), with a sentence for each value out of its range. */
-export function limitsFromEnv(env: Readonly<Record<string, string | undefined>>): { limits: Partial<SchedulerLimits>; buffer?: number; problems: string[] } {
-  const limits: Partial<SchedulerLimits> = {};
-  const problems: string[] = [];
-  const read = (variable: string, max: number): number | undefined => {
-    const text = env[variable];
-    if (text === undefined || text === '') return undefined;
-    const value = Number(text);
-    if (Number.isInteger(value) && value >= 1 && value <= max) return value;
-    problems.push(`${variable}=${JSON.stringify(text)} is not a whole number from 1 to ${max}; the default is used`);
-    return undefined;
-  };
-  for (const [variable, field] of [['VIGIL_PROBE_CONCURRENCY', 'concurrency'], ['VIGIL_PROBE_TARGET_CONCURRENCY', 'perTarget']] as const) {
-    const value = read(variable, 10_000);
-    if (value !== undefined) limits[field] = value;
-  }
-  const buffer = read('VIGIL_PROBE_BUFFER', 1_000_000);
-  return { limits, ...(buffer === undefined ? {} : { buffer }), problems };
-}
-
 export interface SchedulerOptions {
   probes: readonly LoadedProbe[];
   environment: Omit<RunEnvironment, 'signal'>;
