@@ -39,6 +39,8 @@ export interface Recorder {
 interface Entry extends Recorded {
   runId: string;
   settle(): void;
+  /** Held back by an outage (not just waiting for its batch): what the alerts role waits for before it catches up. */
+  held?: boolean;
 }
 
 export interface RecorderOptions {
@@ -76,14 +78,20 @@ export function createRecorder(options: RecorderOptions): Recorder {
   let downSince: number | undefined;
   let droppedInOutage = 0;
 
+  let held = 0;
   const changed = () => {
     metrics.buffered(queue.length);
-    options.local?.setPending(queue.length);
+    options.local?.setPending(held);
+  };
+  const removed = (entries: readonly Entry[]) => {
+    held -= entries.filter((entry) => entry.held).length;
   };
 
   const unavailable = (cause: string) => {
     if (downSince !== undefined) return;
     downSince = clock.now();
+    for (const entry of queue) if (!entry.held) [entry.held, held] = [true, held + 1];
+    changed();
     logger.warn({ cause }, 'the store is unreachable: probes keep running, their results are held in memory until it returns');
   };
 
@@ -119,6 +127,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       }
       const done = new Set(batch);
       queue.splice(0, queue.length, ...queue.filter((entry) => !done.has(entry)));
+      removed(batch);
       for (const entry of batch) entry.settle();
       written += batch.length;
       changed();
@@ -158,9 +167,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const recorded = { result, thresholds: { failureThreshold, successThreshold, quorum, labels, silentAfterMs } };
       options.local?.observe(recorded);
       return new Promise<void>((resolve) => {
-        queue.push({ ...recorded, runId: randomUUID(), settle: resolve });
+        const outage = downSince !== undefined;
+        queue.push({ ...recorded, runId: randomUUID(), settle: resolve, ...(outage ? { held: true } : {}) });
+        if (outage) held += 1;
         if (queue.length > capacity) {
           const overflow = queue.splice(0, queue.length - capacity);
+          removed(overflow);
           for (const entry of overflow) entry.settle();
           droppedInOutage += overflow.length;
           metrics.dropped(overflow.length);
