@@ -110,6 +110,8 @@ export default defineConfig({
         for: '5m',
         labels: { service: 'processing', component: 'events', severity: 'warning' },
       }),
+      // A probe agent that stopped reporting (its location no longer votes in any quorum): one series per probe and location.
+      metricRule({ name: 'probe-location-silent', metric: 'vigil_probe_location_silent', above: 0, labels: { service: 'vigil', component: 'probes', severity: 'warning' } }),
       queueRule({ name: 'transcode-backlog', queue: 'processing.transcode', maxOldestAge: '10m', for: '5m', labels: { service: 'processing', component: 'transcode', severity: 'warning' } }),
     ],
     receivers: {

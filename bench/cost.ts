@@ -3,6 +3,8 @@
 // (targets, load generators) runs on core 1; trials interleaved; CPU seconds per unit of work first, wall time beside.
 // Prints one table of ratios; never passes or fails on time.
 // Usage: node bench/cost.ts [--trials 3] [--window 20] [--rates 100,400] [--idle 60] [--ingest-mb 500] [--only probes,idle,get,ingest]
+//        [--store embedded|postgres] (postgres: the probes rows run on a fresh database of VIGIL_TEST_DATABASE_URL's server,
+//        and the server processes serving Vigil's connections count on Vigil's side)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { answers, cpuSeconds, findBinary, median, memory, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
 
 const { values } = parseArgs({
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '60' },
     'ingest-mb': { type: 'string', default: '500' },
     only: { type: 'string', default: 'probes,idle,get,ingest' },
+    store: { type: 'string', default: 'embedded' },
   },
 });
 const TRIALS = Number(values.trials);
@@ -29,6 +33,8 @@ const RATES = values.rates.split(',').map(Number);
 const IDLE_S = Number(values.idle);
 const INGEST_MB = Number(values['ingest-mb']);
 const ONLY = new Set(values.only.split(','));
+const STORE = values.store === 'postgres' ? 'postgres' : 'embedded';
+const SERVER_URL = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'app', 'bin.js');
@@ -82,25 +88,54 @@ interface Sample {
   wallPerUnit: number;
 }
 
-/** CPU seconds of `pids` per unit of work counted by `work()`, over a window after a warm-up. */
-async function measureWindow(pids: number[], work: () => number, unitsPer: number): Promise<Sample> {
+/** CPU seconds of `pids` (listed after the warm-up, when a function) per unit of work counted by `work()`, over a window after a warm-up. */
+async function measureWindow(pids: number[] | (() => Promise<number[]>), work: () => number, unitsPer: number): Promise<Sample> {
   await sleep(Math.max(5, WINDOW_S / 4));
-  const cpu0 = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const measured = typeof pids === 'function' ? await pids() : pids;
+  // A process that exits within the window (a server backend) counts up to its last reading.
+  const readings = measured.map((pid) => ({ pid, first: cpuSeconds(pid) }));
   const work0 = work();
   const started = performance.now();
   await sleep(WINDOW_S);
-  const cpu1 = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const cpu = readings.reduce((sum, { pid, first }) => {
+    try {
+      return sum + cpuSeconds(pid) - first;
+    } catch {
+      return sum;
+    }
+  }, 0);
   const units = (work() - work0) / unitsPer;
-  return { cpuPerUnit: (cpu1 - cpu0) / units, wallPerUnit: (performance.now() - started) / 1000 / units };
+  return { cpuPerUnit: cpu / units, wallPerUnit: (performance.now() - started) / 1000 / units };
+}
+
+/** A fresh PostgreSQL database for one Vigil, and the server processes (backends) serving its connections. */
+async function postgresDatabase(): Promise<{ url: string; backends(): Promise<number[]>; drop(): Promise<void> }> {
+  const name = `vigil_bench_cost_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: SERVER_URL });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    backends: async () => (await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [name])).rows.map((row) => row.pid),
+    async drop() {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
 }
 
 async function probesVigil(rate: number, target: string, count: () => number): Promise<Sample> {
   const probes = `Array.from({ length: ${rate} }, (_, i) => http({ name: 'bench-' + i, url: '${target}/p/' + i, schedule: '1s', timeout: '5s' }))`;
-  const { vigil } = await startVigil(`probes-${rate}`, `{ probes: ${probes} }`, ['probes']);
+  const database = STORE === 'postgres' ? await postgresDatabase() : undefined;
+  const { vigil } = await startVigil(`probes-${rate}`, `{ probes: ${probes} }`, ['probes'], database ? { DATABASE_URL: database.url } : {});
   try {
-    return await measureWindow([vigil.pid], count, 1000);
+    // On PostgreSQL the work of storing is shared with the server: its backends for Vigil's connections count too.
+    return await measureWindow(async () => [vigil.pid, ...((await database?.backends()) ?? [])], count, 1000);
   } finally {
     await vigil.stop();
+    await database?.drop();
   }
 }
 
@@ -297,7 +332,7 @@ async function ingestRows(): Promise<Row[]> {
 
 const rows: Row[] = [];
 try {
-  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, embedded store`);
+  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, ${STORE === 'postgres' ? 'PostgreSQL store (its backends for Vigil counted)' : 'embedded store'}`);
   if (ONLY.has('probes')) rows.push(...(await probeRows()));
   if (ONLY.has('idle')) rows.push(...(await idleRows()));
   if (ONLY.has('get')) rows.push(...(await getRows()));

@@ -133,7 +133,7 @@ async function throughput(loaded: LoadedProbe, db: Db, store: boolean): Promise<
 /** `count` probes on a 60 s interval through the real scheduler and store; lateness of every run started in the window. */
 async function scale(count: number, url: string, storeUrl: string | undefined): Promise<void> {
   const db = await openStore(`scale-${count}`, storeUrl);
-  if (storeUrl) await db.query('truncate probes_results, probes_location_status, probes_status, probes_uptime_hourly, probes_uptime_daily, probes_claims');
+  if (storeUrl) await db.query('truncate probes_results, probes_location_status, probes_status, probes_uptime_hourly, probes_claims');
   const registry = createRegistry();
   const metrics = probeMetrics(registry);
   const recorder = createRecorder({ db, metrics, logger });

@@ -8,8 +8,9 @@ export const COMPARISONS = ['equals', 'notEquals', 'lessThan', 'greaterThan', 'c
 export type Comparison = (typeof COMPARISONS)[number];
 
 /** What an assertion reads: the response status, a header, the body text, a JSONPath into the body, the run's response
- * time (ms), the certificate's days left, the redirects followed, the text a tcp server sent, the DNS answers or rcode. */
-export const SOURCES = ['status', 'header', 'body', 'json', 'responseTime', 'certDaysLeft', 'redirects', 'received', 'answers', 'rcode'] as const;
+ * time (ms), the certificate's days left, the redirects followed, the text a tcp server sent, the DNS answers or rcode,
+ * and a browser page's title, address and visible text. */
+export const SOURCES = ['status', 'header', 'body', 'json', 'responseTime', 'certDaysLeft', 'redirects', 'received', 'answers', 'rcode', 'title', 'pageUrl', 'text'] as const;
 export type Source = (typeof SOURCES)[number];
 
 export interface Assertion {
@@ -84,6 +85,12 @@ export const assert = {
   answers: () => new Builder({ source: 'answers' }),
   /** The DNS response code: NOERROR, NXDOMAIN, SERVFAIL, ... */
   rcode: () => new Builder({ source: 'rcode' }),
+  /** A browser page's title once the flow ended. */
+  title: () => new Builder({ source: 'title' }),
+  /** A browser page's address once the flow ended (after redirects and navigation). */
+  pageUrl: () => new Builder({ source: 'pageUrl' }),
+  /** A browser page's visible text once the flow ended. */
+  text: () => new Builder({ source: 'text' }),
 };
 
 /** The schema of an assertion list for a kind that observes `sources`; a JSONPath and a regex are compiled here, not at run time. */

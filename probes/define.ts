@@ -21,6 +21,8 @@ export interface ProbeKind<Options extends z.ZodObject = z.ZodObject, Name exten
   /** What the run talks to ("host:port", a server), so the scheduler can budget runs per target; each probe is its own target when absent. */
   target?(options: z.output<Options>): string;
   run(options: z.output<Options>, context: KindContext): Promise<KindOutcome>;
+  /** Problems between fields of valid options ("field: what is wrong"), which one field's schema cannot see. */
+  problems?(options: z.output<Options>): string[];
 }
 
 /** Shortest interval and timeout a probe may have: below these a probe measures the scheduler more than its target. */
@@ -136,9 +138,11 @@ export function defineKind<Options extends z.ZodObject, const Name extends strin
     const options: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(parsed.data as Record<string, unknown>)) (commonKeys.has(key) ? common : options)[key] = value;
     const definition = { ...(common as Common), [PROBE]: true as const, valid: true as const, kind: kind.kind, options: options as z.output<Options>, source };
-    if (definition.locations && definition.quorum > definition.locations.length) {
-      return { [PROBE]: true, valid: false, kind: kind.kind, name: definition.name, source, issues: [`quorum: ${definition.quorum} is more than the ${definition.locations.length} location(s) listed`] };
-    }
+    const issues = [
+      ...(definition.locations && definition.quorum > definition.locations.length ? [`quorum: ${definition.quorum} is more than the ${definition.locations.length} location(s) listed`] : []),
+      ...(kind.problems?.(definition.options) ?? []),
+    ];
+    if (issues.length > 0) return { [PROBE]: true, valid: false, kind: kind.kind, name: definition.name, source, issues };
     return definition;
   };
   return Object.assign(construct, { kind });

@@ -1,15 +1,15 @@
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { registerProbeApi } from './api.ts';
 import { probeCommands } from './cli.ts';
-import { probesConfigSchema } from './config.ts';
+import { PROBE_SCHEDULER_ENV, probeSchedulerConfigSchema, probesConfigSchema, type ProbeSchedulerConfig } from './config.ts';
 import { registerHeartbeatRoutes } from './heartbeats.ts';
 import { loadProbes, type LoadedProbe } from './loader.ts';
 import { localProbeView } from './local.ts';
-import { probeMetrics } from './metrics.ts';
+import { locationSilenceMetric, probeMetrics } from './metrics.ts';
 import { probesMigrations } from './migrations.ts';
 import { createRecorder } from './record.ts';
 import { environmentOf } from './run-now.ts';
-import { createScheduler, limitsFromEnv } from './scheduler.ts';
+import { createScheduler } from './scheduler.ts';
 
 export type { KindContext, KindOutcome, ProbeResult, ProbeRunContext, ProbeState, ProbeStatus, UptimeDay } from './types.ts';
 export type { AnyProbeDefinition, InvalidProbeDefinition, ProbeConstructor, ProbeDefinition, ProbeKind, Schedule } from './define.ts';
@@ -22,7 +22,7 @@ export { loadProbes } from './loader.ts';
 export { findProbe, runProbeNow } from './run-now.ts';
 export * from './kinds/index.ts';
 export { assert } from './assertions.ts';
-export type { ProbesConfig, ProbesHostConfig } from './config.ts';
+export type { ProbeSchedulerConfig, ProbesConfig, ProbesHostConfig } from './config.ts';
 
 function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {
   return new Set(
@@ -33,7 +33,15 @@ function heartbeatTokens(probes: readonly LoadedProbe[]): Set<string> {
   );
 }
 
-export const probesModule = defineModule({
+/** The scheduler's limits, a section of its own (`probeScheduler`) beside the list of probes; no components. */
+export const probeSchedulerModule = defineModule({
+  name: 'probe-scheduler',
+  config: { key: 'probeScheduler', schema: probeSchedulerConfigSchema, env: PROBE_SCHEDULER_ENV },
+  migrations: [],
+  setup: () => [],
+});
+
+export const probesModule = defineModule<'probes', typeof probesConfigSchema, { probeScheduler: ProbeSchedulerConfig }>({
   name: 'probes',
   config: { key: 'probes', schema: probesConfigSchema },
   roles: ['probes'],
@@ -44,14 +52,15 @@ export const probesModule = defineModule({
     const { probes, problems, warnings } = loadProbes(ctx.config.probes);
     for (const problem of problems) ctx.logger.error({ problem }, 'probe definition skipped');
     for (const warning of warnings) ctx.logger.warn({ warning }, 'probe definition runs, but check it');
+    locationSilenceMetric(ctx.registry, ctx.db, ctx.clock, new Set(probes.map(({ definition }) => definition.name)));
     if (ctx.roles.has('api')) {
       registerHeartbeatRoutes(ctx.http, { db: ctx.db, clock: ctx.clock, tokens: heartbeatTokens(probes) });
       registerProbeApi(ctx.http, ctx);
     }
     if (!ctx.roles.has('probes')) return [];
     const metrics = probeMetrics(ctx.registry);
-    const { limits, buffer, problems: limitProblems } = limitsFromEnv(process.env);
-    for (const problem of limitProblems) ctx.logger.error({ problem }, 'probe scheduler limit ignored');
+    const { concurrency, targetConcurrency: perTarget, buffer } = ctx.config.probeScheduler;
+    const limits = { ...(concurrency ? { concurrency } : {}), ...(perTarget ? { perTarget } : {}) };
     const recorder = createRecorder({ db: ctx.db, metrics, logger: ctx.logger, clock: ctx.clock, local: localProbeView(ctx.registry), ...(buffer ? { capacity: buffer } : {}) });
     const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, limits, record: (loaded, run) => recorder.record(loaded, run), store: recorder });
     return [

@@ -11,7 +11,7 @@ export interface LocalProbeView {
   observe(recorded: Recorded): void;
   /** Each probe as this process's locations see it (a quorum larger than they are never reads down). */
   statuses(now: number): ProbeStatus[];
-  /** Results recorded here and not yet in the store. */
+  /** Results recorded here and held back by a store outage, not yet in the store (not those waiting for their next batch). */
   pending(): number;
   setPending(count: number): void;
   /** The recorder wrote these runs to the store. */

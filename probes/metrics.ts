@@ -1,4 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Clock } from '../core/clock.ts';
+import type { Queryable } from '../core/db/index.ts';
+import { selectLocationSilence } from './store.ts';
 import { tracedHistogram } from '../core/telemetry/metrics.ts';
 import type { KindMetrics, ProbeResult } from './types.ts';
 
@@ -98,7 +101,7 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
     registers,
   });
   const waiting = new Gauge({ name: 'vigil_probe_runs_queued', help: 'Runs claimed and waiting for a place under the per-target or global concurrency limit.', registers });
-  const inFlight = new Gauge({ name: 'vigil_probe_runs_in_flight', help: 'Runs of each probe started and not yet recorded (0 or 1).', labelNames: ['probe'], registers });
+  const inFlight = new Gauge({ name: 'vigil_probe_runs_in_flight', help: 'Runs of each probe started and not yet finished (0 or 1); the write to the store follows in the next batch.', labelNames: ['probe'], registers });
   const claimedLocally = new Counter({
     name: 'vigil_probe_runs_claimed_locally_total',
     help: 'Scheduled runs this agent claimed on its own because the store was unreachable, by probe.',
@@ -174,3 +177,27 @@ function mergeMeasured(defaults: KindMetrics | undefined, measured: KindMetrics 
   return { ...defaults, ...measured, ...(defaults.httpPhases ? { httpPhases: { ...defaults.httpPhases, ...measured?.httpPhases } } : {}) };
 }
 
+
+/**
+ * `vigil_probe_location_silent{probe,location}`: 1 while a location that reported a configured probe has sent nothing
+ * for its schedule plus grace (its agent stopped), else 0. Read from the store at each scrape (and each evaluation of a
+ * `metricRule`), so any process with the store sees the agents that went quiet; labels are bounded by the configured
+ * probes and the locations that ran them.
+ */
+export function locationSilenceMetric(registry: Registry, db: Queryable, clock: Clock, probes: ReadonlySet<string>): void {
+  if (registry.getSingleMetric('vigil_probe_location_silent')) return;
+  new Gauge({
+    name: 'vigil_probe_location_silent',
+    help: 'Whether a location stopped reporting a probe (1: nothing for its schedule plus grace), by probe and location.',
+    labelNames: ['probe', 'location'],
+    registers: [registry],
+    async collect() {
+      // Unreadable (the store away): the last values stay.
+      const rows = await selectLocationSilence(db).catch(() => undefined);
+      if (!rows) return;
+      const now = clock.now();
+      this.reset();
+      for (const { probe, location, silentAfter } of rows) if (probes.has(probe)) this.set({ probe, location }, silentAfter !== null && silentAfter < now ? 1 : 0);
+    },
+  });
+}

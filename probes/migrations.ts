@@ -83,4 +83,6 @@ export const probesMigrations: readonly Migration[] = [
   // store went away mid-write) adds no second row and moves no state twice.
   { id: 'probes/019_results_run_id', sql: `alter table probes_results add column run_id uuid` },
   { id: 'probes/020_results_run_id_unique', sql: `create unique index probes_results_run_id on probes_results (run_id)` },
+  // Daily uptime is summed from the hourly rows (kept as long), so each batch writes one rollup instead of two.
+  { id: 'probes/021_uptime_daily_from_hourly', sql: `drop table probes_uptime_daily` },
 ];

@@ -13,16 +13,18 @@ import type { Run } from './runner.ts';
 import { period } from './schedule.ts';
 import { silenceAfter } from './state.ts';
 
-/** Results held in memory while the store is unreachable, unless VIGIL_PROBE_BUFFER says otherwise. */
+/** Results held in memory while the store is unreachable, unless `probeScheduler.buffer` (VIGIL_PROBE_BUFFER) says otherwise. */
 export const DEFAULT_BUFFER = 10_000;
 const BATCH = 500;
+/** How long a finished run waits for others to share its write, unless the recorder is told otherwise. */
+export const DEFAULT_FLUSH_EVERY_MS = 1000;
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 15_000;
 
 export interface Recorder {
   /** Publishes the run's metrics at once and queues it for the store; resolves once it is written, or held because the store is away. */
   record(loaded: LoadedProbe, run: Run): Promise<void>;
-  /** Resolves when nothing is being written (what is left waits for the store to return). */
+  /** Writes what waits for its interval and resolves when nothing is being written (what is left waits for the store to return). */
   idle(): Promise<void>;
   /** When the store stopped taking writes, while it is unreachable. */
   unavailableSince(): number | undefined;
@@ -37,6 +39,8 @@ export interface Recorder {
 interface Entry extends Recorded {
   runId: string;
   settle(): void;
+  /** Held back by an outage (not just waiting for its batch): what the alerts role waits for before it catches up. */
+  held?: boolean;
 }
 
 export interface RecorderOptions {
@@ -47,10 +51,14 @@ export interface RecorderOptions {
   /** Results held at most while the store is away; beyond it the oldest are dropped and counted. */
   capacity?: number;
   local?: LocalProbeView;
+  /** Runs finished within this time are written together, in one transaction (0: each write starts at once). */
+  flushEveryMs?: number;
 }
 
 /**
- * Stores runs in order, in batches, from one queue. While the store is unreachable the queue is held in memory (at
+ * Stores runs in order, in batches, from one queue: the runs that finish within `flushEveryMs` share one transaction
+ * of a few statements, so recording costs per batch, not per run; a crash loses at most the runs of that interval
+ * (and a batch being written). While the store is unreachable the queue is held in memory (at
  * most `capacity` results, the oldest dropped first) and retried with backoff; when the store answers again the
  * queue is written in the order the runs finished, each run once (its run id makes a batch written twice harmless).
  */
@@ -63,18 +71,27 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const listeners: Array<() => Promise<void>> = [];
   let writing: Promise<void> | undefined;
   let retry: TimerHandle | undefined;
+  const flushEveryMs = options.flushEveryMs ?? DEFAULT_FLUSH_EVERY_MS;
+  // Pacing the writes is about cost, not about what the probes decide, so it runs on the real timer: a fake clock in a test does not hold results back.
+  let pacing: NodeJS.Timeout | undefined;
   let retryMs = RETRY_FIRST_MS;
   let downSince: number | undefined;
   let droppedInOutage = 0;
 
+  let held = 0;
   const changed = () => {
     metrics.buffered(queue.length);
-    options.local?.setPending(queue.length);
+    options.local?.setPending(held);
+  };
+  const removed = (entries: readonly Entry[]) => {
+    held -= entries.filter((entry) => entry.held).length;
   };
 
   const unavailable = (cause: string) => {
     if (downSince !== undefined) return;
     downSince = clock.now();
+    for (const entry of queue) if (!entry.held) [entry.held, held] = [true, held + 1];
+    changed();
     logger.warn({ cause }, 'the store is unreachable: probes keep running, their results are held in memory until it returns');
   };
 
@@ -111,6 +128,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       }
       const done = new Set(batch);
       queue.splice(0, queue.length, ...queue.filter((entry) => !done.has(entry)));
+      removed(batch);
       for (const entry of batch) entry.settle();
       written += batch.length;
       changed();
@@ -119,12 +137,21 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   function flush(): void {
+    if (pacing) clearTimeout(pacing);
+    pacing = undefined;
     if (writing || retry) return;
     writing = drain().finally(() => {
       writing = undefined;
-      // Runs recorded while the last batch was being written.
-      if (queue.length > 0 && !retry) flush();
+      // Runs recorded while the last batch was being written wait for the next interval, unless a whole batch is ready.
+      if (queue.length > 0 && !retry) schedule();
     });
+  }
+
+  function schedule(): void {
+    if (flushEveryMs === 0 || queue.length >= BATCH) return flush();
+    if (pacing || writing || retry) return;
+    pacing = setTimeout(flush, flushEveryMs);
+    pacing.unref();
   }
 
   return {
@@ -141,19 +168,23 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const recorded = { result, thresholds: { failureThreshold, successThreshold, quorum, labels, silentAfterMs } };
       options.local?.observe(recorded);
       return new Promise<void>((resolve) => {
-        queue.push({ ...recorded, runId: randomUUID(), settle: resolve });
+        const outage = downSince !== undefined;
+        queue.push({ ...recorded, runId: randomUUID(), settle: resolve, ...(outage ? { held: true } : {}) });
+        if (outage) held += 1;
         if (queue.length > capacity) {
           const overflow = queue.splice(0, queue.length - capacity);
+          removed(overflow);
           for (const entry of overflow) entry.settle();
           droppedInOutage += overflow.length;
           metrics.dropped(overflow.length);
         }
         changed();
-        if (downSince === undefined || !retry) flush();
+        if (downSince === undefined || !retry) schedule();
         else resolve();
       });
     },
     async idle() {
+      if (pacing) flush();
       while (writing) await writing;
     },
     unavailableSince: () => downSince,

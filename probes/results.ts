@@ -5,7 +5,7 @@ import { nextLocationState, quorumState, type StateThresholds } from './state.ts
 import {
   addUptime, deleteClaimsBefore, deleteResultsBefore, deleteResultsBeyond, deleteRollupsBefore, insertClaims, insertResults, lockLocationStates,
   lockProbeStates, saveLocationStates, saveProbeStates, screenshotsBefore, selectDailyUptime, selectLocationVotes, selectRecentResults, selectStatuses,
-  type LocationKey, type UptimeBucket,
+  type LocationKey, type StoredLocationState, type UptimeBucket,
 } from './store.ts';
 import type { ProbeResult, ProbeStatus, UptimeDay } from './types.ts';
 
@@ -49,12 +49,13 @@ export async function recordResults(db: Db, batch: readonly Recorded[]): Promise
     const ordered = identified.filter((item) => inserted.has(item.runId));
     if (ordered.length === 0) return;
     const keys = new Map(ordered.map(({ result }) => [`${result.probe}\0${result.location}`, { probe: result.probe, location: result.location, kind: result.kind, at: result.startedAt }]));
-    const locations = new Map((await lockLocationStates(tx, [...keys.values()].sort(byProbeAndLocation))).map((row) => [`${row.probe}\0${row.location}`, row]));
+    const locked = new Map((await lockLocationStates(tx, [...keys.values()].sort(byProbeAndLocation))).map((row) => [`${row.probe}\0${row.location}`, row]));
+    const locations = new Map<string, StoredLocationState>();
     for (const { result, thresholds } of ordered) {
       const key = `${result.probe}\0${result.location}`;
-      const previous = locations.get(key)!;
-      const next = nextLocationState(previous.lastResult ? previous : undefined, { success: result.success, degraded: result.degraded ?? false, at: result.startedAt }, thresholds);
-      locations.set(key, { ...previous, ...next, kind: result.kind, labels: thresholds.labels, lastResult: result, updatedAt: result.startedAt, silentAfter: result.startedAt + thresholds.silentAfterMs });
+      const row = locked.get(key)!;
+      const next = nextLocationState(locations.get(key) ?? (row.reported ? row : undefined), { success: result.success, degraded: result.degraded ?? false, at: result.startedAt }, thresholds);
+      locations.set(key, { probe: result.probe, location: result.location, ...next, kind: result.kind, labels: thresholds.labels, lastResult: result, updatedAt: result.startedAt, silentAfter: result.startedAt + thresholds.silentAfterMs });
     }
     await saveLocationStates(tx, [...locations.values()]);
     const probes = [...new Set(ordered.map((item) => item.result.probe))];
@@ -78,7 +79,7 @@ function uptimeBuckets(results: readonly ProbeResult[]): UptimeBucket[] {
   for (const result of results) {
     const hour = Math.floor(result.startedAt / HOUR) * HOUR;
     const key = `${result.probe}\0${result.location}\0${hour}`;
-    const bucket = buckets.get(key) ?? { probe: result.probe, location: result.location, hour, day: dayOf(hour), checks: 0, successes: 0 };
+    const bucket = buckets.get(key) ?? { probe: result.probe, location: result.location, hour, checks: 0, successes: 0 };
     bucket.checks += 1;
     bucket.successes += result.success ? 1 : 0;
     buckets.set(key, bucket);

@@ -36,7 +36,7 @@ export function findProbe(entries: readonly unknown[], name: string): LoadedProb
 export async function runProbeNow(ctx: ProbeRunContext, name: string): Promise<ProbeResult> {
   const loaded = findProbe(ctx.config.probes, name);
   const run = await runProbe(loaded.definition, loaded.kind, environmentOf(ctx));
-  const recorder = createRecorder({ db: ctx.db, metrics: probeMetrics(ctx.registry), logger: ctx.logger });
+  const recorder = createRecorder({ db: ctx.db, metrics: probeMetrics(ctx.registry), logger: ctx.logger, flushEveryMs: 0 });
   await recorder.record(loaded, run);
   await recorder.stop();
   return run.result;

@@ -71,15 +71,16 @@ async function attempt(definition: ProbeDefinition, kind: ProbeKind, context: Ki
   const controller = new AbortController();
   const stop = () => controller.abort(context.signal.reason);
   context.signal.addEventListener('abort', stop, { once: true });
-  const timeout = new AttemptTimeout(`timed out after ${formatDuration(definition.timeout)}`);
-  const timer = context.clock.setTimeout(() => controller.abort(timeout), definition.timeout);
+  // Made only when the timer fires: an error captures a stack, which most runs never need.
+  let timeout: AttemptTimeout | undefined;
+  const timer = context.clock.setTimeout(() => controller.abort((timeout = new AttemptTimeout(`timed out after ${formatDuration(definition.timeout)}`))), definition.timeout);
   const observed: KindMetrics = {};
   const running = kind.run(definition.options, { ...context, signal: controller.signal, observed });
   try {
     const outcome = await Promise.race([running, abandonAfterGrace(controller.signal, context, running)]);
     return { ...outcome, metrics: { ...observed, ...outcome.metrics } };
   } catch (error) {
-    if (controller.signal.reason === timeout) return { success: false, reason: timeout.message, failure: 'timeout', metrics: observed };
+    if (timeout && controller.signal.reason === timeout) return { success: false, reason: timeout.message, failure: 'timeout', metrics: observed };
     return { success: false, reason: describeError(error), failure: failureCategory(error), metrics: observed };
   } finally {
     timer.cancel();

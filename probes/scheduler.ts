@@ -14,6 +14,10 @@ import { hash, timetable, type Timetable } from './schedule.ts';
 export const DEFAULT_CONCURRENCY = 64;
 const PRUNE_EVERY_MS = 3_600_000;
 const START_WINDOW_MS = 30_000;
+/** A slot is claimed this long before it is due, so the claims of many probes share a statement without delaying a run. */
+const CLAIM_AHEAD_MS = 1000;
+/** Claims asked for within this time are written in one statement. */
+const CLAIM_WINDOW_MS = 200;
 
 export interface SchedulerLimits {
   /** Runs in flight at once over every target. */
@@ -25,27 +29,6 @@ export interface SchedulerLimits {
 /** The limits when none are given: a target may take a quarter of the pool. */
 export function defaultLimits(concurrency = DEFAULT_CONCURRENCY): SchedulerLimits {
   return { concurrency, perTarget: Math.max(1, Math.floor(concurrency / 4)) };
-}
-
-/** The limits set by VIGIL_PROBE_CONCURRENCY and VIGIL_PROBE_TARGET_CONCURRENCY (1 to 10000) and the result buffer of a
- * store outage by VIGIL_PROBE_BUFFER (1 to 1000000), with a sentence for each value out of its range. */
-export function limitsFromEnv(env: Readonly<Record<string, string | undefined>>): { limits: Partial<SchedulerLimits>; buffer?: number; problems: string[] } {
-  const limits: Partial<SchedulerLimits> = {};
-  const problems: string[] = [];
-  const read = (variable: string, max: number): number | undefined => {
-    const text = env[variable];
-    if (text === undefined || text === '') return undefined;
-    const value = Number(text);
-    if (Number.isInteger(value) && value >= 1 && value <= max) return value;
-    problems.push(`${variable}=${JSON.stringify(text)} is not a whole number from 1 to ${max}; the default is used`);
-    return undefined;
-  };
-  for (const [variable, field] of [['VIGIL_PROBE_CONCURRENCY', 'concurrency'], ['VIGIL_PROBE_TARGET_CONCURRENCY', 'perTarget']] as const) {
-    const value = read(variable, 10_000);
-    if (value !== undefined) limits[field] = value;
-  }
-  const buffer = read('VIGIL_PROBE_BUFFER', 1_000_000);
-  return { limits, ...(buffer === undefined ? {} : { buffer }), problems };
 }
 
 export interface SchedulerOptions {
@@ -68,6 +51,8 @@ interface Entry {
   target: Target;
   timer?: TimerHandle;
   startTimer?: TimerHandle;
+  /** The claim of the next slot, asked for ahead of it. */
+  claim?: { slot: number; won: Promise<boolean> };
   /** idle → claiming → queued (waiting for its target's or the pool's budget) → running → idle. */
   phase: 'idle' | 'claiming' | 'queued' | 'running';
 }
@@ -104,7 +89,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
   const claims = batcher(async (slots: Array<{ probe: string; slot: number }>) => {
     const won = await claimSlots(options.db, location, slots);
     return slots.map(({ probe, slot }) => won.has(`${probe}\0${slot}`));
-  });
+  }, CLAIM_WINDOW_MS);
   /** Slots claimed without the store, written to it when it returns. */
   const localClaims: Array<{ probe: string; slot: number }> = [];
   let stopped = false;
@@ -135,9 +120,31 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
     }
   });
 
+  /** Whether this agent won the slot; while the store is unreachable every slot is claimed locally. */
+  const claim = async (entry: Entry, slot: number): Promise<boolean> => {
+    if (options.store?.unavailableSince() !== undefined) return claimLocally(entry, slot);
+    try {
+      return await claims.add({ probe: entry.name, slot });
+    } catch (error) {
+      if (options.store && asDependencyUnavailable(error)) {
+        options.store.markUnavailable();
+        return claimLocally(entry, slot);
+      }
+      digest.note(`${entry.name}\0claim`, (count) => ({ message: `could not claim ${count === 1 ? 'a scheduled run' : `${count} more scheduled runs`} of probe ${entry.name}: ${(error as Error).message}`, fields: { probe: entry.name } }));
+      return false;
+    }
+  };
+
+  // The slot is claimed CLAIM_AHEAD_MS before it is due (a slot this agent then skips, its previous run still going, is not run elsewhere in the location).
   const arm = (entry: Entry, after: number) => {
     const slot = entry.timetable.next(after);
-    entry.timer = clock.setTimeout(() => void due(entry, slot), Math.max(0, slot - clock.now()));
+    const whenDue = () => {
+      entry.claim = { slot, won: claim(entry, slot) };
+      entry.timer = clock.setTimeout(() => void due(entry, slot), Math.max(0, slot - clock.now()));
+    };
+    const claimAt = slot - CLAIM_AHEAD_MS;
+    if (claimAt <= clock.now()) whenDue();
+    else entry.timer = clock.setTimeout(whenDue, claimAt - clock.now());
   };
 
   const skip = (entry: Entry, reason: 'overlap' | 'queued' | 'claimed') => {
@@ -147,23 +154,13 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
 
   const due = async (entry: Entry, slot: number, rearm = true) => {
     if (stopped) return;
+    const claimed = entry.claim?.slot === slot ? entry.claim.won : undefined;
     // After a stall (suspend, a blocked loop) the slots already missed are skipped, not run in a burst.
     if (rearm) arm(entry, Math.max(slot, clock.now()));
     if (entry.phase === 'running') return skip(entry, 'overlap');
     if (entry.phase !== 'idle') return skip(entry, 'queued');
     entry.phase = 'claiming';
-    let won = false;
-    if (options.store?.unavailableSince() !== undefined) won = claimLocally(entry, slot);
-    else {
-      try {
-        won = await claims.add({ probe: entry.name, slot });
-      } catch (error) {
-        if (options.store && asDependencyUnavailable(error)) {
-          options.store.markUnavailable();
-          won = claimLocally(entry, slot);
-        } else digest.note(`${entry.name}\0claim`, (count) => ({ message: `could not claim ${count === 1 ? 'a scheduled run' : `${count} more scheduled runs`} of probe ${entry.name}: ${(error as Error).message}`, fields: { probe: entry.name } }));
-      }
-    }
+    const won = await (claimed ?? claim(entry, slot));
     if (!won || stopped) {
       entry.phase = 'idle';
       if (!won) skip(entry, 'claimed');
@@ -199,11 +196,14 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
 
   const execute = async (entry: Entry, slot: number) => {
     options.metrics.scheduled(entry.name, Math.max(0, clock.now() - slot) / 1000);
+    const notRecorded = (error: unknown) =>
+      digest.note(`${entry.name}\0record`, (count) => ({ message: `${count === 1 ? 'a run' : `${count} more runs`} of probe ${entry.name} could not be recorded: ${(error as Error).message}`, fields: { probe: entry.name } }));
     try {
       const run = await runProbe(entry.loaded.definition, entry.loaded.kind, { ...options.environment, signal: stopController.signal });
-      await options.record(entry.loaded, run);
+      // The next slot does not wait for the write: the recorder batches runs over an interval.
+      options.record(entry.loaded, run).catch(notRecorded);
     } catch (error) {
-      digest.note(`${entry.name}\0record`, (count) => ({ message: `${count === 1 ? 'a run' : `${count} more runs`} of probe ${entry.name} could not be recorded: ${(error as Error).message}`, fields: { probe: entry.name } }));
+      notRecorded(error);
     } finally {
       options.metrics.finished(entry.name);
     }

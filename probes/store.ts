@@ -19,6 +19,8 @@ function valuesList(rows: ReadonlyArray<readonly unknown[]>, params: unknown[], 
 }
 
 const plain = (param: string) => param;
+/** The UTC day of an hourly bucket: days are summed from the hours, not stored twice. */
+const UTC_DAY = `(hour at time zone 'UTC')::date`;
 const typed = (type: string) => (param: string) => `${param}::${type}`;
 
 /** Inserts the results whose run id is not stored yet; returns the run ids inserted now. */
@@ -51,26 +53,39 @@ export interface StoredLocationState extends LocationState, LocationKey {
   silentAfter: number | null;
 }
 
-/** Creates the missing rows (state unknown) and locks every row of `keys`, in one order so concurrent agents queue instead of deadlocking. */
-export async function lockLocationStates(tx: Queryable, keys: ReadonlyArray<LocationKey & { kind: string; at: number }>): Promise<StoredLocationState[]> {
+/** What the state machine reads of a location row before recording: its counters, and whether it has reported yet. */
+export interface LockedLocationState extends LocationState, LocationKey {
+  reported: boolean;
+}
+
+/** Locks every row of `keys`, creating the missing ones (state unknown) first, in one order so concurrent agents queue
+ * instead of deadlocking. Once the rows exist (every batch after a probe's first) this is one statement. */
+export async function lockLocationStates(tx: Queryable, keys: ReadonlyArray<LocationKey & { kind: string; at: number }>): Promise<LockedLocationState[]> {
+  const locked = await selectLocationStatesForUpdate(tx, keys);
+  if (locked.length === keys.length) return locked;
+  const present = new Set(locked.map((row) => `${row.probe}\0${row.location}`));
+  const missing = keys.filter((key) => !present.has(`${key.probe}\0${key.location}`));
   const params: unknown[] = [];
-  const rows = keys.map((key) => [key.probe, key.location, key.kind, key.at]);
+  const rows = missing.map((key) => [key.probe, key.location, key.kind, key.at]);
   await tx.query(
     `insert into probes_location_status (probe, location, kind, labels, state, since, consecutive_failures, consecutive_successes, updated_at)
      select probe, location, kind, '{}'::jsonb, 'unknown', at, 0, 0, at from (values ${valuesList(rows, params, [plain, plain, plain, toTime])}) as v (probe, location, kind, at)
      on conflict (probe, location) do nothing`,
     params,
   );
-  const keyParams: unknown[] = [];
-  const keyRows = valuesList(keys.map((key) => [key.probe, key.location]), keyParams, [typed('text'), typed('text')]);
-  return tx.query<StoredLocationState>(
-    `select s.probe, s.location, s.kind, s.labels, s.state, ${epochMs('s.since')} as "since",
-            s.consecutive_failures as "consecutiveFailures", s.consecutive_successes as "consecutiveSuccesses",
-            s.last_result as "lastResult", ${epochMs('s.updated_at')} as "updatedAt", ${epochMs('s.silent_after')} as "silentAfter"
+  return [...locked, ...(await selectLocationStatesForUpdate(tx, missing))];
+}
+
+function selectLocationStatesForUpdate(tx: Queryable, keys: readonly LocationKey[]): Promise<LockedLocationState[]> {
+  const params: unknown[] = [];
+  const keyRows = valuesList(keys.map((key) => [key.probe, key.location]), params, [typed('text'), typed('text')]);
+  return tx.query<LockedLocationState>(
+    `select s.probe, s.location, s.state, ${epochMs('s.since')} as "since",
+            s.consecutive_failures as "consecutiveFailures", s.consecutive_successes as "consecutiveSuccesses", s.last_result is not null as "reported"
        from probes_location_status s join (values ${keyRows}) as k (probe, location) on k.probe = s.probe and k.location = s.location
       order by s.probe, s.location
         for update of s`,
-    keyParams,
+    params,
   );
 }
 
@@ -135,11 +150,15 @@ export async function saveProbeStates(tx: Queryable, rows: readonly QuorumRow[])
   );
 }
 
+/** Every location that has reported, with the time after which it counts as silent. */
+export function selectLocationSilence(db: Queryable): Promise<Array<LocationKey & { silentAfter: number | null }>> {
+  return db.query(`select probe, location, ${epochMs('silent_after')} as "silentAfter" from probes_location_status where last_result is not null`);
+}
+
 export interface UptimeBucket {
   probe: string;
   location: string;
   hour: number;
-  day: string;
   checks: number;
   successes: number;
 }
@@ -153,22 +172,6 @@ export async function addUptime(tx: Queryable, buckets: readonly UptimeBucket[])
      values ${valuesList(sorted.map((b) => [b.probe, b.location, b.hour, b.checks, b.successes]), hourly, [plain, plain, toTime, typed('int'), typed('int')])}
      on conflict (probe, location, hour) do update set checks = u.checks + excluded.checks, successes = u.successes + excluded.successes`,
     hourly,
-  );
-  const days = new Map<string, UptimeBucket>();
-  for (const bucket of sorted) {
-    const key = `${bucket.probe}\0${bucket.location}\0${bucket.day}`;
-    const day = days.get(key);
-    if (day) {
-      day.checks += bucket.checks;
-      day.successes += bucket.successes;
-    } else days.set(key, { ...bucket });
-  }
-  const daily: unknown[] = [];
-  await tx.query(
-    `insert into probes_uptime_daily as u (probe, location, day, checks, successes)
-     values ${valuesList([...days.values()].map((b) => [b.probe, b.location, b.day, b.checks, b.successes]), daily, [plain, plain, typed('date'), typed('int'), typed('int')])}
-     on conflict (probe, location, day) do update set checks = u.checks + excluded.checks, successes = u.successes + excluded.successes`,
-    daily,
   );
 }
 
@@ -190,8 +193,8 @@ export function selectStatuses(db: Queryable): Promise<StatusRow[]> {
 
 export function selectDailyUptime(db: Queryable, probe: string, firstDay: string, lastDay: string): Promise<Array<{ day: string; checks: number; successes: number }>> {
   return db.query(
-    `select to_char(day, 'YYYY-MM-DD') as day, sum(checks)::int as checks, sum(successes)::int as successes from probes_uptime_daily
-      where probe = $1 and day between $2::date and $3::date group by day`,
+    `select to_char(${UTC_DAY}, 'YYYY-MM-DD') as day, sum(checks)::int as checks, sum(successes)::int as successes from probes_uptime_hourly
+      where probe = $1 and hour >= $2::date at time zone 'UTC' and hour < ($3::date + 1) at time zone 'UTC' group by 1`,
     [probe, firstDay, lastDay],
   );
 }
@@ -254,7 +257,6 @@ export async function screenshotsBefore(db: Queryable, before: number): Promise<
 
 export async function deleteRollupsBefore(db: Queryable, before: number): Promise<void> {
   await db.query(`delete from probes_uptime_hourly where hour < ${toTime('$1')}`, [before]);
-  await db.query(`delete from probes_uptime_daily where day < (${toTime('$1')} at time zone 'UTC')::date`, [before]);
 }
 
 export async function deleteClaimsBefore(db: Queryable, before: number): Promise<void> {
@@ -368,8 +370,8 @@ export async function selectUptime(db: Queryable, probe: string, resolution: 'ho
           [probe, from],
         )
       : await db.query<{ start: string; checks: string | number; successes: string | number }>(
-          `select to_char(day, 'YYYY-MM-DD') as start, sum(checks) as checks, sum(successes) as successes from probes_uptime_daily
-            where probe = $1 and day >= $2::date group by day order by day`,
+          `select to_char(${UTC_DAY}, 'YYYY-MM-DD') as start, sum(checks) as checks, sum(successes) as successes from probes_uptime_hourly
+            where probe = $1 and hour >= $2::date at time zone 'UTC' group by 1 order by 1`,
           [probe, new Date(from).toISOString().slice(0, 10)],
         );
   return rows.map((row) => ({

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Page } from 'playwright-core';
 import { z } from 'zod';
 import { formatDuration } from '../../core/config/duration.ts';
+import { assertionsSchema, firstFailure } from '../assertions.ts';
 import { defineKind, urlTarget } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
@@ -23,6 +24,8 @@ const options = z.strictObject({
   /** Declarative steps after the load: click, fill, goto, waitFor (a selector), expectText (text on the page). */
   steps: z.array(step).default([]),
   script: z.custom<BrowserScript>((value) => typeof value === 'function', 'a function (page) => Promise<void>').optional(),
+  /** Checks once the flow ended, built with `assert`: status (of the page load), title, pageUrl, text (visible), responseTime (ms from the start of the page load to the end of the flow). */
+  assertions: assertionsSchema(['status', 'title', 'pageUrl', 'text', 'responseTime']),
   /** Where failure screenshots go. */
   screenshotDir: z.string().min(1).default('.vigil/screenshots'),
 });
@@ -35,6 +38,9 @@ class StepFailure extends Error {
     super(`${where}: ${playwrightReason(error)}`);
   }
 }
+
+/** An assertion on the page that did not hold; its message names the assertion, the expected and the actual value. */
+class AssertionFailure extends Error {}
 
 /** Loads a page (and runs a flow) in the system Chromium through Playwright; navigation timings, a screenshot on failure. */
 export const browser = defineKind({
@@ -80,11 +86,20 @@ export const browser = defineKind({
           });
         }
         if (config.steps.length > 0 || config.script) timings.flow = since(flowStart, performance.now());
-        return { success: true, timings, details: { title: await page.title() } };
+        const title = await page.title();
+        const responseTime = since(loadStart, performance.now());
+        if (config.assertions.length > 0) {
+          // The visible text is read only when an assertion asks for it.
+          const text = config.assertions.some((assertion) => assertion.source === 'text') ? await page.locator('body').innerText({ timeout: remaining() }) : '';
+          const observed = { status: response.status(), title, pageUrl: page.url(), text, responseTime };
+          const failed = firstFailure(config.assertions, (assertion) => observed[assertion.source as keyof typeof observed] ?? null);
+          if (failed) throw new AssertionFailure(failed);
+        }
+        return { success: true, timings, details: { title } };
       } catch (error) {
         const screenshot = context.signal.aborted ? undefined : await keepScreenshot(page, config.screenshotDir, context.probe, Math.max(500, reserve / 2));
         const timedOut = context.signal.aborted || (error instanceof Error && /Timeout \d+ms exceeded/.test(error.message));
-        return { success: false, failure: timedOut ? 'timeout' : 'browser', reason: (error as Error).message.split('\n')[0], timings, details: screenshot ? { screenshot } : {} };
+        return { success: false, failure: error instanceof AssertionFailure ? 'assertion' : timedOut ? 'timeout' : 'browser', reason: (error as Error).message.split('\n')[0], timings, details: screenshot ? { screenshot } : {} };
       }
     } finally {
       context.signal.removeEventListener('abort', close);

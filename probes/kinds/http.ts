@@ -4,6 +4,7 @@ import tls, { type DetailedPeerCertificate } from 'node:tls';
 import { Agent, request, type Dispatcher } from 'undici';
 import { z } from 'zod';
 import { redactUrl } from '../../core/config/index.ts';
+import { secret } from '../../core/config/secret.ts';
 import { duration } from '../../core/config/duration.ts';
 import { defineKind, urlTarget } from '../define.ts';
 import { assert, assertionsSchema, firstFailure, readJsonPath, type Assertion } from '../assertions.ts';
@@ -11,6 +12,8 @@ import type { KindMetrics, KindOutcome } from '../types.ts';
 import { since } from './abort.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Handed to the run's agent when it is closed: one error for every run, as making one per run (its stack) costs more than the request. */
+const RUN_OVER = new Error('the probe run is over');
 const DAY_MS = 86_400_000;
 
 const options = z.strictObject({
@@ -46,9 +49,56 @@ const options = z.strictObject({
       insecure: z.boolean().default(false),
       /** Fail when the earliest certificate in the chain expires in fewer days. */
       minDaysLeft: z.number().min(0).optional(),
+      ...trustFields('tls.'),
     })
+    .refine((value) => (value.cert === undefined) === (value.key === undefined), 'tls.cert and tls.key go together: give both for a client certificate, or neither')
     .default({ insecure: false }),
+  ipFamily: ipFamilyField(),
+  /** An HTTP proxy (http://[user:password@]host:port) the request is tunnelled through with CONNECT; each run opens its own tunnel. */
+  proxy: secret()
+    .refine((value) => proxyProblem(value.reveal()) === undefined, { error: (issue) => proxyProblem((issue.input as { reveal(): string }).reveal()) ?? 'invalid proxy' })
+    .optional(),
 });
+
+/** A private authority and a client certificate, as the http (`tls.ca`, ...) and tcp (`ca`, ...) kinds take them. */
+export function trustFields(prefix: string) {
+  return {
+    /** PEM certificate(s) of the authority the server's chain must lead to, instead of the system's. */
+    ca: pem(`${prefix}ca`, 'CERTIFICATE').optional(),
+    /** Client certificate (PEM) presented to servers that ask for one (mutual TLS); needs `key`. */
+    cert: pem(`${prefix}cert`, 'CERTIFICATE').optional(),
+    /** Private key (PEM) of `cert`; kept secret. */
+    key: secret()
+      .refine((value) => /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value.reveal()), `${prefix}key is not a PEM private key (it starts with -----BEGIN PRIVATE KEY-----)`)
+      .optional(),
+  };
+}
+
+/** Connect over IPv4 or IPv6 only (the host name is resolved for that family); both when absent. */
+export function ipFamilyField() {
+  return z.literal([4, 6], { error: 'ipFamily is 4 or 6' }).optional();
+}
+
+/** The problem of asking for one family while naming an address of the other (it would connect over its own family). */
+export function familyProblem(host: string, family: 4 | 6 | undefined): string[] {
+  const literal = net.isIP(host.replace(/^\[|\]$/g, ''));
+  return family && literal && literal !== family ? [`ipFamily: ipFamily is ${family} but the host ${host} is an IPv${literal} address`] : [];
+}
+
+function pem(field: string, label: string) {
+  return z.string().refine((value) => value.includes(`-----BEGIN ${label}-----`), `${field} is not PEM text (it contains -----BEGIN ${label}-----); read the file with readFileSync(path, 'utf8')`);
+}
+
+function proxyProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 'proxy is not a URL: write it as http://host:port';
+  }
+  if (parsed.protocol !== 'http:') return `proxy uses ${parsed.protocol.slice(0, -1)}; an http:// proxy (HTTP CONNECT) is supported`;
+  return undefined;
+}
 
 type Options = z.output<typeof options>;
 
@@ -67,6 +117,7 @@ export const http = defineKind({
   kind: 'http',
   options,
   target: (config) => (config.url.startsWith('/') ? 'self' : urlTarget(config.url)),
+  problems: (config) => familyProblem(URL.canParse(config.url) ? new URL(config.url).hostname : '', config.ipFamily),
   async run(config, context) {
     const start = performance.now();
     const marks: Marks = { start };
@@ -96,7 +147,7 @@ export const http = defineKind({
         return judge(config, { status: response.statusCode, headers: response.headers, body: text, url, redirects }, timings, marks.certExpiry, { ...observed, httpSsl: url.startsWith('https:') });
       }
     } finally {
-      await agent.destroy().catch(() => {});
+      await agent.destroy(RUN_OVER).catch(() => {});
     }
   },
 });
@@ -130,24 +181,37 @@ function timedConnector(config: Options, marks: Marks, observed: KindMetrics, si
     const host = target.hostname.replace(/^\[|\]$/g, '');
     const secure = target.protocol === 'https:';
     const port = Number(target.port) || (secure ? 443 : 80);
-    const socket = secure
-      ? tls.connect({ host, port, servername: net.isIP(host) ? '' : (target.servername ?? host), rejectUnauthorized: !config.tls.insecure, ALPNProtocols: ['http/1.1'] })
-      : net.connect({ host, port });
+    const family = config.ipFamily ? { family: config.ipFamily } : {};
+    const tlsOptions: tls.ConnectionOptions = {
+      servername: net.isIP(host) ? '' : (target.servername ?? host),
+      rejectUnauthorized: !config.tls.insecure,
+      ALPNProtocols: ['http/1.1'],
+      ...(config.tls.ca ? { ca: config.tls.ca } : {}),
+      ...(config.tls.cert && config.tls.key ? { cert: config.tls.cert, key: config.tls.key.reveal() } : {}),
+    };
+    const proxy = config.proxy ? new URL(config.proxy.reveal()) : undefined;
+    // Through a proxy the first socket goes to the proxy; the timings and address are the proxy's, the TLS is the target's.
+    const first = proxy
+      ? net.connect({ host: proxy.hostname.replace(/^\[|\]$/g, ''), port: Number(proxy.port) || 80, ...family })
+      : secure
+        ? tls.connect({ host, port, ...family, ...tlsOptions })
+        : net.connect({ host, port, ...family });
+    let socket: net.Socket = first;
     const onAbort = () => socket.destroy(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });
-    if (net.isIP(host)) Object.assign(observed, { dnsLookupSeconds: 0, ...addressFigures(host) });
-    socket.once('lookup', (_error: Error | null, address: string) => {
+    const connectedHost = proxy ? proxy.hostname.replace(/^\[|\]$/g, '') : host;
+    if (net.isIP(connectedHost)) Object.assign(observed, { dnsLookupSeconds: 0, ...addressFigures(connectedHost) });
+    first.once('lookup', (_error: Error | null, address: string) => {
       marks.resolved = performance.now();
       Object.assign(observed, { dnsLookupSeconds: (marks.resolved - marks.start) / 1000, ...addressFigures(address) });
     });
-    socket.once('connect', () => (marks.connected = performance.now()));
-    const onError = (error: Error) => {
+    first.once('connect', () => (marks.connected = performance.now()));
+    const fail = (error: Error) => {
       signal.removeEventListener('abort', onAbort);
       callback(error, null);
     };
-    socket.once('error', onError);
-    socket.once(secure ? 'secureConnect' : 'connect', () => {
-      socket.removeListener('error', onError);
+    const ready = () => {
+      socket.removeListener('error', fail);
       signal.removeEventListener('abort', onAbort);
       if (secure) {
         marks.secured = performance.now();
@@ -156,8 +220,60 @@ function timedConnector(config: Options, marks: Marks, observed: KindMetrics, si
         Object.assign(observed, tlsFigures(tlsSocket));
       }
       callback(null, socket);
+    };
+    first.once('error', fail);
+    if (!proxy) {
+      first.once(secure ? 'secureConnect' : 'connect', ready);
+      return;
+    }
+    first.once('connect', () => {
+      openTunnel(first, proxy, host, port).then(
+        () => {
+          marks.connected = performance.now();
+          if (!secure) return ready();
+          first.removeListener('error', fail);
+          socket = tls.connect({ socket: first, ...tlsOptions });
+          socket.once('error', fail);
+          socket.once('secureConnect', ready);
+        },
+        (error: Error) => {
+          first.destroy();
+          fail(error);
+        },
+      );
     });
   };
+}
+
+/** Asks the proxy on `socket` for a tunnel to host:port (HTTP CONNECT); resolves once it answers 2xx. */
+function openTunnel(socket: net.Socket, proxy: URL, host: string, port: number): Promise<void> {
+  const authority = `${net.isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  const credentials = proxy.username ? `Proxy-Authorization: Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}\r\n` : '';
+  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${credentials}\r\n`);
+  return new Promise((resolve, reject) => {
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (head.length > 16_384) done(new Error(`the proxy ${proxy.host} sent no answer to CONNECT`));
+        return;
+      }
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+      // Bytes after the answer belong to the tunnel: none are expected before the client speaks first.
+      if (status >= 200 && status < 300) done();
+      else done(new Error(`the proxy ${proxy.host} refused the tunnel to ${authority}: ${status ? `status ${status}` : 'not an HTTP answer'}`));
+    };
+    const onClose = () => done(new Error(`the proxy ${proxy.host} closed the connection before opening the tunnel to ${authority}`));
+    const done = (error?: Error) => {
+      socket.removeListener('data', onData);
+      socket.removeListener('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    socket.on('data', onData);
+    socket.once('close', onClose);
+  });
 }
 
 /** probe_ip_protocol and probe_ip_addr_hash of an address: FNV-1a (32 bit) over its 4 or 16 bytes, as blackbox_exporter hashes it. */

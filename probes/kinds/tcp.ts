@@ -6,7 +6,7 @@ import { formatDuration } from '../../core/config/duration.ts';
 import { assertionsSchema, firstFailure } from '../assertions.ts';
 import { defineKind } from '../define.ts';
 import { since } from './abort.ts';
-import { addressFigures, tlsFigures } from './http.ts';
+import { addressFigures, familyProblem, ipFamilyField, tlsFigures, trustFields } from './http.ts';
 
 const options = z.strictObject({
   host: z.string().min(1),
@@ -14,6 +14,9 @@ const options = z.strictObject({
   /** Wrap the connection in TLS (certificate verified unless `insecure`). */
   tls: z.boolean().default(false),
   insecure: z.boolean().default(false),
+  /** With `tls`: a private authority (`ca`) and a client certificate (`cert` + `key`), PEM text. */
+  ...trustFields(''),
+  ipFamily: ipFamilyField(),
   /** Text written after connecting (e.g. "PING\r\n"). */
   send: z.string().optional(),
   /** Text the server must send back (a banner or the answer to `send`). */
@@ -27,13 +30,20 @@ export const tcp = defineKind({
   kind: 'tcp',
   options,
   target: (config) => `${config.host}:${config.port}`,
+  problems: (config) => [
+    ...familyProblem(config.host, config.ipFamily),
+    ...((config.cert === undefined) !== (config.key === undefined) ? ['cert: cert and key go together: give both for a client certificate, or neither'] : []),
+    ...(!config.tls && (config.ca ?? config.cert) !== undefined ? ['tls: ca, cert and key are for TLS connections: set tls: true'] : []),
+  ],
   run: (config, context) =>
     new Promise((resolve, reject) => {
       const start = performance.now();
       const marks: Record<string, number> = {};
+      const family = config.ipFamily ? { family: config.ipFamily } : {};
+      const trust = { ...(config.ca ? { ca: config.ca } : {}), ...(config.cert && config.key ? { cert: config.cert, key: config.key.reveal() } : {}) };
       const socket = config.tls
-        ? tls.connect({ host: config.host, port: config.port, servername: net.isIP(config.host) ? '' : config.host, rejectUnauthorized: !config.insecure })
-        : net.connect({ host: config.host, port: config.port });
+        ? tls.connect({ host: config.host, port: config.port, ...family, servername: net.isIP(config.host) ? '' : config.host, rejectUnauthorized: !config.insecure, ...trust })
+        : net.connect({ host: config.host, port: config.port, ...family });
       const reads = config.expectContains !== undefined || config.assertions.some((assertion) => assertion.source === 'received');
       const observed = context.observed ?? {};
       if (net.isIP(config.host)) Object.assign(observed, { dnsLookupSeconds: 0, ...addressFigures(config.host) });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../core/clock.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
-import { browser, ffmpegPing, queueLoad, resources, videoE2E } from '../../app/index.ts';
+import { assert, browser, ffmpegPing, queueLoad, resources, videoE2E } from '../../app/index.ts';
 import { probesModule, runProbeNow } from '../../probes/index.ts';
 import type { ProbeRunContext } from '../../probes/types.ts';
 import { processingModule } from '../../processing/index.ts';
@@ -60,6 +60,19 @@ describe('ffmpeg, resources and browser probes', () => {
     expect(failed.result).toMatchObject({ success: false });
     expect(failed.result.reason).toMatch(/^step 1 of 1 \(expectText "Payment accepted"\): the page did not show "Payment accepted" within [0-9.]+s$/);
     expect(existsSync(failed.result.details!.screenshot as string)).toBe(true);
+  });
+
+  it('browser checks the page with assertions: title, address, visible text, status and response time, naming what failed', async () => {
+    const checks = [assert.status().equals(200), assert.title().equals('Vigil test page'), assert.pageUrl().matches(/^http:\/\/127\.0\.0\.1:\d+\/$/), assert.text().contains('Upload complete'), assert.responseTime().lessThan(25_000)];
+    const ok = await run(browser({ name: 'page-asserted', url: pageUrl, steps: [{ click: '#go' }, { expectText: 'Upload complete' }], assertions: checks, timeout: '30s' }));
+    expect(ok.result).toMatchObject({ success: true });
+    const screenshots = path.join(tempDir, 'shots-assert');
+    const wrong = await run(browser({ name: 'page-wrong-title', url: pageUrl, assertions: [assert.text().notContains('Payment'), assert.title().equals('Checkout')], screenshotDir: screenshots, timeout: '30s' }));
+    expect(wrong.result).toMatchObject({ success: false, reason: 'title equals "Checkout": got "Vigil test page"' });
+    expect(wrong.outcome.failure).toBe('assertion');
+    expect(existsSync(wrong.result.details!.screenshot as string)).toBe(true);
+    const other = browser({ name: 'page-bad-source', url: pageUrl, assertions: [assert.jsonPath('$.a').equals(1)] });
+    expect(other.valid ? [] : other.issues.join('\n')).toMatch(/^assertions\.0\.source: /m);
   });
 
   it('browser names the step and selector that hung, keeps a screenshot before the probe timeout closes the browser', async () => {

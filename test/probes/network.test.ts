@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import path from 'node:path';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { SpanStatusCode } from '@opentelemetry/api';
@@ -257,5 +258,127 @@ describe('dns probe', () => {
   it('uses the system resolver without a server', async () => {
     const { result } = await run(dns({ name: 'localhost', query: 'localhost', expectContains: ['127.0.0.1'] }));
     expect(result.success).toBe(true);
+  });
+});
+
+describe('http probe network options', () => {
+  let dir: string;
+  let mtlsUrl: string;
+  let pems: { ca: string; cert: string; key: string };
+  let dualPort: number;
+  let proxyUrl: string;
+  const tunnels: string[] = [];
+  /** Every connection the servers below accepted, closed after the tests so no server waits on one. */
+  const accepted = new Set<net.Socket>();
+  const tracked = (handle: (socket: net.Socket) => void) => (socket: net.Socket) => {
+    accepted.add(socket);
+    socket.once('close', () => accepted.delete(socket));
+    handle(socket);
+  };
+
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  const read = (file: string) => readFileSync(path.join(dir, file), 'utf8');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-mtls-'));
+    // A private authority, a server certificate for localhost and a client certificate, both signed by it.
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-subj', '/CN=Vigil test CA', '-keyout', 'ca.key', '-out', 'ca.pem');
+    for (const [name, san] of [['server', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], ['client', 'extendedKeyUsage=clientAuth']] as const) {
+      openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', `${name}.key`, '-out', `${name}.csr`);
+      writeFileSync(path.join(dir, `${name}.ext`), `${san}\n`);
+      openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
+    }
+    pems = { ca: read('ca.pem'), cert: read('client.pem'), key: read('client.key') };
+    const mtls = createHttpsServer({ key: read('server.key'), cert: read('server.pem'), ca: read('ca.pem'), requestCert: true, rejectUnauthorized: true }, (request, response) => {
+      const peer = (request.socket as TLSSocket).getPeerCertificate();
+      response.writeHead(200).end(`hello ${peer.subject?.CN}`);
+    });
+    mtlsUrl = `https://localhost:${await listen(mtls)}`;
+
+    // The same port on 127.0.0.1 and ::1, each naming its family.
+    const v4 = net.createServer(tracked((socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nv4')));
+    dualPort = await listen(v4);
+    const v6 = net.createServer(tracked((socket) => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nv6')));
+    servers.push(v6);
+    await new Promise<void>((resolve) => v6.listen(dualPort, '::1', resolve));
+
+    // A CONNECT proxy: tunnels to any port of 127.0.0.1, refuses port 1 with 403, and notes each tunnel.
+    const proxy = net.createServer(tracked((client) => {
+      client.once('data', (head) => {
+        const authority = /^CONNECT (\S+) HTTP\/1\.1/.exec(head.toString('latin1'))?.[1] ?? '';
+        tunnels.push(authority);
+        const port = Number(authority.split(':').pop());
+        if (port === 1) return client.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+        const upstream = net.connect({ host: '127.0.0.1', port }, () => {
+          client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+          client.pipe(upstream).pipe(client);
+        });
+        accepted.add(upstream);
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+      });
+    }));
+    proxyUrl = `http://127.0.0.1:${await listen(proxy)}`;
+  });
+
+  afterAll(() => {
+    for (const socket of accepted) socket.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('presents a client certificate and trusts a private authority, per probe', async () => {
+    const unknownAuthority = await run(http({ name: 'mtls-no-ca', url: `${mtlsUrl}/` }));
+    expect(unknownAuthority.result.success).toBe(false);
+    expect(unknownAuthority.outcome.failure).toBe('tls');
+    const noCertificate = await run(http({ name: 'mtls-no-cert', url: `${mtlsUrl}/`, tls: { ca: pems.ca } }));
+    expect(noCertificate.result.success).toBe(false);
+    const mutual = await run(http({ name: 'mtls', url: `${mtlsUrl}/`, tls: { ca: pems.ca, cert: pems.cert, key: pems.key }, assertions: [assert.body().equals('hello client')] }));
+    expect(mutual.result).toMatchObject({ success: true, details: { status: 200 } });
+    expect(mutual.outcome.metrics!.sslLastChainExpiry).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it('tcp presents a client certificate over TLS and picks the IP family', async () => {
+    const port = new URL(mtlsUrl).port;
+    const mutual = await run(tcp({ name: 'tcp-mtls', host: 'localhost', port: Number(port), tls: true, ca: pems.ca, cert: pems.cert, key: pems.key, ipFamily: 4, send: 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', expectContains: 'hello client' }));
+    expect(mutual.result.success).toBe(true);
+    expect(mutual.outcome.metrics!.ipProtocol).toBe(4);
+    const v6 = await run(tcp({ name: 'tcp-6', host: 'localhost', port: dualPort, ipFamily: 6 }));
+    expect(v6.result).toMatchObject({ success: false, reason: 'DNS name not found: localhost (ENOTFOUND)' });
+  });
+
+  it('connects over the IP family asked for', async () => {
+    const v4 = await run(http({ name: 'family-4', url: `http://localhost:${dualPort}/`, ipFamily: 4, assertions: [assert.body().equals('v4')] }));
+    expect(v4.result.success).toBe(true);
+    expect(v4.outcome.metrics!.ipProtocol).toBe(4);
+    const v6 = await run(http({ name: 'family-6', url: `http://[::1]:${dualPort}/`, ipFamily: 6, assertions: [assert.body().equals('v6')] }));
+    expect(v6.result.success).toBe(true);
+    expect(v6.outcome.metrics!.ipProtocol).toBe(6);
+    // localhost has no IPv6 address here: asking for 6 does not fall back to 4.
+    const noAddress = await run(http({ name: 'family-6-name', url: `http://localhost:${dualPort}/`, ipFamily: 6 }));
+    expect(noAddress.result).toMatchObject({ success: false, reason: 'DNS name not found: localhost (ENOTFOUND)' });
+  });
+
+  it('goes through an HTTP CONNECT proxy, one tunnel per run, for http and https', async () => {
+    const before = tunnels.length;
+    const plain = await run(http({ name: 'proxied', url: `${plainUrl}/ok`, proxy: proxyUrl }));
+    expect(plain.result.success).toBe(true);
+    const secure = await run(http({ name: 'proxied-tls', url: `${mtlsUrl}/`, proxy: proxyUrl, tls: { ca: pems.ca, cert: pems.cert, key: pems.key } }));
+    expect(secure.result).toMatchObject({ success: true });
+    expect(secure.result.timings!.tls).toBeGreaterThan(0);
+    expect(tunnels.slice(before)).toEqual([new URL(plainUrl).host, `localhost:${new URL(mtlsUrl).port}`]);
+    const refused = await run(http({ name: 'proxy-refuses', url: 'http://127.0.0.1:1/', proxy: proxyUrl }));
+    expect(refused.result).toMatchObject({ success: false, reason: `the proxy ${new URL(proxyUrl).host} refused the tunnel to 127.0.0.1:1: status 403` });
+  });
+
+  it('says what is wrong with a network option', () => {
+    const issues = (definition: ReturnType<typeof http>) => (definition.valid ? [] : definition.issues).join('\n');
+    expect(issues(http({ name: 'x', url: 'http://a.test/', ipFamily: 5 as never }))).toMatch(/^ipFamily: ipFamily is 4 or 6/m);
+    expect(issues(http({ name: 'x', url: 'http://127.0.0.1/', ipFamily: 6 }))).toMatch(/^ipFamily: ipFamily is 6 but the host 127\.0\.0\.1 is an IPv4 address/m);
+    expect(issues(http({ name: 'x', url: 'http://a.test/', tls: { cert: pems.cert } }))).toMatch(/tls\.cert and tls\.key go together/);
+    expect(issues(http({ name: 'x', url: 'http://a.test/', tls: { ca: 'ca.pem' } }))).toMatch(/^tls\.ca: tls\.ca is not PEM text/m);
+    const tcpIssues = (definition: ReturnType<typeof tcp>) => (definition.valid ? [] : definition.issues).join('\n');
+    expect(tcpIssues(tcp({ name: 'x', host: '::1', port: 1, ipFamily: 4 }))).toMatch(/^ipFamily: ipFamily is 4 but the host ::1 is an IPv6 address/m);
+    expect(tcpIssues(tcp({ name: 'x', host: 'a.test', port: 1, ca: pems.ca }))).toMatch(/^tls: ca, cert and key are for TLS connections: set tls: true/m);
+    expect(issues(http({ name: 'x', url: 'http://a.test/', proxy: 'socks5://127.0.0.1:1080' }))).toMatch(/^proxy: proxy uses socks5; an http:\/\/ proxy \(HTTP CONNECT\) is supported/m);
   });
 });

@@ -106,8 +106,11 @@ describe.skipIf(Boolean(privatePostgresUnavailable))(`probes and alerts while th
 
   it('keeps running probes and alerting through a 3-minute outage, and writes every result and incident once, in order, when the store returns', async () => {
     for (let i = 0; i < 3; i++) await period();
-    const before = (await stored()).length;
-    expect(before).toBe(3 * PROBES);
+    // Results are written in batches a second apart (real time), after their runs finish.
+    const before = await waitFor('the first three periods stored', async () => {
+      const count = (await stored()).length;
+      return count === 3 * PROBES && count;
+    }, 10_000, 100);
 
     await postgres.stop();
     const outageStart = clock.now();

@@ -1,4 +1,9 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { metricRule } from '../../alerts/define.ts';
+import { createRuleSource, ruleSchema } from '../../alerts/rules/index.ts';
+import { FakeClock } from '../../core/clock.ts';
+import { createRegistry } from '../../core/telemetry/metrics.ts';
+import { locationSilenceMetric } from '../../probes/metrics.ts';
 import { migrate, openDb, type Db } from '../../core/db/index.ts';
 import { probesMigrations } from '../../probes/migrations.ts';
 import { claimSlots, getProbeStatuses, getRecentResults, getUptime, prune, recordResults, type Thresholds } from '../../probes/results.ts';
@@ -130,6 +135,27 @@ describeEachBackend('probe results and state', (backend) => {
     expect(status).toMatchObject({ state: 'up', locations: [{ location: 'eu', state: 'up' }, { location: 'us', state: 'up', silent: true }] });
     await recordResults(db, [{ result: result(false, T0 + 180_000, 'eu'), thresholds: { ...quorum, quorum: 2 } }]);
     expect((await getProbeStatuses(db, T0 + 180_000))[0]).toMatchObject({ state: 'unknown' });
+  });
+
+  it('reports a location that stopped reporting as silent, and a metric rule fires on it', async () => {
+    const quick = { ...thresholds, silentAfterMs: 90_000 };
+    await recordResults(db, [{ result: result(true, T0, 'eu'), thresholds: quick }, { result: result(true, T0, 'us'), thresholds: quick }, { result: result(true, T0, 'eu', 'removed'), thresholds: quick }]);
+    const clock = new FakeClock(T0 + 60_000);
+    const registry = createRegistry();
+    locationSilenceMetric(registry, db, clock, new Set(['api']));
+    const rule = ruleSchema.parse(metricRule({ name: 'probe-location-silent', metric: 'vigil_probe_location_silent', above: 0, labels: { severity: 'warning' } }));
+    const evaluate = createRuleSource([rule], { registry, probeStatuses: () => Promise.resolve([]), processingSignals: () => Promise.reject(new Error('not read')) });
+    const silence = async () => Object.fromEntries((await registry.getSingleMetric('vigil_probe_location_silent')!.get()).values.map((sample) => [`${sample.labels.probe}/${sample.labels.location}`, sample.value]));
+
+    expect(await silence()).toEqual({ 'api/eu': 0, 'api/us': 0 });
+    expect((await evaluate(clock.now()))[0]).toMatchObject({ rule: 'probe-location-silent', active: false });
+    await recordResults(db, [{ result: result(true, T0 + 60_000, 'eu'), thresholds: quick }]);
+    // us last reported at T0: past T0 + 90 s it is silent; eu reported at T0 + 60 s and is not yet.
+    await clock.advance(40_000);
+    expect(await silence()).toEqual({ 'api/eu': 0, 'api/us': 1 });
+    expect((await evaluate(clock.now()))[0]).toMatchObject({ rule: 'probe-location-silent', active: true });
+    await recordResults(db, [{ result: result(true, T0 + 100_000, 'us'), thresholds: quick }]);
+    expect(await silence()).toEqual({ 'api/eu': 0, 'api/us': 0 });
   });
 
   it('decides the quorum once per commit when two agents record the same slot at once', async () => {
