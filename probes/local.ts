@@ -8,7 +8,8 @@ import type { ProbeStatus } from './types.ts';
  * runs it recorded, and how many of them still wait for the store. Alerting reads it while the store is unreachable.
  */
 export interface LocalProbeView {
-  observe(recorded: Recorded): void;
+  /** Applies a run; true when it changed its probe's state (the recorder writes such a run at once). */
+  observe(recorded: Recorded): boolean;
   /** Each probe as this process's locations see it (a quorum larger than they are never reads down). */
   statuses(now: number): ProbeStatus[];
   /** Results recorded here and held back by a store outage, not yet in the store (not those waiting for their next batch). */
@@ -54,7 +55,9 @@ export function localProbeView(registry: Registry): LocalProbeView {
       probe.locations.set(result.location, { ...next, location: result.location, silentAfter: result.startedAt + thresholds.silentAfterMs });
       Object.assign(probe, { kind: result.kind, labels: thresholds.labels, quorum: thresholds.quorum, lastResult: result });
       probes.set(result.probe, probe);
-      if (stateOf(probe, result.startedAt) !== before) deciding.add(result);
+      if (stateOf(probe, result.startedAt) === before) return false;
+      deciding.add(result);
+      return true;
     },
     stored(results) {
       for (const result of results) {

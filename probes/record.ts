@@ -74,6 +74,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const flushEveryMs = options.flushEveryMs ?? DEFAULT_FLUSH_EVERY_MS;
   // Pacing the writes is about cost, not about what the probes decide, so it runs on the real timer: a fake clock in a test does not hold results back.
   let pacing: NodeJS.Timeout | undefined;
+  // A run that changed its probe's state is written (and so alerted on) at once, not at the next interval: batching
+  // saves CPU on the runs that change nothing, which are nearly all of them.
+  let urgent = false;
   let retryMs = RETRY_FIRST_MS;
   let downSince: number | undefined;
   let droppedInOutage = 0;
@@ -140,10 +143,15 @@ export function createRecorder(options: RecorderOptions): Recorder {
     if (pacing) clearTimeout(pacing);
     pacing = undefined;
     if (writing || retry) return;
+    urgent = false;
     writing = drain().finally(() => {
       writing = undefined;
-      // Runs recorded while the last batch was being written wait for the next interval, unless a whole batch is ready.
-      if (queue.length > 0 && !retry) schedule();
+      // Runs recorded while the last batch was being written wait for the next interval, unless a whole batch is
+      // ready or one of them changed its probe's state.
+      if (queue.length > 0 && !retry) {
+        if (urgent) flush();
+        else schedule();
+      }
     });
   }
 
@@ -166,7 +174,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const { failureThreshold, successThreshold, quorum, labels } = definition;
       const silentAfterMs = silenceAfter(period(definition.schedule), attemptBudget(definition));
       const recorded = { result, thresholds: { failureThreshold, successThreshold, quorum, labels, silentAfterMs } };
-      options.local?.observe(recorded);
+      if (options.local?.observe(recorded)) urgent = true;
       return new Promise<void>((resolve) => {
         const outage = downSince !== undefined;
         queue.push({ ...recorded, runId: randomUUID(), settle: resolve, ...(outage ? { held: true } : {}) });
@@ -179,8 +187,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
           metrics.dropped(overflow.length);
         }
         changed();
-        if (downSince === undefined || !retry) schedule();
-        else resolve();
+        if (downSince !== undefined && retry) resolve();
+        else if (urgent) flush();
+        else schedule();
       });
     },
     async idle() {
