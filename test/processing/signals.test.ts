@@ -13,7 +13,7 @@ import { parsePrometheusText } from '../support/prometheus.ts';
 import { processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
 
 const spans = new InMemorySpanExporter();
-const tracing = startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+const tracing = await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
 let clipDir: string;
 let clip: string;
 beforeAll(async () => {

@@ -15,6 +15,8 @@ export interface FootprintSample {
 }
 
 export interface Footprint {
+  /** When this sample was taken (epoch milliseconds). */
+  at: number;
   now: FootprintSample;
   peak: FootprintSample;
   modules: string[];
@@ -69,7 +71,7 @@ function watch(target: string, intervalMs: number): void {
     const now: FootprintSample = { heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, wasm, rss: usage.rss };
     for (const field of fields) peak[field] = Math.max(peak[field], now[field]);
     const partial = `${target}.partial`;
-    writeFileSync(partial, JSON.stringify({ now, peak, modules: [...modules] } satisfies Footprint));
+    writeFileSync(partial, JSON.stringify({ at: Date.now(), now, peak, modules: [...modules] } satisfies Footprint));
     renameSync(partial, target);
   };
   sample();
