@@ -32,6 +32,24 @@ function idArg(args: CliArgs, what: string): number {
   return id;
 }
 
+/** A verb on one object, by someone: `silence expire 3`, `incident ack 7`. The answer's object is printed as one line. */
+function authoredAction<T>(verb: { name: string; summary: string; noun: 'silence' | 'maintenance' | 'incident'; path: (id: number) => string; line: (object: T) => string }): CliCommand {
+  return {
+    name: verb.name,
+    summary: verb.summary,
+    usage: '<id> [--author NAME]',
+    positionals: 1,
+    options: { author: { type: 'string' } },
+    async run(args, io) {
+      const id = idArg(args, verb.noun);
+      const answer = await (await io.connect()).post<Record<string, T>>(verb.path(id), { author: author(args, io) });
+      const object = answer[verb.noun] as T;
+      print(io, object, () => [verb.line(object)]);
+      return 0;
+    },
+  };
+}
+
 const windowFlags = {
   match: { type: 'string', multiple: true },
   start: { type: 'string' },
@@ -71,19 +89,8 @@ export const alertCommands: CliCommand[] = [
       return 0;
     },
   },
-  {
-    name: 'silence expire',
-    summary: 'End a silence now',
-    usage: '<id> [--author NAME]',
-    positionals: 1,
-    options: { author: { type: 'string' } },
-    async run(args, io) {
-      const id = idArg(args, 'silence');
-      const { silence } = await (await io.connect()).post<{ silence: Silence }>(`/silences/${id}/expire`, { author: author(args, io) });
-      print(io, silence, () => [`silence #${silence.id} expired at ${iso(silence.endsAt)}`]);
-      return 0;
-    },
-  },
+  authoredAction<Silence>({ name: 'silence expire', summary: 'End a silence now', noun: 'silence', path: (id) => `/silences/${id}/expire`, line: (silence) => `silence #${silence.id} expired at ${iso(silence.endsAt)}` }),
+
   {
     name: 'maintenance add',
     summary: 'Declare a maintenance window: mutes matching alerts and holds restart hooks',
@@ -108,19 +115,8 @@ export const alertCommands: CliCommand[] = [
       return 0;
     },
   },
-  {
-    name: 'maintenance end',
-    summary: 'End a maintenance window now',
-    usage: '<id> [--author NAME]',
-    positionals: 1,
-    options: { author: { type: 'string' } },
-    async run(args, io) {
-      const id = idArg(args, 'maintenance');
-      const { maintenance } = await (await io.connect()).post<{ maintenance: Maintenance }>(`/maintenances/${id}/end`, { author: author(args, io) });
-      print(io, maintenance, () => [`maintenance #${maintenance.id} ended at ${iso(maintenance.endsAt)}`]);
-      return 0;
-    },
-  },
+  authoredAction<Maintenance>({ name: 'maintenance end', summary: 'End a maintenance window now', noun: 'maintenance', path: (id) => `/maintenances/${id}/end`, line: (maintenance) => `maintenance #${maintenance.id} ended at ${iso(maintenance.endsAt)}` }),
+
   {
     name: 'incident list',
     summary: 'List open incidents (--state STATE for one state, --all: resolved ones too)',
@@ -139,30 +135,14 @@ export const alertCommands: CliCommand[] = [
       return 0;
     },
   },
-  {
-    name: 'incident ack',
-    summary: 'Acknowledge an incident: no more reminders for it',
-    usage: '<id> [--author NAME]',
-    positionals: 1,
-    options: { author: { type: 'string' } },
-    async run(args, io) {
-      const id = idArg(args, 'incident');
-      const { incident } = await (await io.connect()).post<{ incident: Incident }>(`/incidents/${id}/ack`, { author: author(args, io) });
-      print(io, incident, () => [`incident #${incident.id} acknowledged by ${incident.ackedBy}`]);
-      return 0;
-    },
-  },
-  {
+  authoredAction<Incident>({ name: 'incident ack', summary: 'Acknowledge an incident: no more reminders for it', noun: 'incident', path: (id) => `/incidents/${id}/ack`, line: (incident) => `incident #${incident.id} acknowledged by ${incident.ackedBy}` }),
+
+  authoredAction<Incident>({
     name: 'incident reset',
     summary: "After EMERGENCY: let the service's restart hooks try again",
-    usage: '<id> [--author NAME]',
-    positionals: 1,
-    options: { author: { type: 'string' } },
-    async run(args, io) {
-      const id = idArg(args, 'incident');
-      const { incident } = await (await io.connect()).post<{ incident: Incident }>(`/incidents/${id}/reset`, { author: author(args, io) });
-      print(io, incident, () => [`incident #${incident.id}: hook budget for ${incident.labels.service} reset; a new attempt is queued`]);
-      return 0;
-    },
-  },
+    noun: 'incident',
+    path: (id) => `/incidents/${id}/reset`,
+    line: (incident) => `incident #${incident.id}: hook budget for ${incident.labels.service} reset; a new attempt is queued`,
+  }),
+
 ];

@@ -11,7 +11,7 @@ import { asDependencyUnavailable } from '../core/unavailable.ts';
 import type { AlertsHostConfig } from './config.ts';
 import { notificationKey, STORE_UNAVAILABLE_RULE } from './decide.ts';
 import { fingerprintOf } from './incidents.ts';
-import type { Receiver } from './receivers/receiver.ts';
+import { deliverWithin, DeliveryError, type Receiver } from './receivers/receiver.ts';
 import { RECEIVERS } from './receivers/index.ts';
 import type { Router } from './router.ts';
 import { insertDeliveredNotification, insertRecoveredIncident, openIncidentByFingerprint, updateIncident } from './store.ts';
@@ -33,6 +33,8 @@ interface HeldIncident {
   incident: Incident;
   /** Receiver → when its opening message was delivered, and what the receiver recorded of it (Slack: the post to thread on). */
   delivered: Map<string, { at: number; result: Record<string, unknown> | undefined }>;
+  /** Receivers whose last attempt may have arrived (no answer in time): the next one looks first where it can (Slack). */
+  inDoubt: Set<string>;
 }
 
 interface Outage {
@@ -88,20 +90,26 @@ export function createDegradedMode(options: DegradedOptions) {
     });
   }
 
+  /** To every out-of-band receiver that has not had it, side by side and each within its timeout: a hung one holds back no other. */
   async function deliver(held: HeldIncident): Promise<void> {
-    for (const name of outOfBand) {
-      const receiver = options.receivers.get(name);
-      if (!receiver || held.delivered.has(name) || !receiver.events.includes('warning')) continue;
-      const key = `out-of-band:${held.incident.fingerprint}:${outage!.since}`;
-      try {
-        const result = await receiver.deliver({ key, event: 'warning', incidents: [held.incident], threads: [undefined], earlier: [], progress: {}, inDoubt: false });
-        held.delivered.set(name, { at: now(), result });
-        sent.inc({ receiver: name, outcome: 'delivered' });
-      } catch (error) {
-        sent.inc({ receiver: name, outcome: 'failed' });
-        logger.warn({ receiver: name, rule: held.incident.rule, err: (error as Error).message }, 'out-of-band notification failed; tried again at the next pass');
-      }
-    }
+    const key = `out-of-band:${held.incident.fingerprint}:${outage!.since}`;
+    await Promise.all(
+      outOfBand.map(async (name) => {
+        const receiver = options.receivers.get(name);
+        if (!receiver || held.delivered.has(name) || !receiver.events.includes('warning')) return;
+        try {
+          const result = await deliverWithin(receiver, { key, event: 'warning', incidents: [held.incident], threads: [undefined], earlier: [], progress: {}, inDoubt: held.inDoubt.has(name) }, options.config.alerts.outbox.timeout);
+          held.delivered.set(name, { at: now(), result });
+          sent.inc({ receiver: name, outcome: 'delivered' });
+        } catch (error) {
+          // As in the outbox: the next attempt is in doubt only when this one may have arrived (a paced call did not).
+          if (error instanceof DeliveryError && error.inDoubt) held.inDoubt.add(name);
+          else held.inDoubt.delete(name);
+          sent.inc({ receiver: name, outcome: 'failed' });
+          logger.warn({ receiver: name, rule: held.incident.rule, err: (error as Error).message }, 'out-of-band notification failed; tried again at the next pass');
+        }
+      }),
+    );
   }
 
   /** One pass while the store is away: raise what is active now from memory and send what has not reached its receivers. */
@@ -124,7 +132,7 @@ export function createDegradedMode(options: DegradedOptions) {
           id: 0, fingerprint, rule: observation.rule, labels: observation.labels, summary: observation.summary, lastSummary: null, state: 'firing', flapping: false,
           startedAt, firedAt: at, escalatedAt: null, resolvedAt: null, ackedBy: null, ackedAt: null, resets: 0,
         };
-        current.held.set(fingerprint, (held = { incident, delivered: new Map() }));
+        current.held.set(fingerprint, (held = { incident, delivered: new Map(), inDoubt: new Set() }));
         logger.warn({ rule: observation.rule, summary: observation.summary }, 'incident raised from memory while the store is unreachable');
       }
       await deliver(held);

@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { z } from 'zod';
 import { duration } from '../core/config/duration.ts';
 import { redactUrl, secret } from '../core/config/secret.ts';
+import type { Queryable } from '../core/db/index.ts';
+import { NotLeaderError } from './leader.ts';
 import { FIRING_EVENTS, type Receiver, type ReceiverContext } from './receivers/receiver.ts';
 import {
   closeInterruptedHookAttempts,
@@ -85,8 +87,15 @@ export function createHookReceiver(name: string, settings: HookSettings, context
   const lanes = new Map<string, Promise<void>>();
   const stopping = new AbortController();
 
+  // Every write of a lane is fenced by the lease, as the outbox's are: a deposed leader records nothing and, since the
+  // "running" attempt is written before its action starts, starts no command.
+  const write = <T>(fn: (q: Queryable) => Promise<T>) =>
+    db.transaction(async (q) => {
+      await context.fence(q);
+      return fn(q);
+    });
   const audit = (incident: Incident, service: string, action: string, outcome: string, detail: string, escalation?: { reason: string; resets: number }) =>
-    insertHookAttempt(db, { receiver: name, service, incidentId: incident.id, startedAt: clock.now(), finishedAt: outcome === 'running' ? null : clock.now(), action, outcome, detail, ...(escalation ? { escalation } : {}) });
+    write((q) => insertHookAttempt(q, { receiver: name, service, incidentId: incident.id, startedAt: clock.now(), finishedAt: outcome === 'running' ? null : clock.now(), action, outcome, detail, ...(escalation ? { escalation } : {}) }));
 
   /** One try of a job: done with an outcome, or to be tried again at `retryAt`. */
   async function tryJob(job: HookJob): Promise<Step> {
@@ -108,7 +117,7 @@ export function createHookReceiver(name: string, settings: HookSettings, context
     const since = Math.max(clock.now() - settings.budgetWindow, state?.resetAt ?? 0);
     const used = await hookAttemptsSince(db, name, service, since);
     if (state?.lockedAt != null || used >= settings.budget) {
-      if (state?.lockedAt == null) await lockHook(db, name, service, clock.now());
+      if (state?.lockedAt == null) await write((q) => lockHook(q, name, service, clock.now()));
       for (const each of incidents) {
         const mine = await hookAttemptsSince(db, name, service, state?.resetAt ?? 0, each.id);
         const reason = `${name}: ${mine} attempt${mine === 1 ? '' : 's'} did not fix it`;
@@ -118,6 +127,8 @@ export function createHookReceiver(name: string, settings: HookSettings, context
       return { done: 'budget-spent' };
     }
 
+    // With the lease's safety margin left, or no command at all.
+    if (!context.holdsLease()) throw new NotLeaderError();
     const attemptId = await audit(incident, service, description, 'running', '');
     let outcome = 'failed';
     let detail: string;
@@ -134,7 +145,7 @@ export function createHookReceiver(name: string, settings: HookSettings, context
     } catch (error) {
       detail = `could not run or check: ${(error as Error).message}`;
     }
-    await finishHookAttempt(db, attemptId, outcome, detail, clock.now());
+    await write((q) => finishHookAttempt(q, attemptId, outcome, detail, clock.now()));
     metrics.restartAttempts.inc({ receiver: name, outcome });
     if (outcome === 'fixed') return { done: 'fixed' };
     return { retryAt: clock.now() + Math.round(settings.backoff * 2 ** used * (0.5 + random())) };
@@ -143,16 +154,26 @@ export function createHookReceiver(name: string, settings: HookSettings, context
   /** One service's jobs in order, while they are due; a lane is the only one acting on its service. */
   function startLane(service: string): void {
     const lane = (async () => {
-      await closeInterruptedHookAttempts(db, name, service, clock.now());
+      // An attempt another process left running may still have its action running (a deposed leader, or a dead one
+      // whose command lives on): this service's jobs wait until that action's timeout has passed, so two never overlap.
+      const othersStartedAt = await write((q) => closeInterruptedHookAttempts(q, name, service, clock.now(), clock.now() - settings.timeout));
+      if (othersStartedAt !== undefined) {
+        const [job] = await dueHookJobs(db, name, clock.now(), service);
+        if (job) await write((q) => postponeHookJob(q, job.id, othersStartedAt + settings.timeout));
+        return;
+      }
       while (context.holdsLease() && !stopping.signal.aborted) {
         const [job] = await dueHookJobs(db, name, clock.now(), service);
         if (!job) return;
         const step = await tryJob(job);
-        if ('done' in step) await finishHookJob(db, job.id, step.done, clock.now());
-        else await postponeHookJob(db, job.id, step.retryAt);
+        if ('done' in step) await write((q) => finishHookJob(q, job.id, step.done, clock.now()));
+        else await write((q) => postponeHookJob(q, job.id, step.retryAt));
       }
     })()
-      .catch((error: unknown) => logger.error({ err: error, receiver: name, service }, 'hook lane aborted'))
+      .catch((error: unknown) => {
+        if (error instanceof NotLeaderError) logger.warn({ receiver: name, service }, 'hook lane stopped: this process no longer holds the alerts lease');
+        else logger.error({ err: error, receiver: name, service }, 'hook lane aborted');
+      })
       .finally(() => lanes.delete(service));
     lanes.set(service, lane);
   }
@@ -176,7 +197,7 @@ export function createHookReceiver(name: string, settings: HookSettings, context
       for (const incident of incidents) byService.set(incident.labels.service ?? '', [...(byService.get(incident.labels.service ?? '') ?? []), incident]);
       for (const [service, group] of byService) {
         const configured = settings.services[service] !== undefined;
-        if (configured) await queueHookJob(db, { receiver: name, service, notificationKey: key, incidentIds: group.map((incident) => incident.id), now: clock.now() });
+        if (configured) await write((q) => queueHookJob(q, { receiver: name, service, notificationKey: key, incidentIds: group.map((incident) => incident.id), now: clock.now() }));
         for (const incident of group) hook[String(incident.id)] = configured ? { queued: service } : { skipped: `no action configured for service "${service}"` };
       }
       // The queued jobs start now rather than at the next poll.

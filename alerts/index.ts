@@ -54,6 +54,7 @@ export const alertsModule = defineModule({
     const service = createAlertService({
       config: ctx.config,
       local: { source: localSource, pending: () => local.pending() },
+      decided: (listener) => local.onDecided(listener),
       db: ctx.db,
       clock: ctx.clock,
       logger: ctx.logger,

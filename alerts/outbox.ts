@@ -5,7 +5,7 @@ import { withSpan } from '../core/telemetry/tracing.ts';
 import type { AlertsConfig } from './config.ts';
 import { followUp } from './decide.ts';
 import type { AlertsMetrics } from './metrics.ts';
-import { DeliveryError, type Receiver } from './receivers/receiver.ts';
+import { deliverWithin, DeliveryError, type Receiver } from './receivers/receiver.ts';
 import {
   deliveredKeys,
   dueNotifications,
@@ -34,15 +34,6 @@ export interface OutboxOptions {
   /** True while the lease is safely ours; nothing is sent without it. */
   holds: () => boolean;
   random?: () => number;
-}
-
-/** Rejects with an in-doubt DeliveryError when `work` takes longer than `ms` (the request may have arrived). */
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new DeliveryError(`${what} did not answer within ${Math.round(ms / 1000)} s`, { temporary: true, inDoubt: true })), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -115,7 +106,7 @@ export function createOutbox(options: OutboxOptions) {
     return withSpan('alerts.deliver', { 'vigil.receiver': receiver.name, 'vigil.event': first.event, 'vigil.notification_key': first.key, 'vigil.incidents': ids.join(',') }, async (span) => {
       try {
         const key = batch.map((row) => row.key).join(',');
-        const result = await withTimeout(receiver.deliver({ key, event: first.event, incidents, threads, earlier, progress, inDoubt }), receiver.timeout ?? config.outbox.timeout, `receiver ${receiver.name}`);
+        const result = await deliverWithin(receiver, { key, event: first.event, incidents, threads, earlier, progress, inDoubt }, config.outbox.timeout);
         await write(async (q) => {
           await markDelivered(q, batch.map((row) => row.id), now(), result);
           await recordReceiverHealth(q, receiver.name, null, now());

@@ -1,6 +1,7 @@
 import type { Db } from '../core/db/index.ts';
 import { decodeCursor, errorResponses, labelsSchema, looseObject, pageOf, pageQueryProperties, requestError } from '../core/http/admin-api.ts';
-import { ADMIN_API_PREFIX, type HttpServer } from '../core/http/server.ts';
+import { ADMIN_API_PREFIX } from '../core/http/auth.ts';
+import type { HttpServer } from '../core/http/server.ts';
 import { hookAttempts, incidentById, selectAuditPage, selectDeliveries, selectIncidentsPage, type IncidentFilter } from './store.ts';
 import { incidentTimeline } from './timeline.ts';
 

@@ -35,6 +35,9 @@ export interface AlertServiceOptions {
   local?: { source: SignalSource; pending: () => number };
   /** Names this process in the lease row (default: "<host>/<installation>#<pid>", which lets a restart take its own dead lease at once). */
   holder?: string;
+  /** Subscribes to "a result that decides a probe's state is in the store" (this process's own probe runs): the rules
+   * are evaluated at once instead of at the next evaluation tick. */
+  decided?: (listener: (probe: string) => void) => void;
   random?: () => number;
 }
 
@@ -87,6 +90,7 @@ export function createAlertService(options: AlertServiceOptions) {
       verifyProbe: options.verifyProbe,
       installationId: installation,
       holdsLease: () => lease!.holds(),
+      fence: (q) => lease!.fence(q),
       links: (incident) =>
         options.publicUrl && incident.id > 0 ? { incident: `${options.publicUrl.replace(/\/$/, '')}/admin/incidents/${incident.id}`, ...actionLinks(options.publicUrl, config.server.adminToken, incident.id, now()) } : {},
       async maintenanceFor(labels) {
@@ -131,9 +135,29 @@ export function createAlertService(options: AlertServiceOptions) {
     return [...deliveries, evaluation];
   }
 
-  /** Every observation in its own transaction: one that fails is logged, counted and alerted on; the rest proceed. */
-  async function evaluate(fenced: Lease): Promise<void> {
-    await withSpan('alerts.evaluate', { 'vigil.rules': alerts.rules.length }, async (span) => {
+  /**
+   * Every observation in its own transaction: one that fails is logged, counted and alerted on; the rest proceed.
+   * `pushedProbes`: only the rules of these probes, whose state a result just changed (their incidents open or close
+   * now); the built-in rules, reconciling and the health bookkeeping wait for the next full evaluation.
+   */
+  async function evaluate(fenced: Lease, pushedProbes?: ReadonlySet<string>): Promise<void> {
+    await withSpan('alerts.evaluate', { 'vigil.rules': alerts.rules.length, 'vigil.pushed': pushedProbes !== undefined }, async (span) => {
+      if (pushedProbes) {
+        const rules = new Set(alerts.rules.filter((rule) => rule.kind === 'probe' && pushedProbes.has(rule.probe)).map((rule) => rule.name));
+        for (const observation of (await options.source(now())).filter((candidate) => rules.has(candidate.rule) && !candidate.error)) {
+          await db
+            .transaction(async (q) => {
+              await fenced.fence(q);
+              await lifecycle.observe(q, observation, forOf.get(observation.rule) ?? 0);
+            })
+            .catch((error: unknown) => {
+              // The next full evaluation takes it up, and counts it.
+              if (error instanceof NotLeaderError) throw error;
+              logger.warn({ err: error, rule: observation.rule }, 'alerts evaluation of a pushed probe result failed; the next evaluation tries again');
+            });
+        }
+        return;
+      }
       const observations = [...(await options.source(now())), ...(await builtInObservations())];
       span.setAttribute('vigil.observations', observations.length);
       const failures: string[] = [];
@@ -168,12 +192,14 @@ export function createAlertService(options: AlertServiceOptions) {
     });
   }
 
-  // Each loop runs one pass at a time; a pass still running when its timer fires again is not doubled. A `rerun` loop
-  // asked while it runs goes once more afterwards: the running delivery pass may have read the outbox before the
-  // evaluation that asks committed what it queued.
+  // Each loop runs one pass at a time; a pass still running when its timer fires again is not doubled. A loop asked
+  // to `rerun` while it runs goes once more afterwards: the running pass may have read its input (the outbox, the
+  // probe states) before the change that asks was committed.
+  const timers: TimerHandle[] = [];
+  let stopped = false;
   const inFlight = new Map<string, Promise<void>>();
   const asked = new Set<string>();
-  const loop = (name: string, pass: () => Promise<void>, rerun = false) => (): Promise<void> => {
+  const loop = (name: string, pass: () => Promise<void>, rerunByDefault = false) => (rerun = rerunByDefault): Promise<void> => {
     const running = inFlight.get(name);
     if (running) {
       if (rerun) asked.add(name);
@@ -207,11 +233,28 @@ export function createAlertService(options: AlertServiceOptions) {
     },
     true,
   );
+  // What the next evaluation pass covers: everything once a tick (or a start, or runOnce) asked for it, else only the
+  // probes whose state a stored result changed.
+  let fullEvaluationDue = true;
+  const pushedProbes = new Set<string>();
   const evaluateLoop = loop('evaluate', async () => {
     if (!lease!.holds() || degraded!.inOutage()) return;
-    await evaluate(lease!);
+    const only = fullEvaluationDue ? undefined : new Set(pushedProbes);
+    fullEvaluationDue = false;
+    pushedProbes.clear();
+    await evaluate(lease!, only);
     // What the evaluation queued goes out now rather than at the next poll.
     void deliverLoop();
+  });
+  const evaluateAll = () => {
+    fullEvaluationDue = true;
+    return evaluateLoop();
+  };
+  // A probe run that changed its probe's state is evaluated when the store has it, not at the next tick.
+  options.decided?.((probe) => {
+    if (stopped || !lease?.holds()) return;
+    pushedProbes.add(probe);
+    void evaluateLoop(true);
   });
   const storeLoop = loop('store', async () => {
     await degraded!.check();
@@ -242,8 +285,6 @@ export function createAlertService(options: AlertServiceOptions) {
     if (!ok) logger.warn('the alerts heartbeat URL did not answer 2xx');
   });
 
-  const timers: TimerHandle[] = [];
-  let stopped = false;
   const component: Component & {
     start(): Promise<void>;
     stop(deadline: number): Promise<void>;
@@ -258,10 +299,10 @@ export function createAlertService(options: AlertServiceOptions) {
       await setUp();
       await renew();
       // Reconcile open incidents with the current state at once, then keep going on the intervals.
-      await evaluateLoop();
+      await evaluateAll();
       await deliverLoop();
       timers.push(clock.setInterval(() => void renew(), alerts.lease.renewEvery));
-      timers.push(clock.setInterval(() => void evaluateLoop(), alerts.evaluationInterval));
+      timers.push(clock.setInterval(() => void evaluateAll(), alerts.evaluationInterval));
       timers.push(clock.setInterval(() => void storeLoop(), alerts.evaluationInterval));
       timers.push(clock.setInterval(() => void deliverLoop(), alerts.outbox.pollInterval));
       timers.push(clock.setInterval(() => void pruneLoop(), 3_600_000));
@@ -283,7 +324,7 @@ export function createAlertService(options: AlertServiceOptions) {
     },
     async runOnce() {
       await renew();
-      await evaluateLoop();
+      await evaluateAll();
       await deliverLoop();
       await outbox?.idle();
     },

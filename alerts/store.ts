@@ -433,12 +433,18 @@ export async function finishHookAttempt(q: Queryable, id: number, outcome: strin
   await q.query(`update alerts_hook_attempts set finished_at = ${toTime('$2')}, outcome = $3, detail = $4 where id = $1`, [id, now, outcome, detail]);
 }
 
-/** Attempts left running by a process that stopped mid-attempt: whether the action ran is unknown, so they failed. */
-export async function closeInterruptedHookAttempts(q: Queryable, receiver: string, service: string, now: number): Promise<void> {
+/**
+ * Attempts left running by another (or an earlier) process: those started before `startedBefore` (their action's
+ * timeout has passed) are closed as failed, since whether the action ran is unknown. Returns when the latest of the
+ * others started: its action may still run, so no new attempt may start before its timeout.
+ */
+export async function closeInterruptedHookAttempts(q: Queryable, receiver: string, service: string, now: number, startedBefore: number): Promise<number | undefined> {
   await q.query(
-    `update alerts_hook_attempts set finished_at = ${toTime('$3')}, outcome = 'failed', detail = 'interrupted: the process running it stopped' where receiver = $1 and service = $2 and outcome = 'running'`,
-    [receiver, service, now],
+    `update alerts_hook_attempts set finished_at = ${toTime('$3')}, outcome = 'failed', detail = 'interrupted: the process running it stopped' where receiver = $1 and service = $2 and outcome = 'running' and started_at < ${toTime('$4')}`,
+    [receiver, service, now, startedBefore],
   );
+  const [row] = await q.query<{ startedAt: number | null }>(`select ${epochMs('max(started_at)', 'startedAt')} from alerts_hook_attempts where receiver = $1 and service = $2 and outcome = 'running'`, [receiver, service]);
+  return row?.startedAt ?? undefined;
 }
 
 export const hookAttempts = (q: Queryable, filter: { incidentId?: number; service?: string } = {}) =>

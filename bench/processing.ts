@@ -4,7 +4,9 @@
 //   (b) backlog drain: N small videos queued while no worker runs, then drained by one process with 2 slots per stage
 //   (c) upload ingest against sha256sum (every byte is hashed: the physical floor) and cp, and the server's RSS growth
 //   (d) memory of the default single process: peak on a first start (new data directory, target < 400 MB), idle (< 250 MB)
-// Usage: node bench/processing.ts [--seconds 30] [--runs 3] [--backlog 500] [--upload-mb 256 | --full] [--only a,b,c,d]
+//   (e) time to publish of clips under a minute with the example's processing settings (720p, veryfast), upload sent
+//       to published seen, against the example config's declared target: p95 ≤ 35 s (0.5 × duration + 5 s)
+// Usage: node bench/processing.ts [--seconds 30] [--runs 3] [--backlog 500] [--upload-mb 256 | --full] [--only a,b,c,d,e]
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -27,7 +29,7 @@ const { values } = parseArgs({
     backlog: { type: 'string', default: '500' },
     'upload-mb': { type: 'string', default: '256' },
     full: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'a,b,c,d' },
+    only: { type: 'string', default: 'a,b,c,d,e' },
   },
 });
 const work = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-processing-'));
@@ -197,7 +199,43 @@ async function memory(): Promise<void> {
   }
 }
 
-const parts: Record<string, () => Promise<void>> = { a: overhead, b: backlogDrain, c: ingest, d: memory };
+/** The example config's promise for clips under a minute (timeToPublishRule 'publish-slow-short-clips'). */
+const PUBLISH_P95_TARGET_SECONDS = 35;
+const PUBLISH_CLIP_SECONDS = [10, 20, 30, 45, 58];
+
+async function timeToPublish(): Promise<void> {
+  const clips = [];
+  for (const clipSeconds of PUBLISH_CLIP_SECONDS) {
+    const file = path.join(work, `publish-${clipSeconds}.mp4`);
+    await generateTestClip(file, { seconds: clipSeconds, width: 1280, height: 720 });
+    clips.push({ clipSeconds, file });
+  }
+  const vigil = await startVigil({ config: benchConfig('publish', { renditions: [{ name: '720p', height: 720 }], concurrency: 2 }), modules: [processingModule] });
+  const samples: Array<{ clipSeconds: number; seconds: number }> = [];
+  try {
+    // One upload at a time, as the promise is about one clip's wait, not a backlog's.
+    for (let run = 0; run < Number(values.runs); run++) {
+      for (const { clipSeconds, file } of clips) {
+        const { wallMs } = await measure(async () => waitPublished(vigil.url, await uploadFile(vigil.url, file), 100));
+        samples.push({ clipSeconds, seconds: wallMs / 1000 });
+      }
+    }
+  } finally {
+    await vigil.stop();
+  }
+  const quantile = (values: number[], q: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)]!;
+  const all = samples.map((sample) => sample.seconds);
+  const withinOwn = samples.filter((sample) => sample.seconds <= 0.5 * sample.clipSeconds + 5).length;
+  console.log(`(e) time to publish, ${samples.length} uploads of 1280x720 clips of ${PUBLISH_CLIP_SECONDS.join(', ')} s (720p veryfast), one at a time:`);
+  console.log(`    median ${quantile(all, 0.5).toFixed(1)} s, p95 ${quantile(all, 0.95).toFixed(1)} s (example target: p95 ≤ ${PUBLISH_P95_TARGET_SECONDS} s for clips under a minute)`);
+  for (const clipSeconds of PUBLISH_CLIP_SECONDS) {
+    const mine = samples.filter((sample) => sample.clipSeconds === clipSeconds).map((sample) => sample.seconds);
+    console.log(`    ${clipSeconds} s clip: ${mine.map((value) => value.toFixed(1)).join(', ')} s (own target 0.5 × duration + 5 s = ${(0.5 * clipSeconds + 5).toFixed(1)} s)`);
+  }
+  console.log(`    ${withinOwn} of ${samples.length} within 0.5 × duration + 5 s`);
+}
+
+const parts: Record<string, () => Promise<void>> = { a: overhead, b: backlogDrain, c: ingest, d: memory, e: timeToPublish };
 console.log(`processing bench, node ${process.version}, ${os.cpus().length} cores`);
 try {
   for (const part of values.only.split(',')) await parts[part]!();

@@ -5,7 +5,7 @@ import csrf from '@fastify/csrf-protection';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { parseDuration } from '../core/config/duration.ts';
 import { createPages, serveAssets } from '../core/http/pages.ts';
-import { matchingToken } from '../core/http/server.ts';
+import { matchingToken } from '../core/http/auth.ts';
 import { defineModule, type ModuleContext } from '../core/lifecycle/module.ts';
 import {
   ackIncident, addMaintenance, addSilence, AdminError, endMaintenance, expireSilence, incidentDetail, listIncidentsPage, listMaintenances, listSilences, resetIncident, type IncidentState,

@@ -8,6 +8,16 @@ export interface RuleGroup {
   >;
 }
 
+type AlertingRule = Extract<RuleGroup['rules'][number], { alert: string }>;
+
+const alerting = (alert: string, expr: string, { for: holdFor, severity }: { for?: string; severity: 'critical' | 'warning' | 'info' }, summary: string): AlertingRule => ({
+  alert,
+  expr,
+  ...(holdFor ? { for: holdFor } : {}),
+  labels: { severity },
+  annotations: { summary },
+});
+
 export const RULE_GROUPS: readonly RuleGroup[] = [
   {
     name: 'vigil.recording',
@@ -25,61 +35,14 @@ export const RULE_GROUPS: readonly RuleGroup[] = [
   {
     name: 'vigil.alerts',
     rules: [
-      {
-        alert: 'VigilDown',
-        expr: 'up{job=~".*vigil.*"} == 0',
-        for: '2m',
-        labels: { severity: 'critical' },
-        annotations: { summary: 'Vigil at {{ $labels.instance }} is not answering scrapes.' },
-      },
-      {
-        alert: 'ProbeFailing',
-        expr: 'probe_success == 0',
-        for: '2m',
-        labels: { severity: 'warning' },
-        annotations: { summary: 'Probe {{ $labels.probe }} fails at {{ $labels.location }}.' },
-      },
-      {
-        alert: 'ProbeCertificateExpiresSoon',
-        expr: 'probe_ssl_earliest_cert_expiry - time() < 14 * 86400',
-        for: '10m',
-        labels: { severity: 'warning' },
-        annotations: { summary: 'The certificate seen by probe {{ $labels.probe }} expires in {{ $value | humanizeDuration }}.' },
-      },
-      {
-        alert: 'VigilProcessingFailureRateHigh',
-        expr: 'vigil:processing_failure_ratio:rate5m > 0.2',
-        for: '10m',
-        labels: { severity: 'warning' },
-        annotations: { summary: '{{ $value | humanizePercentage }} of videos failed over the last 5 minutes.' },
-      },
-      {
-        alert: 'VigilTimeToPublishSlow',
-        expr: 'vigil:processing_time_to_publish_seconds:p95_rate1h{duration="<1m"} > 35',
-        for: '15m',
-        labels: { severity: 'warning' },
-        annotations: { summary: 'Clips under a minute take {{ $value | humanizeDuration }} (p95 over 1 h) from upload to published; the promise is 35 s.' },
-      },
-      {
-        alert: 'VigilProcessingQueueStuck',
-        expr: 'max by (job, environment, queue) (vigil_processing_queue_oldest_age_seconds) > 900',
-        for: '5m',
-        labels: { severity: 'warning' },
-        annotations: { summary: 'The oldest job in {{ $labels.queue }} has waited {{ $value | humanizeDuration }}.' },
-      },
-      {
-        alert: 'VigilOutboxBacklog',
-        expr: 'max by (job, environment) (vigil_alerts_outbox_oldest_age_seconds) > 300',
-        for: '5m',
-        labels: { severity: 'critical' },
-        annotations: { summary: 'A notification has waited {{ $value | humanizeDuration }} in the outbox: a receiver is failing.' },
-      },
-      {
-        alert: 'VigilProbeRunsSkipped',
-        expr: 'sum by (job, environment, probe) (increase(vigil_probe_runs_skipped_total{reason="overlap"}[15m])) > 0',
-        labels: { severity: 'info' },
-        annotations: { summary: 'Probe {{ $labels.probe }} is still running when its next run is due: raise its interval or lower its timeout.' },
-      },
+      alerting('VigilDown', 'up{job=~".*vigil.*"} == 0', { for: '2m', severity: 'critical' }, 'Vigil at {{ $labels.instance }} is not answering scrapes.'),
+      alerting('ProbeFailing', 'probe_success == 0', { for: '2m', severity: 'warning' }, 'Probe {{ $labels.probe }} fails at {{ $labels.location }}.'),
+      alerting('ProbeCertificateExpiresSoon', 'probe_ssl_earliest_cert_expiry - time() < 14 * 86400', { for: '10m', severity: 'warning' }, 'The certificate seen by probe {{ $labels.probe }} expires in {{ $value | humanizeDuration }}.'),
+      alerting('VigilProcessingFailureRateHigh', 'vigil:processing_failure_ratio:rate5m > 0.2', { for: '10m', severity: 'warning' }, '{{ $value | humanizePercentage }} of videos failed over the last 5 minutes.'),
+      alerting('VigilTimeToPublishSlow', 'vigil:processing_time_to_publish_seconds:p95_rate1h{duration="<1m"} > 35', { for: '15m', severity: 'warning' }, 'Clips under a minute take {{ $value | humanizeDuration }} (p95 over 1 h) from upload to published; the promise is 35 s.'),
+      alerting('VigilProcessingQueueStuck', 'max by (job, environment, queue) (vigil_processing_queue_oldest_age_seconds) > 900', { for: '5m', severity: 'warning' }, 'The oldest job in {{ $labels.queue }} has waited {{ $value | humanizeDuration }}.'),
+      alerting('VigilOutboxBacklog', 'max by (job, environment) (vigil_alerts_outbox_oldest_age_seconds) > 300', { for: '5m', severity: 'critical' }, 'A notification has waited {{ $value | humanizeDuration }} in the outbox: a receiver is failing.'),
+      alerting('VigilProbeRunsSkipped', 'sum by (job, environment, probe) (increase(vigil_probe_runs_skipped_total{reason="overlap"}[15m])) > 0', { severity: 'info' }, 'Probe {{ $labels.probe }} is still running when its next run is due: raise its interval or lower its timeout.'),
     ],
   },
 ];

@@ -1,5 +1,6 @@
 import { decodeCursor, errorResponses, labelsSchema, looseObject, pageOf, pageQueryProperties, requestError, timeParam, timeRangeProperties } from '../core/http/admin-api.ts';
-import { ADMIN_API_PREFIX, type HttpServer } from '../core/http/server.ts';
+import { ADMIN_API_PREFIX } from '../core/http/auth.ts';
+import type { HttpServer } from '../core/http/server.ts';
 import { describeSchedule } from './define.ts';
 import { loadProbes, type LoadedProbe } from './loader.ts';
 import { selectLocationReadings, selectResultsPage, selectUptime } from './store.ts';

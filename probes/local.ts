@@ -14,6 +14,10 @@ export interface LocalProbeView {
   /** Results recorded here and not yet in the store. */
   pending(): number;
   setPending(count: number): void;
+  /** The recorder wrote these runs to the store. */
+  stored(results: readonly Recorded['result'][]): void;
+  /** Calls `listener` once a run that changed its probe's state is in the store (alerting evaluates at once on it). */
+  onDecided(listener: (probe: string) => void): void;
 }
 
 interface LocalLocation extends LocationState {
@@ -37,14 +41,29 @@ export function localProbeView(registry: Registry): LocalProbeView {
   if (existing) return existing;
   const probes = new Map<string, LocalProbe>();
   let pending = 0;
+  /** Runs that changed their probe's state, until the store has them. */
+  const deciding = new WeakSet<Recorded['result']>();
+  const listeners: Array<(probe: string) => void> = [];
+  const stateOf = (probe: LocalProbe, at: number) => quorumState([...probe.locations.values()], probe.quorum, at);
   const view: LocalProbeView = {
     observe({ result, thresholds }) {
       const probe = probes.get(result.probe) ?? { kind: result.kind, labels: thresholds.labels, quorum: thresholds.quorum, lastResult: result, locations: new Map() };
+      const before = stateOf(probe, result.startedAt);
       const previous = probe.locations.get(result.location);
       const next = nextLocationState(previous, { success: result.success, degraded: result.degraded ?? false, at: result.startedAt }, thresholds);
       probe.locations.set(result.location, { ...next, location: result.location, silentAfter: result.startedAt + thresholds.silentAfterMs });
       Object.assign(probe, { kind: result.kind, labels: thresholds.labels, quorum: thresholds.quorum, lastResult: result });
       probes.set(result.probe, probe);
+      if (stateOf(probe, result.startedAt) !== before) deciding.add(result);
+    },
+    stored(results) {
+      for (const result of results) {
+        if (!deciding.delete(result)) continue;
+        for (const listener of listeners) listener(result.probe);
+      }
+    },
+    onDecided(listener) {
+      listeners.push(listener);
     },
     statuses(now) {
       return [...probes].map(([name, probe]) => {

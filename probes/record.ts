@@ -93,6 +93,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const batch = queue.slice(0, BATCH);
       try {
         await recordResults(db, batch);
+        options.local?.stored(batch.map((entry) => entry.result));
       } catch (error) {
         const unreachable = asDependencyUnavailable(error, 'database');
         if (unreachable) {

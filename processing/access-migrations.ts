@@ -47,4 +47,9 @@ export const accessMigrations: readonly Migration[] = [
     // One row: the HMAC key of status tokens and signed output URLs, shared by every process on the database.
     sql: 'create table processing_signing_secret (id integer primary key check (id = 1), secret text not null)',
   },
+  {
+    id: 'processing/access_005_direct_upload_callback',
+    // Where the events of the video a direct upload becomes go too (the upload's callbackUrl), checked when the link was made.
+    sql: 'alter table processing_direct_uploads add column callback_url text',
+  },
 ];

@@ -5,11 +5,12 @@ import { asDependencyUnavailable } from '../core/unavailable.ts';
 import { acceptVideo, MULTIPART_ALLOWANCE, receiveMultipart, type UploadDeps } from './accept.ts';
 import { callbackUrlProblem, emitEvent } from './events.ts';
 import { classify } from './failures.ts';
+import type { ProcessingConfig } from './config.ts';
 import type { UploadQuota } from './limits.ts';
 import { sendOutput, type PublicLinks } from './links.ts';
 import type { StageName } from './stages/index.ts';
 import { UploadTooLargeError } from './storage.ts';
-import { deleteVideoRows, getVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './store.ts';
+import { announceDeleted, deleteVideoRows, getVideo, listCheckpoints, listOutputs, listVideos, VIDEO_STATES, type Video, type VideoState } from './store.ts';
 import { queueName, retryFailedVideo } from './worker.ts';
 
 export interface ApiDeps extends UploadDeps {
@@ -17,8 +18,6 @@ export interface ApiDeps extends UploadDeps {
   apiUrl(): string;
   links: PublicLinks;
   quota: UploadQuota;
-  /** Stops a deleted video's running attempt in this process, if there is one. */
-  cancelRunning(videoId: string): void;
 }
 
 const badRequest = (message: string, code = 'BAD_REQUEST') => Object.assign(new Error(message), { statusCode: 400, code });
@@ -53,6 +52,14 @@ export function parseLabels(raw: string): Record<string, string> {
   return labels;
 }
 
+/** An upload's `callbackUrl` (a multipart field, or a direct upload's creation): null when absent, a 400 naming the field when its host is not allowed. */
+export function checkedCallbackUrl(given: string | undefined, config: Pick<ProcessingConfig, 'eventCallbacks'>): string | null {
+  const callbackUrl = given?.trim() || null;
+  const problem = callbackUrl && callbackUrlProblem(callbackUrl, config.eventCallbacks);
+  if (problem) throw badRequest(`callbackUrl: ${problem}`);
+  return callbackUrl;
+}
+
 /** The upload and status API for the platform's backend (contract for the end-to-end probe); each route declares its scope. */
 export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { db, storage, config } = deps;
@@ -73,9 +80,7 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
             const email = fields.email?.trim() || null;
             if (email && !EMAIL.test(email)) throw badRequest(`email: "${email}" is not an email address`);
             const labels = parseLabels(fields.labels ?? '');
-            const callbackUrl = fields.callbackUrl?.trim() || null;
-            const callbackProblem = callbackUrl && callbackUrlProblem(callbackUrl, config.eventCallbacks);
-            if (callbackProblem) throw badRequest(`callbackUrl: ${callbackProblem}`);
+            const callbackUrl = checkedCallbackUrl(fields.callbackUrl, config);
             const id = randomUUID();
             await acceptVideo(deps, { id, ingested, originalName, email, labels, keyId: request.principal?.keyId ?? null, callbackUrl });
             request.span?.setAttribute('video.id', id);
@@ -155,13 +160,13 @@ export async function registerRoutes(http: FastifyInstance, deps: ApiDeps): Prom
       // Before the rows go: the event's callback delivery takes its address from the video's row.
       await emitEvent(tx, config, { videoId: video.id, type: 'video.deleted', data: {}, now: deps.clock.date() });
       const { unreferencedSha256 } = await deleteVideoRows(tx, video.id);
+      // A running attempt stops the moment this commits, in whichever worker process runs it.
+      await announceDeleted(tx, video.id);
       // Removed while the blob row's delete is uncommitted, for the same reason the upload adopts its file inside its transaction.
       if (unreferencedSha256) await storage.removeOriginal(unreferencedSha256);
       return video;
     });
     if (!deleted) throw notFound(`No video with id "${id}"`);
-    // A running attempt stops now: here directly, in another worker process when its claim renewal finds the job cancelled.
-    deps.cancelRunning(id);
     if (deleted.jobId && deleted.stage && deleted.state !== 'published' && deleted.state !== 'failed') {
       await deps.queue.cancel(queueName(deleted.stage as StageName), deleted.jobId).catch(() => {});
     }

@@ -35,8 +35,9 @@ export const processingConfigSchema = z
     /** Jobs one worker process runs at once, per stage queue. */
     concurrency: z.number().int().min(1).max(64).default(2),
     /**
-     * How long a worker that stopped renewing its claim keeps a job: the worker renews it while it lives (every half
-     * lease), so this only decides how soon another worker takes over from a dead one (lease + 11 s). At least 10 s.
+     * How long a claim lasts unrenewed. An attempt renews it while it is alive (a transcode: while ffmpeg's progress
+     * advances; a transcode without progress for a lease is stopped as timed_out), so this decides how soon another
+     * worker takes over from a dead one (lease + 11 s) and how long ffmpeg may go without progress. At least 10 s.
      */
     lease: duration().refine((ms) => ms >= 10_000, 'the lease must be at least 10s').default(20_000),
     /** Attempts of one stage ended by a stop or a lost worker, beyond which the video fails as worker_lost (a crash-loop bound). */
@@ -49,8 +50,6 @@ export const processingConfigSchema = z
     pollInterval: duration().default(1_000),
     /** Least time between two progress reports of a running transcode (API figure and `video.processing` event). */
     progressInterval: duration().default(10_000),
-    /** A transcode whose progress stops advancing for this long is stopped and fails as timed_out (then retried). */
-    stallTimeout: duration().refine((ms) => ms >= 10_000, 'the stall timeout must be at least 10s').default(120_000),
     stages: z
       .strictObject(Object.fromEntries(STAGES.map((stage) => [stage.name, stagePolicy.optional()])) as Record<StageName, z.ZodOptional<typeof stagePolicy>>)
       .prefault({})

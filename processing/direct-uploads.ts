@@ -8,7 +8,7 @@ import type { Queryable } from '../core/db/index.ts';
 import type { HttpServer } from '../core/http/server.ts';
 import { uploadErrorAnswer } from './api.ts';
 import { acceptVideo, isTooLarge, MULTIPART_ALLOWANCE, receiveMultipart, tooLargeError, type UploadDeps } from './accept.ts';
-import { parseLabels } from './api.ts';
+import { checkedCallbackUrl, parseLabels } from './api.ts';
 import type { ProcessingConfig } from './config.ts';
 import type { UploadQuota } from './limits.ts';
 
@@ -20,13 +20,16 @@ export interface DirectUpload {
   labels: Record<string, string>;
   email: string | null;
   allowedOrigin: string | null;
+  /** Where the video's events go too (an allowed host under processing.eventCallbacks). */
+  callbackUrl: string | null;
   createdAt: Date;
   expiresAt: Date;
   receivingSince: Date | null;
   usedAt: Date | null;
 }
 
-const COLUMNS = `id, key_id as "keyId", max_bytes as "maxBytes", labels, email, allowed_origin as "allowedOrigin", created_at as "createdAt",
+const COLUMNS = `id, key_id as "keyId", max_bytes as "maxBytes", labels, email, allowed_origin as "allowedOrigin", callback_url as "callbackUrl",
+  created_at as "createdAt",
   expires_at as "expiresAt", receiving_since as "receivingSince", used_at as "usedAt"`;
 
 type Row = Omit<DirectUpload, 'maxBytes' | 'labels' | 'createdAt' | 'expiresAt' | 'receivingSince' | 'usedAt'> & {
@@ -52,9 +55,9 @@ export const hashUploadToken = (token: string) => createHash('sha256').update(to
 
 async function insertDirectUpload(db: Queryable, upload: Omit<DirectUpload, 'receivingSince' | 'usedAt'>, tokenHash: string): Promise<void> {
   await db.query(
-    `insert into processing_direct_uploads (id, token_hash, key_id, max_bytes, labels, email, allowed_origin, created_at, expires_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [upload.id, tokenHash, upload.keyId, upload.maxBytes, JSON.stringify(upload.labels), upload.email, upload.allowedOrigin, upload.createdAt, upload.expiresAt],
+    `insert into processing_direct_uploads (id, token_hash, key_id, max_bytes, labels, email, allowed_origin, callback_url, created_at, expires_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [upload.id, tokenHash, upload.keyId, upload.maxBytes, JSON.stringify(upload.labels), upload.email, upload.allowedOrigin, upload.callbackUrl, upload.createdAt, upload.expiresAt],
   );
 }
 
@@ -133,6 +136,7 @@ const createBody = (config: ProcessingConfig) =>
       .string()
       .refine((origin) => config.uploads.allowedOrigins.includes(origin), 'not one of processing.uploads.allowedOrigins')
       .optional(),
+    callbackUrl: z.string().trim().min(1).optional(),
   });
 
 /** `POST /api/v1/uploads` (scope upload): makes a one-time upload URL for one of the platform's users. */
@@ -142,6 +146,7 @@ export function registerDirectUploadCreation(http: HttpServer, deps: DirectUploa
     const parsed = schema.safeParse(request.body ?? {});
     if (!parsed.success) throw Object.assign(new Error(`Invalid request: ${formatIssues(parsed.error).join('; ')}`), { statusCode: 400, code: 'BAD_REQUEST' });
     const body = parsed.data;
+    const callbackUrl = checkedCallbackUrl(body.callbackUrl, deps.config);
     const token = randomBytes(32).toString('base64url');
     const now = deps.clock.now();
     const upload = {
@@ -151,6 +156,7 @@ export function registerDirectUploadCreation(http: HttpServer, deps: DirectUploa
       labels: parseLabels(body.labels),
       email: body.email ?? null,
       allowedOrigin: body.allowedOrigin ?? null,
+      callbackUrl,
       createdAt: new Date(now),
       expiresAt: new Date(now + body.expiresIn),
     };
@@ -217,7 +223,7 @@ export function registerPlainDirectUpload(http: HttpServer, deps: DirectUploadDe
     try {
       const received = await receiveMultipart(request, deps.storage, upload.maxBytes);
       try {
-        await acceptVideo(deps, { id: upload.id, ingested: received.ingested, originalName: received.originalName, email: upload.email, labels: upload.labels, keyId: upload.keyId });
+        await acceptVideo(deps, { id: upload.id, ingested: received.ingested, originalName: received.originalName, email: upload.email, labels: upload.labels, keyId: upload.keyId, callbackUrl: upload.callbackUrl });
       } catch (error) {
         await deps.storage.discard(received.ingested.partPath);
         throw error;

@@ -3,7 +3,7 @@ import { print } from '../core/cli/output.ts';
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { createMailer } from '../core/mail.ts';
 import multipart from '@fastify/multipart';
-import { requireScopes } from '../core/http/auth.ts';
+import { declareScopes } from '../core/http/auth.ts';
 import { accessMigrations } from './access-migrations.ts';
 import { SUPERVISE_SECONDS } from '../core/queue/index.ts';
 import { registerRoutes } from './api.ts';
@@ -25,7 +25,7 @@ import { reportCommand } from './report.ts';
 import { queueSignals } from './signals.ts';
 import { Storage } from './storage.ts';
 import { countWaitingVideos, eventBacklog } from './store.ts';
-import { createPipelineWorker, declareQueues, type PipelineWorker } from './worker.ts';
+import { createPipelineWorker, declareQueues } from './worker.ts';
 
 export { getProcessingSignals, type ProcessingSignals, type QueueSignal, type SignalOptions } from './signals.ts';
 export { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg, type FfmpegInfo, type ProbeInfo } from './ffmpeg.ts';
@@ -93,16 +93,15 @@ export const processingModule = defineModule({
     const ffmpeg = await resolveFfmpeg();
     ctx.logger.info({ ffmpeg: ffmpeg.ffmpegPath, ffprobe: ffmpeg.ffprobePath, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg resolved');
     if (ffmpeg.warning) ctx.logger.warn({ ffmpeg: ffmpeg.ffmpegPath, builtYear: ffmpeg.builtYear }, ffmpeg.warning);
-    let worker: PipelineWorker | undefined;
     const signer = await loadSigner(ctx.db);
     const links = publicLinks({ signer, config, clock: ctx.clock, publicUrl: () => ctx.publicUrl });
     if (ctx.roles.has('api')) {
-      const access = { adminTokens: ctx.adminTokens, verifyKey: keyVerifier(ctx.db, ctx.clock, config.keys) };
+      ctx.verifyKeysWith(keyVerifier(ctx.db, ctx.clock, config.keys));
       const quota = uploadQuota({ db: ctx.db, clock: ctx.clock, limits: config.apiLimits });
       const direct: DirectUploadDeps = { db: ctx.db, queue: ctx.queue, storage, config, clock: ctx.clock, metrics, publicUrl: () => ctx.publicUrl, statusUrl: links.status };
       // The processing API for the platform's backend, with keys: the internal listener.
       await ctx.http.register(async (internal) => {
-        requireScopes(internal, access);
+        declareScopes(internal);
         await registerRateLimit(internal, config.apiLimits);
         await registerRoutes(internal, {
           db: ctx.db,
@@ -114,7 +113,6 @@ export const processingModule = defineModule({
           apiUrl: () => ctx.apiUrl,
           links,
           quota,
-          cancelRunning: (videoId) => worker?.cancel(videoId),
         });
         registerDirectUploadCreation(internal, direct, quota);
         registerKeyRoutes(internal, { db: ctx.db, clock: ctx.clock });
@@ -122,7 +120,7 @@ export const processingModule = defineModule({
       // What the platform's users reach: direct upload URLs, their video's status by token, signed media links.
       await ctx.publicHttp.register(async (open) => {
         await registerUploadCors(open, config);
-        requireScopes(open, access);
+        declareScopes(open);
         await registerRateLimit(open, config.apiLimits);
         await open.register(multipart, { limits: { fileSize: config.maxUploadBytes, files: 1, fields: 10, fieldSize: 4096 } });
         registerPlainDirectUpload(open, direct);
@@ -146,7 +144,6 @@ export const processingModule = defineModule({
         statusUrl: links.status,
         outputUrl: links.output,
       });
-      worker = pipeline;
       components.push(
         {
           ...pipeline,

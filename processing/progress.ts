@@ -30,23 +30,32 @@ export interface ProgressWatchOptions {
   sourceSeconds: number;
   /** Least time between two reports passed on (each one a database write and a `video.processing` event). */
   interval: number;
-  /** Once progress has been reported, an attempt whose figure does not advance for this long is stopped. */
-  stallTimeout: number;
+  /**
+   * The job's lease (processing.lease): the attempt renews it (`renew`, every third of a lease) only while it is alive.
+   * For a stage that reports progress, alive means its figure advanced since the last renewal, and an attempt whose
+   * figure has not advanced for a whole lease is stopped: one signal keeps the job and shows ffmpeg works.
+   */
+  lease: number;
+  /** False for a stage with no progress figure (ffprobe passes, moving files): alive while it runs, within its own timeout. */
+  reportsProgress: boolean;
+  renew(): void;
   report(progress: StageProgress): void;
   /** Called once with a timed_out ProcessingError when progress stalls. */
   stalled(error: ProcessingError): void;
 }
 
 /**
- * Watches one attempt's progress: passes on at most one report per interval (the first at once, and always a report
- * that reaches 100 %), and fails the attempt when the figure stops advancing. The same figure is what shows the
- * attempt is alive: a hung ffmpeg is stopped within `stallTimeout` instead of holding its job until the stage timeout.
+ * Watches one attempt: passes on at most one progress report per interval (the first at once, and always a report that
+ * reaches 100 %), renews the job's lease while the attempt shows it is alive, and stops an attempt whose progress
+ * stalls for a lease (a hung ffmpeg) as timed_out, before its lease would lapse, so the video's own retries apply.
  */
 export function watchProgress(options: ProgressWatchOptions) {
-  const { clock } = options;
+  const { clock, lease } = options;
   const startedAt = clock.now();
   let lastReportAt = -Infinity;
   let furthest = -1;
+  let advancedAt = startedAt;
+  let renewedAt = startedAt;
   let watchdog: TimerHandle | undefined;
   let stopped = false;
 
@@ -54,28 +63,38 @@ export function watchProgress(options: ProgressWatchOptions) {
     watchdog?.cancel();
     watchdog = clock.setTimeout(() => {
       if (stopped) return;
-      stopped = true;
-      const seconds = Math.round(options.stallTimeout / 1000);
-      options.stalled(new ProcessingError('timed_out', `no progress for ${seconds} s (processing.stallTimeout) at ${furthest.toFixed(1)} s of the source`));
-    }, options.stallTimeout);
+      stop();
+      const seconds = Math.round(lease / 1000);
+      const where = furthest < 0 ? 'before ffmpeg reported any progress' : `at ${furthest.toFixed(1)} s of the source`;
+      options.stalled(new ProcessingError('timed_out', `no progress for ${seconds} s (processing.lease) ${where}`));
+    }, lease);
   };
+  const renewals = clock.setInterval(() => {
+    if (stopped || (options.reportsProgress && advancedAt <= renewedAt)) return;
+    renewedAt = clock.now();
+    options.renew();
+  }, lease / 3);
+  const stop = () => {
+    stopped = true;
+    watchdog?.cancel();
+    renewals.cancel();
+  };
+  if (options.reportsProgress) arm();
 
   return {
     update(reported: FfmpegProgress): void {
       if (stopped) return;
+      const now = clock.now();
       if (reported.mediaSeconds > furthest) {
         furthest = reported.mediaSeconds;
+        advancedAt = now;
         arm();
       }
-      const now = clock.now();
       const progress = progressOf(reported, options.sourceSeconds, startedAt, now);
       if (now - lastReportAt < options.interval && progress.percent < 100) return;
       lastReportAt = now;
       options.report(progress);
     },
-    stop(): void {
-      stopped = true;
-      watchdog?.cancel();
-    },
+    stop,
   };
 }

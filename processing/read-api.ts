@@ -1,5 +1,6 @@
 import { decodeCursor, errorResponses, labelsSchema, looseObject, pageOf, pageQueryProperties, requestError } from '../core/http/admin-api.ts';
-import { ADMIN_API_PREFIX, type HttpServer } from '../core/http/server.ts';
+import { ADMIN_API_PREFIX } from '../core/http/auth.ts';
+import type { HttpServer } from '../core/http/server.ts';
 import type { Clock } from '../core/clock.ts';
 import { parseDuration } from '../core/config/duration.ts';
 import type { Db } from '../core/db/index.ts';

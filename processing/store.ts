@@ -226,6 +226,13 @@ export async function deleteVideoRows(db: Queryable, videoId: string): Promise<{
   return { unreferencedSha256: blob?.sha256 ?? null };
 }
 
+/** The channel on which a deleted video's id reaches every worker process (on commit), to stop its running attempt. */
+export const DELETED_CHANNEL = 'vigil_processing_deleted';
+
+export async function announceDeleted(db: Queryable, videoId: string): Promise<void> {
+  await db.query('select pg_notify($1, $2)', [DELETED_CHANNEL, videoId]);
+}
+
 const NOTICE_COLUMN: Record<NoticeKind, string> = { retry: 'noticed_retry_at', ready: 'noticed_ready_at', failed: 'noticed_failed_at', delayed: 'noticed_delayed_at' };
 
 /** Claims the right to send one notice of `kind` (true once per kind and video). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Job } from 'pg-boss';
 import type { Clock } from '../core/clock.ts';
-import type { Db, Queryable } from '../core/db/index.ts';
+import type { Db, Listening, Queryable } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import type { Mailer } from '../core/mail.ts';
 import { inTransaction, type Queue } from '../core/queue/index.ts';
@@ -64,8 +64,9 @@ const NOTIFY_BACKSTOP_SECONDS = 5;
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
 /**
- * pg-boss's part of a stage queue: the worker renews its claim (heartbeat) every half lease while it lives, so a lapsed
- * heartbeat means a dead worker; expiry is only a ceiling above the stage timeout. pg-boss retries only lost claims
+ * pg-boss's part of a stage queue: a claim whose heartbeat is older than the lease lapses. The attempt renews it while it
+ * is alive, which for a transcode means while ffmpeg's progress advances (watchProgress), so a lapsed heartbeat means a
+ * dead worker or a stuck ffmpeg; expiry is only a ceiling above the stage timeout. pg-boss retries only lost claims
  * (the video's own failures are retried by the runner with a new job), up to the crash-loop bound.
  */
 export function stageQueuePolicy(config: ProcessingConfig, stage: StageName) {
@@ -140,16 +141,16 @@ interface InFlight {
   abort: AbortController;
 }
 
-export interface PipelineWorker extends Component {
-  /** Stops the running attempt of a deleted video at once (ffmpeg is killed); true when one was running here. */
-  cancel(videoId: string): boolean;
-}
-
 /** The worker role: one pg-boss worker per stage queue (concurrency from config), the notice sender and the lost-job handler. */
-export function createPipelineWorker(deps: PipelineDeps): PipelineWorker {
+export function createPipelineWorker(deps: PipelineDeps): Component {
   const inFlight = new Set<InFlight>();
   const workers: Array<{ name: string; id: string }> = [];
   let running = false;
+  let deletions: Listening | undefined;
+  // Stops the running attempt of a deleted video at once (ffmpeg is killed).
+  const cancel = (videoId: string) => {
+    for (const entry of inFlight) if (entry.videoId === videoId) entry.abort.abort(interruption('cancelled'));
+  };
 
   const track = <T>(entry: Omit<InFlight, 'done'>, work: () => Promise<T>): Promise<T> => {
     const tracked: InFlight = { ...entry, done: Promise.resolve() };
@@ -170,34 +171,31 @@ export function createPipelineWorker(deps: PipelineDeps): PipelineWorker {
       const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: Math.max(interval, NOTIFY_BACKSTOP_SECONDS), burstWhenReadyExceeds: 1 };
       for (const stage of STAGES) {
         const name = queueName(stage.name);
-        const id = await deps.queue.work<StageJob>(name, { ...polling, localConcurrency: deps.config.concurrency }, async ([job]) => {
+        // pg-boss's own heartbeat timer would renew the claim while the process lives, stuck ffmpeg or not: its first
+        // beat is set past the job's expiry, and the attempt renews the claim itself.
+        const heartbeatRefreshSeconds = stageQueuePolicy(deps.config, stage.name).expireInSeconds + 1;
+        const id = await deps.queue.work<StageJob>(name, { ...polling, localConcurrency: deps.config.concurrency, heartbeatRefreshSeconds }, async ([job]) => {
           const abort = new AbortController();
           job!.signal.addEventListener('abort', () => abort.abort(interruption('lost')), { once: true });
           return track({ videoId: job!.data.videoId, abort }, () => runAttempt(deps, stage, job!, abort.signal));
         });
         workers.push({ name, id });
       }
+      // A video deleted through any process stops its attempt here at once (ffmpeg killed), counting no failure.
+      deletions = await deps.db.listen(store.DELETED_CHANNEL, cancel);
       workers.push({ name: NOTICE_QUEUE, id: await deps.queue.work<NoticeJob>(NOTICE_QUEUE, polling, async ([job]) => sendNotice(deps, job!.data)) });
       workers.push({ name: LOST_QUEUE, id: await deps.queue.work<StageJob>(LOST_QUEUE, polling, async ([job]) => failLostVideo(deps, job!.data)) });
       running = true;
     },
     async stop(deadline) {
       running = false;
+      await deletions?.close();
       await Promise.all(workers.map(({ name, id }) => deps.queue.offWork(name, { id, wait: false }).catch(() => {})));
       const waitUntil = (ms: number) => new Promise((resolve) => deps.clock.setTimeout(() => resolve(undefined), Math.max(0, ms)));
       await Promise.race([Promise.all([...inFlight].map((entry) => entry.done)), waitUntil(deadline - deps.clock.now())]);
       // What is still running is handed back: ffmpeg is killed and the attempt requeued without counting against the video.
       for (const entry of inFlight) entry.abort.abort(interruption('stop'));
       await Promise.all([...inFlight].map((entry) => entry.done));
-    },
-    cancel(videoId) {
-      let found = false;
-      for (const entry of inFlight) {
-        if (entry.videoId !== videoId) continue;
-        entry.abort.abort(interruption('cancelled'));
-        found = true;
-      }
-      return found;
     },
     health: () => (running ? { ok: true } : { ok: false, reason: 'processing worker not running' }),
   };
@@ -236,19 +234,22 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
     }
     span.setAttribute('processing.attempt', begun.attempt);
     const started = performance.now();
-    const stall = new AbortController();
-    const attemptSignal = AbortSignal.any([signal, stall.signal]);
+    // Ends the attempt from here: a stall (timed_out) or a renewal that found the claim gone (lost).
+    const ended = new AbortController();
+    const attemptSignal = AbortSignal.any([signal, ended.signal]);
     let progressWrites = Promise.resolve();
     const watch = watchProgress({
       clock,
       sourceSeconds: begun.video.source?.durationSeconds ?? 0,
       interval: deps.config.progressInterval,
-      stallTimeout: deps.config.stallTimeout,
+      lease: deps.config.lease,
+      reportsProgress: stage.reportsProgress ?? false,
+      renew: () => void renewLease(deps, stage.name, job).then((held) => held || ended.abort(interruption('lost'))),
       report: (progress) => {
         span.setAttribute('processing.progress_percent', progress.percent);
         progressWrites = progressWrites.then(() => recordProgress(deps, begun.checkpointId, begun.video, stage.name, progress));
       },
-      stalled: (error) => stall.abort(error),
+      stalled: (error) => ended.abort(error),
     });
     let result: StageResult;
     try {
@@ -283,6 +284,20 @@ async function runAttempt(deps: PipelineDeps, stage: Stage<StageName>, job: Job<
     const committed = await commitSuccess(deps, stage, begun.checkpointId, begun.video, result, (performance.now() - started) / 1000);
     span.setAttribute('processing.committed', committed);
   });
+}
+
+/**
+ * Renews the job's lease (pg-boss's heartbeat, fenced to this attempt). False when the claim is gone (another worker
+ * has the job); a renewal that could not run (database away) says nothing about the claim and counts as held.
+ */
+async function renewLease(deps: PipelineDeps, stage: StageName, job: Job<StageJob>): Promise<boolean> {
+  try {
+    const answer = (await deps.queue.touch(queueName(stage), { id: job.id, retryCount: job.retryCount })) as { affected?: number };
+    return answer.affected !== 0;
+  } catch (error) {
+    deps.logger.warn({ videoId: job.data.videoId, stage, err: error }, 'could not renew the lease');
+    return true;
+  }
 }
 
 /** A running attempt's progress on its checkpoint; a failed write is logged and the attempt goes on. */

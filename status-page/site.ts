@@ -9,7 +9,7 @@ import type { StatusModel } from './model.ts';
 import type { ComponentStatus, Indicator } from './state.ts';
 import { maintenanceId, statuspageDocuments } from './statuspage-api.ts';
 import { componentText, indicatorText } from './strings.ts';
-import { HISTORY_PAGES, historyView, incidentView, indexView, layoutOf, maintenanceView, uptimeTableView } from './views.ts';
+import { dayRuns, HISTORY_PAGES, historyView, incidentView, indexView, layoutOf, maintenanceView, uptimeTableView } from './views.ts';
 
 export interface Resource {
   body: Buffer;
@@ -18,6 +18,10 @@ export interface Resource {
   etag: string;
   /** Extra headers: CSP on pages, CORS on the API, feeds and badges. */
   headers: Record<string, string>;
+  /** Every header of an answer, built once with the bytes: plain, gzip, and 304 Not Modified. */
+  sent: { plain: Record<string, string>; gzip: Record<string, string>; notModified: Record<string, string> };
+  /** The same as flat [name, value, ...] lists for `ServerResponse.writeHead`. */
+  raw: { plain: string[]; gzip: string[]; notModified: string[] };
 }
 
 /** Every public resource by request path (history pages as "/history?page=N"). */
@@ -31,7 +35,16 @@ const pages = createPages(path.join(import.meta.dirname, 'views'));
 
 function resource(body: string, type: string, headers: Record<string, string>): Resource {
   const bytes = Buffer.from(body);
-  return { body: bytes, gzip: gzipSync(bytes, { level: 9 }), type, etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`, headers };
+  const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`;
+  const gzip = gzipSync(bytes, { level: 9 });
+  const notModified = { ...headers, etag, vary: 'accept-encoding' };
+  const sent = {
+    plain: { ...notModified, 'content-type': type, 'content-length': String(bytes.length) },
+    gzip: { ...notModified, 'content-type': type, 'content-length': String(gzip.length), 'content-encoding': 'gzip' },
+    notModified,
+  };
+  const raw = { plain: Object.entries(sent.plain).flat(), gzip: Object.entries(sent.gzip).flat(), notModified: Object.entries(notModified).flat() };
+  return { body: bytes, gzip, type, etag, headers, sent, raw };
 }
 
 function pageCsp(logoUrl: string | undefined): string {
@@ -55,10 +68,17 @@ const STATUS_COLOR: Record<ComponentStatus | Indicator, 'operational' | 'degrade
 /** Verdana 11px averages about 6.5 px per character: enough for a badge to fit its text. */
 const textWidth = (text: string) => Math.round(text.length * 6.5) + 10;
 
-/** The branding colours as a second stylesheet, under a URL that changes with them. */
+/**
+ * The branding colours and the widths of the uptime bars' segments (a run of N alike days is N days wide, class gN)
+ * as a second stylesheet, under a URL that changes with them.
+ */
 export function themeOf(model: StatusModel): { url: string; css: string } {
   const { colors } = model.branding;
-  const css = `:root{--ok:${colors.operational};--deg:${colors.degraded};--part:${colors.partial};--maj:${colors.major};--mnt:${colors.maintenance};--acc:${colors.accent}}\n`;
+  const widths = [...new Set(model.components.flatMap((component) => dayRuns(component.uptime, model.strings).map((run) => run.days)))].filter((days) => days > 1).sort((a, b) => a - b);
+  const css =
+    `:root{--ok:${colors.operational};--deg:${colors.degraded};--part:${colors.partial};--maj:${colors.major};--mnt:${colors.maintenance};--acc:${colors.accent}}\n` +
+    widths.map((days) => `.g${days}{--n:${days}}`).join('') +
+    '\n';
   return { url: `/status/theme.${createHash('sha256').update(css).digest('hex').slice(0, 12)}.css`, css };
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
 import type { CoreConfig } from '../../core/config/index.ts';
-import type { Db } from '../../core/db/index.ts';
+import type { Db, Queryable } from '../../core/db/index.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import type { AlertsMetrics } from '../metrics.ts';
 import type { IncidentLinks } from '../messages.ts';
@@ -84,6 +84,9 @@ export interface ReceiverContext {
   verifyProbe(probe: string): Promise<{ success: boolean; reason?: string }>;
   /** True while this process holds the alerts lease: work off the delivery path (hook jobs) stops without it. */
   holdsLease(): boolean;
+  /** Throws NotLeaderError unless this process holds the lease now; run inside each write transaction of work off the
+   * delivery path, so a deposed leader's writes are refused (the outbox's fence). */
+  fence(q: Queryable): Promise<void>;
   /** The maintenance window covering these labels now, if any. */
   maintenanceFor(labels: Record<string, string>): Promise<{ id: number; title: string; endsAt: number } | undefined>;
   /** Where the engineer goes next about an incident (console, acknowledge and silence links) for message bodies. */
@@ -117,6 +120,19 @@ export function httpDeliveryError(what: string, status: number, retryAfter: stri
     temporary: status === 429 || status >= 500,
     ...(Number.isFinite(seconds) ? { retryAfterMs: seconds * 1000 } : {}),
   });
+}
+
+/**
+ * One delivery within the receiver's timeout (`fallback` when it sets none). Past it the delivery fails as temporary
+ * and in doubt: the request may have arrived. Every path that calls receivers goes through it, so none can stall a pass.
+ */
+export function deliverWithin(receiver: Receiver, delivery: Delivery, fallback: number): Promise<Record<string, unknown> | undefined> {
+  const ms = receiver.timeout ?? fallback;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new DeliveryError(`receiver ${receiver.name} did not answer within ${Math.round(ms / 1000)} s`, { temporary: true, inDoubt: true })), ms);
+  });
+  return Promise.race([receiver.deliver(delivery), timeout]).finally(() => clearTimeout(timer));
 }
 
 export const FIRING_EVENTS: readonly NotificationEvent[] = ['warning', 'repeat', 'retry'];

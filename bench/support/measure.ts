@@ -1,7 +1,7 @@
 // What the product-against-product benches share: processes pinned to a core, their CPU seconds (reaped children
 // included) and memory read from /proc, anchors found on the PATH or skipped with a reason, and one table format.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100;
 
@@ -91,8 +91,12 @@ export interface Row {
 
 const format = (value: number, unit: string) => (unit === 'MiB' ? `${(value / 1024 / 1024).toFixed(0)} MiB` : `${value < 10 ? value.toFixed(2) : value.toFixed(0)} ${unit}`);
 
-/** Prints the rows as a Markdown table: each side's figure, Vigil/anchor, and the target beside it. */
+/**
+ * Prints the rows as a Markdown table: each side's figure, Vigil/anchor, and the target beside it. Under `npm run
+ * bench` the rows are also kept (VIGIL_BENCH_ROWS names the file), for the one table printed at the end.
+ */
 export function printTable(title: string, rows: Row[]): void {
+  if (process.env.VIGIL_BENCH_ROWS) appendFileSync(process.env.VIGIL_BENCH_ROWS, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
   console.log(`\n${title}\n`);
   console.log('| measure | anchor | Vigil | ratio (Vigil / anchor) | target |');
   console.log('| --- | --- | --- | --- | --- |');

@@ -1,7 +1,7 @@
 import type { CoreConfig } from '../config/schema.ts';
 import { Secret } from '../config/secret.ts';
 import { lockHolder } from '../db/lock.ts';
-import { ADMIN_API_PREFIX } from '../http/server.ts';
+import { ADMIN_API_PREFIX } from '../http/auth.ts';
 import { findLocalInstance } from '../lifecycle/instance.ts';
 import type { VigilModule } from '../lifecycle/module.ts';
 import { startVigil, type Vigil } from '../lifecycle/start.ts';

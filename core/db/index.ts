@@ -3,7 +3,7 @@ import { openEmbeddedDb } from './pglite.ts';
 import { openPostgresDb } from './postgres.ts';
 import type { Db } from './types.ts';
 
-export type { Db, Migration, Queryable, Row } from './types.ts';
+export type { Db, Listening, Migration, Queryable, Row } from './types.ts';
 export { DataDirLockedError } from './lock.ts';
 export { migrate } from './migrations.ts';
 export { coreMigrations, recordReadinessWrite } from './store.ts';

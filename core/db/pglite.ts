@@ -67,6 +67,10 @@ export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
     async ping(timeoutMs = 2000) {
       await withTimeout(query('select 1'), timeoutMs, 'the embedded database did not answer');
     },
+    async listen(channel, onNotify) {
+      const unlisten = await (await current()).listen(channel, onNotify);
+      return { close: () => unlisten() };
+    },
     async close() {
       closing = true;
       try {

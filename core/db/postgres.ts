@@ -4,6 +4,9 @@ import { rethrowAsUnavailable } from '../unavailable.ts';
 import { withTimeout } from './timeout.ts';
 import type { Db, Queryable, Row } from './types.ts';
 
+/** Wait before a lost LISTEN connection is made again. */
+const RELISTEN_MS = 2000;
+
 export interface PostgresDb extends Db {
   readonly kind: 'postgres';
   readonly connectionString: string;
@@ -51,6 +54,38 @@ export async function openPostgresDb(connectionString: string, options: { poolSi
     },
     async ping(timeoutMs = 2000) {
       await withTimeout(query('select 1'), timeoutMs, `${description} did not answer`);
+    },
+    async listen(channel, onNotify) {
+      // A connection of its own (a pooled one would be handed to others, and its LISTEN with it), made again when lost.
+      let closed = false;
+      let client: pg.Client | undefined;
+      let retry: NodeJS.Timeout | undefined;
+      const connect = () => {
+        if (closed) return;
+        const next = new pg.Client({ connectionString, connectionTimeoutMillis: 5000, application_name: `${options.applicationName ?? 'vigil'}-listen` });
+        let gone = false;
+        const lost = () => {
+          if (gone) return;
+          gone = true;
+          void next.end().catch(() => {});
+          if (!closed) retry = setTimeout(connect, RELISTEN_MS);
+        };
+        next.on('error', lost);
+        next.on('end', lost);
+        next.on('notification', (message) => {
+          if (message.channel === channel) onNotify(message.payload ?? '');
+        });
+        client = next;
+        next.connect().then(() => next.query(`listen ${pg.escapeIdentifier(channel)}`)).catch(lost);
+      };
+      connect();
+      return {
+        async close() {
+          closed = true;
+          clearTimeout(retry);
+          await client?.end().catch(() => {});
+        },
+      };
     },
     async close() {
       await pool.end();

@@ -12,6 +12,15 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a query within the timeout; throws a readable reason otherwise. */
   ping(timeoutMs?: number): Promise<void>;
+  /**
+   * Calls `onNotify` with the payload of every NOTIFY on `channel` (sent with pg_notify in a transaction: on commit),
+   * from any process on the database. Best effort: a connection lost is made again, and what was sent meanwhile is lost.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<Listening>;
+  close(): Promise<void>;
+}
+
+export interface Listening {
   close(): Promise<void>;
 }
 

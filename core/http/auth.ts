@@ -3,6 +3,9 @@ import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Secret } from '../config/secret.ts';
 import type { HttpServer } from './server.ts';
 
+/** Where the administration API lives; a path under it that declares no scope needs an admin token. */
+export const ADMIN_API_PREFIX = '/admin/api/v1';
+
 /** What an API key may do. `admin` adds key management and the internal details of answers; it implies no other scope. */
 export const SCOPES = ['upload', 'read', 'delete', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -20,7 +23,7 @@ export type KeyVerifier = (presented: string) => Promise<Principal | null>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scope a route needs, or "public" for a route anyone may call. Every route behind `requireScopes` declares one. */
+    /** The scope a route needs, or "public" for a route anyone may call. Every route behind `declareScopes` declares one. */
     scope?: Scope | 'public';
   }
   interface FastifyRequest {
@@ -48,41 +51,85 @@ export interface Refusal {
   message: string;
 }
 
-/** The access decision for a route needing `scope`: who presented what (null: no credentials; 'unknown': a key that did not verify). */
-export function authorize(scope: Scope, principal: Principal | null | 'unknown'): Refusal | null {
+/**
+ * What a route asks of its caller: a scope that an API key (or an admin token, which holds them all) must hold, an
+ * admin token itself, or nothing. A route's declared `config.scope` decides; undeclared, the admin API needs an admin
+ * token and everything else is public.
+ */
+export type Requirement = Scope | 'admin token' | 'public';
+
+export function requirementOf(path: string, declared: Scope | 'public' | undefined): Requirement {
+  if (declared !== undefined) return declared;
+  return path.startsWith(`${ADMIN_API_PREFIX}/`) ? 'admin token' : 'public';
+}
+
+/** The access decision for a route needing `requirement`: who presented what (null: no credentials; 'unknown': a token or key that did not verify). */
+export function authorize(requirement: Requirement, principal: Principal | null | 'unknown'): Refusal | null {
+  if (requirement === 'public') return null;
+  if (requirement === 'admin token') {
+    return principal === ADMIN_PRINCIPAL ? null : { status: 401, code: 'UNAUTHORIZED', message: 'Missing or wrong bearer token for the admin API.' };
+  }
   if (principal === null) {
-    return { status: 401, code: 'UNAUTHORIZED', message: `This route needs an API key with the "${scope}" scope: send it as "Authorization: Bearer <key>".` };
+    return { status: 401, code: 'UNAUTHORIZED', message: `This route needs an API key with the "${requirement}" scope: send it as "Authorization: Bearer <key>".` };
   }
   if (principal === 'unknown') return { status: 401, code: 'UNAUTHORIZED', message: 'The API key is unknown, revoked or expired.' };
-  if (!principal.scopes.has(scope)) {
-    return { status: 403, code: 'FORBIDDEN', message: `The key "${principal.name}" lacks the "${scope}" scope this route needs.` };
+  if (!principal.scopes.has(requirement)) {
+    return { status: 403, code: 'FORBIDDEN', message: `The key "${principal.name}" lacks the "${requirement}" scope this route needs.` };
   }
   return null;
 }
 
+/** The token among `tokens` that equals `presented`; every token is compared, each in constant time. */
+export function matchingToken(presented: string, tokens: readonly Secret[]): Secret | undefined {
+  return tokens.filter((token) => sameSecret(presented, token.reveal()))[0];
+}
+
 /**
- * Makes every route registered in `scope` declare `config.scope`, and checks it on each request before the body is
- * read: an admin token (the configured one or this process's local one) or a key the verifier accepts, holding the
- * declared scope.
+ * The one access check of a process, shared by its listeners: every request is checked against its route's
+ * requirement before its body is read. Admin tokens are known from the start; API keys are verified by whichever
+ * module issues them (`verifyKeysWith`); until one does, no key verifies.
  */
-export function requireScopes(http: HttpServer, options: { adminTokens: readonly Secret[]; verifyKey: KeyVerifier }): void {
+export interface AccessControl {
+  /** An onRequest hook in callback style: a public route passes synchronously (no promise on the hot path). */
+  check(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void;
+  verifyKeysWith(verifier: KeyVerifier): void;
+}
+
+export function accessControl(adminTokens: readonly Secret[]): AccessControl {
+  let verifyKey: KeyVerifier = async () => null;
+  const identify = async (presented: string | null, requirement: Requirement): Promise<Principal | null | 'unknown'> => {
+    if (presented === null) return null;
+    if (matchingToken(presented, adminTokens)) return ADMIN_PRINCIPAL;
+    // The admin API takes no keys, so a presented one is not looked up there.
+    return requirement === 'admin token' ? 'unknown' : ((await verifyKey(presented)) ?? 'unknown');
+  };
+  return {
+    verifyKeysWith(verifier) {
+      verifyKey = verifier;
+    },
+    check(request, reply, done) {
+      const requirement = requirementOf(request.url, request.routeOptions.config?.scope);
+      if (requirement === 'public') {
+        done();
+        return;
+      }
+      identify(bearerToken(request.headers.authorization), requirement).then((principal) => {
+        const refusal = authorize(requirement, principal);
+        if (refusal) {
+          if (refusal.status === 401) reply.header('www-authenticate', 'Bearer');
+          void reply.status(refusal.status).send({ error: { code: refusal.code, message: refusal.message } });
+          return;
+        }
+        if (principal !== null && principal !== 'unknown') request.principal = principal;
+        done();
+      }, done);
+    },
+  };
+}
+
+/** Makes every route registered in `scope` declare `config.scope`, so that none is public by omission. */
+export function declareScopes(http: HttpServer): void {
   http.addHook('onRoute', (route: RouteOptions) => {
     if (!route.config?.scope) throw new Error(`${route.method} ${route.url} declares no scope (config.scope: a scope or "public")`);
-  });
-  http.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const scope = request.routeOptions.config.scope;
-    if (scope === 'public' || scope === undefined) return;
-    const presented = bearerToken(request.headers.authorization);
-    let principal: Principal | null | 'unknown' = null;
-    if (presented !== null) {
-      const admin = options.adminTokens.some((token) => sameSecret(presented, token.reveal()));
-      principal = admin ? ADMIN_PRINCIPAL : ((await options.verifyKey(presented)) ?? 'unknown');
-    }
-    const refusal = authorize(scope, principal);
-    if (refusal) {
-      if (refusal.status === 401) reply.header('www-authenticate', 'Bearer');
-      return reply.status(refusal.status).send({ error: { code: refusal.code, message: refusal.message } });
-    }
-    request.principal = principal as Principal;
   });
 }

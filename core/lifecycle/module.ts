@@ -5,6 +5,7 @@ import type { CoreConfig } from '../config/schema.ts';
 import type { Secret } from '../config/secret.ts';
 import { coreMigrations } from '../db/store.ts';
 import type { Db, Migration } from '../db/index.ts';
+import type { KeyVerifier } from '../http/auth.ts';
 import type { HttpServer } from '../http/server.ts';
 import type { Queue } from '../queue/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
@@ -74,6 +75,8 @@ export interface ModuleContext<Config extends CoreConfig = CoreConfig> {
   publicHttp: HttpServer;
   /** The tokens the admin API accepts (the configured one and this process's local one), for a module's own login. */
   adminTokens: readonly Secret[];
+  /** Gives core's access check the verifier of API keys, for routes that declare a scope (the module issuing keys calls it). */
+  verifyKeysWith(verifier: KeyVerifier): void;
 }
 
 /** A module's section of vigil.config.ts: its key, its schema, and the environment variables that override its fields. */

@@ -7,6 +7,7 @@ import { migrate, openDb, recordReadinessWrite, type Db } from '../db/index.ts';
 import { instrumentDb } from '../db/metrics.ts';
 import { withTimeout } from '../db/timeout.ts';
 import { checkDirectory } from '../disk.ts';
+import { accessControl } from '../http/auth.ts';
 import { createHttpServer, type HttpServer, type Readiness } from '../http/server.ts';
 import { startQueue, type Queue } from '../queue/index.ts';
 import { createLogger, type Logger } from '../telemetry/logger.ts';
@@ -104,10 +105,11 @@ export async function startVigil(options: StartOptions): Promise<Vigil> {
     const localToken = createLocalToken();
     const adminTokens = config.server.adminToken ? [config.server.adminToken, localToken] : [localToken];
     const version = options.version ? { version: options.version } : {};
-    const http = createHttpServer({ logger, registry, readiness, limits: config.server, repeats, adminTokens, ...version });
-    const publicHttp = config.server.public ? createHttpServer({ logger, registry, readiness, limits: config.server, repeats, adminTokens, ...version, metrics: false }) : http;
+    const access = accessControl(adminTokens);
+    const http = createHttpServer({ logger, registry, readiness, limits: config.server, repeats, access, ...version });
+    const publicHttp = config.server.public ? createHttpServer({ logger, registry, readiness, limits: config.server, repeats, access, ...version, metrics: false }) : http;
     const publicUrl = config.server.publicUrl ?? `http://${config.server.host}:${config.server.port}`;
-    const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, apiUrl: publicUrl, http, publicHttp, adminTokens };
+    const context: ModuleContext = { config, db, queue, clock, logger, registry, roles, location: options.location ?? 'local', publicUrl, apiUrl: publicUrl, http, publicHttp, adminTokens, verifyKeysWith: access.verifyKeysWith };
     for (const module of modules) components.push(...(await module.setup(context)));
     for (const component of components) {
       await component.start?.();

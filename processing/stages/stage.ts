@@ -17,7 +17,7 @@ export interface StageContext {
   signal: AbortSignal;
   /** A fresh directory for this attempt's files. */
   workDir(): Promise<string>;
-  /** How far ffmpeg is, from its own progress output: shown to the platform and watched for stalls. */
+  /** How far ffmpeg is, from its own progress output: shown to the platform, and what keeps the job's lease. */
   progress(progress: FfmpegProgress): void;
 }
 
@@ -41,6 +41,8 @@ export interface StagePolicy {
 export interface Stage<Name extends string = string> {
   name: Name;
   defaults: StagePolicy;
+  /** The stage passes ffmpeg's progress on: its job's lease is renewed only while that progress advances. */
+  reportsProgress?: boolean;
   run(context: StageContext): Promise<StageResult>;
 }
 

@@ -12,6 +12,7 @@ import { defineStage } from './stage.ts';
 export const transcodeStage = defineStage({
   name: 'transcode',
   defaults: { timeout: 3_600_000, retries: 3 },
+  reportsProgress: true,
   async run({ video, storage, config, timeoutMs, signal, workDir, progress }) {
     const source = video.source;
     if (!source) throw new ProcessingError('internal', 'transcode ran before probe recorded the source');

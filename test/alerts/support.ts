@@ -174,20 +174,22 @@ export async function startSlackDouble() {
 }
 
 /** Builds the alert service directly on a store, on a FakeClock, fed by observations the test sets. */
-export async function startAlertHarness(store: TestStore, overrides: { alerts: unknown; smtp?: unknown; slack?: unknown; clock?: FakeClock; db?: Db; holder?: string | null; verifyProbe?: (probe: string) => Promise<{ success: boolean; reason?: string }> }) {
+export async function startAlertHarness(store: TestStore, overrides: { alerts: unknown; smtp?: unknown; slack?: unknown; clock?: FakeClock; db?: Db; holder?: string | null; signals?: Map<string, Observation>; verifyProbe?: (probe: string) => Promise<{ success: boolean; reason?: string }> }) {
   // A long lease by default: these timelines jump the fake clock further than a real lease renewal ever lags.
   const alerts = { lease: { ttl: '1d', renewEvery: '10s' }, ...(overrides.alerts as object) };
   const config = testConfig(store, { alerts, ...(overrides.smtp ? { smtp: overrides.smtp } : {}), ...(overrides.slack ? { slack: overrides.slack } : {}) });
   const db = overrides.db ?? (await openDb(config.database));
   await migrate(db, alertsMigrations);
   const clock = overrides.clock ?? new FakeClock();
-  const signals = new Map<string, Observation>();
+  // Another harness's signals: a second instance on the same store sees the same world.
+  const signals = overrides.signals ?? new Map<string, Observation>();
+  const registry = createRegistry();
   const service: AlertService = createAlertService({
     config,
     db,
     clock,
     logger: createLogger({ level: process.env.VIGIL_TEST_LOG_LEVEL ?? 'silent' }),
-    registry: createRegistry(),
+    registry,
     source: async () => [...signals.values()],
     verifyProbe: overrides.verifyProbe ?? (async () => ({ success: true })),
     // null: the default identity (host, installation and pid), as a real start has.
@@ -199,7 +201,9 @@ export async function startAlertHarness(store: TestStore, overrides: { alerts: u
     config,
     db,
     clock,
+    registry,
     service,
+    signals,
     /** Sets one rule's observation (a series per rule). */
     observe(rule: string, active: boolean | undefined, labels: Record<string, string> = {}, summary = `${rule} ${active ? 'failing' : 'ok'}`) {
       signals.set(rule, { rule, labels, active, summary });

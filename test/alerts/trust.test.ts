@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +8,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { addMaintenance, resetIncident } from '../../alerts/admin.ts';
 import { hookAttempts } from '../../alerts/hooks.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
-import { waitFor } from '../support/wait.ts';
+import { untilOnClock, waitFor } from '../support/wait.ts';
 import { startAlertHarness, startSlackDouble, startSmtp } from './support.ts';
 
 // The failures an on-call engineer must be able to rule out: nothing an admin types stops the router, no receiver
@@ -205,19 +206,29 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     expect((await h.notifications()).map((row) => `${row.receiver}:${row.status}`).sort()).toEqual(['ops:delivered', 'web:delivered']);
   });
 
-  it('a restart hook running long does not delay another incident\'s WARNING', async () => {
+  it('a restart hook whose command runs 20 s does not delay another incident\'s WARNING', async () => {
+    const done = path.join(await mkdtemp(path.join(os.tmpdir(), 'vigil-hook-')), 'done');
+    // A real child process that takes 20 s, then leaves a mark the test can see.
+    const slow = [process.execPath, '-e', `setTimeout(() => require('node:fs').writeFileSync(${JSON.stringify(done)}, ''), 20000)`];
     const h = await harness({
-      receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: [process.execPath, '-e', 'setTimeout(() => {}, 8000)'] } }, timeout: '20s', backoff: '1s' } },
+      receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command: slow } }, timeout: '40s', backoff: '1s' } },
       routes: [{ match: { service: 'api' }, receivers: ['fixer'], continue: true }, { receivers: ['ops'] }],
     });
-    h.observe('api-down', true, labels('api'));
+    h.observe('api-down', true, { ...labels('api'), probe: 'api' });
     await h.clock.advance(5000);
     await waitFor('the hook to start', async () => (await h.db.query(`select 1 from alerts_hook_attempts where outcome = 'running'`)).length === 1, 5000);
     h.observe('web-down', true, labels('web'));
     await h.clock.advance(5000);
     await waitFor('the web WARNING while the hook runs', () => subjects().includes('[CRITICAL] FIRING web: web-down failing'), 3000);
+    expect(existsSync(done)).toBe(false);
     expect((await h.db.query(`select outcome from alerts_hook_attempts`)).map((row) => row.outcome)).toEqual(['running']);
-  });
+    // The command ends in its own time; the hook then waits its backoff on the fake clock and judges the restart.
+    await waitFor('the 20 s command to end', () => existsSync(done), 40_000, 200);
+    await waitFor('the restart judged', async () => {
+      await h.clock.advance(1000);
+      return (await h.db.query(`select outcome from alerts_hook_attempts`)).map((row) => row.outcome).join() === 'fixed';
+    }, 10_000, 200);
+  }, 90_000);
 
   // The hook cases: the action is a real process and the check a stub that never passes, so every attempt is
   // "not-fixed" until the budget is spent.
@@ -307,6 +318,40 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     expect(await outcomesOf('api')).toEqual(['running']);
     await writeFile(release, '');
     await h.advanceUntil('api\'s restart judged', async () => (await outcomesOf('api')).includes('not-fixed'));
+  });
+
+  it('hooks: a deposed leader whose restart command still runs records nothing, and the new leader starts none before that command\'s timeout', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vigil-hook-'));
+    const [release, starts] = [path.join(dir, 'release'), path.join(dir, 'starts')];
+    // Notes each start, then blocks until the test creates `release`.
+    const command = [process.execPath, '-e', `const fs = require('node:fs'); fs.appendFileSync(${JSON.stringify(starts)}, 'x'); const t = setInterval(() => fs.existsSync(${JSON.stringify(release)}) && clearInterval(t), 20)`];
+    const alerts = {
+      evaluationInterval: '5s',
+      rules: RULES,
+      receivers: { ops: { type: 'email', to: ['ops@example.com'] }, fixer: { type: 'restart', services: { api: { command } }, timeout: '60s', budget: 3, backoff: '1s' } },
+      routes: [{ receivers: ['fixer', 'ops'] }],
+    };
+    const a = await hookHarness(alerts);
+    const started = () => (existsSync(starts) ? readFileSync(starts, 'utf8').length : 0);
+    a.observe('api-down', true, { ...labels('api'), probe: 'api' });
+    await a.advanceUntil('the restart command to start', async () => started() === 1 && (await a.outcomes(1)).includes('running'));
+    const [first] = await hookAttempts(a.db);
+    // Another instance takes the lease over, as a takeover writes it: a new holder and fencing token.
+    await a.db.query(`update alerts_leader set holder = 'other', token = token + 1`);
+    await writeFile(release, '');
+    await a.clock.advance(2000);
+    await a.service.receivers.get('fixer')!.stopJobs!();
+    // The deposed leader's command ended, but what it would record is refused: the attempt and the job stay open.
+    expect((await hookAttempts(a.db)).map((attempt) => attempt.outcome)).toEqual(['running']);
+    expect(await a.db.query(`select 1 from alerts_hook_jobs where finished_at is null`)).toHaveLength(1);
+
+    const b = await startAlertHarness(store, { alerts, smtp: { url: smtp.url }, db: a.db, clock: a.clock, signals: a.signals, holder: 'other', verifyProbe: async () => ({ success: false, reason: 'still 503' }) });
+    cleanups.push(b.stop);
+    await untilOnClock(a.clock, 'the new leader\'s attempt', () => started() === 2, 120_000);
+    const attempts = await hookAttempts(a.db);
+    expect(attempts[0]).toMatchObject({ id: first!.id, outcome: 'failed', detail: expect.stringMatching(/^interrupted/) });
+    // Not before the deposed leader's command had to have ended (its timeout).
+    expect(attempts[1]!.startedAt).toBeGreaterThanOrEqual(first!.startedAt + 60_000);
   });
 
   it('the fallback gets the rest of the story: after taking over the WARNING, it gets the UP too', async () => {

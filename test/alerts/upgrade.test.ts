@@ -1,30 +1,19 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { alertsMigrations } from '../../alerts/migrations.ts';
 import { incidentById, listSilences, maintenancesOverlapping, notificationHistory, signalState } from '../../alerts/store.ts';
-import { migrate, openDb, type Db } from '../../core/db/index.ts';
-import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
+import { migrate } from '../../core/db/index.ts';
+import { describeEachBackend, emptyDatabasePerTest, migrationsThrough } from '../support/backends.ts';
 
 // A store made by the version that kept times as epoch milliseconds (migrations up to 013) starts on this one with
 // its incidents, notifications, silences, maintenance windows, flapping history and resets intact.
 const T = Date.UTC(2026, 0, 1, 12, 0, 0, 250);
 
 describeEachBackend('alerts store upgrade', (backend) => {
-  let store: TestStore;
-  let db: Db;
-
-  beforeEach(async () => {
-    store = await backend.createStore();
-    db = await openDb(testConfig(store, {}).database);
-  });
-
-  afterEach(async () => {
-    await db.close();
-    await store.cleanup();
-  });
+  const scratch = emptyDatabasePerTest(backend);
 
   it('converts epoch-millisecond columns to timestamptz without losing a row or a millisecond', async () => {
-    const legacy = alertsMigrations.slice(0, alertsMigrations.findIndex((migration) => migration.id === 'alerts/013_notifications_sending') + 1);
-    await migrate(db, legacy);
+    const { db } = scratch;
+    await migrate(db, migrationsThrough(alertsMigrations, 'alerts/013_notifications_sending'));
     await db.query(`insert into alerts_incidents (fingerprint, rule, labels, summary, state, started_at, fired_at, acked_by, acked_at) values ('f', 'api-down', '{"service":"api"}', 'down', 'firing', $1, $2, 'ana', $3)`, [T, T + 1000, T + 2000]);
     await db.query(`insert into alerts_notifications (key, incident_id, receiver, event, group_key, status, created_at, next_attempt_at, delivered_at, sending_since) values ('1:ops:warning', 1, 'ops', 'warning', '0:#1', 'delivered', $1, $1, $2, null)`, [T + 1000, T + 1500]);
     await db.query(`insert into alerts_silences (matchers, starts_at, ends_at, author, comment, created_at) values ('{"service":"db"}', $1, $2, 'ana', 'deploy', $1)`, [T, T + 3_600_000]);

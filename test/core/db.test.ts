@@ -12,7 +12,7 @@ describeEachBackend('database and migrations', (backend) => {
   let db: Db;
 
   beforeEach(async () => {
-    store = await backend.createStore();
+    store = await backend.createStore({ empty: true });
     db = await openDb(testConfig(store).database);
   });
 

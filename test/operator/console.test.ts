@@ -41,7 +41,7 @@ describe('the operator console in Chromium', { timeout: 300_000 }, () => {
     const targetUrl = `http://127.0.0.1:${(target.address() as net.AddressInfo).port}/`;
     const config = testConfig(store, {
       server: { adminToken: TOKEN },
-      processing: { storageDir: path.join(tempDir, 'storage'), keys: [{ name: 'test', scopes: ['upload', 'read', 'delete', 'admin'], key: TEST_KEY }], pollInterval: '500ms', retryDelay: '1s', preset: 'ultrafast', stages: { transcode: { retries: 5 } } },
+      processing: { storageDir: path.join(tempDir, 'storage'), keys: [{ name: 'test', scopes: ['upload', 'read', 'delete', 'admin'], key: TEST_KEY }], pollInterval: '500ms', retryDelay: '1s', preset: 'ultrafast', progressInterval: '1s', stages: { transcode: { retries: 5 } } },
       probes: [
         http({ name: 'api-health', url: targetUrl, schedule: '1s', timeout: '3s', failureThreshold: 2, runAtStart: true, labels: { service: 'api', team: XSS[0]! } }),
         heartbeat({ name: 'nightly-job', token: HEARTBEAT, period: '1h', schedule: '1s', runAtStart: true, labels: { team: XSS[1]! } }),
@@ -173,6 +173,25 @@ describe('the operator console in Chromium', { timeout: 300_000 }, () => {
     // Browsers send a '"' in a multipart filename as %22; the rest arrives as typed and is shown as text.
     expect(await page.textContent('h1')).toContain('><img src=x onerror=alert(2)>.mp4');
     await expectAccessible();
+  });
+
+  it("shows a running transcode's progress in the workflow view: percent and estimated finish", async () => {
+    const clip = path.join(tempDir, 'long.mp4');
+    await generateTestClip(clip, { seconds: 60, width: 854, height: 480 });
+    const answer = await upload(vigil.url, clip, {}, 'long.mp4');
+    expect(answer.status).toBe(202);
+    const running = page.locator('ol.workflow li.stage-running', { hasText: 'transcode' }).locator('.stage-progress');
+    const text = await waitFor('the transcode progress in the console', async () => {
+      await page.goto(url(`/admin/videos/${answer.body.id}`));
+      const shown = (await running.count()) > 0 ? await running.textContent() : null;
+      return shown && /, done about /.test(shown) ? shown : undefined;
+    }, 120_000, 500);
+    expect(text).toMatch(/^(\d+(\.\d)?) %, done about \S.*$/);
+    const percent = Number(/^(\d+(\.\d)?) %/.exec(text)![1]);
+    expect(percent).toBeGreaterThanOrEqual(0);
+    expect(percent).toBeLessThanOrEqual(100);
+    await expectAccessible();
+    expect((await fetch(`${vigil.url}/api/v1/videos/${answer.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${TEST_KEY}` } })).status).toBe(204);
   });
 
   it('never ran a script from the XSS corpus', () => {

@@ -95,7 +95,7 @@ describeEachBackend('probe results and state', (backend) => {
 
   it('keeps the rows of a store made before times were timestamptz', async () => {
     await db.close();
-    const fresh = await backend.createStore();
+    const fresh = await backend.createStore({ empty: true });
     const old = await openDb(testConfig(fresh).database);
     try {
       await migrate(old, probesMigrations.slice(0, 9));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authorize, bearerToken, sameSecret, type Principal, type Scope } from '../../core/http/auth.ts';
+import { ADMIN_PRINCIPAL, authorize, bearerToken, requirementOf, sameSecret, type Principal, type Requirement, type Scope } from '../../core/http/auth.ts';
 import { admitDirectUpload, type DirectUpload } from '../../processing/direct-uploads.ts';
 import { keyState } from '../../processing/keys.ts';
 import { quotaDecision } from '../../processing/limits.ts';
@@ -26,15 +26,34 @@ describe('access decisions', () => {
     expect(sameSecret('short', 'a much longer secret')).toBe(false);
   });
 
-  it.each<[string, Scope, Principal | null | 'unknown', number | null]>([
+  it.each<[string, Scope | 'public' | undefined, Requirement]>([
+    ['/admin/api/v1/silences', undefined, 'admin token'],
+    ['/admin/api/v1/keys', 'admin', 'admin'],
+    ['/admin/api/v1/videos/v1/events', 'read', 'read'],
+    ['/admin/login', undefined, 'public'],
+    ['/admin/api/v1', undefined, 'public'],
+    ['/api/v1/videos', 'upload', 'upload'],
+    ['/api/v2/summary.json', undefined, 'public'],
+    ['/uploads/abc', 'public', 'public'],
+  ])('%s declaring %s needs %s', (path, declared, requirement) => {
+    expect(requirementOf(path, declared)).toBe(requirement);
+  });
+
+  it.each<[string, Requirement, Principal | null | 'unknown', number | null]>([
+    ['a public route, no credentials', 'public', null, null],
+    ['the admin API, no credentials', 'admin token', null, 401],
+    ['the admin API, a key (even with every scope)', 'admin token', principal('admin', 'read', 'upload', 'delete'), 401],
+    ['the admin API, an unknown token', 'admin token', 'unknown', 401],
+    ['the admin API, the admin token', 'admin token', ADMIN_PRINCIPAL, null],
+    ['a scoped route, the admin token', 'delete', ADMIN_PRINCIPAL, null],
     ['no credentials', 'read', null, 401],
     ['a key that did not verify', 'read', 'unknown', 401],
     ['a key without the scope', 'delete', principal('read', 'upload'), 403],
     ['admin does not imply read', 'read', principal('admin'), 403],
     ['a key with the scope', 'read', principal('read'), null],
     ['a key with several scopes', 'upload', principal('read', 'upload'), null],
-  ])('%s → %s', (_case, scope, who, status) => {
-    expect(authorize(scope, who)?.status ?? null).toBe(status);
+  ])('%s → %s', (_case, requirement, who, status) => {
+    expect(authorize(requirement, who)?.status ?? null).toBe(status);
   });
 
   it.each([
@@ -56,6 +75,7 @@ describe('direct upload admission', () => {
     keyId: 'k1',
     maxBytes: 1000,
     labels: {},
+    callbackUrl: null,
     email: null,
     allowedOrigin: 'https://app.example',
     createdAt: new Date(0),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,7 +60,9 @@ describe('direct uploads for end users, with a public listener of their own', ()
     const response = await fetch(url, init);
     const text = await response.text();
     seen.push(`${init.method ?? 'GET'} ${url} → ${response.status} ${JSON.stringify([...response.headers])} ${text}`);
-    return { status: response.status, headers: response.headers, body: text && response.headers.get('content-type')?.includes('json') ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    // tus answers its errors as text/plain, with the same JSON body as the other upload routes.
+    const json = response.headers.get('content-type')?.includes('json') || (response.headers.has('tus-resumable') && text.startsWith('{'));
+    return { status: response.status, headers: response.headers, body: text && json ? (JSON.parse(text) as Record<string, unknown>) : {} };
   }
 
   async function createDirectUpload(body: Record<string, unknown> = {}): Promise<DirectUploadAnswer> {
@@ -252,6 +254,47 @@ describe('direct uploads for end users, with a public listener of their own', ()
     expect(existsSync(partial)).toBe(false);
     expect((await fetchSeen(location, { method: 'HEAD', headers: tus })).status).toBe(410);
     expect((await fetchSeen(created.tusUrl, { method: 'POST', headers: { ...tus, 'upload-length': '10' } })).status).toBe(410);
+  });
+
+  it('a tus upload while the storage directory is unusable answers 503 RESOURCE with Retry-After and a sentence, creating and finishing alike, and works again once it is back', async () => {
+    const bytes = readFileSync(clip);
+    const tus = { 'tus-resumable': '1.0.0' };
+    const incomingDir = path.join(store.tempDir, 'storage', 'incoming');
+    const created = await createDirectUpload();
+    // A file where the incoming directory was: every write under it fails with ENOTDIR, as on a storage that went away.
+    const aside = `${incomingDir}-aside`;
+    mkdirSync(incomingDir, { recursive: true });
+    renameSync(incomingDir, aside);
+    writeFileSync(incomingDir, 'not a directory');
+    try {
+      const creation = await fetchSeen(created.tusUrl, { method: 'POST', headers: { ...tus, 'upload-length': String(bytes.length), 'content-type': 'application/offset+octet-stream' }, body: new Uint8Array(bytes) });
+      expect(creation.status).toBe(503);
+      expect(creation.headers.get('retry-after')).toBe('30');
+      expect(creation.body).toEqual({ error: { code: 'RESOURCE', message: expect.stringMatching(/^Your video was not saved because our storage is not accepting uploads right now\..*upload it again in 30 seconds\.$/) } });
+    } finally {
+      rmSync(incomingDir);
+      renameSync(aside, incomingDir);
+    }
+    const retried = await fetchSeen(created.tusUrl, { method: 'POST', headers: { ...tus, 'upload-length': String(bytes.length), 'content-type': 'application/offset+octet-stream' }, body: new Uint8Array(bytes) });
+    expect(retried.status).toBe(201);
+    expect((await publicStatus(created.statusUrl, ['published', 'failed'])).state).toBe('published');
+
+    // The last bytes arrive while the store for originals is unusable: the finishing PATCH answers 503 and keeps the link.
+    const second = await createDirectUpload();
+    const begun = await fetchSeen(second.tusUrl, { method: 'POST', headers: { ...tus, 'upload-length': String(bytes.length) } });
+    expect(begun.status).toBe(201);
+    const originals = path.join(store.tempDir, 'storage', 'originals');
+    renameSync(originals, `${originals}-aside`);
+    writeFileSync(originals, 'not a directory');
+    try {
+      const finish = await fetchSeen(begun.headers.get('location')!, { method: 'PATCH', headers: { ...tus, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body: new Uint8Array(bytes) });
+      expect(finish.status).toBe(503);
+      expect(finish.headers.get('retry-after')).toBe('30');
+      expect(finish.body).toEqual({ error: { code: 'RESOURCE', message: expect.stringMatching(/^Your video was not saved/) } });
+    } finally {
+      rmSync(originals);
+      renameSync(`${originals}-aside`, originals);
+    }
   });
 
   it('answers CORS preflights only for the allowed origins, and a browser on the platform\'s page uploads through a direct upload URL', async () => {

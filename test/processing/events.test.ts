@@ -191,8 +191,37 @@ describeEachBackend('processing events', (backend) => {
     expect(callbackReceiver.badSignatures).toBe(0);
     expect(callbackReceiver.of(bad.body.id).map((event) => event.id)).toEqual(receiver.of(bad.body.id).map((event) => event.id));
     expect(callbackReceiver.events.every((event) => event.videoId === bad.body.id)).toBe(true);
-    const metrics = await (await fetch(`${vigil.url}/metrics`)).text();
-    expect(metrics).toMatch(/^vigil_processing_event_deliveries_total\{endpoint="callback",outcome="delivered"\} 4$/m);
+    // The receiver has the event before its sender counts the answer.
+    await waitFor('the four callback deliveries counted', async () => /^vigil_processing_event_deliveries_total\{endpoint="callback",outcome="delivered"\} 4$/m.test(await (await fetch(`${vigil.url}/metrics`)).text()) || undefined, 10_000, 100);
+  }, 60_000);
+
+  it('takes a callbackUrl with a direct upload link, checked the same way, for the plain and the tus upload of that link', async () => {
+    const createLink = (body: Record<string, unknown>) =>
+      fetch(`${vigil.url}/api/v1/uploads`, { method: 'POST', headers: { ...withKey(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const refused = await createLink({ callbackUrl: 'https://elsewhere.example/hook' });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toBe('callbackUrl: names a host that is not allowed (allowed: 127.0.0.1)');
+    expect((await createLink({ callbackUrl: 'file:///etc/passwd' })).status).toBe(400);
+
+    const plain = (await (await createLink({ callbackUrl: `${callbackReceiver.url}?via=plain` })).json()) as { id: string; uploadUrl: string; tusUrl: string };
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(randomBytes(20_000))]), 'plain.mp4');
+    expect((await fetch(plain.uploadUrl, { method: 'POST', body: form })).status).toBe(201);
+
+    const resumable = (await (await createLink({ callbackUrl: `${callbackReceiver.url}?via=tus` })).json()) as { id: string; tusUrl: string };
+    const bytes = randomBytes(20_000);
+    const tus = await fetch(resumable.tusUrl, {
+      method: 'POST',
+      headers: { 'tus-resumable': '1.0.0', 'upload-length': String(bytes.length), 'content-type': 'application/offset+octet-stream' },
+      body: new Uint8Array(bytes),
+    });
+    expect(tus.status).toBe(201);
+
+    for (const id of [plain.id, resumable.id]) {
+      await waitFor(`the failure event of ${id} at the callback`, async () => callbackReceiver.of(id).some((event) => event.type === 'video.failed') || undefined, 30_000, 100);
+      expect(callbackReceiver.of(id).map((event) => event.type)[0]).toBe('video.created');
+    }
+    expect(callbackReceiver.badSignatures).toBe(0);
   }, 60_000);
 });
 

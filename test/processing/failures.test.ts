@@ -2,25 +2,19 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Vigil } from '../../core/lifecycle/start.ts';
 import { ProcessingError } from '../../processing/failures.ts';
-import { generateTestClip, runFfmpeg } from '../../processing/ffmpeg.ts';
+import { runFfmpeg } from '../../processing/ffmpeg.ts';
 import { verifyStage } from '../../processing/stages/verify.ts';
 import { Storage } from '../../processing/storage.ts';
 import { processingConfigSchema } from '../../processing/config.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { getAdminVideo, processingTestConfig, startProcessing, startSmtp, upload, USER_TEXT_LEAKS, waitForState, withoutLinks, type VideoView, withKey } from './support.ts';
 
-let clipDir: string;
-let clip: string;
-beforeAll(async () => {
-  clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
-  clip = path.join(clipDir, 'clip.mp4');
-  await generateTestClip(clip, { seconds: 3, width: 320, height: 240 });
-});
-afterAll(() => rmSync(clipDir, { recursive: true, force: true }));
+const { clip } = testClips({ clip: { seconds: 3, width: 320, height: 240 } });
 
 const failedAttempts = (video: VideoView, stage: string) => video.checkpoints.filter((c) => c.stage === stage && c.status === 'failed');
 

@@ -4,15 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessingError } from '../../processing/failures.ts';
-import { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg } from '../../processing/ffmpeg.ts';
+import { ffprobe, resolveFfmpeg, runFfmpeg } from '../../processing/ffmpeg.ts';
+import { testClips } from '../support/clips.ts';
 
 describe('ffmpeg runner', () => {
+  const { clip } = testClips({ clip: { seconds: 2, width: 320, height: 240 } });
   let dir: string;
-  let clip: string;
-  beforeAll(async () => {
+  beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-ffmpeg-'));
-    clip = path.join(dir, 'clip.mp4');
-    await generateTestClip(clip, { seconds: 2, width: 320, height: 240 });
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

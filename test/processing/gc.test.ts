@@ -1,27 +1,23 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
 import type { Vigil } from '../../core/lifecycle/start.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { processingConfigSchema } from '../../processing/config.ts';
-import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { runGc } from '../../processing/gc.ts';
 import { Storage } from '../../processing/storage.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { testClips } from '../support/clips.ts';
 import { getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
 
 describeEachBackend('processing storage GC', (backend) => {
   let store: TestStore;
   let vigil: Vigil;
-  let clipDir: string;
+  const clips = testClips({ a: { seconds: 1, width: 160, height: 120 }, b: { seconds: 1, width: 176, height: 144 } });
   let storageDir: string;
 
   beforeAll(async () => {
-    clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
-    await generateTestClip(path.join(clipDir, 'a.mp4'), { seconds: 1, width: 160, height: 120 });
-    await generateTestClip(path.join(clipDir, 'b.mp4'), { seconds: 1, width: 176, height: 144 });
     store = await backend.createStore();
     storageDir = path.join(store.tempDir, 'storage');
     vigil = await startProcessing(processingTestConfig(store));
@@ -29,7 +25,6 @@ describeEachBackend('processing storage GC', (backend) => {
   afterAll(async () => {
     await vigil?.stop();
     await store?.cleanup();
-    rmSync(clipDir, { recursive: true, force: true });
   });
 
   const originalOf = async (id: string) => {
@@ -47,9 +42,9 @@ describeEachBackend('processing storage GC', (backend) => {
 
   it('removes expired synthetic uploads, their derived files and unreferenced originals, orphans, and nothing still referenced', async () => {
     const answers = await Promise.all([
-      upload(vigil.url, path.join(clipDir, 'a.mp4'), { labels: 'synthetic=true' }),
-      upload(vigil.url, path.join(clipDir, 'a.mp4')),
-      upload(vigil.url, path.join(clipDir, 'b.mp4'), { labels: 'synthetic=true' }),
+      upload(vigil.url, clips.a, { labels: 'synthetic=true' }),
+      upload(vigil.url, clips.a),
+      upload(vigil.url, clips.b, { labels: 'synthetic=true' }),
     ]);
     await Promise.all(answers.map((a) => waitForState(vigil.url, a.body.id, ['published'])));
     const [syntheticShared, kept, syntheticAlone] = await Promise.all(answers.map((a) => getAdminVideo(vigil.url, a.body.id)));

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { queueName } from '../../processing/worker.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { runVigil } from '../support/cli.ts';
 import { waitFor } from '../support/wait.ts';
-import { ADMIN_TOKEN, getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
+import { ADMIN_TOKEN, ffmpegFor, ffmpegProcessesFor, getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
 
 let clipDir: string;
 let short: string;
@@ -22,22 +22,6 @@ beforeAll(async () => {
   await generateTestClip(long, { seconds: 30, width: 1280, height: 720 });
 });
 afterAll(() => rmSync(clipDir, { recursive: true, force: true }));
-
-/** Command lines of running ffmpeg processes that work on `videoId`'s files. */
-function ffmpegFor(videoId: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    const command = (() => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-      } catch {
-        return '';
-      }
-    })();
-    if (command.includes('ffmpeg') && command.includes(videoId)) found.push(command);
-  }
-  return found;
-}
 
 const transcodeStarted = (url: string, id: string) =>
   waitFor('the transcode to start', async () => (await getVideo(url, id)).checkpoints.some((c) => c.stage === 'transcode' && c.status === 'started'), 60_000);
@@ -113,6 +97,30 @@ describeEachBackend('processing lifecycle', (backend) => {
     expect(metrics).not.toMatch(/^vigil_processing_stage_failures_total\{stage="transcode",class="\w+"\} [1-9]/m);
     expect(metrics).not.toMatch(/vigil_processing_videos_total\{outcome="failed"/);
   });
+
+  it.runIf(backend.name === 'PGlite')('an ffmpeg that stops making progress (alive, but stopped) renews no lease: its attempt is stopped as timed_out after one lease and the retry publishes', async () => {
+    const vigil = await start({ preset: 'medium', lease: '10s' });
+    const answer = await upload(vigil.url, long);
+    await transcodeStarted(vigil.url, answer.body.id);
+    const [stuck] = await waitFor('ffmpeg to run', () => ffmpegProcessesFor(answer.body.id)[0] && ffmpegProcessesFor(answer.body.id), 10_000);
+    process.kill(stuck!.pid, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    const first = await waitFor(
+      'the stuck attempt to be stopped',
+      async () => (await getAdminVideo(vigil.url, answer.body.id)).checkpoints.find((c) => c.stage === 'transcode' && c.attempt === 1 && c.status !== 'started'),
+      40_000,
+    );
+    // Stopped by the worker itself (a lease without progress), not by the stage timeout of an hour, and before the lapse.
+    expect(Date.now() - stoppedAt).toBeLessThan(30_000);
+    expect(first).toMatchObject({ status: 'failed', errorClass: 'TIMEOUT', errorCode: 'timed_out', message: expect.stringMatching(/no progress for 10 s \(processing\.lease\)/) });
+    expect(() => process.kill(stuck!.pid, 0)).toThrow();
+    const video = await waitForState(vigil.url, answer.body.id, ['published', 'failed'], 240_000);
+    expect(video.state).toBe('published');
+    expect(video.checkpoints.filter((c) => c.stage === 'transcode').map((c) => [c.attempt, c.status])).toEqual([
+      [1, 'failed'],
+      [2, 'finished'],
+    ]);
+  }, 300_000);
 
   it('retries a failed video from the CLI and the admin API, with fresh attempts; a video that is not failed is a 409', async () => {
     const vigil = await start({ stages: { transcode: { retries: 0 } } });

@@ -1,22 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { alertsModule } from '../../alerts/index.ts';
 import { FakeClock } from '../../core/clock.ts';
-import type { Vigil } from '../../core/lifecycle/start.ts';
-import { generateTestClip } from '../../processing/ffmpeg.ts';
-import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
+import { processingModule } from '../../processing/index.ts';
+import { describeEachBackend, pgliteBackend, type TestStore } from '../support/backends.ts';
+import { testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { processingTestConfig, startProcessing, startSmtp, upload, USER_TEXT_LEAKS, waitForState, withoutLinks } from './support.ts';
 
-let clipDir: string;
-let clip: string;
-beforeAll(async () => {
-  clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
-  clip = path.join(clipDir, 'clip.mp4');
-  await generateTestClip(clip, { seconds: 2, width: 320, height: 240 });
-});
-afterAll(() => rmSync(clipDir, { recursive: true, force: true }));
+const { clip } = testClips({ clip: { seconds: 2, width: 320, height: 240 } });
 
 describeEachBackend('upload notices while processing is down (POSTPONING)', (backend) => {
   let store: TestStore | undefined;
@@ -72,4 +65,62 @@ describeEachBackend('upload notices while processing is down (POSTPONING)', (bac
       expect(to(name).map((mail) => mail.subject)).toEqual([`We received "${name}.mp4"; processing is delayed`, `Your video "${name}.mp4" is ready`]);
     }
   });
+});
+
+describe('one outage that delays 500 videos [PGlite]', () => {
+  let store: TestStore | undefined;
+  let vigil: Vigil | undefined;
+  let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined;
+  afterAll(async () => {
+    await vigil?.stop();
+    await smtp?.close();
+    await store?.cleanup();
+  });
+
+  it('admins get one incident and one email; each uploader one "delayed" email', async () => {
+    smtp = await startSmtp();
+    store = await pgliteBackend.createStore();
+    const mails = smtp.messages;
+    const config = processingTestConfig(
+      store,
+      { notices: { delayedAfter: '5m' } },
+      {
+        smtp: { url: smtp.url },
+        alerts: {
+          evaluationInterval: '10s',
+          // The outage outlasts the default escalation hour in fake time; the escalation is the same incident's, not news.
+          escalateAfter: '24h',
+          rules: [{ name: 'uploads-waiting', kind: 'queue', queue: 'processing.store', maxDepth: 100, labels: { service: 'processing', severity: 'warning' } }],
+          receivers: { admins: { type: 'email', to: ['admins@example.com'] } },
+          routes: [{ receivers: ['admins'] }],
+        },
+      },
+    );
+    const clock = new FakeClock(Date.now());
+    const until = <T>(what: string, check: () => T | undefined | false) =>
+      waitFor(what, async () => check() || void (await clock.advance(10_000)), 120_000, 100);
+    // The upload API and the alerts, with every processing worker down: the outage.
+    vigil = await startVigil({ config, modules: [processingModule, alertsModule], roles: ['api', 'alerts'], clock });
+    const count = 500;
+    // As many at once as one key may send (apiLimits.concurrentUploads).
+    for (let i = 0; i < count; i += 8) {
+      const answers = await Promise.all(Array.from({ length: Math.min(8, count - i) }, (_, j) => upload(vigil!.url, randomBytes(2048), { email: `user${i + j}@example.com` }, `v${i + j}.mp4`)));
+      expect(answers.every((answer) => answer.status === 202)).toBe(true);
+    }
+    const toAdmins = () => mails.filter((mail) => JSON.stringify(mail.to).includes('admins@example.com'));
+    const toUsers = () => mails.filter((mail) => !JSON.stringify(mail.to).includes('admins@example.com'));
+    await until('the admins\' incident email', () => toAdmins().length > 0);
+    await until('one "delayed" email per uploader', () => toUsers().length >= count);
+    // The outage goes on for another half hour: nobody hears of it twice.
+    for (let minute = 0; minute < 30; minute++) await clock.advance(60_000);
+    await until('the last passes', () => true);
+    expect(toAdmins().map((mail) => mail.subject)).toEqual([expect.stringMatching(/^\[WARNING\] FIRING processing: queue processing\.store: 500 waiting/)]);
+    const perUser = new Map<string, number>();
+    for (const mail of toUsers()) perUser.set(JSON.stringify(mail.to), (perUser.get(JSON.stringify(mail.to)) ?? 0) + 1);
+    expect(perUser.size).toBe(count);
+    expect([...perUser.values()].every((n) => n === 1)).toBe(true);
+    expect(toUsers().every((mail) => /processing is delayed$/.test(mail.subject ?? ''))).toBe(true);
+    const incidents = await vigil.db.query<{ n: number }>('select count(*)::int as n from alerts_incidents');
+    expect(incidents[0]!.n).toBe(1);
+  }, 300_000);
 });

@@ -1,11 +1,10 @@
-import { rmSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Vigil } from '../../core/lifecycle/start.ts';
-import { ffprobe, generateTestClip } from '../../processing/ffmpeg.ts';
+import { ffprobe } from '../../processing/ffmpeg.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { testClips } from '../support/clips.ts';
 import { STAGE_NAMES } from '../../processing/stages/index.ts';
 import { getAdminVideo, getVideo, processingTestConfig, startProcessing, startSmtp, upload, waitForState, withKey } from './support.ts';
 
@@ -14,13 +13,9 @@ describeEachBackend('processing pipeline', (backend) => {
   let store: TestStore;
   let vigil: Vigil;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
-  let clipDir: string;
-  let clip: string;
+  const { clip } = testClips({ clip: { seconds: 5, width: 640, height: 360 } });
 
   beforeAll(async () => {
-    clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
-    clip = path.join(clipDir, 'clip.mp4');
-    await generateTestClip(clip, { seconds: 5, width: 640, height: 360 });
     smtp = await startSmtp();
     store = await backend.createStore();
     vigil = await startProcessing(processingTestConfig(store, {}, { smtp: { url: smtp.url } }));
@@ -29,7 +24,6 @@ describeEachBackend('processing pipeline', (backend) => {
     await vigil?.stop();
     await smtp?.close();
     await store?.cleanup();
-    rmSync(clipDir, { recursive: true, force: true });
   });
 
   it('publishes a 5 s 640x360 clip as a playable MP4 and a thumbnail, every stage checkpointed, and mails "ready" once', async () => {

@@ -26,11 +26,21 @@ describe('progressOf', () => {
 });
 
 describe('watchProgress', () => {
-  const watch = (clock: FakeClock) => {
+  const watch = (clock: FakeClock, reportsProgress = true) => {
     const reports: StageProgress[] = [];
     const stalls: ProcessingError[] = [];
-    const watcher = watchProgress({ clock, sourceSeconds: 100, interval: 10_000, stallTimeout: 60_000, report: (p) => reports.push(p), stalled: (e) => stalls.push(e) });
-    return { reports, stalls, watcher };
+    const renewals: number[] = [];
+    const watcher = watchProgress({
+      clock,
+      sourceSeconds: 100,
+      interval: 10_000,
+      lease: 60_000,
+      reportsProgress,
+      renew: () => renewals.push(clock.now() - T0),
+      report: (p) => reports.push(p),
+      stalled: (e) => stalls.push(e),
+    });
+    return { reports, stalls, renewals, watcher };
   };
 
   it('passes on the first report at once, then at most one per interval, and always the one reaching 100 %', async () => {
@@ -44,27 +54,48 @@ describe('watchProgress', () => {
     expect(reports.map((report) => report.percent)).toEqual([4, 44, 84, 100]);
   });
 
-  it('fails the attempt as timed_out when the figure stops advancing for the stall timeout, and not before', async () => {
+  it('renews the lease every third of it while progress advances, and not once it stops advancing: a stuck ffmpeg keeps no job', async () => {
     const clock = new FakeClock(T0);
-    const { stalls, watcher } = watch(clock);
-    watcher.update({ mediaSeconds: 10, speed: 1 });
-    await clock.advance(50_000);
-    watcher.update({ mediaSeconds: 10, speed: 0 });
-    await clock.advance(9_000);
+    const { renewals, stalls, watcher } = watch(clock);
+    // Two minutes of progress (twice the lease), then ffmpeg still writes blocks but its figure stays.
+    for (let second = 1; second <= 120; second++) {
+      watcher.update({ mediaSeconds: second / 2, speed: 0.5 });
+      await clock.advance(1000);
+    }
+    expect(renewals).toEqual([20_000, 40_000, 60_000, 80_000, 100_000, 120_000]);
+    for (let second = 1; second <= 50; second++) {
+      watcher.update({ mediaSeconds: 60, speed: 0 });
+      await clock.advance(1000);
+    }
+    expect(renewals).toHaveLength(6);
     expect(stalls).toEqual([]);
-    await clock.advance(2_000);
+    await clock.advance(11_000);
     expect(stalls).toHaveLength(1);
     expect(stalls[0]).toMatchObject({ code: 'timed_out', failureClass: 'TIMEOUT' });
-    expect(stalls[0]!.message).toMatch(/no progress for 60 s .* at 10\.0 s of the source/);
+    expect(stalls[0]!.message).toMatch(/no progress for 60 s \(processing\.lease\) at 60\.0 s of the source/);
+    await clock.advance(600_000);
+    expect(renewals).toHaveLength(6);
+    expect(stalls).toHaveLength(1);
   });
 
-  it('arms no watchdog before the first report, and none after stop', async () => {
+  it('stops an ffmpeg that reports nothing within a lease, renewing nothing meanwhile', async () => {
     const clock = new FakeClock(T0);
-    const { stalls, watcher } = watch(clock);
-    await clock.advance(600_000);
-    watcher.update({ mediaSeconds: 1, speed: 1 });
+    const { renewals, stalls } = watch(clock);
+    await clock.advance(59_000);
+    expect(stalls).toEqual([]);
+    await clock.advance(2_000);
+    expect(stalls[0]!.message).toMatch(/no progress for 60 s \(processing\.lease\) before ffmpeg reported any progress/);
+    expect(renewals).toEqual([]);
+  });
+
+  it('a stage without a progress figure is renewed while it runs and never stalls; nothing after stop', async () => {
+    const clock = new FakeClock(T0);
+    const { renewals, stalls, watcher } = watch(clock, false);
+    await clock.advance(61_000);
+    expect(renewals).toEqual([20_000, 40_000, 60_000]);
     watcher.stop();
     await clock.advance(600_000);
+    expect(renewals).toHaveLength(3);
     expect(stalls).toEqual([]);
   });
 });
@@ -82,7 +113,7 @@ describe('a real transcode reports progress and its CPU time', () => {
   it('at least three reports, percent monotonic up to 100, and CPU seconds from ffmpeg', async () => {
     const config = processingConfigSchema.parse({ preset: 'ultrafast', renditions: [{ name: '360p', height: 360 }] });
     const reports: StageProgress[] = [];
-    const watcher = watchProgress({ clock: systemClock, sourceSeconds: 30, interval: 0, stallTimeout: 60_000, report: (p) => reports.push(p), stalled: () => {} });
+    const watcher = watchProgress({ clock: systemClock, sourceSeconds: 30, interval: 0, lease: 60_000, reportsProgress: true, renew: () => {}, report: (p) => reports.push(p), stalled: () => {} });
     const source = { durationSeconds: 30, formatName: 'mov', width: 640, height: 360, hasAudio: true };
     const files = { renditions: [path.join(dir, '360p.mp4')], thumbnail: path.join(dir, 'thumbnail.jpg') };
     const { cpuSeconds } = await runFfmpeg(transcodeArgs(clip, source, config, files), { timeoutMs: 120_000, onProgress: (p) => watcher.update(p) });

@@ -1,20 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
 
-let clipDir: string;
-let clip: string;
-beforeAll(async () => {
-  clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
-  clip = path.join(clipDir, 'long.mp4');
-  await generateTestClip(clip, { seconds: 20, width: 1280, height: 720 });
-});
-afterAll(() => rmSync(clipDir, { recursive: true, force: true }));
+const { clip } = testClips({ clip: { seconds: 20, width: 1280, height: 720 } });
 
 describeEachBackend('processing recovery', (backend) => {
   let store: TestStore;

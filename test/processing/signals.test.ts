@@ -1,30 +1,18 @@
 import { STAGE_NAMES } from '../../processing/stages/index.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTracing } from '../../core/telemetry/tracing.ts';
-import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { getProcessingSignals } from '../../processing/index.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { testClips } from '../support/clips.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
 import { processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
 
 const spans = new InMemorySpanExporter();
 const tracing = await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
-let clipDir: string;
-let clip: string;
-beforeAll(async () => {
-  clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
-  clip = path.join(clipDir, 'clip.mp4');
-  await generateTestClip(clip, { seconds: 1, width: 160, height: 120 });
-});
-afterAll(async () => {
-  await tracing.shutdown();
-  rmSync(clipDir, { recursive: true, force: true });
-});
+const { clip } = testClips({ clip: { seconds: 1, width: 160, height: 120 } });
+afterAll(() => tracing.shutdown());
 
 describeEachBackend('processing signals and instrumentation', (backend) => {
   let store: TestStore;

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
@@ -116,3 +117,21 @@ export async function waitForState(baseUrl: string, id: string, states: VideoVie
 /** What must never reach a user: a path, a memory address, ffmpeg's own output. */
 export const USER_TEXT_LEAKS = /\/[\w.-]+\/[\w.-]+|0x[0-9a-f]{4,}|\[[\w,]+ @|ffmpeg|ffprobe|Invalid data found|moov atom|EPERM|EACCES|ENOENT/i;
 export const withoutLinks = (text: string): string => text.replace(/https?:\/\/[^\s"'<>]+/g, '');
+
+/** Command lines of running ffmpeg processes that work on `videoId`'s files. */
+export const ffmpegFor = (videoId: string): string[] => ffmpegProcessesFor(videoId).map((process) => process.command);
+
+export function ffmpegProcessesFor(videoId: string): Array<{ pid: number; command: string }> {
+  const found: Array<{ pid: number; command: string }> = [];
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    const command = (() => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+      } catch {
+        return '';
+      }
+    })();
+    if (command.includes('ffmpeg') && command.includes(videoId)) found.push({ pid: Number(pid), command });
+  }
+  return found;
+}

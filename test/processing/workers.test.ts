@@ -9,7 +9,7 @@ import { createPostgresDatabase } from '../support/backends.ts';
 import { spawnNode, type RunningProcess } from '../support/cli.ts';
 import { waitFor } from '../support/wait.ts';
 import { STAGE_NAMES } from '../../processing/stages/index.ts';
-import { getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
+import { ffmpegFor, getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
 
 const WORKER = path.join(import.meta.dirname, 'fixtures/worker.ts');
 const postgresUnavailable = inject('postgresUnavailable');
@@ -85,6 +85,22 @@ describe.skipIf(Boolean(postgresUnavailable))('processing workers in separate pr
     expect(video.checkpoints.filter((checkpoint) => checkpoint.stage === 'publish' && checkpoint.status === 'finished')).toHaveLength(1);
     expect(video.outputs.filter((output) => output.kind === 'rendition')).toHaveLength(1);
     expect(video.outputs[0]!.path).toContain(`${path.sep}transcode-2${path.sep}`);
+  }, 180_000);
+
+  it('DELETE through the API process stops the ffmpeg of another process\'s worker within a second, and that worker counts no failure', async () => {
+    const clip = path.join(clipDir, 'long.mp4');
+    await generateTestClip(clip, { seconds: 20, width: 1280, height: 720 });
+    const worker = await startWorker({ preset: 'medium' });
+    const workerUrl = /worker ready \d+ (\S+)/.exec(worker.output())![1]!;
+    const answer = await upload(api.url, clip);
+    await waitFor('ffmpeg to run in the worker process', () => ffmpegFor(answer.body.id).length > 0, 60_000);
+    expect((await fetch(`${api.url}/api/v1/videos/${answer.body.id}`, { method: 'DELETE', headers: withKey() })).status).toBe(204);
+    await waitFor('ffmpeg to be killed', () => ffmpegFor(answer.body.id).length === 0, 1000, 20);
+    expect((await fetch(`${api.url}/api/v1/videos/${answer.body.id}`, { headers: withKey() })).status).toBe(404);
+    const metrics = await (await fetch(`${workerUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^vigil_processing_stage_failures_total\{stage="transcode",class="WORKER_LOST"\} 0$/m);
+    expect(metrics).not.toMatch(/^vigil_processing_stage_failures_total\{stage="transcode",class="\w+"\} [1-9]/m);
+    expect(metrics).not.toMatch(/vigil_processing_videos_total\{outcome="failed"/);
   }, 180_000);
 
   it('two worker processes process 20 uploads between them, each exactly once', async () => {

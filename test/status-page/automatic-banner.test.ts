@@ -1,25 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
 import type { Vigil } from '../../core/lifecycle/start.ts';
-import { generateTestClip } from '../../processing/ffmpeg.ts';
 import type { Banner } from '../../status-page/banner.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { testClips } from '../support/clips.ts';
 import { untilOnClock } from '../support/wait.ts';
 import { ADMIN_TOKEN } from '../processing/support.ts';
 import { getJson, processUploads, SLOWER, startBannerVigil } from './support.ts';
 
-let clipDir: string;
-let clip: string;
-beforeAll(async () => {
-  clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
-  clip = path.join(clipDir, 'clip.mp4');
-  await generateTestClip(clip, { seconds: 1, width: 160, height: 120 });
-});
-afterAll(() => rmSync(clipDir, { recursive: true, force: true }));
+const { clip } = testClips({ clip: { seconds: 1, width: 160, height: 120 } });
 
 describeEachBackend('automatic site banner from the failure rate of processed videos', (backend) => {
   let store: TestStore;

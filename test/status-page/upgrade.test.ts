@@ -1,30 +1,19 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { migrate, openDb, type Db } from '../../core/db/index.ts';
+import { expect, it } from 'vitest';
+import { migrate } from '../../core/db/index.ts';
 import { statusPageMigrations } from '../../status-page/migrations.ts';
 import { getIncident, getMaintenanceDetails, unpublishedAlertNotices } from '../../status-page/store.ts';
-import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
+import { describeEachBackend, emptyDatabasePerTest, migrationsThrough } from '../support/backends.ts';
 
 // A store made by the version that kept the status page's first tables in epoch milliseconds (migrations up to 013)
 // starts on this one with its incidents, updates, maintenance details and alert notices intact, to the millisecond.
 const T = Date.UTC(2026, 0, 1, 12, 0, 0, 250);
 
 describeEachBackend('status page store upgrade', (backend) => {
-  let store: TestStore;
-  let db: Db;
-
-  beforeEach(async () => {
-    store = await backend.createStore();
-    db = await openDb(testConfig(store, {}).database);
-  });
-
-  afterEach(async () => {
-    await db.close();
-    await store.cleanup();
-  });
+  const scratch = emptyDatabasePerTest(backend);
 
   it('converts epoch-millisecond columns to timestamptz without losing a row or a millisecond', async () => {
-    const legacy = statusPageMigrations.slice(0, statusPageMigrations.findIndex((migration) => migration.id === 'status-page/013_banner_alerts') + 1);
-    await migrate(db, legacy);
+    const { db } = scratch;
+    await migrate(db, migrationsThrough(statusPageMigrations, 'status-page/013_banner_alerts'));
     await db.query(
       `insert into status_incidents (name, status, impact, components, created_at, updated_at, monitoring_at, resolved_at) values ('Uploads slow', 'resolved', 'minor', '{"uploads":"degraded_performance"}', $1, $2, $3, $4)`,
       [T, T + 4000, T + 2000, T + 4000],

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { describe, inject } from 'vitest';
+import { afterEach, beforeEach, describe, inject } from 'vitest';
+import { openDb, type Db } from '../../core/db/index.ts';
+import type { Migration } from '../../core/db/types.ts';
 import { parseConfig, type VigilConfig, type VigilConfigInput } from '../../app/config.ts';
 import { DEFAULT_TEST_DATABASE_URL } from './global-setup.ts';
 
@@ -18,22 +20,28 @@ export interface TestStore {
 
 export interface Backend {
   name: 'PGlite' | 'PostgreSQL';
-  createStore(): Promise<TestStore>;
+  /**
+   * A new store. The embedded one comes with Vigil's current schema already applied (a copy of one migrated in the
+   * global setup, which is what a first start makes); `{ empty: true }` for a test of migrations or of a first start.
+   */
+  createStore(options?: { empty?: boolean }): Promise<TestStore>;
 }
 
 export const pgliteBackend: Backend = {
   name: 'PGlite',
-  async createStore() {
+  async createStore({ empty = false } = {}) {
     const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
-    return { dataDir: path.join(tempDir, 'data'), tempDir, cleanup: async () => rmSync(tempDir, { recursive: true, force: true }) };
+    const dataDir = path.join(tempDir, 'data');
+    if (!empty) cpSync(inject('pgliteTemplate'), dataDir, { recursive: true });
+    return { dataDir, tempDir, cleanup: async () => rmSync(tempDir, { recursive: true, force: true }) };
   },
 };
 
 export const postgresBackend: Backend = {
   name: 'PostgreSQL',
-  async createStore() {
+  async createStore({ empty = false } = {}) {
     const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
-    const { url, drop } = await createPostgresDatabase();
+    const { url, drop } = await createPostgresDatabase({ fromTemplate: !empty });
     return {
       databaseUrl: url,
       dataDir: path.join(tempDir, 'data'),
@@ -46,14 +54,18 @@ export const postgresBackend: Backend = {
   },
 };
 
-/** Creates a uniquely named database on the test server; `drop` removes it (even with open connections). */
-export async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * Creates a uniquely named database on the test server, empty or (`fromTemplate`) with Vigil's schema from the
+ * global setup's template; `drop` removes it (even with open connections).
+ */
+export async function createPostgresDatabase({ fromTemplate = false } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   const baseUrl = process.env.VIGIL_TEST_DATABASE_URL ?? DEFAULT_TEST_DATABASE_URL;
   const name = `vigil_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
   try {
-    await admin.query(`create database ${name}`);
+    const template = fromTemplate ? inject('postgresTemplate') : null;
+    await admin.query(template ? `create database ${name} template ${template}` : `create database ${name}`);
   } finally {
     await admin.end();
   }
@@ -97,4 +109,32 @@ export function testConfig(store: TestStore, overrides: Partial<Record<keyof Vig
         : value;
   }
   return parseConfig(base, 'test config');
+}
+
+/** For migration and upgrade tests: each test gets an empty store and a connection to it (`scratch.db`), removed after it. */
+export function emptyDatabasePerTest(backend: Backend): { readonly db: Db } {
+  let store: TestStore | undefined;
+  let db: Db | undefined;
+  beforeEach(async () => {
+    store = await backend.createStore({ empty: true });
+    db = await openDb(testConfig(store).database);
+  });
+  afterEach(async () => {
+    await db?.close();
+    await store?.cleanup();
+    [db, store] = [undefined, undefined];
+  });
+  return {
+    get db() {
+      if (!db) throw new Error('the scratch database exists only inside a test');
+      return db;
+    },
+  };
+}
+
+/** A module's migrations up to and including `lastId`: the schema an older version left behind. */
+export function migrationsThrough(migrations: readonly Migration[], lastId: string): Migration[] {
+  const last = migrations.findIndex((migration) => migration.id === lastId);
+  if (last < 0) throw new Error(`no migration ${lastId}`);
+  return migrations.slice(0, last + 1);
 }

@@ -1,0 +1,31 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, inject } from 'vitest';
+import { generateTestClip } from '../../processing/ffmpeg.ts';
+
+export type ClipSpec = Parameters<typeof generateTestClip>[1];
+
+/**
+ * Test clips by name, made by ffmpeg before the file's tests run (`const { clip } = testClips({ clip: { seconds: 3,
+ * width: 320, height: 240 } })`). The paths are known at once; the files exist from the file's beforeAll on. A clip is
+ * made once per run, whichever file asks first, and shared read-only (the global setup's directory holds them).
+ */
+export function testClips<Name extends string>(specs: Record<Name, ClipSpec>): Record<Name, string> {
+  const dir = inject('clipDir');
+  const paths = {} as Record<Name, string>;
+  for (const [name, spec] of Object.entries(specs) as Array<[Name, ClipSpec]>) {
+    paths[name] = path.join(dir, `${createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16)}.mp4`);
+  }
+  beforeAll(async () => {
+    mkdirSync(dir, { recursive: true });
+    for (const [name, spec] of Object.entries(specs) as Array<[Name, ClipSpec]>) {
+      if (existsSync(paths[name])) continue;
+      // Made aside and renamed into place, so a worker making the same clip at once never reads a partial file.
+      const partial = `${paths[name]}.${process.pid}.partial.mp4`;
+      await generateTestClip(partial, spec);
+      renameSync(partial, paths[name]);
+    }
+  }, 180_000);
+  return paths;
+}
