@@ -65,7 +65,7 @@ async function memoryOfFirstStart(env: NodeJS.ProcessEnv): Promise<MemoryFigures
 function printMemory(label: string, figures: MemoryFigures, targets: { idle: number; peak: number }): void {
   const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
   const breakdown = (sample: FootprintSample) =>
-    `heap used ${mib(sample.heapUsed)} (of ${mib(sample.heapTotal)}), external ${mib(sample.external)} (array buffers ${mib(sample.arrayBuffers)}), WebAssembly ${mib(sample.wasm)}, RSS ${mib(sample.rss)}`;
+    `heap used ${mib(sample.heapUsed)} (of ${mib(sample.heapTotal)}), external ${mib(sample.external)} (array buffers ${mib(sample.arrayBuffers)}), WebAssembly memories ${mib(sample.wasm)} (their size, not all resident), RSS ${mib(sample.rss)}`;
   console.log(`${label}: first-start peak RSS ${mib(figures.peakRss)} (target ≤ ${targets.peak} MiB, ratio ${(figures.peakRss / 1024 / 1024 / targets.peak).toFixed(2)}); idle after ${idleSeconds} s RSS ${mib(figures.idle.rss)} (target ≤ ${targets.idle} MiB, ratio ${(figures.idle.rss / 1024 / 1024 / targets.idle).toFixed(2)})`);
   console.log(`  idle: ${breakdown(figures.idle)}`);
   console.log(`  peaks sampled every 250 ms: ${breakdown(figures.peak)}`);
