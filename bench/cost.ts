@@ -15,6 +15,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { answers, cpuSeconds, findBinary, median, memory, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
+import { LAUNCHER_FLAGS } from './support/vigil-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -62,7 +63,7 @@ async function startVigil(name: string, configBody: string, roles: string[], env
   const port = await freePort();
   const configFile = path.join(dir, 'vigil.config.ts');
   writeFileSync(configFile, `import { defineConfig, http } from ${JSON.stringify(path.join(ROOT, 'app', 'index.ts'))};\nvoid http;\nexport default defineConfig(${configBody});\n`);
-  const vigil = startPinned(VIGIL_CORE, process.execPath, [BIN, 'start', ...roles.flatMap((role) => ['--role', role]), '--config', configFile], {
+  const vigil = startPinned(VIGIL_CORE, process.execPath, [...LAUNCHER_FLAGS, BIN, 'start', ...roles.flatMap((role) => ['--role', role]), '--config', configFile], {
     env: { VIGIL_PORT: String(port), VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage'), VIGIL_LOG_LEVEL: 'warn', VIGIL_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
   });
   const url = `http://127.0.0.1:${port}`;
@@ -207,7 +208,7 @@ async function probeRows(): Promise<Row[]> {
 async function idleRows(): Promise<Row[]> {
   const dataDir = path.join(tempDir, 'idle');
   const port = await freePort();
-  const vigil = startPinned(VIGIL_CORE, process.execPath, [BIN, 'start', '--config', path.join(ROOT, 'vigil.config.ts')], {
+  const vigil = startPinned(VIGIL_CORE, process.execPath, [...LAUNCHER_FLAGS, BIN, 'start', '--config', path.join(ROOT, 'vigil.config.ts')], {
     env: { VIGIL_PORT: String(port), VIGIL_DATA_DIR: path.join(dataDir, 'data'), VIGIL_STORAGE_DIR: path.join(dataDir, 'storage'), VIGIL_LOG_LEVEL: 'warn', VIGIL_ADMIN_TOKEN: ADMIN_TOKEN },
   });
   const anchors: Pinned[] = [];
@@ -332,7 +333,7 @@ async function ingestRows(): Promise<Row[]> {
 
 const rows: Row[] = [];
 try {
-  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, ${STORE === 'postgres' ? 'PostgreSQL store (its backends for Vigil counted)' : 'embedded store'}`);
+  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, ${STORE === 'postgres' ? 'PostgreSQL store (its backends for Vigil counted)' : 'embedded store'}, vigil run with node ${LAUNCHER_FLAGS.join(' ')} as its launcher does`);
   if (ONLY.has('probes')) rows.push(...(await probeRows()));
   if (ONLY.has('idle')) rows.push(...(await idleRows()));
   if (ONLY.has('get')) rows.push(...(await getRows()));

@@ -1,14 +1,23 @@
 // Cold start to /readyz 200, on the embedded store (fresh and existing data directory) and on PostgreSQL.
-// Prints figures; never passes or fails on time. Usage: node bench/startup.ts [--runs N]
+// Then memory of a first start, peak and idle with its breakdown, on both stores. Prints figures; never passes or fails.
+// Usage: node bench/startup.ts [--runs N] [--idle SECONDS] [--only time,memory]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { megabytes, memoryOf, startVigilProcess } from './support/vigil-process.ts';
+import { readFootprint, type FootprintSample } from '../test/support/footprint.ts';
+import { memoryOf, startVigilProcess } from './support/vigil-process.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '5' }, idle: { type: 'string', default: '60' }, only: { type: 'string', default: 'time,memory' } },
+});
 const runs = Number(values.runs);
+const idleSeconds = Number(values.idle);
+const only = new Set(values.only.split(','));
+const FOOTPRINT = path.resolve(import.meta.dirname, '../test/support/footprint.ts');
+// Packages a start with the example configuration should not need (each is loaded by the feature that uses it).
+const HEAVY_PACKAGES = ['@opentelemetry/sdk-node', '@opentelemetry/sdk-trace', 'playwright-core', 'ioredis', 'amqplib', 'nodemailer', '@slack/web-api', '@tus/server', '@grafana/grafana-foundation-sdk', '@fastify/swagger'];
 const baseDatabaseUrl = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 async function timeToReady(env: NodeJS.ProcessEnv): Promise<number> {
@@ -25,18 +34,43 @@ async function timeToReady(env: NodeJS.ProcessEnv): Promise<number> {
   }
 }
 
-/** Peak RSS of a first start on a new data directory, and RSS once idle. */
-async function memoryOfFirstStart(): Promise<{ peak: number; idle: number }> {
+interface MemoryFigures {
+  peakRss: number;
+  idle: FootprintSample;
+  peak: FootprintSample;
+  modules: string[];
+}
+
+/** A first start on a new data directory (embedded) or a new database (`env` with DATABASE_URL): peak RSS (VmHWM), and
+ * the breakdown `idleSeconds` after start; the footprint preload samples heap, external, array buffers and WebAssembly. */
+async function memoryOfFirstStart(env: NodeJS.ProcessEnv): Promise<MemoryFigures> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
-  const vigil = await startVigilProcess({ VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage') });
+  const file = path.join(dir, 'footprint.json');
+  const vigil = await startVigilProcess(
+    { VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage'), VIGIL_FOOTPRINT_FILE: file, ...env },
+    [],
+    ['--import', FOOTPRINT],
+  );
   try {
-    await new Promise((resolve) => setTimeout(resolve, 15_000));
-    const { rss, peak } = memoryOf(vigil.pid);
-    return { peak, idle: rss };
+    await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+    const footprint = readFootprint(file);
+    if (!footprint) throw new Error('the footprint preload wrote nothing');
+    return { peakRss: memoryOf(vigil.pid).peak, idle: { ...footprint.now, rss: memoryOf(vigil.pid).rss }, peak: footprint.peak, modules: footprint.modules };
   } finally {
     await vigil.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function printMemory(label: string, figures: MemoryFigures, targets: { idle: number; peak: number }): void {
+  const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+  const breakdown = (sample: FootprintSample) =>
+    `heap used ${mib(sample.heapUsed)} (of ${mib(sample.heapTotal)}), external ${mib(sample.external)} (array buffers ${mib(sample.arrayBuffers)}), WebAssembly memories ${mib(sample.wasm)} (their size, not all resident), RSS ${mib(sample.rss)}`;
+  console.log(`${label}: first-start peak RSS ${mib(figures.peakRss)} (target ≤ ${targets.peak} MiB, ratio ${(figures.peakRss / 1024 / 1024 / targets.peak).toFixed(2)}); idle after ${idleSeconds} s RSS ${mib(figures.idle.rss)} (target ≤ ${targets.idle} MiB, ratio ${(figures.idle.rss / 1024 / 1024 / targets.idle).toFixed(2)})`);
+  console.log(`  idle: ${breakdown(figures.idle)}`);
+  console.log(`  peaks sampled every 250 ms: ${breakdown(figures.peak)}`);
+  const heavy = HEAVY_PACKAGES.filter((name) => figures.modules.some((url) => url.includes(`/node_modules/${name}/`)));
+  console.log(`  ${figures.modules.length} modules loaded; heavy packages among them: ${heavy.join(', ') || 'none'}`);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -56,25 +90,52 @@ async function measure(label: string, prepare: () => Promise<{ env: NodeJS.Proce
   return median(times);
 }
 
-console.log(`vigil startup to /readyz 200, ${runs} runs each, node ${process.version}, ${os.cpus().length} cores`);
-const embeddedFresh = await measure('embedded PGlite, new data directory', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
-  return { env: { VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage') }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
-});
-const existing = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
-await timeToReady({ VIGIL_DATA_DIR: path.join(existing, 'data'), VIGIL_STORAGE_DIR: path.join(existing, 'storage') });
-const embeddedExisting = await measure('embedded PGlite, existing data directory', async () => ({
-  env: { VIGIL_DATA_DIR: path.join(existing, 'data'), VIGIL_STORAGE_DIR: path.join(existing, 'storage') },
-  cleanup: async () => {},
-}));
-rmSync(existing, { recursive: true, force: true });
+async function withNewDatabase<T>(fn: (databaseUrl: string) => Promise<T>): Promise<T | undefined> {
+  const admin = new pg.Client({ connectionString: baseDatabaseUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await admin.connect();
+  } catch (error) {
+    console.log(`PostgreSQL skipped: ${(error as Error).message}`);
+    return undefined;
+  }
+  const name = `vigil_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  try {
+    await admin.query(`create database ${name}`);
+    const url = new URL(baseDatabaseUrl);
+    url.pathname = `/${name}`;
+    return await fn(url.toString());
+  } finally {
+    await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
+    await admin.end().catch(() => {});
+  }
+}
 
-const admin = new pg.Client({ connectionString: baseDatabaseUrl, connectionTimeoutMillis: 3000 });
-let postgres: number | undefined;
-try {
-  await admin.connect();
-  postgres = await measure('PostgreSQL, new database', async () => {
+console.log(`vigil start with the example configuration, node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+if (only.has('time')) await timeFigures();
+if (only.has('memory')) {
+  printMemory('embedded PGlite, new data directory', await memoryOfFirstStart({}), { peak: 300, idle: 150 });
+  const onPostgres = await withNewDatabase((DATABASE_URL) => memoryOfFirstStart({ DATABASE_URL }));
+  if (onPostgres) printMemory('PostgreSQL, new database', onPostgres, { peak: 300, idle: 100 });
+  console.log(`load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
+
+async function timeFigures(): Promise<void> {
+  console.log(`start-up to /readyz 200, ${runs} runs each`);
+  const embeddedFresh = await measure('embedded PGlite, new data directory', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
+    return { env: { VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage') }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  });
+  const existing = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-'));
+  await timeToReady({ VIGIL_DATA_DIR: path.join(existing, 'data'), VIGIL_STORAGE_DIR: path.join(existing, 'storage') });
+  const embeddedExisting = await measure('embedded PGlite, existing data directory', async () => ({
+    env: { VIGIL_DATA_DIR: path.join(existing, 'data'), VIGIL_STORAGE_DIR: path.join(existing, 'storage') },
+    cleanup: async () => {},
+  }));
+  rmSync(existing, { recursive: true, force: true });
+  const postgres = await withNewDatabase(() => measure('PostgreSQL, new database', async () => {
     const name = `vigil_bench_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    const admin = new pg.Client({ connectionString: baseDatabaseUrl });
+    await admin.connect();
     await admin.query(`create database ${name}`);
     const url = new URL(baseDatabaseUrl);
     url.pathname = `/${name}`;
@@ -83,16 +144,10 @@ try {
       env: { DATABASE_URL: url.toString(), VIGIL_STORAGE_DIR: path.join(dir, 'storage') },
       cleanup: async () => {
         await admin.query(`drop database if exists ${name} with (force)`);
+        await admin.end();
         rmSync(dir, { recursive: true, force: true });
       },
     };
-  });
-} catch (error) {
-  console.log(`PostgreSQL skipped: ${(error as Error).message}`);
-} finally {
-  await admin.end().catch(() => {});
+  }));
+  console.log(`target: embedded under 2 s; existing-directory median / 2 s = ${(embeddedExisting / 2000).toFixed(2)}, new-directory median / 2 s = ${(embeddedFresh / 2000).toFixed(2)}${postgres ? `, PostgreSQL median / 2 s = ${(postgres / 2000).toFixed(2)}` : ''}`);
 }
-
-console.log(`target: embedded under 2 s; existing-directory median / 2 s = ${(embeddedExisting / 2000).toFixed(2)}, new-directory median / 2 s = ${(embeddedFresh / 2000).toFixed(2)}${postgres ? `, PostgreSQL median / 2 s = ${(postgres / 2000).toFixed(2)}` : ''}`);
-const memoryFigures = await memoryOfFirstStart();
-console.log(`memory of the default single process (embedded store, new data directory): first-start peak ${megabytes(memoryFigures.peak)} (target < 400 MB), idle after 15 s ${megabytes(memoryFigures.idle)} (target < 250 MB)`);

@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { CoreConfig } from './config/schema.ts';
 
 export interface MailMessage {
@@ -41,18 +41,21 @@ export function createMailer(smtp: CoreConfig['smtp']): Mailer {
       close: () => {},
     };
   }
-  const transport: Transporter = nodemailer.createTransport(smtp.url.reveal());
+  const url = smtp.url.reveal();
+  // nodemailer is loaded at the first send: a process that never mails (most roles, most of the time) does without it.
+  let transport: Promise<Transporter> | undefined;
+  const opened = () => (transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(url)));
   return {
     configured: true,
     async send(message) {
       try {
-        const info = await transport.sendMail({ from: smtp.from, ...message });
+        const info = await (await opened()).sendMail({ from: smtp.from, ...message });
         return { messageId: String(info.messageId) };
       } catch (error) {
         throw classifyMailError(error);
       }
     },
-    close: () => transport.close(),
+    close: () => void transport?.then((opened) => opened.close()),
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { duration } from '../../core/config/duration.ts';
-import { LogLevel, WebClient, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError, type KnownBlock } from '@slack/web-api';
+import type * as SlackWebApi from '@slack/web-api';
+import type { KnownBlock, WebClient } from '@slack/web-api';
 import { factsOf, linksOf, replyOf, subjectOf, textOf, whatOf, type MessageContext } from '../messages.ts';
 import { ALL_EVENTS, defineReceiver, DeliveryError, type Receiver, type ReceiverContext } from './receiver.ts';
 
@@ -37,19 +38,28 @@ export function blocksOf(message: MessageContext): KnownBlock[] {
 // settings: one pause per token per running service.
 const workspacePauses = new WeakMap<object, { until: number }>();
 
+// The Slack client is loaded at a Slack receiver's first delivery, not by every process that knows the receiver kind.
+type SlackApi = typeof SlackWebApi;
+let slackApi: Promise<SlackApi> | undefined;
+const loadSlackApi = () => (slackApi ??= import('@slack/web-api'));
+
 /**
  * A new incident is a chat.postMessage; each later change updates that message (chat.update) and replies in its
  * thread, EMERGENCY and UP also broadcast to the channel. The client's own retries are off: the outbox retries.
  */
 function createSlackReceiver(name: string, settings: { channel: string; timeout: number }, context: ReceiverContext): Receiver {
   const { token, apiUrl } = context.config.slack;
-  const client = new WebClient(token?.reveal(), {
-    ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
-    retryConfig: { retries: 0 },
-    timeout: settings.timeout,
-    rejectRateLimitedCalls: true,
-    logLevel: LogLevel.ERROR,
-  });
+  let opened: WebClient | undefined;
+  const clientOf = async (): Promise<WebClient> => {
+    const { WebClient, LogLevel } = await loadSlackApi();
+    return (opened ??= new WebClient(token?.reveal(), {
+      ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
+      retryConfig: { retries: 0 },
+      timeout: settings.timeout,
+      rejectRateLimitedCalls: true,
+      logLevel: LogLevel.ERROR,
+    }));
+  };
   let nextCallAt = 0;
   const workspace = workspacePauses.get(context.config.slack) ?? { until: 0 };
   workspacePauses.set(context.config.slack, workspace);
@@ -65,7 +75,7 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
   };
 
   // After a crash mid-send, the message may be there already: each post carries its outbox key as metadata.
-  const findPosted = async (channel: string, key: string, threadTs?: string): Promise<Thread | undefined> => {
+  const findPosted = async (client: WebClient, channel: string, key: string, threadTs?: string): Promise<Thread | undefined> => {
     const page = threadTs
       ? await client.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200 })
       : await client.conversations.history({ channel, include_all_metadata: true, limit: 200 });
@@ -83,10 +93,12 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
       if (!token) throw new DeliveryError('No Slack token configured: set SLACK_BOT_TOKEN (or slack.token).', { temporary: false });
       const thread = threads.find((candidate): candidate is Record<string, unknown> & Thread => typeof candidate?.ts === 'string');
       const done = { ...progress };
+      const api = await loadSlackApi();
+      const client = await clientOf();
       try {
         const metadata = { event_type: 'vigil_notification', event_payload: { key } };
         if (!thread) {
-          const earlier = inDoubt ? await paced(() => findPosted(settings.channel, key), done) : undefined;
+          const earlier = inDoubt ? await paced(() => findPosted(client, settings.channel, key), done) : undefined;
           if (earlier) return earlier;
           const posted = await paced(() => client.chat.postMessage({ channel: settings.channel, text: textOf(message), blocks: blocksOf(message), metadata }), done);
           return { channel: String(posted.channel), ts: String(posted.ts) };
@@ -95,7 +107,7 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
           await paced(() => client.chat.update({ channel: thread.channel, ts: thread.ts, text: textOf(message), blocks: blocksOf(message) }), done);
           done.updated = true;
         }
-        if (inDoubt && (await paced(() => findPosted(thread.channel, key, thread.ts), done))) return { channel: thread.channel, ts: thread.ts };
+        if (inDoubt && (await paced(() => findPosted(client, thread.channel, key, thread.ts), done))) return { channel: thread.channel, ts: thread.ts };
         await paced(() =>
           client.chat.postMessage({
             channel: thread.channel,
@@ -108,8 +120,8 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
         );
         return { channel: thread.channel, ts: thread.ts };
       } catch (error) {
-        if (error instanceof WebAPIRateLimitedError) workspace.until = Math.max(workspace.until, context.clock.now() + error.retryAfter * 1000);
-        throw error instanceof DeliveryError ? error : classify(error, done);
+        if (error instanceof api.WebAPIRateLimitedError) workspace.until = Math.max(workspace.until, context.clock.now() + error.retryAfter * 1000);
+        throw error instanceof DeliveryError ? error : classify(api, error, done);
       }
     },
   };
@@ -124,7 +136,7 @@ export const slack = defineReceiver({
   create: createSlackReceiver,
 });
 
-function classify(error: unknown, progress: Record<string, unknown>): DeliveryError {
+function classify({ WebAPIRateLimitedError, WebAPIHTTPError, WebAPIRequestError, WebAPIPlatformError }: SlackApi, error: unknown, progress: Record<string, unknown>): DeliveryError {
   if (error instanceof WebAPIRateLimitedError) return new DeliveryError('Slack rate limited the call', { temporary: true, retryAfterMs: error.retryAfter * 1000, progress });
   if (error instanceof WebAPIHTTPError) return new DeliveryError(`Slack answered HTTP ${error.statusCode}`, { temporary: error.statusCode >= 500 || error.statusCode === 429, progress });
   // No answer: the call may have reached Slack, so the next attempt looks in the channel before posting again.

@@ -6,6 +6,10 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
+/** The Node flags the `vigil` executable runs with (from its `#!/usr/bin/env -S node ...` line), so benches measure
+ * the process users run. */
+export const LAUNCHER_FLAGS = readFileSync(path.join(root, 'app/bin.js'), 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3);
+
 export interface VigilProcess {
   url: string;
   pid: number;
@@ -13,10 +17,11 @@ export interface VigilProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `vigil start` (extra `args` such as `--role api`) with `env`, and resolves once it reports its URL. */
+/** Starts `vigil start` (extra `args` such as `--role api`) with `env` and the launcher's Node flags, and resolves once
+ * it reports its URL. */
 export async function startVigilProcess(env: NodeJS.ProcessEnv, args: string[] = [], nodeFlags: string[] = []): Promise<VigilProcess> {
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeFlags, 'app/main.ts', 'start', ...args], {
+  const child = spawn(process.execPath, [...LAUNCHER_FLAGS, ...nodeFlags, 'app/main.ts', 'start', ...args], {
     cwd: root,
     env: { ...process.env, VIGIL_PORT: '0', VIGIL_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -33,7 +33,7 @@ async function runUntilSignalled(product: Product, roles: Role[], args: CliArgs,
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${args.values.port}"`);
     config.server.port = port;
   }
-  const tracing = startTracing({ env: io.env });
+  const tracing = await startTracing({ env: io.env });
   const vigil = await startVigil({
     config,
     roles,

@@ -1,6 +1,7 @@
-import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { context, propagation, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { BUILD } from './build.ts';
 
 export interface Tracing {
@@ -11,23 +12,34 @@ export interface Tracing {
 
 const OTLP_VARIABLES = ['OTEL_TRACES_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'];
 
-/** Starts the OpenTelemetry SDK once per process. Spans always get real ids (for logs and traceparent);
- * they are exported only when the standard OTEL_* variables ask for it or a test passes its processors. */
-export function startTracing(options: { env?: NodeJS.ProcessEnv; spanProcessors?: SpanProcessor[] } = {}): Tracing {
+/** Starts tracing once per process. Spans always get real ids (for logs and traceparent); they are exported only when
+ * the standard OTEL_* variables ask for it or a test passes its processors. Only exporting through OTEL_* loads the
+ * OpenTelemetry Node SDK (its exporters and configuration from the environment cost about 20 MB that a process
+ * keeping its spans to itself does not need). */
+export async function startTracing(options: { env?: NodeJS.ProcessEnv; spanProcessors?: SpanProcessor[] } = {}): Promise<Tracing> {
   const env = options.env ?? process.env;
-  const fromEnv = OTLP_VARIABLES.some((name) => env[name] && env[name] !== 'none');
-  const spanProcessors = options.spanProcessors ?? (fromEnv ? undefined : [new NoopSpanProcessor()]);
-  const sdk = new NodeSDK({
-    serviceName: env.OTEL_SERVICE_NAME ?? 'vigil',
-    ...(spanProcessors ? { spanProcessors } : {}),
-    metricReaders: [],
-    logRecordProcessors: [],
-    instrumentations: [],
-  });
-  sdk.start();
-  return { exporting: Boolean(options.spanProcessors) || fromEnv, shutdown: () => sdk.shutdown() };
+  const fromEnv = !options.spanProcessors && OTLP_VARIABLES.some((name) => env[name] && env[name] !== 'none');
+  if (fromEnv) {
+    const { NodeSDK } = await import('@opentelemetry/sdk-node');
+    const sdk = new NodeSDK({ serviceName: env.OTEL_SERVICE_NAME ?? 'vigil', metricReaders: [], logRecordProcessors: [], instrumentations: [] });
+    sdk.start();
+    return { exporting: true, shutdown: () => sdk.shutdown() };
+  }
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  const provider = new TracerProvider({ spanProcessors: options.spanProcessors ?? [] });
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  return {
+    exporting: Boolean(options.spanProcessors),
+    async shutdown() {
+      await provider.shutdown();
+      trace.disable();
+      propagation.disable();
+      context.disable();
+    },
+  };
 }
-
 export const tracer = trace.getTracer('vigil', BUILD.version);
 
 /** Runs `fn` inside a new active span; a throw marks the span ERROR with the exception recorded. */

@@ -13,7 +13,7 @@ import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { waitFor } from '../support/wait.ts';
 
 const spans = new InMemorySpanExporter();
-const tracing = startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+const tracing = await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
 afterAll(() => tracing.shutdown());
 
 // A module of the test's own: one route that logs from inside the request, one that fails.

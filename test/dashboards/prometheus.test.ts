@@ -30,7 +30,7 @@ const PROMETHEUS = '/usr/bin/prometheus';
 const RATE_INTERVAL = '10s';
 /** Labels Prometheus adds to every series (target labels) or that name histogram buckets. */
 const PROMETHEUS_LABELS = ['job', 'instance', 'environment', 'le', '__name__'];
-const tracing = startTracing();
+const tracing = await startTracing();
 const temp = mkdtempSync(path.join(os.tmpdir(), 'vigil-prometheus-'));
 const store: TestStore = { dataDir: path.join(temp, 'data'), tempDir: temp, cleanup: async () => {} };
 const servers: Array<Server | dgram.Socket> = [];

@@ -19,7 +19,7 @@ import { waitFor } from '../support/wait.ts';
 import { run } from './support.ts';
 
 const spans = new InMemorySpanExporter();
-const tracing = startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+const tracing = await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
 
 let plainUrl: string;
 let tlsUrl: string;

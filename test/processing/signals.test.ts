@@ -10,7 +10,7 @@ import { parsePrometheusText } from '../support/prometheus.ts';
 import { processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
 
 const spans = new InMemorySpanExporter();
-const tracing = startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+const tracing = await startTracing({ spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
 const { clip } = testClips({ clip: { seconds: 1, width: 160, height: 120 } });
 afterAll(() => tracing.shutdown());
 

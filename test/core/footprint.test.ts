@@ -1,0 +1,63 @@
+// What a `vigil start` with the example configuration loads: client libraries and SDKs of features it does not use stay
+// on disk until first use. The process runs with test/support/footprint.ts preloaded, which lists every module resolved.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, spawnNode, type RunningProcess } from '../support/cli.ts';
+import { readFootprint } from '../support/footprint.ts';
+import { waitFor } from '../support/wait.ts';
+
+const FOOTPRINT = path.join(import.meta.dirname, '../support/footprint.ts');
+// Each is loaded by the one feature that needs it: tracing export, a browser probe, a Redis or AMQP queue probe, the
+// first email, the first Slack message, a tus upload, a dashboard export.
+const LOADED_ON_FIRST_USE = ['@opentelemetry/sdk-node', 'playwright-core', 'ioredis', 'amqplib', 'nodemailer', '@slack/web-api', '@tus/server', '@grafana/grafana-foundation-sdk'];
+
+let running: { process: RunningProcess; home: string } | undefined;
+afterEach(async () => {
+  if (!running) return;
+  running.process.child.kill('SIGTERM');
+  await running.process.exited;
+  rmSync(running.home, { recursive: true, force: true });
+  running = undefined;
+});
+
+/** Starts `vigil start` with the example configuration and returns the packages it loaded once it is ready. */
+async function packagesLoadedAtStart(env: NodeJS.ProcessEnv): Promise<Set<string>> {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'vigil-footprint-'));
+  const dataDir = path.join(home, 'data');
+  const file = path.join(home, 'footprint.json');
+  const child = spawnNode('--import', [FOOTPRINT, CLI, 'start'], {
+    VIGIL_DATA_DIR: dataDir, VIGIL_STORAGE_DIR: path.join(home, 'storage'), VIGIL_PORT: '0', VIGIL_FOOTPRINT_FILE: file, VIGIL_FOOTPRINT_INTERVAL_MS: '50',
+    DATABASE_URL: '', SMTP_URL: '', SLACK_BOT_TOKEN: '', OTEL_TRACES_EXPORTER: '', OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', ...env,
+  });
+  running = { process: child, home };
+  const url = await waitFor('vigil start to advertise itself', () => {
+    if (child.child.exitCode !== null) throw new Error(`vigil start exited: ${child.output()}`);
+    const record = JSON.parse(readFileSync(path.join(dataDir, 'vigil.instance.json'), 'utf8')) as { url: string; pid: number };
+    return record.pid === child.child.pid ? record.url : undefined;
+  }, 120_000);
+  await waitFor('/readyz to answer 200', async () => (await fetch(`${url}/readyz`)).status === 200, 60_000);
+  // A sample taken after readiness holds everything the start loaded.
+  const readyAt = Date.now();
+  const footprint = await waitFor('a footprint sample taken after readiness', () => {
+    const sample = readFootprint(file);
+    return sample && sample.at > readyAt ? sample : undefined;
+  }, 10_000);
+  return new Set(footprint.modules.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []));
+}
+
+describe('modules loaded by a start with the example configuration', () => {
+  it('loads the store and the server but no SDK or client library of a feature it does not use', async () => {
+    const packages = await packagesLoadedAtStart({});
+    // The preload saw the start: what every start needs is there.
+    expect(packages).toContain('@electric-sql/pglite');
+    expect(packages).toContain('fastify');
+    expect(LOADED_ON_FIRST_USE.filter((name) => packages.has(name))).toEqual([]);
+  }, 180_000);
+
+  it('loads the OpenTelemetry SDK when the environment asks for trace export', async () => {
+    const packages = await packagesLoadedAtStart({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
+    expect(packages).toContain('@opentelemetry/sdk-node');
+  }, 180_000);
+});
