@@ -9,7 +9,7 @@ import type { StatusModel } from './model.ts';
 import type { ComponentStatus, Indicator } from './state.ts';
 import { maintenanceId, statuspageDocuments } from './statuspage-api.ts';
 import { componentText, indicatorText } from './strings.ts';
-import { HISTORY_PAGES, historyView, incidentView, indexView, layoutOf, maintenanceView, uptimeTableView } from './views.ts';
+import { dayRuns, HISTORY_PAGES, historyView, incidentView, indexView, layoutOf, maintenanceView, uptimeTableView } from './views.ts';
 
 export interface Resource {
   body: Buffer;
@@ -55,10 +55,17 @@ const STATUS_COLOR: Record<ComponentStatus | Indicator, 'operational' | 'degrade
 /** Verdana 11px averages about 6.5 px per character: enough for a badge to fit its text. */
 const textWidth = (text: string) => Math.round(text.length * 6.5) + 10;
 
-/** The branding colours as a second stylesheet, under a URL that changes with them. */
+/**
+ * The branding colours and the widths of the uptime bars' segments (a run of N alike days is N days wide, class gN)
+ * as a second stylesheet, under a URL that changes with them.
+ */
 export function themeOf(model: StatusModel): { url: string; css: string } {
   const { colors } = model.branding;
-  const css = `:root{--ok:${colors.operational};--deg:${colors.degraded};--part:${colors.partial};--maj:${colors.major};--mnt:${colors.maintenance};--acc:${colors.accent}}\n`;
+  const widths = [...new Set(model.components.flatMap((component) => dayRuns(component.uptime, model.strings).map((run) => run.days)))].filter((days) => days > 1).sort((a, b) => a - b);
+  const css =
+    `:root{--ok:${colors.operational};--deg:${colors.degraded};--part:${colors.partial};--maj:${colors.major};--mnt:${colors.maintenance};--acc:${colors.accent}}\n` +
+    widths.map((days) => `.g${days}{--n:${days}}`).join('') +
+    '\n';
   return { url: `/status/theme.${createHash('sha256').update(css).digest('hex').slice(0, 12)}.css`, css };
 }
 

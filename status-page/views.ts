@@ -18,9 +18,11 @@ export interface Layout {
   feeds: { atom: string; rss: string };
 }
 
-export interface DayView {
+/** Consecutive days that read alike ("23 Aug – 20 Nov 2026: 100% uptime"): one focusable segment `days` wide. */
+export interface DaysView {
   cls: string;
   label: string;
+  days: number;
 }
 
 export interface ComponentView {
@@ -31,7 +33,7 @@ export interface ComponentView {
   statusText: string;
   uptimeText: string;
   barLabel: string;
-  days: DayView[];
+  runs: DaysView[];
 }
 
 export interface UpdateView {
@@ -100,12 +102,31 @@ export function windowText(startsAt: number, endsAt: number, timeZone: string): 
     : `from ${day(startsAt)} ${time(startsAt)} till ${day(endsAt)} ${time(endsAt)} ${zoneLabel(startsAt, timeZone)}`;
 }
 
-function dayView(day: ComponentModel['uptime'][number], strings: Strings): DayView {
-  const date = DAY_FORMAT.format(Date.parse(`${day.day}T00:00:00Z`));
+/** A day's colour class and what it reads after its date ("99.2% uptime, 1 incident"). */
+function dayState(day: ComponentModel['uptime'][number], strings: Strings): { cls: string; text: string } {
   const incidents = day.incidents === 0 ? '' : `, ${day.incidents} ${day.incidents === 1 ? strings.incident : strings.incidents}`;
-  if (day.ratio === null) return { cls: day.incidents > 0 ? 'u2' : 'u0', label: `${date}: ${strings.noData}${incidents}` };
+  if (day.ratio === null) return { cls: day.incidents > 0 ? 'u2' : 'u0', text: `${strings.noData}${incidents}` };
   const cls = day.ratio >= 0.999 && day.incidents === 0 ? 'u1' : day.ratio >= 0.99 ? 'u2' : day.ratio >= 0.95 ? 'u3' : 'u4';
-  return { cls, label: `${date}: ${percent(day.ratio)} ${strings.uptime}${incidents}` };
+  return { cls, text: `${percent(day.ratio)} ${strings.uptime}${incidents}` };
+}
+
+/** The days as runs of equal state, oldest first: a bar of 90 alike days is one segment, each different day its own. */
+export function dayRuns(uptime: ComponentModel['uptime'], strings: Strings): DaysView[] {
+  const runs: Array<{ cls: string; text: string; first: string; last: string; days: number }> = [];
+  for (const day of uptime) {
+    const state = dayState(day, strings);
+    const last = runs.at(-1);
+    if (last && last.cls === state.cls && last.text === state.text) {
+      last.last = day.day;
+      last.days += 1;
+    } else runs.push({ ...state, first: day.day, last: day.day, days: 1 });
+  }
+  const date = (day: string) => Date.parse(`${day}T00:00:00Z`);
+  return runs.map((run) => ({
+    cls: run.days > 1 ? `${run.cls} g${run.days}` : run.cls,
+    label: `${run.days > 1 ? DAY_FORMAT.formatRange(date(run.first), date(run.last)) : DAY_FORMAT.format(date(run.first))}: ${run.text}`,
+    days: run.days,
+  }));
 }
 
 function componentView(component: ComponentModel, strings: Strings): ComponentView {
@@ -117,7 +138,7 @@ function componentView(component: ComponentModel, strings: Strings): ComponentVi
     statusText: componentText(strings, component.status),
     uptimeText: component.uptimeRatio === null ? '' : `${percent(component.uptimeRatio)} ${strings.uptime}`,
     barLabel: `${component.name}: ${strings.uptimeOver}`,
-    days: component.uptime.map((day) => dayView(day, strings)),
+    runs: dayRuns(component.uptime, strings),
   };
 }
 
