@@ -1,7 +1,7 @@
 // Requests per second and CPU seconds per 1,000 requests for `/` and `/api/v2/summary.json` (10 components, 90 days
 // of history, an incident and a maintenance), Vigil against nginx serving the exported copy of the same page, both
 // pinned to the same single core, wrk on another; and the page weight. Prints figures and ratios; never passes or
-// fails on time. Usage: node bench/status-page.ts [--seconds 10] [--connections 16] [--core 1]
+// fails on time. Usage: node bench/status-page.ts [--seconds 10] [--connections 16] [--core 1] [--trials 3]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '16' },
     core: { type: 'string', default: '1' },
+    trials: { type: 'string', default: '3' },
     // Internal: the Vigil side, started pinned to the core in its own process.
     serve: { type: 'string' },
   },
@@ -102,21 +103,43 @@ async function main(): Promise<void> {
     const gzipBytes = gzipSync(html, { level: 9 }).length + css.reduce((sum, text) => sum + gzipSync(text, { level: 9 }).length, 0);
     console.log(`page weight (10 components, 90 days, HTML + CSS): ${rawBytes} bytes raw, ${gzipBytes} bytes gzip as served (target ≤ 30720)`);
 
-    console.log(`\nwrk -t1 -c${values.connections} -d${values.seconds}s (Accept-Encoding: gzip); each server pinned to core ${values.core}, wrk to core 0`);
+    // /healthz is the small-GET row of bench/cost.ts; nginx's small GET is the exported status.json (about 200 bytes).
+    const routes = [
+      { name: '/', vigil: '/', nginx: '/' },
+      { name: '/api/v2/summary.json', vigil: '/api/v2/summary.json', nginx: '/api/v2/summary.json' },
+      { name: 'small GET', vigil: '/healthz', nginx: '/api/v2/status.json' },
+    ];
+    const trials = Number(values.trials);
+    console.log(`\nwrk -t1 -c${values.connections} -d${values.seconds}s (Accept-Encoding: gzip); each server pinned to core ${values.core}, wrk to core 0; ${trials} interleaved trials, medians`);
+    console.log(`load average before: ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+    const samples = new Map<string, Array<{ rps: number; cpu: number }>>();
+    for (let trial = 0; trial < trials; trial++) {
+      for (const route of routes) {
+        for (const side of sides) {
+          const url = `${side.url}${side.name === 'vigil' ? route.vigil : route.nginx}`;
+          if (trial === 0) wrk(url, 2); // warm-up (JIT, connections)
+          const before = cpuSeconds(side.pid());
+          const { requests, seconds } = wrk(url, Number(values.seconds));
+          const cpu = cpuSeconds(side.pid()) - before;
+          const key = `${route.name} ${side.name}`;
+          samples.set(key, [...(samples.get(key) ?? []), { rps: requests / seconds, cpu: (cpu / requests) * 1000 }]);
+        }
+      }
+    }
+    const median = (numbers: number[]) => numbers.sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!;
     console.log('path                       side   req/s     CPU s/1k req');
-    for (const route of ['/', '/api/v2/summary.json']) {
+    for (const route of routes) {
       const figures: Record<string, { rps: number; cpu: number }> = {};
       for (const side of sides) {
-        wrk(`${side.url}${route}`, 2); // warm-up (JIT, connections)
-        const before = cpuSeconds(side.pid());
-        const { requests, seconds } = wrk(`${side.url}${route}`, Number(values.seconds));
-        const cpu = cpuSeconds(side.pid()) - before;
-        figures[side.name] = { rps: requests / seconds, cpu: (cpu / requests) * 1000 };
-        console.log(`${route.padEnd(26)} ${side.name.padEnd(6)} ${(requests / seconds).toFixed(0).padStart(8)}  ${((cpu / requests) * 1000).toFixed(4).padStart(10)}`);
+        const runs = samples.get(`${route.name} ${side.name}`)!;
+        figures[side.name] = { rps: median(runs.map((run) => run.rps)), cpu: median(runs.map((run) => run.cpu)) };
+        const label = `${route.name} (${side.name === 'vigil' ? route.vigil : route.nginx})`;
+        console.log(`${label.padEnd(26)} ${side.name.padEnd(6)} ${figures[side.name]!.rps.toFixed(0).padStart(8)}  ${figures[side.name]!.cpu.toFixed(4).padStart(10)}`);
       }
       const { vigil, nginx: anchor } = figures as Record<'vigil' | 'nginx', { rps: number; cpu: number }>;
-      console.log(`${route.padEnd(26)} ratio  vigil/nginx req/s ${(vigil.rps / anchor.rps).toFixed(2)}× (target ≥ 0.5×), CPU per request ${(vigil.cpu / anchor.cpu).toFixed(2)}× nginx's`);
+      console.log(`${route.name.padEnd(26)} ratio  vigil/nginx req/s ${(vigil.rps / anchor.rps).toFixed(2)}× (target ≥ 0.5×), CPU per request ${(vigil.cpu / anchor.cpu).toFixed(2)}× nginx's`);
     }
+    console.log(`load average after: ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   } finally {
     await nginx?.stop();
     if (child && child.exitCode === null) {

@@ -18,6 +18,10 @@ export interface Resource {
   etag: string;
   /** Extra headers: CSP on pages, CORS on the API, feeds and badges. */
   headers: Record<string, string>;
+  /** Every header of an answer, built once with the bytes: plain, gzip, and 304 Not Modified. */
+  sent: { plain: Record<string, string>; gzip: Record<string, string>; notModified: Record<string, string> };
+  /** The same as flat [name, value, ...] lists for `ServerResponse.writeHead`. */
+  raw: { plain: string[]; gzip: string[]; notModified: string[] };
 }
 
 /** Every public resource by request path (history pages as "/history?page=N"). */
@@ -31,7 +35,16 @@ const pages = createPages(path.join(import.meta.dirname, 'views'));
 
 function resource(body: string, type: string, headers: Record<string, string>): Resource {
   const bytes = Buffer.from(body);
-  return { body: bytes, gzip: gzipSync(bytes, { level: 9 }), type, etag: `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`, headers };
+  const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 22)}"`;
+  const gzip = gzipSync(bytes, { level: 9 });
+  const notModified = { ...headers, etag, vary: 'accept-encoding' };
+  const sent = {
+    plain: { ...notModified, 'content-type': type, 'content-length': String(bytes.length) },
+    gzip: { ...notModified, 'content-type': type, 'content-length': String(gzip.length), 'content-encoding': 'gzip' },
+    notModified,
+  };
+  const raw = { plain: Object.entries(sent.plain).flat(), gzip: Object.entries(sent.gzip).flat(), notModified: Object.entries(notModified).flat() };
+  return { body: bytes, gzip, type, etag, headers, sent, raw };
 }
 
 function pageCsp(logoUrl: string | undefined): string {

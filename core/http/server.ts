@@ -1,5 +1,6 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import swagger from '@fastify/swagger';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Histogram, Registry } from 'prom-client';
 import type { CoreConfig } from '../config/schema.ts';
@@ -50,7 +51,19 @@ export interface HttpServerOptions {
   version?: string;
 }
 
+/**
+ * Answers a request before Fastify routes it, from bytes prepared in advance (a hot public path); returns the route
+ * template it answered as (the request histogram's label), or undefined to leave the request to Fastify. `client` is
+ * the peer's IPv4 address (requests through a trusted proxy, from IPv6 peers or while closing never get here). Only
+ * public paths may be answered so: the access check runs on routed requests.
+ */
+export type FastAnswer = (request: IncomingMessage, response: ServerResponse, client: string) => string | undefined;
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Adds a fast answer (see FastAnswer), tried in order before routing; encapsulated scopes share the list. */
+    answerFast(answer: FastAnswer): void;
+  }
   interface FastifyRequest {
     span?: Span;
   }
@@ -63,24 +76,51 @@ declare module 'fastify' {
 /** Fastify with /healthz, /readyz, /metrics, a span and a duration histogram per request, and JSON errors. */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { limits, repeats } = options;
+  const isProxy = proxyMatcher(limits.trustProxy);
+  // Liveness is asked often (probes, orchestrators) and never changes: answered before routing too.
+  const fastAnswers: FastAnswer[] = [answerHealthz];
+  // Once closing, answers end their connection, so keep-alive clients do not hold the shutdown open.
+  let closing = false;
+  /** Whether a fast answer took the request (counted in the request histogram like any other; no span of its own). */
+  const answeredFast = (request: IncomingMessage, response: ServerResponse): boolean => {
+    const peer = request.socket.remoteAddress;
+    if (closing || peer === undefined || isProxy(peer)) return false;
+    const client = peer.startsWith('::ffff:') ? peer.slice(7) : peer;
+    if (client.includes(':')) return false;
+    const started = performance.now();
+    for (const answer of fastAnswers) {
+      const route = answer(request, response, client);
+      if (route === undefined) continue;
+      duration.observe({ method: request.method ?? 'GET', route, status_code: String(response.statusCode) }, (performance.now() - started) / 1000);
+      return true;
+    }
+    return false;
+  };
   const app = Fastify({
+    // Fastify's own server, with the fast answers tried before its routing.
+    serverFactory: (handler) => {
+      // Node checks header deadlines on an interval (30 s by default), which would let a slow client overstay by that much.
+      const server = http.createServer({ headersTimeout: limits.headersTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(100, limits.headersTimeout / 4)) }, (request, response) => {
+        if (!answeredFast(request, response)) handler(request, response);
+      });
+      // Node's own request timeout would also cut long uploads; the per-route one below leaves streamed bodies alone.
+      server.requestTimeout = 0;
+      server.setTimeout(limits.bodyIdleTimeout);
+      server.keepAliveTimeout = limits.keepAliveTimeout;
+      if (limits.maxRequestsPerConnection > 0) server.maxRequestsPerSocket = limits.maxRequestsPerConnection;
+      return server;
+    },
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // Node checks header deadlines on an interval (30 s by default), which would let a slow client overstay by that much.
-    http: { headersTimeout: limits.headersTimeout, connectionsCheckingInterval: Math.min(1000, Math.max(100, limits.headersTimeout / 4)) },
-    // Node's own request timeout would also cut long uploads; the per-route one below leaves streamed bodies alone.
-    requestTimeout: 0,
-    connectionTimeout: limits.bodyIdleTimeout,
-    keepAliveTimeout: limits.keepAliveTimeout,
-    maxRequestsPerSocket: limits.maxRequestsPerConnection,
     ...(limits.trustProxy.length > 0 ? { trustProxy: [...limits.trustProxy] } : {}),
   });
   // The connection figures are per listener and named without one: a second listener caps its connections alike
   // but keeps its counts out of /metrics.
-  guardConnections(app.server, { ...limits, isProxy: proxyMatcher(limits.trustProxy) }, options.metrics === false ? new Registry() : options.registry);
+  app.decorate('answerFast', (answer: FastAnswer) => void fastAnswers.push(answer));
+  guardConnections(app.server, { ...limits, isProxy }, options.metrics === false ? new Registry() : options.registry);
   // A second listener in the process shares the request histogram.
   const duration =
     (options.registry.getSingleMetric('vigil_http_request_duration_seconds') as Histogram<'method' | 'route' | 'status_code'> | undefined) ??
@@ -108,26 +148,29 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   // Checked on request, before any body is read or refused for its size, for every route of every module at once.
   app.addHook('onRequest', options.access.check);
 
-  // An announced body over the route's limit (its `bodyLimit` option, else server.bodyLimit) is refused before a
-  // byte of it is read, streamed routes included; the connection closes so the rest is never waited for.
-  app.addHook('onRequest', async (request, reply) => {
-    const announced = Number(request.headers['content-length'] ?? 0);
+  // One synchronous hook for the body guards (a small GET pays for one call, no promise):
+  // - an announced body over the route's limit (its `bodyLimit` option, else server.bodyLimit) is refused before a
+  //   byte of it is read, streamed routes included; the connection closes so the rest is never waited for;
+  // - the whole request must arrive within requestTimeout. Fastify reaches preValidation once a buffered body is
+  //   parsed; a streamed body (multipart upload) gets there at once and is bound by the idle timeout instead.
+  const requestTimers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+  app.addHook('onRequest', (request, reply, done) => {
+    const length = request.headers['content-length'];
+    if (length === undefined && request.headers['transfer-encoding'] === undefined) {
+      done();
+      return;
+    }
+    const announced = Number(length ?? 0);
     const limit = request.routeOptions.bodyLimit ?? limits.bodyLimit;
     if (announced > limit) {
       const declared = request.routeOptions.config.bodyTooLarge;
-      return reply
+      reply
         .status(413)
         .header('connection', 'close')
         .send({ error: declared ?? { code: 'BODY_TOO_LARGE', message: `The request body (${announced} bytes) is larger than the limit of ${limit} bytes for ${request.method} ${routeOf(request)}.` } });
+      return;
     }
-  });
-
-  // The whole request must arrive within requestTimeout. Fastify reaches preValidation once a buffered body is
-  // parsed; a streamed body (multipart upload) gets there at once and is bound by the idle timeout instead.
-  const requestTimers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
-  app.addHook('onRequest', (request, reply, done) => {
-    const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
-    if (hasBody) {
+    if (announced > 0 || request.headers['transfer-encoding'] !== undefined) {
       const timer = setTimeout(() => {
         if (reply.sent) return;
         reply.raw.once('finish', () => request.raw.socket.destroy());
@@ -162,14 +205,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     done();
   });
 
-  // Once closing, answers end their connection, so keep-alive clients do not hold the shutdown open.
-  let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
     done();
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -209,7 +251,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   });
   app.get(`${ADMIN_API_PREFIX}/openapi.json`, async () => app.swagger());
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', (_request, reply) => reply.type(HEALTHZ_TYPE).send(HEALTHZ_BODY));
 
   app.get('/readyz', async (_request, reply) => {
     const readiness = await options.readiness();
@@ -225,6 +267,17 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   }
 
   return app;
+}
+
+const HEALTHZ_BODY = Buffer.from(JSON.stringify({ status: 'ok' }));
+const HEALTHZ_TYPE = 'application/json; charset=utf-8';
+const HEALTHZ_HEADERS = ['content-type', HEALTHZ_TYPE, 'content-length', String(HEALTHZ_BODY.length)];
+
+function answerHealthz(request: IncomingMessage, response: ServerResponse): string | undefined {
+  if (request.url !== '/healthz' || (request.method !== 'GET' && request.method !== 'HEAD') || request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined) return undefined;
+  response.writeHead(200, HEALTHZ_HEADERS);
+  response.end(HEALTHZ_BODY);
+  return '/healthz';
 }
 
 function routeOf(request: FastifyRequest): string {
