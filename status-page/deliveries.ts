@@ -1,8 +1,8 @@
 // What subscribers are sent goes through one durable outbox: each message is a row keyed by what it is about (written
 // once, in the transaction that decides it) and a pg-boss job that sends it, retried with backoff while the SMTP server
 // or the webhook is away. A row sent is never sent again; a retry after a crash in doubt carries the same Message-ID
-// or Idempotency-Key. Every `refresh` a scan hands out the maintenance emails that came due and the one-shot "back up"
-// messages of resolved incidents.
+// or Idempotency-Key. Every `refresh` a scan hands out the maintenance emails that came due, each new public incident
+// update (opened, updated, resolved) and the one-shot "back up" messages of resolved incidents.
 import { DeliveryError, httpDeliveryError, listMaintenances } from '../alerts/index.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
@@ -16,6 +16,7 @@ import type { ComponentDefinition } from './define.ts';
 import { dueMaintenanceMail } from './maintenance-mail.ts';
 import { brandingOf } from './model.ts';
 import {
+  claimIncidentUpdate,
   claimMaintenanceMail,
   deleteStaleRequests,
   endSubscriber,
@@ -28,11 +29,23 @@ import {
   oneShotsOfResolvedIncidents,
   startDeliveryAttempt,
   subscribersOfComponents,
+  unannouncedIncidentUpdates,
   type DeliveryMessage,
   type Subscriber,
 } from './store.ts';
 import { stringsOf } from './strings.ts';
-import { backUpMessage, maintenanceMessage, maintenanceWebhookFacts, webhookMessage, type MaintenanceFacts, type Recipient, type Sender } from './subscriber-messages.ts';
+import {
+  backUpMessage,
+  incidentMessage,
+  incidentWebhookFacts,
+  maintenanceMessage,
+  maintenanceWebhookFacts,
+  webhookMessage,
+  type IncidentFacts,
+  type MaintenanceFacts,
+  type Recipient,
+  type Sender,
+} from './subscriber-messages.ts';
 import type { SubscriptionSigner } from './subscriptions.ts';
 
 export const DELIVERY_QUEUE = 'status-page.delivery';
@@ -64,6 +77,7 @@ export function createDeliveries(deps: DeliveriesDeps) {
   let timer: TimerHandle | undefined;
   let worker: string | undefined;
   let scanning: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
 
   async function sender(q: Queryable = db): Promise<Sender> {
     const branding = brandingOf(settings.branding, await getSettings(q));
@@ -163,6 +177,39 @@ export function createDeliveries(deps: DeliveriesDeps) {
     }
   }
 
+  /**
+   * Hands each new public update of an incident (its opening, every update, its resolution) to the subscribers of the
+   * components it affects (or of every component), each update once: claiming it commits with its messages.
+   */
+  async function announceIncidentUpdates(now: number): Promise<void> {
+    const pending = await unannouncedIncidentUpdates(db);
+    if (pending.length === 0) return;
+    const from = await sender();
+    const nameOf = (id: string) => deps.components.find((component) => component.id === id)?.name ?? id;
+    for (const { update, incident } of pending) {
+      const componentIds = [...new Set([...Object.keys(incident.components), ...update.affected.map((affected) => affected.code)])];
+      const about: IncidentFacts = {
+        id: incident.id,
+        name: incident.name,
+        impact: incident.impact,
+        components: componentIds.map((id) => ({ id, name: nameOf(id) })),
+        update: { id: update.id, status: update.status, body: update.body, createdAt: update.createdAt },
+      };
+      const event = update.status === 'resolved' || update.status === 'postmortem' ? 'incident.resolved' : incident.updates.at(-1)?.id === update.id ? 'incident.opened' : 'incident.updated';
+      await db.transaction(async (q) => {
+        if (!(await claimIncidentUpdate(q, update.id, new Date(now)))) return;
+        for (const subscriber of await subscribersOfComponents(q, componentIds)) {
+          const key = `incident:${incident.id}:${update.id}:${subscriber.id}`;
+          const message =
+            subscriber.channel === 'email'
+              ? incidentMessage(from, recipientOf(from, subscriber), key, about)
+              : webhookMessage(subscriber.address, key, event, from, incidentWebhookFacts(about, from.pageUrl));
+          await enqueue(q, { key, subscriberId: subscriber.id, message });
+        }
+      });
+    }
+  }
+
   /** Ends the one-shot subscriptions of resolved incidents, telling the confirmed ones (once: ending it is the claim). */
   async function tellBackUp(now: number): Promise<void> {
     const ended = await oneShotsOfResolvedIncidents(db);
@@ -186,16 +233,28 @@ export function createDeliveries(deps: DeliveriesDeps) {
   async function scanOnce(): Promise<void> {
     const now = clock.now();
     await announceMaintenances(now);
+    await announceIncidentUpdates(now);
     await tellBackUp(now);
     await deleteStaleRequests(db, new Date(now));
   }
 
-  /** One scan at a time; a call during one waits for it. */
-  function scan(): Promise<void> {
-    scanning ??= scanOnce()
+  const runScan = () =>
+    (scanning = scanOnce()
       .catch((error: unknown) => logger.error({ err: error }, 'subscriber messages scan failed; the next one tries again'))
-      .finally(() => (scanning = undefined));
-    return scanning;
+      .finally(() => (scanning = undefined)));
+
+  /**
+   * One scan at a time; a call during one runs one more after it (shared by every call meanwhile), so it sees every
+   * change made before it — an incident update written while a scan was reading goes out now, not at the next interval.
+   */
+  function scan(): Promise<void> {
+    if (queued) return queued;
+    if (!scanning) return runScan();
+    queued = scanning.then(() => {
+      queued = undefined;
+      return runScan();
+    });
+    return queued;
   }
 
   const component: Component & { start(): Promise<void> } = {
@@ -214,6 +273,7 @@ export function createDeliveries(deps: DeliveriesDeps) {
     },
     async stop() {
       timer?.cancel();
+      await queued;
       await scanning;
       if (worker) await queue.offWork(DELIVERY_QUEUE, { id: worker, wait: true }).catch(() => {});
       mailer.close();

@@ -152,4 +152,10 @@ export const statusPageMigrations: Migration[] = [
   { id: 'status-page/016_maintenances_time', sql: 'alter table status_maintenances alter column created_at type timestamptz using to_timestamp(created_at / 1000), alter column cancelled_at type timestamptz using to_timestamp(cancelled_at / 1000)' },
   { id: 'status-page/017_settings_time', sql: 'alter table status_settings alter column updated_at type timestamptz using to_timestamp(updated_at / 1000)' },
   { id: 'status-page/018_alert_notices_time', sql: 'alter table status_alert_notices alter column at type timestamptz using to_timestamp(at / 1000), alter column published_at type timestamptz using to_timestamp(published_at / 1000)' },
+  {
+    // When an incident update was handed to the subscribers (each once); the ones from before are not sent now.
+    id: 'status-page/019_incident_updates_announced',
+    sql: 'alter table status_incident_updates add column announced_at timestamptz',
+  },
+  { id: 'status-page/020_incident_updates_announced_before', sql: 'update status_incident_updates set announced_at = created_at' },
 ];

@@ -335,6 +335,24 @@ export async function subscribersOfComponents(q: Queryable, components: readonly
   return rows.map(toSubscriber);
 }
 
+/** Incident updates not yet handed to the subscribers, oldest first, with their incident. */
+export async function unannouncedIncidentUpdates(q: Queryable): Promise<Array<{ update: IncidentUpdate; incident: PublicIncident }>> {
+  const updates = await q.query<IncidentUpdate>(`select ${UPDATE_COLUMNS} from status_incident_updates where announced_at is null order by created_at, id`);
+  if (updates.length === 0) return [];
+  const rows = await q.query<Omit<PublicIncident, 'updates'>>(`select ${INCIDENT_COLUMNS} from status_incidents where id = any($1)`, [[...new Set(updates.map((update) => update.incidentId))]]);
+  const incidents = new Map((await withUpdates(q, rows)).map((incident) => [incident.id, incident]));
+  return updates.flatMap((update) => {
+    const incident = incidents.get(update.incidentId);
+    return incident ? [{ update, incident }] : [];
+  });
+}
+
+/** Claims an incident update for the subscribers; false when it was claimed before (by this or another process). */
+export async function claimIncidentUpdate(q: Queryable, updateId: number, now: Date): Promise<boolean> {
+  const rows = await q.query('update status_incident_updates set announced_at = $2 where id = $1 and announced_at is null returning id', [updateId, now]);
+  return rows.length > 0;
+}
+
 /** One-shot subscribers whose incident is resolved, with the incident's name: the confirmed ones are told, the rest end. */
 export async function oneShotsOfResolvedIncidents(q: Queryable): Promise<Array<Subscriber & { incidentName: string }>> {
   const rows = await q.query<SubscriberRow & { incidentName: string }>(

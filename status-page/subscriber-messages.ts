@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createPages } from '../core/http/pages.ts';
 import { calendarOf } from './ics.ts';
 import type { DeliveryMessage } from './store.ts';
-import { fillIn, type Strings } from './strings.ts';
+import type { IncidentStatus } from './state.ts';
+import { fillIn, incidentText, type Strings } from './strings.ts';
 import { windowText } from './views.ts';
 
 const pages = createPages(path.join(import.meta.dirname, 'views'));
@@ -79,6 +80,38 @@ export function backUpMessage(sender: Sender, to: Recipient, key: string, incide
   const values = { page: sender.pageName, incident: incident.name };
   const subject = fillIn(sender.strings['mail.backUpSubject'], values);
   return email(sender, to, key, { subject, heading: subject, paragraphs: [fillIn(sender.strings['mail.backUpBody'], values)], facts: [], action: { text: sender.pageName, url: `${sender.pageUrl}/incidents/${incident.id}` } });
+}
+
+export interface IncidentFacts {
+  id: number;
+  name: string;
+  impact: string;
+  components: Array<{ id: string; name: string }>;
+  update: { id: number; status: IncidentStatus; body: string; createdAt: number };
+}
+
+/** A public incident's opening, update or resolution, as its page shows it. */
+export function incidentMessage(sender: Sender, to: Recipient, key: string, incident: IncidentFacts): DeliveryMessage {
+  const { strings } = sender;
+  const status = incidentText(strings, incident.update.status);
+  const subject = fillIn(strings['mail.incident.subject'], { page: sender.pageName, status, incident: incident.name });
+  return email(sender, to, key, {
+    subject,
+    heading: incident.name,
+    paragraphs: [incident.update.body].filter(Boolean),
+    facts: [
+      { label: strings['mail.incident.status'], value: status },
+      ...(incident.components.length > 0 ? [{ label: strings['mail.incident.affects'], value: incident.components.map((component) => component.name).join(', ') }] : []),
+    ],
+    action: { text: strings['mail.incident.details'], url: `${sender.pageUrl}/incidents/${incident.id}` },
+  });
+}
+
+export function incidentWebhookFacts(incident: IncidentFacts, pageUrl: string): Record<string, unknown> {
+  return {
+    incident: { id: incident.id, name: incident.name, impact: incident.impact, components: incident.components.map((component) => component.id), url: `${pageUrl}/incidents/${incident.id}` },
+    update: { id: incident.update.id, status: incident.update.status, body: incident.update.body, createdAt: new Date(incident.update.createdAt).toISOString() },
+  };
 }
 
 export type MaintenanceMailKind = 'scheduled' | 'rescheduled' | 'reminder' | 'started' | 'ended' | 'cancelled';

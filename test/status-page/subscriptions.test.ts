@@ -229,6 +229,43 @@ describeEachBackend('subscriptions and maintenance emails', (backend) => {
     expect((await fetch(link.replace(/token=\d+\./, 'token=999.'), { method: 'POST' })).status).toBe(400);
   }, 60_000);
 
+  it('regular subscribers of an affected component (or of all) get the incident as it is opened, updated and resolved', async () => {
+    await subscribeAndConfirm('player@example.com', { scope: 'some', component: 'playback' });
+    const before = calls.length;
+    const opened = await admin(vigil, 'POST', '/incidents', { name: 'Slow uploads', body: 'Uploads take **minutes**.', components: { uploads: 'degraded_performance' } });
+    const incident = (opened.json.incident as { id: number }).id;
+    const [first] = await waitForMail('uploads@example.com', /Investigating: Slow uploads/);
+    expect(first!.subject).toMatch(/^.+: Investigating: Slow uploads$/);
+    expect(first!.text).toContain('Uploads take **minutes**.');
+    expect(first!.text).toMatch(new RegExp(`/incidents/${incident}\\b`));
+    expect(linkIn(first!, 'unsubscribe')).toBeDefined();
+    expect(first!.headers.get('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+    expect((await admin(vigil, 'POST', `/incidents/${incident}/updates`, { status: 'identified', body: 'A full disk; clearing it.' })).status).toBe(200);
+    expect((await admin(vigil, 'POST', `/incidents/${incident}/resolve`, { body: 'Uploads are fast again.' })).status).toBe(200);
+    for (const address of ['uploads@example.com', 'all@example.com']) {
+      const received = (await waitForMail(address, /Slow uploads/, 3)).map((mail) => mail.subject.replace(/^[^:]+: /, ''));
+      expect(received.sort(), address).toEqual(['Identified: Slow uploads', 'Investigating: Slow uploads', 'Resolved: Slow uploads']);
+    }
+    // Each update goes out once, however many scans follow; the playback subscribers (email and webhook) hear nothing of it.
+    await scanAt(clock.now() + HOUR);
+    await scanAt(clock.now() + HOUR);
+    expect(mailsTo('all@example.com', /Slow uploads/)).toHaveLength(3);
+    expect(mailsTo('player@example.com', /Slow uploads/)).toEqual([]);
+    expect(mailsTo('unconfirmed@example.com', /Slow uploads/)).toEqual([]);
+    expect(calls.slice(before).filter((call) => call.body.includes('Slow uploads'))).toEqual([]);
+
+    // An incident on playback reaches its subscribers, the webhook one as signed JSON.
+    const playback = await admin(vigil, 'POST', '/incidents', { name: 'Videos stall', body: 'Some videos stall.', components: { playback: 'partial_outage' } });
+    expect(playback.status).toBe(201);
+    await waitForMail('player@example.com', /Investigating: Videos stall/);
+    await waitForMail('all@example.com', /Investigating: Videos stall/);
+    const [call] = await waitFor('the incident webhook call', () => calls.slice(before).filter((candidate) => candidate.body.includes('Videos stall')).length > 0 && calls.slice(before).filter((candidate) => candidate.body.includes('Videos stall')));
+    expect(JSON.parse(call!.body)).toMatchObject({ event: 'incident.opened', incident: { name: 'Videos stall', components: ['playback'] }, update: { status: 'investigating', body: 'Some videos stall.' } });
+    expect(mailsTo('uploads@example.com', /Videos stall/)).toEqual([]);
+    expect((await admin(vigil, 'POST', `/incidents/${(playback.json.incident as { id: number }).id}/resolve`, {})).status).toBe(200);
+    await waitForMail('player@example.com', /Resolved: Videos stall/);
+  }, 120_000);
+
   it('"tell me when it\'s back up": the confirmed one-shot subscriber gets one email when the incident resolves, then never again', async () => {
     const opened = await admin(vigil, 'POST', '/incidents', { name: 'Uploads fail', body: 'We are looking into it.', components: { uploads: 'major_outage' } });
     const incident = (opened.json.incident as { id: number }).id;
