@@ -54,7 +54,8 @@ export interface HttpServerOptions {
 /**
  * Answers a request before Fastify routes it, from bytes prepared in advance (a hot public path); returns the route
  * template it answered as (the request histogram's label), or undefined to leave the request to Fastify. `client` is
- * the peer's IPv4 address (requests through a trusted proxy, from IPv6 peers or while closing never get here).
+ * the peer's IPv4 address (requests through a trusted proxy, from IPv6 peers or while closing never get here). Only
+ * public paths may be answered so: the access check runs on routed requests.
  */
 export type FastAnswer = (request: IncomingMessage, response: ServerResponse, client: string) => string | undefined;
 
@@ -148,7 +149,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   // once; synchronous for public routes, so the hot path of small GETs pays for a call, no promise.
   app.addHook('onRequest', options.access.check);
 
-  // One synchronous hook for the body's guards:
+  // One synchronous hook for the body guards (a small GET pays for one call, no promise):
   // - an announced body over the route's limit (its `bodyLimit` option, else server.bodyLimit) is refused before a
   //   byte of it is read, streamed routes included; the connection closes so the rest is never waited for;
   // - the whole request must arrive within requestTimeout. Fastify reaches preValidation once a buffered body is
