@@ -1,4 +1,4 @@
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -126,6 +126,7 @@ describeEachBackend('processing lifecycle', (backend) => {
     const vigil = await start({ stages: { transcode: { retries: 0 } } });
     const derived = path.join(store.tempDir, 'storage', 'derived');
     rmSync(derived, { recursive: true, force: true });
+    mkdirSync(path.dirname(derived), { recursive: true });
     writeFileSync(derived, 'not a directory');
     const [viaCli, viaApi] = [await upload(vigil.url, short, {}, 'a.mp4'), await upload(vigil.url, short, {}, 'b.mp4')];
     for (const answer of [viaCli, viaApi]) {
