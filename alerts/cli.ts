@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { CliArgs, CliCommand, CliIo } from '../core/cli/command.ts';
-import { iso, labelsText, parseMatchOptions, print, table } from '../core/cli/output.ts';
+import { apiCommand, iso, labelsText, parseMatchOptions, table } from '../core/cli/output.ts';
 import { UsageError } from '../core/cli/command.ts';
 import type { Silence } from './admin.ts';
 import type { Maintenance } from './store.ts';
@@ -34,20 +34,15 @@ function idArg(args: CliArgs, what: string): number {
 
 /** A verb on one object, by someone: `silence expire 3`, `incident ack 7`. The answer's object is printed as one line. */
 function authoredAction<T>(verb: { name: string; summary: string; noun: 'silence' | 'maintenance' | 'incident'; path: (id: number) => string; line: (object: T) => string }): CliCommand {
-  return {
+  return apiCommand({
     name: verb.name,
     summary: verb.summary,
     usage: '<id> [--author NAME]',
     positionals: 1,
     options: { author: { type: 'string' } },
-    async run(args, io) {
-      const id = idArg(args, verb.noun);
-      const answer = await (await io.connect()).post<Record<string, T>>(verb.path(id), { author: author(args, io) });
-      const object = answer[verb.noun] as T;
-      print(io, object, () => [verb.line(object)]);
-      return 0;
-    },
-  };
+    call: async (api, args, io) => (await api.post<Record<string, T>>(verb.path(idArg(args, verb.noun)), { author: author(args, io) }))[verb.noun] as T,
+    lines: (object) => [verb.line(object)],
+  });
 }
 
 const windowFlags = {
@@ -67,74 +62,63 @@ const maintenanceRows = (maintenances: readonly Maintenance[]) =>
   table(['ID', 'TITLE', 'MATCHERS', 'STARTS', 'ENDS', 'AUTHOR'], maintenances.map((m) => [`#${m.id}`, m.title, labelsText(m.matchers), iso(m.startsAt), iso(m.endsAt), m.author]));
 
 export const alertCommands: CliCommand[] = [
-  {
+  apiCommand({
     name: 'silence add',
     summary: 'Mute notifications whose labels match, for a time',
     usage: '--match label=value... (--duration 2h | --end ISO) [--start ISO] --comment TEXT [--author NAME] [--force]',
     options: windowFlags,
-    async run(args, io) {
-      const api = await io.connect();
-      const { silence } = await api.post<{ silence: Silence }>('/silences', windowBody(args, io));
-      print(io, silence, () => [`silence #${silence.id}: ${labelsText(silence.matchers)} from ${iso(silence.startsAt)} to ${iso(silence.endsAt)}`]);
-      return 0;
-    },
-  },
-  {
+    call: async (api, args, io) => (await api.post<{ silence: Silence }>('/silences', windowBody(args, io))).silence,
+    lines: (silence) => [`silence #${silence.id}: ${labelsText(silence.matchers)} from ${iso(silence.startsAt)} to ${iso(silence.endsAt)}`],
+  }),
+
+  apiCommand({
     name: 'silence list',
     summary: 'List active and future silences (--all: expired too)',
     options: { all: { type: 'boolean' } },
-    async run(args, io) {
-      const { silences } = await (await io.connect()).get<{ silences: Silence[] }>('/silences', { all: args.values.all === true || undefined });
-      print(io, silences, () => (silences.length ? silenceRows(silences) : ['no silences']));
-      return 0;
-    },
-  },
+    call: async (api, args) => (await api.get<{ silences: Silence[] }>('/silences', { all: args.values.all === true || undefined })).silences,
+    lines: (silences) => (silences.length ? silenceRows(silences) : ['no silences']),
+  }),
+
   authoredAction<Silence>({ name: 'silence expire', summary: 'End a silence now', noun: 'silence', path: (id) => `/silences/${id}/expire`, line: (silence) => `silence #${silence.id} expired at ${iso(silence.endsAt)}` }),
 
-  {
+  apiCommand({
     name: 'maintenance add',
     summary: 'Declare a maintenance window: mutes matching alerts and holds restart hooks',
     usage: '--title TEXT --match label=value... (--duration 2h | --end ISO) [--start ISO] [--comment TEXT] [--author NAME]',
     options: { ...windowFlags, title: { type: 'string' } },
-    async run(args, io) {
-      const body = { ...windowBody(args, io), title: (args.values.title as string | undefined) ?? '' };
-      const { maintenance } = await (await io.connect()).post<{ maintenance: Maintenance }>('/maintenances', body);
-      print(io, maintenance, () => [`maintenance #${maintenance.id} "${maintenance.title}": ${labelsText(maintenance.matchers)} from ${iso(maintenance.startsAt)} to ${iso(maintenance.endsAt)}`]);
-      return 0;
-    },
-  },
-  {
+    call: async (api, args, io) => (await api.post<{ maintenance: Maintenance }>('/maintenances', { ...windowBody(args, io), title: (args.values.title as string | undefined) ?? '' })).maintenance,
+    lines: (maintenance) => [`maintenance #${maintenance.id} "${maintenance.title}": ${labelsText(maintenance.matchers)} from ${iso(maintenance.startsAt)} to ${iso(maintenance.endsAt)}`],
+  }),
+
+  apiCommand({
     name: 'maintenance list',
     summary: 'List maintenance windows from now on (--from/--to ISO for another range)',
     options: { from: { type: 'string' }, to: { type: 'string' } },
-    async run(args, io) {
+    async call(api, args) {
       const from = (args.values.from as string | undefined) ?? new Date().toISOString();
       const to = (args.values.to as string | undefined) ?? new Date(Date.parse(from) + 365 * 86_400_000).toISOString();
-      const { maintenances } = await (await io.connect()).get<{ maintenances: Maintenance[] }>('/maintenances', { from, to });
-      print(io, maintenances, () => (maintenances.length ? maintenanceRows(maintenances) : ['no maintenance windows']));
-      return 0;
+      return (await api.get<{ maintenances: Maintenance[] }>('/maintenances', { from, to })).maintenances;
     },
-  },
+    lines: (maintenances) => (maintenances.length ? maintenanceRows(maintenances) : ['no maintenance windows']),
+  }),
+
   authoredAction<Maintenance>({ name: 'maintenance end', summary: 'End a maintenance window now', noun: 'maintenance', path: (id) => `/maintenances/${id}/end`, line: (maintenance) => `maintenance #${maintenance.id} ended at ${iso(maintenance.endsAt)}` }),
 
-  {
+  apiCommand({
     name: 'incident list',
     summary: 'List open incidents (--state STATE for one state, --all: resolved ones too)',
     options: { all: { type: 'boolean' }, state: { type: 'string' }, limit: { type: 'string' } },
-    async run(args, io) {
-      const state = (args.values.state as string | undefined) ?? (args.values.all ? undefined : 'open');
-      const { incidents } = await (await io.connect()).get<{ incidents: Incident[] }>('/incidents', { state, limit: args.values.limit as string | undefined });
-      print(io, incidents, () =>
-        incidents.length
-          ? table(
-              ['ID', 'STATE', 'RULE', 'LABELS', 'SINCE', 'SUMMARY'],
-              incidents.map((i) => [`#${i.id}`, `${i.state}${i.flapping ? ' (flapping)' : ''}${i.ackedBy ? ` acked by ${i.ackedBy}` : ''}`, i.rule, labelsText(i.labels), iso(i.startedAt), i.summary]),
-            )
-          : ['no incidents'],
-      );
-      return 0;
-    },
-  },
+    call: async (api, args) =>
+      (await api.get<{ incidents: Incident[] }>('/incidents', { state: (args.values.state as string | undefined) ?? (args.values.all ? undefined : 'open'), limit: args.values.limit as string | undefined })).incidents,
+    lines: (incidents) =>
+      incidents.length
+        ? table(
+            ['ID', 'STATE', 'RULE', 'LABELS', 'SINCE', 'SUMMARY'],
+            incidents.map((i) => [`#${i.id}`, `${i.state}${i.flapping ? ' (flapping)' : ''}${i.ackedBy ? ` acked by ${i.ackedBy}` : ''}`, i.rule, labelsText(i.labels), iso(i.startedAt), i.summary]),
+          )
+        : ['no incidents'],
+  }),
+
   authoredAction<Incident>({ name: 'incident ack', summary: 'Acknowledge an incident: no more reminders for it', noun: 'incident', path: (id) => `/incidents/${id}/ack`, line: (incident) => `incident #${incident.id} acknowledged by ${incident.ackedBy}` }),
 
   authoredAction<Incident>({

@@ -1,6 +1,6 @@
 import type { CliArgs, CliCommand } from '../core/cli/command.ts';
 import { UsageError } from '../core/cli/command.ts';
-import { iso, labelsText, parseMatchOptions, print, table } from '../core/cli/output.ts';
+import { apiCommand, firstPositional, iso, labelsText, parseMatchOptions, print, table } from '../core/cli/output.ts';
 import type { ProbeSummary } from './api.ts';
 import type { ProbeResult } from './types.ts';
 
@@ -17,11 +17,7 @@ export function formatResult(result: ProbeResult): string[] {
 
 const lastText = (last: ProbeResult | null) => (last ? `${last.success ? 'ok' : 'failed'} ${iso(last.startedAt)} at ${last.location}${last.reason ? `: ${last.reason}` : ''}` : 'never run');
 
-function probeName(args: CliArgs): string {
-  const name = args.positionals[0];
-  if (!name) throw new UsageError('name the probe, e.g. `vigil probe results api-ready` (see `vigil probe list`)');
-  return name;
-}
+const probeName = (args: CliArgs) => firstPositional(args, 'name the probe, e.g. `vigil probe results api-ready` (see `vigil probe list`)');
 
 const testCommand: CliCommand = {
   name: 'probe test',
@@ -64,54 +60,48 @@ const listCommand: CliCommand = {
   },
 };
 
-const resultsCommand: CliCommand = {
+const resultsCommand = apiCommand({
   name: 'probe results',
   summary: 'Stored results of a probe, newest first (--failures, --since/--until ISO, --limit N, --cursor for the next page)',
   usage: '<probe-name> [--failures | --successes] [--since ISO] [--until ISO] [--limit N] [--cursor C]',
   positionals: 1,
   options: { failures: { type: 'boolean' }, successes: { type: 'boolean' }, since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
-  async run(args, io) {
-    const name = probeName(args);
-    const { values } = args;
-    const page = await (await io.connect()).get<{ results: ProbeResult[]; nextCursor: string | null }>(`/probes/${encodeURIComponent(name)}/results`, {
-      outcome: values.failures ? 'failure' : values.successes ? 'success' : undefined,
-      from: values.since as string | undefined,
-      to: values.until as string | undefined,
-      limit: values.limit as string | undefined,
-      cursor: values.cursor as string | undefined,
-    });
-    print(io, page, () => [
-      ...(page.results.length
-        ? table(
-            ['STARTED', 'LOCATION', 'OUTCOME', 'MS', 'REASON'],
-            page.results.map((result) => [iso(result.startedAt), result.location, result.success ? 'ok' : 'failed', result.durationMs.toFixed(0), result.reason ?? '']),
-          )
-        : ['no results']),
-      ...(page.nextCursor ? [`more: --cursor ${page.nextCursor}`] : []),
-    ]);
-    return 0;
-  },
-};
+  call: (api, args) =>
+    api.get<{ results: ProbeResult[]; nextCursor: string | null }>(`/probes/${encodeURIComponent(probeName(args))}/results`, {
+      outcome: args.values.failures ? 'failure' : args.values.successes ? 'success' : undefined,
+      from: args.values.since as string | undefined,
+      to: args.values.until as string | undefined,
+      limit: args.values.limit as string | undefined,
+      cursor: args.values.cursor as string | undefined,
+    }),
+  lines: (page) => [
+    ...(page.results.length
+      ? table(
+          ['STARTED', 'LOCATION', 'OUTCOME', 'MS', 'REASON'],
+          page.results.map((result) => [iso(result.startedAt), result.location, result.success ? 'ok' : 'failed', result.durationMs.toFixed(0), result.reason ?? '']),
+        )
+      : ['no results']),
+    ...(page.nextCursor ? [`more: --cursor ${page.nextCursor}`] : []),
+  ],
+});
 
-const uptimeCommand: CliCommand = {
+const percent = (ratio: number | null) => (ratio === null ? '-' : `${(ratio * 100).toFixed(2)}%`);
+
+const uptimeCommand = apiCommand({
   name: 'probe uptime',
   summary: 'Uptime of a probe per day (or --hourly) over the last --days N (default 30, at most 90)',
   usage: '<probe-name> [--days N] [--hourly]',
   positionals: 1,
   options: { days: { type: 'string' }, hourly: { type: 'boolean' } },
-  async run(args, io) {
-    const name = probeName(args);
-    const uptime = await (await io.connect()).get<{ uptimeRatio: number | null; buckets: Array<{ start: string; checks: number; uptimeRatio: number | null }> }>(
-      `/probes/${encodeURIComponent(name)}/uptime`,
-      { resolution: args.values.hourly ? 'hourly' : 'daily', days: (args.values.days as string | undefined) ?? '30' },
-    );
-    const percent = (ratio: number | null) => (ratio === null ? '-' : `${(ratio * 100).toFixed(2)}%`);
-    print(io, uptime, () => [
-      ...table([args.values.hourly ? 'HOUR' : 'DAY', 'CHECKS', 'UPTIME'], uptime.buckets.map((bucket) => [args.values.hourly ? bucket.start : bucket.start.slice(0, 10), String(bucket.checks), percent(bucket.uptimeRatio)])),
-      `overall: ${percent(uptime.uptimeRatio)}`,
-    ]);
-    return 0;
-  },
-};
+  call: (api, args) =>
+    api.get<{ uptimeRatio: number | null; buckets: Array<{ start: string; checks: number; uptimeRatio: number | null }> }>(`/probes/${encodeURIComponent(probeName(args))}/uptime`, {
+      resolution: args.values.hourly ? 'hourly' : 'daily',
+      days: (args.values.days as string | undefined) ?? '30',
+    }),
+  lines: (uptime, args) => [
+    ...table([args.values.hourly ? 'HOUR' : 'DAY', 'CHECKS', 'UPTIME'], uptime.buckets.map((bucket) => [args.values.hourly ? bucket.start : bucket.start.slice(0, 10), String(bucket.checks), percent(bucket.uptimeRatio)])),
+    `overall: ${percent(uptime.uptimeRatio)}`,
+  ],
+});
 
 export const probeCommands: readonly CliCommand[] = [testCommand, listCommand, resultsCommand, uptimeCommand];

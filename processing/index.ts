@@ -1,5 +1,4 @@
-import { UsageError, type CliCommand } from '../core/cli/command.ts';
-import { print } from '../core/cli/output.ts';
+import { apiCommand, firstPositional } from '../core/cli/output.ts';
 import { defineModule, type Component } from '../core/lifecycle/module.ts';
 import { createMailer } from '../core/mail.ts';
 import multipart from '@fastify/multipart';
@@ -35,32 +34,24 @@ export { VIDEO_STATES, type VideoState } from './store.ts';
 export { DURATION_BUCKET_NAMES, type DurationBucket, type TimeToPublish } from './time-to-publish.ts';
 export type { Workflow, WorkflowStage } from './workflow.ts';
 
-const gcCommand: CliCommand = {
+const gcCommand = apiCommand({
   name: 'processing gc',
   summary: 'Run the storage GC once (expired derived files, synthetic uploads, unreferenced originals) and print what it freed',
-  async run(_args, io) {
-    const report = await (await io.connect()).post<GcReport>('/processing/gc');
-    print(io, report, () => [
-      `freed ${report.freedBytes} bytes: ${report.deletedVideos} synthetic video(s), ${report.deletedOutputs} derived file(s), ` +
-        `${report.deletedOriginals} original(s), ${report.deletedOrphans} orphan file(s), ${report.deletedEvents} delivered event(s); ${report.storedBytes} bytes still stored.`,
-    ]);
-    return 0;
-  },
-};
+  call: (api) => api.post<GcReport>('/processing/gc'),
+  lines: (report) => [
+    `freed ${report.freedBytes} bytes: ${report.deletedVideos} synthetic video(s), ${report.deletedOutputs} derived file(s), ` +
+      `${report.deletedOriginals} original(s), ${report.deletedOrphans} orphan file(s), ${report.deletedEvents} delivered event(s); ${report.storedBytes} bytes still stored.`,
+  ],
+});
 
-const retryCommand: CliCommand = {
+const retryCommand = apiCommand({
   name: 'processing retry',
   summary: 'Queue a failed video again at the stage it failed at, with fresh attempt counts',
   usage: '<video-id>',
   positionals: 1,
-  async run(args, io) {
-    const id = args.positionals[0];
-    if (!id) throw new UsageError('give the id of a failed video');
-    const video = await (await io.connect()).post<{ stage: string }>(`/videos/${encodeURIComponent(id)}/retry`);
-    print(io, video, () => [`video ${id} queued again at the ${video.stage} stage`]);
-    return 0;
-  },
-};
+  call: (api, args) => api.post<{ stage: string }>(`/videos/${encodeURIComponent(firstPositional(args, 'give the id of a failed video'))}/retry`),
+  lines: (video, args) => [`video ${args.positionals[0]} queued again at the ${video.stage} stage`],
+});
 
 /** The longest a dead worker's job may wait before another worker takes it over. */
 const TAKEOVER_PROMISE_MS = 60_000;

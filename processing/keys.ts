@@ -1,8 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { CliCommand } from '../core/cli/command.ts';
-import { UsageError } from '../core/cli/command.ts';
-import { iso, print, table } from '../core/cli/output.ts';
+import { apiCommand, firstPositional, iso, print, table } from '../core/cli/output.ts';
 import type { Clock } from '../core/clock.ts';
 import { parseDuration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
@@ -197,8 +196,7 @@ export const keyCommands: CliCommand[] = [
     positionals: 1,
     options: { scope: { type: 'string', multiple: true }, expires: { type: 'string' } },
     async run(args, io) {
-      const name = args.positionals[0];
-      if (!name) throw new UsageError('give the key a name, e.g. "vigil keys create backend --scope upload --scope read"');
+      const name = firstPositional(args, 'give the key a name, e.g. "vigil keys create backend --scope upload --scope read"');
       const body = { name, scopes: args.values.scope ?? [], ...(args.values.expires ? { expires: args.values.expires } : {}) };
       const created = await (await io.connect()).post<KeyView & { key: string }>('/keys', body);
       print(io, created, () => [...keyTable([created]), '', created.key]);
@@ -206,26 +204,19 @@ export const keyCommands: CliCommand[] = [
       return 0;
     },
   },
-  {
+  apiCommand({
     name: 'keys list',
     summary: 'List processing API keys (never their secrets): scopes, state, expiry, last use',
-    async run(_args, io) {
-      const { keys } = await (await io.connect()).get<{ keys: KeyView[] }>('/keys');
-      print(io, keys, () => (keys.length === 0 ? ['no keys'] : keyTable(keys)));
-      return 0;
-    },
-  },
-  {
+    call: async (api) => (await api.get<{ keys: KeyView[] }>('/keys')).keys,
+    lines: (keys) => (keys.length === 0 ? ['no keys'] : keyTable(keys)),
+  }),
+  apiCommand({
     name: 'keys revoke',
     summary: 'Revoke a processing API key at once',
     usage: '<id>',
     positionals: 1,
-    async run(args, io) {
-      const id = args.positionals[0];
-      if (!id) throw new UsageError('give the key id (see `vigil keys list`)');
-      const revoked = await (await io.connect()).delete<KeyView>(`/keys/${encodeURIComponent(id)}`);
-      print(io, revoked, () => [`key ${revoked.id} (${revoked.name}) revoked at ${iso(revoked.revokedAt)}`]);
-      return 0;
-    },
-  },
+    call: (api, args) => api.delete<KeyView>(`/keys/${encodeURIComponent(firstPositional(args, 'give the key id (see `vigil keys list`)'))}`),
+    lines: (revoked) => [`key ${revoked.id} (${revoked.name}) revoked at ${iso(revoked.revokedAt)}`],
+  }),
+
 ];

@@ -1,4 +1,6 @@
-import { UsageError, type CliIo } from './command.ts';
+import type { CoreConfig } from '../config/schema.ts';
+import type { AdminClient } from './client.ts';
+import { UsageError, type CliArgs, type CliCommand, type CliIo } from './command.ts';
 
 /** Columns aligned under a header, for people; the last column is never padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
@@ -28,4 +30,32 @@ export function parseMatchOptions(items: readonly string[]): Record<string, stri
     result[item.slice(0, at).trim()] = item.slice(at + 1).trim();
   }
   return result;
+}
+
+/** The command's first positional argument, or a UsageError that says what to give. */
+export function firstPositional(args: CliArgs, whatToGive: string): string {
+  const value = args.positionals[0];
+  if (!value) throw new UsageError(whatToGive);
+  return value;
+}
+
+/**
+ * A verb that asks the admin API one thing and prints the answer: as JSON with --json, else as `lines(answer)` for
+ * people. Most verbs are this; a verb with several actions or steps writes its own `run`.
+ */
+export function apiCommand<Answer, Config extends CoreConfig = CoreConfig>(
+  verb: Omit<CliCommand<Config>, 'run'> & {
+    call(api: AdminClient, args: CliArgs, io: CliIo<Config>): Promise<Answer>;
+    lines(answer: Answer, args: CliArgs): readonly string[];
+  },
+): CliCommand<Config> {
+  const { call, lines, ...command } = verb;
+  return {
+    ...command,
+    async run(args, io) {
+      const answer = await call(await io.connect(), args, io);
+      print(io, answer, () => lines(answer, args));
+      return 0;
+    },
+  };
 }
