@@ -128,7 +128,9 @@ describe('slow and oversized clients', () => {
       const closedAt = await waitFor('the slow client to be closed', () => Promise.race([client.closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 100))]), 10_000);
       const openMs = closedAt - openedAt;
       expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
-      expect(openMs).toBeGreaterThanOrEqual(1000);
+      // Not closed early: the server's deadline starts when it accepts the connection, a little before this client
+      // sees it open, so the client may measure a few milliseconds under the second.
+      expect(openMs).toBeGreaterThanOrEqual(900);
       console.log(`slow-header client (headersTimeout 1 s): closed after ${openMs.toFixed(0)} ms`);
     } finally {
       clearInterval(trickle);
