@@ -111,20 +111,22 @@ describeEachBackend('alert routing', (backend) => {
   });
 
   it('repeats while firing at growing intervals; escalates to EMERGENCY; an acknowledged incident stops repeating', async () => {
-    const h = await harness({ escalateAfter: '330m', routes: [{ receivers: ['ops'], repeatInterval: '1h', repeatFactor: 2, repeatMax: '3h' }] });
+    // Evaluated each minute: hours of reminders need no finer steps.
+    const h = await harness({ evaluationInterval: '1m', outbox: { pollInterval: '1m' }, escalateAfter: '330m', routes: [{ receivers: ['ops'], repeatInterval: '1h', repeatFactor: 2, repeatMax: '3h' }] });
     h.set('api-errors', true);
-    await h.run(10_000);
+    await h.run(60_000, 10_000);
     await h.run(5 * 3_600_000, 300_000);
     // Reminders at 1 h and 3 h (2 h later); the next would be 3 h later (capped); EMERGENCY at 5 h 30.
     expect(subjects()).toEqual(['[WARNING] FIRING api: api-errors failing', '[WARNING] STILL FIRING api: api-errors failing', '[WARNING] STILL FIRING api: api-errors failing']);
     await h.run(1_800_000, 300_000);
-    await h.run(20_000, 10_000);
+    await h.run(60_000, 10_000);
     expect(subjects().at(-1)).toBe('[WARNING] EMERGENCY api: api-errors failing (still down after 330 min)');
     const [incident] = await listIncidents(h.db);
     expect(incident!.state).toBe('escalated');
     await ackIncident(h.db, incident!.id, 'ana', h.clock.now());
     const before = subjects().length;
-    await h.run(10 * 3_600_000, 1_800_000);
+    // Past repeatMax (3 h): a reminder would have been due.
+    await h.run(4 * 3_600_000, 1_800_000);
     expect(subjects()).toHaveLength(before);
   });
 
@@ -142,7 +144,8 @@ describeEachBackend('alert routing', (backend) => {
 
   it('a route with active times mutes outside them', async () => {
     // The fake clock starts at 2026-01-01T00:00Z, a Thursday.
-    const h = await harness({ routes: [{ receivers: ['ops'], activeTimes: [{ days: ['thu'], from: '08:00', to: '18:00' }] }] });
+    // Evaluated each minute: the eight muted hours need no finer steps (08:00 is on the minute).
+    const h = await harness({ evaluationInterval: '1m', outbox: { pollInterval: '1m' }, routes: [{ receivers: ['ops'], activeTimes: [{ days: ['thu'], from: '08:00', to: '18:00' }] }] });
     h.set('api-errors', true);
     await h.run(60_000, 10_000);
     expect(subjects()).toEqual([]);
