@@ -244,9 +244,9 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     /** Moves the fake clock a second at a time (the hook waits on it between action and check) until `check` holds. */
     const advanceUntil = async (what: string, check: () => Promise<boolean> | boolean, maxMs = 120_000) => {
       for (let elapsed = 0; elapsed <= maxMs; elapsed += 1000) {
-        // Each fake second gets half a real one for the hook's process and writes to land: on a loaded machine 100 ms
-        // let the clock run past a retry before the test saw the attempt before it.
-        if (await waitFor(what, async () => (await check()) || undefined, 500, 20).catch(() => false)) return;
+        // Each fake second gets a quarter of a real one for the hook's process and writes to land: on a loaded machine
+        // 100 ms let the clock run past a 1 s retry before the test saw the attempt before it.
+        if (await waitFor(what, async () => (await check()) || undefined, 250, 20).catch(() => false)) return;
         await h.clock.advance(1000);
       }
       throw new Error(`${what}: not within ${maxMs / 1000} fake seconds`);
@@ -296,7 +296,11 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
   });
 
   it('hooks: a batch of incidents of one service restarts it once', async () => {
-    const h = await hookHarness({ routes: [{ receivers: ['fixer'], groupWait: '10s' }] });
+    // A backoff long enough that no retry comes due while the test looks for the first attempt.
+    const h = await hookHarness({
+      receivers: { fixer: { type: 'restart', services: { api: { command: ['true'] } }, budget: 2, backoff: '20s' } },
+      routes: [{ receivers: ['fixer'], groupWait: '10s' }],
+    });
     h.observe('api-down', true, { ...labels('api'), probe: 'api' });
     h.observe('web-down', true, { ...labels('api'), probe: 'web' });
     await h.advanceUntil('the batch\'s attempt', async () => (await hookAttempts(h.db)).some((attempt) => attempt.outcome === 'not-fixed'));
