@@ -2,22 +2,20 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
 import { duration } from '../core/config/duration.ts';
-import { formatIssues } from '../core/config/load.ts';
 import type { Secret } from '../core/config/secret.ts';
 import type { Db } from '../core/db/index.ts';
+import { idParam, instant, parseBody } from '../core/http/admin-api.ts';
 import type { HttpServer } from '../core/http/server.ts';
 import { ackIncident, addMaintenance, addSilence, AdminError, endMaintenance, expireSilence, listMaintenances, listSilences, resetIncident } from './admin.ts';
 import { verifyActionLink, type LinkAction } from './links.ts';
 import { hookAttempts, incidentById } from './store.ts';
 import { createPages } from '../core/http/pages.ts';
 
-const when = z.union([z.iso.datetime({ offset: true }), z.number()]).transform((value) => (typeof value === 'number' ? value : Date.parse(value)));
-
 const windowBody = z
   .strictObject({
     matchers: z.record(z.string(), z.string()),
-    startsAt: when.optional(),
-    endsAt: when.optional(),
+    startsAt: instant.optional(),
+    endsAt: instant.optional(),
     /** Instead of endsAt: how long from the start, with a unit, like "2h" (a bare number is refused: 5 would mean 5 ms). */
     duration: z
       .preprocess((value, ctx) => {
@@ -34,20 +32,7 @@ const windowBody = z
 
 const actorBody = z.strictObject({ author: z.string().min(1) });
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw new AdminError(`Invalid request: ${formatIssues(parsed.error).join('; ')}`);
-  return parsed.data;
-}
 
-/** Ids are PostgreSQL integers: anything past 2^31 - 1 names nothing. */
-function idOf(params: unknown): number {
-  const text = (params as { id: string }).id;
-  if (!/^\d+$/.test(text)) throw new AdminError(`"${text}" is not an id`);
-  const id = Number(text);
-  if (id <= 0 || id > 2_147_483_647) throw new AdminError(`nothing has the id ${text}`, 404);
-  return id;
-}
 
 function windowOf(body: z.output<typeof windowBody>, now: number) {
   const startsAt = body.startsAt ?? now;
@@ -108,8 +93,8 @@ export function registerAdminRoutes(http: HttpServer, options: { db: Db; clock: 
   http.register(
     async (admin) => {
       admin.get('/silences', async (request) => ({ silences: await listSilences(db, now(), { all: (request.query as { all?: string }).all === 'true' }) }));
-      admin.post('/silences', async (request, reply) => reply.status(201).send({ silence: await addSilence(db, windowOf(parse(windowBody, request.body), now()), now()) }));
-      admin.post('/silences/:id/expire', async (request) => ({ silence: await expireSilence(db, idOf(request.params), parse(actorBody, request.body).author, now()) }));
+      admin.post('/silences', async (request, reply) => reply.status(201).send({ silence: await addSilence(db, windowOf(parseBody(windowBody, request.body), now()), now()) }));
+      admin.post('/silences/:id/expire', async (request) => ({ silence: await expireSilence(db, idParam(request.params), parseBody(actorBody, request.body).author, now()) }));
 
       admin.get('/maintenances', async (request) => {
         const query = request.query as { from?: string; to?: string };
@@ -119,14 +104,14 @@ export function registerAdminRoutes(http: HttpServer, options: { db: Db; clock: 
         return { maintenances: await listMaintenances(db, { from, to }) };
       });
       admin.post('/maintenances', async (request, reply) => {
-        const body = parse(windowBody.and(z.object({ title: z.string().min(1) })), request.body);
+        const body = parseBody(windowBody.and(z.object({ title: z.string().min(1) })), request.body);
         return reply.status(201).send({ maintenance: await addMaintenance(db, { ...windowOf(body, now()), title: body.title }, now()) });
       });
-      admin.post('/maintenances/:id/end', async (request) => ({ maintenance: await endMaintenance(db, idOf(request.params), parse(actorBody, request.body).author, now()) }));
+      admin.post('/maintenances/:id/end', async (request) => ({ maintenance: await endMaintenance(db, idParam(request.params), parseBody(actorBody, request.body).author, now()) }));
 
-      admin.get('/incidents/:id/hook-attempts', async (request) => ({ attempts: await hookAttempts(db, { incidentId: idOf(request.params) }) }));
-      admin.post('/incidents/:id/ack', async (request) => ({ incident: await ackIncident(db, idOf(request.params), parse(actorBody, request.body).author, now()) }));
-      admin.post('/incidents/:id/reset', async (request) => ({ incident: await resetIncident(db, idOf(request.params), parse(actorBody, request.body).author, now()) }));
+      admin.get('/incidents/:id/hook-attempts', async (request) => ({ attempts: await hookAttempts(db, { incidentId: idParam(request.params) }) }));
+      admin.post('/incidents/:id/ack', async (request) => ({ incident: await ackIncident(db, idParam(request.params), parseBody(actorBody, request.body).author, now()) }));
+      admin.post('/incidents/:id/reset', async (request) => ({ incident: await resetIncident(db, idParam(request.params), parseBody(actorBody, request.body).author, now()) }));
     },
     { prefix: '/admin/api/v1' },
   );

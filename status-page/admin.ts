@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Clock } from '../core/clock.ts';
 import { duration } from '../core/config/duration.ts';
-import { formatIssues } from '../core/config/load.ts';
 import type { Db } from '../core/db/index.ts';
+import { idParam, instant, parseBody } from '../core/http/admin-api.ts';
 import type { HttpServer } from '../core/http/server.ts';
 import { BANNER_LEVELS, type Banner, type BannerOverride } from './banner.ts';
 import { brandingSchema, type StatusPageHostConfig } from './config.ts';
@@ -15,8 +15,6 @@ import { COMPONENT_STATUSES, IMPACTS, INCIDENT_STATUSES } from './state.ts';
 import { deleteSetting, getIncident, getSettings, listPublicIncidents, putSetting } from './store.ts';
 
 const componentStatuses = z.record(z.string(), z.enum(COMPONENT_STATUSES));
-const when = z.union([z.iso.datetime({ offset: true }), z.number()]).transform((value) => (typeof value === 'number' ? value : Date.parse(value)));
-
 export const incidentBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   body: z.string().trim().min(1).max(10_000),
@@ -39,8 +37,8 @@ export const maintenanceBody = z
     title: z.string().trim().min(1).max(200),
     body: z.string().max(10_000).default(''),
     components: z.array(z.string()).min(1),
-    startsAt: when,
-    endsAt: when.optional(),
+    startsAt: instant,
+    endsAt: instant.optional(),
     duration: duration().optional(),
     timeZone: z.string().default('UTC'),
     author: z.string().trim().min(1),
@@ -49,7 +47,7 @@ export const maintenanceBody = z
   .refine((body) => (body.endsAt === undefined) !== (body.duration === undefined), { message: 'give exactly one of endsAt or duration' });
 
 export const rescheduleBody = z
-  .strictObject({ startsAt: when, endsAt: when.optional(), duration: duration().optional(), author: z.string().trim().min(1) })
+  .strictObject({ startsAt: instant, endsAt: instant.optional(), duration: duration().optional(), author: z.string().trim().min(1) })
   .refine((body) => (body.endsAt === undefined) !== (body.duration === undefined), { message: 'give exactly one of endsAt or duration' });
 
 const brandingPatch = brandingSchema.partial().strict();
@@ -61,18 +59,7 @@ export const bannerOverrideBody = z.strictObject({
   duration: duration().optional(),
 });
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw new StatusPageError(`Invalid request: ${formatIssues(parsed.error).join('; ')}`);
-  return parsed.data;
-}
 
-function idOf(params: unknown): number {
-  const raw = (params as { id: string }).id;
-  const id = Number(raw);
-  if (!Number.isInteger(id) || id <= 0) throw new StatusPageError(`"${raw}" is not an id`);
-  return id;
-}
 
 /** Public incidents, maintenance, branding, component and banner overrides under /admin/api/v1/status, behind the admin token; each change refreshes the page at once. */
 export interface StatusAdminOptions {
@@ -105,33 +92,33 @@ export function registerStatusAdminRoutes(http: HttpServer, options: StatusAdmin
     async (admin) => {
       admin.get('/incidents', async () => ({ incidents: await listPublicIncidents(db, { since: now() - 90 * 86_400_000 }) }));
       admin.get('/incidents/:id', async (request) => {
-        const incident = await getIncident(db, idOf(request.params));
+        const incident = await getIncident(db, idParam(request.params));
         if (!incident) throw new StatusPageError('no such incident', 404);
         return { incident };
       });
-      admin.post('/incidents', async (request, reply) => reply.status(201).send({ incident: await changed(await openIncident(db, components, parse(incidentBody, request.body), now())) }));
+      admin.post('/incidents', async (request, reply) => reply.status(201).send({ incident: await changed(await openIncident(db, components, parseBody(incidentBody, request.body), now())) }));
       admin.post('/incidents/:id/updates', async (request) => {
-        const change = parse(updateBody, request.body);
-        return { incident: await changed(await updateIncident(db, components, idOf(request.params), change, now())) };
+        const change = parseBody(updateBody, request.body);
+        return { incident: await changed(await updateIncident(db, components, idParam(request.params), change, now())) };
       });
       admin.post('/incidents/:id/resolve', async (request) => {
-        const body = parse(z.strictObject({ body: z.string().trim().min(1).default('This incident has been resolved.') }), request.body).body;
-        return { incident: await changed(await resolveIncident(db, components, idOf(request.params), body, now())) };
+        const body = parseBody(z.strictObject({ body: z.string().trim().min(1).default('This incident has been resolved.') }), request.body).body;
+        return { incident: await changed(await resolveIncident(db, components, idParam(request.params), body, now())) };
       });
 
       admin.post('/maintenances', async (request, reply) => {
-        const body = parse(maintenanceBody, request.body);
+        const body = parseBody(maintenanceBody, request.body);
         const maintenance = await scheduleMaintenance(db, components, { ...body, endsAt: body.endsAt ?? body.startsAt + body.duration! }, now());
         return reply.status(201).send({ maintenance: await changed(maintenance) });
       });
       admin.post('/maintenances/:id/end', async (request) => {
-        const author = parse(z.strictObject({ author: z.string().trim().min(1) }), request.body).author;
-        return { outcome: await changed(await endOrCancelMaintenance(db, idOf(request.params), author, now())) };
+        const author = parseBody(z.strictObject({ author: z.string().trim().min(1) }), request.body).author;
+        return { outcome: await changed(await endOrCancelMaintenance(db, idParam(request.params), author, now())) };
       });
 
       admin.post('/maintenances/:id/reschedule', async (request) => {
-        const body = parse(rescheduleBody, request.body);
-        return { maintenance: await changed(await moveMaintenance(db, idOf(request.params), { startsAt: body.startsAt, endsAt: body.endsAt ?? body.startsAt + body.duration! }, body.author, now())) };
+        const body = parseBody(rescheduleBody, request.body);
+        return { maintenance: await changed(await moveMaintenance(db, idParam(request.params), { startsAt: body.startsAt, endsAt: body.endsAt ?? body.startsAt + body.duration! }, body.author, now())) };
       });
 
       // Rebuilds the page now from a fresh read of everything, uptime rollups included, instead of at the next refresh.
@@ -149,7 +136,7 @@ export function registerStatusAdminRoutes(http: HttpServer, options: StatusAdmin
       admin.patch('/branding', async (request) => {
         // Only the fields sent: the schema's defaults must not overwrite earlier changes.
         const sent = Object.keys((request.body ?? {}) as object);
-        const patch = Object.fromEntries(Object.entries(parse(brandingPatch, request.body)).filter(([key]) => sent.includes(key)));
+        const patch = Object.fromEntries(Object.entries(parseBody(brandingPatch, request.body)).filter(([key]) => sent.includes(key)));
         const current = ((await getSettings(db)).branding ?? {}) as Record<string, unknown>;
         await putSetting(db, 'branding', { ...current, ...patch }, now());
         return { branding: await changed(brandingOf(config.statusPage.branding, await getSettings(db))) };
@@ -161,7 +148,7 @@ export function registerStatusAdminRoutes(http: HttpServer, options: StatusAdmin
       admin.put('/components/:id/override', async (request) => {
         const id = (request.params as { id: string }).id;
         if (!components.some((component) => component.id === id)) throw new StatusPageError(`no component with id "${id}"`, 404);
-        const { status } = parse(z.strictObject({ status: z.enum(COMPONENT_STATUSES).nullable() }), request.body);
+        const { status } = parseBody(z.strictObject({ status: z.enum(COMPONENT_STATUSES).nullable() }), request.body);
         const overrides = { ...(((await getSettings(db)).overrides ?? {}) as Record<string, string>) };
         if (status === null) delete overrides[id];
         else overrides[id] = status;
@@ -172,7 +159,7 @@ export function registerStatusAdminRoutes(http: HttpServer, options: StatusAdmin
       const bannerAnswer = async () => ({ override: ((await getSettings(db)).bannerOverride ?? null) as BannerOverride | null, banner: options.banner() });
       admin.get('/banner', bannerAnswer);
       admin.post('/banner', async (request) => {
-        const body = parse(bannerOverrideBody, request.body);
+        const body = parseBody(bannerOverrideBody, request.body);
         // A new id per override: a visitor who dismissed the last one sees this one.
         const override: BannerOverride = { id: String(now()), level: body.level, message: body.message, ...(body.duration === undefined ? {} : { until: now() + body.duration }) };
         await putSetting(db, 'bannerOverride', override, now());

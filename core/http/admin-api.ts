@@ -1,8 +1,33 @@
 // Shared pieces of the admin API's routes: cursors, 4xx errors naming the field, and schemas every route reuses.
+import { z } from 'zod';
+import { formatIssues } from '../config/load.ts';
 
 /** A 4xx answer whose message starts with the field at fault. */
 export function requestError(field: string, message: string, statusCode = 400): Error {
-  return Object.assign(new Error(`${field}: ${message}`), { statusCode, code: statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST' });
+  return badRequest(`${field}: ${message}`, statusCode);
+}
+
+function badRequest(message: string, statusCode = 400): Error {
+  return Object.assign(new Error(message), { statusCode, code: statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST' });
+}
+
+/** A time in a request body: an ISO 8601 string with its offset, or epoch milliseconds. */
+export const instant = z.union([z.iso.datetime({ offset: true }), z.number()]).transform((value) => (typeof value === 'number' ? value : Date.parse(value)));
+
+/** A request body checked by its schema; a 400 naming every field at fault. */
+export function parseBody<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) throw badRequest(`Invalid request: ${formatIssues(parsed.error).join('; ')}`);
+  return parsed.data;
+}
+
+/** The `:id` of a route. Ids are PostgreSQL integers: anything past 2^31 - 1 names nothing. */
+export function idParam(params: unknown): number {
+  const text = (params as { id: string }).id;
+  if (!/^\d+$/.test(text)) throw badRequest(`"${text}" is not an id`);
+  const id = Number(text);
+  if (id <= 0 || id > 2_147_483_647) throw badRequest(`nothing has the id ${text}`, 404);
+  return id;
 }
 
 /** An opaque cursor for the next page; what it holds is the route's business. */
