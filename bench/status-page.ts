@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { alertsModule } from '../alerts/index.ts';
 import { parseConfig } from '../app/config.ts';
 import { component, http } from '../app/index.ts';
-import { systemClock } from '../core/clock.ts';
+import { DAY, systemClock } from '../core/clock.ts';
 import { startVigil } from '../core/lifecycle/start.ts';
 import { probesModule } from '../probes/index.ts';
 import { recordResults } from '../probes/results.ts';
@@ -30,7 +30,6 @@ const { values } = parseArgs({
   },
 });
 const TOKEN = 'bench-admin-token';
-const DAY = 86_400_000;
 const COMPONENTS = 10;
 
 /** The Vigil under test: 10 components over 10 probes with 90 days of rollups, an incident and a maintenance; exports a copy to `dir`. */

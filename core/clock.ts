@@ -1,6 +1,11 @@
 // Every component that waits or stamps time takes a Clock, so lifecycle tests run on FakeClock
 // instead of sleeping.
 
+/** Milliseconds, the product's one unit of time in code. */
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
 export interface TimerHandle {
   cancel(): void;
 }

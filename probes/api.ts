@@ -1,3 +1,4 @@
+import { DAY } from '../core/clock.ts';
 import { decodeCursor, errorResponses, labelsSchema, looseObject, pageOf, pageQueryProperties, requestError, timeParam, timeRangeProperties } from '../core/http/admin-api.ts';
 import { ADMIN_API_PREFIX } from '../core/http/auth.ts';
 import type { HttpServer } from '../core/http/server.ts';
@@ -8,8 +9,6 @@ import { getProbeStatuses } from './results.ts';
 import { environmentOf } from './run-now.ts';
 import { runProbe } from './runner.ts';
 import type { ProbeResult, ProbeRunContext, ProbeState } from './types.ts';
-
-const DAY = 86_400_000;
 
 export interface ProbeSummary {
   name: string;

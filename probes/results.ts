@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { DAY, HOUR } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import { nextLocationState, quorumState, type StateThresholds } from './state.ts';
 import {
@@ -8,9 +9,6 @@ import {
   type LocationKey, type StoredLocationState, type UptimeBucket,
 } from './store.ts';
 import type { ProbeResult, ProbeStatus, UptimeDay } from './types.ts';
-
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
 
 export interface Retention {
   resultsMs: number;

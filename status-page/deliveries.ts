@@ -4,7 +4,7 @@
 // or Idempotency-Key. Every `refresh` a scan hands out the maintenance emails that came due, each new public incident
 // update (opened, updated, resolved) and the one-shot "back up" messages of resolved incidents.
 import { DeliveryError, httpDeliveryError, listMaintenances } from '../alerts/index.ts';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import { type Clock, DAY, type TimerHandle } from '../core/clock.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
 import { SIGNATURE_HEADER, signBody } from '../core/http/signature.ts';
 import type { Component } from '../core/lifecycle/module.ts';
@@ -51,7 +51,6 @@ import type { SubscriptionSigner } from './subscriptions.ts';
 export const DELIVERY_QUEUE = 'status-page.delivery';
 /** With backoff from `subscriptions.retryDelay`, at most an hour apart: about a day of trying. */
 const RETRY_LIMIT = 30;
-const DAY = 86_400_000;
 
 export interface DeliveriesDeps {
   db: Db;
@@ -210,7 +209,10 @@ export function createDeliveries(deps: DeliveriesDeps) {
     }
   }
 
-  /** Ends the one-shot subscriptions of resolved incidents, telling the confirmed ones (once: ending it is the claim). */
+  /**
+   * Ends the one-shot subscriptions of resolved incidents, telling the confirmed ones (once: ending it is the claim),
+   * unless the same address follows the incident's components and so gets the resolving update anyway.
+   */
   async function tellBackUp(now: number): Promise<void> {
     const ended = await oneShotsOfResolvedIncidents(db);
     if (ended.length === 0) return;
@@ -218,7 +220,7 @@ export function createDeliveries(deps: DeliveriesDeps) {
     for (const subscriber of ended) {
       const confirmed = subscriber.confirmedAt !== null;
       await db.transaction(async (q) => {
-        if (!(await endSubscriber(q, subscriber.id, confirmed ? 'notified' : 'unconfirmed', new Date(now))) || !confirmed) return;
+        if (!(await endSubscriber(q, subscriber.id, confirmed ? 'notified' : 'unconfirmed', new Date(now))) || !confirmed || subscriber.toldByComponents) return;
         const key = `back-up:${subscriber.incidentId}:${subscriber.id}`;
         const incident = { id: subscriber.incidentId!, name: subscriber.incidentName };
         const message =

@@ -2,6 +2,7 @@
 // exported functions. Everything public (HTML, JSON, feeds, badges, the static copy) is rendered from this.
 import { createHash } from 'node:crypto';
 import { listIncidents as listAlertIncidents, listMaintenances } from '../alerts/index.ts';
+import { DAY } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import { getProbeStatuses, getUptime, type UptimeDay } from '../probes/index.ts';
 import { brandingSchema, type Branding, type StatusPageHostConfig } from './config.ts';
@@ -12,7 +13,6 @@ import { componentState, maintenanceStatus, maintenanceTransitions, overallIndic
 import { getMaintenanceDetails, getSettings, listBannerAlerts, listPublicIncidents, type PublicIncident } from './store.ts';
 import { stringsOf, type Strings } from './strings.ts';
 
-const DAY = 86_400_000;
 export const UPTIME_DAYS = 90;
 /** Incidents and maintenances older than this are not published. */
 const HISTORY_MS = 365 * DAY;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { FakeClock } from '../../core/clock.ts';
+import { FakeClock, HOUR } from '../../core/clock.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { heartbeat, http, tcp } from '../../app/index.ts';
 import { getProbeStatuses, getRecentResults, probesModule, runProbeNow } from '../../probes/index.ts';
@@ -9,7 +9,6 @@ import { describeEachBackend, testConfig, type TestStore } from '../support/back
 import { waitFor } from '../support/wait.ts';
 
 const TOKEN = 'nightly_backup_0123456789';
-const HOUR = 3_600_000;
 
 describeEachBackend('probes in a running Vigil', (backend) => {
   let store: TestStore;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOUR } from '../../core/clock.ts';
 import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { costReport, formatCostReport, readCostTotals, type CostTotals } from '../../processing/report.ts';
 import { getVideo, listCheckpoints, timeToPublishByBucket } from '../../processing/store.ts';
@@ -9,7 +10,6 @@ import { runVigil } from '../support/cli.ts';
 import type { TestStore } from '../support/backends.ts';
 import { processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
 
-const HOUR = 3_600_000;
 const totals = (overrides: Partial<CostTotals> = {}): CostTotals => ({
   videos: 10, videoSeconds: 600, bytes: 500e6, processingSeconds: 300, cpuSeconds: 450, queueWaitMeanSeconds: 2, queueWaitP95Seconds: 9, ...overrides,
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { listMaintenances } from '../../alerts/index.ts';
-import { FakeClock } from '../../core/clock.ts';
+import { FakeClock, HOUR } from '../../core/clock.ts';
 import type { Vigil } from '../../core/lifecycle/start.ts';
 import { recordAlertNotice } from '../../status-page/notices.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
@@ -12,7 +12,6 @@ import { admin, getJson, probesNamed, seedUptime, startStatusVigil } from './sup
 
 const FIXTURE = JSON.parse(readFileSync(path.join(import.meta.dirname, 'fixtures/statuspage/summary.json'), 'utf8')) as Record<string, unknown>;
 const START = Date.UTC(2026, 10, 21, 12, 0);
-const HOUR = 3_600_000;
 
 const PROBES = ['p-api', 'p-upload', 'p-proc-a', 'p-proc-b', 'p-infra'];
 const COMPONENTS = async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { HOUR } from '../../core/clock.ts';
 import { decideBanner, formatWindow, type BannerInputs, type BannerSettings } from '../../status-page/banner.ts';
 
-const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 11, 1, 12, 0);
 
 const settings: BannerSettings = {

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
 import { bannerReceiver, component, failureRateRule, http as httpProbe, route } from '../../app/index.ts';
-import type { Clock } from '../../core/clock.ts';
+import { type Clock, DAY } from '../../core/clock.ts';
 import type { Db } from '../../core/db/index.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { processingModule } from '../../processing/index.ts';
@@ -12,7 +12,6 @@ import { processingTestConfig, upload, waitForState } from '../processing/suppor
 import { testConfig, type TestStore } from '../support/backends.ts';
 
 export const ADMIN_TOKEN = 'status-admin-token';
-const DAY = 86_400_000;
 
 /** Probe definitions the components can name; in the "api" role nothing runs them. */
 export const probesNamed = (names: readonly string[]) => names.map((name) => httpProbe({ name, url: 'http://127.0.0.1:9/never', schedule: '1m' }));
