@@ -1,5 +1,5 @@
 import { recordBannerNotice } from '../../status-page/notices.ts';
-import { defineReceiver } from './receiver.ts';
+import { defineReceiver, recordingEachIncident } from './receiver.ts';
 
 /**
  * Raises the site banner (`/embed/banner.js`, `/embed/banner.json`) for each routed incident, in the status page's
@@ -11,12 +11,5 @@ export const banner = defineReceiver({
   type: 'banner',
   constructorName: 'bannerReceiver',
   options: {},
-  create: (name, _settings, context) => ({
-    name,
-    events: ['warning', 'emergency', 'flapping', 'up'],
-    async deliver({ event, incidents }) {
-      for (const incident of incidents) await recordBannerNotice(context.db, { event, incident }, context.clock.now());
-      return undefined;
-    },
-  }),
+  create: recordingEachIncident(recordBannerNotice),
 });

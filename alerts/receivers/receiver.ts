@@ -36,6 +36,19 @@ export function defineReceiver<const Type extends string, Shape extends z.ZodRaw
   };
 }
 
+/** A receiver's `create` that hands each incident of a notification to `record` (the status page takes its own notices):
+ * it acts on what changes the public side, never on reminders. */
+export function recordingEachIncident(record: (db: Db, notice: { event: NotificationEvent; incident: Incident }, now: number) => Promise<void>) {
+  return (name: string, _settings: unknown, context: ReceiverContext): Receiver => ({
+    name,
+    events: ['warning', 'emergency', 'flapping', 'up'],
+    async deliver({ event, incidents }) {
+      for (const incident of incidents) await record(context.db, { event, incident }, context.clock.now());
+      return undefined;
+    },
+  });
+}
+
 /** One message to one receiver: one event for the incidents of one group. */
 export interface Delivery {
   /** The outbox's idempotency key (incident, receiver, event); receivers pass it on where the far side can dedupe. */

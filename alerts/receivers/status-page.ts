@@ -1,5 +1,5 @@
 import { recordAlertNotice } from '../../status-page/notices.ts';
-import { defineReceiver } from './receiver.ts';
+import { defineReceiver, recordingEachIncident } from './receiver.ts';
 
 /**
  * Publishes alert incidents on the public status page: each notification is handed to the status page, which opens a
@@ -11,12 +11,5 @@ export const statusPage = defineReceiver({
   type: 'statusPage',
   constructorName: 'statusPageReceiver',
   options: {},
-  create: (name, _settings, context) => ({
-    name,
-    events: ['warning', 'emergency', 'flapping', 'up'],
-    async deliver({ event, incidents }) {
-      for (const incident of incidents) await recordAlertNotice(context.db, { event, incident }, context.clock.now());
-      return undefined;
-    },
-  }),
+  create: recordingEachIncident(recordAlertNotice),
 });
