@@ -56,6 +56,8 @@ export async function listVideosPage(db: Db, query: { state?: VideoState; label?
   return { videos: page.items.map(adminSummary), nextCursor: page.nextCursor };
 }
 
+const videoIdParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] } as const;
+
 const videoSchema = looseObject(
   {
     id: { type: 'string' },
@@ -98,7 +100,7 @@ export function registerProcessingReadApi(http: HttpServer, deps: { db: Db; cloc
           schema: {
             tags: ['processing'],
             summary: 'One video with its checkpoints and workflow: stages with attempts, worker, durations, waiting time and error class',
-            params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] },
+            params: videoIdParams,
             response: {
               200: looseObject(
                 {
@@ -125,7 +127,7 @@ export function registerProcessingReadApi(http: HttpServer, deps: { db: Db; cloc
           schema: {
             tags: ['processing'],
             summary: "One video's processing events in sequence, with each endpoint's delivery (status, attempts, last error)",
-            params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] },
+            params: videoIdParams,
             response: { 200: looseObject({ events: { type: 'array', items: looseObject({ id: { type: 'string' }, sequence: { type: 'integer' }, type: { type: 'string' } }) } }, ['events']), ...errorResponses },
           },
         },

@@ -43,14 +43,7 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
     summary: 'Public incidents: open, update, resolve, list (through the running Vigil)',
     usage: 'open --title TEXT --body TEXT [--component ID=STATUS]... [--status S] [--impact I] | update <id> --body TEXT [--status S] [--component ID=STATUS]... | resolve <id> [--body TEXT] | list',
     positionals: 2,
-    options: {
-      title: { type: 'string' },
-      body: { type: 'string' },
-      status: { type: 'string' },
-      impact: { type: 'string' },
-      postmortem: { type: 'string' },
-      component: { type: 'string', multiple: true },
-    },
+    options: { title: { type: 'string' }, body: { type: 'string' }, status: { type: 'string' }, impact: { type: 'string' }, postmortem: { type: 'string' }, component: { type: 'string', multiple: true } },
     async run(args, io) {
       const [action, rawId] = args.positionals;
       const id = Number(rawId);
@@ -88,16 +81,7 @@ export const statusCommands: CliCommand<StatusPageHostConfig>[] = [
     summary: 'Scheduled maintenance on the status page (also mutes its alerts): add, end (through the running Vigil)',
     usage: 'add --title TEXT --component ID... --start ISO (--end ISO | --duration 2h) [--body TEXT] [--timezone Europe/Paris] [--author NAME] | reschedule <id> --start ISO (--end ISO | --duration 2h) | end <id> [--author NAME]',
     positionals: 2,
-    options: {
-      title: { type: 'string' },
-      body: { type: 'string' },
-      component: { type: 'string', multiple: true },
-      start: { type: 'string' },
-      end: { type: 'string' },
-      duration: { type: 'string' },
-      timezone: { type: 'string' },
-      author: { type: 'string' },
-    },
+    options: { title: { type: 'string' }, body: { type: 'string' }, component: { type: 'string', multiple: true }, start: { type: 'string' }, end: { type: 'string' }, duration: { type: 'string' }, timezone: { type: 'string' }, author: { type: 'string' } },
     async run(args, io) {
       const [action, rawId] = args.positionals;
       const author = text(args.values.author) ?? io.env.USER ?? os.userInfo().username;

@@ -61,13 +61,7 @@ export function componentState(inputs: ComponentInputs): ComponentStatus {
   return state;
 }
 
-const INDICATOR_OF: Record<ComponentStatus, Indicator> = {
-  operational: 'none',
-  degraded_performance: 'minor',
-  partial_outage: 'major',
-  major_outage: 'critical',
-  under_maintenance: 'maintenance',
-};
+const INDICATOR_OF: Record<ComponentStatus, Indicator> = { operational: 'none', degraded_performance: 'minor', partial_outage: 'major', major_outage: 'critical', under_maintenance: 'maintenance' };
 
 const INDICATOR_RANK: Record<Indicator, number> = { none: 0, maintenance: 1, minor: 2, major: 3, critical: 4 };
 
