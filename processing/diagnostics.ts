@@ -2,6 +2,7 @@
 export interface RawProbe {
   format?: { format_name?: string; duration?: string; bit_rate?: string };
   streams?: Array<{
+    index?: number;
     codec_type?: string;
     codec_name?: string;
     profile?: string;
@@ -21,6 +22,8 @@ export interface RawProbe {
     tags?: Record<string, string>;
     side_data_list?: Array<{ side_data_type?: string; rotation?: number }>;
   }>;
+  /** Only with `-show_entries packet=…`: read for the keyframe times, then dropped. */
+  packets?: Array<{ stream_index?: number; pts_time?: string; flags?: string }>;
 }
 
 /** Something about an input that slows processing or may degrade the output, though the video can be processed. */

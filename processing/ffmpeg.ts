@@ -45,8 +45,9 @@ export interface ProbeInfo {
   streams: ProbeStream[];
 }
 
-/** What ffprobe said about a file: the parsed summary and its own JSON, which the input diagnostics read. */
-export type ProbedFile = ProbeInfo & { raw: RawProbe };
+/** What ffprobe said about a file: the parsed summary, its own JSON (which the input diagnostics read) and, when read,
+ * the keyframe times of its first minute. */
+export type ProbedFile = ProbeInfo & { raw: RawProbe; keyframeTimes?: number[] };
 
 const KILL_GRACE_MS = 2000;
 const STDERR_KEEP = 64 * 1024;
@@ -151,10 +152,18 @@ export function cpuSecondsOf(stderr: string): number | null {
   return match ? Number(match[1]) + Number(match[2]) : null;
 }
 
-/** Reads a media file's container and streams (headers only); a file ffprobe cannot read is not_a_video. */
-export async function ffprobe(file: string, options: RunOptions = { timeoutMs: 30_000 }): Promise<ProbedFile> {
+/** Seconds of the file whose video packets are read for keyframe times: enough for an interval, bounded for long files. */
+const KEYFRAME_SCAN_SECONDS = 60;
+
+/**
+ * Reads a media file's container and streams (headers only); a file ffprobe cannot read is not_a_video. With
+ * `keyframes`, the same run also reads the packets of the file's first minute for the first video stream's keyframe
+ * times, in order (no decoding).
+ */
+export async function ffprobe(file: string, options: RunOptions & { keyframes?: boolean } = { timeoutMs: 30_000 }): Promise<ProbedFile> {
   const { ffprobePath } = await resolveFfmpeg();
-  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file];
+  const packets = options.keyframes ? ['-read_intervals', `%+${KEYFRAME_SCAN_SECONDS}`, '-show_entries', 'packet=stream_index,pts_time,flags'] : [];
+  const args = ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ...packets, file];
   return withSpan('ffprobe', { 'process.command_args': args.join(' ') }, async (span) => {
     const outcome = await run(ffprobePath, args, options);
     span.setAttribute('process.exit_code', outcome.exitCode ?? -1);
@@ -162,26 +171,6 @@ export async function ffprobe(file: string, options: RunOptions = { timeoutMs: 3
     if (outcome.failure?.code === 'internal' && outcome.exitCode !== null) throw new ProcessingError('not_a_video', outcome.failure.message);
     if (outcome.failure) throw outcome.failure;
     return parseProbe(outcome.stdout);
-  });
-}
-
-/** Seconds of the file whose video packets are read for keyframe times: enough for an interval, bounded for long files. */
-const KEYFRAME_SCAN_SECONDS = 60;
-
-/** Times of the first video stream's keyframes (packets flagged K) over the file's first minute, in order. */
-export async function keyframeTimes(file: string, options: RunOptions): Promise<number[]> {
-  const { ffprobePath } = await resolveFfmpeg();
-  const args = ['-v', 'error', '-read_intervals', `%+${KEYFRAME_SCAN_SECONDS}`, '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file];
-  return withSpan('ffprobe', { 'process.command_args': args.join(' ') }, async (span) => {
-    const outcome = await run(ffprobePath, args, options);
-    span.setAttribute('process.exit_code', outcome.exitCode ?? -1);
-    if (outcome.failure) throw outcome.failure;
-    return outcome.stdout
-      .split('\n')
-      .filter((line) => line.split(',')[1]?.includes('K'))
-      .map((line) => Number(line.split(',')[0]))
-      .filter(Number.isFinite)
-      .sort((a, b) => a - b);
   });
 }
 
@@ -196,7 +185,14 @@ function parseProbe(stdout: string): ProbedFile {
       ...(stream.codec_type === 'video' ? { width: stream.width ?? 0, height: stream.height ?? 0, frames: frameCount(stream, durationSeconds) } : {}),
     }));
   if (!parsed.format?.format_name) throw new ProcessingError('not_a_video', 'ffprobe found no recognisable container');
-  return { durationSeconds: Number.isFinite(durationSeconds) ? durationSeconds : 0, formatName: parsed.format.format_name, streams, raw: parsed };
+  const { packets, ...raw } = parsed;
+  const picture = raw.streams?.find((stream) => stream.codec_type === 'video')?.index;
+  const keyframeTimes = packets
+    ?.filter((packet) => packet.stream_index === picture && packet.flags?.includes('K'))
+    .map((packet) => Number(packet.pts_time))
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  return { durationSeconds: Number.isFinite(durationSeconds) ? durationSeconds : 0, formatName: parsed.format.format_name, streams, raw, ...(keyframeTimes ? { keyframeTimes } : {}) };
 }
 
 function frameCount(stream: { nb_frames?: string; avg_frame_rate?: string; duration?: string }, formatDuration: number): number {

@@ -1,23 +1,23 @@
 import { diagnose } from '../diagnostics.ts';
 import { ProcessingError } from '../failures.ts';
-import { ffprobe, keyframeTimes, type ProbeInfo } from '../ffmpeg.ts';
+import { ffprobe, type ProbeInfo } from '../ffmpeg.ts';
 import type { SourceInfo } from '../store.ts';
 import type { StageSettings } from './settings.ts';
 import { defineStage } from './stage.ts';
 
 /**
- * Reads the original's headers once (no decoding); every later stage works from what it recorded. An admitted source
- * is also described for the platform (codecs, rates, keyframe interval and non-standard findings); a refused one fails
- * with its code before anything more is read.
+ * Reads the original once, in one ffprobe run: its headers and the packets of its first minute (no decoding); every
+ * later stage works from what it recorded. An admitted source is also described for the platform (codecs, rates,
+ * keyframe interval and non-standard findings); a refused one fails with its code.
  */
 export const probeStage = defineStage({
   name: 'probe',
   defaults: { timeout: 60_000, retries: 3 },
   async run({ video, storage, config, timeoutMs, signal }) {
     const file = storage.originalPath(video.sha256);
-    const info = await ffprobe(file, { timeoutMs, signal });
+    const info = await ffprobe(file, { timeoutMs, signal, keyframes: true });
     const source = admitSource(info, config.limits);
-    return { source, diagnostics: diagnose(info.raw, await keyframeTimes(file, { timeoutMs, signal })) };
+    return { source, diagnostics: diagnose(info.raw, info.keyframeTimes) };
   },
 });
 

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diagnose, type RawProbe } from '../../processing/diagnostics.ts';
+import { diagnose } from '../../processing/diagnostics.ts';
+import { ffprobe } from '../../processing/ffmpeg.ts';
 
 const FFMPEG = process.env.FFMPEG_PATH ?? 'ffmpeg';
-const FFPROBE = process.env.FFPROBE_PATH ?? 'ffprobe';
 const source = (size = '320x240') => ['-f', 'lavfi', '-i', `testsrc=size=${size}:rate=25:duration=2`];
 const tone = ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=2', '-c:a', 'aac'];
 const h264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25'];
@@ -23,11 +23,10 @@ const CLIPS: Record<string, string[][]> = {
 
 describe('input diagnostics of real clips', () => {
   let dir: string;
-  const probe = (file: string): { raw: RawProbe; keyframes: number[] } => {
-    const raw = JSON.parse(execFileSync(FFPROBE, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path.join(dir, file)], { encoding: 'utf8' })) as RawProbe;
-    const packets = execFileSync(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', path.join(dir, file)], { encoding: 'utf8' });
-    const keyframes = packets.split('\n').filter((line) => line.includes('K')).map((line) => Number(line.split(',')[0])).sort((a, b) => a - b);
-    return { raw, keyframes };
+  // The probe stage's own ffprobe run: headers and the first minute's packets in one pass.
+  const probe = async (file: string) => {
+    const info = await ffprobe(path.join(dir, file), { timeoutMs: 30_000, keyframes: true });
+    return { raw: info.raw, keyframes: info.keyframeTimes };
   };
 
   beforeAll(() => {
@@ -48,14 +47,14 @@ describe('input diagnostics of real clips', () => {
     { file: 'rotated.mp4', findings: ['rotation'] },
     { file: 'silent.mp4', findings: ['audio_missing'] },
     { file: 'odd.mkv', findings: ['odd_dimensions'] },
-  ])('$file → $findings', ({ file, findings }) => {
-    const { raw, keyframes } = probe(file);
+  ])('$file → $findings', async ({ file, findings }) => {
+    const { raw, keyframes } = await probe(file);
     const diagnostics = diagnose(raw, keyframes);
     expect(diagnostics.findings.map((finding) => finding.code)).toEqual(findings);
   });
 
-  it('describes what was found: container, codecs, resolution, frame rate, duration, bit rate, audio layout, keyframe interval', () => {
-    const { raw, keyframes } = probe('plain.mp4');
+  it('describes what was found: container, codecs, resolution, frame rate, duration, bit rate, audio layout, keyframe interval', async () => {
+    const { raw, keyframes } = await probe('plain.mp4');
     expect(diagnose(raw, keyframes)).toMatchObject({
       container: expect.stringContaining('mp4'),
       durationSeconds: expect.closeTo(2, 0),
@@ -64,8 +63,8 @@ describe('input diagnostics of real clips', () => {
       audio: { codec: 'aac', channels: 1, layout: 'mono', sampleRate: 44100 },
       keyframeInterval: 1,
     });
-    expect(diagnose(probe('rotated.mp4').raw).video?.rotation).toBe(90);
-    expect(diagnose(probe('ten-bit.mp4').raw).video?.bitDepth).toBe(10);
+    expect(diagnose((await probe('rotated.mp4')).raw).video?.rotation).toBe(90);
+    expect(diagnose((await probe('ten-bit.mp4')).raw).video?.bitDepth).toBe(10);
   });
 });
 
