@@ -353,15 +353,27 @@ export async function claimIncidentUpdate(q: Queryable, updateId: number, now: D
   return rows.length > 0;
 }
 
-/** One-shot subscribers whose incident is resolved, with the incident's name: the confirmed ones are told, the rest end. */
-export async function oneShotsOfResolvedIncidents(q: Queryable): Promise<Array<Subscriber & { incidentName: string }>> {
-  const rows = await q.query<SubscriberRow & { incidentName: string }>(
-    `select ${subscriberColumns('s.')}, i.name as "incidentName"
+/**
+ * One-shot subscribers whose incident is resolved, with the incident's name: the confirmed ones are told, the rest end.
+ * `toldByComponents`: the same address also follows a component of the incident, so it hears of the resolution there.
+ */
+export async function oneShotsOfResolvedIncidents(q: Queryable): Promise<Array<Subscriber & { incidentName: string; toldByComponents: boolean }>> {
+  const rows = await q.query<SubscriberRow & { incidentName: string; toldByComponents: boolean }>(
+    `select ${subscriberColumns('s.')}, i.name as "incidentName",
+            exists (select 1 from status_subscribers o
+                     where o.ended_at is null and o.confirmed_at is not null and o.incident_id is null and o.channel = s.channel and o.address = s.address
+                       and (o.components is null or o.components ?| array(select jsonb_object_keys(i.components)))) as "toldByComponents"
        from status_subscribers s join status_incidents i on i.id = s.incident_id
       where s.ended_at is null and i.status in ('resolved', 'postmortem')
       order by s.id`,
   );
-  return rows.map((row) => ({ ...toSubscriber(row), incidentName: row.incidentName }));
+  return rows.map((row) => ({ ...toSubscriber(row), incidentName: row.incidentName, toldByComponents: row.toldByComponents }));
+}
+
+/** Banner alerts over and alert notices published before `before`: the page and the banner no longer read them. */
+export async function deleteSpentAlertRecords(q: Queryable, before: Date): Promise<void> {
+  await q.query('delete from status_banner_alerts where resolved_at < $1', [before]);
+  await q.query('delete from status_alert_notices where published_at < $1', [before]);
 }
 
 /** Requests past their expiry for a day: no longer usable nor counted by the rate limits. */

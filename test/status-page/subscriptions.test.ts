@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import ICAL from 'ical.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { component } from '../../app/index.ts';
-import { FakeClock } from '../../core/clock.ts';
+import { DAY, FakeClock, HOUR } from '../../core/clock.ts';
 import type { Vigil } from '../../core/lifecycle/start.ts';
 import { dueMaintenanceMail, type MaintenanceMailState } from '../../status-page/maintenance-mail.ts';
 import { retryAfterSeconds } from '../../status-page/subscriptions.ts';
@@ -13,8 +13,6 @@ import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { waitFor } from '../support/wait.ts';
 import { admin, probesNamed, startStatusVigil } from './support.ts';
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const REMINDERS = [DAY, HOUR];
 
 describe('which maintenance email is due', () => {
@@ -283,6 +281,23 @@ describeEachBackend('subscriptions and maintenance emails', (backend) => {
     expect(mailsTo('back-unconfirmed@example.com', /resolved/)).toHaveLength(0);
     const { json } = await admin(vigil, 'GET', '/subscribers?state=ended');
     expect((json.subscribers as Array<{ address: string; endedReason: string }>).filter((s) => s.address.startsWith('back')).map((s) => s.endedReason).sort()).toEqual(['notified', 'unconfirmed']);
+  }, 60_000);
+
+  it('an address following every component that also asked "tell me when it\'s back up" hears of the resolution once', async () => {
+    await subscribeAndConfirm('both@example.com');
+    const opened = await admin(vigil, 'POST', '/incidents', { name: 'Thumbnails missing', body: 'We are looking into it.', components: { uploads: 'degraded_performance' } });
+    const incident = (opened.json.incident as { id: number }).id;
+    await waitForMail('both@example.com', /Investigating: Thumbnails missing/);
+    expect((await post(vigil, '/subscribe', { email: 'both@example.com', incident: String(incident) })).status).toBe(200);
+    const [, oneShotConfirmation] = await waitForMail('both@example.com', /confirm/, 2);
+    expect((await post(vigil, '/subscribe/confirm', { token: new URL(linkIn(oneShotConfirmation!, 'confirm')!).searchParams.get('token')! })).status).toBe(200);
+    expect((await admin(vigil, 'POST', `/incidents/${incident}/resolve`, {})).status).toBe(200);
+    await waitForMail('both@example.com', /Resolved: Thumbnails missing/);
+    await scanAt(clock.now() + HOUR);
+    await scanAt(clock.now() + HOUR);
+    expect(mailsTo('both@example.com', /Thumbnails missing/).map((mail) => mail.subject.replace(/^[^:]+: /, '')).sort()).toEqual(['Investigating: Thumbnails missing', 'Resolved: Thumbnails missing']);
+    const { json } = await admin(vigil, 'GET', '/subscribers?state=ended');
+    expect((json.subscribers as Array<{ address: string; endedReason: string }>).filter((s) => s.address === 'both@example.com').map((s) => s.endedReason)).toEqual(['notified']);
   }, 60_000);
 
   it('the admin API lists, exports and removes subscribers, without tokens', async () => {
