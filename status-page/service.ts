@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import { DAY, HOUR, type Clock, type TimerHandle } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
@@ -11,7 +11,7 @@ import { gatherModel, readUptime, type StatusModel, type UptimeReader } from './
 import { decideBanner, type BannerInputs, type BannerSettings } from './banner.ts';
 import { renderSite, type Site } from './site.ts';
 import { maintenanceId } from './statuspage-api.ts';
-import { ensureCreatedAt } from './store.ts';
+import { deleteSpentAlertRecords, ensureCreatedAt } from './store.ts';
 
 const UPTIME_CACHE_MS = 60_000;
 
@@ -48,6 +48,7 @@ export function createStatusSite(options: StatusSiteOptions) {
   let renders = 0;
   let running: Promise<void> | undefined;
   let lastExport = -Infinity;
+  let lastCleanup = -Infinity;
   const timers: TimerHandle[] = [];
 
   const components = componentsOf(config);
@@ -73,6 +74,11 @@ export function createStatusSite(options: StatusSiteOptions) {
     await publishAlertNotices(db, publishing, now);
     await resolveHeld(db, publishing, now);
     await endBannersOfEndedAlerts(db, now);
+    if (now - lastCleanup >= HOUR) {
+      // A day past the banner's hold, nothing reads an ended banner alert or a published notice again.
+      await deleteSpentAlertRecords(db, new Date(now - settings.banner.holdTime - DAY));
+      lastCleanup = now;
+    }
     const model = await gatherModel(db, config, { now, publicUrl: options.publicUrl(), components, uptime });
     const next = fingerprintOf(model, options.publicUrl());
     if (next !== fingerprint) {
