@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
-import { callSite } from '../core/config/call-site.ts';
+import { callSite, carriesBrand, type RefusedEntry } from '../core/config/call-site.ts';
 import { duration, formatDuration, parseDuration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
 import type { KindContext, KindOutcome } from './types.ts';
@@ -96,19 +96,15 @@ export interface ProbeDefinition<Options = Record<string, unknown>, Name extends
   source: string;
 }
 
-export interface InvalidProbeDefinition {
+export interface InvalidProbeDefinition extends RefusedEntry {
   readonly [PROBE]: true;
-  readonly valid: false;
   kind: string;
-  name?: string;
-  source: string;
-  issues: string[];
 }
 
 export type AnyProbeDefinition = ProbeDefinition | InvalidProbeDefinition;
 
 export function isProbeDefinition(value: unknown): value is AnyProbeDefinition {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PROBE] === true;
+  return carriesBrand(value, PROBE);
 }
 
 /** The typed constructor config files call, e.g. `http({ name, url })`, carrying its kind. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { formatIssues } from '../core/config/load.ts';
-import { callSite } from '../core/config/call-site.ts';
+import { callSite, carriesBrand, type RefusedEntry } from '../core/config/call-site.ts';
 
 const COMPONENT = Symbol.for('vigil.status-component');
 
@@ -36,18 +36,14 @@ export interface ComponentDefinition extends Omit<ComponentFields, 'id'> {
   source: string;
 }
 
-export interface InvalidComponentDefinition {
+export interface InvalidComponentDefinition extends RefusedEntry {
   readonly [COMPONENT]: true;
-  readonly valid: false;
-  name?: string;
-  source: string;
-  issues: string[];
 }
 
 export type AnyComponentDefinition = ComponentDefinition | InvalidComponentDefinition;
 
 export function isComponentDefinition(value: unknown): value is AnyComponentDefinition {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[COMPONENT] === true;
+  return carriesBrand(value, COMPONENT);
 }
 
 /** A URL-safe id from a public name: "Video Uploads" → "video-uploads". */

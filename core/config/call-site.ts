@@ -6,3 +6,16 @@ export function callSite(below: (...args: never[]) => unknown): string {
   const location = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?\s*$/.exec(frame);
   return location ? `${location[1]!.replace(/^file:\/\//, '')}:${location[2]}` : '<unknown location>';
 }
+
+/** What a config constructor that never throws returns for a bad entry: where it was written and what is wrong. */
+export interface RefusedEntry {
+  readonly valid: false;
+  name?: string;
+  source: string;
+  issues: string[];
+}
+
+/** Whether `value` came from the constructors that mark what they return with `brand`. */
+export function carriesBrand(value: unknown, brand: symbol): boolean {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
