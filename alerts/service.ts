@@ -242,7 +242,7 @@ export function createAlertService(options: AlertServiceOptions) {
     const only = fullEvaluationDue ? undefined : new Set(pushedProbes);
     fullEvaluationDue = false;
     pushedProbes.clear();
-    await evaluate(lease!, only);
+    await router.pass(() => evaluate(lease!, only));
     // What the evaluation queued goes out now rather than at the next poll.
     void deliverLoop();
   });
