@@ -5,19 +5,28 @@
 // optimising compiler needed about 550 MB for a few seconds on its largest functions, more than doubling the start's
 // peak memory, for about 10% faster queries afterwards (bench/startup.ts). --max-semi-space-size=4 (MB): a young
 // generation of 4 MB instead of 16 keeps idle RSS about 50 MB lower; 2 MB saved 20 MB more but cost 20% more CPU per
-// uploaded GiB in garbage collection. The npm scripts pass the same flags.
+// uploaded GiB in garbage collection. The npm scripts pass the same flags, and EXTERNAL_MEMORY_IN_HEAP_LIMITS below.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 
 // In the repository the CLI is TypeScript; the published package ships it compiled next to this file.
 const compiled = fileURLToPath(new URL('./main.js', import.meta.url));
 const main = existsSync(compiled) ? compiled : fileURLToPath(new URL('./main.ts', import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
 
+// V8 weighs Buffer memory (each chunk of a request body is a new Buffer) within its heap limits rather than against a
+// separate external-memory limit, which on a heap of Vigil's size started a full collection every 15-20 MB received: a
+// 200 MiB upload cost 1.3-1.8 CPU-s with 10+ full collections, 0.7-0.8 CPU-s without, for a peak about 20-50 MB higher
+// during the upload (bench/cost.ts --only ingest). Set here, not on the #! line: Node before 24 refuses the flag, and
+// this file must start there to hand over to the pinned Node.
+const EXTERNAL_MEMORY_IN_HEAP_LIMITS = '--external-memory-accounted-in-global-limit';
+
 if (major >= 24) {
+  v8.setFlagsFromString(EXTERNAL_MEMORY_IN_HEAP_LIMITS);
   const { vigil } = await import(main);
   const code = await vigil(process.argv.slice(2));
   process.exitCode = code;
@@ -31,7 +40,7 @@ if (major >= 24) {
     console.error(`vigil needs Node.js 24 or later (this is ${process.version}); run \`npm ci\` to install the pinned one.`);
     process.exit(1);
   }
-  const child = spawn(pinned, [...process.execArgv, main, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawn(pinned, [...process.execArgv, EXTERNAL_MEMORY_IN_HEAP_LIMITS, main, ...process.argv.slice(2)], { stdio: 'inherit' });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -1,7 +1,8 @@
 // Requests per second and CPU seconds per 1,000 requests for `/` and `/api/v2/summary.json` (10 components, 90 days
 // of history, an incident and a maintenance), Vigil against nginx serving the exported copy of the same page, both
-// pinned to the same single core, wrk on another; and the page weight. Prints figures and ratios; never passes or
-// fails on time. Usage: node bench/status-page.ts [--seconds 10] [--connections 16] [--core 1] [--trials 3]
+// pinned to the same single core, wrk on another; and the page weight. A bare `node:http` server answering the same
+// bytes, pinned alike, is the ceiling of any Node server: its ratio to nginx says how much of the gap is Vigil's own.
+// Prints figures and ratios; never passes or fails on time. Usage: node bench/status-page.ts [--seconds 10] [--connections 16] [--core 1] [--trials 3]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import { probesModule } from '../probes/index.ts';
 import { recordResults } from '../probes/results.ts';
 import { statusPageModule } from '../status-page/index.ts';
 import { freePort } from '../test/support/http-target.ts';
+import { LAUNCHER_FLAGS } from './support/vigil-process.ts';
 import { startNginx } from '../test/support/nginx.ts';
 
 const { values } = parseArgs({
@@ -66,6 +68,14 @@ async function serve(dir: string): Promise<void> {
   process.on('SIGTERM', () => void vigil.stop().then(() => process.exit(0)));
 }
 
+/** The URL a side prints on its first line once it listens. */
+function urlPrintedBy(side: ChildProcess, name: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    side.stdout!.on('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+    side.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+}
+
 /** utime + stime of a process, in seconds. */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -83,16 +93,24 @@ function wrk(url: string, seconds: number): { requests: number; seconds: number 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-status-'));
   let child: ChildProcess | undefined;
+  let bare: ChildProcess | undefined;
   let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
   try {
-    child = spawn('taskset', ['-c', values.core, process.execPath, import.meta.filename, '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const vigilUrl = await new Promise<string>((resolve, reject) => {
-      child!.stdout!.on('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
-      child!.once('exit', (code) => reject(new Error(`the Vigil side exited with ${code}`)));
-    });
+    // Both Node sides run with the flags of the `vigil` executable.
+    child = spawn('taskset', ['-c', values.core, process.execPath, ...LAUNCHER_FLAGS, import.meta.filename, '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const vigilUrl = await urlPrintedBy(child, 'the Vigil side');
+    // /healthz is the small-GET row of bench/cost.ts; nginx's small GET is the exported status.json (about 200 bytes).
+    const routes = [
+      { name: '/', vigil: '/', nginx: '/' },
+      { name: '/api/v2/summary.json', vigil: '/api/v2/summary.json', nginx: '/api/v2/summary.json' },
+      { name: 'small GET', vigil: '/healthz', nginx: '/api/v2/status.json' },
+    ];
+    bare = spawn('taskset', ['-c', values.core, process.execPath, ...LAUNCHER_FLAGS, path.join(import.meta.dirname, 'support/fixed-bytes-server.ts'), vigilUrl, ...routes.map((route) => route.vigil)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const bareUrl = await urlPrintedBy(bare, 'the node:http side');
     nginx = await startNginx(path.join(dir, 'copy'), await freePort(), { cpu: values.core });
     const sides = [
       { name: 'vigil', url: vigilUrl, pid: () => child!.pid! },
+      { name: 'node', url: bareUrl, pid: () => bare!.pid! },
       { name: 'nginx', url: nginx.url, pid: () => nginx!.workerPid() },
     ];
 
@@ -102,12 +120,6 @@ async function main(): Promise<void> {
     const gzipBytes = gzipSync(html, { level: 9 }).length + css.reduce((sum, text) => sum + gzipSync(text, { level: 9 }).length, 0);
     console.log(`page weight (10 components, 90 days, HTML + CSS): ${rawBytes} bytes raw, ${gzipBytes} bytes gzip as served (target ≤ 30720)`);
 
-    // /healthz is the small-GET row of bench/cost.ts; nginx's small GET is the exported status.json (about 200 bytes).
-    const routes = [
-      { name: '/', vigil: '/', nginx: '/' },
-      { name: '/api/v2/summary.json', vigil: '/api/v2/summary.json', nginx: '/api/v2/summary.json' },
-      { name: 'small GET', vigil: '/healthz', nginx: '/api/v2/status.json' },
-    ];
     const trials = Number(values.trials);
     console.log(`\nwrk -t1 -c${values.connections} -d${values.seconds}s (Accept-Encoding: gzip); each server pinned to core ${values.core}, wrk to core 0; ${trials} interleaved trials, medians`);
     console.log(`load average before: ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
@@ -115,7 +127,7 @@ async function main(): Promise<void> {
     for (let trial = 0; trial < trials; trial++) {
       for (const route of routes) {
         for (const side of sides) {
-          const url = `${side.url}${side.name === 'vigil' ? route.vigil : route.nginx}`;
+          const url = `${side.url}${side.name === 'nginx' ? route.nginx : route.vigil}`;
           if (trial === 0) wrk(url, 2); // warm-up (JIT, connections)
           const before = cpuSeconds(side.pid());
           const { requests, seconds } = wrk(url, Number(values.seconds));
@@ -132,18 +144,21 @@ async function main(): Promise<void> {
       for (const side of sides) {
         const runs = samples.get(`${route.name} ${side.name}`)!;
         figures[side.name] = { rps: median(runs.map((run) => run.rps)), cpu: median(runs.map((run) => run.cpu)) };
-        const label = `${route.name} (${side.name === 'vigil' ? route.vigil : route.nginx})`;
+        const label = `${route.name} (${side.name === 'nginx' ? route.nginx : route.vigil})`;
         console.log(`${label.padEnd(26)} ${side.name.padEnd(6)} ${figures[side.name]!.rps.toFixed(0).padStart(8)}  ${figures[side.name]!.cpu.toFixed(4).padStart(10)}`);
       }
-      const { vigil, nginx: anchor } = figures as Record<'vigil' | 'nginx', { rps: number; cpu: number }>;
+      const { vigil, node, nginx: anchor } = figures as Record<'vigil' | 'node' | 'nginx', { rps: number; cpu: number }>;
       console.log(`${route.name.padEnd(26)} ratio  vigil/nginx req/s ${(vigil.rps / anchor.rps).toFixed(2)}× (target ≥ 0.5×), CPU per request ${(vigil.cpu / anchor.cpu).toFixed(2)}× nginx's`);
+      console.log(`${route.name.padEnd(26)} ceiling bare node:http/nginx req/s ${(node.rps / anchor.rps).toFixed(2)}×, CPU per request ${(node.cpu / anchor.cpu).toFixed(2)}× nginx's; vigil/node:http req/s ${(vigil.rps / node.rps).toFixed(2)}×`);
     }
     console.log(`load average after: ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   } finally {
     await nginx?.stop();
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child!.once('exit', resolve));
+    for (const side of [child, bare]) {
+      if (side && side.exitCode === null) {
+        side.kill('SIGTERM');
+        await new Promise((resolve) => side.once('exit', resolve));
+      }
     }
     rmSync(dir, { recursive: true, force: true });
   }

@@ -49,6 +49,7 @@ export function createStatusSite(options: StatusSiteOptions) {
   let running: Promise<void> | undefined;
   let lastExport = -Infinity;
   let lastCleanup = -Infinity;
+  let exported: Site | undefined;
   const timers: TimerHandle[] = [];
 
   const components = componentsOf(config);
@@ -112,9 +113,12 @@ export function createStatusSite(options: StatusSiteOptions) {
         },
       };
     }
-    if (settings.export && now - lastExport >= settings.export.every) {
+    // Rewritten only when the site changed (at most once per `every`): the same bytes again would cost a serving
+    // process CPU and the disk writes for nothing.
+    if (settings.export && site !== exported && now - lastExport >= settings.export.every) {
       await writeExport(settings.export.dir, exportFiles(site, { url: options.cssUrl, body: options.cssBody }));
       lastExport = now;
+      exported = site;
     }
   }
 

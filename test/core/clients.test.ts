@@ -137,6 +137,25 @@ describe('slow and oversized clients', () => {
     }
   });
 
+  it('keeps a connection whose requests keep coming open past headersTimeout and keepAliveTimeout', async () => {
+    const client = await rawClient(vigil.url);
+    let sent = 0;
+    const steady = setInterval(() => {
+      sent += 1;
+      client.write('GET /healthz HTTP/1.1\r\nHost: vigil\r\n\r\n');
+    }, 100);
+    try {
+      // Past the connection's first headers deadline (1 s) and a kept-alive one (1 s + 1 s).
+      await waitFor('2.5 s of requests', () => sent >= 25, 10_000);
+    } finally {
+      clearInterval(steady);
+    }
+    await waitFor('every answer', () => client.received().split('HTTP/1.1 200 ').length - 1 === sent, 5000);
+    expect(client.received()).not.toContain('408');
+    expect(client.socket.destroyed).toBe(false);
+    client.socket.destroy();
+  });
+
   it('keeps /healthz, /readyz and /metrics answering while hundreds of slow-header clients hold connections', async () => {
     const clients: RawClient[] = [];
     const trickle = setInterval(() => {

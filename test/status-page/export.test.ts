@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { component } from '../../app/index.ts';
@@ -57,6 +57,12 @@ describeEachBackend('status page static copy', (backend) => {
     await waitFor('the live copy', () => readFileSync(path.join(live, 'index.html'), 'utf8') === served.page);
     expect(readFileSync(path.join(live, 'api/v2/summary.json'), 'utf8')).toBe(served.summary);
     expect(readFileSync(path.join(live, 'incidents/1.html'), 'utf8')).toBe(served.incident);
+    // Nothing changed since: a later interval leaves the copy's files as they are (each rewrite is a new file).
+    const written = statSync(path.join(live, 'index.html')).ino;
+    clock.set(clock.now() + 60_000);
+    await clock.advance(5000);
+    await admin(vigil, 'POST', '/refresh');
+    expect(statSync(path.join(live, 'index.html')).ino).toBe(written);
     await vigil.stop();
     vigil = undefined;
 
