@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseConfig } from '../app/config.ts';
 import { startVigil } from '../core/lifecycle/start.ts';
 import { processingModule } from '../processing/index.ts';
+import { benchOptions } from './support/measure.ts';
 
-const { values } = parseArgs({ options: { connections: { type: 'string', default: '2000' }, linger: { type: 'string', default: '3' } } });
+const values = benchOptions({ connections: '2000', linger: '3' });
 const CONNECTIONS = Number(values.connections);
 /** How long past headersTimeout (counted from the last connection's open) the flood keeps going. */
 const LINGER_MS = Number(values.linger) * 1000;

@@ -10,15 +10,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { parseConfig } from '../app/config.ts';
 import { startVigil } from '../core/lifecycle/start.ts';
 import { createLogger } from '../core/telemetry/logger.ts';
 import { processingModule } from '../processing/index.ts';
 import { createPostgresDatabase } from '../test/support/backends.ts';
 import { startTcpProxy } from '../test/support/tcp-proxy.ts';
+import { benchOptions } from './support/measure.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '180' } } });
+const values = benchOptions({ seconds: '180' });
 const OUTAGE_MS = Number(values.seconds) * 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

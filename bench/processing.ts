@@ -13,7 +13,6 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseConfig } from '../app/config.ts';
 import { startVigil } from '../core/lifecycle/start.ts';
 import { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg } from '../processing/ffmpeg.ts';
@@ -21,17 +20,9 @@ import { processingModule } from '../processing/index.ts';
 import { admitSource } from '../processing/stages/probe.ts';
 import { transcodeArgs } from '../processing/stages/transcode.ts';
 import { LAUNCHER_FLAGS, megabytes, memoryOf, startVigilProcess } from './support/vigil-process.ts';
+import { benchOptions } from './support/measure.ts';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '30' },
-    runs: { type: 'string', default: '3' },
-    backlog: { type: 'string', default: '500' },
-    'upload-mb': { type: 'string', default: '256' },
-    full: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'a,b,c,d,e' },
-  },
-});
+const values = benchOptions({ seconds: '30', runs: '3', backlog: '500', 'upload-mb': '256', only: 'a,b,c,d,e' }, { full: false });
 const work = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-processing-'));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const TICKS = 100;

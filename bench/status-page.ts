@@ -7,7 +7,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { alertsModule } from '../alerts/index.ts';
 import { parseConfig } from '../app/config.ts';
@@ -20,17 +19,10 @@ import { statusPageModule } from '../status-page/index.ts';
 import { freePort } from '../test/support/http-target.ts';
 import { LAUNCHER_FLAGS } from './support/vigil-process.ts';
 import { startNginx } from '../test/support/nginx.ts';
+import { benchOptions } from './support/measure.ts';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '16' },
-    core: { type: 'string', default: '1' },
-    trials: { type: 'string', default: '3' },
-    // Internal: the Vigil side, started pinned to the core in its own process.
-    serve: { type: 'string' },
-  },
-});
+// serve (internal): the Vigil side, started pinned to the core in its own process.
+const values = benchOptions({ seconds: '10', connections: '16', core: '1', trials: '3', serve: '' });
 const TOKEN = 'bench-admin-token';
 const COMPONENTS = 10;
 

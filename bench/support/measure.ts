@@ -2,10 +2,23 @@
 // included) and memory read from /proc, anchors found on the PATH or skipped with a reason, and one table format.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 
 const TICKS_PER_SECOND = 100;
 
 /** CPU seconds a process has used so far, its waited-for children included (ffmpeg, for instance). */
+/** A bench's command line: `--name value` for each option with a text default, `--name` for each with a boolean one. */
+export function benchOptions<const Texts extends Record<string, string>, const Switches extends Record<string, boolean> = Record<never, boolean>>(
+  texts: Texts,
+  switches?: Switches,
+): { [Name in keyof Texts]: string } & { [Name in keyof Switches]: boolean } {
+  const options = {
+    ...Object.fromEntries(Object.entries(texts).map(([name, fallback]) => [name, { type: 'string' as const, default: fallback }])),
+    ...Object.fromEntries(Object.entries(switches ?? {}).map(([name, fallback]) => [name, { type: 'boolean' as const, default: fallback }])),
+  };
+  return parseArgs({ options }).values as { [Name in keyof Texts]: string } & { [Name in keyof Switches]: boolean };
+}
+
 export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   // After the command name: state is field 0, so utime, stime, cutime, cstime are 11..14.
