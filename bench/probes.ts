@@ -29,6 +29,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { timetable } from '../probes/schedule.ts';
+import { LAUNCHER_FLAGS } from './support/vigil-process.ts';
 
 const { values } = parseArgs({
   options: {
@@ -411,12 +412,12 @@ try {
   const postgres = await temporaryPostgres();
   console.log(
     `scheduler at scale (real clock, ${CONCURRENCY} concurrent runs, claims and results in ${postgres ? 'PostgreSQL' : 'embedded PGlite, which runs in the same thread'}, ` +
-      `${WINDOW_MS / 1000} s of each 60 s interval measured, each scale in its own process):`,
+      `${WINDOW_MS / 1000} s of each 60 s interval measured, each scale in its own process with the launcher's flags ${LAUNCHER_FLAGS.join(' ')}):`,
   );
   try {
     for (const count of SCALES) {
       const args = [import.meta.filename, '--scale-child', String(count), '--target', target.url, '--window', String(WINDOW_MS / 1000)];
-      spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, VIGIL_BENCH_STORE_URL: postgres?.url ?? '' } });
+      spawnSync(process.execPath, [...LAUNCHER_FLAGS, ...args], { stdio: 'inherit', env: { ...process.env, VIGIL_BENCH_STORE_URL: postgres?.url ?? '' } });
     }
   } finally {
     await postgres?.drop();
