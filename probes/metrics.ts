@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { CompactGauge, CompactHistogram, SeriesTable } from '../core/telemetry/compact.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Queryable } from '../core/db/index.ts';
 import { selectLocationSilence } from './store.ts';
@@ -6,7 +7,6 @@ import { tracedHistogram } from '../core/telemetry/metrics.ts';
 import type { KindMetrics, ProbeResult } from './types.ts';
 
 const BASE_LABELS = ['probe', 'kind', 'location'] as const;
-type BaseLabels = Record<(typeof BASE_LABELS)[number], string>;
 
 /** blackbox_exporter's values for the series a kind always reports, used for what a run did not measure (no response: status 0, phases 0). */
 const WHEN_NOT_MEASURED: Readonly<Record<string, KindMetrics>> = {
@@ -48,18 +48,20 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
   const existing = cache.get(registry);
   if (existing) return existing;
   const registers = [registry];
-  const gauge = <L extends string>(name: string, help: string, extra: readonly L[] = []) =>
-    new Gauge<(typeof BASE_LABELS)[number] | L>({ name, help, labelNames: [...BASE_LABELS, ...extra], registers });
+  // Series per probe (and kind and location) are kept compactly: at thousands of probes they are most of the memory.
+  const results = new SeriesTable(BASE_LABELS);
+  const probes = new SeriesTable(['probe'] as const);
+  const gauge = (name: string, help: string, extraLabel?: string) => new CompactGauge(results, { name, help, registers, extraLabel });
   const success = gauge('probe_success', 'Whether the last run of the probe succeeded (1) or failed (0).');
   const duration = gauge('probe_duration_seconds', 'How long the last run took, retries included.');
-  const failureInfo = gauge('probe_failure_info', 'Set to 1 for the failure category of the last run (absent after a success).', ['reason']);
+  const failureInfo = gauge('probe_failure_info', 'Set to 1 for the failure category of the last run (absent after a success).', 'reason');
   // Each gauge below is set from one KindMetrics field; a field a run did not report removes the probe's series.
-  const fields: Array<{ gauge: Gauge<string>; samples: (metrics: KindMetrics) => Array<[Record<string, string>, number]> }> = [];
+  const fields: Array<{ gauge: CompactGauge<(typeof BASE_LABELS)[number]>; samples: (metrics: KindMetrics) => Array<[string | undefined, number]> }> = [];
   const field = (name: string, help: string, value: (metrics: KindMetrics) => number | undefined) => {
-    fields.push({ gauge: gauge(name, help), samples: (metrics) => { const v = value(metrics); return v === undefined ? [] : [[{}, v]]; } });
+    fields.push({ gauge: gauge(name, help), samples: (metrics) => { const v = value(metrics); return v === undefined ? [] : [[undefined, v]]; } });
   };
-  const labelled = <L extends string>(name: string, help: string, label: L, values: (metrics: KindMetrics) => Record<string, number> | undefined) => {
-    fields.push({ gauge: gauge(name, help, [label]), samples: (metrics) => Object.entries(values(metrics) ?? {}).map(([key, v]) => [{ [label]: key }, v]) });
+  const labelled = (name: string, help: string, label: string, values: (metrics: KindMetrics) => Record<string, number> | undefined) => {
+    fields.push({ gauge: gauge(name, help, label), samples: (metrics) => Object.entries(values(metrics) ?? {}) });
   };
   field('probe_http_status_code', 'HTTP status code of the last response (0 when none arrived).', (m) => m.httpStatusCode);
   labelled('probe_http_duration_seconds', 'Duration of each HTTP phase of the last run (0 for phases not reached).', 'phase', (m) => m.httpPhases);
@@ -87,83 +89,71 @@ export function probeMetrics(registry: Registry): ProbeMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers,
   });
-  const lateness = new Histogram({
+  const lateness = new CompactHistogram(probes, {
     name: 'vigil_probe_schedule_lateness_seconds',
     help: 'How long after its scheduled time a run started, by probe.',
-    labelNames: ['probe'],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
-  const skipped = new Counter({
+  const skipped = new CompactGauge(probes, {
     name: 'vigil_probe_runs_skipped_total',
     help: 'Scheduled runs not started, by probe and reason: overlap (previous run still going), queued (previous run still waiting for a place under the concurrency limits) or claimed (another agent at this location took it).',
-    labelNames: ['probe', 'reason'],
+    extraLabel: 'reason',
+    type: 'counter',
     registers,
   });
   const waiting = new Gauge({ name: 'vigil_probe_runs_queued', help: 'Runs claimed and waiting for a place under the per-target or global concurrency limit.', registers });
-  const inFlight = new Gauge({ name: 'vigil_probe_runs_in_flight', help: 'Runs of each probe started and not yet finished (0 or 1); the write to the store follows in the next batch.', labelNames: ['probe'], registers });
-  const claimedLocally = new Counter({
+  const inFlight = new CompactGauge(probes, { name: 'vigil_probe_runs_in_flight', help: 'Runs of each probe started and not yet finished (0 or 1); the write to the store follows in the next batch.', registers });
+  const claimedLocally = new CompactGauge(probes, {
     name: 'vigil_probe_runs_claimed_locally_total',
     help: 'Scheduled runs this agent claimed on its own because the store was unreachable, by probe.',
-    labelNames: ['probe'],
+    type: 'counter',
     registers,
   });
-  const runTwice = new Counter({
+  const runTwice = new CompactGauge(probes, {
     name: 'vigil_probe_runs_possibly_doubled_total',
     help: 'Slots claimed locally during a store outage that another agent of the same location also claimed (each may have run twice), by probe.',
-    labelNames: ['probe'],
+    type: 'counter',
     registers,
   });
   const buffered = new Gauge({ name: 'vigil_probe_results_buffered', help: 'Probe results held in memory until the store takes them.', registers });
   const dropped = new Counter({ name: 'vigil_probe_results_dropped_total', help: 'Buffered probe results dropped, oldest first, because the buffer was full during a store outage.', registers });
 
-  const emitted = new Map<string, Map<string, { gauge: Gauge<string>; labels: Record<string, string> }>>();
-  const lastFailure = new Map<string, string>();
   const metrics: ProbeMetrics = {
     observe(result, failure, kindMetrics) {
-      const labels: BaseLabels = { probe: result.probe, kind: result.kind, location: result.location };
-      success.set(labels, result.success ? 1 : 0);
-      duration.set(labels, result.durationMs / 1000);
+      const row = results.row(result);
+      success.set(row, result.success ? 1 : 0);
+      duration.set(row, result.durationMs / 1000);
       runs.inc({ kind: result.kind, result: result.success ? 'success' : 'failure' });
       runDuration.observe({ kind: result.kind }, result.durationMs / 1000, result.traceId);
-      const key = `${result.probe}\0${result.location}`;
-      const previous = lastFailure.get(key);
-      if (previous !== undefined) failureInfo.remove({ ...labels, reason: previous });
-      lastFailure.delete(key);
-      if (!result.success) {
-        lastFailure.set(key, failure ?? 'error');
-        failureInfo.set({ ...labels, reason: failure ?? 'error' }, 1);
-      }
+      failureInfo.remove(row);
+      if (!result.success) failureInfo.set(row, 1, failure ?? 'error');
       const measured = mergeMeasured(WHEN_NOT_MEASURED[result.kind], kindMetrics);
-      const now = new Map<string, { gauge: Gauge<string>; labels: Record<string, string> }>();
-      fields.forEach(({ gauge: target, samples }, index) => {
-        for (const [extra, value] of samples(measured)) {
-          const series = { ...labels, ...extra };
-          target.set(series, value);
-          now.set(`${index}\0${JSON.stringify(extra)}`, { gauge: target, labels: series });
-        }
-      });
-      for (const [seriesKey, old] of emitted.get(key) ?? []) if (!now.has(seriesKey)) old.gauge.remove(old.labels);
-      emitted.set(key, now);
+      for (const { gauge: target, samples } of fields) {
+        target.remove(row);
+        for (const [extra, value] of samples(measured)) target.set(row, value, extra);
+      }
     },
-    declare(probes) {
-      for (const probe of probes) {
-        lateness.zero({ probe });
-        inFlight.set({ probe }, 0);
-        for (const reason of ['overlap', 'queued', 'claimed']) skipped.inc({ probe, reason }, 0);
-        claimedLocally.inc({ probe }, 0);
-        runTwice.inc({ probe }, 0);
+    declare(names) {
+      for (const probe of names) {
+        const row = probes.row({ probe });
+        lateness.zero(row);
+        inFlight.set(row, 0);
+        for (const reason of ['overlap', 'queued', 'claimed']) skipped.inc(row, 0, reason);
+        claimedLocally.inc(row, 0);
+        runTwice.inc(row, 0);
       }
     },
     scheduled(probe, latenessSeconds) {
-      lateness.observe({ probe }, latenessSeconds);
-      inFlight.inc({ probe });
+      const row = probes.row({ probe });
+      lateness.observe(row, latenessSeconds);
+      inFlight.inc(row);
     },
-    skipped: (probe, reason) => skipped.inc({ probe, reason }),
-    finished: (probe) => inFlight.dec({ probe }),
+    skipped: (probe, reason) => skipped.inc(probes.row({ probe }), 1, reason),
+    finished: (probe) => inFlight.inc(probes.row({ probe }), -1),
     waiting: (delta) => waiting.inc(delta),
-    claimedLocally: (probe) => claimedLocally.inc({ probe }),
-    possiblyRunTwice: (probe, slots) => runTwice.inc({ probe }, slots),
+    claimedLocally: (probe) => claimedLocally.inc(probes.row({ probe })),
+    possiblyRunTwice: (probe, slots) => runTwice.inc(probes.row({ probe }), slots),
     buffered: (count) => buffered.set(count),
     dropped: (count) => dropped.inc(count),
   };
