@@ -36,6 +36,8 @@ async function timeToReady(env: NodeJS.ProcessEnv): Promise<number> {
 
 interface MemoryFigures {
   peakRss: number;
+  /** Resident pages mapped from files when idle: the node binary's code and data, shared libraries. */
+  fileRss: number;
   idle: FootprintSample;
   peak: FootprintSample;
   modules: string[];
@@ -55,7 +57,8 @@ async function memoryOfFirstStart(env: NodeJS.ProcessEnv): Promise<MemoryFigures
     await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
     const footprint = readFootprint(file);
     if (!footprint) throw new Error('the footprint preload wrote nothing');
-    return { peakRss: memoryOf(vigil.pid).peak, idle: { ...footprint.now, rss: memoryOf(vigil.pid).rss }, peak: footprint.peak, modules: footprint.modules };
+    const memory = memoryOf(vigil.pid);
+    return { peakRss: memory.peak, fileRss: memory.file, idle: { ...footprint.now, rss: memory.rss }, peak: footprint.peak, modules: footprint.modules };
   } finally {
     await vigil.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -67,7 +70,7 @@ function printMemory(label: string, figures: MemoryFigures, targets: { idle: num
   const breakdown = (sample: FootprintSample) =>
     `heap used ${mib(sample.heapUsed)} (of ${mib(sample.heapTotal)}), external ${mib(sample.external)} (array buffers ${mib(sample.arrayBuffers)}), WebAssembly memories ${mib(sample.wasm)} (their size, not all resident), RSS ${mib(sample.rss)}`;
   console.log(`${label}: first-start peak RSS ${mib(figures.peakRss)} (target ≤ ${targets.peak} MiB, ratio ${(figures.peakRss / 1024 / 1024 / targets.peak).toFixed(2)}); idle after ${idleSeconds} s RSS ${mib(figures.idle.rss)} (target ≤ ${targets.idle} MiB, ratio ${(figures.idle.rss / 1024 / 1024 / targets.idle).toFixed(2)})`);
-  console.log(`  idle: ${breakdown(figures.idle)}`);
+  console.log(`  idle: ${breakdown(figures.idle)}; of the RSS, ${mib(figures.fileRss)} are pages of the node binary and libraries, ${mib(figures.idle.rss - figures.fileRss)} the process's own`);
   console.log(`  peaks sampled every 250 ms: ${breakdown(figures.peak)}`);
   const heavy = HEAVY_PACKAGES.filter((name) => figures.modules.some((url) => url.includes(`/node_modules/${name}/`)));
   console.log(`  ${figures.modules.length} modules loaded; heavy packages among them: ${heavy.join(', ') || 'none'}`);

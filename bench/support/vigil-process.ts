@@ -45,11 +45,12 @@ export async function startVigilProcess(env: NodeJS.ProcessEnv, args: string[] =
   }
 }
 
-/** Resident memory of a process now and at its peak so far (VmHWM), in bytes. */
-export function memoryOf(pid: number): { rss: number; peak: number } {
+/** Resident memory of a process now and at its peak so far (VmHWM), in bytes; `file` is the part mapped from files (the
+ * node binary's code and data, shared libraries), the rest is the process's own (heaps, WebAssembly memory, malloc). */
+export function memoryOf(pid: number): { rss: number; peak: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
-  return { rss: kib('VmRSS'), peak: kib('VmHWM') };
+  return { rss: kib('VmRSS'), peak: kib('VmHWM'), file: kib('RssFile') };
 }
 
 export const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
