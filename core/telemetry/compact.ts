@@ -182,10 +182,10 @@ export class CompactHistogram<L extends string> extends Family {
       let cumulative = 0;
       this.#buckets.forEach((bound, index) => {
         cumulative += this.#columns[index]!.get(row);
-        samples.push({ value: cumulative, labels: { ...labels, le: bound }, metricName: `${this.name}_bucket` });
+        samples.push({ value: cumulative, labels: { le: bound, ...labels }, metricName: `${this.name}_bucket` });
       });
       samples.push(
-        { value: count.get(row), labels: { ...labels, le: '+Inf' }, metricName: `${this.name}_bucket` },
+        { value: count.get(row), labels: { le: '+Inf', ...labels }, metricName: `${this.name}_bucket` },
         { value: sum.get(row), labels: { ...labels }, metricName: `${this.name}_sum` },
         { value: count.get(row), labels: { ...labels }, metricName: `${this.name}_count` },
       );
