@@ -124,7 +124,7 @@ export interface OutboxOptions<Row extends OutboxRow, Result> {
   /** How often due rows are looked for besides the wake-ups. */
   pollInterval: number;
   /** The module's insert sends pg_notify on this channel: every process listening looks at once (PGlite too). */
-  wakeOn: { db: Db; channel: string };
+  wakeOn: { db: Pick<Db, 'listen'>; channel: string };
   /** Nothing is sent while this is false (alerts: the lease is not safely ours). */
   active?: () => boolean;
   random?: () => number;
