@@ -135,7 +135,7 @@ export type Outbox = ReturnType<typeof createOutbox>;
 /**
  * Delivers due rows: each target in a pass of its own (a hanging target holds back no other), within a target each
  * ordering key strictly in order (a send that will be retried ends its key's turn: the rows behind it wait) and the
- * keys side by side. A pass looks again while it delivers (what it sent may have let the next row come due) or was
+ * keys side by side. A pass looks again while it settles rows (one sent may have let the next row come due) or was
  * asked to (a row was written while it ran); a target asked for while its pass runs is looked at when that pass ends.
  */
 export function createOutbox<Row extends OutboxRow, Result>(options: OutboxOptions<Row, Result>) {
@@ -192,31 +192,33 @@ export function createOutbox<Row extends OutboxRow, Result>(options: OutboxOptio
     return false;
   }
 
-  /** One key's rows in order, batched; stops at the first send that waits for a retry. Resolves with the sends made. */
+  /** One key's rows in order, batched; stops at the first send that waits for a retry. Resolves with the sends settled. */
   async function deliverKey(target: string, rows: Row[]): Promise<number> {
     const batches = new Map<string, Row[]>();
     rows.forEach((row, index) => {
       const key = adapter.batchKey?.(row) ?? String(index);
       batches.set(key, [...(batches.get(key) ?? []), row]);
     });
-    let sent = 0;
+    let settled = 0;
     for (const batch of batches.values()) {
-      if (stopped || !active()) break;
-      sent++;
-      if (!(await deliver(target, batch))) break;
+      if (stopped || !active() || !(await deliver(target, batch))) break;
+      settled++;
     }
-    return sent;
+    return settled;
   }
 
-  /** One target's passes, until one finds nothing to send and nothing asked for it meanwhile. */
+  /**
+   * One target's passes, until one settles nothing and nothing asked for the target meanwhile. (A retry does not count:
+   * one due again at once, Retry-After: 0, waits for the next wake-up rather than spinning here.)
+   */
   async function drain(target: string): Promise<void> {
     for (;;) {
       again.delete(target);
       const rows = await adapter.due(target, clock.now());
       const byKey = new Map<string, Row[]>();
       for (const row of rows) byKey.set(row.orderingKey, [...(byKey.get(row.orderingKey) ?? []), row]);
-      const sent = (await Promise.all([...byKey.values()].map((keyRows) => deliverKey(target, keyRows)))).reduce((sum, count) => sum + count, 0);
-      if (stopped || !active() || (sent === 0 && !again.has(target))) return;
+      const settled = (await Promise.all([...byKey.values()].map((keyRows) => deliverKey(target, keyRows)))).reduce((sum, count) => sum + count, 0);
+      if (stopped || !active() || (settled === 0 && !again.has(target))) return;
     }
   }
 

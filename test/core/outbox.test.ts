@@ -154,6 +154,21 @@ describe('core outbox on the fake clock', () => {
     expect(await old.registry.metrics()).toMatch(/^test_deliveries_total\{target="down",outcome="failed"\} 1$/m);
   });
 
+  it('honours Retry-After, and one of 0 waits for the next look instead of spinning', async () => {
+    const h = harness();
+    let retryAfter = '30';
+    h.answers.set('t', async () => {
+      throw httpDeliveryError('t', 429, retryAfter);
+    });
+    h.write('t', 'a');
+    await h.run();
+    expect(h.rows[0]).toMatchObject({ attempts: 1, dueAt: h.clock.now() + 30_000 });
+    retryAfter = '0';
+    h.clock.set(h.rows[0]!.dueAt);
+    await h.run();
+    expect(h.rows[0]).toMatchObject({ attempts: 2, dueAt: h.clock.now() });
+  });
+
   it('a target that hangs holds back no other target', async () => {
     const h = harness();
     let release = () => {};
