@@ -1,6 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
 import { Counter } from 'prom-client';
-import { backoffDelay } from './backoff.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Db, Listening } from './db/index.ts';
 import type { Logger } from './telemetry/logger.ts';
@@ -46,6 +45,15 @@ export interface RetryPolicy {
   retryMax: number;
   /** A row still undelivered this long after it was written is given up. */
   maxAge: number;
+}
+
+/**
+ * The wait before retry `attempt` (1 for the first): `initial` doubled each time up to `max`, spread over the upper half
+ * of that by `random` (0 ≤ random < 1) so that deliveries which failed together do not all come back at once.
+ */
+function backoffDelay(attempt: number, policy: { initial: number; max: number }, random: number): number {
+  const base = Math.min(policy.initial * 2 ** Math.max(0, attempt - 1), policy.max);
+  return Math.round(base / 2 + (base * random) / 2);
 }
 
 /**
