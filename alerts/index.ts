@@ -17,7 +17,8 @@ export type { TimelineEntry } from './timeline.ts';
 export type { Incident, IncidentState, NotificationEvent, Observation, SignalSource } from './types.ts';
 export type { Labels } from './config.ts';
 // What a receiver written in another module needs: one file exporting defineReceiver(...), one line in receivers/index.ts.
-export { defineReceiver, DeliveryError, httpDeliveryError, ALL_EVENTS, FIRING_EVENTS, type Delivery, type Receiver, type ReceiverContext, type ReceiverType } from './receivers/receiver.ts';
+export { DeliveryError, httpDeliveryError } from '../core/outbox.ts';
+export { defineReceiver, ALL_EVENTS, FIRING_EVENTS, type Delivery, type Receiver, type ReceiverContext, type ReceiverType } from './receivers/receiver.ts';
 export { factsOf, headlineOf, htmlOf, replyOf, serviceOf, severityOf, subjectOf, textOf, whatOf, type IncidentLinks, type MessageContext, type Severity } from './messages.ts';
 
 export const alertsModule = defineModule({

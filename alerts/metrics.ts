@@ -1,11 +1,10 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db } from '../core/db/index.ts';
-import { tracedHistogram, type TracedHistogram } from '../core/telemetry/metrics.ts';
+import { createOutboxMetrics, type OutboxMetrics } from '../core/outbox.ts';
 import { hookAttemptsSince, hookState, incidentCountsByState, openIncidentCountsBySeverity, outboxBacklog } from './store.ts';
 
 export interface AlertsMetrics {
-  notifications: Counter<'receiver' | 'outcome'>;
-  latency: TracedHistogram<'receiver'>;
+  notifications: OutboxMetrics;
   restartAttempts: Counter<'receiver' | 'outcome'>;
   evaluations: Counter<'outcome'>;
   heartbeats: Counter<'outcome'>;
@@ -87,18 +86,10 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
     },
   });
   return {
-    notifications: new Counter({
-      name: 'vigil_alerts_notifications_total',
-      help: 'Notification attempts by receiver and outcome (delivered, retry, failed).',
-      labelNames: ['receiver', 'outcome'],
-      registers: [registry],
-    }),
-    latency: tracedHistogram({
-      name: 'vigil_alerts_delivery_latency_seconds',
-      help: 'From a notification being queued to its delivery.',
-      labelNames: ['receiver'],
-      buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600],
-      registers: [registry],
+    notifications: createOutboxMetrics(registry, {
+      targetLabel: 'receiver',
+      outcomes: { name: 'vigil_alerts_notifications_total', help: 'Notification attempts by receiver and outcome (delivered, retry, failed).' },
+      latency: { name: 'vigil_alerts_delivery_latency_seconds', help: 'From a notification being queued to its delivery.' },
     }),
     restartAttempts: new Counter({
       name: 'vigil_alerts_hook_attempts_total',

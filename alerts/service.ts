@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import type { Component, Health } from '../core/lifecycle/module.ts';
+import type { Outbox } from '../core/outbox.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import type { Registry } from '../core/telemetry/metrics.ts';
 import { withSpan } from '../core/telemetry/tracing.ts';
@@ -13,7 +14,7 @@ import { createLease, NotLeaderError, type Lease } from './leader.ts';
 import { actionLinks } from './links.ts';
 import { compileMatchers } from './matchers.ts';
 import { createAlertsMetrics } from './metrics.ts';
-import { createOutbox } from './outbox.ts';
+import { createAlertsOutbox } from './outbox.ts';
 import { RECEIVERS } from './receivers/index.ts';
 import type { Receiver, ReceiverContext } from './receivers/receiver.ts';
 import { createRouter } from './router.ts';
@@ -72,7 +73,7 @@ export function createAlertService(options: AlertServiceOptions) {
   const lifecycle = createLifecycle(alerts, router, now);
   const forOf = new Map(alerts.rules.map((rule) => [rule.name, rule.for]));
   let lease: Lease | undefined;
-  let outbox: ReturnType<typeof createOutbox> | undefined;
+  let outbox: Outbox | undefined;
   let degraded: DegradedMode | undefined;
   /** What the last evaluation could not do (each a sentence); the built-in rule and the health check read it. */
   let evaluationFailures: string[] = [];
@@ -100,7 +101,17 @@ export function createAlertService(options: AlertServiceOptions) {
     };
     for (const [name, settings] of Object.entries(alerts.receivers)) receivers.set(name, receiverTypeOf(settings).createMatched(name, settings, context));
     const held = lease;
-    outbox = createOutbox({ db, config: alerts, receivers, logger, metrics, now, fence: (q) => held.fence(q), holds: () => held.holds(), ...(options.random ? { random: options.random } : {}) });
+    outbox = createAlertsOutbox({
+      db,
+      config: alerts,
+      receivers,
+      logger,
+      metrics,
+      clock,
+      fence: (q) => held.fence(q),
+      active: () => held.holds() && !degraded!.inOutage(),
+      ...(options.random ? { random: options.random } : {}),
+    });
     for (const problem of receiverProblems(config)) logger.warn(problem);
     degraded = createDegradedMode({
       config,
@@ -193,13 +204,13 @@ export function createAlertService(options: AlertServiceOptions) {
   }
 
   // Each loop runs one pass at a time; a pass still running when its timer fires again is not doubled. A loop asked
-  // to `rerun` while it runs goes once more afterwards: the running pass may have read its input (the outbox, the
-  // probe states) before the change that asks was committed.
+  // to `rerun` while it runs goes once more afterwards: the running pass may have read its input (the probe states)
+  // before the change that asks was committed. The outbox has loops of its own (core/outbox.ts).
   const timers: TimerHandle[] = [];
   let stopped = false;
   const inFlight = new Map<string, Promise<void>>();
   const asked = new Set<string>();
-  const loop = (name: string, pass: () => Promise<void>, rerunByDefault = false) => (rerun = rerunByDefault): Promise<void> => {
+  const loop = (name: string, pass: () => Promise<void>) => (rerun = false): Promise<void> => {
     const running = inFlight.get(name);
     if (running) {
       if (rerun) asked.add(name);
@@ -224,15 +235,11 @@ export function createAlertService(options: AlertServiceOptions) {
     const was = lease!.token;
     if ((await lease!.acquire()) && was === undefined) logger.info({ token: lease!.token }, 'took the alerts lease: evaluating and delivering');
   });
-  const deliverLoop = loop(
-    'deliver',
-    async () => {
-      if (!lease!.holds() || degraded!.inOutage()) return;
-      await outbox!.deliverDue();
-      for (const receiver of receivers.values()) receiver.runDue?.();
-    },
-    true,
-  );
+  // Hook receivers queue jobs of their own when a notification reaches them; due ones start on every outbox poll.
+  const hooksLoop = loop('hooks', async () => {
+    if (!lease!.holds() || degraded!.inOutage()) return;
+    for (const receiver of receivers.values()) receiver.runDue?.();
+  });
   // What the next evaluation pass covers: everything once a tick (or a start, or runOnce) asked for it, else only the
   // probes whose state a stored result changed.
   let fullEvaluationDue = true;
@@ -243,8 +250,8 @@ export function createAlertService(options: AlertServiceOptions) {
     fullEvaluationDue = false;
     pushedProbes.clear();
     await router.pass(() => evaluate(lease!, only));
-    // What the evaluation queued goes out now rather than at the next poll.
-    void deliverLoop();
+    // What the evaluation queued goes out now; the outbox's NOTIFY wakes other processes (and this one, a little later).
+    void outbox!.deliverDue();
   });
   const evaluateAll = () => {
     fullEvaluationDue = true;
@@ -258,7 +265,7 @@ export function createAlertService(options: AlertServiceOptions) {
   });
   const storeLoop = loop('store', async () => {
     await degraded!.check();
-    if (!degraded!.inOutage()) void deliverLoop();
+    if (!degraded!.inOutage()) void outbox!.deliverDue();
   });
   const pruneLoop = loop('prune', async () => {
     if (!lease!.holds()) return;
@@ -300,11 +307,12 @@ export function createAlertService(options: AlertServiceOptions) {
       await renew();
       // Reconcile open incidents with the current state at once, then keep going on the intervals.
       await evaluateAll();
-      await deliverLoop();
+      await outbox!.start();
+      await hooksLoop();
       timers.push(clock.setInterval(() => void renew(), alerts.lease.renewEvery));
       timers.push(clock.setInterval(() => void evaluateAll(), alerts.evaluationInterval));
       timers.push(clock.setInterval(() => void storeLoop(), alerts.evaluationInterval));
-      timers.push(clock.setInterval(() => void deliverLoop(), alerts.outbox.pollInterval));
+      timers.push(clock.setInterval(() => void hooksLoop(), alerts.outbox.pollInterval));
       timers.push(clock.setInterval(() => void pruneLoop(), 3_600_000));
       if (alerts.heartbeat) timers.push(clock.setInterval(() => void heartbeatLoop(), alerts.heartbeat.every));
     },
@@ -312,7 +320,7 @@ export function createAlertService(options: AlertServiceOptions) {
       if (stopped) return;
       stopped = true;
       for (const timer of timers) timer.cancel();
-      const finished = Promise.all([...inFlight.values(), outbox?.idle(), ...[...receivers.values()].map((receiver) => receiver.stopJobs?.())]);
+      const finished = Promise.all([...inFlight.values(), outbox?.stop(), ...[...receivers.values()].map((receiver) => receiver.stopJobs?.())]);
       await Promise.race([finished, new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
       await lease?.release().catch(() => {});
       for (const receiver of receivers.values()) receiver.close?.();
@@ -325,8 +333,9 @@ export function createAlertService(options: AlertServiceOptions) {
     async runOnce() {
       await renew();
       await evaluateAll();
-      await deliverLoop();
-      await outbox?.idle();
+      await outbox!.deliverDue();
+      await hooksLoop();
+      await outbox!.idle();
     },
     isLeader: () => lease?.holds() ?? false,
   };

@@ -165,6 +165,11 @@ export interface NewNotification {
   dueAt: number;
 }
 
+/** The channel the outbox listens on: a notification written wakes delivery in every process on commit. */
+export const OUTBOX_CHANNEL = 'vigil_alerts_outbox';
+
+const wakeOutbox = (q: Queryable) => q.query(`select pg_notify('${OUTBOX_CHANNEL}', '')`);
+
 /** Idempotent per key: a notification once queued is never queued again. */
 export async function insertNotification(q: Queryable, n: NewNotification): Promise<void> {
   await q.query(
@@ -172,6 +177,7 @@ export async function insertNotification(q: Queryable, n: NewNotification): Prom
      values ($1, $2, $3, $4, $5, $6, $7, $8, case when $9::text is null then 'pending' else 'muted' end, $9, ${toTime('$10')}, ${toTime('$11')}) on conflict (key) do nothing`,
     [n.key, n.incidentId, n.receiver, n.onBehalfOf ?? null, n.event, n.fallback ?? null, n.groupKey, n.route ?? null, n.mutedBy ?? null, n.createdAt, n.dueAt],
   );
+  if (!n.mutedBy) await wakeOutbox(q);
 }
 
 /** A notification delivered straight to its receiver while the store was unreachable, recorded once it returns. */
@@ -186,6 +192,7 @@ export async function insertDeliveredNotification(q: Queryable, n: { key: string
 
 export async function releaseMuted(q: Queryable, ids: readonly number[], now: number): Promise<void> {
   await q.query(`update alerts_notifications set status = 'pending', muted_by = null, next_attempt_at = ${toTime('$2')} where id = any($1::int[]) and status = 'muted'`, [ids, now]);
+  await wakeOutbox(q);
 }
 
 /** One notification as the outbox delivers it. */
@@ -209,18 +216,24 @@ export interface OutboxRow {
 const OUTBOX_ROW = `n.id, n.key, n.incident_id as "incidentId", n.receiver, n.on_behalf_of as "onBehalfOf", n.event, n.fallback, n.group_key as "groupKey", n.route,
   n.attempts, ${epochMs('n.created_at', 'createdAt')}, n.result, ${epochMs('n.sending_since', 'sendingSince')}`;
 
+/** Receivers with a notification due now. */
+export async function receiversWithDueNotifications(q: Queryable, now: number): Promise<string[]> {
+  const rows = await q.query<{ receiver: string }>(`select distinct receiver from alerts_notifications where status = 'pending' and next_attempt_at <= ${toTime('$1')}`, [now]);
+  return rows.map((row) => row.receiver);
+}
+
 /**
- * Due notifications, first in first out per receiver: a receiver's earlier pending notification that is not due yet
- * (waiting for a retry) holds back the later ones, so a receiver hears about incidents in the order they fired and
- * about each incident's events in order.
+ * A receiver's due notifications, first in first out: an earlier pending notification that is not due yet (waiting
+ * for a retry) holds back the later ones, so a receiver hears about incidents in the order they fired and about each
+ * incident's events in order.
  */
-export const dueNotifications = (q: Queryable, now: number) =>
+export const dueNotifications = (q: Queryable, receiver: string, now: number) =>
   q.query<OutboxRow>(
     `select ${OUTBOX_ROW} from alerts_notifications n
-      where n.status = 'pending' and n.next_attempt_at <= ${toTime('$1')}
+      where n.receiver = $2 and n.status = 'pending' and n.next_attempt_at <= ${toTime('$1')}
         and not exists (select 1 from alerts_notifications e where e.receiver = n.receiver and e.status = 'pending' and e.id < n.id and e.next_attempt_at > ${toTime('$1')})
       order by n.id`,
-    [now],
+    [now, receiver],
   );
 
 export async function markSending(q: Queryable, ids: readonly number[], now: number): Promise<void> {
@@ -234,16 +247,20 @@ export async function markDelivered(q: Queryable, ids: readonly number[], now: n
   );
 }
 
-/** `inDoubt`: the failed attempt may have arrived, so the next one is told to check before sending again. */
-export async function markRetry(q: Queryable, id: number, retryAt: number, error: string, result: Record<string, unknown> | null, inDoubt: boolean): Promise<void> {
+/**
+ * `progress`: what the failed attempt had already done, for the next one (none: what was recorded stays). `inDoubt`: the
+ * failed attempt may have arrived, so the next one is told to check before sending again.
+ */
+export async function markRetry(q: Queryable, ids: readonly number[], retryAt: number, error: string, progress: Record<string, unknown> | undefined, inDoubt: boolean): Promise<void> {
   await q.query(
-    `update alerts_notifications set attempts = attempts + 1, next_attempt_at = ${toTime('$2')}, last_error = $3, result = $4, sending_since = case when $5 then sending_since end where id = $1`,
-    [id, retryAt, error, result === null ? null : JSON.stringify(result), inDoubt],
+    `update alerts_notifications set attempts = attempts + 1, next_attempt_at = ${toTime('$2')}, last_error = $3, result = coalesce($4, result), sending_since = case when $5 then sending_since end
+      where id = any($1::int[])`,
+    [ids, retryAt, error, progress ? JSON.stringify({ progress }) : null, inDoubt],
   );
 }
 
-export async function markFailed(q: Queryable, id: number, error: string): Promise<void> {
-  await q.query(`update alerts_notifications set status = 'failed', last_error = $2, sending_since = null where id = $1`, [id, error]);
+export async function markFailed(q: Queryable, ids: readonly number[], error: string): Promise<void> {
+  await q.query(`update alerts_notifications set status = 'failed', last_error = $2, sending_since = null where id = any($1::int[])`, [ids, error]);
 }
 
 export async function markSkipped(q: Queryable, ids: readonly number[], reason: string): Promise<void> {

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import { duration } from '../core/config/duration.ts';
 import { secret } from '../core/config/secret.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
-import { backoffDelay } from '../core/backoff.ts';
 import { postSigned } from '../core/http/signature.ts';
 import type { Component } from '../core/lifecycle/module.ts';
-import { withSpan, type Logger } from '../core/telemetry/index.ts';
+import { createOutbox, DeliveryError, httpDeliveryError, type OutboxAdapter } from '../core/outbox.ts';
+import type { Logger } from '../core/telemetry/index.ts';
 import type { ProcessingMetrics } from './metrics.ts';
 import * as store from './store.ts';
 
@@ -106,19 +106,6 @@ export async function emitEvent(
   await store.insertEvent(tx, { id: randomUUID(), ...event, endpoints: takers, callback });
 }
 
-/** What happens after a failed POST: retry after a growing delay, or give up (a permanent refusal, or too old). */
-export function afterFailedDelivery(
-  failure: { status: number | null; attempts: number; ageMs: number; random: number },
-  policy: EventDelivery,
-): { retryInMs: number } | 'give-up' {
-  const permanent = failure.status !== null && failure.status < 500 && failure.status !== 408 && failure.status !== 429;
-  if (permanent || failure.ageMs >= policy.maxAge) return 'give-up';
-  return { retryInMs: backoffDelay(failure.attempts, { initial: policy.retryInitial, max: policy.retryMax }, failure.random) };
-}
-
-/** Passes of one delivery round: bounds the events of one video sent back to back before the next round. */
-const MAX_PASSES = 50;
-
 export interface EventDeliveryDeps {
   db: Db;
   clock: Clock;
@@ -127,87 +114,87 @@ export interface EventDeliveryDeps {
   endpoints: readonly EventEndpoint[];
   callbacks: EventCallbacks;
   policy: EventDelivery;
-  /** How often due deliveries are looked for. */
+  /** How often due deliveries are looked for besides the wake-up an event written sends. */
   interval: number;
 }
 
 /** Where one endpoint's deliveries go: a configured endpoint, or the per-upload callbacks (each row names its URL). */
 interface Target {
-  name: string;
   url: string | null;
   secret: string;
   timeout: number;
 }
 
+interface EventRow {
+  target: string;
+  orderingKey: string;
+  attempts: number;
+  createdAt: number;
+  event: store.PendingEvent;
+}
+
 /**
- * Delivers pending events: per endpoint, each video's events strictly in sequence (a later one waits while an earlier
- * one is retried), different videos side by side. Every process running this may deliver; a claim on a video's next
- * event (kept for twice the endpoint's timeout, so it lapses soon when its process dies) lets one at a time send it.
- * At least once: a POST whose answer is lost, or whose process died, is sent again with the same event id.
+ * Delivers pending events through core's outbox (core/outbox.ts): one target per endpoint, each video's events strictly
+ * in sequence (a later one waits while an earlier one is retried), different videos side by side. Every process running
+ * this may deliver; a claim on a video's next event (kept for twice the endpoint's timeout, so it lapses soon when its
+ * process dies) lets one at a time send it. At least once: a POST whose answer is lost, or whose process died, is sent
+ * again with the same event id.
  */
 export function createEventDelivery(deps: EventDeliveryDeps): Component & { deliverDue(): Promise<void> } {
-  const { db, clock, metrics, policy } = deps;
-  let timer: TimerHandle | undefined;
-  let running: Promise<void> | undefined;
+  const { db, clock } = deps;
+  const targets = new Map<string, Target>(deps.endpoints.map((candidate) => [candidate.name, { url: candidate.url, secret: candidate.secret.reveal(), timeout: candidate.timeout }]));
+  if (deps.callbacks.secret) targets.set(CALLBACK_ENDPOINT, { url: null, secret: deps.callbacks.secret.reveal(), timeout: deps.callbacks.timeout });
+  const names = [...targets.keys()];
 
-  const targets: Target[] = deps.endpoints.map((candidate) => ({ name: candidate.name, url: candidate.url, secret: candidate.secret.reveal(), timeout: candidate.timeout }));
-  if (deps.callbacks.secret) targets.push({ name: CALLBACK_ENDPOINT, url: null, secret: deps.callbacks.secret.reveal(), timeout: deps.callbacks.timeout });
-
-  async function post(target: Target, url: string, event: VideoEvent): Promise<{ ok: true } | { ok: false; status: number | null; error: string }> {
-    try {
-      const answer = await postSigned({ url, secret: target.secret, timeout: target.timeout }, { body: JSON.stringify(event), idempotencyKey: event.id, now: clock.now() });
-      return answer.ok ? { ok: true } : { ok: false, status: answer.status, error: `HTTP ${answer.status}` };
-    } catch (error) {
-      return { ok: false, status: null, error: (error as Error).message };
-    }
-  }
-
-  async function deliverVideo(target: Target, pending: store.PendingEvent): Promise<void> {
-    const event: VideoEvent = { id: pending.id, type: pending.type as EventType, videoId: pending.videoId, sequence: pending.sequence, createdAt: pending.createdAt.toISOString(), data: pending.data };
-    const outcome = await withSpan('processing.event', { 'video.id': event.videoId, 'processing.event': event.type, 'processing.event_id': event.id, 'processing.endpoint': target.name }, () => post(target, pending.url ?? target.url!, event));
-    const now = clock.now();
-    if (outcome.ok) {
-      await store.markEventDelivered(db, pending.id, target.name, new Date(now));
-      metrics.eventDeliveries.inc({ endpoint: target.name, outcome: 'delivered' });
-      return;
-    }
-    const next = afterFailedDelivery({ status: outcome.status, attempts: pending.attempts + 1, ageMs: now - pending.createdAt.getTime(), random: Math.random() }, policy);
-    if (next === 'give-up') {
-      await store.markEventFailed(db, pending.id, target.name, outcome.error);
-      metrics.eventDeliveries.inc({ endpoint: target.name, outcome: 'failed' });
-      deps.logger.warn({ endpoint: target.name, eventId: pending.id, videoId: pending.videoId, err: outcome.error }, 'processing event given up');
-      return;
-    }
-    await store.markEventRetry(db, pending.id, target.name, new Date(now + next.retryInMs), outcome.error);
-    metrics.eventDeliveries.inc({ endpoint: target.name, outcome: 'retry' });
-  }
-
-  async function deliverDue(): Promise<void> {
-    for (const target of targets) {
-      // Each pass sends every video's next event; a delivered one makes that video's following event due at once.
-      for (let pass = 0; pass < MAX_PASSES; pass++) {
-        const heads = await store.claimEventHeads(db, target.name, clock.date(), new Date(clock.now() + 2 * target.timeout));
-        if (heads.length === 0) break;
-        await Promise.all(heads.map((head) => deliverVideo(target, head)));
+  const adapter: OutboxAdapter<EventRow, undefined> = {
+    targets: async () => names,
+    async due(name, now) {
+      const heads = await store.claimEventHeads(db, name, new Date(now), new Date(now + 2 * targets.get(name)!.timeout));
+      return heads.map((event) => ({ target: name, orderingKey: event.videoId, attempts: event.attempts, createdAt: event.createdAt.getTime(), event }));
+    },
+    async send(name, [row]) {
+      const { event: pending } = row!;
+      const target = targets.get(name)!;
+      const event: VideoEvent = { id: pending.id, type: pending.type as EventType, videoId: pending.videoId, sequence: pending.sequence, createdAt: pending.createdAt.toISOString(), data: pending.data };
+      let answer: Awaited<ReturnType<typeof postSigned>>;
+      try {
+        answer = await postSigned({ url: pending.url ?? target.url!, secret: target.secret, timeout: target.timeout }, { body: JSON.stringify(event), idempotencyKey: event.id, now: clock.now() });
+      } catch (error) {
+        throw new DeliveryError((error as Error).message, { temporary: true, inDoubt: true });
       }
-    }
-  }
-
-  const tick = () => {
-    running ??= deliverDue()
-      .catch((error: unknown) => deps.logger.error({ err: error }, 'processing event delivery pass failed'))
-      .finally(() => (running = undefined));
+      if (!answer.ok) throw httpDeliveryError(`endpoint ${name}`, answer.status, answer.retryAfter);
+      return { result: undefined };
+    },
+    async settle(name, [row], settlement) {
+      const id = row!.event.id;
+      if (settlement.kind === 'delivered') await store.markEventDelivered(db, id, name, new Date(settlement.at));
+      else if (settlement.kind === 'retry') await store.markEventRetry(db, id, name, new Date(settlement.at), settlement.error.message);
+      else if (settlement.kind === 'failed') await store.markEventFailed(db, id, name, settlement.error.message);
+    },
+    describe: (name, [row]) => ({ 'video.id': row!.event.videoId, 'processing.event': row!.event.type, 'processing.event_id': row!.event.id, 'processing.endpoint': name }),
   };
+
+  const outbox = createOutbox({
+    adapter,
+    span: 'processing.event',
+    clock,
+    logger: deps.logger,
+    metrics: deps.metrics.eventDeliveries,
+    policy: deps.policy,
+    pollInterval: deps.interval,
+    wakeOn: { db, channel: store.EVENTS_CHANNEL },
+  });
 
   return {
     name: 'processing-events',
     async start() {
-      if (targets.length > 0) timer = clock.setInterval(tick, deps.interval);
+      if (names.length > 0) await outbox.start();
     },
-    async stop() {
-      timer?.cancel();
-      await running;
+    stop: () => outbox.stop(),
+    /** Delivers what is due now and what that lets come due, then resolves. */
+    async deliverDue() {
+      await outbox.deliverDue();
+      await outbox.idle();
     },
-    deliverDue,
   };
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createOutboxMetrics, type OutboxMetrics } from '../core/outbox.ts';
 import { tracedHistogram, type TracedHistogram } from '../core/telemetry/metrics.ts';
 import { FAILURE_CLASSES } from './failures.ts';
 import { STAGE_NAMES } from './stages/index.ts';
@@ -16,7 +17,7 @@ export interface ProcessingMetrics {
   uploads: Counter<'outcome'>;
   gcFreedBytes: Counter<'kind'>;
   queueDepth: Gauge<'queue'>;
-  eventDeliveries: Counter<'endpoint' | 'outcome'>;
+  eventDeliveries: OutboxMetrics;
   queueOldestAge: Gauge<'queue'>;
 }
 
@@ -88,11 +89,10 @@ export function processingMetrics(
     bytesOut: new Counter({ name: 'vigil_processing_bytes_out_total', help: 'Bytes of committed derived files (renditions, thumbnails).', registers }),
     uploads: new Counter({ name: 'vigil_processing_uploads_total', help: 'Upload requests, by outcome (accepted, too_large, invalid, error).', labelNames: ['outcome'], registers }),
     gcFreedBytes: new Counter({ name: 'vigil_processing_gc_freed_bytes_total', help: 'Bytes GC deleted, by kind (derived, original, orphan).', labelNames: ['kind'], registers }),
-    eventDeliveries: new Counter({
-      name: 'vigil_processing_event_deliveries_total',
-      help: 'POSTs of processing events, by endpoint and outcome (delivered, retry, failed: given up).',
-      labelNames: ['endpoint', 'outcome'],
-      registers,
+    eventDeliveries: createOutboxMetrics(registry, {
+      targetLabel: 'endpoint',
+      outcomes: { name: 'vigil_processing_event_deliveries_total', help: 'POSTs of processing events, by endpoint and outcome (delivered, retry, failed: given up).' },
+      latency: { name: 'vigil_processing_event_delivery_latency_seconds', help: 'From a processing event being written to its delivery.' },
     }),
     queueDepth: new Gauge({
       name: 'vigil_processing_queue_depth',

@@ -494,6 +494,9 @@ export interface PendingEvent {
   url: string | null;
 }
 
+/** The channel event delivery listens on: an event written wakes delivery in every process on commit. */
+export const EVENTS_CHANNEL = 'vigil_processing_events';
+
 /**
  * The event with the video's next sequence number, and one pending delivery per endpoint; with `callback`, one more
  * under that endpoint name to the address the video was uploaded with, if any.
@@ -513,6 +516,7 @@ export async function insertEvent(
     `insert into processing_event_deliveries (event_id, endpoint, status, next_attempt_at) select $1, endpoint, 'pending', $2 from unnest($3::text[]) as endpoint`,
     [event.id, event.now, event.endpoints],
   );
+  await db.query('select pg_notify($1, $2)', [EVENTS_CHANNEL, '']);
   if (event.callback === null) return;
   await db.query(
     `insert into processing_event_deliveries (event_id, endpoint, status, next_attempt_at, url)

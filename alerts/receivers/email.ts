@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { createMailer, MailError } from '../../core/mail.ts';
 import { htmlOf, subjectOf, textOf } from '../messages.ts';
-import { ALL_EVENTS, defineReceiver, DeliveryError } from './receiver.ts';
+import { DeliveryError } from '../../core/outbox.ts';
+import { ALL_EVENTS, defineReceiver } from './receiver.ts';
 
 /** One Message-ID per notification, the same on every retry and unique across installations (mail systems drop the copy a retry in doubt may send). */
 export const messageIdOf = (key: string, installationId: string) => `<${key.replace(/[^a-zA-Z0-9.-]/g, '.')}.${installationId}@vigil.alerts>`;

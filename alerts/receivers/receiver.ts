@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Clock } from '../../core/clock.ts';
 import type { CoreConfig } from '../../core/config/index.ts';
 import type { Db, Queryable } from '../../core/db/index.ts';
+import { DeliveryError } from '../../core/outbox.ts';
 import type { Logger } from '../../core/telemetry/logger.ts';
 import type { AlertsMetrics } from '../metrics.ts';
 import type { IncidentLinks } from '../messages.ts';
@@ -106,33 +107,6 @@ export interface ReceiverContext {
   links(incident: Incident): IncidentLinks;
   /** This installation's id (made once per data directory or database): makes Message-IDs globally unique. */
   installationId: string;
-}
-
-export class DeliveryError extends Error {
-  /** true: try again later (4xx SMTP, 5xx/429 HTTP, network); false: never (bad address, bad token, bad request). */
-  readonly temporary: boolean;
-  readonly retryAfterMs?: number;
-  readonly progress?: Record<string, unknown>;
-  /** The request may have reached the far side (no answer, connection lost after sending). */
-  readonly inDoubt: boolean;
-
-  constructor(message: string, options: { temporary: boolean; retryAfterMs?: number; progress?: Record<string, unknown>; inDoubt?: boolean }) {
-    super(message);
-    this.name = 'DeliveryError';
-    this.temporary = options.temporary;
-    this.inDoubt = options.inDoubt ?? false;
-    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
-    if (options.progress) this.progress = options.progress;
-  }
-}
-
-/** An HTTP answer's retry class: 429 and 5xx are temporary (429 may say when), other 4xx are permanent. */
-export function httpDeliveryError(what: string, status: number, retryAfter: string | null | undefined): DeliveryError {
-  const seconds = retryAfter ? Number(retryAfter) : NaN;
-  return new DeliveryError(`${what} answered HTTP ${status}`, {
-    temporary: status === 429 || status >= 500,
-    ...(Number.isFinite(seconds) ? { retryAfterMs: seconds * 1000 } : {}),
-  });
 }
 
 /**

@@ -3,7 +3,8 @@ import { duration } from '../../core/config/duration.ts';
 import type * as SlackWebApi from '@slack/web-api';
 import type { KnownBlock, WebClient } from '@slack/web-api';
 import { factsOf, linksOf, replyOf, subjectOf, textOf, whatOf, type MessageContext } from '../messages.ts';
-import { ALL_EVENTS, defineReceiver, DeliveryError, type Receiver, type ReceiverContext } from './receiver.ts';
+import { DeliveryError } from '../../core/outbox.ts';
+import { ALL_EVENTS, defineReceiver, type Receiver, type ReceiverContext } from './receiver.ts';
 
 type Thread = { channel: string; ts: string };
 

@@ -3,7 +3,8 @@ import { duration } from '../../core/config/duration.ts';
 import { secret } from '../../core/config/secret.ts';
 import { postSigned } from '../../core/http/signature.ts';
 import { subjectOf } from '../messages.ts';
-import { ALL_EVENTS, defineReceiver, DeliveryError, httpDeliveryError } from './receiver.ts';
+import { DeliveryError, httpDeliveryError } from '../../core/outbox.ts';
+import { ALL_EVENTS, defineReceiver } from './receiver.ts';
 
 /** POSTs the JSON payload documented in the README, signed: `X-Vigil-Signature: t=<ms>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const webhook = defineReceiver({
