@@ -9,10 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { FakeClock, systemClock } from '../core/clock.ts';
-import { redactUrl, Secret } from '../core/config/index.ts';
+import { Secret } from '../core/config/index.ts';
 import { parseConfig } from '../app/config.ts';
 import { migrate, openDb, type Db } from '../core/db/index.ts';
 import { createLogger } from '../core/telemetry/logger.ts';
@@ -29,22 +27,13 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { timetable } from '../probes/schedule.ts';
+import { createPostgresDatabase } from '../test/support/backends.ts';
+import { benchOptions } from './support/measure.ts';
 import { LAUNCHER_FLAGS } from './support/vigil-process.ts';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    window: { type: 'string', default: '20' },
-    scales: { type: 'string', default: '1000,5000,20000' },
-    'leak-runs': { type: 'string', default: '1000' },
-    starvation: { type: 'string', default: '20' },
-    // Internal: one scale in a child process, so each RSS figure is that scale's alone.
-    'scale-child': { type: 'string' },
-    target: { type: 'string' },
-    /** Where the scale runs keep claims and results: postgres (a temporary database, when the server answers) or pglite. */
-    store: { type: 'string', default: 'postgres' },
-  },
-});
+// scale-child and target (internal): one scale in a child process, so each RSS figure is that scale's alone.
+// store: where the scale runs keep claims and results, postgres (a temporary database, when the server answers) or pglite.
+const values = benchOptions({ seconds: '10', window: '20', scales: '1000,5000,20000', 'leak-runs': '1000', starvation: '20', 'scale-child': '', target: '', store: 'postgres' });
 const SECONDS = Number(values.seconds);
 const WINDOW_MS = Number(values.window) * 1000;
 const SCALES = values.scales.split(',').map(Number);
@@ -77,29 +66,12 @@ async function openStore(name: string, url?: string): Promise<Db> {
 /** A temporary PostgreSQL database for the scale runs, or undefined (with the reason printed) to use PGlite. */
 async function temporaryPostgres(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
   if (values.store !== 'postgres') return undefined;
-  const base = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `vigil_bench_probes_${process.pid}`;
-  const admin = new pg.Client({ connectionString: base });
   try {
-    await admin.connect();
-    await admin.query(`create database ${name}`);
+    return await createPostgresDatabase();
   } catch (error) {
-    console.log(`PostgreSQL at ${redactUrl(base)} unavailable (${(error as Error).message}); the scale runs use PGlite`);
+    console.log(`PostgreSQL unavailable (${(error as Error).message}); the scale runs use PGlite`);
     return undefined;
-  } finally {
-    await admin.end().catch(() => {});
   }
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: base });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
 }
 
 function environment(db: Db): RunEnvironment {
@@ -372,7 +344,7 @@ async function blackbox(binary: string, target: string): Promise<{ perSecond: nu
 
 if (values['scale-child']) {
   try {
-    await scale(Number(values['scale-child']), values.target!, process.env.VIGIL_BENCH_STORE_URL || undefined);
+    await scale(Number(values['scale-child']), values.target, process.env.VIGIL_BENCH_STORE_URL || undefined);
   } finally {
     rmSync(tempDir, { recursive: true, force: true });
   }
