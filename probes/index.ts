@@ -62,7 +62,7 @@ export const probesModule = defineModule<'probes', typeof probesConfigSchema, { 
     const { concurrency, targetConcurrency: perTarget, buffer } = ctx.config.probeScheduler;
     const limits = { ...(concurrency ? { concurrency } : {}), ...(perTarget ? { perTarget } : {}) };
     const recorder = createRecorder({ db: ctx.db, metrics, logger: ctx.logger, clock: ctx.clock, local: localProbeView(ctx.registry), ...(buffer ? { capacity: buffer } : {}) });
-    const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, limits, record: (loaded, run) => recorder.record(loaded, run), store: recorder });
+    const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, limits, record: (loaded, run) => recorder.record(loaded, run), store: recorder, alone: ctx.db.kind === 'pglite' });
     return [
       {
         ...scheduler,
