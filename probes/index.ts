@@ -61,8 +61,10 @@ export const probesModule = defineModule<'probes', typeof probesConfigSchema, { 
     const metrics = probeMetrics(ctx.registry);
     const { concurrency, targetConcurrency: perTarget, buffer } = ctx.config.probeScheduler;
     const limits = { ...(concurrency ? { concurrency } : {}), ...(perTarget ? { perTarget } : {}) };
-    const recorder = createRecorder({ db: ctx.db, metrics, logger: ctx.logger, clock: ctx.clock, local: localProbeView(ctx.registry), ...(buffer ? { capacity: buffer } : {}) });
-    const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, limits, record: (loaded, run) => recorder.record(loaded, run), store: recorder });
+    // The embedded store is held by this process: no other agent claims slots or writes probe states.
+    const alone = ctx.db.kind === 'pglite';
+    const recorder = createRecorder({ db: ctx.db, metrics, logger: ctx.logger, clock: ctx.clock, local: localProbeView(ctx.registry), ...(buffer ? { capacity: buffer } : {}), alone });
+    const scheduler = createScheduler({ probes, environment: environmentOf(ctx), db: ctx.db, metrics, limits, record: (loaded, run) => recorder.record(loaded, run), store: recorder, alone });
     return [
       {
         ...scheduler,

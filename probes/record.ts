@@ -8,7 +8,7 @@ import type { LoadedProbe } from './loader.ts';
 import type { LocalProbeView } from './local.ts';
 import { createLogDigest } from './log-digest.ts';
 import type { ProbeMetrics } from './metrics.ts';
-import { recordResults, type Recorded } from './results.ts';
+import { recordResults, writtenStates, type Recorded } from './results.ts';
 import type { Run } from './runner.ts';
 import { period } from './schedule.ts';
 import { silenceAfter } from './state.ts';
@@ -53,6 +53,9 @@ export interface RecorderOptions {
   local?: LocalProbeView;
   /** Runs finished within this time are written together, in one transaction (0: each write starts at once). */
   flushEveryMs?: number;
+  /** This process alone writes probe states to the store (the embedded store, which one process holds): the states it
+   * wrote are kept in memory instead of read back for each batch. */
+  alone?: boolean;
 }
 
 /**
@@ -67,6 +70,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const clock = options.clock ?? systemClock;
   const capacity = options.capacity ?? DEFAULT_BUFFER;
   const failures = createLogDigest(clock, logger);
+  const states = options.alone ? writtenStates() : undefined;
   const queue: Entry[] = [];
   const listeners: Array<() => Promise<void>> = [];
   let writing: Promise<void> | undefined;
@@ -112,7 +116,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     while (queue.length > 0) {
       const batch = queue.slice(0, BATCH);
       try {
-        await recordResults(db, batch);
+        await recordResults(db, batch, states);
         options.local?.stored(batch.map((entry) => entry.result));
       } catch (error) {
         const unreachable = asDependencyUnavailable(error, 'database');

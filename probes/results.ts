@@ -6,7 +6,7 @@ import { nextLocationState, quorumState, type StateThresholds } from './state.ts
 import {
   addUptime, deleteClaimsBefore, deleteResultsBefore, deleteResultsBeyond, deleteRollupsBefore, insertClaims, insertResults, lockLocationStates,
   lockProbeStates, saveLocationStates, saveProbeStates, screenshotsBefore, selectDailyUptime, selectLocationVotes, selectRecentResults, selectStatuses,
-  type LocationKey, type StoredLocationState, type UptimeBucket,
+  type LocationKey, type LocationVote, type LockedLocationState, type QuorumRow, type StoredLocationState, type UptimeBucket,
 } from './store.ts';
 import type { ProbeResult, ProbeStatus, UptimeDay } from './types.ts';
 
@@ -36,38 +36,78 @@ export interface Recorded {
   runId?: string;
 }
 
+/** The location and quorum rows as the only writer of the store left them (the embedded store, which one process
+ * holds): a batch then reads back only the rows of probes and locations it has not written yet. */
+export interface WrittenStates {
+  /** By `probe\0location`. */
+  locations: Map<string, LockedLocationState>;
+  quorum: Map<string, QuorumRow>;
+  /** Each probe's votes by location. */
+  votes: Map<string, Map<string, LocationVote>>;
+}
+
+export function writtenStates(): WrittenStates {
+  return { locations: new Map(), quorum: new Map(), votes: new Map() };
+}
+
 /** Stores a batch of results in one transaction: raw rows, per-location state, quorum state, hourly and daily uptime.
  * The location and quorum rows are locked before they are read, so agents recording the same probe at once never
- * decide on each other's old state. */
-export async function recordResults(db: Db, batch: readonly Recorded[]): Promise<void> {
+ * decide on each other's old state. With `written` (given only by the store's sole writer) the rows this process
+ * wrote are taken from it instead of read back, and it is brought up to date once the transaction commits. */
+export async function recordResults(db: Db, batch: readonly Recorded[], written?: WrittenStates): Promise<void> {
   if (batch.length === 0) return;
   const identified = [...batch].sort((a, b) => a.result.startedAt - b.result.startedAt).map((item) => ({ ...item, runId: item.runId ?? randomUUID() }));
-  await db.transaction(async (tx) => {
+  // A failed write may still have committed (its answer lost), and a batch found already stored was written by an
+  // attempt whose answer was lost: either way the rows are read back next time.
+  const forget = () => [written?.locations, written?.quorum, written?.votes].forEach((held) => held?.clear());
+  const decided = await db.transaction(async (tx) => {
     const inserted = await insertResults(tx, identified);
     const ordered = identified.filter((item) => inserted.has(item.runId));
-    if (ordered.length === 0) return;
+    if (ordered.length === 0) return undefined;
     const keys = new Map(ordered.map(({ result }) => [`${result.probe}\0${result.location}`, { probe: result.probe, location: result.location, kind: result.kind, at: result.startedAt }]));
-    const locked = new Map((await lockLocationStates(tx, [...keys.values()].sort(byProbeAndLocation))).map((row) => [`${row.probe}\0${row.location}`, row]));
+    const unseen = [...keys].filter(([key]) => !written?.locations.has(key)).map(([, value]) => value);
+    const locked = new Map((unseen.length > 0 ? await lockLocationStates(tx, unseen.sort(byProbeAndLocation)) : []).map((row) => [`${row.probe}\0${row.location}`, row]));
     const locations = new Map<string, StoredLocationState>();
     for (const { result, thresholds } of ordered) {
       const key = `${result.probe}\0${result.location}`;
-      const row = locked.get(key)!;
+      const row = (locked.get(key) ?? written?.locations.get(key))!;
       const next = nextLocationState(locations.get(key) ?? (row.reported ? row : undefined), { success: result.success, degraded: result.degraded ?? false, at: result.startedAt }, thresholds);
       locations.set(key, { probe: result.probe, location: result.location, ...next, kind: result.kind, labels: thresholds.labels, lastResult: result, updatedAt: result.startedAt, silentAfter: result.startedAt + thresholds.silentAfterMs });
     }
     await saveLocationStates(tx, [...locations.values()]);
     const probes = [...new Set(ordered.map((item) => item.result.probe))];
-    const current = await lockProbeStates(tx, probes, ordered[0]!.result.startedAt);
-    const votes = await selectLocationVotes(tx, probes);
+    const unseenProbes = probes.filter((probe) => !written?.quorum.has(probe));
+    const current = [
+      ...probes.flatMap((probe) => written?.quorum.get(probe) ?? []),
+      ...(unseenProbes.length > 0 ? await lockProbeStates(tx, unseenProbes, ordered[0]!.result.startedAt) : []),
+    ];
+    const votes = new Map<string, Map<string, LocationVote>>();
+    for (const vote of unseenProbes.length > 0 ? await selectLocationVotes(tx, unseenProbes) : []) votes.set(vote.probe, (votes.get(vote.probe) ?? new Map()).set(vote.location, vote));
+    for (const state of locations.values()) {
+      if (!written?.votes.has(state.probe)) continue;
+      // The votes this process wrote before, with this batch's locations in place of their old ones.
+      votes.set(state.probe, (votes.get(state.probe) ?? new Map(written.votes.get(state.probe))).set(state.location, { probe: state.probe, location: state.location, state: state.state, silentAfter: state.silentAfter }));
+    }
     const latest = new Map(ordered.map((item) => [item.result.probe, { quorum: item.thresholds.quorum, at: item.result.startedAt }]));
     const changed = current.flatMap((row) => {
       const { quorum, at } = latest.get(row.probe)!;
-      const state = quorumState(votes.filter((vote) => vote.probe === row.probe), quorum, at);
+      const state = quorumState([...(votes.get(row.probe)?.values() ?? [])], quorum, at);
       return state === row.state ? [] : [{ probe: row.probe, state, since: at }];
     });
     await saveProbeStates(tx, changed);
     await addUptime(tx, uptimeBuckets(ordered.map((item) => item.result)));
+    return { locations, current, changed, votes };
+  }).catch((error: unknown) => {
+    forget();
+    throw error;
   });
+  if (!decided) forget();
+  if (!written || !decided) return;
+  for (const [key, { probe, location, state, since, consecutiveFailures, consecutiveSuccesses }] of decided.locations) {
+    written.locations.set(key, { probe, location, state, since, consecutiveFailures, consecutiveSuccesses, reported: true });
+  }
+  for (const row of [...decided.current, ...decided.changed]) written.quorum.set(row.probe, row);
+  for (const [probe, votes] of decided.votes) written.votes.set(probe, votes);
 }
 
 const byProbeAndLocation = (a: LocationKey, b: LocationKey) => a.probe.localeCompare(b.probe) || a.location.localeCompare(b.location);

@@ -42,6 +42,9 @@ export interface SchedulerOptions {
    * it a claim the store cannot answer skips the slot. */
   store?: Pick<Recorder, 'unavailableSince' | 'markUnavailable' | 'onReturn'>;
   limits?: Partial<SchedulerLimits>;
+  /** No other agent can run these probes (the embedded store, whose data directory one process holds): slots are run
+   * without being claimed. */
+  alone?: boolean;
 }
 
 interface Entry {
@@ -122,6 +125,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
 
   /** Whether this agent won the slot; while the store is unreachable every slot is claimed locally. */
   const claim = async (entry: Entry, slot: number): Promise<boolean> => {
+    if (options.alone) return true;
     if (options.store?.unavailableSince() !== undefined) return claimLocally(entry, slot);
     try {
       return await claims.add({ probe: entry.name, slot });

@@ -5,35 +5,30 @@ import type { ProbeResult, ProbeState } from './types.ts';
 
 // Every statement of the probes module, named by what it does.
 
-/** `$1, $2, ...` groups for a multi-row VALUES list, with one converter per column. */
-function valuesList(rows: ReadonlyArray<readonly unknown[]>, params: unknown[], casts: ReadonlyArray<(param: string) => string>): string {
-  return rows
-    .map((row) => {
-      const cells = row.map((value, index) => {
-        params.push(value);
-        return casts[index]!(`$${params.length}`);
-      });
-      return `(${cells.join(', ')})`;
-    })
-    .join(', ');
+/** The rows as one array per column, read back as rows by `unnest($1::type[], $2::type[], ...)`: a batch of any size
+ * is one statement of the same short text with one parameter per column, so the server parses a few arrays instead
+ * of a statement with a placeholder per cell, and plans the same text each time. */
+function columns(rows: ReadonlyArray<readonly unknown[]>, types: readonly string[], first = 1): { unnest: string; params: unknown[][] } {
+  const params = types.map((_type, column) => rows.map((row) => row[column]));
+  return { unnest: `unnest(${types.map((type, column) => `$${first + column}::${type}[]`).join(', ')})`, params };
 }
 
-const plain = (param: string) => param;
+/** Epoch milliseconds read from a float8 column of `unnest`, as a timestamptz. */
+const fromMs = (column: string) => `to_timestamp(${column} / 1000)`;
 /** The UTC day of an hourly bucket: days are summed from the hours, not stored twice. */
 const UTC_DAY = `(hour at time zone 'UTC')::date`;
-const typed = (type: string) => (param: string) => `${param}::${type}`;
 
 /** Inserts the results whose run id is not stored yet; returns the run ids inserted now. */
 export async function insertResults(tx: Queryable, results: ReadonlyArray<{ runId: string; result: ProbeResult }>): Promise<Set<string>> {
-  const params: unknown[] = [];
   const rows = results.map(({ runId, result }) => [
     runId, result.probe, result.kind, result.location, result.startedAt, result.durationMs, result.success, result.degraded ?? false,
     result.reason ?? null, result.timings ? JSON.stringify(result.timings) : null, result.details ? JSON.stringify(result.details) : null, result.traceId ?? null,
   ]);
-  const casts = [typed('uuid'), plain, plain, plain, toTime, plain, plain, plain, plain, typed('jsonb'), typed('jsonb'), plain];
+  const { unnest, params } = columns(rows, ['uuid', 'text', 'text', 'text', 'float8', 'float8', 'boolean', 'boolean', 'text', 'jsonb', 'jsonb', 'text']);
   const inserted = await tx.query<{ runId: string }>(
     `insert into probes_results (run_id, probe, kind, location, started_at, duration_ms, success, degraded, reason, timings, details, trace_id)
-     values ${valuesList(rows, params, casts)}
+     select run_id, probe, kind, location, ${fromMs('started_at')}, duration_ms, success, degraded, reason, timings, details, trace_id
+       from ${unnest} as r (run_id, probe, kind, location, started_at, duration_ms, success, degraded, reason, timings, details, trace_id)
      on conflict (run_id) do nothing returning run_id::text as "runId"`,
     params,
   );
@@ -65,11 +60,10 @@ export async function lockLocationStates(tx: Queryable, keys: ReadonlyArray<Loca
   if (locked.length === keys.length) return locked;
   const present = new Set(locked.map((row) => `${row.probe}\0${row.location}`));
   const missing = keys.filter((key) => !present.has(`${key.probe}\0${key.location}`));
-  const params: unknown[] = [];
-  const rows = missing.map((key) => [key.probe, key.location, key.kind, key.at]);
+  const { unnest, params } = columns(missing.map((key) => [key.probe, key.location, key.kind, key.at]), ['text', 'text', 'text', 'float8']);
   await tx.query(
     `insert into probes_location_status (probe, location, kind, labels, state, since, consecutive_failures, consecutive_successes, updated_at)
-     select probe, location, kind, '{}'::jsonb, 'unknown', at, 0, 0, at from (values ${valuesList(rows, params, [plain, plain, plain, toTime])}) as v (probe, location, kind, at)
+     select probe, location, kind, '{}'::jsonb, 'unknown', ${fromMs('at')}, 0, 0, ${fromMs('at')} from ${unnest} as v (probe, location, kind, at)
      on conflict (probe, location) do nothing`,
     params,
   );
@@ -77,12 +71,11 @@ export async function lockLocationStates(tx: Queryable, keys: ReadonlyArray<Loca
 }
 
 function selectLocationStatesForUpdate(tx: Queryable, keys: readonly LocationKey[]): Promise<LockedLocationState[]> {
-  const params: unknown[] = [];
-  const keyRows = valuesList(keys.map((key) => [key.probe, key.location]), params, [typed('text'), typed('text')]);
+  const { unnest, params } = columns(keys.map((key) => [key.probe, key.location]), ['text', 'text']);
   return tx.query<LockedLocationState>(
     `select s.probe, s.location, s.state, ${epochMs('s.since')} as "since",
             s.consecutive_failures as "consecutiveFailures", s.consecutive_successes as "consecutiveSuccesses", s.last_result is not null as "reported"
-       from probes_location_status s join (values ${keyRows}) as k (probe, location) on k.probe = s.probe and k.location = s.location
+       from probes_location_status s join ${unnest} as k (probe, location) on k.probe = s.probe and k.location = s.location
       order by s.probe, s.location
         for update of s`,
     params,
@@ -90,15 +83,15 @@ function selectLocationStatesForUpdate(tx: Queryable, keys: readonly LocationKey
 }
 
 export async function saveLocationStates(tx: Queryable, states: readonly StoredLocationState[]): Promise<void> {
-  const params: unknown[] = [];
   const rows = states.map((state) => [
     state.probe, state.location, state.kind, JSON.stringify(state.labels), state.state, state.since, state.consecutiveFailures, state.consecutiveSuccesses,
     JSON.stringify(state.lastResult), state.updatedAt, state.silentAfter,
   ]);
-  const casts = [plain, plain, plain, typed('jsonb'), plain, toTime, typed('int'), typed('int'), typed('jsonb'), toTime, toTime];
+  const { unnest, params } = columns(rows, ['text', 'text', 'text', 'jsonb', 'text', 'float8', 'int', 'int', 'jsonb', 'float8', 'float8']);
   await tx.query(
     `insert into probes_location_status as s (probe, location, kind, labels, state, since, consecutive_failures, consecutive_successes, last_result, updated_at, silent_after)
-     values ${valuesList(rows, params, casts)}
+     select probe, location, kind, labels, state, ${fromMs('since')}, consecutive_failures, consecutive_successes, last_result, ${fromMs('updated_at')}, ${fromMs('silent_after')}
+       from ${unnest} as v (probe, location, kind, labels, state, since, consecutive_failures, consecutive_successes, last_result, updated_at, silent_after)
      on conflict (probe, location) do update set kind = excluded.kind, labels = excluded.labels, state = excluded.state, since = excluded.since,
        consecutive_failures = excluded.consecutive_failures, consecutive_successes = excluded.consecutive_successes,
        last_result = excluded.last_result, updated_at = excluded.updated_at, silent_after = excluded.silent_after`,
@@ -141,10 +134,10 @@ export function selectLocationVotes(tx: Queryable, probes: readonly string[]): P
 
 export async function saveProbeStates(tx: Queryable, rows: readonly QuorumRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const params: unknown[] = [];
+  const { unnest, params } = columns(rows.map((row) => [row.probe, row.state, row.since]), ['text', 'text', 'float8']);
   await tx.query(
-    `update probes_status p set state = v.state, since = v.since
-       from (values ${valuesList(rows.map((row) => [row.probe, row.state, row.since]), params, [typed('text'), typed('text'), toTime])}) as v (probe, state, since)
+    `update probes_status p set state = v.state, since = ${fromMs('v.since')}
+       from ${unnest} as v (probe, state, since)
       where p.probe = v.probe`,
     params,
   );
@@ -166,12 +159,12 @@ export interface UptimeBucket {
 export async function addUptime(tx: Queryable, buckets: readonly UptimeBucket[]): Promise<void> {
   if (buckets.length === 0) return;
   const sorted = [...buckets].sort((a, b) => a.probe.localeCompare(b.probe) || a.location.localeCompare(b.location) || a.hour - b.hour);
-  const hourly: unknown[] = [];
+  const { unnest, params } = columns(sorted.map((b) => [b.probe, b.location, b.hour, b.checks, b.successes]), ['text', 'text', 'float8', 'int', 'int']);
   await tx.query(
     `insert into probes_uptime_hourly as u (probe, location, hour, checks, successes)
-     values ${valuesList(sorted.map((b) => [b.probe, b.location, b.hour, b.checks, b.successes]), hourly, [plain, plain, toTime, typed('int'), typed('int')])}
+     select probe, location, ${fromMs('hour')}, checks, successes from ${unnest} as b (probe, location, hour, checks, successes)
      on conflict (probe, location, hour) do update set checks = u.checks + excluded.checks, successes = u.successes + excluded.successes`,
-    hourly,
+    params,
   );
 }
 
@@ -226,12 +219,12 @@ export async function selectRecentResults(db: Queryable, probe: string, limit: n
 
 /** Inserts the claims; returns those this process won. */
 export async function insertClaims(db: Queryable, location: string, slots: ReadonlyArray<{ probe: string; slot: number }>): Promise<Array<{ probe: string; slot: number }>> {
-  const params: unknown[] = [location];
-  const values = slots.map(({ probe, slot }) => {
-    params.push(probe, slot);
-    return `($${params.length - 1}, $1, ${toTime(`$${params.length}`)})`;
-  });
-  return db.query(`insert into probes_claims (probe, location, slot) values ${values.join(', ')} on conflict do nothing returning probe, ${epochMs('slot')} as slot`, params);
+  const { unnest, params } = columns(slots.map(({ probe, slot }) => [probe, slot]), ['text', 'float8'], 2);
+  return db.query(
+    `insert into probes_claims (probe, location, slot) select probe, $1::text, ${fromMs('slot')} from ${unnest} as c (probe, slot)
+     on conflict do nothing returning probe, ${epochMs('slot')} as slot`,
+    [location, ...params],
+  );
 }
 
 export async function deleteResultsBefore(db: Queryable, before: number): Promise<void> {

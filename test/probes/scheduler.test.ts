@@ -58,10 +58,10 @@ describe('probe scheduler (fake clock)', () => {
     await store.cleanup();
   });
 
-  function scheduler(definitions: AnyProbeDefinition[], options: { clock: FakeClock; location?: string; concurrency?: number }) {
+  function scheduler(definitions: AnyProbeDefinition[], options: { clock: FakeClock; location?: string; concurrency?: number; alone?: boolean }) {
     const registry = createRegistry();
     const metrics = probeMetrics(registry);
-    const recorder = createRecorder({ db, metrics, logger: quietLogger });
+    const recorder = createRecorder({ db, metrics, logger: quietLogger, ...(options.alone ? { alone: true } : {}) });
     const { probes } = loadProbes(definitions);
     const component = createScheduler({
       probes,
@@ -70,6 +70,7 @@ describe('probe scheduler (fake clock)', () => {
       metrics,
       record: (loaded, run) => recorder.record(loaded, run),
       ...(options.concurrency ? { limits: { concurrency: options.concurrency, perTarget: options.concurrency } } : {}),
+      ...(options.alone ? { alone: true } : {}),
     });
     return { component, registry, recorder };
   }
@@ -91,6 +92,25 @@ describe('probe scheduler (fake clock)', () => {
     expect(results.map((result) => result.startedAt).reverse()).toEqual([first, first + 10_000, first + 20_000]);
     const lateness = (await registry.getSingleMetric('vigil_probe_schedule_lateness_seconds')!.get()).values.find((value) => (value as { metricName?: string }).metricName === 'vigil_probe_schedule_lateness_seconds_sum');
     expect(lateness?.value).toBe(0);
+  });
+
+  it('alone (the embedded store) runs its slots without claiming them, and its states follow the runs without being read back', async () => {
+    const clock = new FakeClock(START);
+    const definition = tcp({ name: 'closed', host: '127.0.0.1', port: 1, schedule: '10s', jitter: '0ms', failureThreshold: 2 });
+    const { component, recorder } = scheduler([definition], { clock, alone: true });
+    await component.start!();
+    for (let i = 1; i <= 3; i++) {
+      await clock.advance(10_000);
+      await waitFor(`run ${i} to be recorded`, async () => {
+        await recorder.idle();
+        return (await count('closed')) === i;
+      }, 10_000, 10);
+    }
+    await component.stop!(Date.now() + 5000);
+    await recorder.idle();
+    expect(await db.query('select * from probes_claims')).toEqual([]);
+    const [status] = await getProbeStatuses(db);
+    expect(status).toMatchObject({ state: 'down', consecutiveFailures: 3, locations: [{ location: 'local', state: 'down' }] });
   });
 
   it('runs a probe with runAtStart within 30 s of starting instead of at its first hourly slot', async () => {

@@ -6,7 +6,7 @@ import { createRegistry } from '../../core/telemetry/metrics.ts';
 import { locationSilenceMetric } from '../../probes/metrics.ts';
 import { migrate, openDb, type Db } from '../../core/db/index.ts';
 import { probesMigrations } from '../../probes/migrations.ts';
-import { claimSlots, getProbeStatuses, getRecentResults, getUptime, prune, recordResults, type Thresholds } from '../../probes/results.ts';
+import { claimSlots, getProbeStatuses, getRecentResults, getUptime, prune, recordResults, writtenStates, type Thresholds, type WrittenStates } from '../../probes/results.ts';
 import type { ProbeResult } from '../../probes/types.ts';
 import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
 
@@ -32,11 +32,15 @@ describeEachBackend('probe results and state', (backend) => {
     await store.cleanup();
   });
 
-  it('turns down after the failure threshold and up after the success threshold, remembering since when', async () => {
+  // The embedded store's sole writer keeps the states it wrote instead of reading them back: the decisions are the same.
+  const readings: Array<[string, () => WrittenStates | undefined]> = [['read back from the store', () => undefined], ['kept by the sole writer', writtenStates]];
+
+  it.each(readings)('turns down after the failure threshold and up after the success threshold, remembering since when (states %s)', async (_reading, kept) => {
+    const written = kept();
     const states: Array<[string, number, number, number]> = [];
     const sequence = [true, true, false, false, false, true, true];
     for (const [index, success] of sequence.entries()) {
-      await recordResults(db, [{ result: result(success, T0 + index * 60_000), thresholds }]);
+      await recordResults(db, [{ result: result(success, T0 + index * 60_000), thresholds }], written);
       const [status] = await getProbeStatuses(db);
       states.push([status!.state, (status!.since - T0) / 60_000, status!.consecutiveFailures, status!.consecutiveSuccesses]);
     }
@@ -55,16 +59,17 @@ describeEachBackend('probe results and state', (backend) => {
     expect((await getRecentResults(db, 'api', 3)).map((row) => row.success)).toEqual([true, true, false]);
   });
 
-  it('is down only when the quorum of locations is down', async () => {
+  it.each(readings)('is down only when the quorum of locations is down (states %s)', async (_reading, kept) => {
+    const written = kept();
     const quorum = { ...thresholds, failureThreshold: 1, successThreshold: 1, quorum: 2 };
-    await recordResults(db, [{ result: result(true, T0, 'eu'), thresholds: quorum }, { result: result(true, T0, 'us'), thresholds: quorum }]);
-    await recordResults(db, [{ result: result(false, T0 + 60_000, 'eu'), thresholds: quorum }]);
+    await recordResults(db, [{ result: result(true, T0, 'eu'), thresholds: quorum }, { result: result(true, T0, 'us'), thresholds: quorum }], written);
+    await recordResults(db, [{ result: result(false, T0 + 60_000, 'eu'), thresholds: quorum }], written);
     let [status] = await getProbeStatuses(db);
     expect(status).toMatchObject({ state: 'up', since: T0, locations: [{ location: 'eu', state: 'down' }, { location: 'us', state: 'up' }] });
-    await recordResults(db, [{ result: result(false, T0 + 90_000, 'us'), thresholds: quorum }]);
+    await recordResults(db, [{ result: result(false, T0 + 90_000, 'us'), thresholds: quorum }], written);
     [status] = await getProbeStatuses(db);
     expect(status).toMatchObject({ state: 'down', since: T0 + 90_000, lastResult: { location: 'us' } });
-    await recordResults(db, [{ result: result(true, T0 + 120_000, 'eu'), thresholds: quorum }]);
+    await recordResults(db, [{ result: result(true, T0 + 120_000, 'eu'), thresholds: quorum }], written);
     [status] = await getProbeStatuses(db);
     expect(status).toMatchObject({ state: 'up', since: T0 + 120_000 });
   });
