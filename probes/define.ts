@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { callSite, carriesBrand, type RefusedEntry } from '../core/config/call-site.ts';
 import { duration, formatDuration, parseDuration } from '../core/config/duration.ts';
 import { formatIssues } from '../core/config/load.ts';
+import { secret, type Secret } from '../core/config/secret.ts';
 import type { KindContext, KindOutcome } from './types.ts';
 
 const PROBE = Symbol.for('vigil.probe-definition');
@@ -173,6 +174,12 @@ export function attemptBudget(definition: Pick<Common, 'timeout' | 'retries' | '
 }
 
 /** The target of a URL for the scheduler's budgets: its host and port, never its credentials or path. */
+/** The options and target of a kind whose one option is a URL holding its credentials (a secret, never printed). */
+export const secretUrlOnly = {
+  options: z.strictObject({ url: secret() }),
+  target: (config: { url: Secret }) => urlTarget(config.url.reveal()),
+};
+
 export function urlTarget(url: string): string {
   try {
     return new URL(url).host;

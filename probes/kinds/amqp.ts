@@ -1,21 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { ChannelModel } from 'amqplib';
-import { z } from 'zod';
-import { secret } from '../../core/config/secret.ts';
-import { defineKind, urlTarget } from '../define.ts';
+import { defineKind, secretUrlOnly } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
-const options = z.strictObject({
-  /** amqp://user:password@host:port/vhost; never printed. */
-  url: secret(),
-});
-
-/** Connects, declares a temporary queue, publishes a message with confirmation and gets it back. */
+/** Connects, declares a temporary queue, publishes a message with confirmation and gets it back. `url`: amqp://user:password@host:port/vhost. */
 export const amqp = defineKind({
   kind: 'amqp',
-  options,
-  target: (config) => urlTarget(config.url.reveal()),
+  ...secretUrlOnly,
   async run(config, context) {
     const { connect } = await import('amqplib');
     const start = performance.now();

@@ -1,20 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
-import { secret } from '../../core/config/secret.ts';
-import { defineKind, urlTarget } from '../define.ts';
+import { defineKind, secretUrlOnly } from '../define.ts';
 import { since, untilAborted } from './abort.ts';
 
-const options = z.strictObject({
-  /** redis://[:password@]host:port/db; never printed. */
-  url: secret(),
-});
-
-/** PING, then writes, reads back and deletes a short-lived key. */
+/** PING, then writes, reads back and deletes a short-lived key. `url`: redis://[:password@]host:port/db. */
 export const redis = defineKind({
   kind: 'redis',
-  options,
-  target: (config) => urlTarget(config.url.reveal()),
+  ...secretUrlOnly,
   async run(config, context) {
     const { Redis } = await import('ioredis');
     const start = performance.now();
