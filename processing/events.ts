@@ -6,7 +6,7 @@ import { secret } from '../core/config/secret.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
 import { postSigned } from '../core/http/signature.ts';
 import type { Component } from '../core/lifecycle/module.ts';
-import { createOutbox, DeliveryError, httpDeliveryError, type OutboxAdapter } from '../core/outbox.ts';
+import { createOutbox, DeliveryError, httpDeliveryError, type OutboxAdapter, type OutboxRow } from '../core/outbox.ts';
 import type { Logger } from '../core/telemetry/index.ts';
 import type { ProcessingMetrics } from './metrics.ts';
 import * as store from './store.ts';
@@ -125,11 +125,8 @@ interface Target {
   timeout: number;
 }
 
-interface EventRow {
-  target: string;
-  orderingKey: string;
-  attempts: number;
-  createdAt: number;
+/** A pending event as the outbox sees it: ordered per video. */
+interface EventRow extends OutboxRow {
   event: store.PendingEvent;
 }
 
