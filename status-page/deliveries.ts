@@ -262,8 +262,10 @@ export function createDeliveries(deps: DeliveriesDeps) {
   const component: Component & { start(): Promise<void> } = {
     name: 'status-page-deliveries',
     async start() {
-      // A send cut by a crash is claimed until it expires: two minutes (far above an SMTP exchange), not pg-boss's 15.
-      const policy = { retryLimit: RETRY_LIMIT, retryDelay: Math.max(1, Math.round(settings.subscriptions.retryDelay / 1000)), retryBackoff: true, retryDelayMax: 3600, expireInSeconds: 120, notify: true };
+      // A send cut by a crash is handed on once its claim's heartbeat lapses (pg-boss beats every few seconds while the
+      // process lives): within about 20 s with the supervisor's pass, not at the two-minute expiry, a ceiling far above an
+      // SMTP exchange.
+      const policy = { retryLimit: RETRY_LIMIT, retryDelay: Math.max(1, Math.round(settings.subscriptions.retryDelay / 1000)), retryBackoff: true, retryDelayMax: 3600, heartbeatSeconds: 10, expireInSeconds: 120, notify: true };
       await queue.createQueue(DELIVERY_QUEUE, policy);
       await queue.updateQueue(DELIVERY_QUEUE, policy);
       // pg-boss looks a queue up through its own connection the first time it sends to it; inside our transaction on

@@ -18,7 +18,7 @@ describe('maintenance emails across a kill -9', () => {
   let vigil: RunningVigil | undefined;
 
   const mailsTo = (address: string, subject?: RegExp) => smtp.mails.filter((mail) => mail.to === address && (!subject || subject.test(mail.subject)));
-  const waitForMail = (address: string, subject: RegExp, timeoutMs = 30_000) =>
+  const waitForMail = (address: string, subject: RegExp, timeoutMs = 60_000) =>
     waitFor(`a mail "${subject}" to ${address}`, () => mailsTo(address, subject).length > 0 && mailsTo(address, subject), timeoutMs);
   const post = (path: string, fields: Record<string, string>) =>
     fetch(`${vigil!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
