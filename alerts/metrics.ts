@@ -86,10 +86,9 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
     },
   });
   return {
-    notifications: createOutboxMetrics(registry, {
-      targetLabel: 'receiver',
-      outcomes: { name: 'vigil_alerts_notifications_total', help: 'Notification attempts by receiver and outcome (delivered, retry, failed).' },
-      latency: { name: 'vigil_alerts_delivery_latency_seconds', help: 'From a notification being queued to its delivery.' },
+    notifications: createOutboxMetrics(registry, 'receiver', {
+      outcomes: ['vigil_alerts_notifications_total', 'Notification attempts by receiver and outcome (delivered, retry, failed).'],
+      latency: ['vigil_alerts_delivery_latency_seconds', 'From a notification being queued to its delivery.'],
     }),
     restartAttempts: new Counter({
       name: 'vigil_alerts_hook_attempts_total',

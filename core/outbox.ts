@@ -109,15 +109,15 @@ export interface OutboxMetrics {
   latency(target: string, seconds: number): void;
 }
 
-export function createOutboxMetrics(
-  registry: Registry,
-  metrics: { targetLabel: string; outcomes: { name: string; help: string }; latency: { name: string; help: string } },
-): OutboxMetrics {
-  const outcomes = new Counter({ ...metrics.outcomes, labelNames: [metrics.targetLabel, 'outcome'], registers: [registry] });
-  const latency = tracedHistogram({ ...metrics.latency, labelNames: [metrics.targetLabel], buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600], registers: [registry] });
+/** A metric's name and help text. */
+type Described = readonly [name: string, help: string];
+
+export function createOutboxMetrics(registry: Registry, targetLabel: string, names: { outcomes: Described; latency: Described }): OutboxMetrics {
+  const outcomes = new Counter({ name: names.outcomes[0], help: names.outcomes[1], labelNames: [targetLabel, 'outcome'], registers: [registry] });
+  const latency = tracedHistogram({ name: names.latency[0], help: names.latency[1], labelNames: [targetLabel], buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600], registers: [registry] });
   return {
-    count: (target, outcome, rows) => outcomes.inc({ [metrics.targetLabel]: target, outcome }, rows),
-    latency: (target, seconds) => latency.observe({ [metrics.targetLabel]: target }, seconds),
+    count: (target, outcome, rows) => outcomes.inc({ [targetLabel]: target, outcome }, rows),
+    latency: (target, seconds) => latency.observe({ [targetLabel]: target }, seconds),
   };
 }
 

@@ -89,10 +89,9 @@ export function processingMetrics(
     bytesOut: new Counter({ name: 'vigil_processing_bytes_out_total', help: 'Bytes of committed derived files (renditions, thumbnails).', registers }),
     uploads: new Counter({ name: 'vigil_processing_uploads_total', help: 'Upload requests, by outcome (accepted, too_large, invalid, error).', labelNames: ['outcome'], registers }),
     gcFreedBytes: new Counter({ name: 'vigil_processing_gc_freed_bytes_total', help: 'Bytes GC deleted, by kind (derived, original, orphan).', labelNames: ['kind'], registers }),
-    eventDeliveries: createOutboxMetrics(registry, {
-      targetLabel: 'endpoint',
-      outcomes: { name: 'vigil_processing_event_deliveries_total', help: 'POSTs of processing events, by endpoint and outcome (delivered, retry, failed: given up).' },
-      latency: { name: 'vigil_processing_event_delivery_latency_seconds', help: 'From a processing event being written to its delivery.' },
+    eventDeliveries: createOutboxMetrics(registry, 'endpoint', {
+      outcomes: ['vigil_processing_event_deliveries_total', 'POSTs of processing events, by endpoint and outcome (delivered, retry, failed: given up).'],
+      latency: ['vigil_processing_event_delivery_latency_seconds', 'From a processing event being written to its delivery.'],
     }),
     queueDepth: new Gauge({
       name: 'vigil_processing_queue_depth',
