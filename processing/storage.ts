@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, link, mkdir, readdir, rename, rm, rmdir, stat, statfs, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -94,6 +94,23 @@ export class Storage {
       throw error;
     }
     return { partPath, sha256: hash.digest('hex'), bytes };
+  }
+
+  /**
+   * Takes in a file received whole under the storage root (a finished tus upload): hashes it where it lies and links it
+   * into `incoming/`, so its bytes are read once and not written again. The caller still removes its own name.
+   */
+  async ingestFile(file: string, limit: number): Promise<Ingested> {
+    const { size } = await stat(file);
+    if (size > limit) throw new UploadTooLargeError(`The upload is larger than the limit of ${limit} bytes.`);
+    const incoming = path.join(this.root, 'incoming');
+    await mkdir(incoming, { recursive: true });
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(file, { highWaterMark: WRITE_BUFFER_BYTES })) hash.update(chunk as Buffer);
+    const partPath = path.join(incoming, `${randomUUID()}.part`);
+    // A file system without hard links (some network shares) gets the one copy instead.
+    await link(file, partPath).catch(() => copyFile(file, partPath, constants.COPYFILE_EXCL));
+    return { partPath, sha256: hash.digest('hex'), bytes: size };
   }
 
   /** Moves a received upload to its content address (replacing identical bytes is harmless and keeps the move atomic). */

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -66,7 +65,7 @@ export function registerTusUploads(http: HttpServer, deps: DirectUploadDeps): vo
         const direct = (await findDirectUpload(deps.db, tokenOf(request.url)))!;
         const file = path.join(directory, upload.id);
         try {
-          const ingested = await deps.storage.ingest(createReadStream(file), direct.maxBytes);
+          const ingested = await deps.storage.ingestFile(file, direct.maxBytes);
           try {
             await acceptVideo(deps, { id: direct.id, ingested, originalName: upload.metadata?.filename ?? null, email: direct.email, labels: direct.labels, keyId: direct.keyId, callbackUrl: direct.callbackUrl });
           } catch (error) {

@@ -235,6 +235,7 @@ describe('direct uploads for end users, with a public listener of their own', ()
     cut.write(bytes.subarray(0, half));
     await waitFor('half the file on disk', () => existsSync(partial) && statSync(partial).size === half);
     cut.destroy();
+    const received = statSync(partial).ino;
 
     const offset = await waitFor('the server to note the offset', async () => {
       const head = await fetchSeen(location, { method: 'HEAD', headers: tus });
@@ -252,6 +253,12 @@ describe('direct uploads for end users, with a public listener of their own', ()
     expect(status.state).toBe('published');
     expect(await vigil.db.query('select sha256, original_name as "originalName" from processing_videos where id = $1', [created.id])).toEqual([{ sha256, originalName: 'resumed.mp4' }]);
     expect(existsSync(partial)).toBe(false);
+    // The received file became the original where it lay (the same inode, never copied), under that one name; nothing
+    // of the upload is left in incoming/.
+    const original = statSync(path.join(store.tempDir, 'storage', 'originals', sha256.slice(0, 2), sha256));
+    expect([original.ino, original.nlink]).toEqual([received, 1]);
+    expect(readdirSync(path.dirname(partial))).toEqual([]);
+    expect(readdirSync(path.dirname(path.dirname(partial))).filter((name) => name !== 'tus')).toEqual([]);
     expect((await fetchSeen(location, { method: 'HEAD', headers: tus })).status).toBe(410);
     expect((await fetchSeen(created.tusUrl, { method: 'POST', headers: { ...tus, 'upload-length': '10' } })).status).toBe(410);
   });
