@@ -5,9 +5,11 @@ import { registerAdminRoutes } from './api.ts';
 import { alertCommands } from './cli.ts';
 import { registerAlertsReadApi } from './read-api.ts';
 import { alertsConfigSchema, type AlertsHostConfig } from './config.ts';
+import { fingerprintOf } from './incidents.ts';
 import { alertsMigrations } from './migrations.ts';
 import { createRuleSource } from './rules/index.ts';
 import { createAlertService, receiverProblems } from './service.ts';
+import { signalState } from './store.ts';
 
 export { maintenancesOverlapping as listMaintenances, type Maintenance } from './store.ts';
 export { ackIncident, addMaintenance, addSilence, auditLog, endMaintenance, expireSilence, listIncidents, listSilences, rescheduleMaintenance, resetIncident, AdminError, type Silence } from './admin.ts';
@@ -41,6 +43,7 @@ export const alertsModule = defineModule({
     const source = createRuleSource(ctx.config.alerts.rules, {
       probeStatuses: () => getProbeStatuses(ctx.db),
       processingSignals: (windowMs, now) => getProcessingSignals(ctx.db, ctx.queue, { windowMs, now }),
+      storedActive: async (rule, labels) => (await signalState(ctx.db, fingerprintOf(rule, labels)))?.active,
       registry: ctx.registry,
     });
     const local = localProbeView(ctx.registry);

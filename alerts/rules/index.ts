@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { Gauge, type Registry } from 'prom-client';
 import { schemasOf } from '../construct.ts';
+import type { Labels } from '../config.ts';
 import type { Observation } from '../types.ts';
 import { failureRateRuleKind } from './failure-rate.ts';
 import { metricRuleKind } from './metric.ts';
@@ -18,6 +19,8 @@ export type Rule = z.output<typeof ruleSchema>;
 export interface RuleInputs {
   probeStatuses(): Promise<ProbeStatusSignal[]>;
   processingSignals(windowMs: number, now: number): Promise<ProcessingSignalsView>;
+  /** Whether the store last recorded a series' condition as active: what a process continues from after a start or a takeover. */
+  storedActive?(rule: string, labels: Labels): Promise<boolean | undefined>;
   registry: Registry;
 }
 
@@ -63,12 +66,22 @@ const kindOf = new Map<string, (typeof RULE_KINDS)[number]>(RULE_KINDS.map((kind
 export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
   const previous = new Map<string, RuleVerdict>();
   const measured = measuredGauges(inputs.registry);
+  /**
+   * The verdict a rule goes on from: its last one in this process, else the stored condition of its series, so a restart
+   * during a hold before clearing starts the hold again instead of clearing at once.
+   */
+  async function before(rule: Rule): Promise<RuleVerdict | undefined> {
+    const last = previous.get(rule.name);
+    if (last || !inputs.storedActive) return last;
+    const active = await inputs.storedActive(rule.name, rule.labels);
+    return active === undefined ? undefined : { labels: rule.labels, active, summary: '' };
+  }
   return async (now: number): Promise<Observation[]> => {
     const signals = signalsAt(inputs, now);
     const observations: Observation[] = [];
     for (const rule of rules) {
       try {
-        const verdict = await kindOf.get(rule.kind)!.observeMatched(rule, signals, previous.get(rule.name));
+        const verdict = await kindOf.get(rule.kind)!.observeMatched(rule, signals, await before(rule));
         if (!verdict) continue;
         previous.set(rule.name, verdict);
         if (verdict.measured) {

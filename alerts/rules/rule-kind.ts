@@ -65,7 +65,8 @@ export interface RuleKind<Kind extends string = string, Shape extends z.ZodRawSh
   check?(rule: RuleOf<Kind, Shape>): string[];
   /**
    * The series' verdict now; undefined when there is nothing to observe (the probe is not known yet). `previous` is this
-   * rule's verdict at the last evaluation in this process (none after a start), for kinds that hold a state.
+   * rule's verdict at the last evaluation in this process (after a start, only the stored condition), for kinds that
+   * hold a state.
    */
   observe(rule: RuleOf<Kind, Shape>, signals: RuleSignals, previous: RuleVerdict | undefined): Promise<RuleVerdict | undefined>;
 }

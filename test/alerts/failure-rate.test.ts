@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { failureRateState, type FailureRateState } from '../../alerts/rules/failure-rate.ts';
+import { createRuleSource, ruleSchema } from '../../alerts/rules/index.ts';
+import { failureRateRule } from '../../app/index.ts';
+import { createRegistry } from '../../core/telemetry/metrics.ts';
 
 // The failure-rate rule's hysteresis as a table: trigger 20 %, clear 5 %, at least 10 videos, 10 minutes' hold before clearing.
 
@@ -32,5 +35,30 @@ describe('failureRateState', () => {
 
   it('without a hold clears at the first evaluation at or below the clear level', () => {
     expect(failureRateState({ ...levels, hold: 0 }, videos(0, 20), { active: true }, T0)).toEqual({ active: false });
+  });
+});
+
+describe('a failure-rate rule across a restart', () => {
+  const rule = ruleSchema.parse(failureRateRule({ name: 'video-failures', trigger: 0.2, clear: 0.05, hold: '10m', labels: { severity: 'critical' } }));
+  const sourceOver = (rates: { failed: number; total: number }, stored: Map<string, boolean>) =>
+    createRuleSource([rule], {
+      registry: createRegistry(),
+      probeStatuses: () => Promise.reject(new Error('not read')),
+      processingSignals: async () => ({ videos: { ...videos(rates.failed, rates.total), failureRate: rates.failed / rates.total }, queues: [], timeToPublish: [] }),
+      storedActive: async (name, labels) => stored.get(`${name} ${JSON.stringify(labels)}`),
+    });
+
+  it('a new process finding the series stored active holds it for the whole hold again instead of clearing at once', async () => {
+    const stored = new Map([[`video-failures ${JSON.stringify({ severity: 'critical' })}`, true]]);
+    const restarted = sourceOver({ failed: 0, total: 20 }, stored);
+    expect((await restarted(T0))[0]).toMatchObject({ rule: 'video-failures', active: true });
+    expect((await restarted(T0 + 9 * MIN))[0]).toMatchObject({ active: true });
+    expect((await restarted(T0 + 10 * MIN))[0]).toMatchObject({ active: false });
+  });
+
+  it('a series stored inactive, or never stored, starts from what it observes', async () => {
+    expect((await sourceOver({ failed: 0, total: 20 }, new Map([[`video-failures ${JSON.stringify({ severity: 'critical' })}`, false]]))(T0))[0]).toMatchObject({ active: false });
+    expect((await sourceOver({ failed: 1, total: 20 }, new Map())(T0))[0]).toMatchObject({ active: false });
+    expect((await sourceOver({ failed: 2, total: 20 }, new Map())(T0))[0]).toMatchObject({ active: undefined });
   });
 });
