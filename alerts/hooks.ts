@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { duration } from '../core/config/duration.ts';
 import { redactUrl, secret } from '../core/config/secret.ts';
@@ -48,13 +49,25 @@ export type HookVerifier = (incident: Incident, context: ReceiverContext) => Pro
 
 const describeAction = (action: HookAction) => ('command' in action ? action.command.join(' ') : `${action.http.method} ${redactUrl(action.http.url)}`);
 
-function runAction(action: HookAction, timeout: number): Promise<{ ok: boolean; detail: string }> {
+/**
+ * coreutils' timeout, where there is one, kills a command at its timeout even when this process died first: the next
+ * leader waits out that timeout before it starts another action for the service, so no command outlives it.
+ */
+const TIMEOUT_COMMAND = ['/usr/bin/timeout', '/bin/timeout'].find((file) => existsSync(file));
+
+export function runAction(action: HookAction, timeout: number): Promise<{ ok: boolean; detail: string }> {
   if ('command' in action) {
     const [file, ...args] = action.command;
+    const [command, argv] = TIMEOUT_COMMAND ? [TIMEOUT_COMMAND, ['--signal=KILL', `${timeout / 1000}s`, file!, ...args]] : [file!, args];
+    const started = performance.now();
     return new Promise((resolve) => {
-      execFile(file!, args, { timeout, killSignal: 'SIGKILL' }, (error, _stdout, stderr) => {
+      // Without the wrapper this process's own timer kills the command; with it, the timer is only a backstop.
+      execFile(command, argv, { timeout: TIMEOUT_COMMAND ? timeout + 5000 : timeout, killSignal: 'SIGKILL' }, (error, _stdout, stderr) => {
         if (!error) return resolve({ ok: true, detail: 'exit 0' });
-        const reason = error.killed ? `timed out after ${timeout} ms` : `exit ${error.code ?? error.signal}`;
+        // timeout ends with the signal it killed the command with (or its status, 128 + 9, on older coreutils).
+        const killedByWrapper = TIMEOUT_COMMAND !== undefined && (error.signal === 'SIGKILL' || error.code === 137) && performance.now() - started >= timeout;
+        const timedOut = error.killed || killedByWrapper;
+        const reason = timedOut ? `timed out after ${timeout} ms` : `exit ${error.code ?? error.signal}`;
         resolve({ ok: false, detail: `${reason}${stderr ? `: ${String(stderr).trim().slice(0, 200)}` : ''}` });
       });
     });
