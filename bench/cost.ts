@@ -12,22 +12,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { answers, cpuSeconds, findBinary, median, memory, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
+import { answers, benchOptions, cpuSeconds, findBinary, median, memory, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
 import { LAUNCHER_FLAGS } from './support/vigil-process.ts';
 
-const { values } = parseArgs({
-  options: {
-    trials: { type: 'string', default: '3' },
-    window: { type: 'string', default: '20' },
-    rates: { type: 'string', default: '100,400' },
-    idle: { type: 'string', default: '60' },
-    'ingest-mb': { type: 'string', default: '500' },
-    only: { type: 'string', default: 'probes,idle,get,ingest' },
-    store: { type: 'string', default: 'embedded' },
-  },
-});
+const values = benchOptions({ trials: '3', window: '20', rates: '100,400', idle: '60', 'ingest-mb': '500', only: 'probes,idle,get,ingest', store: 'embedded' });
 const TRIALS = Number(values.trials);
 const WINDOW_S = Number(values.window);
 const RATES = values.rates.split(',').map(Number);
