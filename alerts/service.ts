@@ -233,7 +233,10 @@ export function createAlertService(options: AlertServiceOptions) {
   };
   const renew = loop('lease', async () => {
     const was = lease!.token;
-    if ((await lease!.acquire()) && was === undefined) logger.info({ token: lease!.token }, 'took the alerts lease: evaluating and delivering');
+    if ((await lease!.acquire()) && was === undefined) {
+      options.source.forget?.();
+      logger.info({ token: lease!.token }, 'took the alerts lease: evaluating and delivering');
+    }
   });
   // Hook receivers queue jobs of their own when a notification reaches them; due ones start on every outbox poll.
   const hooksLoop = loop('hooks', async () => {

@@ -36,5 +36,8 @@ export interface Observation {
   error?: string;
 }
 
-/** The seam between the signals (probes, processing, metrics) and the router: the current observations for the rules. */
-export type SignalSource = (now: number) => Promise<Observation[]>;
+/**
+ * The seam between the signals (probes, processing, metrics) and the router: the current observations for the rules.
+ * `forget` drops what a source remembers between evaluations, when this process takes the lease.
+ */
+export type SignalSource = ((now: number) => Promise<Observation[]>) & { forget?(): void };

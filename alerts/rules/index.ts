@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Gauge, type Registry } from 'prom-client';
 import { schemasOf } from '../construct.ts';
 import type { Labels } from '../config.ts';
-import type { Observation } from '../types.ts';
+import type { Observation, SignalSource } from '../types.ts';
 import { failureRateRuleKind } from './failure-rate.ts';
 import { metricRuleKind } from './metric.ts';
 import { probeRuleKind } from './probe.ts';
@@ -67,8 +67,8 @@ export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
   const previous = new Map<string, RuleVerdict>();
   const measured = measuredGauges(inputs.registry);
   /**
-   * The verdict a rule goes on from: its last one in this process, else the stored condition of its series, so a restart
-   * during a hold before clearing starts the hold again instead of clearing at once.
+   * The verdict a rule goes on from: its last one in this process, else (after a start or a takeover) the stored
+   * condition of its series, so a restart during a hold before clearing starts the hold again instead of clearing at once.
    */
   async function before(rule: Rule): Promise<RuleVerdict | undefined> {
     const last = previous.get(rule.name);
@@ -76,7 +76,7 @@ export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
     const active = await inputs.storedActive(rule.name, rule.labels);
     return active === undefined ? undefined : { labels: rule.labels, active, summary: '' };
   }
-  return async (now: number): Promise<Observation[]> => {
+  const observe: SignalSource = async (now) => {
     const signals = signalsAt(inputs, now);
     const observations: Observation[] = [];
     for (const rule of rules) {
@@ -95,4 +95,6 @@ export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
     }
     return observations;
   };
+  // A process that takes the lease goes on from the store: what it remembers is from before another process evaluated.
+  return Object.assign(observe, { forget: () => previous.clear() });
 }

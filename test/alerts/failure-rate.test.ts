@@ -56,6 +56,17 @@ describe('a failure-rate rule across a restart', () => {
     expect((await restarted(T0 + 10 * MIN))[0]).toMatchObject({ active: false });
   });
 
+  it('a process that takes the lease again goes on from the store, not from what it remembered before another evaluated', async () => {
+    const stored = new Map([[`video-failures ${JSON.stringify({ severity: 'critical' })}`, true]]);
+    const source = sourceOver({ failed: 0, total: 20 }, stored);
+    expect((await source(T0))[0]).toMatchObject({ active: true });
+    // Another process held the lease meanwhile; this one takes it back at T0 + 9 min: the hold starts again there.
+    source.forget();
+    expect((await source(T0 + 9 * MIN))[0]).toMatchObject({ active: true });
+    expect((await source(T0 + 10 * MIN))[0]).toMatchObject({ active: true });
+    expect((await source(T0 + 19 * MIN))[0]).toMatchObject({ active: false });
+  });
+
   it('a series stored inactive, or never stored, starts from what it observes', async () => {
     expect((await sourceOver({ failed: 0, total: 20 }, new Map([[`video-failures ${JSON.stringify({ severity: 'critical' })}`, false]]))(T0))[0]).toMatchObject({ active: false });
     expect((await sourceOver({ failed: 1, total: 20 }, new Map())(T0))[0]).toMatchObject({ active: false });
