@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --liftoff-only --max-semi-space-size=4 --heap-growing-percent=100
+#!/usr/bin/env -S node --liftoff-only --max-semi-space-size=4 --heap-growing-percent=100 --bytecode-old-age=2
 // The `vigil` executable. Vigil runs on the Node version the project pins (the `node` devDependency);
 // when started by an older Node, this re-runs the CLI on the pinned one.
 // --liftoff-only: V8 compiles the embedded PostgreSQL (PGlite's WebAssembly) with its baseline compiler only. The
@@ -8,8 +8,10 @@
 // uploaded GiB in garbage collection. --heap-growing-percent=100: after each full collection the old generation may grow
 // to twice its live size before the next, instead of V8's default of up to four times (and a first limit of about 256 MB):
 // 20,000 probes at 60 s peaked at about 380 MB with the default and 255 MB with it over the same 30 s, for about 2% more
-// CPU (growing by half: 224 MB, 9% more CPU). The npm scripts pass the same flags, and EXTERNAL_MEMORY_IN_HEAP_LIMITS
-// below.
+// CPU (growing by half: 224 MB, 9% more CPU). --bytecode-old-age=2: V8 drops the bytecode of a function not run for two
+// full collections instead of six (it is compiled again if called); most of what a start runs (module bodies, config
+// parsing, migrations, route setup) never runs again, and its bytecode stayed in an idle process: idle RSS about 7 MB
+// lower on either store (bench/startup.ts). The npm scripts pass the same flags, and EXTERNAL_MEMORY_IN_HEAP_LIMITS below.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

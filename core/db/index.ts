@@ -1,5 +1,5 @@
 import type { CoreConfig } from '../config/schema.ts';
-import { openEmbeddedDb } from './pglite.ts';
+import type { EmbeddedDb } from './pglite.ts';
 import { openPostgresDb } from './postgres.ts';
 import type { Db } from './types.ts';
 
@@ -7,8 +7,15 @@ export type { Db, Listening, Migration, Queryable, Row } from './types.ts';
 export { DataDirLockedError } from './lock.ts';
 export { migrate } from './migrations.ts';
 export { coreMigrations, recordReadinessWrite } from './store.ts';
-export { openEmbeddedDb, type EmbeddedDb } from './pglite.ts';
+export type { EmbeddedDb } from './pglite.ts';
 export { openPostgresDb, type PostgresDb } from './postgres.ts';
+
+/** Opens (creating if needed) the embedded database in `dataDir`. PGlite is loaded here, on first use: a process on
+ * PostgreSQL does not load it. */
+export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
+  const { openEmbeddedDb: open } = await import('./pglite.ts');
+  return open(dataDir);
+}
 
 /** PostgreSQL when database.url (DATABASE_URL) is set, else PGlite in database.dataDir. */
 export function openDb(config: CoreConfig['database'], applicationName = 'vigil'): Promise<Db> {

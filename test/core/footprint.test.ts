@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, spawnNode, type RunningProcess } from '../support/cli.ts';
+import { postgresBackend } from '../support/backends.ts';
 import { readFootprint } from '../support/footprint.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -14,12 +15,17 @@ const FOOTPRINT = path.join(import.meta.dirname, '../support/footprint.ts');
 const LOADED_ON_FIRST_USE = ['@opentelemetry/sdk-node', 'playwright-core', 'ioredis', 'amqplib', 'nodemailer', '@slack/web-api', '@tus/server', '@grafana/grafana-foundation-sdk'];
 
 let running: { process: RunningProcess; home: string } | undefined;
+/** Run after the process has stopped (a PostgreSQL database it used). */
+let afterStop: (() => Promise<void>) | undefined;
 afterEach(async () => {
-  if (!running) return;
-  running.process.child.kill('SIGTERM');
-  await running.process.exited;
-  rmSync(running.home, { recursive: true, force: true });
-  running = undefined;
+  if (running) {
+    running.process.child.kill('SIGTERM');
+    await running.process.exited;
+    rmSync(running.home, { recursive: true, force: true });
+    running = undefined;
+  }
+  await afterStop?.();
+  afterStop = undefined;
 });
 
 /** Starts `vigil start` with the example configuration and returns the packages it loaded once it is ready. */
@@ -54,6 +60,14 @@ describe('modules loaded by a start with the example configuration', () => {
     expect(packages).toContain('@electric-sql/pglite');
     expect(packages).toContain('fastify');
     expect(LOADED_ON_FIRST_USE.filter((name) => packages.has(name))).toEqual([]);
+  }, 180_000);
+
+  it('does not load PGlite on PostgreSQL', async () => {
+    const store = await postgresBackend.createStore();
+    afterStop = store.cleanup;
+    const packages = await packagesLoadedAtStart({ DATABASE_URL: store.databaseUrl });
+    expect(packages).toContain('pg');
+    expect(packages).not.toContain('@electric-sql/pglite');
   }, 180_000);
 
   it('loads the OpenTelemetry SDK when the environment asks for trace export', async () => {
