@@ -94,6 +94,7 @@ export function describeEachBackend(title: string, suite: (backend: Backend) => 
   const postgresUnavailable = inject('postgresUnavailable');
   const each = (name: string, backend: Backend, skip = false) =>
     describe(name, { concurrent: sideBySide, skip }, () => {
+      // Cases inherit their suite's `concurrent`: the inner suite takes it back, so only the two backends overlap.
       if (sideBySide) describe('one case after another', { concurrent: false }, () => suite(backend));
       else suite(backend);
     });
