@@ -10,6 +10,7 @@ import { migrate, openDb, type Db } from '../../core/db/index.ts';
 import { createLogger } from '../../core/telemetry/logger.ts';
 import { createRegistry } from '../../core/telemetry/metrics.ts';
 import { testConfig, type TestStore } from '../support/backends.ts';
+import { SMTP_CLOSE_TIMEOUT } from '../support/network.ts';
 
 export interface ReceivedMail {
   to: string;
@@ -34,6 +35,7 @@ export async function startSmtp() {
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    closeTimeout: SMTP_CLOSE_TIMEOUT,
     onData(stream, _session, callback) {
       if (refuse) {
         refused += 1;
@@ -173,12 +175,25 @@ export async function startSlackDouble() {
   };
 }
 
+/** The same database, counting the queries and transactions under way through it. */
+function countingQueries(db: Db): { db: Db; inFlight: () => number } {
+  let inFlight = 0;
+  const counted = <T>(work: Promise<T>): Promise<T> => {
+    inFlight += 1;
+    return work.finally(() => (inFlight -= 1));
+  };
+  const query: Db['query'] = (sql, params) => counted(db.query(sql, params));
+  const transaction: Db['transaction'] = (fn) => counted(db.transaction(fn));
+  const wrapped = new Proxy(db, { get: (target, name) => (name === 'query' ? query : name === 'transaction' ? transaction : Reflect.get(target, name)) });
+  return { db: wrapped, inFlight: () => inFlight };
+}
+
 /** Builds the alert service directly on a store, on a FakeClock, fed by observations the test sets. */
 export async function startAlertHarness(store: TestStore, overrides: { alerts: unknown; smtp?: unknown; slack?: unknown; clock?: FakeClock; db?: Db; holder?: string | null; signals?: Map<string, Observation>; verifyProbe?: (probe: string) => Promise<{ success: boolean; reason?: string }> }) {
   // A long lease by default: these timelines jump the fake clock further than a real lease renewal ever lags.
   const alerts = { lease: { ttl: '1d', renewEvery: '10s' }, ...(overrides.alerts as object) };
   const config = testConfig(store, { alerts, ...(overrides.smtp ? { smtp: overrides.smtp } : {}), ...(overrides.slack ? { slack: overrides.slack } : {}) });
-  const db = overrides.db ?? (await openDb(config.database));
+  const { db, inFlight } = countingQueries(overrides.db ?? (await openDb(config.database)));
   await migrate(db, alertsMigrations);
   const clock = overrides.clock ?? new FakeClock();
   // Another harness's signals: a second instance on the same store sees the same world.
@@ -216,6 +231,19 @@ export async function startAlertHarness(store: TestStore, overrides: { alerts: u
       for (let elapsed = 0; elapsed < ms; elapsed += step) {
         await clock.advance(Math.min(step, ms - elapsed));
         await service.idle();
+      }
+    },
+    /**
+     * Resolves once nothing is under way: no pass running and no query or transaction in flight, for a few turns of
+     * the event loop in a row (work off the passes, like a hook's lane, is seen through its queries). Bounded by
+     * `timeoutMs`, after which it resolves anyway.
+     */
+    async settled(timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (let quietTurns = 0; quietTurns < 3 && Date.now() < deadline; ) {
+        await service.idle();
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        quietTurns = inFlight() === 0 ? quietTurns + 1 : 0;
       }
     },
     async notifications() {

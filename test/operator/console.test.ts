@@ -12,6 +12,7 @@ import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { STAGES } from '../../processing/stages/index.ts';
 import { testConfig, type TestStore } from '../support/backends.ts';
 import { launchChromium, seriousAxeViolations } from '../support/browser.ts';
+import { repeatClip } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { TEST_KEY, upload, waitForState } from '../processing/support.ts';
 import { startReceiver } from './support.ts';
@@ -176,8 +177,10 @@ describe('the operator console in Chromium', { timeout: 300_000 }, () => {
   });
 
   it("shows a running transcode's progress in the workflow view: percent and estimated finish", async () => {
+    const short = path.join(tempDir, 'ten-seconds.mp4');
+    await generateTestClip(short, { seconds: 10, width: 854, height: 480 });
     const clip = path.join(tempDir, 'long.mp4');
-    await generateTestClip(clip, { seconds: 60, width: 854, height: 480 });
+    await repeatClip(short, 6, clip);
     const answer = await upload(vigil.url, clip, {}, 'long.mp4');
     expect(answer.status).toBe(202);
     const running = page.locator('ol.workflow li.stage-running', { hasText: 'transcode' }).locator('.stage-progress');

@@ -8,6 +8,7 @@ import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { queueName } from '../../processing/worker.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
 import { runVigil } from '../support/cli.ts';
+import { repeatClip } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { ADMIN_TOKEN, ffmpegFor, ffmpegProcessesFor, getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
 
@@ -185,9 +186,9 @@ describeEachBackend('processing lifecycle', (backend) => {
   }, 120_000);
 
   it.runIf(backend.name === 'PGlite')('a transcode longer than the lease keeps its claim and publishes in one attempt', async () => {
-    // Long enough that even a quiet machine transcodes it for well over two leases.
+    // Long enough that even a quiet machine transcodes it for well over two leases (90 s of it took just over 20 s).
     const longer = path.join(clipDir, 'longer.mp4');
-    await generateTestClip(longer, { seconds: 90, width: 1280, height: 720 });
+    await repeatClip(long, 4, longer);
     const vigil = await start({ lease: '10s', preset: 'medium' });
     const answer = await upload(vigil.url, longer);
     await waitForState(vigil.url, answer.body.id, ['published', 'failed'], 360_000);

@@ -10,6 +10,7 @@ import type { Clock } from '../../core/clock.ts';
 import { processingModule } from '../../processing/index.ts';
 import { testConfig, type TestStore } from '../support/backends.ts';
 import { scanForInternals } from '../support/internals.ts';
+import { SMTP_CLOSE_TIMEOUT } from '../support/network.ts';
 import { waitFor } from '../support/wait.ts';
 
 /** A real SMTP server on 127.0.0.1 that keeps every parsed message. */
@@ -18,6 +19,7 @@ export async function startSmtp(): Promise<{ url: string; messages: ParsedMail[]
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
+    closeTimeout: SMTP_CLOSE_TIMEOUT,
     onData(stream, _session, callback) {
       simpleParser(stream)
         .then((mail) => {

@@ -3,26 +3,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Vigil } from '../../core/lifecycle/start.ts';
-import { generateTestClip } from '../../processing/ffmpeg.ts';
 import type { TestStore } from '../support/backends.ts';
 import { createPostgresDatabase } from '../support/backends.ts';
 import { spawnNode, type RunningProcess } from '../support/cli.ts';
+import { testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { STAGE_NAMES } from '../../processing/stages/index.ts';
 import { ffmpegFor, getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
 
 const WORKER = path.join(import.meta.dirname, 'fixtures/worker.ts');
+// The long clip is the one recovery.test.ts uses: made once per run.
+const clips = testClips({ long: { seconds: 20, width: 1280, height: 720 }, short: { seconds: 1, width: 160, height: 120 } });
 const postgresUnavailable = inject('postgresUnavailable');
 
 // Separate worker processes need a database they can share: PostgreSQL (PGlite belongs to one process).
 describe.skipIf(Boolean(postgresUnavailable))('processing workers in separate processes [PostgreSQL]', () => {
   let store: TestStore;
   let api: Vigil;
-  let clipDir: string;
   const workers: RunningProcess[] = [];
 
   beforeAll(async () => {
-    clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
     const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-test-'));
     const database = await createPostgresDatabase();
     store = {
@@ -45,7 +45,6 @@ describe.skipIf(Boolean(postgresUnavailable))('processing workers in separate pr
   afterAll(async () => {
     await api?.stop();
     await store?.cleanup();
-    rmSync(clipDir, { recursive: true, force: true });
   });
 
   async function startWorker(processing: Record<string, unknown> = {}): Promise<RunningProcess> {
@@ -62,10 +61,8 @@ describe.skipIf(Boolean(postgresUnavailable))('processing workers in separate pr
   }
 
   it('a worker killed with SIGKILL mid-transcode: another worker takes the job within a minute, publishes once, and the checkpoints show both attempts', async () => {
-    const clip = path.join(clipDir, 'long.mp4');
-    await generateTestClip(clip, { seconds: 20, width: 1280, height: 720 });
     const first = await startWorker({ preset: 'medium', lease: '10s' });
-    const answer = await upload(api.url, clip);
+    const answer = await upload(api.url, clips.long);
     await waitFor('transcode to start', async () => (await getVideo(api.url, answer.body.id)).checkpoints.some((c) => c.stage === 'transcode' && c.status === 'started'), 30_000);
     first.child.kill('SIGKILL');
     await first.exited;
@@ -88,11 +85,9 @@ describe.skipIf(Boolean(postgresUnavailable))('processing workers in separate pr
   }, 180_000);
 
   it('DELETE through the API process stops the ffmpeg of another process\'s worker within a second, and that worker counts no failure', async () => {
-    const clip = path.join(clipDir, 'long.mp4');
-    await generateTestClip(clip, { seconds: 20, width: 1280, height: 720 });
     const worker = await startWorker({ preset: 'medium' });
     const workerUrl = /worker ready \d+ (\S+)/.exec(worker.output())![1]!;
-    const answer = await upload(api.url, clip);
+    const answer = await upload(api.url, clips.long);
     await waitFor('ffmpeg to run in the worker process', () => ffmpegFor(answer.body.id).length > 0, 60_000);
     expect((await fetch(`${api.url}/api/v1/videos/${answer.body.id}`, { method: 'DELETE', headers: withKey() })).status).toBe(204);
     await waitFor('ffmpeg to be killed', () => ffmpegFor(answer.body.id).length === 0, 1000, 20);
@@ -104,11 +99,9 @@ describe.skipIf(Boolean(postgresUnavailable))('processing workers in separate pr
   }, 180_000);
 
   it('two worker processes process 20 uploads between them, each exactly once', async () => {
-    const clip = path.join(clipDir, 'short.mp4');
-    await generateTestClip(clip, { seconds: 1, width: 160, height: 120 });
     const pair = [await startWorker({ concurrency: 1 }), await startWorker({ concurrency: 1 })];
     const ids: string[] = [];
-    for (let i = 0; i < 20; i++) ids.push((await upload(api.url, clip, {}, `clip-${i}.mp4`)).body.id);
+    for (let i = 0; i < 20; i++) ids.push((await upload(api.url, clips.short, {}, `clip-${i}.mp4`)).body.id);
     await Promise.all(ids.map((id) => waitForState(api.url, id, ['published', 'failed'], 120_000)));
     const videos = await Promise.all(ids.map((id) => getAdminVideo(api.url, id)));
     expect(videos.map((video) => video.state)).toEqual(Array(20).fill('published'));

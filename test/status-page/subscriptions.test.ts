@@ -347,4 +347,4 @@ describeEachBackend('subscriptions and maintenance emails', (backend) => {
     expect(limited?.retryAfter).toMatch(/^\d+$/);
     expect(limited?.html).toContain('Too many subscription requests');
   }, 60_000);
-});
+}, { sideBySide: true });

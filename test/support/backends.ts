@@ -85,12 +85,22 @@ export async function createPostgresDatabase({ fromTemplate = false } = {}): Pro
   };
 }
 
-/** Runs the same suite on PGlite and on PostgreSQL; PostgreSQL is reported as skipped, by name, when no server answers. */
-export function describeEachBackend(title: string, suite: (backend: Backend) => void): void {
+/**
+ * Runs the same suite on PGlite and on PostgreSQL; PostgreSQL is reported as skipped, by name, when no server answers.
+ * `sideBySide`: the two backends' suites run at the same time (each still one case after another), for a suite that
+ * mostly waits on real time (polls, intervals) and keeps all its state inside `suite`.
+ */
+export function describeEachBackend(title: string, suite: (backend: Backend) => void, { sideBySide = false } = {}): void {
   const postgresUnavailable = inject('postgresUnavailable');
-  describe(`${title} [PGlite]`, () => suite(pgliteBackend));
-  if (postgresUnavailable) describe.skip(`${title} [PostgreSQL: skipped, ${postgresUnavailable}]`, () => suite(postgresBackend));
-  else describe(`${title} [PostgreSQL]`, () => suite(postgresBackend));
+  const each = (name: string, backend: Backend, skip = false) =>
+    describe(name, { concurrent: sideBySide, skip }, () => {
+      // Cases inherit their suite's `concurrent`: the inner suite takes it back, so only the two backends overlap.
+      if (sideBySide) describe('one case after another', { concurrent: false }, () => suite(backend));
+      else suite(backend);
+    });
+  each(`${title} [PGlite]`, pgliteBackend);
+  if (postgresUnavailable) each(`${title} [PostgreSQL: skipped, ${postgresUnavailable}]`, postgresBackend, true);
+  else each(`${title} [PostgreSQL]`, postgresBackend);
 }
 
 /** A valid config for tests: ephemeral port, the store's database, quiet logs; `overrides` merged per section. */

@@ -2,6 +2,12 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import * as packet from 'dns-packet';
 
+/**
+ * How long a test's SMTP server lets open connections finish once closed (smtp-server waits 30 s by default): a message
+ * held unanswered keeps its connection open, and a test that closes its server has nothing left to receive.
+ */
+export const SMTP_CLOSE_TIMEOUT = 500;
+
 /** A port nothing listens on (bound and released at once), for a process the test starts or a target that refuses. */
 export async function freePort(): Promise<number> {
   const server = net.createServer();
