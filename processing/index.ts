@@ -81,9 +81,6 @@ export const processingModule = defineModule({
       async () => countWaitingVideos(ctx.db),
     );
     const components: Component[] = [{ name: 'processing-storage', health: () => storage.health(config.minFreeBytes) }];
-    const ffmpeg = await resolveFfmpeg();
-    ctx.logger.info({ ffmpeg: ffmpeg.ffmpegPath, ffprobe: ffmpeg.ffprobePath, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg resolved');
-    if (ffmpeg.warning) ctx.logger.warn({ ffmpeg: ffmpeg.ffmpegPath, builtYear: ffmpeg.builtYear }, ffmpeg.warning);
     const signer = await loadSigner(ctx.db);
     const links = publicLinks({ signer, config, clock: ctx.clock, publicUrl: () => ctx.publicUrl });
     if (ctx.roles.has('api')) {
@@ -122,6 +119,10 @@ export const processingModule = defineModule({
       components.push(createDelayNotices({ db: ctx.db, clock: ctx.clock, logger: ctx.logger, mailer: createMailer(ctx.config.smtp), config, statusUrl: links.status }));
     }
     if (ctx.roles.has('worker')) {
+      // Only workers run ffmpeg: an API process (or a CLI command served in-process) does not look for it.
+      const ffmpeg = await resolveFfmpeg();
+      ctx.logger.info({ ffmpeg: ffmpeg.ffmpegPath, ffprobe: ffmpeg.ffprobePath, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg resolved');
+      if (ffmpeg.warning) ctx.logger.warn({ ffmpeg: ffmpeg.ffmpegPath, builtYear: ffmpeg.builtYear }, ffmpeg.warning);
       const mailer = createMailer(ctx.config.smtp);
       const pipeline = createPipelineWorker({
         db: ctx.db,

@@ -15,4 +15,12 @@ function readRevision(): string {
 // The nearest package.json: the repository's, or the installed package's (whose code sits under dist/).
 const pkg = JSON.parse(readFileSync(findPackageJSON('..', import.meta.url)!, 'utf8')) as { version: string };
 
-export const BUILD = { version: pkg.version, revision: process.env.VIGIL_REVISION ?? readRevision() };
+let revision: string | undefined;
+
+/** The version, and the revision asked of git only when first read (a CLI command never needs it). */
+export const BUILD = {
+  version: pkg.version,
+  get revision(): string {
+    return (revision ??= process.env.VIGIL_REVISION ?? readRevision());
+  },
+};

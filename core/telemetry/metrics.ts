@@ -8,13 +8,16 @@ export type { Registry } from 'prom-client';
 export function createRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const buildInfo = new Gauge({
+  new Gauge({
     name: 'vigil_build_info',
     help: 'Always 1; labels name the running build.',
     labelNames: ['version', 'node_version', 'revision'],
     registers: [registry],
+    // Set when first scraped: the revision is asked of git then, not by every process that makes a registry.
+    collect() {
+      this.set({ version: BUILD.version, node_version: process.version, revision: BUILD.revision }, 1);
+    },
   });
-  buildInfo.set({ version: BUILD.version, node_version: process.version, revision: BUILD.revision }, 1);
   return registry;
 }
 
