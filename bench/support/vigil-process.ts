@@ -21,7 +21,7 @@ export interface VigilProcess {
  * it reports its URL. */
 export async function startVigilProcess(env: NodeJS.ProcessEnv, args: string[] = [], nodeFlags: string[] = []): Promise<VigilProcess> {
   const started = performance.now();
-  const child = spawn(process.execPath, [...LAUNCHER_FLAGS, ...nodeFlags, 'app/main.ts', 'start', ...args], {
+  const child = spawn(process.execPath, [...LAUNCHER_FLAGS, ...nodeFlags, 'app/bin.js', 'start', ...args], {
     cwd: root,
     env: { ...process.env, VIGIL_PORT: '0', VIGIL_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
