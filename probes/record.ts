@@ -113,8 +113,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   async function drain(): Promise<void> {
     let written = 0;
-    while (queue.length > 0) {
+    // The runs queued when the write began (and any whole batch behind them): those that finish while it goes on wait
+    // for the next interval, or each write would take only what finished during the last, a dozen a second.
+    let owed = queue.length;
+    while (queue.length > 0 && (owed > 0 || queue.length >= BATCH)) {
       const batch = queue.slice(0, BATCH);
+      owed -= batch.length;
       try {
         await recordResults(db, batch, states);
         options.local?.stored(batch.map((entry) => entry.result));
@@ -197,8 +201,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
       });
     },
     async idle() {
-      if (pacing) flush();
-      while (writing) await writing;
+      while (pacing || writing) {
+        if (pacing) flush();
+        await writing;
+      }
     },
     unavailableSince: () => downSince,
     markUnavailable: () => unavailable('claim failed'),
