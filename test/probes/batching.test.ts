@@ -77,7 +77,7 @@ describe('writes of a busy scheduler share statements', () => {
           return result;
         },
       });
-      const recorder = createRecorder({ db: counted, metrics: probeMetrics(createRegistry()), logger: quietLogger, flushEveryMs: 1000 });
+      const recorder = createRecorder({ db: counted, metrics: probeMetrics(createRegistry()), logger: quietLogger, flushEveryMs: 2000 });
       let startedAt = Date.UTC(2026, 0, 1);
       const run = (): Run => ({ result: { probe: 'batched', kind: 'http', location: 'local', success: true, startedAt: (startedAt += 1000), durationMs: 1 }, outcome: { success: true } });
       const recorded = [recorder.record(loaded!, run())];
