@@ -1,12 +1,13 @@
-/** Collects calls made while a flush is running (and, with `windowMs`, for that long before the first) into the next
- * flush, so a busy scheduler writes in few statements. The window is waited on the real timer: it paces writes. */
+/** Collects calls into flushes at least `windowMs` apart: a flush takes the calls made while the one before it ran and
+ * during the window after it, rather than each flush taking only what arrived during the last, so a busy scheduler
+ * writes in few statements. The window is waited on the real timer: it paces writes. */
 export function batcher<T, R>(flush: (items: T[]) => Promise<R[]>, windowMs = 0): { add(item: T): Promise<R>; idle(): Promise<void> } {
   let pending: Array<{ item: T; resolve: (value: R) => void; reject: (error: unknown) => void }> = [];
   let draining: Promise<void> | undefined;
 
   const drain = async () => {
-    await (windowMs > 0 ? new Promise((resolve) => setTimeout(resolve, windowMs)) : Promise.resolve());
     while (pending.length > 0) {
+      await (windowMs > 0 ? new Promise((resolve) => setTimeout(resolve, windowMs)) : Promise.resolve());
       const batch = pending;
       pending = [];
       try {

@@ -113,8 +113,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   async function drain(): Promise<void> {
     let written = 0;
-    while (queue.length > 0) {
+    // The runs queued when the write began (and any whole batch behind them): those that finish while it goes on wait
+    // for the rest of the interval, or each write would take only what finished during the last, a dozen a second.
+    let owed = queue.length;
+    while (queue.length > 0 && (owed > 0 || queue.length >= BATCH)) {
       const batch = queue.slice(0, BATCH);
+      owed -= batch.length;
       try {
         await recordResults(db, batch, states);
         options.local?.stored(batch.map((entry) => entry.result));
@@ -148,21 +152,22 @@ export function createRecorder(options: RecorderOptions): Recorder {
     pacing = undefined;
     if (writing || retry) return;
     urgent = false;
+    const began = performance.now();
     writing = drain().finally(() => {
       writing = undefined;
-      // Runs recorded while the last batch was being written wait for the next interval, unless a whole batch is
-      // ready or one of them changed its probe's state.
+      // Runs recorded while the last batch was being written wait for the interval that began with that write (so none
+      // waits longer than one), unless a whole batch is ready or one of them changed its probe's state.
       if (queue.length > 0 && !retry) {
         if (urgent) flush();
-        else schedule();
+        else schedule(Math.max(0, flushEveryMs - (performance.now() - began)));
       }
     });
   }
 
-  function schedule(): void {
+  function schedule(delayMs = flushEveryMs): void {
     if (flushEveryMs === 0 || queue.length >= BATCH) return flush();
     if (pacing || writing || retry) return;
-    pacing = setTimeout(flush, flushEveryMs);
+    pacing = setTimeout(flush, delayMs);
     pacing.unref();
   }
 
@@ -197,8 +202,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
       });
     },
     async idle() {
-      if (pacing) flush();
-      while (writing) await writing;
+      while (pacing || writing) {
+        if (pacing) flush();
+        await writing;
+      }
     },
     unavailableSince: () => downSince,
     markUnavailable: () => unavailable('claim failed'),

@@ -45,7 +45,7 @@ export async function runProbe(definition: ProbeDefinition, kind: ProbeKind, env
     } catch (error) {
       outcome = { success: false, reason: `stopped: ${describeError(error)}`, failure: 'aborted' };
     }
-    outcome = redact(outcome, secretsOf(definition.options));
+    outcome = redact(outcome, secretsOfDefinition(definition));
     const durationMs = Math.round((performance.now() - began) * 1000) / 1000;
     const result: ProbeResult = {
       probe: definition.name,
@@ -165,6 +165,15 @@ function failureCategory(error: unknown): string {
   const causeCode = ((inner as { cause?: { code?: unknown } } | undefined)?.cause)?.code;
   const quoted = inner instanceof Error ? /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT)\b/.exec(inner.message)?.[1] : undefined;
   return CATEGORIES[String(code)] ?? CATEGORIES[String(causeCode)] ?? CATEGORIES[String(quoted)] ?? 'error';
+}
+
+/** A definition's options do not change once loaded: their secrets are found once, not walked again at every run. */
+const secretsByDefinition = new WeakMap<ProbeDefinition, string[]>();
+
+function secretsOfDefinition(definition: ProbeDefinition): string[] {
+  let secrets = secretsByDefinition.get(definition);
+  if (!secrets) secretsByDefinition.set(definition, (secrets = secretsOf(definition.options)));
+  return secrets;
 }
 
 /** Every secret value in the options, with a URL's password also on its own. */

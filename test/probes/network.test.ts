@@ -113,6 +113,23 @@ describe('http probe', () => {
     expect(outcome.metrics).toMatchObject({ httpStatusCode: 200, httpPhases: { resolve: expect.any(Number), connect: expect.any(Number), processing: expect.any(Number) } });
   });
 
+  it('collects no stack for the error undici closes each connection with, and leaves the stack limit as it was', async () => {
+    const limit = Error.stackTraceLimit;
+    const frames: number[] = [];
+    const previous = Error.prepareStackTrace;
+    Error.prepareStackTrace = (error, stack) => {
+      if (error.name === 'InformationalError') frames.push(stack.length);
+      return previous ? previous(error, stack) : `${error.name}: ${error.message}`;
+    };
+    try {
+      for (let i = 0; i < 3; i++) expect((await run(http({ name: 'closed', url: `${plainUrl}/ok` }))).result.success).toBe(true);
+    } finally {
+      Error.prepareStackTrace = previous;
+    }
+    expect(frames.filter((count) => count > 0)).toEqual([]);
+    expect(Error.stackTraceLimit).toBe(limit);
+  });
+
   it('fails with the reason on a 500, a wrong body and a JSON mismatch', async () => {
     const error = await run(http({ name: 'error', url: `${plainUrl}/error` }));
     expect(error.result).toMatchObject({ success: false, reason: 'expected status 2xx or 3xx, got 500' });
