@@ -16,7 +16,7 @@ const PRUNE_EVERY_MS = 3_600_000;
 const START_WINDOW_MS = 30_000;
 /** A slot is claimed this long before it is due, so the claims of many probes share a statement without delaying a run. */
 const CLAIM_AHEAD_MS = 1000;
-/** Claims asked for within this time are written in one statement. */
+/** Claims asked for within this time are written in one statement (SchedulerOptions.claimWindowMs). */
 const CLAIM_WINDOW_MS = 200;
 
 export interface SchedulerLimits {
@@ -45,6 +45,9 @@ export interface SchedulerOptions {
   /** No other agent can run these probes (the embedded store, whose data directory one process holds): slots are run
    * without being claimed. */
   alone?: boolean;
+  /** How long claims are collected into one statement, on the real timer (default 200 ms): a test on the fake clock
+   * that waits for every claim makes it short. */
+  claimWindowMs?: number;
 }
 
 interface Entry {
@@ -92,7 +95,7 @@ export function createScheduler(options: SchedulerOptions): Component & { inFlig
   const claims = batcher(async (slots: Array<{ probe: string; slot: number }>) => {
     const won = await claimSlots(options.db, location, slots);
     return slots.map(({ probe, slot }) => won.has(`${probe}\0${slot}`));
-  }, CLAIM_WINDOW_MS);
+  }, options.claimWindowMs ?? CLAIM_WINDOW_MS);
   /** Slots claimed without the store, written to it when it returns. */
   const localClaims: Array<{ probe: string; slot: number }> = [];
   let stopped = false;
