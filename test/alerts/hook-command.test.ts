@@ -6,23 +6,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runAction } from '../../alerts/hooks.ts';
+import { isAlive } from '../support/cli.ts';
 import { waitFor } from '../support/wait.ts';
 
 const FIXTURE = path.join(import.meta.dirname, 'fixtures/hook-action.ts');
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('a restart hook command', () => {
   const dirs: string[] = [];
   const commands: number[] = [];
   afterEach(() => {
-    for (const pid of commands.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of commands.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -35,9 +28,9 @@ describe('a restart hook command', () => {
     commands.push(pid);
     runner.kill('SIGKILL');
     await waitFor('the runner to die', () => runner.exitCode !== null || runner.signalCode !== null, 10_000);
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
     // Killed at its 2 s timeout, not left running for the rest of its minute.
-    await waitFor('the orphaned command to be killed at its timeout', () => !alive(pid), 15_000, 100);
+    await waitFor('the orphaned command to be killed at its timeout', () => !isAlive(pid), 15_000, 100);
   });
 
   it('reports a command that outlived its timeout as timed out, and a failing one by its exit status and stderr', async () => {

@@ -2,14 +2,14 @@ import { expect, it } from 'vitest';
 import { alertsMigrations } from '../../alerts/migrations.ts';
 import { incidentById, listSilences, maintenancesOverlapping, notificationHistory, signalState } from '../../alerts/store.ts';
 import { migrate } from '../../core/db/index.ts';
-import { describeEachBackend, emptyDatabasePerTest, migrationsThrough } from '../support/backends.ts';
+import { describeEachBackend, databasePerTest, migrationsThrough } from '../support/backends.ts';
 
 // A store made by the version that kept times as epoch milliseconds (migrations up to 013) starts on this one with
 // its incidents, notifications, silences, maintenance windows, flapping history and resets intact.
 const T = Date.UTC(2026, 0, 1, 12, 0, 0, 250);
 
 describeEachBackend('alerts store upgrade', (backend) => {
-  const scratch = emptyDatabasePerTest(backend);
+  const scratch = databasePerTest(backend, { empty: true });
 
   it('converts epoch-millisecond columns to timestamptz without losing a row or a millisecond', async () => {
     const { db } = scratch;

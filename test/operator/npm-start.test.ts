@@ -3,21 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/cli.ts';
+import { isAlive, REPO_ROOT } from '../support/cli.ts';
 import { waitFor } from '../support/wait.ts';
 import { FIXTURE_CONFIG } from './support.ts';
 
 const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-npm-start-'));
 afterAll(() => rmSync(tempDir, { recursive: true, force: true }));
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 it('npm start exits with Vigil when its own pid gets SIGTERM, leaving no Vigil process behind', { timeout: 240_000 }, async () => {
   const dataDir = path.join(tempDir, 'data');
@@ -37,6 +29,6 @@ it('npm start exits with Vigil when its own pid gets SIGTERM, leaving no Vigil p
   expect(pid).not.toBe(npm.pid);
   npm.kill('SIGTERM');
   await exited;
-  await waitFor('the Vigil process to exit', () => !alive(pid), 30_000, 100);
-  expect(alive(pid)).toBe(false);
+  await waitFor('the Vigil process to exit', () => !isAlive(pid), 30_000, 100);
+  expect(isAlive(pid)).toBe(false);
 });

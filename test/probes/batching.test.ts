@@ -1,18 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { migrate, openDb, type Db, type Queryable } from '../../core/db/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { Db, Queryable } from '../../core/db/index.ts';
 import { createRegistry } from '../../core/telemetry/metrics.ts';
 import { http } from '../../app/index.ts';
 import { batcher } from '../../probes/batch.ts';
 import { loadProbes } from '../../probes/loader.ts';
 import { probeMetrics } from '../../probes/metrics.ts';
-import { probesMigrations } from '../../probes/migrations.ts';
 import { createRecorder } from '../../probes/record.ts';
 import { getRecentResults } from '../../probes/results.ts';
 import type { Run } from '../../probes/runner.ts';
-import { testConfig, type TestStore } from '../support/backends.ts';
+import { databasePerTest, pgliteBackend } from '../support/backends.ts';
 import { quietLogger } from './support.ts';
 
 /** A promise and the function that settles it, for holding a write until the test lets it go. */
@@ -47,32 +43,19 @@ describe('writes of a busy scheduler share statements', () => {
   });
 
   describe('the recorder', () => {
-    let store: TestStore;
-    let db: Db;
-
-    beforeEach(async () => {
-      const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-batching-'));
-      store = { dataDir: path.join(tempDir, 'data'), tempDir, cleanup: async () => rmSync(tempDir, { recursive: true, force: true }) };
-      db = await openDb(testConfig(store).database);
-      await migrate(db, probesMigrations);
-    });
-
-    afterEach(async () => {
-      await db.close();
-      await store.cleanup();
-    });
+    const scratch = databasePerTest(pgliteBackend);
 
     it('writes the runs that finish during a write with those of the next interval, not in a write of their own', async () => {
       const [loaded] = loadProbes([http({ name: 'batched', url: 'http://127.0.0.1:1/' })]).probes;
       let transactions = 0;
       const held = gate();
       const firstWritten = gate();
-      const counted: Db = Object.assign(Object.create(db) as Db, {
+      const counted: Db = Object.assign(Object.create(scratch.db) as Db, {
         transaction: async <T>(work: (tx: Queryable) => Promise<T>) => {
           transactions += 1;
-          if (transactions > 1) return db.transaction(work);
+          if (transactions > 1) return scratch.db.transaction(work);
           await held.opened;
-          const result = await db.transaction(work);
+          const result = await scratch.db.transaction(work);
           firstWritten.open();
           return result;
         },
@@ -90,7 +73,7 @@ describe('writes of a busy scheduler share statements', () => {
       await recorder.idle();
       await Promise.all(recorded);
       expect(transactions).toBe(2);
-      expect(await getRecentResults(db, 'batched', 10)).toHaveLength(3);
+      expect(await getRecentResults(scratch.db, 'batched', 10)).toHaveLength(3);
     });
   });
 });

@@ -1,22 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.ts';
-import { migrate, openDb, type Db } from '../../core/db/index.ts';
 import { createRegistry } from '../../core/telemetry/metrics.ts';
 import { http, tcp } from '../../app/index.ts';
 import type { AnyProbeDefinition } from '../../probes/define.ts';
 import { loadProbes } from '../../probes/loader.ts';
 import { probeMetrics } from '../../probes/metrics.ts';
-import { probesMigrations } from '../../probes/migrations.ts';
 import { createRecorder } from '../../probes/record.ts';
 import { getProbeStatuses, getRecentResults } from '../../probes/results.ts';
 import { createScheduler } from '../../probes/scheduler.ts';
 import { timetable } from '../../probes/schedule.ts';
-import { testConfig, type TestStore } from '../support/backends.ts';
+import { databasePerTest, pgliteBackend } from '../support/backends.ts';
 import { waitFor } from '../support/wait.ts';
 import { environment, quietLogger } from './support.ts';
 
@@ -43,30 +38,17 @@ afterAll(async () => {
 });
 
 describe('probe scheduler (fake clock)', () => {
-  let store: TestStore;
-  let db: Db;
-
-  beforeEach(async () => {
-    const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-sched-'));
-    store = { dataDir: path.join(tempDir, 'data'), tempDir, cleanup: async () => rmSync(tempDir, { recursive: true, force: true }) };
-    db = await openDb(testConfig(store).database);
-    await migrate(db, probesMigrations);
-  });
-
-  afterEach(async () => {
-    await db.close();
-    await store.cleanup();
-  });
+  const scratch = databasePerTest(pgliteBackend);
 
   function scheduler(definitions: AnyProbeDefinition[], options: { clock: FakeClock; location?: string; concurrency?: number; alone?: boolean }) {
     const registry = createRegistry();
     const metrics = probeMetrics(registry);
-    const recorder = createRecorder({ db, metrics, logger: quietLogger, ...(options.alone ? { alone: true } : {}) });
+    const recorder = createRecorder({ db: scratch.db, metrics, logger: quietLogger, ...(options.alone ? { alone: true } : {}) });
     const { probes } = loadProbes(definitions);
     const component = createScheduler({
       probes,
-      environment: environment({ clock: options.clock, db, location: options.location ?? 'local' }),
-      db,
+      environment: environment({ clock: options.clock, db: scratch.db, location: options.location ?? 'local' }),
+      db: scratch.db,
       metrics,
       record: (loaded, run) => recorder.record(loaded, run),
       ...(options.concurrency ? { limits: { concurrency: options.concurrency, perTarget: options.concurrency } } : {}),
@@ -75,7 +57,7 @@ describe('probe scheduler (fake clock)', () => {
     return { component, registry, recorder };
   }
 
-  const count = async (probe: string) => (await getRecentResults(db, probe, 100)).length;
+  const count = async (probe: string) => (await getRecentResults(scratch.db, probe, 100)).length;
 
   it('runs each probe at its scheduled slots, with no lateness on the fake clock', async () => {
     const clock = new FakeClock(START);
@@ -88,7 +70,7 @@ describe('probe scheduler (fake clock)', () => {
     }
     await component.stop!(Date.now() + 5000);
     await recorder.idle();
-    const results = await getRecentResults(db, 'every-10s', 10);
+    const results = await getRecentResults(scratch.db, 'every-10s', 10);
     expect(results.map((result) => result.startedAt).reverse()).toEqual([first, first + 10_000, first + 20_000]);
     const lateness = (await registry.getSingleMetric('vigil_probe_schedule_lateness_seconds')!.get()).values.find((value) => (value as { metricName?: string }).metricName === 'vigil_probe_schedule_lateness_seconds_sum');
     expect(lateness?.value).toBe(0);
@@ -108,8 +90,8 @@ describe('probe scheduler (fake clock)', () => {
     }
     await component.stop!(Date.now() + 5000);
     await recorder.idle();
-    expect(await db.query('select * from probes_claims')).toEqual([]);
-    const [status] = await getProbeStatuses(db);
+    expect(await scratch.db.query('select * from probes_claims')).toEqual([]);
+    const [status] = await getProbeStatuses(scratch.db);
     expect(status).toMatchObject({ state: 'down', consecutiveFailures: 3, locations: [{ location: 'local', state: 'down' }] });
   });
 
@@ -119,7 +101,7 @@ describe('probe scheduler (fake clock)', () => {
     await component.start!();
     await clock.advance(30_000);
     const [result] = await waitFor('the start run', async () => {
-      const results = await getRecentResults(db, 'hourly');
+      const results = await getRecentResults(scratch.db, 'hourly');
       return results.length === 1 && results;
     }, 10_000, 10);
     expect(result!.startedAt - (START + 12_345)).toBeLessThanOrEqual(30_000);
@@ -147,7 +129,7 @@ describe('probe scheduler (fake clock)', () => {
     expect(inFlight).toEqual([expect.objectContaining({ labels: { probe: 'slow' }, value: 1 })]);
     await clock.advance(5000);
     await waitFor('the aborted run to be recorded', async () => (await count('slow')) === 1, 10_000, 10);
-    const [result] = await getRecentResults(db, 'slow');
+    const [result] = await getRecentResults(scratch.db, 'slow');
     expect(result).toMatchObject({ success: false, reason: 'timed out after 25s', startedAt: START + 10_000 });
     await component.stop!(Date.now() + 5000);
   });
@@ -186,9 +168,9 @@ describe('probe scheduler (fake clock)', () => {
     await clock.advance(1000);
     for (const agent of agents) await agent.component.stop!(Date.now() + 5000);
     for (const agent of agents) await agent.recorder.idle();
-    const results = await getRecentResults(db, 'closed-port');
+    const results = await getRecentResults(scratch.db, 'closed-port');
     expect(results.map((result) => result.location).sort()).toEqual(['eu', 'us']);
-    const [status] = await getProbeStatuses(db);
+    const [status] = await getProbeStatuses(scratch.db);
     expect(status).toMatchObject({ state: 'down', locations: [{ location: 'eu', state: 'down' }, { location: 'us', state: 'down' }] });
   });
 });

@@ -3,12 +3,12 @@ import { DAY, HOUR } from '../../core/clock.ts';
 import { migrate } from '../../core/db/index.ts';
 import { statusPageMigrations } from '../../status-page/migrations.ts';
 import { deleteSpentAlertRecords, endBannerAlert, insertAlertNotice, listBannerAlerts, markAlertNoticePublished, raiseBannerAlert, unpublishedAlertNotices } from '../../status-page/store.ts';
-import { describeEachBackend, emptyDatabasePerTest } from '../support/backends.ts';
+import { describeEachBackend, databasePerTest } from '../support/backends.ts';
 
 const NOW = Date.UTC(2026, 5, 1);
 
 describeEachBackend('status page retention', (backend) => {
-  const scratch = emptyDatabasePerTest(backend);
+  const scratch = databasePerTest(backend, { empty: true });
 
   it('deletes banner alerts ended and alert notices published before the cut-off, and nothing still in use', async () => {
     const { db } = scratch;

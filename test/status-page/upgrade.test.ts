@@ -2,14 +2,14 @@ import { expect, it } from 'vitest';
 import { migrate } from '../../core/db/index.ts';
 import { statusPageMigrations } from '../../status-page/migrations.ts';
 import { getIncident, getMaintenanceDetails, unpublishedAlertNotices } from '../../status-page/store.ts';
-import { describeEachBackend, emptyDatabasePerTest, migrationsThrough } from '../support/backends.ts';
+import { describeEachBackend, databasePerTest, migrationsThrough } from '../support/backends.ts';
 
 // A store made by the version that kept the status page's first tables in epoch milliseconds (migrations up to 013)
 // starts on this one with its incidents, updates, maintenance details and alert notices intact, to the millisecond.
 const T = Date.UTC(2026, 0, 1, 12, 0, 0, 250);
 
 describeEachBackend('status page store upgrade', (backend) => {
-  const scratch = emptyDatabasePerTest(backend);
+  const scratch = databasePerTest(backend, { empty: true });
 
   it('converts epoch-millisecond columns to timestamptz without losing a row or a millisecond', async () => {
     const { db } = scratch;

@@ -121,12 +121,15 @@ export function testConfig(store: TestStore, overrides: Partial<Record<keyof Vig
   return parseConfig(base, 'test config');
 }
 
-/** For migration and upgrade tests: each test gets an empty store and a connection to it (`scratch.db`), removed after it. */
-export function emptyDatabasePerTest(backend: Backend): { readonly db: Db } {
+/**
+ * Each test gets a store of its own and a connection to it (`scratch.db`), removed after it: with Vigil's schema, or
+ * `{ empty: true }` for migration and upgrade tests.
+ */
+export function databasePerTest(backend: Backend, { empty = false } = {}): { readonly db: Db } {
   let store: TestStore | undefined;
   let db: Db | undefined;
   beforeEach(async () => {
-    store = await backend.createStore({ empty: true });
+    store = await backend.createStore({ empty });
     db = await openDb(testConfig(store).database);
   });
   afterEach(async () => {

@@ -20,6 +20,16 @@ export function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv
   return { child, output: () => output, exited };
 }
 
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs the vigil CLI to completion. */
 export async function runVigil(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; output: string }> {
   const running = spawnNode(CLI, args, env);
