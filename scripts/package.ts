@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { INSTALLED_TEMPLATE } from '../core/db/pglite.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const dist = path.join(root, 'dist');
@@ -28,6 +29,12 @@ function prepare(): void {
   const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   if (compiled.status !== 0) throw new Error('tsc failed: the package was not built');
   for (const folder of folders) copyRuntimeFiles(folder);
+  // The package ships the embedded store's initdb template, so that an installed Vigil never runs initdb.
+  const template = path.join(dist, '.pglite', path.basename(INSTALLED_TEMPLATE));
+  if (existsSync(INSTALLED_TEMPLATE)) cpSync(INSTALLED_TEMPLATE, template);
+  else if (spawnSync(process.execPath, ['--liftoff-only', path.join(root, 'scripts/initdb-template.ts'), template], { stdio: 'inherit' }).status !== 0) {
+    throw new Error('the initdb template was not made: the package was not built');
+  }
   const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
   renameSync(manifest, saved);
   const published = {

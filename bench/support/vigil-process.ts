@@ -18,14 +18,15 @@ export interface VigilProcess {
 }
 
 /** Starts `vigil start` (extra `args` such as `--role api`) with `env` and the launcher's Node flags, and resolves once
- * it reports its URL. */
-export async function startVigilProcess(env: NodeJS.ProcessEnv, args: string[] = [], nodeFlags: string[] = []): Promise<VigilProcess> {
+ * it reports its URL; `onSpawn` learns the pid at once, to watch the start itself. */
+export async function startVigilProcess(env: NodeJS.ProcessEnv, args: string[] = [], nodeFlags: string[] = [], onSpawn?: (pid: number) => void): Promise<VigilProcess> {
   const started = performance.now();
   const child = spawn(process.execPath, [...LAUNCHER_FLAGS, ...nodeFlags, 'app/bin.js', 'start', ...args], {
     cwd: root,
     env: { ...process.env, VIGIL_PORT: '0', VIGIL_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  onSpawn?.(child.pid!);
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));

@@ -19,14 +19,15 @@ export interface EmbeddedDb extends Db {
   readonly directory: string;
 }
 
-/** Opens (creating if needed) the embedded database in `dataDir`, holding the directory's lock until close. */
-export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
+/** Opens (creating if needed) the embedded database in `dataDir`, holding the directory's lock until close. A new one is
+ * unpacked from the first initdb template found in `templateDirs`. */
+export async function openEmbeddedDb(dataDir: string, templateDirs = TEMPLATE_DIRS): Promise<EmbeddedDb> {
   const root = path.resolve(dataDir);
   const pgDir = path.join(root, 'pg');
   const release = await acquireDataDirLock(root);
   let engine: PGlite;
   try {
-    engine = await openOrCreate(root, pgDir);
+    engine = await openOrCreate(root, pgDir, templateDirs);
   } catch (error) {
     await release();
     throw new Error(`Could not open the embedded database in ${pgDir}: ${(error as Error).message}`, { cause: error });
@@ -94,7 +95,11 @@ export async function openEmbeddedDb(dataDir: string): Promise<EmbeddedDb> {
 // configuration; bench/startup.ts prints the breakdown).
 const ENGINE_OPTIONS = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=8MB'] };
 
-const TEMPLATE = path.join(os.tmpdir(), 'vigil', `pglite-${pgliteVersion()}-initdb.tar.gz`);
+const TEMPLATE_NAME = `pglite-${pgliteVersion()}-initdb.tar.gz`;
+/** Where installing Vigil leaves the template (`npm run prepare`, which `npm ci` runs): beside the code, in the
+ * repository or the package. */
+export const INSTALLED_TEMPLATE = path.join(fileURLToPath(new URL('../../.pglite/', import.meta.url)), TEMPLATE_NAME);
+const TEMPLATE_DIRS = [path.dirname(INSTALLED_TEMPLATE), path.join(os.tmpdir(), 'vigil')];
 
 function pgliteVersion(): string {
   for (let dir = path.dirname(fileURLToPath(import.meta.resolve('@electric-sql/pglite'))); dir !== path.dirname(dir); dir = path.dirname(dir)) {
@@ -111,48 +116,81 @@ function pgliteVersion(): string {
  * part-way leaves either no store or a whole one. A `pg` without PG_VERSION can only be such a leftover of an older
  * version (initdb never finished, so it holds no data): it is rebuilt.
  */
-async function openOrCreate(root: string, pgDir: string): Promise<PGlite> {
+async function openOrCreate(root: string, pgDir: string, templateDirs: string[]): Promise<PGlite> {
   for (const entry of readdirSync(root)) {
     if (entry.startsWith(PARTIAL_PREFIX)) rmSync(path.join(root, entry), { recursive: true, force: true, maxRetries: 5 });
   }
   if (existsSync(path.join(pgDir, 'PG_VERSION'))) return PGlite.create(pgDir, ENGINE_OPTIONS);
   rmSync(pgDir, { recursive: true, force: true });
   const partial = path.join(root, `${PARTIAL_PREFIX}${process.pid}-${Date.now()}`);
-  await createInto(partial);
+  await createInto(partial, root, templateDirs);
   renameSync(partial, pgDir);
   return PGlite.create(pgDir, ENGINE_OPTIONS);
 }
 
 const PARTIAL_PREFIX = 'pg.partial-';
 
-// initdb is most of a new embedded database's start-up (about 3 s here) and, as a second WebAssembly instance, most of
-// its memory peak: a pristine copy of its output, kept per PGlite version and unpacked with tar, makes every later new
-// directory start in about 1 s with one engine in memory.
-async function createInto(dir: string): Promise<void> {
-  if (existsSync(TEMPLATE)) {
-    mkdirSync(dir, { recursive: true });
-    const unpacked = await new Promise<boolean>((resolve) => {
-      // Fed through a pipe, so a tar left behind by a killed start reads end-of-file and stops at once.
-      const tar = spawn('tar', ['-xzf', '-', '-C', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
-      tar.once('error', () => resolve(false));
-      tar.once('exit', (code) => resolve(code === 0));
-      tar.stdin.on('error', () => {});
-      createReadStream(TEMPLATE).on('error', () => tar.kill()).pipe(tar.stdin);
-    });
-    if (unpacked && existsSync(path.join(dir, 'PG_VERSION'))) return;
-    // An unreadable template (or no tar) is no reason not to start: fall through to a plain initdb.
+// initdb is most of a new embedded database's start-up (about 3 s here) and needs two more WebAssembly engines of about
+// 450 MB in all that PGlite does not give back once closed: done in the serving process, a first start peaked at 540 MB
+// (730-780 MB before --liftoff-only) and kept 60 MB more idle. A new store is unpacked instead, with tar in about 1 s,
+// from a pristine copy of initdb's output kept per PGlite version: the one installing Vigil made, else one in the
+// system's temporary directory. Where there is none, initdb runs in a short-lived child process that leaves that copy
+// in the first of those places it can write, else beside the data directory (a read-only image and root file system),
+// removed once unpacked.
+async function createInto(dir: string, root: string, templateDirs: string[]): Promise<void> {
+  for (const template of templateDirs.map((templateDir) => path.join(templateDir, TEMPLATE_NAME))) {
+    if (existsSync(template) && (await unpack(template, dir))) return;
     rmSync(dir, { recursive: true, force: true });
   }
-  const engine = await PGlite.create(dir, ENGINE_OPTIONS);
-  try {
-    const dump = Buffer.from(await (await engine.dumpDataDir('gzip')).arrayBuffer());
-    mkdirSync(path.dirname(TEMPLATE), { recursive: true });
-    const partial = `${TEMPLATE}.${process.pid}.partial`;
-    writeFileSync(partial, dump);
-    renameSync(partial, TEMPLATE);
-  } catch {
-    // The template is only a speed-up.
-  } finally {
-    await engine.close();
+  const besideData = path.join(root, TEMPLATE_NAME);
+  const template = await makeTemplate([...templateDirs.map((templateDir) => path.join(templateDir, TEMPLATE_NAME)), besideData]);
+  const unpacked = await unpack(template, dir);
+  if (template === besideData) rmSync(template, { force: true });
+  if (!unpacked) throw new Error(`could not unpack the new database from ${template}`);
+}
+
+async function unpack(template: string, dir: string): Promise<boolean> {
+  mkdirSync(dir, { recursive: true });
+  const unpacked = await new Promise<boolean>((resolve) => {
+    // Fed through a pipe, so a tar left behind by a killed start reads end-of-file and stops at once.
+    const tar = spawn('tar', ['-xzf', '-', '-C', dir], { stdio: ['pipe', 'ignore', 'ignore'] });
+    tar.once('error', () => resolve(false));
+    tar.once('exit', (code) => resolve(code === 0));
+    tar.stdin.on('error', () => {});
+    createReadStream(template).on('error', () => tar.kill()).pipe(tar.stdin);
+  });
+  return unpacked && existsSync(path.join(dir, 'PG_VERSION'));
+}
+
+/** Runs `writeTemplate` in a child Node process (on the baseline WebAssembly compiler, as app/bin.js explains) and
+ * answers the path it wrote. */
+async function makeTemplate(targets: string[]): Promise<string> {
+  const script = 'const { writeTemplate } = await import(process.argv[1]); process.stdout.write(await writeTemplate(process.argv.slice(2)));';
+  const child = spawn(process.execPath, ['--liftoff-only', '--input-type=module', '-e', script, import.meta.url, ...targets], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
+  const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('close', resolve));
+  if (code !== 0 || !existsSync(stdout)) throw new Error(`initdb for the new database failed (exit ${code}): ${stderr.trim() || 'no output'}`);
+  return stdout;
+}
+
+/** The child process's work: a new database, in memory, packed into the first of `targets` that can be written. */
+export async function writeTemplate(targets: string[]): Promise<string> {
+  const engine = await PGlite.create(ENGINE_OPTIONS);
+  const dump = Buffer.from(await (await engine.dumpDataDir('gzip')).arrayBuffer());
+  await engine.close();
+  for (const [index, target] of targets.entries()) {
+    try {
+      mkdirSync(path.dirname(target), { recursive: true });
+      const partial = `${target}.${process.pid}.partial`;
+      writeFileSync(partial, dump);
+      renameSync(partial, target);
+      return target;
+    } catch (error) {
+      if (index === targets.length - 1) throw error;
+    }
   }
+  throw new Error('no place given for the template');
 }

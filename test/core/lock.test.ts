@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { spawnNode, type RunningProcess } from '../support/cli.ts';
 import { waitFor } from '../support/wait.ts';
 
 const HOLDER = path.join(import.meta.dirname, 'fixtures/embedded-db.ts');
+const PGLITE_VERSION = (JSON.parse(readFileSync(path.join(import.meta.dirname, '../../node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string }).version;
 
 describe('embedded data directory: lock and first start', () => {
   const dirs: string[] = [];
@@ -80,6 +81,43 @@ describe('embedded data directory: lock and first start', () => {
       }
       expect(readdirSync(dataDir).filter((entry) => entry.startsWith('pg.partial-'))).toEqual([]);
     }
+  });
+
+  describe('a new store on a machine without the initdb template', () => {
+    const MiB = 1024 * 1024;
+    const templateIn = (templates: string) => path.join(templates, readdirSync(templates).find((name) => name.endsWith('-initdb.tar.gz'))!);
+    const instancesOf = (holder: RunningProcess) => Number(/webassembly-instances (\d+)/.exec(holder.output())![1]);
+    const holdWithTemplatesIn = async (dataDir: string, templates: string) => {
+      const child = spawnNode(HOLDER, [dataDir, templates]);
+      children.push(child);
+      await waitFor('the child to open the store', () => child.output().includes('open ') || (child.child.exitCode !== null && Promise.reject(new Error(child.output()))), 60_000);
+      return child;
+    };
+
+    // initdb in this process made three more WebAssembly engines, and peaked at 540 MiB against 145 MiB with one
+    // (bench/startup.ts).
+    it('runs initdb in a child process, leaves the template for the next new store, and holds one engine', async () => {
+      const templates = path.join(tempDir(), 'templates');
+      const holder = await holdWithTemplatesIn(path.join(tempDir(), 'data'), templates);
+      expect(statSync(templateIn(templates)).size).toBeGreaterThan(MiB);
+      expect(instancesOf(holder)).toBe(1);
+    });
+
+    it('rebuilds a template that cannot be unpacked', async () => {
+      const templates = tempDir();
+      const broken = path.join(templates, `pglite-${PGLITE_VERSION}-initdb.tar.gz`);
+      writeFileSync(broken, 'not a tar file');
+      await holdWithTemplatesIn(path.join(tempDir(), 'data'), templates);
+      expect(statSync(broken).size).toBeGreaterThan(MiB);
+    });
+
+    it('where no template directory can be written, makes the template beside the data directory and removes it', async () => {
+      const notADirectory = path.join(tempDir(), 'a-file');
+      writeFileSync(notADirectory, '');
+      const dataDir = path.join(tempDir(), 'data');
+      await holdWithTemplatesIn(dataDir, path.join(notADirectory, 'templates'));
+      expect(readdirSync(dataDir).filter((entry) => entry.includes('initdb'))).toEqual([]);
+    });
   });
 
   it('rebuilds a store an older version left half-made (initdb never finished: no PG_VERSION)', async () => {
