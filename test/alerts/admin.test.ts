@@ -1,38 +1,29 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
 import { actionLinks } from '../../alerts/links.ts';
 import { incidentById, insertIncident } from '../../alerts/store.ts';
 import { Secret } from '../../core/config/index.ts';
-import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
-import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
+import { startVigil } from '../../core/lifecycle/start.ts';
+import { describeEachBackend, testConfig, vigilPer } from '../support/backends.ts';
 import { runVigil } from '../support/cli.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
 
 const TOKEN = 'admin-token-0123456789';
 
 describeEachBackend('alerts administration', (backend) => {
-  let store: TestStore;
-  let vigil: Vigil;
-
-  beforeEach(async () => {
-    store = await backend.createStore();
+  const perTest = vigilPer('test', backend, (store) => {
     const config = testConfig(store, {
       server: { adminToken: TOKEN },
       smtp: { url: 'smtp://vigil:smtp-password-secret@127.0.0.1:9' },
       alerts: { receivers: { ops: { type: 'email', to: ['ops@example.com'] }, hook: { type: 'webhook', url: 'http://127.0.0.1:9/hook', secret: 'hmac-secret-value' } }, routes: [{ receivers: ['ops', 'hook'] }] },
     });
-    vigil = await startVigil({ config, roles: ['api', 'alerts'], modules: [alertsModule] });
-  });
-
-  afterEach(async () => {
-    await vigil.stop();
-    await store.cleanup();
+    return startVigil({ config, roles: ['api', 'alerts'], modules: [alertsModule] });
   });
 
   const call = async (method: string, url: string, body?: unknown, token: string | null = TOKEN) => {
-    const response = await fetch(`${vigil.url}/admin/api/v1${url}`, {
+    const response = await fetch(`${perTest.vigil.url}/admin/api/v1${url}`, {
       method,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
@@ -71,13 +62,13 @@ describeEachBackend('alerts administration', (backend) => {
   });
 
   it('exposes the alerts metrics and keeps secrets out of every answer and the audit log', async () => {
-    const metrics = await (await fetch(`${vigil.url}/metrics`)).text();
+    const metrics = await (await fetch(`${perTest.vigil.url}/metrics`)).text();
     const { samples } = parsePrometheusText(metrics);
     const names = new Set(samples.map((sample) => sample.name));
     for (const name of ['vigil_alerts_incidents', 'vigil_alerts_outbox_depth', 'vigil_alerts_outbox_oldest_age_seconds']) expect(names).toContain(name);
     expect(samples.filter((sample) => sample.name === 'vigil_alerts_incidents').map((sample) => sample.labels.state).sort()).toEqual(['escalated', 'firing', 'pending', 'resolved']);
     await call('POST', '/silences', { matchers: { service: 'api' }, duration: '1h', author: 'ana', comment: 'x' });
-    const everything = [metrics, (await call('GET', '/silences')).text, JSON.stringify(await vigil.db.query('select * from alerts_audit'))].join('\n');
+    const everything = [metrics, (await call('GET', '/silences')).text, JSON.stringify(await perTest.vigil.db.query('select * from alerts_audit'))].join('\n');
     for (const secret of [TOKEN, 'smtp-password-secret', 'hmac-secret-value']) expect(everything).not.toContain(secret);
   });
 
@@ -100,40 +91,40 @@ describeEachBackend('alerts administration', (backend) => {
     }
     expect(JSON.parse((await call('POST', '/silences/999/expire', { author: 'ana' })).text).error.code).toBe('NOT_FOUND');
 
-    const unauthenticated = await fetch(`${vigil.url}/admin/api/v1/silences`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"not json' });
+    const unauthenticated = await fetch(`${perTest.vigil.url}/admin/api/v1/silences`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"not json' });
     expect(unauthenticated.status).toBe(401);
-    const lowercase = await fetch(`${vigil.url}/admin/api/v1/silences`, { headers: { authorization: `bearer ${TOKEN}` } });
+    const lowercase = await fetch(`${perTest.vigil.url}/admin/api/v1/silences`, { headers: { authorization: `bearer ${TOKEN}` } });
     expect(lowercase.status).toBe(200);
   });
 
   it('acknowledge and silence links: signed and expiring; GET asks, only POST acts, audited', async () => {
-    const incident = await insertIncident(vigil.db, { fingerprint: 'api-down|service=api', rule: 'api-down', labels: { service: 'api' }, summary: 'api down', state: 'firing', flapping: false, now: Date.now() });
-    const links = actionLinks(vigil.url, new Secret(TOKEN), incident.id, Date.now());
+    const incident = await insertIncident(perTest.vigil.db, { fingerprint: 'api-down|service=api', rule: 'api-down', labels: { service: 'api' }, summary: 'api down', state: 'firing', flapping: false, now: Date.now() });
+    const links = actionLinks(perTest.vigil.url, new Secret(TOKEN), incident.id, Date.now());
     const ack = new URL(links.acknowledge!).pathname;
-    const page = await fetch(`${vigil.url}${ack}`);
+    const page = await fetch(`${perTest.vigil.url}${ack}`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(await page.text()).toContain('<form method="post"');
-    expect((await incidentById(vigil.db, incident.id))!.ackedBy).toBeNull();
-    const done = await fetch(`${vigil.url}${ack}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
+    expect((await incidentById(perTest.vigil.db, incident.id))!.ackedBy).toBeNull();
+    const done = await fetch(`${perTest.vigil.url}${ack}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
     expect([done.status, await done.text()]).toEqual([200, expect.stringContaining('Acknowledged')]);
-    expect((await incidentById(vigil.db, incident.id))!.ackedBy).toBe('notification link');
-    const silenced = await fetch(`${vigil.url}${new URL(links.silence!).pathname}`, { method: 'POST' });
+    expect((await incidentById(perTest.vigil.db, incident.id))!.ackedBy).toBe('notification link');
+    const silenced = await fetch(`${perTest.vigil.url}${new URL(links.silence!).pathname}`, { method: 'POST' });
     expect(silenced.status).toBe(200);
     expect(JSON.parse((await call('GET', '/silences')).text).silences).toEqual([expect.objectContaining({ matchers: { service: 'api' }, author: 'notification link' })]);
-    expect((await vigil.db.query<{ action: string }>('select action from alerts_audit order by id')).map((row) => row.action)).toEqual(['incident.ack', 'silence.add']);
+    expect((await perTest.vigil.db.query<{ action: string }>('select action from alerts_audit order by id')).map((row) => row.action)).toEqual(['incident.ack', 'silence.add']);
 
     const tampered = ack.replace(/.$/, (last) => (last === 'A' ? 'B' : 'A'));
-    expect((await fetch(`${vigil.url}${tampered}`, { method: 'POST' })).status).toBe(404);
-    const expired = new URL(actionLinks(vigil.url, new Secret(TOKEN), incident.id, Date.now() - 25 * 3_600_000).acknowledge!).pathname;
-    expect((await fetch(`${vigil.url}${expired}`)).status).toBe(410);
-    const otherKey = new URL(actionLinks(vigil.url, new Secret('another-admin-token'), incident.id, Date.now()).acknowledge!).pathname;
-    expect((await fetch(`${vigil.url}${otherKey}`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${perTest.vigil.url}${tampered}`, { method: 'POST' })).status).toBe(404);
+    const expired = new URL(actionLinks(perTest.vigil.url, new Secret(TOKEN), incident.id, Date.now() - 25 * 3_600_000).acknowledge!).pathname;
+    expect((await fetch(`${perTest.vigil.url}${expired}`)).status).toBe(410);
+    const otherKey = new URL(actionLinks(perTest.vigil.url, new Secret('another-admin-token'), incident.id, Date.now()).acknowledge!).pathname;
+    expect((await fetch(`${perTest.vigil.url}${otherKey}`, { method: 'POST' })).status).toBe(404);
   });
 
   it.runIf(backend.name === 'PostgreSQL')('the CLI adds, lists and expires silences and maintenance windows on the same database', async () => {
-    const configFile = path.join(store.tempDir, 'vigil.config.ts');
-    writeFileSync(configFile, `export default { database: { url: ${JSON.stringify(store.databaseUrl)} } };\n`);
+    const configFile = path.join(perTest.store.tempDir, 'vigil.config.ts');
+    writeFileSync(configFile, `export default { database: { url: ${JSON.stringify(perTest.store.databaseUrl)} } };\n`);
     const vigilCli = (...args: string[]) => runVigil([...args, '--config', configFile]);
     const added = await vigilCli('silence', 'add', '--match', 'service=api', '--duration', '30m', '--author', 'ana', '--comment', 'deploy');
     expect(added.code).toBe(0);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { createPostgresDatabase, pgliteBackend, type TestStore } from '../support/backends.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { proxyPostgres, type TcpProxy } from '../support/tcp-proxy.ts';
 import { waitFor } from '../support/wait.ts';
 import { startAlertHarness, startSlackDouble, startSmtp } from './support.ts';
 
@@ -17,11 +17,10 @@ describe.skipIf(Boolean(postgresUnavailable))(`alerts while the store is unreach
   beforeEach(async () => {
     const database = await createPostgresDatabase();
     drop = database.drop;
-    const target = new URL(database.url);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    target.host = `127.0.0.1:${proxy.port}`;
+    let url: string;
+    ({ proxy, url } = await proxyPostgres(database.url));
     // A temporary directory of its own; the database is the one behind the proxy.
-    store = { ...(await pgliteBackend.createStore()), databaseUrl: target.toString() };
+    store = { ...(await pgliteBackend.createStore()), databaseUrl: url };
   });
 
   afterEach(async () => {

@@ -7,24 +7,21 @@ import { FakeClock } from '../../core/clock.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import { http as httpProbe } from '../../app/index.ts';
 import { getProbeStatuses, probesModule } from '../../probes/index.ts';
-import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
+import { describeEachBackend, testConfig } from '../support/backends.ts';
 import { freePort, startTarget } from '../support/http-target.ts';
 import { waitFor } from '../support/wait.ts';
-import { startSlackDouble, startSmtp } from './support.ts';
+import { startSlackDouble, storeAndSmtpPerTest } from './support.ts';
 
 const SERVICE = path.join(import.meta.dirname, 'fixtures/service.ts');
 
 describeEachBackend('alerts end to end with real probes', (backend) => {
-  let store: TestStore;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  const perTest = storeAndSmtpPerTest(backend);
   let slack: Awaited<ReturnType<typeof startSlackDouble>>;
   let vigil: Vigil | undefined;
   let clock: FakeClock;
   const cleanups: Array<() => unknown> = [];
 
   beforeEach(async () => {
-    store = await backend.createStore();
-    smtp = await startSmtp();
     slack = await startSlackDouble();
     clock = new FakeClock(Date.UTC(2026, 0, 1));
   });
@@ -33,16 +30,14 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     await vigil?.stop();
     vigil = undefined;
     for (const cleanup of cleanups.splice(0)) await cleanup();
-    await smtp.close();
     await slack.close();
-    await store.cleanup();
   });
 
   const start = async (probes: unknown[], alerts: Record<string, unknown>) => {
-    const config = testConfig(store, {
+    const config = testConfig(perTest.store, {
       probes,
       alerts: { evaluationInterval: '5s', ...alerts },
-      smtp: { url: smtp.url },
+      smtp: { url: perTest.smtp.url },
       slack: { token: 'xoxb-e2e-token', apiUrl: slack.url },
       server: { adminToken: 'admin-token-e2e' },
     });
@@ -83,22 +78,22 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     });
     await until('the probe to be up', async () => (await getProbeStatuses(vigil!.db)).find((status) => status.probe === 'api' && status.state === 'up'));
     await clock.advance(60_000);
-    expect(smtp.mails).toHaveLength(0);
+    expect(perTest.smtp.mails).toHaveLength(0);
 
     await target.down();
-    await until('the WARNING email', () => smtp.mails.length > 0);
+    await until('the WARNING email', () => perTest.smtp.mails.length > 0);
     const status = (await getProbeStatuses(vigil!.db)).find((candidate) => candidate.probe === 'api')!;
     expect(status.consecutiveFailures).toBeGreaterThanOrEqual(2);
     await until('the Slack post', () => slack.calls.length > 0);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual([expect.stringMatching(/^\[CRITICAL\] FIRING api: api down — /)]);
+    expect(perTest.smtp.mails.map((mail) => mail.subject)).toEqual([expect.stringMatching(/^\[CRITICAL\] FIRING api: api down — /)]);
     expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage']);
 
     await target.up();
-    await until('the UP email', () => smtp.mails.length > 1);
+    await until('the UP email', () => perTest.smtp.mails.length > 1);
     await until('the UP reply', () => slack.calls.length > 2);
     await clock.advance(120_000);
     await drained();
-    expect(smtp.mails.map((mail) => mail.subject.slice(0, 5))).toEqual(['[CRIT', '[RESO']);
+    expect(perTest.smtp.mails.map((mail) => mail.subject.slice(0, 5))).toEqual(['[CRIT', '[RESO']);
     expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage', 'chat.update', 'chat.postMessage']);
     expect(slack.calls[1]!.args.ts).toBe(slack.calls[0] && '1000.000100');
     expect(slack.calls[2]!.args.thread_ts).toBe('1000.000100');
@@ -107,7 +102,7 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
 
   it('a killed service is restarted by the hook, a fresh probe run confirms it, UP follows; a hook that cannot fix stops after its budget with EMERGENCY until reset', async () => {
     const [apiPort, workerPort] = [await freePort(), await freePort()];
-    const pidFile = path.join(store.tempDir, 'api.pid');
+    const pidFile = path.join(perTest.store.tempDir, 'api.pid');
     execFileSync(process.execPath, [SERVICE, 'start', String(apiPort), pidFile]);
     const kill = () => {
       try {
@@ -148,7 +143,7 @@ describeEachBackend('alerts end to end with real probes', (backend) => {
     });
 
     kill();
-    const subjects = () => smtp.mails.map((mail) => mail.subject);
+    const subjects = () => perTest.smtp.mails.map((mail) => mail.subject);
     await until('the api UP email', () => subjects().some((subject) => subject.startsWith('[RESOLVED] api')), 300_000);
     expect(subjects().filter((subject) => subject.includes('api'))).toEqual([expect.stringMatching(/^\[CRITICAL\] FIRING api/), expect.stringMatching(/^\[RESOLVED\] api/)]);
     type IncidentView = { id: number; rule: string; state: string };

@@ -3,10 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { addMaintenance } from '../../alerts/admin.ts';
 import { hookAttempts } from '../../alerts/hooks.ts';
-import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { describeEachBackend, storePer } from '../support/backends.ts';
 import { waitFor } from '../support/wait.ts';
 import { startAlertHarness } from './support.ts';
 
@@ -28,20 +28,15 @@ async function startWebhook(statuses: number[]) {
 }
 
 describeEachBackend('alert receivers', (backend) => {
-  let store: TestStore;
+  const perTest = storePer('test', backend);
   const cleanups: Array<() => Promise<unknown>> = [];
-
-  beforeEach(async () => {
-    store = await backend.createStore();
-  });
 
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    await store.cleanup();
   });
 
   const harness = async (receivers: Record<string, unknown>, routes: unknown[]) => {
-    const h = await startAlertHarness(store, { alerts: { evaluationInterval: '5s', rules: [{ name: 'api-down', kind: 'probe', probe: 'api', labels: { service: 'api' } }], receivers, routes } });
+    const h = await startAlertHarness(perTest.store, { alerts: { evaluationInterval: '5s', rules: [{ name: 'api-down', kind: 'probe', probe: 'api', labels: { service: 'api' } }], receivers, routes } });
     cleanups.push(h.stop);
     return h;
   };
@@ -77,7 +72,7 @@ describeEachBackend('alert receivers', (backend) => {
   });
 
   it('restart hook: never runs inside a maintenance window; audits why', async () => {
-    const marker = path.join(store.tempDir, 'restarted');
+    const marker = path.join(perTest.store.tempDir, 'restarted');
     const h = await harness(
       { fixer: { type: 'restart', services: { api: { command: [process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '1')`] } }, backoff: '1s' } },
       [{ receivers: ['fixer'] }],
@@ -91,8 +86,8 @@ describeEachBackend('alert receivers', (backend) => {
   });
 
   it('scale hook: a queue-load incident runs the service\'s scale action once, audited', async () => {
-    const marker = path.join(store.tempDir, 'scaled');
-    const h = await startAlertHarness(store, {
+    const marker = path.join(perTest.store.tempDir, 'scaled');
+    const h = await startAlertHarness(perTest.store, {
       alerts: {
         evaluationInterval: '5s',
         rules: [{ name: 'transcode-backlog', kind: 'queue', queue: 'processing.transcode', maxDepth: 100, for: '30s', labels: { service: 'transcode' } }],

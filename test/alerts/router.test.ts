@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { ackIncident, addMaintenance, addSilence, endMaintenance, expireSilence, listIncidents } from '../../alerts/admin.ts';
-import { describeEachBackend, type TestStore } from '../support/backends.ts';
-import { startAlertHarness, startSmtp } from './support.ts';
+import { describeEachBackend } from '../support/backends.ts';
+import { startAlertHarness, storeAndSmtpPerTest } from './support.ts';
 
 const rule = (name: string, labels: Record<string, string>) => ({ name, kind: 'probe', probe: name, labels });
 const RULES = [
@@ -13,31 +13,25 @@ const LABELS: Record<string, Record<string, string>> = Object.fromEntries(RULES.
 const RECEIVERS = { ops: { type: 'email', to: ['ops@example.com'] }, oncall: { type: 'email', to: ['oncall@example.com'] } };
 
 describeEachBackend('alert routing', (backend) => {
-  let store: TestStore;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  const perTest = storeAndSmtpPerTest(backend);
   let stop: (() => Promise<void>) | undefined;
 
-  beforeEach(async () => {
-    store = await backend.createStore();
-    smtp = await startSmtp();
-  });
 
   afterEach(async () => {
     await stop?.();
     stop = undefined;
-    await smtp.close();
-    await store.cleanup();
   });
 
   const harness = async (alerts: Record<string, unknown>) => {
-    const h = await startAlertHarness(store, {
+    const h = await startAlertHarness(perTest.store, {
       alerts: { evaluationInterval: '10s', rules: RULES, receivers: RECEIVERS, routes: [{ receivers: ['ops'] }], outbox: { pollInterval: '10s' }, ...alerts },
-      smtp: { url: smtp.url },
+      smtp: { url: perTest.smtp.url },
     });
     stop = h.stop;
-    return Object.assign(h, { set: (name: string, active: boolean) => h.observe(name, active, LABELS[name], `${name} ${active ? 'failing' : 'ok'}`) });
+    const set = (name: string, active: boolean) => h.observe(name, active, LABELS[name], `${name} ${active ? 'failing' : 'ok'}`);
+    return Object.assign(h, { set, fail: (...names: string[]) => names.forEach((name) => set(name, true)) });
   };
-  const subjects = (to?: string) => smtp.mails.filter((mail) => !to || mail.to === to).map((mail) => mail.subject.replace(/ — .*$/, ''));
+  const subjects = (to?: string) => perTest.smtp.mails.filter((mail) => !to || mail.to === to).map((mail) => mail.subject.replace(/ — .*$/, ''));
 
   it('routes in order: first match wins, `continue` goes on to the next', async () => {
     const h = await harness({
@@ -47,7 +41,7 @@ describeEachBackend('alert routing', (backend) => {
         { match: { service: 'web' }, receivers: ['oncall'] },
       ],
     });
-    for (const name of ['db-down', 'api-errors', 'web-errors']) h.set(name, true);
+    h.fail('db-down', 'api-errors', 'web-errors');
     await h.run(10_000);
     expect(subjects('oncall@example.com').sort()).toEqual(['[CRITICAL] FIRING db: db-down failing', '[WARNING] FIRING web: web-errors failing']);
     expect(subjects('ops@example.com').sort()).toEqual(['[CRITICAL] FIRING db: db-down failing', '[WARNING] FIRING api: api-errors failing']);
@@ -56,8 +50,7 @@ describeEachBackend('alert routing', (backend) => {
   it('a silence mutes what it matches and nothing else; once expired, the still-firing incident is announced', async () => {
     const h = await harness({});
     const silence = await addSilence(h.db, { matchers: { service: 'api' }, startsAt: h.clock.now(), endsAt: h.clock.now() + 3_600_000, author: 'ana', comment: 'deploying' }, h.clock.now());
-    h.set('api-errors', true);
-    h.set('web-errors', true);
+    h.fail('api-errors', 'web-errors');
     await h.run(20_000);
     expect(subjects()).toEqual(['[WARNING] FIRING web: web-errors failing']);
     expect((await h.notifications()).find((row) => row.key.startsWith('1:'))?.muted_by).toBe(`silence #${silence.id}`);
@@ -70,8 +63,7 @@ describeEachBackend('alert routing', (backend) => {
   it('a maintenance window mutes its services and nothing else, and no UP follows a muted opening', async () => {
     const h = await harness({});
     const maintenance = await addMaintenance(h.db, { title: 'DB upgrade', matchers: { service: 'db' }, startsAt: h.clock.now(), endsAt: h.clock.now() + 7_200_000, author: 'ana', comment: '' }, h.clock.now());
-    h.set('db-down', true);
-    h.set('web-errors', true);
+    h.fail('db-down', 'web-errors');
     await h.run(20_000);
     expect(subjects()).toEqual(['[WARNING] FIRING web: web-errors failing']);
     h.set('db-down', false);
@@ -83,10 +75,9 @@ describeEachBackend('alert routing', (backend) => {
 
   it('inhibition: the database being down hides the failures that follow from it at the same site only', async () => {
     const h = await harness({ inhibit: [{ source: { service: 'db' }, target: { severity: 'warning' }, equal: ['site'] }] });
-    h.set('db-down', true);
+    h.fail('db-down');
     await h.run(10_000);
-    h.set('api-errors', true);
-    h.set('web-errors', true);
+    h.fail('api-errors', 'web-errors');
     await h.run(20_000);
     expect(subjects().sort()).toEqual(['[CRITICAL] FIRING db: db-down failing', '[WARNING] FIRING web: web-errors failing']);
     const api = (await h.notifications()).find((row) => row.status === 'muted');
@@ -113,7 +104,7 @@ describeEachBackend('alert routing', (backend) => {
   it('repeats while firing at growing intervals; escalates to EMERGENCY; an acknowledged incident stops repeating', async () => {
     // Evaluated each minute: hours of reminders need no finer steps.
     const h = await harness({ evaluationInterval: '1m', outbox: { pollInterval: '1m' }, escalateAfter: '330m', routes: [{ receivers: ['ops'], repeatInterval: '1h', repeatFactor: 2, repeatMax: '3h' }] });
-    h.set('api-errors', true);
+    h.fail('api-errors');
     await h.run(60_000, 10_000);
     await h.run(5 * 3_600_000, 300_000);
     // Reminders at 1 h and 3 h (2 h later); the next would be 3 h later (capped); EMERGENCY at 5 h 30.
@@ -132,13 +123,12 @@ describeEachBackend('alert routing', (backend) => {
 
   it('groups incidents with equal group labels that fire within the group wait into one message', async () => {
     const h = await harness({ routes: [{ receivers: ['ops'], groupBy: ['site'], groupWait: '30s' }] });
-    h.set('db-down', true);
+    h.fail('db-down');
     await h.run(10_000);
-    h.set('api-errors', true);
-    h.set('web-errors', true);
+    h.fail('api-errors', 'web-errors');
     await h.run(40_000);
     expect(subjects().sort()).toEqual(['[CRITICAL] FIRING db: db-down failing (+1 more)', '[WARNING] FIRING web: web-errors failing']);
-    const eu = smtp.mails.find((mail) => mail.subject.includes('db-down'))!;
+    const eu = perTest.smtp.mails.find((mail) => mail.subject.includes('db-down'))!;
     expect(eu.text).toContain('api-errors failing');
   });
 
@@ -146,7 +136,7 @@ describeEachBackend('alert routing', (backend) => {
     // The fake clock starts at 2026-01-01T00:00Z, a Thursday.
     // Evaluated each minute: the eight muted hours need no finer steps (08:00 is on the minute).
     const h = await harness({ evaluationInterval: '1m', outbox: { pollInterval: '1m' }, routes: [{ receivers: ['ops'], activeTimes: [{ days: ['thu'], from: '08:00', to: '18:00' }] }] });
-    h.set('api-errors', true);
+    h.fail('api-errors');
     await h.run(60_000, 10_000);
     expect(subjects()).toEqual([]);
     // Coarse steps until just before 08:00, then fine ones: a coarse step fires several passes back to back, and on

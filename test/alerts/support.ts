@@ -9,7 +9,8 @@ import { FakeClock } from '../../core/clock.ts';
 import { migrate, openDb, type Db } from '../../core/db/index.ts';
 import { createLogger } from '../../core/telemetry/logger.ts';
 import { createRegistry } from '../../core/telemetry/metrics.ts';
-import { testConfig, type TestStore } from '../support/backends.ts';
+import { storeFixture, testConfig, type Backend, type TestStore } from '../support/backends.ts';
+import { fixture, fixtureView } from '../support/fixtures.ts';
 import { SMTP_CLOSE_TIMEOUT } from '../support/network.ts';
 
 export interface ReceivedMail {
@@ -85,6 +86,16 @@ export async function startSmtp() {
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+export type TestSmtp = Awaited<ReturnType<typeof startSmtp>>;
+
+/**
+ * Each test's store and SMTP server (`perTest.store`, `perTest.smtp`), gone after it; register them before the hooks
+ * that stop what uses them, so they go last.
+ */
+export function storeAndSmtpPerTest(backend: Backend): { readonly store: TestStore; readonly smtp: TestSmtp } {
+  return fixtureView({ store: storeFixture('test', backend), smtp: fixture('test', startSmtp, (smtp) => smtp.close()) });
 }
 
 export interface SlackCall {

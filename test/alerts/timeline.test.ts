@@ -1,34 +1,29 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { describeEachBackend, type TestStore } from '../support/backends.ts';
-import { startAlertHarness, startSlackDouble, startSmtp } from './support.ts';
+import { describeEachBackend } from '../support/backends.ts';
+import { startAlertHarness, startSlackDouble, storeAndSmtpPerTest } from './support.ts';
 
 const RULES = [{ name: 'api-down', kind: 'probe', probe: 'api', labels: { service: 'api', component: 'http', severity: 'critical' } }];
 const RECEIVERS = { ops: { type: 'email', to: ['ops@example.com'] }, chat: { type: 'slack', channel: '#ops' } };
 const DOWN = { service: 'api', component: 'http', severity: 'critical', probe: 'api' };
 
 describeEachBackend('alert timelines', (backend) => {
-  let store: TestStore;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  const perTest = storeAndSmtpPerTest(backend);
   let slack: Awaited<ReturnType<typeof startSlackDouble>>;
   const stops: Array<() => Promise<void>> = [];
 
   beforeEach(async () => {
-    store = await backend.createStore();
-    smtp = await startSmtp();
     slack = await startSlackDouble();
   });
 
   afterEach(async () => {
     for (const stop of stops.splice(0).reverse()) await stop();
-    await smtp.close();
     await slack.close();
-    await store.cleanup();
   });
 
   const harness = async (alerts: Record<string, unknown>, extra: { holder?: string; smtpUrl?: string } = {}) => {
-    const started = await startAlertHarness(store, {
+    const started = await startAlertHarness(perTest.store, {
       alerts: { evaluationInterval: '5s', rules: RULES, receivers: RECEIVERS, ...alerts },
-      smtp: { url: extra.smtpUrl ?? smtp.url, from: 'Vigil <vigil@example.com>' },
+      smtp: { url: extra.smtpUrl ?? perTest.smtp.url, from: 'Vigil <vigil@example.com>' },
       slack: { token: 'xoxb-secret-token', apiUrl: slack.url },
       ...(extra.holder ? { holder: extra.holder } : {}),
     });
@@ -40,14 +35,14 @@ describeEachBackend('alert timelines', (backend) => {
     const h = await harness({ routes: [{ receivers: ['ops', 'chat'] }], outbox: { pollInterval: '5s' } });
     h.observe('api-down', false, DOWN);
     await h.run(10_000);
-    expect(smtp.mails).toHaveLength(0);
+    expect(perTest.smtp.mails).toHaveLength(0);
 
     h.observe('api-down', true, DOWN, 'probe api is down: HTTP 503');
     await h.run(10_000);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[CRITICAL] FIRING api: probe api is down: HTTP 503']);
-    expect(smtp.mails[0]!.to).toBe('ops@example.com');
-    expect(smtp.mails[0]!.text).toContain('Firing: this needs a look.');
-    expect(smtp.mails[0]!.html).toContain('<h1');
+    expect(perTest.smtp.mails.map((mail) => mail.subject)).toEqual(['[CRITICAL] FIRING api: probe api is down: HTTP 503']);
+    expect(perTest.smtp.mails[0]!.to).toBe('ops@example.com');
+    expect(perTest.smtp.mails[0]!.text).toContain('Firing: this needs a look.');
+    expect(perTest.smtp.mails[0]!.html).toContain('<h1');
     expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage']);
     expect(slack.calls[0]!.args.channel).toBe('#ops');
     expect(slack.calls[0]!.authorization).toBe('Bearer xoxb-secret-token');
@@ -55,12 +50,12 @@ describeEachBackend('alert timelines', (backend) => {
     const postedTs = '1000.000100';
 
     await h.run(60_000);
-    expect(smtp.mails).toHaveLength(1);
+    expect(perTest.smtp.mails).toHaveLength(1);
     expect(slack.calls).toHaveLength(1);
 
     h.observe('api-down', false, DOWN, 'probe api is up');
     await h.run(10_000);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[CRITICAL] FIRING api: probe api is down: HTTP 503', expect.stringMatching(/^\[RESOLVED\] api: api back up after (\d+ m )?\d+ s$/)]);
+    expect(perTest.smtp.mails.map((mail) => mail.subject)).toEqual(['[CRITICAL] FIRING api: probe api is down: HTTP 503', expect.stringMatching(/^\[RESOLVED\] api: api back up after (\d+ m )?\d+ s$/)]);
     expect(slack.calls.map((call) => [call.method, call.args.ts ?? call.args.thread_ts ?? null])).toEqual([
       ['chat.postMessage', null],
       ['chat.update', postedTs],
@@ -70,7 +65,7 @@ describeEachBackend('alert timelines', (backend) => {
     expect(String(slack.calls[2]!.args.reply_broadcast)).toBe('true');
 
     await h.run(3_600_000, 60_000);
-    expect(smtp.mails).toHaveLength(2);
+    expect(perTest.smtp.mails).toHaveLength(2);
     expect(slack.calls).toHaveLength(3);
     expect((await h.notifications()).map((row) => `${row.receiver}:${row.event}:${row.status}`)).toEqual([
       'ops:warning:delivered',
@@ -104,7 +99,7 @@ describeEachBackend('alert timelines', (backend) => {
     first.observe('api-down', true, DOWN);
     await first.run(3000);
     expect((await first.notifications()).map((row) => row.status)).toEqual(['pending']);
-    expect(smtp.mails).toHaveLength(0);
+    expect(perTest.smtp.mails).toHaveLength(0);
     // "Kill": no graceful stop, so the lease is not released; only the store survives.
     await first.service.stop(0).catch(() => {});
     await first.db.query(`update alerts_leader set expires_at = to_timestamp($1::float8 / 1000)`, [first.clock.now() + 15_000]);
@@ -115,16 +110,16 @@ describeEachBackend('alert timelines', (backend) => {
     second.clock.set(first.clock.now() + 1000);
     second.observe('api-down', true, DOWN);
     await second.run(10_000);
-    expect(smtp.mails).toHaveLength(0); // the dead holder's lease has not expired yet
+    expect(perTest.smtp.mails).toHaveLength(0); // the dead holder's lease has not expired yet
     await second.run(20_000);
-    expect(smtp.mails.map((mail) => mail.subject)).toEqual(['[CRITICAL] FIRING api: api-down failing']);
+    expect(perTest.smtp.mails.map((mail) => mail.subject)).toEqual(['[CRITICAL] FIRING api: api-down failing']);
     await second.run(60_000);
-    expect(smtp.mails).toHaveLength(1);
+    expect(perTest.smtp.mails).toHaveLength(1);
     expect((await second.notifications()).map((row) => `${row.event}:${row.status}`)).toEqual(['warning:delivered']);
   });
 
   it('SMTP down for an hour: email falls back to Slack, and the failed delivery is itself alerted', async () => {
-    await smtp.close();
+    await perTest.smtp.close();
     const h = await harness({ routes: [{ receivers: ['ops'], fallback: 'chat' }], outbox: { maxAge: '30m', retryInitial: '10s', retryMax: '5m' }, lease: { ttl: '2m', renewEvery: '10s' } });
     h.observe('api-down', true, DOWN);
     await h.run(3_600_000, 20_000);

@@ -4,12 +4,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { addMaintenance, resetIncident } from '../../alerts/admin.ts';
 import { hookAttempts } from '../../alerts/hooks.ts';
-import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { describeEachBackend } from '../support/backends.ts';
 import { untilOnClock, waitFor } from '../support/wait.ts';
-import { startAlertHarness, startSlackDouble, startSmtp } from './support.ts';
+import { startAlertHarness, startSlackDouble, storeAndSmtpPerTest } from './support.ts';
 
 // The failures an on-call engineer must be able to rule out: nothing an admin types stops the router, no receiver
 // waits on another, the fallback hears the whole story, hooks keep their budget and escalate honestly, a restart is
@@ -33,25 +33,18 @@ async function startEndpoint(answer: (request: http.IncomingMessage, response: h
 }
 
 describeEachBackend('alerts an on-call engineer trusts', (backend) => {
-  let store: TestStore;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  const perTest = storeAndSmtpPerTest(backend);
   const cleanups: Array<() => Promise<unknown>> = [];
 
-  beforeEach(async () => {
-    store = await backend.createStore();
-    smtp = await startSmtp();
-  });
 
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    await smtp.close();
-    await store.cleanup();
   });
 
   const harness = async (alerts: Record<string, unknown>, extra: { slack?: unknown; holder?: string | null; verifyProbe?: () => Promise<{ success: boolean; reason?: string }> } = {}) => {
-    const h = await startAlertHarness(store, {
+    const h = await startAlertHarness(perTest.store, {
       alerts: { evaluationInterval: '5s', rules: RULES, receivers: { ops: { type: 'email', to: ['ops@example.com'] } }, routes: [{ receivers: ['ops'] }], ...alerts },
-      smtp: { url: smtp.url },
+      smtp: { url: perTest.smtp.url },
       ...(extra.slack ? { slack: extra.slack } : {}),
       ...(extra.holder !== undefined ? { holder: extra.holder } : {}),
       ...(extra.verifyProbe ? { verifyProbe: extra.verifyProbe } : {}),
@@ -59,7 +52,7 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     cleanups.push(h.stop);
     return h;
   };
-  const subjects = () => smtp.mails.map((mail) => mail.subject);
+  const subjects = () => perTest.smtp.mails.map((mail) => mail.subject);
 
   it('a stored silence with an invalid regex or matching everything stops nothing: incidents are created and sent', async () => {
     const h = await harness({});
@@ -105,11 +98,11 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     h.observe('api-down', true, labels('api'));
     await h.clock.advance(5000);
     // Real time: the email and the webhook arrive while Slack has not answered.
-    await waitFor('the email and the webhook', () => smtp.mails.length === 1 && webhook.requests.length === 1, 3000);
+    await waitFor('the email and the webhook', () => perTest.smtp.mails.length === 1 && webhook.requests.length === 1, 3000);
     expect(slack.calls).toHaveLength(0);
     h.observe('web-down', true, labels('web'));
     await h.clock.advance(5000);
-    await waitFor('the second email while Slack still hangs', () => smtp.mails.length === 2, 3000);
+    await waitFor('the second email while Slack still hangs', () => perTest.smtp.mails.length === 2, 3000);
     await h.service.idle();
     const chat = (await h.notifications()).filter((row) => row.receiver === 'chat');
     expect(chat.map((row) => row.status)).toEqual(['pending', 'pending']);
@@ -135,21 +128,21 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
   });
 
   it('the SMTP server takes the message but its answer never comes: the resend carries the same Message-ID; later mail threads under it', async () => {
-    smtp.hold = 1;
+    perTest.smtp.hold = 1;
     const h = await harness({ outbox: { timeout: '1s', retryInitial: '1s' } });
     h.observe('api-down', true, labels('api'));
     await h.clock.advance(5000);
     await waitFor('the held message and its resend', async () => {
       await h.clock.advance(1000);
-      return smtp.mails.length >= 2;
+      return perTest.smtp.mails.length >= 2;
     }, 20_000);
     await h.service.idle();
-    const [held, resent] = smtp.mails;
+    const [held, resent] = perTest.smtp.mails;
     expect(held!.messageId).toMatch(/^<1\.ops\.warning\.[0-9a-f-]{36}@vigil\.alerts>$/);
     expect(resent!.messageId).toBe(held!.messageId);
     h.observe('api-down', false, labels('api'));
     await h.run(10_000);
-    const up = smtp.mails.at(-1)!;
+    const up = perTest.smtp.mails.at(-1)!;
     expect(up.subject).toMatch(/^\[RESOLVED\] api: api-down back up after/);
     expect(up.inReplyTo).toBe(held!.messageId);
   });
@@ -256,7 +249,7 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
       throw new Error(`${what}: not within ${maxMs / 1000} fake seconds`);
     };
     const outcomes = async (incidentId: number) => (await hookAttempts(h.db, { incidentId })).map((attempt) => attempt.outcome);
-    const emergencies = () => smtp.mails.map((mail) => mail.subject).filter((subject) => subject.includes('EMERGENCY'));
+    const emergencies = () => perTest.smtp.mails.map((mail) => mail.subject).filter((subject) => subject.includes('EMERGENCY'));
     return { ...h, advanceUntil, outcomes, emergencies };
   };
 
@@ -268,7 +261,7 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     expect(h.emergencies()[0]).toMatch(/^\[CRITICAL\] EMERGENCY api: .*fixer: 2 attempts did not fix it/);
 
     h.observe('api-down', false, { ...labels('api'), probe: 'api' });
-    await h.advanceUntil('the first incident resolved', () => smtp.mails.some((mail) => mail.subject.startsWith('[RESOLVED] api')));
+    await h.advanceUntil('the first incident resolved', () => perTest.smtp.mails.some((mail) => mail.subject.startsWith('[RESOLVED] api')));
     h.observe('api-down', true, { ...labels('api'), probe: 'api' });
     await h.advanceUntil('the second incident\'s EMERGENCY', () => h.emergencies().length === 2);
     expect(await h.outcomes(2)).toEqual(['budget-spent']);
@@ -353,7 +346,7 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     expect((await hookAttempts(a.db)).map((attempt) => attempt.outcome)).toEqual(['running']);
     expect(await a.db.query(`select 1 from alerts_hook_jobs where finished_at is null`)).toHaveLength(1);
 
-    const b = await startAlertHarness(store, { alerts, smtp: { url: smtp.url }, db: a.db, clock: a.clock, signals: a.signals, holder: 'other', verifyProbe: async () => ({ success: false, reason: 'still 503' }) });
+    const b = await startAlertHarness(perTest.store, { alerts, smtp: { url: perTest.smtp.url }, db: a.db, clock: a.clock, signals: a.signals, holder: 'other', verifyProbe: async () => ({ success: false, reason: 'still 503' }) });
     cleanups.push(b.stop);
     await untilOnClock(a.clock, 'the new leader\'s attempt', () => started() === 2, 120_000);
     const attempts = await hookAttempts(a.db);

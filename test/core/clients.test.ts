@@ -57,6 +57,16 @@ async function rawClient(url: string, localAddress?: string): Promise<RawClient>
   return { socket, received: () => received, closed, write: (text) => socket.write(text) };
 }
 
+/** Runs `work` while `send` repeats every `everyMs` (a client trickling bytes, or sending request after request). */
+async function whileRepeating<T>(everyMs: number, send: () => void, work: () => Promise<T>): Promise<T> {
+  const timer = setInterval(send, everyMs);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 async function metric(url: string, sample: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${sample} `));
@@ -93,15 +103,11 @@ describe('slow and oversized clients', () => {
     );
     const headersSent = performance.now();
     let bodyBytesSent = 0;
-    const trickle = setInterval(() => {
+    const trickle = () => {
       bodyBytesSent += 1;
       client.write('-');
-    }, 1000);
-    try {
-      await waitFor('the 413', () => client.received().includes('\r\n\r\n'), 5000, 5);
-    } finally {
-      clearInterval(trickle);
-    }
+    };
+    await whileRepeating(1000, trickle, () => waitFor('the 413', () => client.received().includes('\r\n\r\n'), 5000, 5));
     const answeredAfterMs = performance.now() - headersSent;
     expect(client.received()).toMatch(/^HTTP\/1\.1 413 /);
     expect(client.received()).toMatch(/connection: close/i);
@@ -122,8 +128,7 @@ describe('slow and oversized clients', () => {
     const client = await rawClient(vigil.url);
     const openedAt = performance.now();
     client.write('GET /healthz HTTP/1.1\r\nHost: vigil\r\n');
-    const trickle = setInterval(() => client.write('X'), 200);
-    try {
+    await whileRepeating(200, () => client.write('X'), async () => {
       expect(await probesAnswer(vigil.url)).toEqual([200, 200, 200]);
       const closedAt = await waitFor('the slow client to be closed', () => Promise.race([client.closed, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 100))]), 10_000);
       const openMs = closedAt - openedAt;
@@ -132,24 +137,18 @@ describe('slow and oversized clients', () => {
       // sees it open, so the client may measure a few milliseconds under the second.
       expect(openMs).toBeGreaterThanOrEqual(900);
       console.log(`slow-header client (headersTimeout 1 s): closed after ${openMs.toFixed(0)} ms`);
-    } finally {
-      clearInterval(trickle);
-    }
+    });
   });
 
   it('keeps a connection whose requests keep coming open past headersTimeout and keepAliveTimeout', async () => {
     const client = await rawClient(vigil.url);
     let sent = 0;
-    const steady = setInterval(() => {
+    const request = () => {
       sent += 1;
       client.write('GET /healthz HTTP/1.1\r\nHost: vigil\r\n\r\n');
-    }, 100);
-    try {
-      // Past the connection's first headers deadline (1 s) and a kept-alive one (1 s + 1 s).
-      await waitFor('2.5 s of requests', () => sent >= 25, 10_000);
-    } finally {
-      clearInterval(steady);
-    }
+    };
+    // Past the connection's first headers deadline (1 s) and a kept-alive one (1 s + 1 s).
+    await whileRepeating(100, request, () => waitFor('2.5 s of requests', () => sent >= 25, 10_000));
     await waitFor('every answer', () => client.received().split('HTTP/1.1 200 ').length - 1 === sent, 5000);
     expect(client.received()).not.toContain('408');
     expect(client.socket.destroyed).toBe(false);
@@ -158,10 +157,10 @@ describe('slow and oversized clients', () => {
 
   it('keeps /healthz, /readyz and /metrics answering while hundreds of slow-header clients hold connections', async () => {
     const clients: RawClient[] = [];
-    const trickle = setInterval(() => {
+    const trickle = () => {
       for (const client of clients) if (!client.socket.destroyed) client.write('X');
-    }, 200);
-    try {
+    };
+    await whileRepeating(200, trickle, async () => {
       for (let i = 0; i < 300; i++) {
         const client = await rawClient(vigil.url);
         client.write('GET /healthz HTTP/1.1\r\nHost: vigil\r\n');
@@ -172,9 +171,7 @@ describe('slow and oversized clients', () => {
       // Most make room for newer ones at the per-client cap; on a slow machine some reach headersTimeout first.
       expect(await metric(vigil.url, 'vigil_http_connections_evicted_total{limit="client"}')).toBeGreaterThan(0);
       await Promise.all(clients.map((client) => client.closed));
-    } finally {
-      clearInterval(trickle);
-    }
+    });
   });
 
   it('refuses a new connection with 503 when a cap is full of requests in progress, per client and in total', async () => {
@@ -216,12 +213,7 @@ describe('slow and oversized clients', () => {
 
     const trickler = await rawClient(vigil.url);
     trickler.write('POST /test/echo HTTP/1.1\r\nHost: vigil\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":"');
-    const trickle = setInterval(() => trickler.write('x'), 300);
-    try {
-      await trickler.closed;
-    } finally {
-      clearInterval(trickle);
-    }
+    await whileRepeating(300, () => trickler.write('x'), () => trickler.closed);
     expect(trickler.received()).toMatch(/^HTTP\/1\.1 408 [\s\S]*REQUEST_TIMEOUT/);
     // A request that arrives in time is served as before.
     const ok = await fetch(`${vigil.url}/test/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":1}' });

@@ -11,7 +11,7 @@ import { processingModule } from '../../processing/index.ts';
 import { parseConfig } from '../../app/config.ts';
 import { TEST_KEY, upload } from '../processing/support.ts';
 import { createPostgresDatabase } from '../support/backends.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { proxyPostgres, type TcpProxy } from '../support/tcp-proxy.ts';
 import { waitFor } from '../support/wait.ts';
 
 const postgresUnavailable = inject('postgresUnavailable');
@@ -29,14 +29,13 @@ describe.skipIf(Boolean(postgresUnavailable))(`a PostgreSQL outage seen from the
   beforeAll(async () => {
     const database = await createPostgresDatabase();
     drop = database.drop;
-    const target = new URL(database.url);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    target.host = `127.0.0.1:${proxy.port}`;
+    let url: string;
+    ({ proxy, url } = await proxyPostgres(database.url));
     tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-outage-'));
     const config = parseConfig(
       {
         server: { host: '127.0.0.1', port: 0, shutdownTimeout: '2s', adminToken },
-        database: { url: target.toString(), dataDir: path.join(tempDir, 'data') },
+        database: { url, dataDir: path.join(tempDir, 'data') },
         processing: { storageDir: path.join(tempDir, 'storage'), keys: [{ name: 'test', scopes: ['upload', 'read'], key: TEST_KEY }] },
       },
       'outage test',

@@ -9,7 +9,7 @@ import { createLogger } from '../../core/telemetry/logger.ts';
 import { startTracing } from '../../core/telemetry/tracing.ts';
 import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { proxyPostgres, type TcpProxy } from '../support/tcp-proxy.ts';
 import { waitFor } from '../support/wait.ts';
 
 const spans = new InMemorySpanExporter();
@@ -41,12 +41,7 @@ describeEachBackend('HTTP server, readiness and telemetry', (backend) => {
   beforeAll(async () => {
     store = await backend.createStore();
     let databaseUrl = store.databaseUrl;
-    if (databaseUrl) {
-      const target = new URL(databaseUrl);
-      proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-      target.host = `127.0.0.1:${proxy.port}`;
-      databaseUrl = target.toString();
-    }
+    if (databaseUrl) ({ proxy, url: databaseUrl } = await proxyPostgres(databaseUrl));
     const config = testConfig(store, databaseUrl ? { database: { url: databaseUrl } } : {});
     const destination = new Writable({
       write(chunk, _encoding, done) {

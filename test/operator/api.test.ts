@@ -1,10 +1,10 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { MODULES } from '../../app/modules.ts';
-import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
+import { startVigil } from '../../core/lifecycle/start.ts';
 import { recordResults } from '../../probes/results.ts';
 import type { ProbeResult } from '../../probes/types.ts';
-import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
+import { describeEachBackend, testConfig, vigilPer } from '../support/backends.ts';
 
 const TOKEN = 'read-api-token-0123456789';
 const PREFIX = '/admin/api/v1';
@@ -15,27 +15,18 @@ interface OpenApi {
 }
 
 describeEachBackend('the read API', (backend) => {
-  let store: TestStore;
-  let vigil: Vigil;
-
-  beforeAll(async () => {
-    store = await backend.createStore();
+  const suite = vigilPer('suite', backend, async (store) => {
     const config = testConfig(store, {
       server: { adminToken: TOKEN },
       probes: [(await import('../../app/index.ts')).http({ name: 'site', url: 'http://127.0.0.1:1/', schedule: '1h' })],
     });
-    vigil = await startVigil({ config, roles: ['api'], modules: MODULES, version: '1.2.3' });
-  });
-
-  afterAll(async () => {
-    await vigil?.stop();
-    await store?.cleanup();
+    return startVigil({ config, roles: ['api'], modules: MODULES, version: '1.2.3' });
   });
 
   const call = async <T = { error: { message: string } }>(method: string, url: string, options: { token?: string | null; authorization?: string; body?: string } = {}) => {
     const token = options.token === undefined ? TOKEN : options.token;
     const authorization = options.authorization ?? (token ? `Bearer ${token}` : undefined);
-    const response = await fetch(`${vigil.url}${url}`, {
+    const response = await fetch(`${suite.vigil.url}${url}`, {
       method,
       headers: { ...(authorization ? { authorization } : {}), ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(options.body !== undefined ? { body: options.body } : {}),
@@ -69,7 +60,7 @@ describeEachBackend('the read API', (backend) => {
     const huge = await call('POST', `${PREFIX}/silences`, { token: 'wrong', body: JSON.stringify({ comment: 'x'.repeat(2 * 1024 * 1024) }) });
     expect(huge.status).toBe(401);
     expect((await call('GET', `${PREFIX}/probes`, { authorization: `bearer ${TOKEN}` })).status).toBe(200);
-    expect((await call('GET', `${PREFIX}/probes`, { authorization: `BEARER ${vigil.localToken.reveal()}` })).status).toBe(200);
+    expect((await call('GET', `${PREFIX}/probes`, { authorization: `BEARER ${suite.vigil.localToken.reveal()}` })).status).toBe(200);
   });
 
   it.each([
@@ -102,7 +93,7 @@ describeEachBackend('the read API', (backend) => {
     const base = Date.parse('2026-03-01T00:00:00Z');
     const result = (index: number): ProbeResult => ({ probe: 'site', kind: 'http', location: 'local', success: index % 3 !== 0, startedAt: base + index * 60_000, durationMs: index, ...(index % 3 === 0 ? { reason: `failure ${index}` } : {}) });
     const thresholds = { failureThreshold: 1, successThreshold: 1, quorum: 1, labels: {}, silentAfterMs: 3_600_000 };
-    await recordResults(vigil.db, Array.from({ length: 25 }, (_, index) => ({ result: result(index), thresholds })));
+    await recordResults(suite.vigil.db, Array.from({ length: 25 }, (_, index) => ({ result: result(index), thresholds })));
 
     const seen: number[] = [];
     let cursor: string | null = null;
@@ -113,7 +104,7 @@ describeEachBackend('the read API', (backend) => {
       seen.push(...page.body.results.map((entry) => entry.durationMs));
       cursor = page.body.nextCursor;
       // New results arrive between pages; they belong before the first page and never shift the later ones.
-      if (pages++ === 0) await recordResults(vigil.db, Array.from({ length: 5 }, (_, index) => ({ result: result(100 + index), thresholds })));
+      if (pages++ === 0) await recordResults(suite.vigil.db, Array.from({ length: 5 }, (_, index) => ({ result: result(100 + index), thresholds })));
     } while (cursor);
     expect(seen).toEqual(Array.from({ length: 25 }, (_, index) => 24 - index));
 

@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vigil } from '../../core/lifecycle/start.ts';
-import { generateTestClip } from '../../processing/ffmpeg.ts';
 import type { TestStore } from '../support/backends.ts';
 import { launchChromium } from '../support/browser.ts';
+import { testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { processingTestConfig, startProcessing, startSmtp, TEST_KEY } from './support.ts';
 
@@ -46,13 +46,13 @@ async function startPlatformPage(): Promise<{ origin: string; close(): Promise<v
   return { origin: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
+const { clip } = testClips({ clip: { seconds: 2, width: 320, height: 240 } });
+
 describe('direct uploads for end users, with a public listener of their own', () => {
   let store: TestStore;
   let vigil: Vigil;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let page: Awaited<ReturnType<typeof startPlatformPage>>;
-  let clipDir: string;
-  let clip: string;
   // Every answer and email the uploads below produce, for the scan for paths at the end.
   const seen: string[] = [];
 
@@ -90,9 +90,6 @@ describe('direct uploads for end users, with a public listener of their own', ()
   };
 
   beforeAll(async () => {
-    clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
-    clip = path.join(clipDir, 'clip.mp4');
-    await generateTestClip(clip, { seconds: 2, width: 320, height: 240 });
     smtp = await startSmtp();
     page = await startPlatformPage();
     const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-direct-'));
@@ -118,7 +115,6 @@ describe('direct uploads for end users, with a public listener of their own', ()
     await smtp?.close();
     await page?.close();
     await store?.cleanup();
-    rmSync(clipDir, { recursive: true, force: true });
   });
 
   it('serves the processing API and /metrics on the internal listener only, the upload URLs and status on the public one only', async () => {
@@ -357,7 +353,7 @@ describe('direct uploads for end users, with a public listener of their own', ()
 
     const everything = [...seen, ...smtp.messages.map((mail) => JSON.stringify({ subject: mail.subject, text: mail.text, html: mail.html }))].join('\n');
     expect(everything.length).toBeGreaterThan(10_000);
-    for (const root of [store.tempDir, path.join(store.tempDir, 'storage'), store.dataDir, clipDir, os.tmpdir()]) expect(everything).not.toContain(root);
+    for (const root of [store.tempDir, path.join(store.tempDir, 'storage'), store.dataDir, path.dirname(clip), os.tmpdir()]) expect(everything).not.toContain(root);
     expect(everything).not.toMatch(/"path":/);
   });
 });

@@ -1,7 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -11,14 +10,14 @@ import type { Vigil } from '../../core/lifecycle/start.ts';
 import { createLogger } from '../../core/telemetry/index.ts';
 import { processingConfigSchema } from '../../processing/config.ts';
 import { createEventDelivery, emitEvent, type EventType } from '../../processing/events.ts';
-import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { runGc } from '../../processing/gc.ts';
 import { processingMetrics } from '../../processing/metrics.ts';
 import { processingMigrations } from '../../processing/migrations.ts';
 import { Storage } from '../../processing/storage.ts';
 import { eventBacklog } from '../../processing/store.ts';
-import { describeEachBackend, pgliteBackend, postgresBackend, testConfig, type TestStore } from '../support/backends.ts';
+import { describeEachBackend, pgliteBackend, postgresBackend, testConfig, vigilPer, type TestStore } from '../support/backends.ts';
 import { spawnNode, type RunningProcess } from '../support/cli.ts';
+import { testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { ADMIN_TOKEN, processingTestConfig, startProcessing, TEST_KEY, upload, waitForState, withKey } from './support.ts';
 import { scanForInternals } from '../support/internals.ts';
@@ -26,6 +25,7 @@ import { scanForInternals } from '../support/internals.ts';
 const SECRET = 'events-test-secret-0123456789';
 const CALLBACK_SECRET = 'events-test-callback-secret-0123';
 const WORKER = path.join(import.meta.dirname, 'fixtures/worker.ts');
+const { clip } = testClips({ clip: { seconds: 1, width: 160, height: 120, audio: false } });
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
 interface Received {
@@ -102,41 +102,30 @@ async function startReceiver(secret = SECRET, options: { delayMs?: number } = {}
 }
 
 describeEachBackend('processing events', (backend) => {
-  let store: TestStore;
-  let vigil: Vigil;
   let receiver: Receiver;
   let callbackReceiver: Receiver;
-  let clipDir: string;
-  let clip: string;
 
   beforeAll(async () => {
-    clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-events-'));
-    clip = path.join(clipDir, 'clip.mp4');
-    await generateTestClip(clip, { seconds: 1, width: 160, height: 120, audio: false });
     receiver = await startReceiver();
-    store = await backend.createStore();
     callbackReceiver = await startReceiver(CALLBACK_SECRET);
-    vigil = await startProcessing(
-      processingTestConfig(store, { events: [{ name: 'platform', url: receiver.url, secret: SECRET }], eventCallbacks: { allowedHosts: ['127.0.0.1'], secret: CALLBACK_SECRET } }),
-    );
   });
   afterAll(async () => {
-    await vigil?.stop();
     await receiver?.close();
     await callbackReceiver?.close();
-    await store?.cleanup();
-    rmSync(clipDir, { recursive: true, force: true });
   });
+  const suite = vigilPer('suite', backend, (store) =>
+    startProcessing(processingTestConfig(store, { events: [{ name: 'platform', url: receiver.url, secret: SECRET }], eventCallbacks: { allowedHosts: ['127.0.0.1'], secret: CALLBACK_SECRET } })),
+  );
 
   const sequenceOf = (videoId: string) => receiver.of(videoId).map((event) => event.sequence);
   const typesOf = (videoId: string) => receiver.of(videoId).map((event) => `${event.type}${event.data.stage ? ` ${String(event.data.stage)}` : ''}${event.data.code ? ` ${String(event.data.code)}` : ''}`);
 
   it('pushes every change of a good upload, a bad upload and a delete, signed, in order per video', async () => {
-    const good = await upload(vigil.url, clip);
-    const bad = await upload(vigil.url, randomBytes(20_000), {}, 'notes.mp4');
-    await waitForState(vigil.url, good.body.id, ['published']);
-    await waitForState(vigil.url, bad.body.id, ['failed']);
-    expect((await fetch(`${vigil.url}/api/v1/videos/${good.body.id}`, { method: 'DELETE', headers: withKey() })).status).toBe(204);
+    const good = await upload(suite.vigil.url, clip);
+    const bad = await upload(suite.vigil.url, randomBytes(20_000), {}, 'notes.mp4');
+    await waitForState(suite.vigil.url, good.body.id, ['published']);
+    await waitForState(suite.vigil.url, bad.body.id, ['failed']);
+    expect((await fetch(`${suite.vigil.url}/api/v1/videos/${good.body.id}`, { method: 'DELETE', headers: withKey() })).status).toBe(204);
 
     await waitFor('the deletion event', async () => receiver.of(good.body.id).some((event) => event.type === 'video.deleted') || undefined, 30_000, 100);
     await waitFor('the failure event', async () => receiver.of(bad.body.id).some((event) => event.type === 'video.failed') || undefined, 30_000, 100);
@@ -170,21 +159,21 @@ describeEachBackend('processing events', (backend) => {
     expect(failed.data).toEqual({ code: 'not_a_video', class: 'INPUT_INVALID', message: 'The file is not a video we can read.', detail: `/admin/api/v1/videos/${bad.body.id}` });
 
     // Admins see each event's delivery; the metrics count the retries.
-    const admin = (await (await fetch(`${vigil.url}/admin/api/v1/videos/${bad.body.id}/events`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
+    const admin = (await (await fetch(`${suite.vigil.url}/admin/api/v1/videos/${bad.body.id}/events`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as {
       events: Array<{ sequence: number; deliveries: Array<{ endpoint: string; status: string }> }>;
     };
     expect(admin.events.map((event) => [event.sequence, event.deliveries.map((delivery) => `${delivery.endpoint}:${delivery.status}`)])).toEqual([1, 2, 3, 4].map((n) => [n, ['platform:delivered']]));
-    const metrics = await (await fetch(`${vigil.url}/metrics`)).text();
+    const metrics = await (await fetch(`${suite.vigil.url}/metrics`)).text();
     expect(metrics).toMatch(/^vigil_processing_events_pending\{endpoint="platform"\} 0$/m);
   }, 120_000);
 
   it('sends the events of an upload with a callbackUrl there too, signed with the callback secret, and refuses a host not allowed', async () => {
-    const refused = await upload(vigil.url, randomBytes(1000), { callbackUrl: 'https://elsewhere.example/hook' }, 'x.mp4');
+    const refused = await upload(suite.vigil.url, randomBytes(1000), { callbackUrl: 'https://elsewhere.example/hook' }, 'x.mp4');
     expect(refused.status).toBe(400);
     expect(JSON.stringify(refused.body)).toContain('callbackUrl: names a host that is not allowed (allowed: 127.0.0.1)');
-    expect((await upload(vigil.url, randomBytes(1000), { callbackUrl: 'file:///etc/passwd' }, 'x.mp4')).status).toBe(400);
+    expect((await upload(suite.vigil.url, randomBytes(1000), { callbackUrl: 'file:///etc/passwd' }, 'x.mp4')).status).toBe(400);
 
-    const bad = await upload(vigil.url, randomBytes(20_000), { callbackUrl: `${callbackReceiver.url}?video=mine` }, 'notes.mp4');
+    const bad = await upload(suite.vigil.url, randomBytes(20_000), { callbackUrl: `${callbackReceiver.url}?video=mine` }, 'notes.mp4');
     expect(bad.status).toBe(202);
     await waitFor('the failure event at the callback', async () => callbackReceiver.of(bad.body.id).some((event) => event.type === 'video.failed') || undefined, 30_000, 100);
     await waitFor('the failure event at the endpoint', async () => receiver.of(bad.body.id).some((event) => event.type === 'video.failed') || undefined, 30_000, 100);
@@ -192,12 +181,12 @@ describeEachBackend('processing events', (backend) => {
     expect(callbackReceiver.of(bad.body.id).map((event) => event.id)).toEqual(receiver.of(bad.body.id).map((event) => event.id));
     expect(callbackReceiver.events.every((event) => event.videoId === bad.body.id)).toBe(true);
     // The receiver has the event before its sender counts the answer.
-    await waitFor('the four callback deliveries counted', async () => /^vigil_processing_event_deliveries_total\{endpoint="callback",outcome="delivered"\} 4$/m.test(await (await fetch(`${vigil.url}/metrics`)).text()) || undefined, 10_000, 100);
+    await waitFor('the four callback deliveries counted', async () => /^vigil_processing_event_deliveries_total\{endpoint="callback",outcome="delivered"\} 4$/m.test(await (await fetch(`${suite.vigil.url}/metrics`)).text()) || undefined, 10_000, 100);
   }, 60_000);
 
   it('takes a callbackUrl with a direct upload link, checked the same way, for the plain and the tus upload of that link', async () => {
     const createLink = (body: Record<string, unknown>) =>
-      fetch(`${vigil.url}/api/v1/uploads`, { method: 'POST', headers: { ...withKey(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${suite.vigil.url}/api/v1/uploads`, { method: 'POST', headers: { ...withKey(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const refused = await createLink({ callbackUrl: 'https://elsewhere.example/hook' });
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { error: { message: string } }).error.message).toBe('callbackUrl: names a host that is not allowed (allowed: 127.0.0.1)');

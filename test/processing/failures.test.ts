@@ -2,37 +2,25 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Vigil } from '../../core/lifecycle/start.ts';
+import { describe, expect, it } from 'vitest';
 import { ProcessingError } from '../../processing/failures.ts';
 import { runFfmpeg } from '../../processing/ffmpeg.ts';
 import { verifyStage } from '../../processing/stages/verify.ts';
-import { Storage } from '../../processing/storage.ts';
-import { processingConfigSchema } from '../../processing/config.ts';
-import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { describeEachBackend } from '../support/backends.ts';
 import { testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
-import { getAdminVideo, processingTestConfig, startProcessing, startSmtp, upload, USER_TEXT_LEAKS, waitForState, withoutLinks, type VideoView, withKey } from './support.ts';
+import { getAdminVideo, processingTestConfig, smtpStoreAndVigilPerTest, startProcessing, upload, USER_TEXT_LEAKS, verifyContext, waitForState, withoutLinks, type VideoView, withKey } from './support.ts';
 
 const { clip } = testClips({ clip: { seconds: 3, width: 320, height: 240 } });
 
 const failedAttempts = (video: VideoView, stage: string) => video.checkpoints.filter((c) => c.stage === stage && c.status === 'failed');
 
 describeEachBackend('processing failures', (backend) => {
-  let store: TestStore | undefined;
-  let vigil: Vigil | undefined;
-  let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined;
-  afterEach(async () => {
-    await vigil?.stop();
-    await smtp?.close();
-    await store?.cleanup();
-    [vigil, smtp, store] = [undefined, undefined, undefined];
-  });
+  const perTest = smtpStoreAndVigilPerTest(backend);
 
   async function start(processing: Record<string, unknown> = {}) {
-    smtp = await startSmtp();
-    store = await backend.createStore();
-    vigil = await startProcessing(processingTestConfig(store, processing, { smtp: { url: smtp.url } }));
+    const { smtp, store } = await perTest.smtpAndStore();
+    const vigil = perTest.stopAfter(await startProcessing(processingTestConfig(store, processing, { smtp: { url: smtp.url } })));
     return { vigil, smtp, store };
   }
 
@@ -138,21 +126,7 @@ describe('verify stage', () => {
       await runFfmpeg(['-i', clip, '-t', '1', '-c', 'copy', short], { timeoutMs: 20_000 });
       const silent = path.join(dir, 'silent.mp4');
       await runFfmpeg(['-i', clip, '-an', '-c', 'copy', silent], { timeoutMs: 20_000 });
-      const config = processingConfigSchema.parse({ storageDir: dir });
-      const context = (file: string) => ({
-        video: { source: { durationSeconds: 3, formatName: 'mp4', width: 320, height: 240, hasAudio: true } } as never,
-        attempt: 1,
-        outputs: [
-          { kind: 'rendition' as const, name: '720p.mp4', path: file, bytes: 1, durationSeconds: null },
-          { kind: 'thumbnail' as const, name: 'thumbnail.jpg', path: file, bytes: 1, durationSeconds: null },
-        ],
-        storage: new Storage(dir),
-        config,
-        timeoutMs: 20_000,
-        signal: new AbortController().signal,
-        workDir: async () => dir,
-        progress: () => {},
-      });
+      const context = (file: string) => verifyContext(file, dir, 20_000);
       const shortError = await verifyStage.run(context(short)).catch((error: unknown) => error);
       expect(shortError).toBeInstanceOf(ProcessingError);
       expect((shortError as ProcessingError).message).toMatch(/720p.mp4 lasts 1\.\d+ s, the source 3\.00 s/);

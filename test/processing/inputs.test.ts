@@ -5,11 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vigil } from '../../core/lifecycle/start.ts';
 import { ProcessingError } from '../../processing/failures.ts';
 import { generateTestClip, runFfmpeg } from '../../processing/ffmpeg.ts';
-import { processingConfigSchema } from '../../processing/config.ts';
 import { verifyStage } from '../../processing/stages/verify.ts';
-import { Storage } from '../../processing/storage.ts';
 import { describeEachBackend, type TestStore } from '../support/backends.ts';
-import { getAdminVideo, processingTestConfig, startProcessing, startSmtp, upload, USER_TEXT_LEAKS, waitForState, withoutLinks } from './support.ts';
+import { getAdminVideo, processingTestConfig, startProcessing, startSmtp, upload, USER_TEXT_LEAKS, verifyContext, waitForState, withoutLinks } from './support.ts';
 
 let dir: string;
 const files: Record<string, string> = {};
@@ -79,24 +77,7 @@ describeEachBackend('hostile and odd inputs', (backend) => {
 
 describe('verify keeps the real failure class', () => {
   it('a rendition that cannot be probed in time is timed_out, not a bad output', async () => {
-    const config = processingConfigSchema.parse({});
-    const clip = files['three-seconds.mp4']!;
-    const error = await verifyStage
-      .run({
-        video: { source: { durationSeconds: 3, formatName: 'mp4', width: 320, height: 240, hasAudio: true } } as never,
-        attempt: 1,
-        outputs: [
-          { kind: 'rendition', name: '720p.mp4', path: clip, bytes: 1, durationSeconds: null },
-          { kind: 'thumbnail', name: 'thumbnail.jpg', path: clip, bytes: 1, durationSeconds: null },
-        ],
-        storage: new Storage(dir),
-        config,
-        timeoutMs: 1,
-        signal: new AbortController().signal,
-        workDir: async () => dir,
-        progress: () => {},
-      })
-      .catch((caught: unknown) => caught);
+    const error = await verifyStage.run(verifyContext(files['three-seconds.mp4']!, dir, 1)).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ProcessingError);
     expect((error as ProcessingError).code).toBe('timed_out');
   });

@@ -1,28 +1,16 @@
-import { mkdirSync, readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { Vigil } from '../../core/lifecycle/start.ts';
-import { generateTestClip } from '../../processing/ffmpeg.ts';
 import { queueName } from '../../processing/worker.ts';
-import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { describeEachBackend, storePer } from '../support/backends.ts';
 import { runVigil } from '../support/cli.ts';
-import { repeatClip } from '../support/clips.ts';
+import { repeatClip, testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { ADMIN_TOKEN, ffmpegFor, ffmpegProcessesFor, getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState, withKey } from './support.ts';
 
-let clipDir: string;
-let short: string;
-let long: string;
-beforeAll(async () => {
-  clipDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-clip-'));
-  short = path.join(clipDir, 'short.mp4');
-  long = path.join(clipDir, 'long.mp4');
-  await generateTestClip(short, { seconds: 2, width: 320, height: 240 });
-  await generateTestClip(long, { seconds: 30, width: 1280, height: 720 });
-});
-afterAll(() => rmSync(clipDir, { recursive: true, force: true }));
+const { short, long } = testClips({ short: { seconds: 2, width: 320, height: 240 }, long: { seconds: 30, width: 1280, height: 720 } });
 
 const transcodeStarted = (url: string, id: string) =>
   waitFor('the transcode to start', async () => (await getVideo(url, id)).checkpoints.some((c) => c.stage === 'transcode' && c.status === 'started'), 60_000);
@@ -41,23 +29,19 @@ function rawUpload(url: string, body: Buffer, boundary: string): Promise<{ statu
 }
 
 describeEachBackend('processing lifecycle', (backend) => {
-  let store: TestStore;
+  const suite = storePer('suite', backend);
   const running: Vigil[] = [];
   const start = async (processing: Record<string, unknown> = {}, roles?: string[]) => {
-    const vigil = await startProcessing(processingTestConfig(store, processing), roles ? { roles } : {});
+    const vigil = await startProcessing(processingTestConfig(suite.store, processing), roles ? { roles } : {});
     running.push(vigil);
     return vigil;
   };
-  beforeAll(async () => {
-    store = await backend.createStore();
-  });
   afterEach(async () => {
     for (const vigil of running.splice(0)) await vigil.stop();
   });
-  afterAll(async () => store?.cleanup());
 
   it('reports not ready and answers uploads 503 RESOURCE with Retry-After while the storage directory is unusable, ready again once it is back; 400 for a cut or doubled multipart body; 404 for a malformed id', async () => {
-    const blocker = path.join(store.tempDir, 'not-a-directory');
+    const blocker = path.join(suite.store.tempDir, 'not-a-directory');
     writeFileSync(blocker, 'x');
     const vigil = await start({ storageDir: path.join(blocker, 'storage') });
     const ready = await fetch(`${vigil.url}/readyz`);
@@ -125,7 +109,7 @@ describeEachBackend('processing lifecycle', (backend) => {
 
   it('retries a failed video from the CLI and the admin API, with fresh attempts; a video that is not failed is a 409', async () => {
     const vigil = await start({ stages: { transcode: { retries: 0 } } });
-    const derived = path.join(store.tempDir, 'storage', 'derived');
+    const derived = path.join(suite.store.tempDir, 'storage', 'derived');
     rmSync(derived, { recursive: true, force: true });
     mkdirSync(path.dirname(derived), { recursive: true });
     writeFileSync(derived, 'not a directory');
@@ -187,7 +171,7 @@ describeEachBackend('processing lifecycle', (backend) => {
 
   it.runIf(backend.name === 'PGlite')('a transcode longer than the lease keeps its claim and publishes in one attempt', async () => {
     // Long enough that even a quiet machine transcodes it for well over two leases (90 s of it took just over 20 s).
-    const longer = path.join(clipDir, 'longer.mp4');
+    const longer = path.join(suite.store.tempDir, 'longer.mp4');
     await repeatClip(long, 4, longer);
     const vigil = await start({ lease: '10s', preset: 'medium' });
     const answer = await upload(vigil.url, longer);

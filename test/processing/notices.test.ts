@@ -1,30 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { alertsModule } from '../../alerts/index.ts';
 import { FakeClock } from '../../core/clock.ts';
-import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
+import { startVigil } from '../../core/lifecycle/start.ts';
 import { processingModule } from '../../processing/index.ts';
-import { describeEachBackend, pgliteBackend, type TestStore } from '../support/backends.ts';
+import { describeEachBackend, pgliteBackend } from '../support/backends.ts';
 import { testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
-import { processingTestConfig, startProcessing, startSmtp, upload, USER_TEXT_LEAKS, waitForState, withoutLinks } from './support.ts';
+import { processingTestConfig, smtpStoreAndVigilPerTest, startProcessing, upload, USER_TEXT_LEAKS, waitForState, withoutLinks } from './support.ts';
 
 const { clip } = testClips({ clip: { seconds: 2, width: 320, height: 240 } });
 
 describeEachBackend('upload notices while processing is down (POSTPONING)', (backend) => {
-  let store: TestStore | undefined;
-  let vigil: Vigil | undefined;
-  let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined;
-  afterEach(async () => {
-    await vigil?.stop();
-    await smtp?.close();
-    await store?.cleanup();
-    [vigil, smtp, store] = [undefined, undefined, undefined];
-  });
+  const perTest = smtpStoreAndVigilPerTest(backend);
 
   it('keeps uploads made while no worker runs, tells each uploader once that processing is down, then sends the result', async () => {
-    smtp = await startSmtp();
-    store = await backend.createStore();
+    const { smtp, store } = await perTest.smtpAndStore();
     const mails = smtp.messages;
     const config = processingTestConfig(store, { notices: { delayedAfter: '5m' } }, { smtp: { url: smtp.url } });
     const clock = new FakeClock(Date.now());
@@ -32,9 +23,9 @@ describeEachBackend('upload notices while processing is down (POSTPONING)', (bac
     const until = <T>(what: string, check: () => T | undefined | false) =>
       waitFor(what, async () => check() || void (await clock.advance(10_000)), 60_000, 100);
     // The upload API alone: the processing workers are stopped.
-    vigil = await startProcessing(config, { roles: ['api'], clock });
+    let vigil = perTest.stopAfter(await startProcessing(config, { roles: ['api'], clock }));
     const names = ['ann', 'bob', 'cat'];
-    const first = await Promise.all(names.map((name) => upload(vigil!.url, clip, { email: `${name}@example.com` }, `${name}.mp4`)));
+    const first = await Promise.all(names.map((name) => upload(vigil.url, clip, { email: `${name}@example.com` }, `${name}.mp4`)));
     expect(first.map((answer) => answer.status)).toEqual([202, 202, 202]);
 
     // Within delayedAfter a wait is not news.
@@ -57,7 +48,7 @@ describeEachBackend('upload notices while processing is down (POSTPONING)', (bac
 
     // The workers come back: every video is processed and its uploader gets the result, and nothing more.
     await vigil.stop();
-    vigil = await startProcessing(config);
+    vigil = perTest.stopAfter(await startProcessing(config));
     const ids = [...first, late].map((answer) => answer.body.id);
     for (const id of ids) expect((await waitForState(vigil.url, id, ['published', 'failed'], 120_000)).state).toBe('published');
     await waitFor('the result emails', () => mails.length >= 2 * everyone.length && mails, 30_000);
@@ -68,18 +59,10 @@ describeEachBackend('upload notices while processing is down (POSTPONING)', (bac
 });
 
 describe('one outage that delays 500 videos [PGlite]', () => {
-  let store: TestStore | undefined;
-  let vigil: Vigil | undefined;
-  let smtp: Awaited<ReturnType<typeof startSmtp>> | undefined;
-  afterAll(async () => {
-    await vigil?.stop();
-    await smtp?.close();
-    await store?.cleanup();
-  });
+  const perTest = smtpStoreAndVigilPerTest(pgliteBackend);
 
   it('admins get one incident and one email; each uploader one "delayed" email', async () => {
-    smtp = await startSmtp();
-    store = await pgliteBackend.createStore();
+    const { smtp, store } = await perTest.smtpAndStore();
     const mails = smtp.messages;
     const config = processingTestConfig(
       store,
@@ -100,11 +83,11 @@ describe('one outage that delays 500 videos [PGlite]', () => {
     const until = <T>(what: string, check: () => T | undefined | false) =>
       waitFor(what, async () => check() || void (await clock.advance(10_000)), 120_000, 100);
     // The upload API and the alerts, with every processing worker down: the outage.
-    vigil = await startVigil({ config, modules: [processingModule, alertsModule], roles: ['api', 'alerts'], clock });
+    const vigil = perTest.stopAfter(await startVigil({ config, modules: [processingModule, alertsModule], roles: ['api', 'alerts'], clock }));
     const count = 500;
     // As many at once as one key may send (apiLimits.concurrentUploads).
     for (let i = 0; i < count; i += 8) {
-      const answers = await Promise.all(Array.from({ length: Math.min(8, count - i) }, (_, j) => upload(vigil!.url, randomBytes(2048), { email: `user${i + j}@example.com` }, `v${i + j}.mp4`)));
+      const answers = await Promise.all(Array.from({ length: Math.min(8, count - i) }, (_, j) => upload(vigil.url, randomBytes(2048), { email: `user${i + j}@example.com` }, `v${i + j}.mp4`)));
       expect(answers.every((answer) => answer.status === 202)).toBe(true);
     }
     const toAdmins = () => mails.filter((mail) => JSON.stringify(mail.to).includes('admins@example.com'));

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { expect, it } from 'vitest';
+import { describeEachBackend, storePer } from '../support/backends.ts';
 import { testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { getAdminVideo, getVideo, processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
@@ -7,19 +7,15 @@ import { getAdminVideo, getVideo, processingTestConfig, startProcessing, upload,
 const { clip } = testClips({ clip: { seconds: 20, width: 1280, height: 720 } });
 
 describeEachBackend('processing recovery', (backend) => {
-  let store: TestStore;
-  beforeAll(async () => {
-    store = await backend.createStore();
-  });
-  afterAll(async () => store?.cleanup());
+  const suite = storePer('suite', backend);
 
   it('hands an in-flight transcode back on stop, and the next start finishes it from the saved original', async () => {
-    const first = await startProcessing(processingTestConfig(store, { preset: 'medium' }));
+    const first = await startProcessing(processingTestConfig(suite.store, { preset: 'medium' }));
     const answer = await upload(first.url, clip);
     await waitFor('transcode to start', async () => (await getVideo(first.url, answer.body.id)).checkpoints.some((c) => c.stage === 'transcode' && c.status === 'started'), 30_000);
     await first.stop(200);
 
-    const second = await startProcessing(processingTestConfig(store, { preset: 'ultrafast' }));
+    const second = await startProcessing(processingTestConfig(suite.store, { preset: 'ultrafast' }));
     try {
       const video = await waitForState(second.url, answer.body.id, ['published', 'failed'], 90_000);
       expect(video.state).toBe('published');
@@ -33,7 +29,7 @@ describeEachBackend('processing recovery', (backend) => {
   });
 
   it('fences a late result: an attempt that lost the video to another attempt commits nothing and does not publish', async () => {
-    const vigil = await startProcessing(processingTestConfig(store, { preset: 'medium' }));
+    const vigil = await startProcessing(processingTestConfig(suite.store, { preset: 'medium' }));
     try {
       const answer = await upload(vigil.url, clip);
       await waitFor('transcode to start', async () => (await getVideo(vigil.url, answer.body.id)).checkpoints.some((c) => c.stage === 'transcode' && c.status === 'started'), 30_000);

@@ -1,10 +1,10 @@
 import { STAGE_NAMES } from '../../processing/stages/index.ts';
 import { randomBytes } from 'node:crypto';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { startTracing } from '../../core/telemetry/tracing.ts';
 import { getProcessingSignals } from '../../processing/index.ts';
-import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { describeEachBackend, storePer } from '../support/backends.ts';
 import { testClips } from '../support/clips.ts';
 import { parsePrometheusText } from '../support/prometheus.ts';
 import { processingTestConfig, startProcessing, upload, waitForState } from './support.ts';
@@ -15,15 +15,11 @@ const { clip } = testClips({ clip: { seconds: 1, width: 160, height: 120 } });
 afterAll(() => tracing.shutdown());
 
 describeEachBackend('processing signals and instrumentation', (backend) => {
-  let store: TestStore;
-  beforeAll(async () => {
-    store = await backend.createStore();
-  });
-  afterAll(async () => store?.cleanup());
+  const suite = storePer('suite', backend);
 
   it('counts outcomes in the window (synthetic excluded unless asked), stage throughput, metrics and spans', async () => {
     spans.reset();
-    const vigil = await startProcessing(processingTestConfig(store));
+    const vigil = await startProcessing(processingTestConfig(suite.store));
     try {
       const answers = await Promise.all([
         upload(vigil.url, clip),
@@ -81,7 +77,7 @@ describeEachBackend('processing signals and instrumentation', (backend) => {
   });
 
   it('reports depth and oldest queued age per stage queue while no worker runs', async () => {
-    const api = await startProcessing(processingTestConfig(store), { roles: ['api'] });
+    const api = await startProcessing(processingTestConfig(suite.store), { roles: ['api'] });
     try {
       await upload(api.url, clip);
       await upload(api.url, clip);

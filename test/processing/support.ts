@@ -3,12 +3,16 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { afterEach } from 'vitest';
 import type { VigilConfigInput } from '../../app/config.ts';
 import { startVigil, type Vigil } from '../../core/lifecycle/start.ts';
 import type { Role } from '../../core/lifecycle/module.ts';
 import type { Clock } from '../../core/clock.ts';
+import { processingConfigSchema } from '../../processing/config.ts';
 import { processingModule } from '../../processing/index.ts';
-import { testConfig, type TestStore } from '../support/backends.ts';
+import type { StageContext } from '../../processing/stages/index.ts';
+import { Storage } from '../../processing/storage.ts';
+import { testConfig, type Backend, type TestStore } from '../support/backends.ts';
 import { scanForInternals } from '../support/internals.ts';
 import { SMTP_CLOSE_TIMEOUT } from '../support/network.ts';
 import { waitFor } from '../support/wait.ts';
@@ -33,6 +37,35 @@ export async function startSmtp(): Promise<{ url: string; messages: ParsedMail[]
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as { port: number };
   return { url: `smtp://127.0.0.1:${port}`, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+export type TestSmtp = Awaited<ReturnType<typeof startSmtp>>;
+
+/**
+ * Each test's SMTP server and store (`smtpAndStore`), and the Vigil it starts on them (`stopAfter`, which passes it
+ * through; a test that restarts Vigil hands each one over). After the test Vigil stops, then the server, then the store.
+ */
+export function smtpStoreAndVigilPerTest(backend: Backend) {
+  let smtp: TestSmtp | undefined;
+  let store: TestStore | undefined;
+  const started: Vigil[] = [];
+  afterEach(async () => {
+    for (const vigil of started.splice(0)) await vigil.stop();
+    await smtp?.close();
+    await store?.cleanup();
+    [smtp, store] = [undefined, undefined];
+  });
+  return {
+    async smtpAndStore(): Promise<{ smtp: TestSmtp; store: TestStore }> {
+      smtp = await startSmtp();
+      store = await backend.createStore();
+      return { smtp, store };
+    },
+    stopAfter(vigil: Vigil): Vigil {
+      started.push(vigil);
+      return vigil;
+    },
+  };
 }
 
 export const ADMIN_TOKEN = 'processing-test-admin-token';
@@ -136,4 +169,22 @@ export function ffmpegProcessesFor(videoId: string): Array<{ pid: number; comman
     if (command.includes('ffmpeg') && command.includes(videoId)) found.push({ pid: Number(pid), command });
   }
   return found;
+}
+
+/** What the verify stage is handed for a 3 s 320×240 source with audio whose 720p rendition and thumbnail are both `file`. */
+export function verifyContext(file: string, dir: string, timeoutMs: number): StageContext {
+  return {
+    video: { source: { durationSeconds: 3, formatName: 'mp4', width: 320, height: 240, hasAudio: true } } as never,
+    attempt: 1,
+    outputs: [
+      { kind: 'rendition', name: '720p.mp4', path: file, bytes: 1, durationSeconds: null },
+      { kind: 'thumbnail', name: 'thumbnail.jpg', path: file, bytes: 1, durationSeconds: null },
+    ],
+    storage: new Storage(dir),
+    config: processingConfigSchema.parse({ storageDir: dir }),
+    timeoutMs,
+    signal: new AbortController().signal,
+    workDir: async () => dir,
+    progress: () => {},
+  };
 }

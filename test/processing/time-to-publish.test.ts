@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRuleSource, ruleSchema } from '../../alerts/rules/index.ts';
 import { FakeClock } from '../../core/clock.ts';
-import { migrate, openDb, type Db } from '../../core/db/index.ts';
 import { Registry } from 'prom-client';
 import { getProcessingSignals } from '../../processing/index.ts';
-import { processingMigrations } from '../../processing/migrations.ts';
 import { insertVideo, publishVideo, setSource } from '../../processing/store.ts';
 import { durationBucketOf } from '../../processing/time-to-publish.ts';
-import { describeEachBackend, testConfig, type TestStore } from '../support/backends.ts';
+import { databasePerTest, describeEachBackend } from '../support/backends.ts';
 
 describe('source-duration buckets', () => {
   it.each([
@@ -26,20 +24,11 @@ describe('source-duration buckets', () => {
 });
 
 describeEachBackend('the time-to-publish rule', (backend) => {
-  let store: TestStore;
-  let db: Db;
-  beforeAll(async () => {
-    store = await backend.createStore();
-    db = await openDb(testConfig(store).database);
-    await migrate(db, processingMigrations);
-  });
-  afterAll(async () => {
-    await db?.close();
-    await store?.cleanup();
-  });
+  const scratch = databasePerTest(backend);
 
   /** A video of `sourceSeconds` uploaded at `uploadedAt` and published `tookSeconds` later, as the worker records it. */
   const published = async (sourceSeconds: number, uploadedAt: number, tookSeconds: number) => {
+    const { db } = scratch;
     const id = randomUUID();
     await insertVideo(db, { id, sha256: randomUUID(), bytes: 1, originalName: null, email: null, labels: {}, stage: 'store', now: new Date(uploadedAt) });
     await setSource(db, id, { durationSeconds: sourceSeconds, formatName: 'mp4', width: 320, height: 240, hasAudio: true });
@@ -51,7 +40,7 @@ describeEachBackend('the time-to-publish rule', (backend) => {
     const rule = ruleSchema.parse({ kind: 'time-to-publish', name: 'short-clips-slow', bucket: '<1m', p95Above: '30s', window: '10m', minSamples: 3, labels: { service: 'processing' } });
     const observe = createRuleSource([rule], {
       probeStatuses: async () => [],
-      processingSignals: (windowMs, now) => getProcessingSignals(db, null, { windowMs, now }),
+      processingSignals: (windowMs, now) => getProcessingSignals(scratch.db, null, { windowMs, now }),
       registry: new Registry(),
     });
 

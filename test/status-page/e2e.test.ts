@@ -28,7 +28,11 @@ describeEachBackend('status page end to end with a real probe and the alert rout
     await store.cleanup();
   });
 
-  const start = async (port: number) => {
+  /** Vigil probing an upload API that answers, once the probe has seen it up. */
+  const startWithUploadsUp = async () => {
+    const port = await freePort();
+    const target = await startTarget(port);
+    cleanups.push(target.down);
     vigil = await startStatusVigil(store, {
       clock,
       roles: ['api', 'probes', 'alerts'],
@@ -46,19 +50,25 @@ describeEachBackend('status page end to end with a real probe and the alert rout
         banner: { holdTime: '1m' },
       },
     });
-    return vigil;
+    await until('the probe to be up', probeUp);
+    return { port, target };
   };
 
   const until = <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, maxFakeMs?: number) => untilOnClock(clock, what, check, maxFakeMs);
+  const probeUp = async () => (await getProbeStatuses(vigil!.db)).find((status) => status.probe === 'upload-api' && status.state === 'up');
   const summary = () => getJson(vigil!, '/api/v2/summary.json');
+  const silenceUploads = async () => {
+    const silence = await fetch(`${vigil!.url}/admin/api/v1/silences`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ matchers: { service: 'uploads' }, duration: '1h', author: 'ops', comment: 'known issue' }),
+    });
+    expect(silence.status).toBe(201);
+  };
   const uploads = (s: Json) => (s.components as Json[])[0]!.status;
 
   it('probe down → alert incident → statusPage receiver → public incident and major outage; probe back → monitoring → resolved after the hold', async () => {
-    const port = await freePort();
-    const target = await startTarget(port);
-    cleanups.push(target.down);
-    await start(port);
-    await until('the probe to be up', async () => (await getProbeStatuses(vigil!.db)).find((status) => status.probe === 'upload-api' && status.state === 'up'));
+    const { port, target } = await startWithUploadsUp();
     expect(uploads(await summary())).toBe('operational');
 
     const downAt = clock.now();
@@ -90,17 +100,8 @@ describeEachBackend('status page end to end with a real probe and the alert rout
   });
 
   it('a silence stops the public incident like any receiver; a maintenance shows the component under maintenance instead', async () => {
-    const port = await freePort();
-    const target = await startTarget(port);
-    cleanups.push(target.down);
-    await start(port);
-    await until('the probe to be up', async () => (await getProbeStatuses(vigil!.db)).find((status) => status.probe === 'upload-api' && status.state === 'up'));
-    const silence = await fetch(`${vigil!.url}/admin/api/v1/silences`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ matchers: { service: 'uploads' }, duration: '1h', author: 'ops', comment: 'known issue' }),
-    });
-    expect(silence.status).toBe(201);
+    const { target } = await startWithUploadsUp();
+    await silenceUploads();
     await target.down();
     await until('the outage on the component', async () => uploads(await summary()) === 'major_outage');
     await clock.advance(60_000);
@@ -116,11 +117,7 @@ describeEachBackend('status page end to end with a real probe and the alert rout
   });
 
   it('the banner receiver raises the site banner; a silence begun after the opening mutes the UP, and the banner still ends and clears after its hold', async () => {
-    const port = await freePort();
-    const target = await startTarget(port);
-    cleanups.push(target.down);
-    await start(port);
-    await until('the probe to be up', async () => (await getProbeStatuses(vigil!.db)).find((status) => status.probe === 'upload-api' && status.state === 'up'));
+    const { target } = await startWithUploadsUp();
     const banner = async () => (await getJson<{ banner: { id: string; level: string; message: string } | null }>(vigil!, '/embed/banner.json')).banner;
 
     await target.down();
@@ -130,14 +127,9 @@ describeEachBackend('status page end to end with a real probe and the alert rout
     });
     expect(raised).toMatchObject({ level: 'outage', message: 'Video uploads is not working at the moment; we are working on it.' });
 
-    const silence = await fetch(`${vigil!.url}/admin/api/v1/silences`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ matchers: { service: 'uploads' }, duration: '1h', author: 'ops', comment: 'known issue' }),
-    });
-    expect(silence.status).toBe(201);
+    await silenceUploads();
     await target.up();
-    await until('the alert to end', async () => (await getProbeStatuses(vigil!.db)).find((status) => status.probe === 'upload-api' && status.state === 'up'));
+    await until('the alert to end', probeUp);
     const upAt = clock.now();
     await until('the banner to clear', async () => (await banner())?.id !== raised.id);
     expect(clock.now() - upAt).toBeGreaterThanOrEqual(55_000);

@@ -100,6 +100,13 @@ describe('embeddable banner in Chromium', () => {
     return { page, errors };
   }
 
+  /** The script added no banner host and logged nothing; closes the page. */
+  async function expectNothingShown({ page, errors }: { page: Page; errors: string[] }): Promise<void> {
+    expect(await page.locator('[data-vigil-banner-host]').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }
+
   it('shows the banner as a status region, fixed, without shifting the layout or breaking the CSP', async () => {
     mode = 'ok';
     banner = outage('incident-9');
@@ -164,9 +171,7 @@ describe('embeddable banner in Chromium', () => {
     await waitFor('the banner request', () => jsonRequests > before);
     await page.waitForLoadState('networkidle');
     await settled(page);
-    expect(await page.locator('[data-vigil-banner-host]').count()).toBe(0);
-    expect(errors).toEqual([]);
-    await page.context().close();
+    await expectNothingShown({ page, errors });
   });
 
   it('gives up on a hanging Vigil after its timeout and shows nothing', async () => {
@@ -174,18 +179,14 @@ describe('embeddable banner in Chromium', () => {
     const closedBefore = hungRequestsClosed;
     const { page, errors } = await open();
     await waitFor('the script to abort the hanging request', () => hungRequestsClosed > closedBefore, 10_000);
-    expect(await page.locator('[data-vigil-banner-host]').count()).toBe(0);
-    expect(errors).toEqual([]);
-    await page.context().close();
+    await expectNothingShown({ page, errors });
   });
 
   it('shows nothing when Vigil is not there at all', async () => {
     const { page, errors } = await open('/?stopped');
     await page.waitForLoadState('networkidle');
     await settled(page);
-    expect(await page.locator('[data-vigil-banner-host]').count()).toBe(0);
-    expect(errors).toEqual([]);
-    await page.context().close();
+    await expectNothingShown({ page, errors });
   });
 
   it('shows the automatic banner after bad uploads through the real pipeline, and nothing once good ones and both holds have cleared it', async () => {

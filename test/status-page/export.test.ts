@@ -1,10 +1,10 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { component } from '../../app/index.ts';
 import { FakeClock } from '../../core/clock.ts';
 import type { Vigil } from '../../core/lifecycle/start.ts';
-import { describeEachBackend, type TestStore } from '../support/backends.ts';
+import { describeEachBackend, storePer } from '../support/backends.ts';
 import { REPO_ROOT, runVigil } from '../support/cli.ts';
 import { freePort } from '../support/http-target.ts';
 import { startNginx, type Nginx } from '../support/nginx.ts';
@@ -19,23 +19,19 @@ const timeless = (value: unknown): unknown =>
   Array.isArray(value) ? value.map(timeless) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).filter(([key]) => key !== 'updated_at').map(([key, item]) => [key, timeless(item)])) : value;
 
 describeEachBackend('status page static copy', (backend) => {
-  let store: TestStore;
+  const perTest = storePer('test', backend);
   let vigil: Vigil | undefined;
   let nginx: Nginx | undefined;
-
-  beforeEach(async () => {
-    store = await backend.createStore();
-  });
 
   afterEach(async () => {
     await nginx?.stop();
     nginx = undefined;
     await vigil?.stop();
     vigil = undefined;
-    await store.cleanup();
   });
 
   it('statusPage.export keeps a copy fresh while Vigil runs; `vigil status export` output served by nginx shows the same page and JSON', async () => {
+    const { store } = perTest;
     const clock = new FakeClock(Date.now());
     const live = path.join(store.tempDir, 'live');
     const statusPage = { components: [component({ name: 'Video uploads', from: { probes: ['uploads'] } }), component({ name: 'Website', group: 'Web', from: { probes: ['web'] } })] };

@@ -3,10 +3,12 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, inject } from 'vitest';
+import { describe, inject } from 'vitest';
 import { openDb, type Db } from '../../core/db/index.ts';
 import type { Migration } from '../../core/db/types.ts';
+import type { Vigil } from '../../core/lifecycle/start.ts';
 import { parseConfig, type VigilConfig, type VigilConfigInput } from '../../app/config.ts';
+import { fixture, fixtureView, type FixtureScope } from './fixtures.ts';
 import { DEFAULT_TEST_DATABASE_URL } from './global-setup.ts';
 
 /** Where a test's data lives: a fresh temp directory, and on PostgreSQL a fresh database. Both removed by `cleanup`. */
@@ -122,27 +124,31 @@ export function testConfig(store: TestStore, overrides: Partial<Record<keyof Vig
 }
 
 /**
+ * A store of its own for each test (`perTest.store`), or one the suite's tests share (`suite.store`), removed after;
+ * called before the hooks that stop what runs on it, it goes last.
+ */
+export function storePer(scope: FixtureScope, backend: Backend): { readonly store: TestStore } {
+  return fixtureView({ store: storeFixture(scope, backend) });
+}
+
+/** Vigil, as `start` starts it on a store of its own, for each test or for the suite (`perTest.vigil`, `perTest.store`); stopped, then removed, after. */
+export function vigilPer(scope: FixtureScope, backend: Backend, start: (store: TestStore) => Promise<Vigil>): { readonly store: TestStore; readonly vigil: Vigil } {
+  const store = storeFixture(scope, backend);
+  return fixtureView({ store, vigil: fixture(scope, () => start(store()), (vigil) => vigil.stop()) });
+}
+
+/**
  * Each test gets a store of its own and a connection to it (`scratch.db`), removed after it: with Vigil's schema, or
  * `{ empty: true }` for migration and upgrade tests.
  */
 export function databasePerTest(backend: Backend, { empty = false } = {}): { readonly db: Db } {
-  let store: TestStore | undefined;
-  let db: Db | undefined;
-  beforeEach(async () => {
-    store = await backend.createStore({ empty });
-    db = await openDb(testConfig(store).database);
-  });
-  afterEach(async () => {
-    await db?.close();
-    await store?.cleanup();
-    [db, store] = [undefined, undefined];
-  });
-  return {
-    get db() {
-      if (!db) throw new Error('the scratch database exists only inside a test');
-      return db;
-    },
-  };
+  const store = storeFixture('test', backend, { empty });
+  return fixtureView({ db: fixture('test', () => openDb(testConfig(store()).database), (db) => db.close()) });
+}
+
+/** Reads the store `fixture` makes for each test or for the suite. */
+export function storeFixture(scope: FixtureScope, backend: Backend, options: { empty?: boolean } = {}): () => TestStore {
+  return fixture(scope, () => backend.createStore(options), (store) => store.cleanup());
 }
 
 /** A module's migrations up to and including `lastId`: the schema an older version left behind. */
