@@ -1,5 +1,5 @@
 // Alert latency and outbox throughput. Prints figures; never passes or fails on time.
-//   node bench/alerts.ts [--outages 50] [--notifications 300]
+//   node bench/alerts.ts [--outages 60] [--trials 3] [--notifications 300]
 // 1. Time from a target going down to the notification, p50/p95 over the outages, for Vigil (probe → push evaluation →
 //    outbox → Slack double) and for Prometheus + blackbox_exporter + Alertmanager (Debian packages, installed here when
 //    missing and running as root) watching the same target at the same settings, on the same outages; and what Vigil
@@ -26,8 +26,9 @@ import { http as httpProbe } from '../app/index.ts';
 import { probesModule } from '../probes/index.ts';
 import { benchOptions, printTable } from './support/measure.ts';
 
-const values = benchOptions({ outages: '50', notifications: '300' });
+const values = benchOptions({ outages: '60', trials: '3', notifications: '300' });
 const OUTAGES = Number(values.outages);
+const TRIALS = Number(values.trials);
 const NOTIFICATIONS = Number(values.notifications);
 const INTERVAL_S = 1;
 const FAILURE_THRESHOLD = 2;
@@ -156,76 +157,33 @@ async function latencyBench(dir: string): Promise<void> {
   const target = await startTarget();
   const sink = await startSink();
   const stack = prometheusStack();
-  let children: ChildProcess[] = [];
-  if (stack.ok) children = await startPrometheusStack(dir, target.port, sink.port).catch((error: Error) => (console.log(`Prometheus stack not started: ${error.message}`), []));
-  else console.log(`Prometheus stack skipped: ${stack.why}`);
-  const withPrometheus = children.length > 0;
-
-  const config = parseConfig(
-    {
-      server: { port: 0 },
-      database: { dataDir: path.join(dir, 'data') },
-      logging: { level: 'silent' },
-      slack: { token: 'xoxb-bench', apiUrl: `http://127.0.0.1:${sink.port}/api/` },
-      probes: [httpProbe({ name: 'target', url: `http://127.0.0.1:${target.port}/`, schedule: `${INTERVAL_S}s`, jitter: '0s', timeout: '1s', failureThreshold: FAILURE_THRESHOLD })],
-      alerts: {
-        evaluationInterval: `${EVALUATION_MS}ms`,
-        outbox: { pollInterval: `${EVALUATION_MS}ms` },
-        slackMinInterval: '0ms',
-        // Fifty outages in a row are flapping by design here; measure every one instead of pausing notices.
-        flapping: { changes: 1000, window: '1m' },
-        rules: [{ name: 'target-down', kind: 'probe', probe: 'target', labels: { service: 'target', severity: 'critical' } }],
-        receivers: { chat: { type: 'slack', channel: '#bench' } },
-        routes: [{ receivers: ['chat'] }],
-      },
-    },
-    'bench config',
-  );
-  const vigil = await startVigil({ config, roles: ['probes', 'alerts'], modules: [probesModule, alertsModule] });
+  if (!stack.ok) console.log(`Prometheus stack skipped: ${stack.why}`);
+  let withPrometheus = stack.ok;
   const vigilMs: number[] = [];
   const decidingMs: number[] = [];
   const prometheusMs: number[] = [];
-  const waitFor = async (check: () => boolean, ms: number) => {
-    const deadline = performance.now() + ms;
-    while (!check() && performance.now() < deadline) await sleep(20);
-    return check();
-  };
-  const count = (predicate: (event: { kind: string; text: string }) => boolean) => sink.events.filter(predicate).length;
-  const vigilDown = (e: { kind: string; text: string }) => e.kind === 'slack:chat.postMessage' && e.text.startsWith('[CRITICAL] FIRING');
-  const vigilUp = (e: { kind: string; text: string }) => e.kind === 'slack:chat.postMessage' && e.text.startsWith('RESOLVED:');
-  const amFiring = (e: { kind: string; text: string }) => e.kind === 'alertmanager' && JSON.parse(e.text).status === 'firing';
-  const amResolved = (e: { kind: string; text: string }) => e.kind === 'alertmanager' && JSON.parse(e.text).status === 'resolved';
+  const perTrial: string[] = [];
   try {
-    await sleep(3000);
-    for (let outage = 0; outage < OUTAGES; outage++) {
-      const before = { down: count(vigilDown), up: count(vigilUp), firing: count(amFiring), resolved: count(amResolved) };
-      // Start each outage at a random point of the probe interval, as real outages do.
-      await sleep(Math.random() * INTERVAL_S * 1000);
-      const downAt = performance.now();
-      target.set(false);
-      const seen = await waitFor(() => count(vigilDown) > before.down && (!withPrometheus || count(amFiring) > before.firing), 20_000);
-      const firstAfter = (predicate: (event: { kind: string; text: string }) => boolean) => sink.events.find((event) => event.at >= downAt && predicate(event));
-      const vigilEvent = firstAfter(vigilDown);
-      if (vigilEvent) vigilMs.push(vigilEvent.at - downAt);
-      // The deciding result: Vigil's failureThreshold-th failed run after the fault.
-      const deciding = target.vigilAnswers.filter((answer) => answer.at >= downAt && !answer.up)[FAILURE_THRESHOLD - 1];
-      if (vigilEvent && deciding && deciding.at <= vigilEvent.at) decidingMs.push(vigilEvent.at - deciding.at);
-      const amEvent = firstAfter(amFiring);
-      if (amEvent) prometheusMs.push(amEvent.at - downAt);
-      if (!seen) console.log(`outage ${outage + 1}: not every alert arrived within 20 s`);
-      target.set(true);
-      await waitFor(() => count(vigilUp) > before.up && (!withPrometheus || count(amResolved) > before.resolved), 30_000);
+    // Each trial starts both sides afresh: where a probe run, a scrape and a rule evaluation fall within their second
+    // is set at start, and decides much of either side's latency; one start would measure one such alignment.
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const outages = Math.ceil(OUTAGES / TRIALS);
+      const figures = await latencyTrial(path.join(dir, `trial-${trial}`), target, sink, withPrometheus, outages);
+      withPrometheus &&= figures.prometheusMs.length > 0;
+      vigilMs.push(...figures.vigilMs);
+      decidingMs.push(...figures.decidingMs);
+      prometheusMs.push(...figures.prometheusMs);
+      perTrial.push(`trial ${trial + 1}: Vigil p50 ${seconds(percentile(figures.vigilMs, 50))}, Prometheus+AM p50 ${withPrometheus ? seconds(percentile(figures.prometheusMs, 50)) : 'n/a'}`);
     }
   } finally {
-    await vigil.stop();
-    for (const child of children) child.kill('SIGTERM');
     await target.close();
     await sink.close();
   }
-  console.log(`\nFault → notification, ${OUTAGES} outages; probe every ${INTERVAL_S} s, failure threshold ${FAILURE_THRESHOLD} (the deciding result comes ~${seconds(BOUND_MS - (INTERVAL_S * 1000) / 2)} after the fault on average)`);
+  console.log(`\nFault → notification, ${vigilMs.length} outages in ${TRIALS} trials (both sides started afresh for each); probe every ${INTERVAL_S} s, failure threshold ${FAILURE_THRESHOLD} (the deciding result comes ~${seconds(BOUND_MS - (INTERVAL_S * 1000) / 2)} after the fault on average)`);
   console.log('settings, equal on both sides:');
   console.log(`  Vigil:           probe every ${INTERVAL_S} s (timeout 1 s), failureThreshold ${FAILURE_THRESHOLD}, rule evaluation every ${EVALUATION_MS} ms and at once on a deciding result (push), outbox poll ${EVALUATION_MS} ms and at once after an evaluation, groupWait 0`);
   console.log(`  Prometheus + AM: scrape (blackbox probe) every ${INTERVAL_S} s (timeout 1 s), for ${(FAILURE_THRESHOLD - 1) * INTERVAL_S} s (= ${FAILURE_THRESHOLD} failed scrapes), rule evaluation every ${EVALUATION_MS} ms, resend delay 1 s, group_wait 0, group_interval 1 s`);
+  for (const line of perTrial) console.log(`  ${line}`);
   console.log('                              p50       p95       max      n');
   const row = (name: string, xs: number[]) =>
     console.log(`${name.padEnd(29)} ${xs.length ? [50, 95, 100].map((p) => seconds(percentile(xs, p)).padEnd(9)).join(' ') : 'n/a'.padEnd(29)} ${xs.length}`);
@@ -255,6 +213,75 @@ async function latencyBench(dir: string): Promise<void> {
         : []),
     ]);
   }
+}
+
+type Target = Awaited<ReturnType<typeof startTarget>>;
+type Sink = Awaited<ReturnType<typeof startSink>>;
+
+/** One trial: the Prometheus stack and Vigil started afresh, `outages` outages at random points of the interval. */
+async function latencyTrial(dir: string, target: Target, sink: Sink, withPrometheus: boolean, outages: number) {
+  const children = withPrometheus ? await startPrometheusStack(dir, target.port, sink.port).catch((error: Error) => (console.log(`Prometheus stack not started: ${error.message}`), [])) : [];
+  withPrometheus = children.length > 0;
+  const config = parseConfig(
+    {
+      server: { port: 0 },
+      database: { dataDir: path.join(dir, 'data') },
+      logging: { level: 'silent' },
+      slack: { token: 'xoxb-bench', apiUrl: `http://127.0.0.1:${sink.port}/api/` },
+      probes: [httpProbe({ name: 'target', url: `http://127.0.0.1:${target.port}/`, schedule: `${INTERVAL_S}s`, jitter: '0s', timeout: '1s', failureThreshold: FAILURE_THRESHOLD })],
+      alerts: {
+        evaluationInterval: `${EVALUATION_MS}ms`,
+        outbox: { pollInterval: `${EVALUATION_MS}ms` },
+        slackMinInterval: '0ms',
+        // Outages one after another are flapping by design here; measure every one instead of pausing notices.
+        flapping: { changes: 1000, window: '1m' },
+        rules: [{ name: 'target-down', kind: 'probe', probe: 'target', labels: { service: 'target', severity: 'critical' } }],
+        receivers: { chat: { type: 'slack', channel: '#bench' } },
+        routes: [{ receivers: ['chat'] }],
+      },
+    },
+    'bench config',
+  );
+  const vigil = await startVigil({ config, roles: ['probes', 'alerts'], modules: [probesModule, alertsModule] });
+  const vigilMs: number[] = [];
+  const decidingMs: number[] = [];
+  const prometheusMs: number[] = [];
+  const waitFor = async (check: () => boolean, ms: number) => {
+    const deadline = performance.now() + ms;
+    while (!check() && performance.now() < deadline) await sleep(20);
+    return check();
+  };
+  const count = (predicate: (event: { kind: string; text: string }) => boolean) => sink.events.filter(predicate).length;
+  const vigilDown = (e: { kind: string; text: string }) => e.kind === 'slack:chat.postMessage' && e.text.startsWith('[CRITICAL] FIRING');
+  const vigilUp = (e: { kind: string; text: string }) => e.kind === 'slack:chat.postMessage' && e.text.startsWith('RESOLVED:');
+  const amFiring = (e: { kind: string; text: string }) => e.kind === 'alertmanager' && JSON.parse(e.text).status === 'firing';
+  const amResolved = (e: { kind: string; text: string }) => e.kind === 'alertmanager' && JSON.parse(e.text).status === 'resolved';
+  try {
+    await sleep(3000);
+    for (let outage = 0; outage < outages; outage++) {
+      const before = { down: count(vigilDown), up: count(vigilUp), firing: count(amFiring), resolved: count(amResolved) };
+      // Start each outage at a random point of the probe interval, as real outages do.
+      await sleep(Math.random() * INTERVAL_S * 1000);
+      const downAt = performance.now();
+      target.set(false);
+      const seen = await waitFor(() => count(vigilDown) > before.down && (!withPrometheus || count(amFiring) > before.firing), 20_000);
+      const firstAfter = (predicate: (event: { kind: string; text: string }) => boolean) => sink.events.find((event) => event.at >= downAt && predicate(event));
+      const vigilEvent = firstAfter(vigilDown);
+      if (vigilEvent) vigilMs.push(vigilEvent.at - downAt);
+      // The deciding result: Vigil's failureThreshold-th failed run after the fault.
+      const deciding = target.vigilAnswers.filter((answer) => answer.at >= downAt && !answer.up)[FAILURE_THRESHOLD - 1];
+      if (vigilEvent && deciding && deciding.at <= vigilEvent.at) decidingMs.push(vigilEvent.at - deciding.at);
+      const amEvent = firstAfter(amFiring);
+      if (amEvent) prometheusMs.push(amEvent.at - downAt);
+      if (!seen) console.log(`outage ${outage + 1}: not every alert arrived within 20 s`);
+      target.set(true);
+      await waitFor(() => count(vigilUp) > before.up && (!withPrometheus || count(amResolved) > before.resolved), 30_000);
+    }
+  } finally {
+    await vigil.stop();
+    await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve).kill('SIGTERM') : resolve(undefined)))));
+  }
+  return { vigilMs, decidingMs, prometheusMs };
 }
 
 /** The isolation runs have no probes (the bench sets the observations), so no push: a short tick instead. */
