@@ -1,5 +1,4 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import swagger from '@fastify/swagger';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Histogram, Registry } from 'prom-client';
@@ -9,9 +8,10 @@ import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, wantsOpenMetrics } from '.
 import type { RepeatLimiter } from '../telemetry/repeats.ts';
 import { tracer } from '../telemetry/tracing.ts';
 import { asDependencyUnavailable } from '../unavailable.ts';
-import { ADMIN_API_PREFIX, type AccessControl } from './auth.ts';
+import type { AccessControl } from './auth.ts';
 import { proxyMatcher } from './proxies.ts';
 import { guardConnections } from './connections.ts';
+import { serveOpenApiDocument } from './openapi.ts';
 
 export type HttpServer = FastifyInstance;
 
@@ -240,17 +240,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
-  // Documents the admin API from the schemas its routes declare; the public routes are not part of it.
-  void app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Vigil administration API', version: options.version ?? '0.0.0' },
-      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
-      security: [{ adminToken: [] }],
-    },
-    transform: ({ schema, url }) => ({ schema: { ...schema, hide: !url.startsWith(`${ADMIN_API_PREFIX}/`) || url === `${ADMIN_API_PREFIX}/openapi.json` }, url }),
-  });
-  app.get(`${ADMIN_API_PREFIX}/openapi.json`, async () => app.swagger());
+  serveOpenApiDocument(app, options.version ?? '0.0.0');
 
   app.get('/healthz', (_request, reply) => reply.type(HEALTHZ_TYPE).send(HEALTHZ_BODY));
 
