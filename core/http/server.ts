@@ -12,6 +12,7 @@ import type { AccessControl } from './auth.ts';
 import { proxyMatcher } from './proxies.ts';
 import { guardConnections } from './connections.ts';
 import { serveOpenApiDocument } from './openapi.ts';
+import { schemaCompilersOnFirstUse } from './schema-compilers.ts';
 
 export type HttpServer = FastifyInstance;
 
@@ -115,6 +116,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     bodyLimit: limits.bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    schemaController: { compilersFactory: schemaCompilersOnFirstUse },
     ...(limits.trustProxy.length > 0 ? { trustProxy: [...limits.trustProxy] } : {}),
   });
   // The connection figures are per listener and named without one: a second listener caps its connections alike
