@@ -1,5 +1,4 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
-import swagger from '@fastify/swagger';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Histogram, Registry } from 'prom-client';
@@ -9,9 +8,11 @@ import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, wantsOpenMetrics } from '.
 import type { RepeatLimiter } from '../telemetry/repeats.ts';
 import { tracer } from '../telemetry/tracing.ts';
 import { asDependencyUnavailable } from '../unavailable.ts';
-import { ADMIN_API_PREFIX, type AccessControl } from './auth.ts';
+import type { AccessControl } from './auth.ts';
 import { proxyMatcher } from './proxies.ts';
 import { guardConnections } from './connections.ts';
+import { serveOpenApiDocument } from './openapi.ts';
+import { schemaCompilersOnFirstUse } from './schema-compilers.ts';
 
 export type HttpServer = FastifyInstance;
 
@@ -115,6 +116,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     bodyLimit: limits.bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    schemaController: { compilersFactory: schemaCompilersOnFirstUse },
     ...(limits.trustProxy.length > 0 ? { trustProxy: [...limits.trustProxy] } : {}),
   });
   // The connection figures are per listener and named without one: a second listener caps its connections alike
@@ -240,17 +242,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `No route for ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
-  // Documents the admin API from the schemas its routes declare; the public routes are not part of it.
-  void app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Vigil administration API', version: options.version ?? '0.0.0' },
-      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
-      security: [{ adminToken: [] }],
-    },
-    transform: ({ schema, url }) => ({ schema: { ...schema, hide: !url.startsWith(`${ADMIN_API_PREFIX}/`) || url === `${ADMIN_API_PREFIX}/openapi.json` }, url }),
-  });
-  app.get(`${ADMIN_API_PREFIX}/openapi.json`, async () => app.swagger());
+  serveOpenApiDocument(app, options.version ?? '0.0.0');
 
   app.get('/healthz', (_request, reply) => reply.type(HEALTHZ_TYPE).send(HEALTHZ_BODY));
 

@@ -10,9 +10,13 @@ import { readFootprint } from '../support/footprint.ts';
 import { waitFor } from '../support/wait.ts';
 
 const FOOTPRINT = path.join(import.meta.dirname, '../support/footprint.ts');
-// Each is loaded by the one feature that needs it: tracing export, a browser probe, a Redis or AMQP queue probe, the
-// first email, the first Slack message, a tus upload, a dashboard export.
-const LOADED_ON_FIRST_USE = ['@opentelemetry/sdk-node', 'playwright-core', 'ioredis', 'amqplib', 'nodemailer', '@slack/web-api', '@tus/server', '@grafana/grafana-foundation-sdk'];
+// Each is loaded by the one feature that needs it: tracing export (the SDK's tracer with it), a browser probe, a Redis
+// or AMQP queue probe, the first email, the first Slack message, a tus upload, a dashboard export, the first request of
+// the admin API's OpenAPI document, the first request to a route with a request schema.
+const LOADED_ON_FIRST_USE = [
+  '@opentelemetry/sdk-node', 'playwright-core', 'ioredis', 'amqplib', 'nodemailer', '@slack/web-api', '@tus/server', '@grafana/grafana-foundation-sdk', '@fastify/swagger',
+  '@opentelemetry/sdk-trace', '@fastify/ajv-compiler',
+];
 
 let running: { process: RunningProcess; home: string } | undefined;
 /** Run after the process has stopped (a PostgreSQL database it used). */
