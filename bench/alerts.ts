@@ -8,7 +8,7 @@
 //    the same with nothing in the way; calls made to Slack during a 429 storm against the calls Retry-After allows.
 // 3. Notifications per second through the outbox to a webhook and to the Slack double.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -220,6 +220,7 @@ type Sink = Awaited<ReturnType<typeof startSink>>;
 
 /** One trial: the Prometheus stack and Vigil started afresh, `outages` outages at random points of the interval. */
 async function latencyTrial(dir: string, target: Target, sink: Sink, withPrometheus: boolean, outages: number) {
+  mkdirSync(dir);
   const children = withPrometheus ? await startPrometheusStack(dir, target.port, sink.port).catch((error: Error) => (console.log(`Prometheus stack not started: ${error.message}`), [])) : [];
   withPrometheus = children.length > 0;
   const config = parseConfig(
