@@ -46,7 +46,7 @@ async function measure<T>(fn: () => Promise<T>): Promise<{ value: T; wallMs: num
 function benchConfig(name: string, processing: Record<string, unknown>) {
   const dir = path.join(work, name);
   return parseConfig(
-    { server: { port: 0 }, database: { dataDir: path.join(dir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(dir, 'storage'), keys: benchKeys, apiLimits: { perKey: 1_000_000 }, ...processing } },
+    { server: { port: 0 }, database: { dataDir: path.join(dir, 'data') }, logging: { level: 'silent' }, processing: { storageDir: path.join(dir, 'storage'), keys: benchKeys, apiLimits: { perKey: 1_000_000, concurrentUploads: 16 }, ...processing } },
     'bench',
   );
 }
