@@ -138,12 +138,13 @@ const PARTIAL_PREFIX = 'pg.partial-';
 // in the first of those places it can write, else beside the data directory (a read-only image and root file system),
 // removed once unpacked.
 async function createInto(dir: string, root: string, templateDirs: string[]): Promise<void> {
-  for (const template of templateDirs.map((templateDir) => path.join(templateDir, TEMPLATE_NAME))) {
+  const templates = templateDirs.map((templateDir) => path.join(templateDir, TEMPLATE_NAME));
+  for (const template of templates) {
     if (existsSync(template) && (await unpack(template, dir))) return;
     rmSync(dir, { recursive: true, force: true });
   }
   const besideData = path.join(root, TEMPLATE_NAME);
-  const template = await makeTemplate([...templateDirs.map((templateDir) => path.join(templateDir, TEMPLATE_NAME)), besideData]);
+  const template = await makeTemplate([...templates, besideData]);
   const unpacked = await unpack(template, dir);
   if (template === besideData) rmSync(template, { force: true });
   if (!unpacked) throw new Error(`could not unpack the new database from ${template}`);
