@@ -65,6 +65,8 @@ const kindOf = new Map<string, (typeof RULE_KINDS)[number]>(RULE_KINDS.map((kind
  */
 export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
   const previous = new Map<string, RuleVerdict>();
+  // Read once per lease: only this process's own verdicts change the stored condition until another process takes over.
+  const stored = new Map<string, RuleVerdict | undefined>();
   const measured = measuredGauges(inputs.registry);
   /**
    * The verdict a rule goes on from: its last one in this process, else (after a start or a takeover) the stored
@@ -73,8 +75,11 @@ export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
   async function before(rule: Rule): Promise<RuleVerdict | undefined> {
     const last = previous.get(rule.name);
     if (last || !inputs.storedActive) return last;
-    const active = await inputs.storedActive(rule.name, rule.labels);
-    return active === undefined ? undefined : { labels: rule.labels, active, summary: '' };
+    if (!stored.has(rule.name)) {
+      const active = await inputs.storedActive(rule.name, rule.labels);
+      stored.set(rule.name, active === undefined ? undefined : { labels: rule.labels, active, summary: '' });
+    }
+    return stored.get(rule.name);
   }
   const observe: SignalSource = async (now) => {
     const signals = signalsAt(inputs, now);
@@ -96,5 +101,10 @@ export function createRuleSource(rules: readonly Rule[], inputs: RuleInputs) {
     return observations;
   };
   // A process that takes the lease goes on from the store: what it remembers is from before another process evaluated.
-  return Object.assign(observe, { forget: () => previous.clear() });
+  return Object.assign(observe, {
+    forget: () => {
+      previous.clear();
+      stored.clear();
+    },
+  });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { failureRateState, type FailureRateState } from '../../alerts/rules/failure-rate.ts';
 import { createRuleSource, ruleSchema } from '../../alerts/rules/index.ts';
-import { failureRateRule } from '../../app/index.ts';
+import { failureRateRule, probeRule } from '../../app/index.ts';
 import { createRegistry } from '../../core/telemetry/metrics.ts';
 
 // The failure-rate rule's hysteresis as a table: trigger 20 %, clear 5 %, at least 10 videos, 10 minutes' hold before clearing.
@@ -71,5 +71,24 @@ describe('a failure-rate rule across a restart', () => {
     expect((await sourceOver({ failed: 0, total: 20 }, new Map([[`video-failures ${JSON.stringify({ severity: 'critical' })}`, false]]))(T0))[0]).toMatchObject({ active: false });
     expect((await sourceOver({ failed: 1, total: 20 }, new Map())(T0))[0]).toMatchObject({ active: false });
     expect((await sourceOver({ failed: 2, total: 20 }, new Map())(T0))[0]).toMatchObject({ active: undefined });
+  });
+
+});
+
+describe('the rule source', () => {
+  it('reads a series\' stored condition once per lease, not on every pass while its rule has no verdict yet', async () => {
+    const reads: string[] = [];
+    const rule = ruleSchema.parse(probeRule({ name: 'api-down', probe: 'api' }));
+    const source = createRuleSource([rule], {
+      registry: createRegistry(),
+      probeStatuses: async () => [],
+      processingSignals: () => Promise.reject(new Error('not read')),
+      storedActive: async (name) => (reads.push(name), undefined),
+    });
+    for (const pass of [0, 1, 2]) expect(await source(T0 + pass * MIN)).toEqual([]);
+    expect(reads).toEqual(['api-down']);
+    source.forget();
+    await source(T0 + 3 * MIN);
+    expect(reads).toEqual(['api-down', 'api-down']);
   });
 });
