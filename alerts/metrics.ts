@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db } from '../core/db/index.ts';
-import { createOutboxMetrics, type OutboxMetrics } from '../core/outbox.ts';
+import { createOutboxMetrics, type OutboxMetricNames, type OutboxMetrics } from '../core/outbox.ts';
 import { hookAttemptsSince, hookState, incidentCountsByState, openIncidentCountsBySeverity, outboxBacklog } from './store.ts';
 
 export interface AlertsMetrics {
@@ -10,7 +10,6 @@ export interface AlertsMetrics {
   heartbeats: Counter<'outcome'>;
 }
 
-/** Counters and histograms are updated as work happens; the gauges read the tables when scraped. */
 /** A restart or scale receiver's budget, per service it acts on. */
 export interface HookBudget {
   receiver: string;
@@ -19,6 +18,13 @@ export interface HookBudget {
   budgetWindow: number;
 }
 
+const NOTIFICATION_METRICS: OutboxMetricNames = {
+  targetLabel: 'receiver',
+  outcomes: { name: 'vigil_alerts_notifications_total', help: 'Notification attempts by receiver and outcome (delivered, retry, failed).' },
+  latency: { name: 'vigil_alerts_delivery_latency_seconds', help: 'From a notification being queued to its delivery.' },
+};
+
+/** Counters and histograms are updated as work happens; the gauges read the tables when scraped. */
 export function createAlertsMetrics(registry: Registry, db: Db, now: () => number, holdsLease: () => boolean, hooks: readonly HookBudget[] = []): AlertsMetrics {
   new Gauge({
     name: 'vigil_alerts_hook_budget_remaining',
@@ -86,10 +92,7 @@ export function createAlertsMetrics(registry: Registry, db: Db, now: () => numbe
     },
   });
   return {
-    notifications: createOutboxMetrics(registry, 'receiver', {
-      outcomes: ['vigil_alerts_notifications_total', 'Notification attempts by receiver and outcome (delivered, retry, failed).'],
-      latency: ['vigil_alerts_delivery_latency_seconds', 'From a notification being queued to its delivery.'],
-    }),
+    notifications: createOutboxMetrics(registry, NOTIFICATION_METRICS),
     restartAttempts: new Counter({
       name: 'vigil_alerts_hook_attempts_total',
       help: 'Restart and scale hook attempts by receiver and outcome (fixed, not-fixed, failed, budget-spent, maintenance).',

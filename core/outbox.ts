@@ -109,12 +109,19 @@ export interface OutboxMetrics {
   latency(target: string, seconds: number): void;
 }
 
-/** A metric's name and help text. */
-type Described = readonly [name: string, help: string];
+/** What a module calls its outbox's metrics: the label naming a target, and each metric's name and help text. */
+export interface OutboxMetricNames {
+  targetLabel: string;
+  /** Rows counted by target and outcome. */
+  outcomes: { name: string; help: string };
+  /** The histogram of seconds from a row being written to its delivery. */
+  latency: { name: string; help: string };
+}
 
-export function createOutboxMetrics(registry: Registry, targetLabel: string, names: { outcomes: Described; latency: Described }): OutboxMetrics {
-  const outcomes = new Counter({ name: names.outcomes[0], help: names.outcomes[1], labelNames: [targetLabel, 'outcome'], registers: [registry] });
-  const latency = tracedHistogram({ name: names.latency[0], help: names.latency[1], labelNames: [targetLabel], buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600], registers: [registry] });
+export function createOutboxMetrics(registry: Registry, names: OutboxMetricNames): OutboxMetrics {
+  const { targetLabel } = names;
+  const outcomes = new Counter({ ...names.outcomes, labelNames: [targetLabel, 'outcome'], registers: [registry] });
+  const latency = tracedHistogram({ ...names.latency, labelNames: [targetLabel], buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600], registers: [registry] });
   return {
     count: (target, outcome, rows) => outcomes.inc({ [targetLabel]: target, outcome }, rows),
     latency: (target, seconds) => latency.observe({ [targetLabel]: target }, seconds),

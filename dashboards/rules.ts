@@ -8,7 +8,10 @@ export interface RuleGroup {
   >;
 }
 
+type RecordingRule = Extract<RuleGroup['rules'][number], { record: string }>;
 type AlertingRule = Extract<RuleGroup['rules'][number], { alert: string }>;
+
+const recording = (record: string, expr: string): RecordingRule => ({ record, expr });
 
 const alerting = (alert: string, expr: string, { for: holdFor, severity }: { for?: string; severity: 'critical' | 'warning' | 'info' }, summary: string): AlertingRule => ({
   alert,
@@ -22,14 +25,11 @@ export const RULE_GROUPS: readonly RuleGroup[] = [
   {
     name: 'vigil.recording',
     rules: [
-      { record: 'vigil:processing_failure_ratio:rate5m', expr: 'sum by (job, environment) (rate(vigil_processing_videos_total{outcome="failed"}[5m])) / sum by (job, environment) (rate(vigil_processing_videos_total[5m]))' },
-      { record: 'vigil:processing_stage_duration_seconds:p95_rate5m', expr: 'histogram_quantile(0.95, sum by (job, environment, stage, le) (rate(vigil_processing_stage_duration_seconds_bucket[5m])))' },
-      { record: 'vigil:processing_busy_job_slots:rate5m', expr: 'sum by (job, environment) (rate(vigil_processing_stage_duration_seconds_sum[5m]))' },
-      { record: 'probe:probe_success:avg_over_time1h', expr: 'avg_over_time(probe_success[1h])' },
-      {
-        record: 'vigil:processing_time_to_publish_seconds:p95_rate1h',
-        expr: 'histogram_quantile(0.95, sum by (job, environment, duration, le) (rate(vigil_processing_time_to_publish_seconds_bucket[1h])))',
-      },
+      recording('vigil:processing_failure_ratio:rate5m', 'sum by (job, environment) (rate(vigil_processing_videos_total{outcome="failed"}[5m])) / sum by (job, environment) (rate(vigil_processing_videos_total[5m]))'),
+      recording('vigil:processing_stage_duration_seconds:p95_rate5m', 'histogram_quantile(0.95, sum by (job, environment, stage, le) (rate(vigil_processing_stage_duration_seconds_bucket[5m])))'),
+      recording('vigil:processing_busy_job_slots:rate5m', 'sum by (job, environment) (rate(vigil_processing_stage_duration_seconds_sum[5m]))'),
+      recording('probe:probe_success:avg_over_time1h', 'avg_over_time(probe_success[1h])'),
+      recording('vigil:processing_time_to_publish_seconds:p95_rate1h', 'histogram_quantile(0.95, sum by (job, environment, duration, le) (rate(vigil_processing_time_to_publish_seconds_bucket[1h])))'),
     ],
   },
   {

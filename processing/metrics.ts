@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { createOutboxMetrics, type OutboxMetrics } from '../core/outbox.ts';
+import { createOutboxMetrics, type OutboxMetricNames, type OutboxMetrics } from '../core/outbox.ts';
 import { tracedHistogram, type TracedHistogram } from '../core/telemetry/metrics.ts';
 import { FAILURE_CLASSES } from './failures.ts';
 import { STAGE_NAMES } from './stages/index.ts';
@@ -36,13 +36,19 @@ export interface EventBacklogGauge {
   failed: number;
 }
 
-/** The processing metrics in `registry` (created once per registry). Labels are bounded: stage, class, outcome, queue, duration bucket, event endpoint (from config). */
 /** Every stage and class at 0 from the start: a rate over them reads 0, not "no data", before the first failure. */
 function zeroed(failures: Counter<'stage' | 'class'>): Counter<'stage' | 'class'> {
   for (const stage of STAGE_NAMES) for (const failureClass of FAILURE_CLASSES) failures.inc({ stage, class: failureClass }, 0);
   return failures;
 }
 
+const EVENT_DELIVERY_METRICS: OutboxMetricNames = {
+  targetLabel: 'endpoint',
+  outcomes: { name: 'vigil_processing_event_deliveries_total', help: 'POSTs of processing events, by endpoint and outcome (delivered, retry, failed: given up).' },
+  latency: { name: 'vigil_processing_event_delivery_latency_seconds', help: 'From a processing event being written to its delivery.' },
+};
+
+/** The processing metrics in `registry` (created once per registry). Labels are bounded: stage, class, outcome, queue, duration bucket, event endpoint (from config). */
 export function processingMetrics(
   registry: Registry,
   readQueues: () => Promise<QueueGauge[]> = async () => [],
@@ -89,10 +95,7 @@ export function processingMetrics(
     bytesOut: new Counter({ name: 'vigil_processing_bytes_out_total', help: 'Bytes of committed derived files (renditions, thumbnails).', registers }),
     uploads: new Counter({ name: 'vigil_processing_uploads_total', help: 'Upload requests, by outcome (accepted, too_large, invalid, error).', labelNames: ['outcome'], registers }),
     gcFreedBytes: new Counter({ name: 'vigil_processing_gc_freed_bytes_total', help: 'Bytes GC deleted, by kind (derived, original, orphan).', labelNames: ['kind'], registers }),
-    eventDeliveries: createOutboxMetrics(registry, 'endpoint', {
-      outcomes: ['vigil_processing_event_deliveries_total', 'POSTs of processing events, by endpoint and outcome (delivered, retry, failed: given up).'],
-      latency: ['vigil_processing_event_delivery_latency_seconds', 'From a processing event being written to its delivery.'],
-    }),
+    eventDeliveries: createOutboxMetrics(registry, EVENT_DELIVERY_METRICS),
     queueDepth: new Gauge({
       name: 'vigil_processing_queue_depth',
       help: 'Jobs waiting in each stage queue.',

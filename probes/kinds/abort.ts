@@ -19,7 +19,7 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, onAbort: 
   });
 }
 
-/** Milliseconds since `start` (performance.now()), to a microsecond. */
-export function since(start: number, now: number): number {
-  return Math.round((now - start) * 1000) / 1000;
+/** `untilAborted` bound to a run's signal and to the release of its connection, for kinds that wait on it step after step. */
+export function abortable(signal: AbortSignal, release: () => void) {
+  return <T>(work: Promise<T>, disposeLate?: (value: T) => void): Promise<T> => untilAborted(work, signal, release, disposeLate);
 }

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { formatDuration } from '../../core/config/duration.ts';
 import { assertionsSchema, firstFailure } from '../assertions.ts';
 import { defineKind, urlTarget } from '../define.ts';
-import { since, untilAborted } from './abort.ts';
+import { untilAborted } from './abort.ts';
+import { since } from './timing.ts';
 
 /** A scripted flow run after the page loaded; throw (or fail an expectation) to fail the probe. */
 export type BrowserScript = (page: Page) => Promise<void>;

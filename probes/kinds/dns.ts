@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { assertionsSchema, firstFailure } from '../assertions.ts';
 import { defineKind } from '../define.ts';
 import type { KindMetrics } from '../types.ts';
-import { since } from './abort.ts';
+import { since } from './timing.ts';
 import { addressFigures } from './http.ts';
 
 const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SRV'] as const;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { duration } from '../../core/config/duration.ts';
 import { ffprobe, resolveFfmpeg, runFfmpeg } from '../../processing/ffmpeg.ts';
 import { defineKind } from '../define.ts';
-import { since } from './abort.ts';
+import { since } from './timing.ts';
 
 const options = z.strictObject({
   seconds: z.number().min(0.2).max(30).default(1),

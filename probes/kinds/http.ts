@@ -9,7 +9,7 @@ import { duration } from '../../core/config/duration.ts';
 import { defineKind, urlTarget } from '../define.ts';
 import { assert, assertionsSchema, firstFailure, readJsonPath, type Assertion } from '../assertions.ts';
 import type { KindMetrics, KindOutcome } from '../types.ts';
-import { since } from './abort.ts';
+import { since } from './timing.ts';
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Handed to the run's agent when it is closed: one error for every run, as making one per run (its stack) costs more than the request. */
@@ -360,17 +360,16 @@ async function readBody(body: Dispatcher.ResponseData['body']): Promise<string> 
 }
 
 function phaseTimings(marks: Marks, firstByte: number, end: number): Record<string, number> {
-  const round = (ms: number) => Math.round(ms * 1000) / 1000;
   const resolved = marks.resolved ?? marks.start;
   const connected = marks.connected ?? resolved;
   const secured = marks.secured ?? connected;
   return {
-    dns: round(resolved - marks.start),
-    connect: round(connected - resolved),
-    tls: round(secured - connected),
-    firstByte: round(firstByte - secured),
-    transfer: round(end - firstByte),
-    total: round(end - marks.start),
+    dns: since(marks.start, resolved),
+    connect: since(resolved, connected),
+    tls: since(connected, secured),
+    firstByte: since(secured, firstByte),
+    transfer: since(firstByte, end),
+    total: since(marks.start, end),
   };
 }
 

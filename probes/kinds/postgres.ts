@@ -1,9 +1,9 @@
-import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
 import { defineKind, urlTarget } from '../define.ts';
-import { since, untilAborted } from './abort.ts';
+import { abortable } from './abort.ts';
+import { stopwatch } from './timing.ts';
 
 const options = z.strictObject({
   /** postgres://user:password@host:port/database; never printed. */
@@ -19,15 +19,17 @@ export const postgres = defineKind({
   options,
   target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
-    const start = performance.now();
     const client = new pg.Client({ connectionString: config.url.reveal(), application_name: `vigil-probe ${context.probe}` });
     client.on('error', () => {});
     const release = () => void client.end().catch(() => {});
+    const orAbort = abortable(context.signal, release);
+    const clock = stopwatch();
     try {
-      await untilAborted(client.connect(), context.signal, release);
-      const connected = performance.now();
-      const result = await untilAborted(client.query(config.query), context.signal, release);
-      const timings = { connect: since(start, connected), query: since(connected, performance.now()) };
+      await orAbort(client.connect());
+      clock.lap('connect');
+      const result = await orAbort(client.query(config.query));
+      clock.lap('query');
+      const timings = clock.laps();
       const rows = result.rowCount ?? result.rows.length;
       if (rows < config.minRows) return { success: false, failure: 'assertion', reason: `the query returned ${rows} row(s), expected at least ${config.minRows}`, timings };
       return { success: true, timings, details: { rows } };

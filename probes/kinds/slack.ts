@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
 import { defineKind } from '../define.ts';
-import { since, untilAborted } from './abort.ts';
+import { untilAborted } from './abort.ts';
+import { since } from './timing.ts';
 
 const options = z.strictObject({
   /** Bot token; defaults to slack.token (SLACK_BOT_TOKEN). Never printed. */

@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
 import { defineKind, urlTarget } from '../define.ts';
-import { since, untilAborted } from './abort.ts';
+import { untilAborted } from './abort.ts';
+import { since } from './timing.ts';
 
 const options = z.strictObject({
   /** smtp://host:port or smtps://user:password@host:port; with credentials the probe also authenticates. Never printed. */

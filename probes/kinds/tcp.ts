@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { formatDuration } from '../../core/config/duration.ts';
 import { assertionsSchema, firstFailure } from '../assertions.ts';
 import { defineKind } from '../define.ts';
-import { since } from './abort.ts';
+import { since } from './timing.ts';
 import { addressFigures, familyProblem, ipFamilyField, tlsFigures, trustFields } from './http.ts';
 
 const options = z.strictObject({
@@ -55,7 +55,7 @@ export const tcp = defineKind({
       const finish = (error?: Error) => {
         context.signal.removeEventListener('abort', onAbort);
         socket.destroy();
-        const timings = Object.fromEntries(Object.entries(marks).map(([name, at]) => [name, Math.round((at - start) * 1000) / 1000]));
+        const timings = Object.fromEntries(Object.entries(marks).map(([name, at]) => [name, since(start, at)]));
         if (error) return reject(error);
         const details = { received: received.slice(0, 200), ...(certDaysLeft !== undefined ? { certDaysLeft } : {}) };
         if (config.expectContains !== undefined && !received.includes(config.expectContains)) {

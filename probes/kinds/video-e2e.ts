@@ -8,7 +8,7 @@ import { duration } from '../../core/config/duration.ts';
 import { ffprobe, generateTestClip } from '../../processing/ffmpeg.ts';
 import { defineKind } from '../define.ts';
 import type { KindContext, KindOutcome } from '../types.ts';
-import { since } from './abort.ts';
+import { since } from './timing.ts';
 
 /** Answers whether the user email about `videoId` has reached `to` (an IMAP or API reader in production, an SMTP sink in tests). */
 export type MailboxReader = (query: { to: string; videoId: string; since: number; signal: AbortSignal }) => Promise<boolean>;

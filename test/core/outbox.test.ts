@@ -68,7 +68,7 @@ function harness(options: { pollInterval?: number } = {}) {
     span: 'test.deliver',
     clock,
     logger: createLogger({ level: 'silent' }),
-    metrics: createOutboxMetrics(registry, 'target', { outcomes: ['test_deliveries_total', 'h'], latency: ['test_latency_seconds', 'h'] }),
+    metrics: createOutboxMetrics(registry, { targetLabel: 'target', outcomes: { name: 'test_deliveries_total', help: 'h' }, latency: { name: 'test_latency_seconds', help: 'h' } }),
     policy: POLICY,
     pollInterval: options.pollInterval ?? 1000,
     wakeOn: { db: { listen: async (_channel, onNotify) => (listeners.push(() => onNotify('')), { close: async () => {} }) }, channel: 'test' },

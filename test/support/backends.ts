@@ -3,8 +3,8 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { describe, inject } from 'vitest';
-import { openDb, type Db } from '../../core/db/index.ts';
+import { describe, inject, it } from 'vitest';
+import { migrate, openDb, type Db } from '../../core/db/index.ts';
 import type { Migration } from '../../core/db/types.ts';
 import type { Vigil } from '../../core/lifecycle/start.ts';
 import { parseConfig, type VigilConfig, type VigilConfigInput } from '../../app/config.ts';
@@ -152,8 +152,33 @@ export function storeFixture(scope: FixtureScope, backend: Backend, options: { e
 }
 
 /** A module's migrations up to and including `lastId`: the schema an older version left behind. */
-export function migrationsThrough(migrations: readonly Migration[], lastId: string): Migration[] {
+function migrationsThrough(migrations: readonly Migration[], lastId: string): Migration[] {
   const last = migrations.findIndex((migration) => migration.id === lastId);
   if (last < 0) throw new Error(`no migration ${lastId}`);
   return migrations.slice(0, last + 1);
+}
+
+export interface StoreUpgrade {
+  /** The module's migrations, as this version runs them. */
+  migrations: readonly Migration[];
+  /** The last migration the older version ran: the store starts with the schema it left behind. */
+  from: string;
+  /** Writes rows the way the older version did. */
+  seed(db: Db): Promise<void>;
+  /** Reads them back through this version's code once every migration ran. */
+  check(db: Db): Promise<void>;
+}
+
+/** On each backend, the case `should`: an empty store migrated as far as `from`, seeded, migrated to this version's schema, then checked. */
+export function describeStoreUpgrade(title: string, should: string, upgrade: StoreUpgrade): void {
+  describeEachBackend(title, (backend) => {
+    const scratch = databasePerTest(backend, { empty: true });
+    it(should, async () => {
+      const { db } = scratch;
+      await migrate(db, migrationsThrough(upgrade.migrations, upgrade.from));
+      await upgrade.seed(db);
+      await migrate(db, upgrade.migrations);
+      await upgrade.check(db);
+    });
+  });
 }
