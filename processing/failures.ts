@@ -1,3 +1,4 @@
+import { fillIn } from '../core/text.ts';
 import { classifyDependencyFailure } from '../core/unavailable.ts';
 
 /** Why a stage attempt failed, in the terms the retry policy needs. */
@@ -13,11 +14,9 @@ interface FailureCodeEntry {
   cause: string;
   /** What the uploader can do about it. */
   remedy: string;
-  /** The sentence users read in emails and the public API. */
-  user(facts: FailureFacts): string;
+  /** The sentence users read in emails and the public API; `{name}` stands for the fact of that name. */
+  user: string;
 }
-
-const again = ', every time we tried';
 
 /**
  * Every terminal failure carries one of these codes. The code decides the class (and so the retry policy) and the
@@ -28,85 +27,85 @@ export const FAILURE_CODES = {
     class: 'INPUT_INVALID',
     cause: 'the upload has no bytes',
     remedy: 'upload the file again',
-    user: () => 'The file is empty (0 bytes).',
+    user: 'The file is empty (0 bytes).',
   },
   not_a_video: {
     class: 'INPUT_INVALID',
     cause: 'ffprobe recognises no media container in the file',
     remedy: 'upload a video file (for example MP4, MOV, MKV or WebM)',
-    user: () => 'The file is not a video we can read.',
+    user: 'The file is not a video we can read.',
   },
   no_video_stream: {
     class: 'INPUT_INVALID',
     cause: 'the container holds no video stream (audio only, subtitles, an image sequence without timing)',
     remedy: 'upload a file with a picture track',
-    user: () => 'The file has no video picture in it.',
+    user: 'The file has no video picture in it.',
   },
   unsupported_codec: {
     class: 'INPUT_INVALID',
     cause: 'the video stream uses a codec this ffmpeg cannot decode',
     remedy: 'export the video as H.264 or another common codec and upload it again',
-    user: () => 'The video uses a format we cannot decode.',
+    user: 'The video uses a format we cannot decode.',
   },
   corrupt_stream: {
     class: 'INPUT_INVALID',
     cause: 'the file is truncated or its stream is damaged, so decoding stops',
     remedy: 'upload the original file again; a partial copy often causes this',
-    user: () => 'The video file is damaged or incomplete.',
+    user: 'The video file is damaged or incomplete.',
   },
   too_small: {
     class: 'INPUT_INVALID',
     cause: 'the picture is narrower or lower than `processing.limits.minWidth`/`minHeight`',
     remedy: 'upload a larger video',
-    user: (facts) => `The picture is ${facts.width}×${facts.height} pixels; the smallest we can process is ${facts.minWidth}×${facts.minHeight}.`,
+    user: 'The picture is {width}×{height} pixels; the smallest we can process is {minWidth}×{minHeight}.',
   },
   too_many_pixels: {
     class: 'INPUT_INVALID',
     cause: 'width × height is above `processing.limits.maxPixels` (read by ffprobe from the headers, before any decoding)',
     remedy: 'scale the video down before uploading',
-    user: (facts) => `The picture is ${facts.width}×${facts.height} pixels; the largest we accept is ${facts.maxPixels} pixels in total.`,
+    user: 'The picture is {width}×{height} pixels; the largest we accept is {maxPixels} pixels in total.',
   },
   too_many_frames: {
     class: 'INPUT_INVALID',
     cause: 'the stream declares more frames than `processing.limits.maxFrames`',
     remedy: 'upload a shorter video or one with a lower frame rate',
-    user: (facts) => `The video has ${facts.frames} frames; the most we accept is ${facts.maxFrames}.`,
+    user: 'The video has {frames} frames; the most we accept is {maxFrames}.',
   },
   too_long: {
     class: 'INPUT_INVALID',
     cause: 'the duration is above `processing.limits.maxDuration`',
     remedy: 'cut the video into shorter parts',
-    user: (facts) => `The video lasts ${facts.duration}; the longest we accept is ${facts.maxDuration}.`,
+    user: 'The video lasts {duration}; the longest we accept is {maxDuration}.',
   },
   timed_out: {
     class: 'TIMEOUT',
     cause: 'a stage ran over its timeout (`processing.stages.*.timeout`) on every attempt',
     remedy: 'try a shorter or smaller video; the operator can raise the timeout and retry it',
-    user: () => `Processing took longer than allowed${again}.`,
+    user: 'Processing took longer than allowed, every time we tried.',
   },
   storage_unavailable: {
     class: 'RESOURCE',
     cause: 'the storage directory could not be read or written (full, read-only, permissions)',
     remedy: 'nothing: the operator fixes storage and retries the video',
-    user: () => `We had a storage problem on our side${again}; the file you sent is not the cause.`,
+    user: 'We had a storage problem on our side, every time we tried; the file you sent is not the cause.',
   },
   worker_lost: {
     class: 'WORKER_LOST',
     cause: 'the processes running the stage kept stopping or crashing (more than `processing.maxInterruptions` times)',
     remedy: 'nothing: the operator retries the video once the workers are stable',
-    user: () => `The machines processing it kept stopping${again}.`,
+    user: 'The machines processing it kept stopping, every time we tried.',
   },
   output_invalid: {
     class: 'UNDEFINED',
     cause: 'verify found a rendition without its streams or with the wrong duration',
     remedy: 'nothing: the operator looks at the checkpoints and retries the video',
-    user: () => `Processing produced a damaged result${again}.`,
+    user: 'Processing produced a damaged result, every time we tried.',
   },
   internal: {
     class: 'UNDEFINED',
     cause: 'an error nothing above describes (see the checkpoint detail)',
     remedy: 'nothing: the operator looks at the checkpoints and retries the video',
-    user: () => `An unexpected error stopped processing${again}.`,
+    user: 'An unexpected error stopped processing, every time we tried.',
   },
 } as const satisfies Record<string, FailureCodeEntry>;
 
@@ -138,7 +137,7 @@ export class ProcessingError extends Error {
 
   /** The sentence for emails and the public API. */
   get userMessage(): string {
-    return FAILURE_CODES[this.code].user(this.facts);
+    return fillIn(FAILURE_CODES[this.code].user, this.facts);
   }
 }
 

@@ -41,7 +41,7 @@ export function composeNotice(kind: NoticeKind, video: Video, statusUrl: string)
   if (kind === 'ready') {
     return { to: video.email!, subject: `Your video ${name} is ready`, text: `Your video ${name} has been processed and is ready to watch.${footer}` };
   }
-  const reason = video.errorMessage ?? FAILURE_CODES.internal.user();
+  const reason = video.errorMessage ?? FAILURE_CODES.internal.user;
   const entry = video.errorCode ? FAILURE_CODES[video.errorCode] : null;
   const remedy = entry?.class === 'INPUT_INVALID' ? ` To fix it: ${entry.remedy}.` : '';
   return {

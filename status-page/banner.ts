@@ -1,3 +1,5 @@
+import { fillIn } from '../core/text.ts';
+
 /** What the embeddable banner shows; `/embed/banner.json` answers `{ banner: Banner | null }`. */
 export interface Banner {
   /** Stable per event: a dismissal is remembered per id, so a new event shows again. */
@@ -111,7 +113,7 @@ export function decideBanner(inputs: BannerInputs, now: number, settings: Banner
     }),
     ...(inputs.alerts ?? []).filter(held).map((alert) => {
       const names = alert.components.length > 0 ? alert.components.join(', ') : texts.someServices;
-      const message = (alert.critical ? texts.automaticOutage : texts.automatic).replaceAll('{components}', names);
+      const message = fillIn(alert.critical ? texts.automaticOutage : texts.automatic, { components: names });
       return { id: `alert-${alert.id}`, rank: alert.critical ? IMPACT_RANK.critical : IMPACT_RANK.minor, automatic: true, startedAt: alert.startedAt, message, links: [statusLink] };
     }),
   ];
@@ -126,7 +128,7 @@ export function decideBanner(inputs: BannerInputs, now: number, settings: Banner
 
 function fill(template: string, maintenance: BannerMaintenance, settings: BannerSettings): string {
   const window = formatWindow(maintenance.startsAt, maintenance.endsAt, settings.timeZone, settings.locale);
-  return template.replaceAll('{title}', maintenance.title).replaceAll('{from}', window.from).replaceAll('{till}', window.till).replaceAll('{zone}', window.zone);
+  return fillIn(template, { title: maintenance.title, ...window });
 }
 
 /** "22:00", "23:30", "CET (UTC+1)": a window as people read it, in the page's time zone; dates added when not today's. */

@@ -1,6 +1,7 @@
 // Public incidents: opened, updated and resolved by admins (CLI, admin API) and by the statusPage alert receiver.
 import { listIncidents as listAlertIncidents } from '../alerts/index.ts';
 import type { Db, Queryable } from '../core/db/index.ts';
+import { fillIn } from '../core/text.ts';
 import { loadProbes } from '../probes/index.ts';
 import type { StatusPageConfig, StatusPageHostConfig } from './config.ts';
 import type { AlertNotice } from './notices.ts';
@@ -122,7 +123,7 @@ export function componentsHitBy(components: readonly ComponentDefinition[], inci
   return components.filter((component) => component.from.rules.includes(incident.rule) || (probe !== undefined && component.from.probes.includes(probe)));
 }
 
-const fill = (text: string, names: readonly string[]) => text.replaceAll('{components}', names.join(', '));
+const fill = (text: string, names: readonly string[]) => fillIn(text, { components: names.join(', ') });
 
 /**
  * What the statusPage receiver does with one alert notification: an opening one opens a public incident on the

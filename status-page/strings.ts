@@ -116,6 +116,3 @@ export const indicatorText = (strings: Strings, indicator: Indicator) => strings
 export const componentText = (strings: Strings, status: ComponentStatus) => strings[`component.${status}`];
 export const incidentText = (strings: Strings, status: IncidentStatus) => strings[`incident.${status}`];
 export const maintenanceText = (strings: Strings, status: MaintenanceStatus) => strings[`maintenance.${status}`];
-
-/** Puts values into a string's `{name}` placeholders. */
-export const fillIn = (text: string, values: Record<string, string>) => text.replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);

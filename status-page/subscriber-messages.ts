@@ -2,10 +2,11 @@
 // escaped by the template engine) with an unsubscribe link and the RFC 8058 one-click headers; each webhook call as JSON.
 import path from 'node:path';
 import { createPages } from '../core/http/pages.ts';
+import { fillIn } from '../core/text.ts';
 import { calendarOf } from './ics.ts';
 import type { DeliveryMessage } from './store.ts';
 import type { IncidentStatus } from './state.ts';
-import { fillIn, incidentText, type Strings } from './strings.ts';
+import { incidentText, type Strings } from './strings.ts';
 import { windowText } from './views.ts';
 
 const pages = createPages(path.join(import.meta.dirname, 'views'));
