@@ -17,7 +17,7 @@ import { Storage } from '../../processing/storage.ts';
 import { eventBacklog } from '../../processing/store.ts';
 import { describeEachBackend, pgliteBackend, postgresBackend, testConfig, vigilPer, type TestStore } from '../support/backends.ts';
 import { spawnNode, type RunningProcess } from '../support/cli.ts';
-import { testClips } from '../support/clips.ts';
+import { notAVideo, testClips } from '../support/clips.ts';
 import { waitFor } from '../support/wait.ts';
 import { ADMIN_TOKEN, processingTestConfig, startProcessing, TEST_KEY, upload, waitForState, withKey } from './support.ts';
 import { scanForInternals } from '../support/internals.ts';
@@ -122,7 +122,7 @@ describeEachBackend('processing events', (backend) => {
 
   it('pushes every change of a good upload, a bad upload and a delete, signed, in order per video', async () => {
     const good = await upload(suite.vigil.url, clip);
-    const bad = await upload(suite.vigil.url, randomBytes(20_000), {}, 'notes.mp4');
+    const bad = await upload(suite.vigil.url, notAVideo(), {}, 'notes.mp4');
     await waitForState(suite.vigil.url, good.body.id, ['published']);
     await waitForState(suite.vigil.url, bad.body.id, ['failed']);
     expect((await fetch(`${suite.vigil.url}/api/v1/videos/${good.body.id}`, { method: 'DELETE', headers: withKey() })).status).toBe(204);
@@ -173,7 +173,7 @@ describeEachBackend('processing events', (backend) => {
     expect(JSON.stringify(refused.body)).toContain('callbackUrl: names a host that is not allowed (allowed: 127.0.0.1)');
     expect((await upload(suite.vigil.url, randomBytes(1000), { callbackUrl: 'file:///etc/passwd' }, 'x.mp4')).status).toBe(400);
 
-    const bad = await upload(suite.vigil.url, randomBytes(20_000), { callbackUrl: `${callbackReceiver.url}?video=mine` }, 'notes.mp4');
+    const bad = await upload(suite.vigil.url, notAVideo(), { callbackUrl: `${callbackReceiver.url}?video=mine` }, 'notes.mp4');
     expect(bad.status).toBe(202);
     await waitFor('the failure event at the callback', async () => callbackReceiver.of(bad.body.id).some((event) => event.type === 'video.failed') || undefined, 30_000, 100);
     await waitFor('the failure event at the endpoint', async () => receiver.of(bad.body.id).some((event) => event.type === 'video.failed') || undefined, 30_000, 100);
@@ -324,7 +324,7 @@ describe.skipIf(Boolean(inject('postgresUnavailable')))('processing events from 
 
   it('one instance at a time sends the next event of a video: each once, in order, never two of one video at once', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 6; i++) ids.push((await upload(instances[i % 2]!.url, randomBytes(20_000), {}, `notes-${i}.mp4`)).body.id);
+    for (let i = 0; i < 6; i++) ids.push((await upload(instances[i % 2]!.url, notAVideo(), {}, `notes-${i}.mp4`)).body.id);
     await waitFor('every failure event', async () => ids.every((id) => receiver.of(id).some((event) => event.type === 'video.failed')) || undefined, 60_000, 100);
     for (const id of ids) expect(receiver.posts.filter((event) => event.videoId === id).map((event) => event.sequence)).toEqual([1, 2, 3, 4]);
     expect(receiver.maxInFlightPerVideo).toBe(1);
@@ -369,7 +369,7 @@ describe('processing events across a kill -9 and restart [PGlite]', () => {
   it('loses no event and keeps every id: the POST cut short is sent again with the same id, the rest follow in order', async () => {
     let url = await startChild();
     receiver.state.hold = (event) => event.sequence === 2;
-    const bad = await upload(url, randomBytes(20_000), {}, 'notes.mp4');
+    const bad = await upload(url, notAVideo(), {}, 'notes.mp4');
     await waitFor('the second event in flight', async () => receiver.posts.some((event) => event.videoId === bad.body.id && event.sequence === 2) || undefined, 30_000, 50);
     running!.child.kill('SIGKILL');
     await running!.exited;

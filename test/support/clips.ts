@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, inject } from 'vitest';
@@ -37,3 +37,13 @@ export function testClips<Name extends string>(specs: Record<Name, ClipSpec>): R
 export async function repeatClip(source: string, times: number, file: string): Promise<void> {
   await runFfmpeg(['-stream_loop', String(times - 1), '-i', source, '-c', 'copy', '-movflags', '+faststart', file], { timeoutMs: 60_000 });
 }
+
+/**
+ * An upload ffprobe always reads as no media at all (not_a_video), unlike random bytes, which it now and then takes
+ * for an audio-only stream (no_video_stream). Each call's bytes differ, so uploads are never the same file.
+ */
+export function notAVideo(bytes = 20_000): Buffer {
+  const line = `These are meeting notes, not a video (${randomBytes(8).toString('hex')}).\n`;
+  return Buffer.from(line.repeat(Math.ceil(bytes / line.length)).slice(0, bytes));
+}
+
