@@ -13,8 +13,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { answers, benchOptions, cpuSeconds, findBinary, median, memory, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
-import { LAUNCHER_FLAGS } from './support/vigil-process.ts';
+import { answers, benchOptions, cpuSeconds, findBinary, median, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
+import { LAUNCHER_FLAGS, memoryOf } from './support/vigil-process.ts';
 
 const values = benchOptions({ trials: '3', window: '20', rates: '100,400', idle: '60', 'ingest-mb': '500', only: 'probes,idle,get,ingest', store: 'embedded' });
 const TRIALS = Number(values.trials);
@@ -223,9 +223,9 @@ async function idleRows(): Promise<Row[]> {
   } else console.log('prometheus, blackbox_exporter or alertmanager not found: idle anchor skipped');
   try {
     await sleep(IDLE_S);
-    const vigilMemory = memory(vigil.pid);
-    const anchorRss = anchors.length ? anchors.reduce((sum, anchor) => sum + memory(anchor.pid).rss, 0) : undefined;
-    const anchorPeak = anchors.length ? anchors.reduce((sum, anchor) => sum + memory(anchor.pid).peak, 0) : undefined;
+    const vigilMemory = memoryOf(vigil.pid);
+    const anchorRss = anchors.length ? anchors.reduce((sum, anchor) => sum + memoryOf(anchor.pid).rss, 0) : undefined;
+    const anchorPeak = anchors.length ? anchors.reduce((sum, anchor) => sum + memoryOf(anchor.pid).peak, 0) : undefined;
     return [
       { measure: `idle RSS ${IDLE_S} s after a first start, example config, embedded store`, anchor: 'Prometheus + blackbox + Alertmanager', anchorValue: anchorRss, vigil: '`vigil start`', vigilValue: vigilMemory.rss, unit: 'MiB', targetText: '≤ 150 MiB', lowerIsBetter: true },
       { measure: 'peak RSS of that first start', anchor: 'the same three', anchorValue: anchorPeak, vigil: '`vigil start`', vigilValue: vigilMemory.peak, unit: 'MiB', targetText: '≤ 300 MiB', lowerIsBetter: true },

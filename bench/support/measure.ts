@@ -25,13 +25,6 @@ export function cpuSeconds(pid: number): number {
   return fields.slice(11, 15).reduce((sum, value) => sum + Number(value), 0) / TICKS_PER_SECOND;
 }
 
-/** Resident set size now and at its peak, in bytes. */
-export function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-}
-
 /** The path of an anchor's binary, or undefined (the caller prints that it skips the anchor). */
 export function findBinary(...names: string[]): string | undefined {
   for (const name of names) {
