@@ -21,7 +21,7 @@ import { processingModule } from '../processing/index.ts';
 import { admitSource } from '../processing/stages/probe.ts';
 import { transcodeArgs } from '../processing/stages/transcode.ts';
 import { LAUNCHER_FLAGS, megabytes, memoryOf, startVigilProcess } from './support/vigil-process.ts';
-import { benchOptions, cpuSeconds, median } from './support/measure.ts';
+import { benchOptions, cpuSeconds, median, printTable } from './support/measure.ts';
 
 const values = benchOptions({ seconds: '30', runs: '3', backlog: '500', 'upload-mb': '256', only: 'a,b,c,d,e' }, { full: false });
 const work = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-processing-'));
@@ -107,6 +107,11 @@ async function overhead(): Promise<void> {
   // Each pipeline run against the bare run just before it: load from other work drifts slowly, so a pair shares most of it.
   const paired = (figure: 'cpu' | 'wallMs') => median(pipelineRuns.map((run, i) => run[figure] / bareRuns[i]![figure])).toFixed(3);
   console.log(`    median of the ${bareRuns.length} pairs' ratios (each pipeline run against the bare run just before it): CPU ${paired('cpu')}, wall ${paired('wallMs')}`);
+  const label = `${clipSeconds} s 720p upload → published, all stages`;
+  printTable('Processing, Vigil against bare ffmpeg running the same stages', [
+    { measure: `${label}, CPU`, anchor: 'bare ffmpeg, every stage\'s arguments', anchorValue: b.cpu, vigil: 'pipeline', vigilValue: p.cpu, unit: 'CPU-s', target: 1.05, lowerIsBetter: true },
+    { measure: `${label}, wall`, anchor: 'bare ffmpeg, every stage\'s arguments', anchorValue: b.wallMs / 1000, vigil: 'pipeline', vigilValue: p.wallMs / 1000, unit: 's', target: 1.05, lowerIsBetter: true },
+  ]);
 }
 
 async function backlogDrain(): Promise<void> {

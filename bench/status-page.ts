@@ -19,7 +19,7 @@ import { statusPageModule } from '../status-page/index.ts';
 import { freePort } from '../test/support/http-target.ts';
 import { LAUNCHER_FLAGS } from './support/vigil-process.ts';
 import { startNginx } from '../test/support/nginx.ts';
-import { benchOptions } from './support/measure.ts';
+import { benchOptions, printTable, type Row } from './support/measure.ts';
 
 // serve (internal): the Vigil side, started pinned to the core in its own process.
 const values = benchOptions({ seconds: '10', connections: '16', core: '1', trials: '3', serve: '' });
@@ -131,6 +131,7 @@ async function main(): Promise<void> {
     }
     const median = (numbers: number[]) => numbers.sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!;
     console.log('path                       side   req/s     CPU s/1k req');
+    const rows: Row[] = [];
     for (const route of routes) {
       const figures: Record<string, { rps: number; cpu: number }> = {};
       for (const side of sides) {
@@ -142,7 +143,12 @@ async function main(): Promise<void> {
       const { vigil, node, nginx: anchor } = figures as Record<'vigil' | 'node' | 'nginx', { rps: number; cpu: number }>;
       console.log(`${route.name.padEnd(26)} ratio  vigil/nginx req/s ${(vigil.rps / anchor.rps).toFixed(2)}× (target ≥ 0.5×), CPU per request ${(vigil.cpu / anchor.cpu).toFixed(2)}× nginx's`);
       console.log(`${route.name.padEnd(26)} ceiling bare node:http/nginx req/s ${(node.rps / anchor.rps).toFixed(2)}×, CPU per request ${(node.cpu / anchor.cpu).toFixed(2)}× nginx's; vigil/node:http req/s ${(vigil.rps / node.rps).toFixed(2)}×`);
+      // The small GET's row is bench/cost.ts's (wrk -c32 against nginx's 20 KB page); the status page's own paths are these.
+      if (route.name !== 'small GET') {
+        rows.push({ measure: `status page ${route.name}, same bytes, one core`, anchor: 'nginx serving the exported copy', anchorValue: anchor.rps, vigil: route.vigil, vigilValue: vigil.rps, unit: 'req/s', target: 0.5, lowerIsBetter: false });
+      }
     }
+    printTable('Status page, Vigil against nginx serving the same bytes', rows);
     console.log(`load average after: ${os.loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   } finally {
     await nginx?.stop();
