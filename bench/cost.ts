@@ -226,13 +226,17 @@ async function idleRows(): Promise<Row[]> {
     // work, so printed beside the rows rather than as one: Vigil runs the example's probes on their schedules (a video
     // upload end to end every 5 minutes among them), the stack scrapes one target every 15 s.
     await sleep(IDLE_S / 2);
-    const before = [vigil, ...anchors].map((side) => cpuSeconds(side.pid));
+    const sides = [vigil, ...anchors];
+    const before = sides.map((side) => cpuSeconds(side.pid));
     await sleep(IDLE_S / 2);
-    const perHour = (sides: Pinned[], from: number[]) => (sides.reduce((sum, side, i) => sum + cpuSeconds(side.pid) - from[i]!, 0) / (IDLE_S / 2)) * 3600;
-    const idleCpu = (cpuPerHour: number) => `${cpuPerHour.toFixed(0)} CPU-s per hour (${(cpuPerHour / 3.6).toFixed(1)} ms per second)`;
+    const [vigilCpu, ...anchorCpu] = sides.map((side, i) => cpuSeconds(side.pid) - before[i]!);
+    const perIdleHour = (cpu: number) => {
+      const perHour = (cpu / (IDLE_S / 2)) * 3600;
+      return `${perHour.toFixed(0)} CPU-s per hour (${(perHour / 3.6).toFixed(1)} ms per second)`;
+    };
     console.log(
-      `idle CPU over the last ${IDLE_S / 2} s: \`vigil start\` with the example config ${idleCpu(perHour([vigil], before.slice(0, 1)))}` +
-        (anchors.length ? `; Prometheus + blackbox + Alertmanager ${idleCpu(perHour(anchors, before.slice(1)))}` : ''),
+      `idle CPU over the last ${IDLE_S / 2} s: \`vigil start\` with the example config ${perIdleHour(vigilCpu!)}` +
+        (anchors.length ? `; Prometheus + blackbox + Alertmanager ${perIdleHour(anchorCpu.reduce((sum, cpu) => sum + cpu, 0))}` : ''),
     );
     const vigilMemory = memoryOf(vigil.pid);
     const anchorRss = anchors.length ? anchors.reduce((sum, anchor) => sum + memoryOf(anchor.pid).rss, 0) : undefined;

@@ -146,7 +146,7 @@ if (only.has('memory')) {
     printMemory('PostgreSQL, new database', onPostgres, { peak: 300, idle: 100 });
     // The embedded store's idle row, with the anchors beside it, is bench/cost.ts's; this store has none there.
     printTable('Idle memory on PostgreSQL', [
-      { measure: `idle RSS ${idleSeconds} s after a first start, example config, PostgreSQL`, anchor: '—', anchorValue: undefined, vigil: '`vigil start`', vigilValue: onPostgres.idle.rss, unit: 'MiB', targetText: '≤ 100 MiB', lowerIsBetter: true },
+      { measure: `idle RSS ${idleSeconds} s after a first start, example config, PostgreSQL`, anchorValue: undefined, vigil: '`vigil start`', vigilValue: onPostgres.idle.rss, unit: 'MiB', targetText: '≤ 100 MiB', lowerIsBetter: true },
     ]);
   }
   console.log(`load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -83,7 +83,8 @@ export const median = (values: number[]) => {
 /** One line of the comparison table; `lowerIsBetter` says which way the ratio should go against its target. */
 export interface Row {
   measure: string;
-  anchor: string;
+  /** What Vigil is compared with; absent for a row with an absolute target only. */
+  anchor?: string;
   anchorValue: number | undefined;
   vigil: string;
   vigilValue: number;
@@ -107,8 +108,7 @@ export function printTable(title: string, rows: Row[]): void {
   console.log('| measure | anchor | Vigil | ratio (Vigil / anchor) | target |');
   console.log('| --- | --- | --- | --- | --- |');
   for (const row of rows) {
-    // A row with no anchor at all (an absolute target) says just that; a named anchor without a figure was skipped.
-    const anchor = row.anchor === '—' ? '—' : row.anchorValue === undefined ? `${row.anchor}: skipped` : `${row.anchor}: ${format(row.anchorValue, row.unit)}`;
+    const anchor = row.anchor === undefined ? '—' : row.anchorValue === undefined ? `${row.anchor}: skipped` : `${row.anchor}: ${format(row.anchorValue, row.unit)}`;
     const ratio = row.anchorValue === undefined || row.anchorValue === 0 ? '—' : (row.vigilValue / row.anchorValue).toFixed(2);
     const target = row.targetText ?? (row.target === undefined ? '—' : `${row.lowerIsBetter ? '≤' : '≥'} ${row.target}`);
     console.log(`| ${row.measure} | ${anchor} | ${row.vigil}: ${format(row.vigilValue, row.unit)} | ${ratio} | ${target} |`);
