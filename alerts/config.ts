@@ -53,14 +53,14 @@ export const alertsConfigSchema = z
     flapping: z.strictObject({ changes: z.number().int().min(2).default(4), window: duration().default(10 * 60_000) }).default({ changes: 4, window: 600_000 }),
     outbox: z
       .strictObject({
-        pollInterval: duration().default(1000),
+        pollInterval: duration().default(30_000),
         maxAge: duration().default(30 * 60_000),
         retryInitial: duration().default(5000),
         retryMax: duration().default(5 * 60_000),
         /** One delivery taking longer counts as failed, in doubt. */
         timeout: duration().default(30_000),
       })
-      .default({ pollInterval: 1000, maxAge: 1_800_000, retryInitial: 5000, retryMax: 300_000, timeout: 30_000 }),
+      .default({ pollInterval: 30_000, maxAge: 1_800_000, retryInitial: 5000, retryMax: 300_000, timeout: 30_000 }),
     /** Leader lease for running several alerts processes on one PostgreSQL. */
     lease: z.strictObject({ ttl: duration().default(15_000), renewEvery: duration().default(5000) }).default({ ttl: 15_000, renewEvery: 5000 }),
     slackMinInterval: duration().default(1000),
@@ -93,7 +93,7 @@ export const alertsConfigSchema = z
     routes: [],
     inhibit: [],
     flapping: { changes: 4, window: 600_000 },
-    outbox: { pollInterval: 1000, maxAge: 1_800_000, retryInitial: 5000, retryMax: 300_000, timeout: 30_000 },
+    outbox: { pollInterval: 30_000, maxAge: 1_800_000, retryInitial: 5000, retryMax: 300_000, timeout: 30_000 },
     lease: { ttl: 15_000, renewEvery: 5000 },
     slackMinInterval: 1000,
     storeOutageGrace: 30_000,

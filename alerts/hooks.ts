@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import type { TimerHandle } from '../core/clock.ts';
 import { duration } from '../core/config/duration.ts';
 import { redactUrl, secret } from '../core/config/secret.ts';
 import type { Queryable } from '../core/db/index.ts';
@@ -99,6 +100,17 @@ export function createHookReceiver(name: string, settings: HookSettings, context
   const { db, clock, metrics, logger } = context;
   const lanes = new Map<string, Promise<void>>();
   const stopping = new AbortController();
+  // A postponed job is looked for again at its time, not at the next poll (the alerts outbox's backstop); never sooner
+  // than a second, so a job due again at once (its time a rounding short of now) cannot spin.
+  const wakes = new Set<TimerHandle>();
+  const postpone = async (jobId: number, at: number) => {
+    await write((q) => postponeHookJob(q, jobId, at));
+    const wake = clock.setTimeout(() => {
+      wakes.delete(wake);
+      runDue();
+    }, Math.max(1000, at - clock.now()));
+    wakes.add(wake);
+  };
 
   // Every write of a lane is fenced by the lease, as the outbox's are: a deposed leader records nothing and, since the
   // "running" attempt is written before its action starts, starts no command.
@@ -172,7 +184,7 @@ export function createHookReceiver(name: string, settings: HookSettings, context
       const othersStartedAt = await write((q) => closeInterruptedHookAttempts(q, name, service, clock.now(), clock.now() - settings.timeout));
       if (othersStartedAt !== undefined) {
         const [job] = await dueHookJobs(db, name, clock.now(), service);
-        if (job) await write((q) => postponeHookJob(q, job.id, othersStartedAt + settings.timeout));
+        if (job) await postpone(job.id, othersStartedAt + settings.timeout);
         return;
       }
       while (context.holdsLease() && !stopping.signal.aborted) {
@@ -180,7 +192,7 @@ export function createHookReceiver(name: string, settings: HookSettings, context
         if (!job) return;
         const step = await tryJob(job);
         if ('done' in step) await write((q) => finishHookJob(q, job.id, step.done, clock.now()));
-        else await write((q) => postponeHookJob(q, job.id, step.retryAt));
+        else await postpone(job.id, step.retryAt);
       }
     })()
       .catch((error: unknown) => {
@@ -220,6 +232,7 @@ export function createHookReceiver(name: string, settings: HookSettings, context
     runDue,
     async stopJobs() {
       stopping.abort(new Error('stopping'));
+      for (const wake of wakes) wake.cancel();
       await Promise.all(lanes.values());
     },
   };

@@ -11,11 +11,20 @@ export const fingerprintOf = (rule: string, labels: Labels) => `${rule}|${labelK
 export interface Lifecycle {
   /** Moves one series' incident along pending → firing → escalated → resolved, notifying through the router. */
   observe(q: Queryable, observation: Observation, forMs: number): Promise<void>;
+  /** Whether observing this now would read and write nothing: its series was found at rest and stays inactive. */
+  atRest(observation: Observation): boolean;
+  /** Forgets which series are at rest: another writer (a leader before a takeover, the degraded mode) may have moved them. */
+  forget(): void;
   /** Resolves open incidents nobody observes any more (their rule or probe was removed). */
   reconcile(q: Queryable, observed: ReadonlySet<string>): Promise<void>;
 }
 
 export function createLifecycle(config: AlertsConfig, router: Router, now: () => number): Lifecycle {
+  // Series seen with no open incident, and of those the ones whose stored condition is inactive with no flip left to age
+  // out. Only this process's observe() moves them while it holds the lease, so an unknown observation of the first or an
+  // inactive one of the second changes nothing: most rules, most of the time, skip their transaction (a fence, two reads).
+  const withoutIncident = new Set<string>();
+  const settledInactive = new Set<string>();
   const create = (q: Queryable, observation: Observation, state: 'pending' | 'firing', flapping = false) =>
     insertIncident(q, { fingerprint: fingerprintOf(observation.rule, observation.labels), rule: observation.rule, labels: observation.labels, summary: observation.summary, state, flapping, now: now() });
 
@@ -43,14 +52,31 @@ export function createLifecycle(config: AlertsConfig, router: Router, now: () =>
   }
 
   return {
+    atRest(observation) {
+      const fingerprint = fingerprintOf(observation.rule, observation.labels);
+      if (observation.active === true || !withoutIncident.has(fingerprint)) return false;
+      return observation.active === undefined || settledInactive.has(fingerprint);
+    },
+    forget() {
+      withoutIncident.clear();
+      settledInactive.clear();
+    },
     async observe(q, observation, forMs) {
       const fingerprint = fingerprintOf(observation.rule, observation.labels);
+      withoutIncident.delete(fingerprint);
+      settledInactive.delete(fingerprint);
       let incident = await openIncidentByFingerprint(q, fingerprint);
       if (observation.active === undefined) {
         if (incident) await router.refresh(q, await escalateIfDue(q, incident));
+        else withoutIncident.add(fingerprint);
         return;
       }
       const stored = await signalState(q, fingerprint);
+      if (!incident && !observation.active && stored && !stored.active && !stored.flapping && stored.flips.length === 0) {
+        withoutIncident.add(fingerprint);
+        settledInactive.add(fingerprint);
+        return;
+      }
       const signal = nextSignalState(stored, observation.active, now(), config.flapping);
       // Most evaluations change nothing: write only when something did.
       if (!stored || stored.active !== signal.active || stored.flapping !== signal.flapping || stored.flips.length !== signal.flips.length) await saveSignalState(q, fingerprint, signal);

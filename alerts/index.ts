@@ -1,5 +1,5 @@
 import { defineModule, type Component, type ModuleContext } from '../core/lifecycle/module.ts';
-import { getProcessingSignals } from '../processing/index.ts';
+import { processingSignalParts } from '../processing/index.ts';
 import { getProbeStatuses, loadProbes, localProbeView, runProbeNow } from '../probes/index.ts';
 import { registerAdminRoutes } from './api.ts';
 import { alertCommands } from './cli.ts';
@@ -42,7 +42,7 @@ export const alertsModule = defineModule({
     if (!ctx.roles.has('alerts')) return [];
     const source = createRuleSource(ctx.config.alerts.rules, {
       probeStatuses: () => getProbeStatuses(ctx.db),
-      processingSignals: (windowMs, now) => getProcessingSignals(ctx.db, ctx.queue, { windowMs, now }),
+      processingSignals: (windowMs, now) => processingSignalParts(ctx.db, { windowMs, now }),
       storedActive: async (rule, labels) => (await signalState(ctx.db, fingerprintOf(rule, labels)))?.active,
       registry: ctx.registry,
     });
@@ -51,7 +51,10 @@ export const alertsModule = defineModule({
       ctx.config.alerts.rules.filter((rule) => rule.kind === 'probe'),
       {
         probeStatuses: async () => local.statuses(ctx.clock.now()),
-        processingSignals: () => Promise.reject(new Error('processing signals are read from the store')),
+        processingSignals: () => {
+          const fromStore = () => Promise.reject(new Error('processing signals are read from the store'));
+          return { videos: fromStore, queues: fromStore, timeToPublish: fromStore };
+        },
         registry: ctx.registry,
       },
     );

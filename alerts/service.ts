@@ -183,6 +183,7 @@ export function createAlertService(options: AlertServiceOptions) {
       };
       for (const observation of observations) {
         if (observation.error) failures.push(`rule ${observation.rule}: ${observation.error}`);
+        if (lifecycle.atRest(observation)) continue;
         await guarded(`rule ${observation.rule}`, () =>
           db.transaction(async (q) => {
             await fenced.fence(q);
@@ -235,6 +236,7 @@ export function createAlertService(options: AlertServiceOptions) {
     const was = lease!.token;
     if ((await lease!.acquire()) && was === undefined) {
       options.source.forget?.();
+      lifecycle.forget();
       logger.info({ token: lease!.token }, 'took the alerts lease: evaluating and delivering');
     }
   });
@@ -266,9 +268,15 @@ export function createAlertService(options: AlertServiceOptions) {
     pushedProbes.add(probe);
     void evaluateLoop(true);
   });
+  let inOutage = false;
   const storeLoop = loop('store', async () => {
     await degraded!.check();
-    if (!degraded!.inOutage()) void outbox!.deliverDue();
+    if (inOutage === degraded!.inOutage()) return;
+    inOutage = degraded!.inOutage();
+    if (inOutage) return;
+    // The store is back: the degraded mode wrote the incidents it held, and what waited in the outbox goes out now.
+    lifecycle.forget();
+    void outbox!.deliverDue();
   });
   const pruneLoop = loop('prune', async () => {
     if (!lease!.holds()) return;

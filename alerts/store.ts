@@ -457,7 +457,7 @@ export async function finishHookAttempt(q: Queryable, id: number, outcome: strin
  */
 export async function closeInterruptedHookAttempts(q: Queryable, receiver: string, service: string, now: number, startedBefore: number): Promise<number | undefined> {
   await q.query(
-    `update alerts_hook_attempts set finished_at = ${toTime('$3')}, outcome = 'failed', detail = 'interrupted: the process running it stopped' where receiver = $1 and service = $2 and outcome = 'running' and started_at < ${toTime('$4')}`,
+    `update alerts_hook_attempts set finished_at = ${toTime('$3')}, outcome = 'failed', detail = 'interrupted: the process running it stopped' where receiver = $1 and service = $2 and outcome = 'running' and started_at <= ${toTime('$4')}`,
     [receiver, service, now, startedBefore],
   );
   const [row] = await q.query<{ startedAt: number | null }>(`select ${epochMs('max(started_at)', 'startedAt')} from alerts_hook_attempts where receiver = $1 and service = $2 and outcome = 'running'`, [receiver, service]);

@@ -136,7 +136,10 @@ export interface OutboxOptions<Row extends OutboxRow, Result> {
   logger: Logger;
   metrics: OutboxMetrics;
   policy: RetryPolicy;
-  /** How often due rows are looked for besides the wake-ups. */
+  /**
+   * How often due rows are looked for besides the wake-ups (a NOTIFY for a row written, a timer for a retry this process
+   * set): the backstop for a notification lost with a connection, and for retries set before a restart.
+   */
   pollInterval: number;
   /** The module's insert sends pg_notify on this channel: every process listening looks at once (PGlite too). */
   wakeOn: { db: Pick<Db, 'listen'>; channel: string };
@@ -165,6 +168,26 @@ export function createOutbox<Row extends OutboxRow, Result>(options: OutboxOptio
   let stopped = false;
   let timer: TimerHandle | undefined;
   let listening: Listening | undefined;
+  /** When the retries this process set come due, earliest first; a timer waits for the first. */
+  const retryTimes: number[] = [];
+  let retryTimer: TimerHandle | undefined;
+
+  function armRetryTimer(): void {
+    retryTimer?.cancel();
+    retryTimer = undefined;
+    if (stopped || retryTimes.length === 0) return;
+    retryTimer = clock.setTimeout(() => {
+      while (retryTimes.length > 0 && retryTimes[0]! <= clock.now()) retryTimes.shift();
+      armRetryTimer();
+      void deliverDue();
+    }, Math.max(0, retryTimes[0]! - clock.now()));
+  }
+
+  function wakeAt(at: number): void {
+    const index = retryTimes.findIndex((time) => time > at);
+    retryTimes.splice(index === -1 ? retryTimes.length : index, 0, at);
+    if (index === 0 || retryTimes.length === 1) armRetryTimer();
+  }
 
   /** One send; true when the key's later rows may follow it now. */
   async function deliver(target: string, batch: Row[]): Promise<boolean> {
@@ -202,7 +225,9 @@ export function createOutbox<Row extends OutboxRow, Result>(options: OutboxOptio
       logger.warn({ target, rows: batch.length, err: error.message }, 'outbox delivery given up');
       return true;
     }
-    await adapter.settle(target, batch, { kind: 'retry', error, at: clock.now() + next.retryInMs });
+    const at = clock.now() + next.retryInMs;
+    await adapter.settle(target, batch, { kind: 'retry', error, at });
+    wakeAt(at);
     metrics.count(target, 'retry', batch.length);
     return false;
   }
@@ -283,6 +308,7 @@ export function createOutbox<Row extends OutboxRow, Result>(options: OutboxOptio
     async stop(): Promise<void> {
       stopped = true;
       timer?.cancel();
+      retryTimer?.cancel();
       await listening?.close().catch(() => {});
       await idle();
     },

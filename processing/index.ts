@@ -26,7 +26,7 @@ import { Storage } from './storage.ts';
 import { countWaitingVideos, eventBacklog } from './store.ts';
 import { createPipelineWorker, declareQueues } from './worker.ts';
 
-export { getProcessingSignals, type ProcessingSignals, type QueueSignal, type SignalOptions } from './signals.ts';
+export { getProcessingSignals, processingSignalParts, type ProcessingSignals, type QueueSignal, type SignalOptions } from './signals.ts';
 export { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg, type FfmpegInfo, type ProbeInfo } from './ffmpeg.ts';
 export { FAILURE_CLASSES, FAILURE_CODES, type FailureClass, type FailureCode } from './failures.ts';
 export { listVideosPage, videoDetail } from './read-api.ts';

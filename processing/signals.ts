@@ -36,14 +36,24 @@ export interface SignalOptions {
  * `_queue` is part of the shared signature for signals that only pg-boss knows; none are needed yet.
  */
 export async function getProcessingSignals(db: Queryable, _queue: Queue | null, options: SignalOptions): Promise<ProcessingSignals> {
-  const from = options.now - options.windowMs;
-  const window = { from: new Date(from), to: new Date(options.now), includeSynthetic: options.includeSynthetic ?? false };
-  const { published, failed } = await videoOutcomes(db, window);
+  const parts = processingSignalParts(db, options);
+  return { window: { from: options.now - options.windowMs, to: options.now }, videos: await parts.videos(), queues: await parts.queues(), timeToPublish: await parts.timeToPublish() };
+}
+
+/** The same figures, each read when first asked for: a reader of one part (an alert rule) runs only that part's queries. */
+export function processingSignalParts(db: Queryable, options: SignalOptions) {
+  const window = { from: new Date(options.now - options.windowMs), to: new Date(options.now), includeSynthetic: options.includeSynthetic ?? false };
+  const once = <T>(read: () => Promise<T>) => {
+    let result: Promise<T> | undefined;
+    return () => (result ??= read());
+  };
   return {
-    window: { from, to: options.now },
-    videos: { published, failed, failureRate: published + failed ? failed / (published + failed) : null },
-    queues: await queueSignals(db, options.now, options.windowMs),
-    timeToPublish: await timeToPublishByBucket(db, window),
+    videos: once(async (): Promise<ProcessingSignals['videos']> => {
+      const { published, failed } = await videoOutcomes(db, window);
+      return { published, failed, failureRate: published + failed ? failed / (published + failed) : null };
+    }),
+    queues: once(() => queueSignals(db, options.now, options.windowMs)),
+    timeToPublish: once(() => timeToPublishByBucket(db, window)),
   };
 }
 

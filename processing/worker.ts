@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Job } from 'pg-boss';
-import type { Clock } from '../core/clock.ts';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import type { Db, Listening, Queryable } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import type { Mailer } from '../core/mail.ts';
@@ -46,6 +46,8 @@ export interface PipelineDeps {
   statusUrl(videoId: string): string;
   /** A signed link to one output, for the `video.ready` event. */
   outputUrl(videoId: string, name: string): string;
+  /** Set by the worker role: wakes this process's workers of `queue` when a job sent with a delay comes due. */
+  wakeWhenDue?(queue: string, delayMs: number): void;
 }
 
 /** Why an attempt was given up without being the video's fault: none of these counts against the stage's retries. */
@@ -58,8 +60,12 @@ const INTERRUPTION_DETAIL: Record<Interruption, string> = {
 const interruption = (kind: Interruption) => new ProcessingError('worker_lost', INTERRUPTION_DETAIL[kind], { facts: { interruption: kind } });
 const interruptionOf = (failure: ProcessingError): Interruption | undefined => failure.facts.interruption as Interruption | undefined;
 
-/** How often workers poll while NOTIFY is working: the wait a retry that came due may add. */
-const NOTIFY_BACKSTOP_SECONDS = 5;
+/**
+ * How often workers poll while NOTIFY is working. A job sent now wakes them by NOTIFY and a retry this process sent with a
+ * delay by a timer at its due time (wakeWhenDue), so the poll only catches what neither covers (a retry pg-boss itself
+ * makes of a lost claim, a notification lost with a connection): every idle poll is a query, seven queues each.
+ */
+const NOTIFY_BACKSTOP_SECONDS = 30;
 
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
@@ -105,6 +111,12 @@ export async function sendStage(queue: Queue, tx: Queryable, videoId: string, st
   return id;
 }
 
+/** Queues a retry of `stage` after `delayMs`, and has this process's workers look for it when it comes due. */
+async function sendRetry(deps: PipelineDeps, tx: Queryable, videoId: string, stage: StageName, delayMs: number): Promise<void> {
+  await sendStage(deps.queue, tx, videoId, stage, delayMs);
+  deps.wakeWhenDue?.(queueName(stage), delayMs);
+}
+
 export const enqueueFirstStage = (queue: Queue, tx: Queryable, videoId: string): Promise<string> => sendStage(queue, tx, videoId, STAGES[0].name);
 
 /** Delay before retry number `failures` (1-based): `retryDelay` doubling per failure, with up to 50 % jitter, capped at 10 minutes. */
@@ -142,10 +154,21 @@ interface InFlight {
 }
 
 /** The worker role: one pg-boss worker per stage queue (concurrency from config), the notice sender and the lost-job handler. */
-export function createPipelineWorker(deps: PipelineDeps): Component {
+export function createPipelineWorker(roleDeps: PipelineDeps): Component {
   const inFlight = new Set<InFlight>();
   const workers: Array<{ name: string; id: string }> = [];
+  const wakes = new Set<TimerHandle>();
   let running = false;
+  // pg-boss holds a delayed job until its start time on the database's clock, so the wake-up runs on the real clock (a
+  // second late at most: start times are whole seconds).
+  const wakeWhenDue = (queue: string, delayMs: number) => {
+    const wake = systemClock.setTimeout(() => {
+      wakes.delete(wake);
+      for (const worker of workers) if (worker.name === queue) roleDeps.queue.notifyWorker(worker.id);
+    }, delayMs + 1000);
+    wakes.add(wake);
+  };
+  const deps: PipelineDeps = { ...roleDeps, wakeWhenDue };
   let deletions: Listening | undefined;
   // Stops the running attempt of a deleted video at once (ffmpeg is killed).
   const cancel = (videoId: string) => {
@@ -189,6 +212,7 @@ export function createPipelineWorker(deps: PipelineDeps): Component {
     },
     async stop(deadline) {
       running = false;
+      for (const wake of wakes) wake.cancel();
       await deletions?.close();
       await Promise.all(workers.map(({ name, id }) => deps.queue.offWork(name, { id, wait: false }).catch(() => {})));
       const waitUntil = (ms: number) => new Promise((resolve) => deps.clock.setTimeout(() => resolve(undefined), Math.max(0, ms)));
@@ -397,7 +421,7 @@ async function recordFailure(
       await failVideo(deps, tx, video, failureRecord(failure, detail), now);
     } else {
       await store.requeueVideo(tx, video.id, now, failureRecord(failure));
-      await sendStage(deps.queue, tx, video.id, stage.name, retryDelayMs(deps.config.retryDelay, counts.failures, Math.random()));
+      await sendRetry(deps, tx, video.id, stage.name, retryDelayMs(deps.config.retryDelay, counts.failures, Math.random()));
       await sendNoticeIfClaimed(deps, tx, video, 'retry', now);
     }
     return true;
@@ -429,7 +453,7 @@ async function recordWait(deps: PipelineDeps, stage: Stage<StageName>, checkpoin
     }
     await store.waitVideo(tx, video.id, now, failureRecord(failure));
     const delay = Math.min(retryDelayMs(deps.config.retryDelay, stretch.waits, Math.random()), deps.config.waitCeiling - waited);
-    await sendStage(deps.queue, tx, video.id, stage.name, delay);
+    await sendRetry(deps, tx, video.id, stage.name, delay);
     await sendNoticeIfClaimed(deps, tx, video, 'retry', now);
     return 'waiting' as const;
   });

@@ -96,11 +96,14 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
       const done = { ...progress };
       const api = await loadSlackApi();
       const client = await clientOf();
+      // Whether an earlier attempt may have posted and no look in the channel has settled it yet.
+      let doubtOpen = inDoubt;
       try {
         const metadata = { event_type: 'vigil_notification', event_payload: { key } };
         if (!thread) {
           const earlier = inDoubt ? await paced(() => findPosted(client, settings.channel, key), done) : undefined;
           if (earlier) return earlier;
+          doubtOpen = false;
           const posted = await paced(() => client.chat.postMessage({ channel: settings.channel, text: textOf(message), blocks: blocksOf(message), metadata }), done);
           return { channel: String(posted.channel), ts: String(posted.ts) };
         }
@@ -109,6 +112,7 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
           done.updated = true;
         }
         if (inDoubt && (await paced(() => findPosted(client, thread.channel, key, thread.ts), done))) return { channel: thread.channel, ts: thread.ts };
+        doubtOpen = false;
         await paced(() =>
           client.chat.postMessage({
             channel: thread.channel,
@@ -122,7 +126,11 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
         return { channel: thread.channel, ts: thread.ts };
       } catch (error) {
         if (error instanceof api.WebAPIRateLimitedError) workspace.until = Math.max(workspace.until, context.clock.now() + error.retryAfter * 1000);
-        throw error instanceof DeliveryError ? error : classify(api, error, done);
+        const failure = error instanceof DeliveryError ? error : classify(api, error, done);
+        if (!doubtOpen || failure.inDoubt) throw failure;
+        // Paced, or the look itself failed: the earlier attempt's doubt stands, and the next attempt looks first.
+        const { temporary, retryAfterMs, progress: progressSoFar } = failure;
+        throw new DeliveryError(failure.message, { temporary, inDoubt: true, ...(retryAfterMs === undefined ? {} : { retryAfterMs }), ...(progressSoFar ? { progress: progressSoFar } : {}) });
       }
     },
   };

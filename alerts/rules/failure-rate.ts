@@ -49,7 +49,7 @@ export const failureRateRuleKind = defineRuleKind({
   },
   check: (rule) => (rule.clear > rule.trigger ? ['clear must not be above trigger'] : []),
   async observe(rule, signals, previous) {
-    const { videos } = await signals.processing(rule.window);
+    const videos = await signals.processing(rule.window).videos();
     const samples = videos.published + videos.failed;
     const rate = videos.failureRate;
     const state = failureRateState(rule, videos, previous, signals.now);

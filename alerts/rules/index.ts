@@ -18,14 +18,14 @@ export type Rule = z.output<typeof ruleSchema>;
 
 export interface RuleInputs {
   probeStatuses(): Promise<ProbeStatusSignal[]>;
-  processingSignals(windowMs: number, now: number): Promise<ProcessingSignalsView>;
+  processingSignals(windowMs: number, now: number): ProcessingSignalsView;
   /** Whether the store last recorded a series' condition as active: what a process continues from after a start or a takeover. */
   storedActive?(rule: string, labels: Labels): Promise<boolean | undefined>;
   registry: Registry;
 }
 
-function memo<K, V>(load: (key: K) => Promise<V>): (key: K) => Promise<V> {
-  const cache = new Map<K, Promise<V>>();
+function memo<K, V>(load: (key: K) => V): (key: K) => V {
+  const cache = new Map<K, V>();
   return (key) => {
     if (!cache.has(key)) cache.set(key, load(key));
     return cache.get(key)!;

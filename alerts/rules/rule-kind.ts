@@ -12,11 +12,11 @@ export interface ProbeStatusSignal {
   locations: Array<{ location: string; state: 'up' | 'degraded' | 'down' | 'unknown' }>;
 }
 
-/** The parts of the processing signals the rules read (processing/ `getProcessingSignals`). */
+/** The parts of the processing signals the rules read (processing/ `processingSignalParts`), each read when first asked for. */
 export interface ProcessingSignalsView {
-  videos: { published: number; failed: number; failureRate: number | null };
-  queues: Array<{ name: string; depth: number; oldestQueuedAgeSeconds: number }>;
-  timeToPublish: Array<{ bucket: string; videos: number; p95Seconds: number }>;
+  videos(): Promise<{ published: number; failed: number; failureRate: number | null }>;
+  queues(): Promise<Array<{ name: string; depth: number; oldestQueuedAgeSeconds: number }>>;
+  timeToPublish(): Promise<Array<{ bucket: string; videos: number; p95Seconds: number }>>;
 }
 
 /** What rules read, fetched at most once per evaluation whatever the number of rules reading it. */
@@ -24,7 +24,7 @@ export interface RuleSignals {
   /** The evaluation's instant. */
   now: number;
   probeStatuses(): Promise<ProbeStatusSignal[]>;
-  processing(windowMs: number): Promise<ProcessingSignalsView>;
+  processing(windowMs: number): ProcessingSignalsView;
   /** The sum of a metric of Vigil's own registry over the series `match` selects (undefined: no such metric or series). */
   metric(name: string, match: Labels): Promise<number | undefined>;
 }

@@ -17,7 +17,7 @@ export const timeToPublishRuleKind = defineRuleKind({
     minSamples: z.number().int().min(1).default(5),
   },
   async observe(rule, signals) {
-    const figures = (await signals.processing(rule.window)).timeToPublish.find((candidate) => candidate.bucket === rule.bucket);
+    const figures = (await signals.processing(rule.window).timeToPublish()).find((candidate) => candidate.bucket === rule.bucket);
     const videos = figures?.videos ?? 0;
     const active = !figures || videos < rule.minSamples ? undefined : figures.p95Seconds * 1000 > rule.p95Above;
     const p95 = figures ? `${figures.p95Seconds.toFixed(1)} s` : 'n/a';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { duration } from '../../core/config/duration.ts';
-import { getProcessingSignals } from '../../processing/signals.ts';
+import { queueSignals } from '../../processing/signals.ts';
 import { defineKind } from '../define.ts';
 
 const options = z.strictObject({
@@ -20,10 +20,10 @@ export const queueLoad = defineKind({
   options,
   uses: ['queue'],
   async run(config, context) {
-    const signals = await getProcessingSignals(context.db, context.queue ?? null, { windowMs: config.window, now: context.clock.now() });
-    const queues = signals.queues.filter((queue) => !config.queues || config.queues.includes(queue.name));
-    const unknown = (config.queues ?? []).filter((name) => !signals.queues.some((queue) => queue.name === name));
-    if (unknown.length > 0) return { success: false, failure: 'config', reason: `no queue named ${unknown.join(', ')} (queues: ${signals.queues.map((queue) => queue.name).join(', ')})` };
+    const all = await queueSignals(context.db, context.clock.now(), config.window);
+    const queues = all.filter((queue) => !config.queues || config.queues.includes(queue.name));
+    const unknown = (config.queues ?? []).filter((name) => !all.some((queue) => queue.name === name));
+    if (unknown.length > 0) return { success: false, failure: 'config', reason: `no queue named ${unknown.join(', ')} (queues: ${all.map((queue) => queue.name).join(', ')})` };
     const measured = queues.map((queue) => ({
       ...queue,
       timeToDrainSeconds: queue.depth === 0 ? 0 : queue.drainRatePerSecond > 0 ? queue.depth / queue.drainRatePerSecond : null,

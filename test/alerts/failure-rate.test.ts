@@ -44,7 +44,7 @@ describe('a failure-rate rule across a restart', () => {
     createRuleSource([rule], {
       registry: createRegistry(),
       probeStatuses: () => Promise.reject(new Error('not read')),
-      processingSignals: async () => ({ videos: { ...videos(rates.failed, rates.total), failureRate: rates.failed / rates.total }, queues: [], timeToPublish: [] }),
+      processingSignals: () => ({ videos: async () => ({ ...videos(rates.failed, rates.total), failureRate: rates.failed / rates.total }), queues: async () => [], timeToPublish: async () => [] }),
       storedActive: async (name, labels) => stored.get(`${name} ${JSON.stringify(labels)}`),
     });
 
@@ -82,7 +82,9 @@ describe('the rule source', () => {
     const source = createRuleSource([rule], {
       registry: createRegistry(),
       probeStatuses: async () => [],
-      processingSignals: () => Promise.reject(new Error('not read')),
+      processingSignals: () => {
+        throw new Error('not read');
+      },
       storedActive: async (name) => (reads.push(name), undefined),
     });
     for (const pass of [0, 1, 2]) expect(await source(T0 + pass * MIN)).toEqual([]);

@@ -149,7 +149,10 @@ describeEachBackend('probe results and state', (backend) => {
     const registry = createRegistry();
     locationSilenceMetric(registry, db, clock, new Set(['api']));
     const rule = ruleSchema.parse(metricRule({ name: 'probe-location-silent', metric: 'vigil_probe_location_silent', above: 0, labels: { severity: 'warning' } }));
-    const evaluate = createRuleSource([rule], { registry, probeStatuses: () => Promise.resolve([]), processingSignals: () => Promise.reject(new Error('not read')) });
+    const evaluate = createRuleSource([rule], { registry, probeStatuses: () => Promise.resolve([]), processingSignals: () => {
+        throw new Error('not read');
+      },
+    });
     const silence = async () => Object.fromEntries((await registry.getSingleMetric('vigil_probe_location_silent')!.get()).values.map((sample) => [`${sample.labels.probe}/${sample.labels.location}`, sample.value]));
 
     expect(await silence()).toEqual({ 'api/eu': 0, 'api/us': 0 });

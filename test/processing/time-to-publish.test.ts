@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createRuleSource, ruleSchema } from '../../alerts/rules/index.ts';
 import { FakeClock } from '../../core/clock.ts';
 import { Registry } from 'prom-client';
-import { getProcessingSignals } from '../../processing/index.ts';
+import { processingSignalParts } from '../../processing/index.ts';
 import { insertVideo, publishVideo, setSource } from '../../processing/store.ts';
 import { durationBucketOf } from '../../processing/time-to-publish.ts';
 import { databasePerTest, describeEachBackend } from '../support/backends.ts';
@@ -40,7 +40,7 @@ describeEachBackend('the time-to-publish rule', (backend) => {
     const rule = ruleSchema.parse({ kind: 'time-to-publish', name: 'short-clips-slow', bucket: '<1m', p95Above: '30s', window: '10m', minSamples: 3, labels: { service: 'processing' } });
     const observe = createRuleSource([rule], {
       probeStatuses: async () => [],
-      processingSignals: (windowMs, now) => getProcessingSignals(scratch.db, null, { windowMs, now }),
+      processingSignals: (windowMs, now) => processingSignalParts(scratch.db, { windowMs, now }),
       registry: new Registry(),
     });
 
