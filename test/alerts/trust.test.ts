@@ -375,6 +375,31 @@ describeEachBackend('alerts an on-call engineer trusts', (backend) => {
     expect(rejecting.requests).toHaveLength(1);
   });
 
+  it('a series is at rest (its evaluation skipped) while inactive and settled, not once it turns active or while its flips age out, and a takeover forgets it', async () => {
+    const h = await harness({});
+    const atRest = () => h.service.lifecycle.atRest(h.signals.get('api-down')!);
+    h.observe('api-down', false, labels('api'));
+    // The first evaluation stores its condition; from the second on it is at rest.
+    await h.run(5000);
+    expect(atRest()).toBe(false);
+    await h.run(5000);
+    expect(atRest()).toBe(true);
+    h.observe('api-down', undefined, labels('api'));
+    expect(atRest()).toBe(true);
+    h.observe('api-down', true, labels('api'));
+    expect(atRest()).toBe(false);
+    await h.run(5000);
+    expect(subjects()).toEqual(['[CRITICAL] FIRING api: api-down failing']);
+    // Back up: resolved, but its two flips keep it read until they age out of the flapping window.
+    h.observe('api-down', false, labels('api'));
+    await h.run(5000);
+    expect(atRest()).toBe(false);
+    await h.run(11 * 60_000, 60_000);
+    expect(atRest()).toBe(true);
+    h.service.lifecycle.forget();
+    expect(atRest()).toBe(false);
+  });
+
   it('a restarted process takes its own dead lease at once', async () => {
     const first = await harness({});
     const [{ id: installation }] = (await first.db.query<{ id: string }>('select id from alerts_installation')) as [{ id: string }];

@@ -206,4 +206,36 @@ describe('core outbox on the fake clock', () => {
     await h.clock.advance(3_600_000);
     expect(h.sent).toHaveLength(3);
   });
+
+  it('sends a retry at its time, each of several, without waiting for the poll', async () => {
+    const h = harness({ pollInterval: 3_600_000 });
+    await h.outbox.start();
+    const failures = new Map([
+      ['early', 1_000],
+      ['late', 60_000],
+    ]);
+    for (const [target, retryAfterMs] of failures) {
+      h.answers.set(target, async () => {
+        h.answers.delete(target);
+        throw new DeliveryError(`${target} is busy`, { temporary: true, retryAfterMs });
+      });
+    }
+    h.write('late', 'a');
+    h.write('early', 'b');
+    await h.clock.advance(0);
+    await h.outbox.idle();
+    expect(h.sent).toEqual([]);
+    await h.clock.advance(999);
+    expect(h.sent).toEqual([]);
+    await h.clock.advance(1);
+    await h.outbox.idle();
+    expect(h.sent).toEqual(['early:b2']);
+    await h.clock.advance(58_999);
+    await h.outbox.idle();
+    expect(h.sent).toEqual(['early:b2']);
+    await h.clock.advance(1);
+    await h.outbox.idle();
+    expect(h.sent).toEqual(['early:b2', 'late:a1']);
+    await h.outbox.stop();
+  });
 });
