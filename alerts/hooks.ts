@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import type { TimerHandle } from '../core/clock.ts';
+import { createWakeups } from '../core/clock.ts';
 import { duration } from '../core/config/duration.ts';
 import { redactUrl, secret } from '../core/config/secret.ts';
 import type { Queryable } from '../core/db/index.ts';
@@ -102,14 +102,10 @@ export function createHookReceiver(name: string, settings: HookSettings, context
   const stopping = new AbortController();
   // A postponed job is looked for again at its time, not at the next poll (the alerts outbox's backstop); never sooner
   // than a second, so a job due again at once (its time a rounding short of now) cannot spin.
-  const wakes = new Set<TimerHandle>();
+  const wakeups = createWakeups(clock);
   const postpone = async (jobId: number, at: number) => {
     await write((q) => postponeHookJob(q, jobId, at));
-    const wake = clock.setTimeout(() => {
-      wakes.delete(wake);
-      runDue();
-    }, Math.max(1000, at - clock.now()));
-    wakes.add(wake);
+    wakeups.at(Math.max(at, clock.now() + 1000), runDue);
   };
 
   // Every write of a lane is fenced by the lease, as the outbox's are: a deposed leader records nothing and, since the
@@ -232,7 +228,7 @@ export function createHookReceiver(name: string, settings: HookSettings, context
     runDue,
     async stopJobs() {
       stopping.abort(new Error('stopping'));
-      for (const wake of wakes) wake.cancel();
+      wakeups.cancelAll();
       await Promise.all(lanes.values());
     },
   };

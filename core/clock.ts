@@ -34,6 +34,25 @@ export const systemClock: Clock = {
   sleep: (ms, signal) => sleepOn(systemClock, ms, signal),
 };
 
+/** One-off wake-ups at given times (a retry's, a postponed job's), all cancelled together when their owner stops. */
+export function createWakeups(clock: Clock) {
+  const pending = new Set<TimerHandle>();
+  return {
+    /** Runs `fn` at epoch ms `at` on `clock` (at once if that has passed). */
+    at(at: number, fn: () => void): void {
+      const timer = clock.setTimeout(() => {
+        pending.delete(timer);
+        fn();
+      }, Math.max(0, at - clock.now()));
+      pending.add(timer);
+    },
+    cancelAll(): void {
+      for (const timer of pending) timer.cancel();
+      pending.clear();
+    },
+  };
+}
+
 function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);

@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import { Counter } from 'prom-client';
-import type { Clock, TimerHandle } from './clock.ts';
+import { createWakeups, type Clock, type TimerHandle } from './clock.ts';
 import type { Db, Listening } from './db/index.ts';
 import type { Logger } from './telemetry/logger.ts';
 import { tracedHistogram, type Registry } from './telemetry/metrics.ts';
@@ -168,26 +168,8 @@ export function createOutbox<Row extends OutboxRow, Result>(options: OutboxOptio
   let stopped = false;
   let timer: TimerHandle | undefined;
   let listening: Listening | undefined;
-  /** When the retries this process set come due, earliest first; a timer waits for the first. */
-  const retryTimes: number[] = [];
-  let retryTimer: TimerHandle | undefined;
-
-  function armRetryTimer(): void {
-    retryTimer?.cancel();
-    retryTimer = undefined;
-    if (stopped || retryTimes.length === 0) return;
-    retryTimer = clock.setTimeout(() => {
-      while (retryTimes.length > 0 && retryTimes[0]! <= clock.now()) retryTimes.shift();
-      armRetryTimer();
-      void deliverDue();
-    }, Math.max(0, retryTimes[0]! - clock.now()));
-  }
-
-  function wakeAt(at: number): void {
-    const index = retryTimes.findIndex((time) => time > at);
-    retryTimes.splice(index === -1 ? retryTimes.length : index, 0, at);
-    if (index === 0 || retryTimes.length === 1) armRetryTimer();
-  }
+  /** A look at each retry's time that this process set. */
+  const retries = createWakeups(clock);
 
   /** One send; true when the key's later rows may follow it now. */
   async function deliver(target: string, batch: Row[]): Promise<boolean> {
@@ -227,7 +209,7 @@ export function createOutbox<Row extends OutboxRow, Result>(options: OutboxOptio
     }
     const at = clock.now() + next.retryInMs;
     await adapter.settle(target, batch, { kind: 'retry', error, at });
-    wakeAt(at);
+    if (!stopped) retries.at(at, () => void deliverDue());
     metrics.count(target, 'retry', batch.length);
     return false;
   }
@@ -308,7 +290,7 @@ export function createOutbox<Row extends OutboxRow, Result>(options: OutboxOptio
     async stop(): Promise<void> {
       stopped = true;
       timer?.cancel();
-      retryTimer?.cancel();
+      retries.cancelAll();
       await listening?.close().catch(() => {});
       await idle();
     },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Job } from 'pg-boss';
-import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
+import { createWakeups, systemClock, type Clock } from '../core/clock.ts';
 import type { Db, Listening, Queryable } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import type { Mailer } from '../core/mail.ts';
@@ -158,17 +158,14 @@ interface InFlight {
 export function createPipelineWorker(roleDeps: PipelineDeps): Component {
   const inFlight = new Set<InFlight>();
   const workers: Array<{ name: string; id: string }> = [];
-  const wakes = new Set<TimerHandle>();
   let running = false;
   // pg-boss holds a delayed job until its start time on the database's clock, so the wake-up runs on the real clock (a
   // second late at most: start times are whole seconds).
-  const wakeWhenDue = (queue: string, delayMs: number) => {
-    const wake = systemClock.setTimeout(() => {
-      wakes.delete(wake);
+  const wakeups = createWakeups(systemClock);
+  const wakeWhenDue = (queue: string, delayMs: number) =>
+    wakeups.at(systemClock.now() + delayMs + 1000, () => {
       for (const worker of workers) if (worker.name === queue) roleDeps.queue.notifyWorker(worker.id);
-    }, delayMs + 1000);
-    wakes.add(wake);
-  };
+    });
   const deps: PipelineDeps = { ...roleDeps, wakeWhenDue };
   let deletions: Listening | undefined;
   // Stops the running attempt of a deleted video at once (ffmpeg is killed).
@@ -213,7 +210,7 @@ export function createPipelineWorker(roleDeps: PipelineDeps): Component {
     },
     async stop(deadline) {
       running = false;
-      for (const wake of wakes) wake.cancel();
+      wakeups.cancelAll();
       await deletions?.close();
       await Promise.all(workers.map(({ name, id }) => deps.queue.offWork(name, { id, wait: false }).catch(() => {})));
       const waitUntil = (ms: number) => new Promise((resolve) => deps.clock.setTimeout(() => resolve(undefined), Math.max(0, ms)));
