@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.vigil/', 'test-results/', 'dashboards/generated/'] },
+  { ignores: ['node_modules/', '.build/', '.vigil/', 'test-results/', 'dashboards/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -13,16 +13,34 @@
 // parsing, migrations, route setup) never runs again, and its bytecode stayed in an idle process: idle RSS about 7 MB
 // lower on either store (bench/startup.ts). The npm scripts pass the same flags, and EXTERNAL_MEMORY_IN_HEAP_LIMITS below.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 
 // In the repository the CLI is TypeScript; the published package ships it compiled next to this file.
-const compiled = fileURLToPath(new URL('./main.js', import.meta.url));
-const main = existsSync(compiled) ? compiled : fileURLToPath(new URL('./main.ts', import.meta.url));
+const extension = existsSync(fileURLToPath(new URL('./main.js', import.meta.url))) ? 'js' : 'ts';
+const main = fileURLToPath(new URL(`./main.${extension}`, import.meta.url));
 const major = Number(process.versions.node.split('.')[0]);
+
+/** The bundle `npm ci` builds (scripts/bundle.ts says why), while every file it was built from is as it was then, so
+ * that an edited file always runs as written. */
+function currentBundle() {
+  const dir = new URL('../.build/', import.meta.url);
+  let sources;
+  try {
+    sources = JSON.parse(readFileSync(new URL('sources.json', dir), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const root = fileURLToPath(new URL('..', dir));
+  for (const { file, size, mtimeMs } of sources) {
+    const stat = statSync(path.join(root, file), { throwIfNoEntry: false });
+    if (stat?.size !== size || stat.mtimeMs !== mtimeMs) return undefined;
+  }
+  return { main: new URL('main.js', dir).href, index: new URL('index.js', dir).href, sourceIndex: new URL(`./index.${extension}`, import.meta.url).href };
+}
 
 // V8 weighs Buffer memory (each chunk of a request body is a new Buffer) within its heap limits rather than against a
 // separate external-memory limit, which on a heap of Vigil's size started a full collection every 15-20 MB received: a
@@ -37,7 +55,14 @@ if (major >= 24) {
   // directory, and reuses it while the file is unchanged: a CLI command costs about 40% less CPU (0.8 against 1.4 CPU-s
   // for `vigil silence list`), a start alike. Where the directory cannot be written, Node goes on without it.
   module.enableCompileCache();
-  const { vigil } = await import(main);
+  const bundle = currentBundle();
+  // A config imports the constructors as `vigil` (or by the path of app/index): with the bundle running, that must be
+  // the bundle's own, the same classes and brands the loader checks.
+  if (bundle) module.registerHooks({ resolve: (specifier, context, next) => {
+    const resolved = next(specifier, context);
+    return resolved.url === bundle.sourceIndex ? { url: bundle.index, format: 'module', shortCircuit: true } : resolved;
+  } });
+  const { vigil } = await import(bundle?.main ?? main);
   const code = await vigil(process.argv.slice(2));
   process.exitCode = code;
   // Everything is closed by now; if a stray handle still holds the event loop, do not hang the shutdown on it.

@@ -155,14 +155,14 @@ function closestBranches(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[
 }
 
 /** Where a config entry that threw was written (the last frame of the config before the probes loader called it) and,
- * when elsewhere, where it threw. */
+ * when elsewhere, where it threw. Vigil's code is this folder, or the bundle this runs from (scripts/bundle.ts). */
 export function throwSite(error: unknown): { entry: string; thrown: string } {
   const user: string[] = [];
   for (const frame of (error instanceof Error ? (error.stack ?? '') : '').split('\n').slice(1)) {
     const location = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?\s*$/.exec(frame);
     if (!location) continue;
     const file = location[1]!.replace(/^file:\/\//, '');
-    if (file.startsWith(MODULE_DIR)) break;
+    if (file.startsWith(MODULE_DIR) || file === import.meta.filename) break;
     if (!file.includes('node_modules') && !file.startsWith('node:')) user.push(`${file}:${location[2]}`);
   }
   return { entry: user.at(-1) ?? '<unknown location>', thrown: user[0] ?? '<unknown location>' };

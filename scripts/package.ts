@@ -29,6 +29,9 @@ function prepare(): void {
   const compiled = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   if (compiled.status !== 0) throw new Error('tsc failed: the package was not built');
   for (const folder of folders) copyRuntimeFiles(folder);
+  // The bundle the installed `vigil` runs (scripts/bundle.ts says why); the compiled files stay for the templates and
+  // assets it reads, and for a program that imports the package's modules itself.
+  if (spawnSync(process.execPath, [path.join(root, 'scripts/bundle.ts'), '--package'], { stdio: 'inherit' }).status !== 0) throw new Error('the bundle was not built: the package was not built');
   // The package ships the embedded store's initdb template, so that an installed Vigil never runs initdb.
   const template = path.join(dist, '.pglite', path.basename(INSTALLED_TEMPLATE));
   if (existsSync(INSTALLED_TEMPLATE)) cpSync(INSTALLED_TEMPLATE, template);

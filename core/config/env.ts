@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 
 export class MissingEnvironmentVariableError extends Error {
   readonly variable: string;
@@ -10,8 +9,9 @@ export class MissingEnvironmentVariableError extends Error {
   }
 }
 
-/** This file, so error locations point at the config line that called env(), not here. */
-export const ENV_HELPER_FILE = fileURLToPath(import.meta.url);
+/** The file running this code (this one, or the bundle holding it), so error locations point at the config line that
+ * called env(), not here. */
+export const ENV_HELPER_FILE = import.meta.filename;
 
 /**
  * An environment variable's value for vigil.config.ts; unset or empty is an error naming the variable, so a

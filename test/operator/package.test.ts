@@ -48,6 +48,9 @@ describe('vigil as a package in a monitoring repository of its own', { timeout: 
     const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n');
     expect(listing).toContain('package/dist/app/index.js');
     expect(listing).toContain('package/dist/console/views/layout.eta');
+    // The bundle the installed `vigil` runs, with nothing to compare: an installed package does not change.
+    expect(listing).toContain('package/dist/.build/main.js');
+    expect(listing).toContain('package/dist/.build/sources.json');
     expect(listing.filter((name) => /^package\/dist\/\.pglite\/pglite-[\d.]+-initdb\.tar\.gz$/.test(name))).toHaveLength(1);
     expect(listing.filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))).toEqual([]);
     expect(listing.some((name) => name.startsWith('package/test/') || name.startsWith('package/bench/'))).toBe(false);
