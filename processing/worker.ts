@@ -5,7 +5,7 @@ import { createWakeups, systemClock, type Clock } from '../core/clock.ts';
 import type { Db, Listening, Queryable } from '../core/db/index.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import type { Mailer } from '../core/mail.ts';
-import { inTransaction, type Queue } from '../core/queue/index.ts';
+import { inTransaction, workEach, type Queue } from '../core/queue/index.ts';
 import { withSpan, type Logger } from '../core/telemetry/index.ts';
 import type { ProcessingConfig } from './config.ts';
 import { emitEvent, type EventType } from './events.ts';
@@ -61,12 +61,12 @@ const interruption = (kind: Interruption) => new ProcessingError('worker_lost', 
 const interruptionOf = (failure: ProcessingError): Interruption | undefined => failure.facts.interruption as Interruption | undefined;
 
 /**
- * How often workers poll while NOTIFY is working. A job sent now wakes them by NOTIFY and a retry this process sent with a
- * delay by a timer at its due time (wakeWhenDue); the poll catches what neither covers: a retry pg-boss itself makes of a
- * lost claim, a notification lost with a connection, and some sends that wake nobody (with a 30 s poll the notice tests
- * waited the whole poll for their emails, 142 s against 97 s), so it stays short.
+ * How often workers poll while NOTIFY is working. A job sent now wakes them by NOTIFY (and a busy worker fetches again
+ * once done: workEach), a retry this process sent with a delay by a timer at its due time (wakeWhenDue); the poll
+ * catches what neither covers: a retry pg-boss itself makes of a lost claim, a notification lost with a connection. It
+ * is most of what an idle worker process asks its store, and bounds how soon a crashed worker's job runs again.
  */
-const NOTIFY_BACKSTOP_SECONDS = 5;
+const NOTIFY_BACKSTOP_SECONDS = 15;
 
 const seconds = (ms: number) => Math.max(1, Math.round(ms / 1000));
 
@@ -186,26 +186,27 @@ export function createPipelineWorker(roleDeps: PipelineDeps): Component {
     /** Expects the queues declared (declareQueues) and the work of ended starts resumed. */
     async start() {
       const interval = Math.max(0.5, deps.config.pollInterval / 1000);
-      // One job per free slot. While a backlog waits, a worker that just finished a job fetches the next at once instead
-      // of pausing for its poll interval, and a NOTIFY wakes it for a job sent while it was idle or busy; so while NOTIFY
-      // works, polling is only a backstop (for retries that come due) and every idle poll is a query saved.
-      const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: Math.max(interval, NOTIFY_BACKSTOP_SECONDS), burstWhenReadyExceeds: 1 };
+      // One job per free slot; a worker that finished a job fetches the next at once (workEach), and a NOTIFY wakes an
+      // idle one for a job sent by any process, so the poll is only a backstop: for a NOTIFY lost with a connection, and
+      // for jobs that come due later from another process (this one's delayed retries wake it at their time).
+      const polling = { pollingIntervalSeconds: interval, notifyPollingIntervalSeconds: Math.max(interval, NOTIFY_BACKSTOP_SECONDS) };
       for (const stage of STAGES) {
         const name = queueName(stage.name);
         // pg-boss's own heartbeat timer would renew the claim while the process lives, stuck ffmpeg or not: its first
         // beat is set past the job's expiry, and the attempt renews the claim itself.
         const heartbeatRefreshSeconds = stageQueuePolicy(deps.config, stage.name).expireInSeconds + 1;
-        const id = await deps.queue.work<StageJob>(name, { ...polling, localConcurrency: deps.config.concurrency, heartbeatRefreshSeconds }, async ([job]) => {
+        const ids = await workEach<StageJob>(deps.queue, name, { ...polling, heartbeatRefreshSeconds }, deps.config.concurrency, async (job) => {
           const abort = new AbortController();
-          job!.signal.addEventListener('abort', () => abort.abort(interruption('lost')), { once: true });
-          return track({ videoId: job!.data.videoId, abort }, () => runAttempt(deps, stage, job!, abort.signal));
+          job.signal.addEventListener('abort', () => abort.abort(interruption('lost')), { once: true });
+          return track({ videoId: job.data.videoId, abort }, () => runAttempt(deps, stage, job, abort.signal));
         });
-        workers.push({ name, id });
+        for (const id of ids) workers.push({ name, id });
       }
       // A video deleted through any process stops its attempt here at once (ffmpeg killed), counting no failure.
       deletions = await deps.db.listen(store.DELETED_CHANNEL, cancel);
-      workers.push({ name: NOTICE_QUEUE, id: await deps.queue.work<NoticeJob>(NOTICE_QUEUE, polling, async ([job]) => sendNotice(deps, job!.data)) });
-      workers.push({ name: LOST_QUEUE, id: await deps.queue.work<StageJob>(LOST_QUEUE, polling, async ([job]) => failLostVideo(deps, job!.data)) });
+      const [notices] = await workEach<NoticeJob>(deps.queue, NOTICE_QUEUE, polling, 1, async (job) => sendNotice(deps, job.data));
+      const [lost] = await workEach<StageJob>(deps.queue, LOST_QUEUE, polling, 1, async (job) => failLostVideo(deps, job.data));
+      workers.push({ name: NOTICE_QUEUE, id: notices! }, { name: LOST_QUEUE, id: lost! });
       running = true;
     },
     async stop(deadline) {

@@ -9,7 +9,7 @@ import type { Db, Queryable } from '../core/db/index.ts';
 import { SIGNATURE_HEADER, signBody } from '../core/http/signature.ts';
 import type { Component } from '../core/lifecycle/module.ts';
 import { MailError, type Mailer } from '../core/mail.ts';
-import { inTransaction, type Queue } from '../core/queue/index.ts';
+import { inTransaction, workEach, type Queue } from '../core/queue/index.ts';
 import type { Logger } from '../core/telemetry/logger.ts';
 import type { StatusPageHostConfig } from './config.ts';
 import type { ComponentDefinition } from './define.ts';
@@ -271,8 +271,9 @@ export function createDeliveries(deps: DeliveriesDeps) {
       // pg-boss looks a queue up through its own connection the first time it sends to it; inside our transaction on
       // PGlite's single connection that would wait forever, so the lookup is made here first.
       await queue.getJobById(DELIVERY_QUEUE, '00000000-0000-0000-0000-000000000000');
-      // A NOTIFY can come before the transaction that sent the job commits: polling every 2 s is the backstop.
-      worker = await queue.work<{ deliveryId: number }>(DELIVERY_QUEUE, { pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 }, async ([job]) => deliver(job!.data.deliveryId));
+      // A job sent wakes the worker by NOTIFY on commit, and a busy worker fetches again once done (workEach); the poll
+      // is the backstop for a NOTIFY lost with a connection and for the retries pg-boss schedules after a failure.
+      [worker] = await workEach<{ deliveryId: number }>(queue, DELIVERY_QUEUE, { pollingIntervalSeconds: 10, notifyPollingIntervalSeconds: 10 }, 1, async (job) => deliver(job.data.deliveryId));
       timer = clock.setInterval(() => void scan(), settings.refresh);
     },
     async stop() {

@@ -1,4 +1,4 @@
-import { PgBoss, fromPglite } from 'pg-boss';
+import { PgBoss, fromPglite, type Job } from 'pg-boss';
 import type { Db, EmbeddedDb, PostgresDb, Queryable } from '../db/index.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { createRepeatLimiter, type RepeatLimiter } from '../telemetry/repeats.ts';
@@ -29,6 +29,31 @@ export async function startQueue(db: Db, logger: Logger, repeats: RepeatLimiter 
   boss.on('warning', (warning) => repeats.log('warn', `queue warning ${warning.message}`, { warning }, 'queue warning'));
   await boss.start();
   return boss;
+}
+
+export type WorkOptions = Omit<NonNullable<Parameters<Queue['work']>[1]>, 'localConcurrency' | 'batchSize'>;
+
+/**
+ * `concurrency` pg-boss workers on `name`, each fetching one job at a time; resolves with their ids (for offWork and
+ * notifyWorker). A worker fetches again as soon as it has handled a job, as NOTIFY would have it: NOTIFYs that came
+ * while it was busy wake it once, however many jobs they announced, and pg-boss's own way to keep fetching (a backlog
+ * in its queue statistics, read every 10 s) misses a burst sent in between, which then waited for the poll.
+ */
+export async function workEach<T extends object>(queue: Queue, name: string, options: WorkOptions, concurrency: number, handler: (job: Job<T>) => Promise<unknown>): Promise<string[]> {
+  const ids: string[] = [];
+  for (let slot = 0; slot < concurrency; slot++) {
+    // Known once work() returns, which is before its first fetch can have handed a job over.
+    const worker: { id?: string } = {};
+    worker.id = await queue.work<T>(name, { ...options, localConcurrency: 1, batchSize: 1 }, async ([job]) => {
+      try {
+        return await handler(job!);
+      } finally {
+        if (worker.id) queue.notifyWorker(worker.id);
+      }
+    });
+    ids.push(worker.id);
+  }
+  return ids;
 }
 
 /** pg-boss statements that run inside one of our transactions, so a job is created if and only if the transaction commits. */
