@@ -31,7 +31,7 @@ export async function startQueue(db: Db, logger: Logger, repeats: RepeatLimiter 
   return boss;
 }
 
-export type WorkOptions = Omit<NonNullable<Parameters<Queue['work']>[1]>, 'localConcurrency' | 'batchSize'>;
+type WorkOptions = Omit<NonNullable<Parameters<Queue['work']>[1]>, 'localConcurrency' | 'batchSize'>;
 
 /**
  * `concurrency` pg-boss workers on `name`, each fetching one job at a time; resolves with their ids (for offWork and
