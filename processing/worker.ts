@@ -204,9 +204,8 @@ export function createPipelineWorker(roleDeps: PipelineDeps): Component {
       }
       // A video deleted through any process stops its attempt here at once (ffmpeg killed), counting no failure.
       deletions = await deps.db.listen(store.DELETED_CHANNEL, cancel);
-      const [notices] = await workEach<NoticeJob>(deps.queue, NOTICE_QUEUE, polling, 1, async (job) => sendNotice(deps, job.data));
-      const [lost] = await workEach<StageJob>(deps.queue, LOST_QUEUE, polling, 1, async (job) => failLostVideo(deps, job.data));
-      workers.push({ name: NOTICE_QUEUE, id: notices! }, { name: LOST_QUEUE, id: lost! });
+      for (const id of await workEach<NoticeJob>(deps.queue, NOTICE_QUEUE, polling, 1, async (job) => sendNotice(deps, job.data))) workers.push({ name: NOTICE_QUEUE, id });
+      for (const id of await workEach<StageJob>(deps.queue, LOST_QUEUE, polling, 1, async (job) => failLostVideo(deps, job.data))) workers.push({ name: LOST_QUEUE, id });
       running = true;
     },
     async stop(deadline) {

@@ -27,6 +27,7 @@ const EXTERNAL = [
   '@electric-sql/pglite', '@ffmpeg-installer/ffmpeg', '@ffprobe-installer/ffprobe', 'ffmpeg-static',
 ];
 const isExternal = (id: string) => EXTERNAL.some((name) => id === name || id.startsWith(`${name}/`));
+const isOwnSource = (id: string) => id.startsWith(root + path.sep) && !id.includes(`${path.sep}node_modules${path.sep}`);
 
 /** A module of Vigil's own finds its templates, assets and neighbours by `import.meta.url` and `import.meta.dirname`;
  * in the bundle those would name `.build/`, so each is rewritten to the module's own place, relative to the bundle so
@@ -34,7 +35,7 @@ const isExternal = (id: string) => EXTERNAL.some((name) => id === name || id.sta
 const ownLocations: Plugin = {
   name: 'vigil-own-locations',
   transform(code, id) {
-    if (!id.startsWith(root + path.sep) || id.includes(`${path.sep}node_modules${path.sep}`)) return null;
+    if (!isOwnSource(id)) return null;
     const relative = path.relative(path.join(root, '.build'), id).split(path.sep).join('/');
     const file = forPackage ? relative.replace(/\.ts$/, '.js') : relative;
     const dir = path.posix.dirname(file);
@@ -58,7 +59,7 @@ const output = await build({
 const sources = new Set<string>(forPackage ? [] : [path.join(root, 'package-lock.json')]);
 for (const chunk of forPackage ? [] : output.output) {
   if (chunk.type !== 'chunk') continue;
-  for (const id of chunk.moduleIds) if (id.startsWith(root + path.sep) && !id.includes(`${path.sep}node_modules${path.sep}`)) sources.add(id);
+  for (const id of chunk.moduleIds) if (isOwnSource(id)) sources.add(id);
 }
 const manifest = [...sources].sort().map((file) => {
   const stat = statSync(file);

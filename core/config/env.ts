@@ -1,4 +1,3 @@
-
 export class MissingEnvironmentVariableError extends Error {
   readonly variable: string;
 
