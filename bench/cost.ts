@@ -46,7 +46,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts `vigil start` pinned to the measured core with a config file written for the run. */
-async function startVigil(name: string, configBody: string, roles: string[], env: NodeJS.ProcessEnv = {}): Promise<{ vigil: Pinned; url: string }> {
+async function startVigil(name: string, configBody: string, roles: string[], env: NodeJS.ProcessEnv = {}): Promise<{ vigil: Pinned; url: string; dir: string }> {
   const dir = path.join(tempDir, `${name}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
@@ -59,7 +59,7 @@ async function startVigil(name: string, configBody: string, roles: string[], env
   await until(`vigil (${name}) ready`, answers(`${url}/readyz`), 120_000).catch((error: Error) => {
     throw new Error(`${error.message}\n${vigil.output()}`);
   });
-  return { vigil, url };
+  return { vigil, url, dir };
 }
 
 /** A target that answers every request with 200 and counts them: one request is one probe run, whoever probes. */
@@ -310,17 +310,24 @@ async function ingestRows(): Promise<Row[]> {
   const cpuPerGb: number[] = [];
   const sumPerGb: number[] = [];
   const gb = INGEST_MB / 1024;
+  // Each side starts on a flushed disk: the kernel's write-back of earlier trials' 500 MiB stored uploads otherwise
+  // lands on whichever trial crosses its dirty-page threshold (measured: 2.2 CPU-s per GiB, then 5-6 in that trial).
+  const flushDisk = () => spawnSync('sync');
   for (let trial = 0; trial < TRIALS; trial += 1) {
-    const { vigil, url } = await startVigil('ingest', '{}', ['api']);
+    const { vigil, url, dir } = await startVigil('ingest', '{}', ['api']);
+    flushDisk();
     const before = cpuSeconds(vigil.pid);
     const curl = spawnSync('taskset', ['-c', String(HARNESS_CORE), 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${ADMIN_TOKEN}`, '-F', `file=@${file}`, `${url}/api/v1/videos`], { encoding: 'utf8' });
     if (curl.stdout !== '202') console.log(`upload answered ${curl.stdout}`);
     cpuPerGb.push((cpuSeconds(vigil.pid) - before) / gb);
     await vigil.stop();
+    rmSync(dir, { recursive: true, force: true });
+    flushDisk();
     // bash waits for sha256sum, so its reaped-children CPU (fields 16-17 of its stat) is sha256sum's alone.
     const sum = spawnSync('taskset', ['-c', String(VIGIL_CORE), 'bash', '-c', 'sha256sum "$1" >/dev/null; cut -d" " -f16,17 /proc/$$/stat', '_', file], { encoding: 'utf8' });
     sumPerGb.push(sum.stdout.trim().split(' ').reduce((total, ticks) => total + Number(ticks), 0) / 100 / gb);
   }
+  console.log(`ingest trials, CPU-s per GiB: vigil ${cpuPerGb.map((cpu) => cpu.toFixed(2)).join(', ')}; sha256sum ${sumPerGb.map((cpu) => cpu.toFixed(2)).join(', ')}`);
   return [
     {
       measure: `upload ingest, ${INGEST_MB} MiB, CPU-s per GiB`,
@@ -337,7 +344,7 @@ async function ingestRows(): Promise<Row[]> {
 
 const rows: Row[] = [];
 try {
-  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, ${STORE === 'postgres' ? 'PostgreSQL store (its backends for Vigil counted)' : 'embedded store'}, vigil run with node ${LAUNCHER_FLAGS.join(' ')} as its launcher does`);
+  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, ${STORE === 'postgres' ? 'PostgreSQL store (its backends for Vigil counted)' : 'embedded store'}, vigil run with node ${LAUNCHER_FLAGS.join(' ')} as its launcher does; each ingest side starts after \`sync\``);
   if (ONLY.has('probes')) rows.push(...(await probeRows()));
   if (ONLY.has('idle')) rows.push(...(await idleRows()));
   if (ONLY.has('get')) rows.push(...(await getRows()));
