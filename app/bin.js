@@ -42,11 +42,12 @@ function currentBundle() {
   return { main: new URL('main.js', dir).href, index: new URL('index.js', dir).href, sourceIndex: new URL(`./index.${extension}`, import.meta.url).href };
 }
 
-// V8 weighs Buffer memory (each chunk of a request body is a new Buffer) within its heap limits rather than against a
-// separate external-memory limit, which on a heap of Vigil's size started a full collection every 15-20 MB received: a
-// 200 MiB upload cost 1.3-1.8 CPU-s with 10+ full collections, 0.7-0.8 CPU-s without, for a peak about 20-50 MB higher
-// during the upload (bench/cost.ts --only ingest). Set here, not on the #! line: Node before 24 refuses the flag, and
-// this file must start there to hand over to the pinned Node.
+// With this flag V8 weighs Buffer memory (each chunk of a request body is a new Buffer) within its heap limits. Without
+// it, a separate external-memory limit, small on a heap of Vigil's size, started a full collection every 15-20 MB
+// received: a 200 MiB upload cost 1.3-1.8 CPU-s with 10+ full collections, 0.7-0.8 CPU-s with the flag. The price is
+// memory: the process grows about 50 MB more during an upload (bench/processing.ts (c): 105 against 55 MB), whatever
+// the number of uploads, as the limit is the whole heap's. Set here, not on the #! line: Node before 24 refuses the
+// flag, and this file must start there to hand over to the pinned Node.
 const EXTERNAL_MEMORY_IN_HEAP_LIMITS = '--external-memory-accounted-in-global-limit';
 
 if (major >= 24) {

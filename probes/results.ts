@@ -4,9 +4,9 @@ import { DAY, HOUR } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import { nextLocationState, quorumState, type StateThresholds } from './state.ts';
 import {
-  addUptime, deleteClaimsBefore, deleteResultsBefore, deleteResultsBeyond, deleteRollupsBefore, insertClaims, insertResults, lockLocationStates,
+  addUptime, byProbeAndLocation, deleteClaimsBefore, deleteResultsBefore, deleteResultsBeyond, deleteRollupsBefore, insertClaims, insertResults, lockLocationStates,
   lockProbeStates, saveLocationStates, saveProbeStates, screenshotsBefore, selectDailyUptime, selectLocationVotes, selectRecentResults, selectStatuses,
-  type LocationKey, type LocationVote, type LockedLocationState, type QuorumRow, type StoredLocationState, type UptimeBucket,
+  type LocationVote, type LockedLocationState, type QuorumRow, type StoredLocationState, type UptimeBucket,
 } from './store.ts';
 import type { ProbeResult, ProbeStatus, UptimeDay } from './types.ts';
 
@@ -109,8 +109,6 @@ export async function recordResults(db: Db, batch: readonly Recorded[], written?
   for (const row of [...decided.current, ...decided.changed]) written.quorum.set(row.probe, row);
   for (const [probe, votes] of decided.votes) written.votes.set(probe, votes);
 }
-
-const byProbeAndLocation = (a: LocationKey, b: LocationKey) => a.probe.localeCompare(b.probe) || a.location.localeCompare(b.location);
 
 function uptimeBuckets(results: readonly ProbeResult[]): UptimeBucket[] {
   const buckets = new Map<string, UptimeBucket>();
