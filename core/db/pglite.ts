@@ -91,13 +91,15 @@ export async function openEmbeddedDb(dataDir: string, templateDirs = TEMPLATE_DI
 // PostgreSQL sizes its buffer cache for a server (shared_buffers 128 MB), and PGlite touches all of it at start, so
 // the cache alone was a third of the process's resident memory. An embedded store serves one process with a small
 // working set, and pages it misses come from the operating system's file cache: 16 MB kept the start-up RSS about
-// 130 MB lower, and 8 MB keeps the engine's resident memory 8 MB lower again (34 → 26 MB idle with the example
-// configuration; bench/startup.ts prints the breakdown).
+// 130 MB lower, 8 MB the engine 8 MB lower again, and 2 MB (256 pages) the idle process 6-7 MB lower still (182 → 176
+// MiB with the example configuration), for no CPU the benches could tell: per 1,000 stored probe runs at 100 and 400
+// a second (bench/cost.ts), per video of a 200-video backlog (bench/processing.ts (b)). WAL buffers keep the 256 kB
+// that 8 MB gave them (PostgreSQL sizes them at 1/32 of the cache): a batch of results is written in fewer pieces.
 // PostgreSQL also sizes its shared memory (lock table, process slots, predicate locks) for 100 connections, and PGlite
 // holds all of it resident, though the engine has one session: 4 connections keep the engine 4 MB lower. The lock table
 // shrinks with them: one transaction can still lock about 800 tables with their indexes (1,500 no longer fit).
 const ENGINE_OPTIONS = {
-  startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=8MB', '-c', 'max_connections=4', '-c', 'superuser_reserved_connections=0', '-c', 'reserved_connections=0'],
+  startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=2MB', '-c', 'wal_buffers=256kB', '-c', 'max_connections=4', '-c', 'superuser_reserved_connections=0', '-c', 'reserved_connections=0'],
 };
 
 const TEMPLATE_NAME = `pglite-${pgliteVersion()}-initdb.tar.gz`;
