@@ -1,7 +1,7 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { Histogram, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { CoreConfig } from '../config/schema.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics, wantsOpenMetrics } from '../telemetry/openmetrics.ts';
@@ -10,6 +10,7 @@ import { tracer } from '../telemetry/tracing.ts';
 import { asDependencyUnavailable } from '../unavailable.ts';
 import type { AccessControl } from './auth.ts';
 import { proxyMatcher } from './proxies.ts';
+import { RequestDurations } from './request-durations.ts';
 import { guardConnections } from './connections.ts';
 import { serveOpenApiDocument } from './openapi.ts';
 import { schemaCompilersOnFirstUse } from './schema-compilers.ts';
@@ -92,7 +93,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     for (const answer of fastAnswers) {
       const route = answer(request, response, client);
       if (route === undefined) continue;
-      duration.observe({ method: request.method ?? 'GET', route, status_code: String(response.statusCode) }, (performance.now() - started) / 1000);
+      durations.observe(request.method ?? 'GET', route, response.statusCode, (performance.now() - started) / 1000);
       return true;
     }
     return false;
@@ -124,15 +125,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   app.decorate('answerFast', (answer: FastAnswer) => void fastAnswers.push(answer));
   guardConnections(app.server, { ...limits, isProxy }, options.metrics === false ? new Registry() : options.registry);
   // A second listener in the process shares the request histogram.
-  const duration =
-    (options.registry.getSingleMetric('vigil_http_request_duration_seconds') as Histogram<'method' | 'route' | 'status_code'> | undefined) ??
-    new Histogram({
-      name: 'vigil_http_request_duration_seconds',
-      help: 'HTTP requests served, by method, route template and status code.',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [options.registry],
-    });
+  const durations = RequestDurations.of(options.registry);
 
   app.addHook('onRequest', (request, _reply, done) => {
     const route = routeOf(request);
@@ -195,7 +188,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   app.addHook('onResponse', (request, reply, done) => {
     const route = routeOf(request);
     clearTimeout(requestTimers.get(request));
-    duration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    durations.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     const span = request.span;
     if (span) {
       span.setAttribute('http.response.status_code', reply.statusCode);

@@ -14,6 +14,7 @@ import { createLogger, type Logger } from '../telemetry/logger.ts';
 import { createRegistry, type Registry } from '../telemetry/metrics.ts';
 import { createRepeatLimiter } from '../telemetry/repeats.ts';
 import { advertiseInstance, createLocalToken } from './instance.ts';
+import { holdTickShape } from './tick-shape.ts';
 import { migrationsOf, rolesOf, type Component, type ModuleContext, type Role, type VigilModule } from './module.ts';
 
 export interface StartOptions {
@@ -55,6 +56,7 @@ export interface Vigil {
 export async function startVigil(options: StartOptions): Promise<Vigil> {
   const { config } = options;
   const { modules } = options;
+  holdTickShape();
   const roles = new Set<Role>(options.roles?.length ? options.roles : rolesOf(modules));
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ level: config.logging.level, roles: [...roles] });

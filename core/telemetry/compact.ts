@@ -165,12 +165,13 @@ export class CompactHistogram<L extends string> extends Family {
   }
 
   observe(row: number, value: number): void {
-    this.zero(row);
+    const count = this.#buckets.length + 1;
+    if (Number.isNaN(this.#columns[count]!.get(row))) this.zero(row);
     const bucket = this.#buckets.findIndex((bound) => value <= bound);
-    const add = (index: number, delta: number) => this.#columns[index]!.set(row, this.#columns[index]!.get(row) + delta);
+    const add = (index: number, delta: number) => (this.#columns[index]!.values[row]! += delta);
     if (bucket !== -1) add(bucket, 1);
-    add(this.#buckets.length, value);
-    add(this.#buckets.length + 1, 1);
+    add(count - 1, value);
+    add(count, 1);
   }
 
   samples(): Sample[] {
