@@ -59,10 +59,16 @@ if (major >= 24) {
   const bundle = currentBundle();
   // A config imports the constructors as `vigil` (or by the path of app/index): with the bundle running, that must be
   // the bundle's own, the same classes and brands the loader checks.
-  if (bundle) module.registerHooks({ resolve: (specifier, context, next) => {
-    const resolved = next(specifier, context);
-    return resolved.url === bundle.sourceIndex ? { url: bundle.index, format: 'module', shortCircuit: true } : resolved;
-  } });
+  if (bundle) {
+    module.registerHooks({ resolve: (specifier, context, next) => {
+      const resolved = next(specifier, context);
+      return resolved.url === bundle.sourceIndex ? { url: bundle.index, format: 'module', shortCircuit: true } : resolved;
+    } });
+    // Vigil's own code is JavaScript here, so the TypeScript left is the config's (running from the source files, Node
+    // strips Vigil's own anyway).
+    const { stripTypesOutOfProcess } = await import('./strip-types.js');
+    stripTypesOutOfProcess();
+  }
   const { vigil } = await import(bundle?.main ?? main);
   const code = await vigil(process.argv.slice(2));
   process.exitCode = code;

@@ -1,7 +1,7 @@
 // app/bin.js runs the bundle `npm ci` builds (scripts/bundle.ts) only while every file it was built from is unchanged,
 // and hands a config's import of the constructors to the bundle. Tried on a copy of bin.js in a tree of stand-ins, so
 // that the repository's own bundle is left alone while other tests run it.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ beforeEach(() => {
   mkdirSync(path.join(tree, 'app'));
   mkdirSync(path.join(tree, '.build'));
   cpSync(path.join(REPO_ROOT, 'app/bin.js'), path.join(tree, 'app/bin.js'));
+  cpSync(path.join(REPO_ROOT, 'app/strip-types.js'), path.join(tree, 'app/strip-types.js'));
   // Each `vigil` prints which code ran, and which code the config's import of the constructors reached.
   const main = (ran: string) => `export async function vigil() {
   const { from } = await import(new URL('../app/index.ts', import.meta.url).href);
@@ -36,8 +37,8 @@ function recordSources(files: string[]): void {
   writeFileSync(path.join(tree, '.build/sources.json'), JSON.stringify(sources));
 }
 
-async function launch(): Promise<string> {
-  const run = spawnNode(path.join(tree, 'app/bin.js'), ['version']);
+async function launch(env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const run = spawnNode(path.join(tree, 'app/bin.js'), ['version'], env);
   const { code } = await run.exited;
   expect(code, run.output()).toBe(0);
   return run.output().trim();
@@ -57,5 +58,63 @@ describe('the vigil launcher', () => {
   ])('runs the source files when the bundle may be stale: %s', async (_case, change) => {
     change();
     expect(await launch()).toBe('source source index');
+  });
+});
+
+describe('a TypeScript config under the bundle', () => {
+  // Node's own stripper would stay loaded for the life of the process; with a cold compile cache (a new container, an
+  // edited config) nothing else keeps it out.
+  let env: NodeJS.ProcessEnv;
+  let cacheDir: string;
+  beforeEach(() => {
+    writeFileSync(path.join(tree, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(path.join(tree, 'vigil.config.ts'), `const port: number = 8080;\nexport default { port };\n`);
+    writeFileSync(
+      path.join(tree, '.build/main.js'),
+      `export async function vigil() {
+  const { default: config } = await import(new URL('../vigil.config.ts', import.meta.url).href);
+  console.log(config.port + ' ' + process.moduleLoadList.some((name) => name.includes('amaro')));
+  return 0;
+}\n`,
+    );
+    mkdirSync(path.join(tree, 'tmp'));
+    env = { TMPDIR: path.join(tree, 'tmp'), NODE_COMPILE_CACHE: path.join(tree, 'compile-cache') };
+    cacheDir = path.join(tree, 'tmp', `vigil-stripped-types-${process.getuid!()}`);
+  });
+
+  it('is stripped by a child, so the process never loads Node\'s stripper, and the result is kept for the next start', async () => {
+    expect(await launch(env)).toBe('8080 false');
+    const [kept] = readdirSync(cacheDir);
+    expect(readFileSync(path.join(cacheDir, kept!), 'utf8')).toBe(`const port${' '.repeat(': number'.length)} = 8080;\nexport default { port };\n`);
+    // The next start reads the kept copy: one changed by hand shows through.
+    writeFileSync(path.join(cacheDir, kept!), `export default { port: 9090 };\n`);
+    expect(await launch(env)).toBe('9090 false');
+  });
+
+  it('is stripped again once edited', async () => {
+    expect(await launch(env)).toBe('8080 false');
+    writeFileSync(path.join(tree, 'vigil.config.ts'), `const port: number = 8081;\nexport default { port };\n`);
+    expect(await launch(env)).toBe('8081 false');
+    expect(readdirSync(cacheDir)).toHaveLength(2);
+  });
+
+  it('keeps nothing in a cache directory others could write to', async () => {
+    mkdirSync(cacheDir, { mode: 0o777 });
+    chmodSync(cacheDir, 0o777);
+    expect(await launch(env)).toBe('8080 false');
+    expect(readdirSync(cacheDir)).toEqual([]);
+  });
+
+  it('reports a syntax error with its line, as Node does', async () => {
+    writeFileSync(path.join(tree, 'vigil.config.ts'), `const port: number = ;\nexport default { port };\n`);
+    const run = spawnNode(path.join(tree, 'app/bin.js'), ['version'], env);
+    await run.exited;
+    expect(run.output()).toMatch(/vigil\.config\.ts:1/);
+  });
+
+  it('is left to Node when the source files run (the control: Node\'s stripper loads)', async () => {
+    rmSync(path.join(tree, '.build/sources.json'));
+    writeFileSync(path.join(tree, 'app/main.ts'), readFileSync(path.join(tree, '.build/main.js'), 'utf8'));
+    expect(await launch(env)).toBe('8080 true');
   });
 });
