@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 
 const TICKS_PER_SECOND = 100;
 
-/** CPU seconds a process has used so far, its waited-for children included (ffmpeg, for instance). */
 /** A bench's command line: `--name value` for each option with a text default, `--name` for each with a boolean one. */
 export function benchOptions<const Texts extends Record<string, string>, const Switches extends Record<string, boolean> = Record<never, boolean>>(
   texts: Texts,
@@ -19,11 +18,17 @@ export function benchOptions<const Texts extends Record<string, string>, const S
   return parseArgs({ options }).values as { [Name in keyof Texts]: string } & { [Name in keyof Switches]: boolean };
 }
 
-export function cpuSeconds(pid: number): number {
+/** Clock ticks from /proc/<pid>/stat: after the command name, state is field 0, so utime, stime, cutime, cstime are 11..14. */
+function cpuTicks(pid: number, from: number, to: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // After the command name: state is field 0, so utime, stime, cutime, cstime are 11..14.
-  return fields.slice(11, 15).reduce((sum, value) => sum + Number(value), 0) / TICKS_PER_SECOND;
+  return fields.slice(from, to).reduce((sum, value) => sum + Number(value), 0);
 }
+
+/** CPU seconds a process has used so far, its waited-for children included (ffmpeg, for instance). */
+export const cpuSeconds = (pid: number): number => cpuTicks(pid, 11, 15) / TICKS_PER_SECOND;
+
+/** CPU seconds of a process's waited-for children alone. */
+export const reapedChildrenCpuSeconds = (pid: number): number => cpuTicks(pid, 13, 15) / TICKS_PER_SECOND;
 
 /** The path of an anchor's binary, or undefined (the caller prints that it skips the anchor). */
 export function findBinary(...names: string[]): string | undefined {
