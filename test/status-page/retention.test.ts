@@ -2,7 +2,10 @@ import { expect, it } from 'vitest';
 import { DAY, HOUR } from '../../core/clock.ts';
 import { migrate } from '../../core/db/index.ts';
 import { statusPageMigrations } from '../../status-page/migrations.ts';
-import { deleteSpentAlertRecords, endBannerAlert, insertAlertNotice, listBannerAlerts, markAlertNoticePublished, raiseBannerAlert, unpublishedAlertNotices } from '../../status-page/store.ts';
+import {
+  deleteSpentAlertRecords, deleteStaleRequests, endBannerAlert, ensureSubscriber, insertAlertNotice, insertSubscriptionRequest, listBannerAlerts, markAlertNoticePublished, raiseBannerAlert,
+  unpublishedAlertNotices,
+} from '../../status-page/store.ts';
 import { describeEachBackend, databasePerTest } from '../support/backends.ts';
 
 const NOW = Date.UTC(2026, 5, 1);
@@ -25,5 +28,20 @@ describeEachBackend('status page retention', (backend) => {
     expect((await listBannerAlerts(db, new Date(0))).map((alert) => alert.alertIncidentId)).toEqual([2, 3]);
     const notices = await db.query<{ id: number }>('select alert_incident_id as id from status_alert_notices order by id');
     expect(notices.map((notice) => notice.id)).toEqual([2]);
+  });
+
+  it('deletes subscription requests a day past their expiry, and none sooner', async () => {
+    const { db } = scratch;
+    await migrate(db, statusPageMigrations);
+    const subscriberId = await ensureSubscriber(db, { channel: 'email', address: 'a@example.com', contact: null, incidentId: null, now: new Date(NOW - 3 * DAY) });
+    const expiries = { stale: NOW - DAY - HOUR, expired: NOW - HOUR, open: NOW + HOUR };
+    for (const [tokenHash, expiresAt] of Object.entries(expiries)) {
+      await insertSubscriptionRequest(db, { tokenHash, subscriberId, components: null, address: 'a@example.com', clientHash: 'c', now: new Date(NOW - 3 * DAY), expiresAt: new Date(expiresAt) });
+    }
+
+    await deleteStaleRequests(db, new Date(NOW));
+
+    const left = await db.query<{ token: string }>('select token_hash as token from status_subscription_requests order by token_hash');
+    expect(left.map((row) => row.token)).toEqual(['expired', 'open']);
   });
 });
