@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const JAVASCRIPT_FORMAT = { 'module-typescript': 'module', 'commonjs-typescript': 'commonjs' };
+// ES modules only: Node's CommonJS loader strips a `.ts` file's types itself, whatever source a hook hands it.
+const JAVASCRIPT_FORMAT = { 'module-typescript': 'module' };
 const STRIP = "process.stdout.write(require('node:module').stripTypeScriptTypes(require('node:fs').readFileSync(0, 'utf8')))";
 
 /** A directory only this user can write (so no one else can plant code in it), or undefined where there is none. */
