@@ -118,6 +118,8 @@ export function guardConnections(server: Server, limits: ConnectionLimits, regis
   // (a new timer per keep-alive request was a measurable part of a small GET): when it fires early, it waits out
   // the rest of the deadline the last request moved; during a request it lapses, and the response's end arms it again.
   function armHeadersDeadline(tracked: Tracked) {
+    // A deadline that passed while this was being armed is due at once (Node warns of a negative delay).
+    const delay = Math.max(0, tracked.headersDueAt - performance.now());
     tracked.headersDeadline = setTimeout(() => {
       tracked.headersDeadline = undefined;
       if (tracked.inRequest || tracked.socket.destroyed) return;
@@ -125,7 +127,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits, regis
       if (left > 0) return armHeadersDeadline(tracked);
       tracked.socket.end(HEADERS_TIMEOUT);
       tracked.socket.once('finish', () => tracked.socket.destroy());
-    }, tracked.headersDueAt - performance.now());
+    }, delay);
     tracked.headersDeadline.unref();
   }
 
