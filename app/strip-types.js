@@ -1,12 +1,12 @@
-// A config file (and any TypeScript it imports) has its types stripped by a short-lived Node child, not in the
-// process that runs Vigil: Node's own stripper is a WebAssembly build of swc that, once loaded, stays for the life of
-// the process, about 17 MiB of its resident memory (12 of them anonymous) for a file read once at start. Node skips it
-// when its compile cache already holds the file, but that cache is cold after every edit of the config, every reboot
-// that empties the temporary directory and every start of a new container. The child costs about 80 ms, on the first
-// load of each version of a file only: its output is kept in a directory of the user's own.
+// A config file written as an ES module (and any TypeScript it imports) has its types stripped by a short-lived Node
+// child, not in the process that runs Vigil: Node's own stripper is a WebAssembly build of swc that, once loaded, stays
+// for the life of the process, about 17 MiB of its resident memory (12 of them anonymous) for a file read once at
+// start. Node skips it when its compile cache already holds the file, but that cache is cold after every edit of the
+// config, every reboot that empties the temporary directory and every start of a new container. The child costs about
+// 80 ms, on the first load of each version of a file only: its output is kept in a directory of the user's own.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 const JAVASCRIPT_FORMAT = { 'module-typescript': 'module' };
 const STRIP = "process.stdout.write(require('node:module').stripTypeScriptTypes(require('node:fs').readFileSync(0, 'utf8')))";
 
-/** A directory only this user can write (so no one else can plant code in it), or undefined where there is none. */
+/** A directory only this user can write (so no one else can plant code in it, nor a link to elsewhere), or undefined
+ * where there is none. */
 function privateCacheDir() {
   const uid = process.getuid?.();
   if (uid === undefined) return undefined;
@@ -26,8 +27,8 @@ function privateCacheDir() {
   } catch (error) {
     if (error.code !== 'EEXIST') return undefined;
   }
-  const stat = statSync(dir);
-  return stat.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0 ? dir : undefined;
+  const stat = lstatSync(dir, { throwIfNoEntry: false });
+  return stat?.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0 ? dir : undefined;
 }
 
 /** The JavaScript of a TypeScript source, from the cache or a child; undefined when the child cannot strip it. */

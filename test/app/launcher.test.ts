@@ -1,7 +1,7 @@
 // app/bin.js runs the bundle `npm ci` builds (scripts/bundle.ts) only while every file it was built from is unchanged,
 // and hands a config's import of the constructors to the bundle. Tried on a copy of bin.js in a tree of stand-ins, so
 // that the repository's own bundle is left alone while other tests run it.
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -103,6 +103,14 @@ describe('a TypeScript config under the bundle', () => {
     chmodSync(cacheDir, 0o777);
     expect(await launch(env)).toBe('8080 false');
     expect(readdirSync(cacheDir)).toEqual([]);
+  });
+
+  it('keeps nothing through a link put where its cache directory belongs', async () => {
+    const elsewhere = path.join(tree, 'elsewhere');
+    mkdirSync(elsewhere, { mode: 0o700 });
+    symlinkSync(elsewhere, cacheDir);
+    expect(await launch(env)).toBe('8080 false');
+    expect(readdirSync(elsewhere)).toEqual([]);
   });
 
   it('reports a syntax error with its line, as Node does', async () => {
