@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { answers, benchOptions, cpuSeconds, findBinary, median, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
+import { answers, benchOptions, cpuSeconds, findBinary, median, pin, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
 import { LAUNCHER_FLAGS, memoryOf } from './support/vigil-process.ts';
 
 const values = benchOptions({ trials: '3', window: '20', rates: '100,400', idle: '60', 'ingest-mb': '500', only: 'probes,idle,get,ingest', store: 'embedded' });
@@ -35,7 +35,7 @@ const tempDir = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-cost-'));
 const sleep = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
 
 // The harness keeps off the core the measured processes run on.
-spawnSync('taskset', ['-p', '-c', String(HARNESS_CORE), String(process.pid)], { stdio: 'ignore' });
+pin(process.pid, HARNESS_CORE);
 
 async function freePort(): Promise<number> {
   const server = createServer();

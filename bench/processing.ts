@@ -22,7 +22,7 @@ import { processingModule } from '../processing/index.ts';
 import { admitSource } from '../processing/stages/probe.ts';
 import { transcodeArgs } from '../processing/stages/transcode.ts';
 import { LAUNCHER_FLAGS, megabytes, memoryOf, startVigilProcess } from './support/vigil-process.ts';
-import { benchOptions, cpuSeconds, median, printTable, reapedChildrenCpuSeconds } from './support/measure.ts';
+import { benchOptions, cpuSeconds, median, pin, printTable, reapedChildrenCpuSeconds } from './support/measure.ts';
 
 const values = benchOptions({ seconds: '30', runs: '3', backlog: '500', 'upload-mb': '256', only: 'a,b,c,d,e' }, { full: false });
 const work = mkdtempSync(path.join(os.tmpdir(), 'vigil-bench-processing-'));
@@ -65,11 +65,6 @@ async function waitPublished(url: string, id: string, intervalMs = 50): Promise<
     if (video.state === 'failed') throw new Error(`video ${id} failed: ${JSON.stringify(video.error)}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
-}
-
-/** Pins a running process, every thread of it, to `core`; children it starts afterwards inherit the pinning. */
-function pin(pid: number, core: number): void {
-  spawnSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
 }
 
 async function overhead(): Promise<void> {
@@ -194,7 +189,7 @@ async function ingest(): Promise<void> {
   try {
     const baseline = memoryOf(server.pid).rss;
     let peak = baseline;
-    spawnSync('taskset', ['-a', '-p', '-c', '0', String(server.pid)], { stdio: 'ignore' });
+    pin(server.pid, 0);
     spawnSync('sync');
     const sampler = setInterval(() => (peak = Math.max(peak, memoryOf(server.pid).rss)), 20);
     const [started, serverCpu] = [performance.now(), cpuSeconds(server.pid)];

@@ -68,6 +68,11 @@ export function startPinned(core: number, command: string, args: string[], optio
   };
 }
 
+/** Pins a running process, every thread of it, to `core`; children it starts afterwards inherit the pinning. */
+export function pin(pid: number, core: number): void {
+  spawnSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+}
+
 /** Polls until `check` holds (a server answering, a file written), failing after `timeoutMs`. */
 export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
