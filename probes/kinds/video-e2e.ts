@@ -2,6 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+// undici's own fetch, as the http probe's client, rather than the global one: that is a second copy of undici in Node.
+import { fetch, FormData, Response } from 'undici';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
 import { duration } from '../../core/config/duration.ts';

@@ -35,7 +35,7 @@ afterEach(async () => {
 /** Starts `vigil start` with the example configuration and returns the packages it loaded from node_modules once it is
  * ready; `sawStart` tells that the preload saw Vigil's own code load (from its files, or the bundle `npm ci` builds,
  * which holds the packages every start needs and leaves out those above). */
-async function packagesLoadedAtStart(env: NodeJS.ProcessEnv): Promise<{ packages: Set<string>; sawStart: boolean }> {
+async function packagesLoadedAtStart(env: NodeJS.ProcessEnv): Promise<{ packages: Set<string>; nodeDependencies: string[]; sawStart: boolean }> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'vigil-footprint-'));
   const dataDir = path.join(home, 'data');
   const file = path.join(home, 'footprint.json');
@@ -58,16 +58,19 @@ async function packagesLoadedAtStart(env: NodeJS.ProcessEnv): Promise<{ packages
   }, 10_000);
   return {
     packages: new Set(footprint.modules.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? [])),
+    nodeDependencies: footprint.nodeDependencies,
     sawStart: footprint.modules.some((url) => /\/(app\/main\.ts|\.build\/main\.js)$/.test(url)),
   };
 }
 
 describe('modules loaded by a start with the example configuration', () => {
   it('loads the store and the server but no SDK or client library of a feature it does not use', async () => {
-    const { packages, sawStart } = await packagesLoadedAtStart({});
+    const { packages, nodeDependencies, sawStart } = await packagesLoadedAtStart({});
     expect(sawStart).toBe(true);
     expect(packages).toContain('@electric-sql/pglite');
     expect(LOADED_ON_FIRST_USE.filter((name) => packages.has(name))).toEqual([]);
+    // Node's own undici (behind the global fetch) would be a second copy of the HTTP client the probes use.
+    expect(nodeDependencies.filter((name) => name.startsWith('undici/'))).toEqual([]);
   }, 180_000);
 
   it('does not load PGlite on PostgreSQL', async () => {

@@ -20,6 +20,8 @@ export interface Footprint {
   now: FootprintSample;
   peak: FootprintSample;
   modules: string[];
+  /** Node's own bundled dependencies loaded so far (its undici behind fetch, its TypeScript stripper, ...). */
+  nodeDependencies: string[];
 }
 
 /** Reads what the watched process wrote last (undefined before its first write). */
@@ -71,7 +73,10 @@ function watch(target: string, intervalMs: number): void {
     const now: FootprintSample = { heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, arrayBuffers: usage.arrayBuffers, wasm, rss: usage.rss };
     for (const field of fields) peak[field] = Math.max(peak[field], now[field]);
     const partial = `${target}.partial`;
-    writeFileSync(partial, JSON.stringify({ at: Date.now(), now, peak, modules: [...modules] } satisfies Footprint));
+    // An undocumented list of what Node loaded of its own: "NativeModule internal/deps/undici/undici", ...
+    const loaded = (process as NodeJS.Process & { moduleLoadList: string[] }).moduleLoadList;
+    const nodeDependencies = loaded.filter((entry) => entry.startsWith('NativeModule internal/deps/')).map((entry) => entry.slice('NativeModule internal/deps/'.length));
+    writeFileSync(partial, JSON.stringify({ at: Date.now(), now, peak, modules: [...modules], nodeDependencies } satisfies Footprint));
     renameSync(partial, target);
   };
   sample();
