@@ -43,7 +43,7 @@ export async function openEmbeddedDb(dataDir: string, templateDirs = TEMPLATE_DI
     if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
       throw new DependencyUnavailableError({ dependency: 'database', reason: 'unreachable', cause: 'data directory missing', detail: `the embedded database directory ${pgDir} is missing` });
     }
-    reopening ??= PGlite.create(pgDir, ENGINE_OPTIONS).finally(() => (reopening = undefined));
+    reopening ??= openEngine(pgDir).finally(() => (reopening = undefined));
     engine = await reopening;
     return engine;
   };
@@ -102,6 +102,71 @@ const ENGINE_OPTIONS = {
   startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=2MB', '-c', 'wal_buffers=256kB', '-c', 'max_connections=4', '-c', 'superuser_reserved_connections=0', '-c', 'reserved_connections=0'],
 };
 
+/** The engine serving the store in `pgDir`, with the files of PGlite's package that it never reads let go. */
+async function openEngine(pgDir: string): Promise<PGlite> {
+  const engine = await PGlite.create(pgDir, ENGINE_OPTIONS);
+  releaseUnreadFiles(engine);
+  return engine;
+}
+
+// PGlite unpacks PostgreSQL's share and lib directories into its in-memory file system from one 6 MB package, each file
+// a view on it, and keeps the package referenced for the life of the engine. A running engine reads few of those files:
+// initdb's inputs (the catalog's .bki and .sql sources) served only initdb, which ran in an engine of its own; the
+// loadable modules besides PL/pgSQL convert encodings (client and server are both UTF-8), stem words for full-text
+// search or stream replication, none of which the store does; ICU's data serves ICU collations, and the store's
+// collation is libc's "C". Those go, each file left gets a copy of its own (time zones, abbreviations, PL/pgSQL,
+// extension scripts: about 1.5 MB), and the package is detached, which frees it at once.
+const UNREAD_AT_RUN_TIME = [/^\/pglite\/share\/postgresql\/[^/]+\.(?:bki|sql|txt)$/, /^\/pglite\/lib\/postgresql\/(?!plpgsql\.so$)/, /^\/pglite\/icu\//];
+/** Where the package's files are, and the store's own directory among them (on disk, left alone). */
+const PACKAGE_ROOTS = ['/pglite', '/home'];
+const STORE_DIR = '/pglite/data';
+
+interface EngineFileSystem {
+  readdir(path: string): string[];
+  stat(path: string): { mode: number };
+  isDir(mode: number): boolean;
+  unlink(path: string): void;
+  lookupPath(path: string): { node: { contents?: unknown; usedBytes?: number } };
+}
+
+/** Exported for its test. A PGlite whose file system is not laid out as this expects is left as it is. */
+export function releaseUnreadFiles(engine: PGlite): { removed: number; copied: number; freedBytes: number } {
+  const fs = (engine as unknown as { mod?: { FS?: EngineFileSystem } }).mod?.FS;
+  const report = { removed: 0, copied: 0, freedBytes: 0 };
+  if (!fs) return report;
+  const packages = new Set<ArrayBuffer>();
+  const visit = (dir: string) => {
+    for (const name of fs.readdir(dir)) {
+      const file = `${dir}/${name}`;
+      if (name === '.' || name === '..' || file === STORE_DIR) continue;
+      if (fs.isDir(fs.stat(file).mode)) {
+        visit(file);
+      } else if (UNREAD_AT_RUN_TIME.some((pattern) => pattern.test(file))) {
+        fs.unlink(file);
+        report.removed += 1;
+      } else {
+        const node = fs.lookupPath(file).node;
+        const { contents, usedBytes } = node;
+        if (!(contents instanceof Uint8Array) || typeof usedBytes !== 'number' || !(contents.buffer instanceof ArrayBuffer)) continue;
+        if (contents.buffer.byteLength === contents.byteLength) continue;
+        packages.add(contents.buffer);
+        node.contents = contents.slice(0, usedBytes);
+        report.copied += 1;
+      }
+    }
+  };
+  try {
+    for (const root of PACKAGE_ROOTS) visit(root);
+    for (const buffer of packages) {
+      report.freedBytes += buffer.byteLength;
+      buffer.transfer(0);
+    }
+  } catch {
+    // Another layout (another PGlite version): what was not done yet stays as it was.
+  }
+  return report;
+}
+
 const TEMPLATE_NAME = `pglite-${pgliteVersion()}-initdb.tar.gz`;
 /** Where installing Vigil leaves the template (`npm run prepare`, which `npm ci` runs): beside the code, in the
  * repository or the package. */
@@ -127,12 +192,12 @@ async function openOrCreate(root: string, pgDir: string, templateDirs: string[])
   for (const entry of readdirSync(root)) {
     if (entry.startsWith(PARTIAL_PREFIX)) rmSync(path.join(root, entry), { recursive: true, force: true, maxRetries: 5 });
   }
-  if (existsSync(path.join(pgDir, 'PG_VERSION'))) return PGlite.create(pgDir, ENGINE_OPTIONS);
+  if (existsSync(path.join(pgDir, 'PG_VERSION'))) return openEngine(pgDir);
   rmSync(pgDir, { recursive: true, force: true });
   const partial = path.join(root, `${PARTIAL_PREFIX}${process.pid}-${Date.now()}`);
   await createInto(partial, root, templateDirs);
   renameSync(partial, pgDir);
-  return PGlite.create(pgDir, ENGINE_OPTIONS);
+  return openEngine(pgDir);
 }
 
 const PARTIAL_PREFIX = 'pg.partial-';

@@ -88,3 +88,28 @@ describeEachBackend('embedded data directory lock', (backend) => {
     await store.cleanup();
   });
 });
+
+describeEachBackend("embedded engine's package files", (backend) => {
+  it.runIf(backend.name === 'PGlite')('lets go of the files a running engine never reads, and keeps what the store uses working', async () => {
+    const store = await backend.createStore();
+    const db = await openEmbeddedDb(store.dataDir);
+    try {
+      type Node = { contents: Uint8Array };
+      const fs = (db.engine as unknown as { mod: { FS: { analyzePath(path: string): { exists: boolean }; lookupPath(path: string): { node: Node } } } }).mod.FS;
+      for (const gone of ['/pglite/share/postgresql/postgres.bki', '/pglite/lib/postgresql/dict_snowball.so', '/pglite/icu/icudt76l/coll/ucadata.icu']) expect(fs.analyzePath(gone).exists, gone).toBe(false);
+      // What is left holds its own bytes, not a view on the whole package (which is then freed).
+      for (const kept of ['/pglite/lib/postgresql/plpgsql.so', '/pglite/share/postgresql/timezone/Europe/Paris', '/pglite/share/postgresql/timezonesets/Default']) {
+        const { contents } = fs.lookupPath(kept).node;
+        expect(contents.byteLength, kept).toBeGreaterThan(0);
+        expect(contents.buffer.byteLength, kept).toBe(contents.byteLength);
+      }
+      await db.query('create function plus_one(x int) returns int language plpgsql as $$ begin return x + 1; end $$');
+      expect(await db.query('select plus_one(41) as n')).toEqual([{ n: 42 }]);
+      expect(await db.query("select to_char(timestamptz '2026-07-01 12:00:00+00' at time zone 'Europe/Paris', 'HH24:MI') as paris")).toEqual([{ paris: '14:00' }]);
+      expect(await db.query("select 'b' > 'a' as ordered, upper('é') as upper")).toEqual([{ ordered: true, upper: 'É' }]);
+    } finally {
+      await db.close();
+      await store.cleanup();
+    }
+  });
+});
