@@ -129,11 +129,10 @@ interface EngineFileSystem {
   lookupPath(path: string): { node: { contents?: unknown; usedBytes?: number } };
 }
 
-/** Exported for its test. A PGlite whose file system is not laid out as this expects is left as it is. */
-export function releaseUnreadFiles(engine: PGlite): { removed: number; copied: number; freedBytes: number } {
+/** Does what the comment above says; a PGlite whose file system is laid out otherwise is left as it is. */
+function releaseUnreadFiles(engine: PGlite): void {
   const fs = (engine as unknown as { mod?: { FS?: EngineFileSystem } }).mod?.FS;
-  const report = { removed: 0, copied: 0, freedBytes: 0 };
-  if (!fs) return report;
+  if (!fs) return;
   const packages = new Set<ArrayBuffer>();
   const visit = (dir: string) => {
     for (const name of fs.readdir(dir)) {
@@ -143,7 +142,6 @@ export function releaseUnreadFiles(engine: PGlite): { removed: number; copied: n
         visit(file);
       } else if (UNREAD_AT_RUN_TIME.some((pattern) => pattern.test(file))) {
         fs.unlink(file);
-        report.removed += 1;
       } else {
         const node = fs.lookupPath(file).node;
         const { contents, usedBytes } = node;
@@ -151,20 +149,15 @@ export function releaseUnreadFiles(engine: PGlite): { removed: number; copied: n
         if (contents.buffer.byteLength === contents.byteLength) continue;
         packages.add(contents.buffer);
         node.contents = contents.slice(0, usedBytes);
-        report.copied += 1;
       }
     }
   };
   try {
     for (const root of PACKAGE_ROOTS) visit(root);
-    for (const buffer of packages) {
-      report.freedBytes += buffer.byteLength;
-      buffer.transfer(0);
-    }
+    for (const buffer of packages) buffer.transfer(0);
   } catch {
     // Another layout (another PGlite version): what was not done yet stays as it was.
   }
-  return report;
 }
 
 const TEMPLATE_NAME = `pglite-${pgliteVersion()}-initdb.tar.gz`;

@@ -17,7 +17,7 @@ import { schemaCompilersOnFirstUse } from './schema-compilers.ts';
 
 // Not `import http from 'node:http'`: an ES module import of node:http reads every export, and reading its WebSocket
 // loads Node's own copy of undici (the one behind the global fetch, 745 KB of source), which a start does not need:
-// the probes bring undici themselves. 1.5-2 MiB of idle RSS on either store (test/core/footprint.test.ts).
+// the probes bring undici themselves. 1.5-2 MiB of idle RSS on PostgreSQL (test/core/footprint.test.ts).
 const http = process.getBuiltinModule('node:http');
 
 export type HttpServer = FastifyInstance;
