@@ -129,7 +129,7 @@ interface EngineFileSystem {
   lookupPath(path: string): { node: { contents?: unknown; usedBytes?: number } };
 }
 
-/** Does what the comment above says; a PGlite whose file system is laid out otherwise is left as it is. */
+/** Removes the unread files, copies the rest and detaches the package; a PGlite laid out otherwise is left as it is. */
 function releaseUnreadFiles(engine: PGlite): void {
   const fs = (engine as unknown as { mod?: { FS?: EngineFileSystem } }).mod?.FS;
   if (!fs) return;
