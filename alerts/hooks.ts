@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fetch } from 'undici';
 import { z } from 'zod';
 import { createWakeups } from '../core/clock.ts';
 import { duration } from '../core/config/duration.ts';

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { fetch } from 'undici';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Db } from '../core/db/index.ts';
 import type { Component, Health } from '../core/lifecycle/module.ts';

@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import type * as Nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { CoreConfig } from './config/schema.ts';
 
@@ -30,6 +32,13 @@ export interface Mailer {
   close(): void;
 }
 
+/**
+ * nodemailer, loaded when first needed, from its CommonJS build: its ES module build does `import http from 'node:http'`,
+ * and building that namespace reads node:http's lazy `WebSocket` export, which loads Node's own copy of undici (the code
+ * behind the global `fetch`, 745 KB of source) into a process that has undici already for its probes.
+ */
+export const loadNodemailer = (): typeof Nodemailer => createRequire(import.meta.url)('nodemailer');
+
 /** One SMTP transport (nodemailer, SMTP_URL) shared by user notices and admin alerts. Errors never carry the URL's password. */
 export function createMailer(smtp: CoreConfig['smtp']): Mailer {
   if (!smtp.url) {
@@ -44,7 +53,7 @@ export function createMailer(smtp: CoreConfig['smtp']): Mailer {
   const url = smtp.url.reveal();
   // nodemailer is loaded at the first send: a process that never mails (most roles, most of the time) does without it.
   let transport: Promise<Transporter> | undefined;
-  const opened = () => (transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(url)));
+  const opened = () => (transport ??= Promise.resolve().then(() => loadNodemailer().createTransport(url)));
   return {
     configured: true,
     async send(message) {

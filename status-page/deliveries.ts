@@ -3,6 +3,7 @@
 // or the webhook is away. A row sent is never sent again; a retry after a crash in doubt carries the same Message-ID
 // or Idempotency-Key. Every `refresh` a scan hands out the maintenance emails that came due, each new public incident
 // update (opened, updated, resolved) and the one-shot "back up" messages of resolved incidents.
+import { fetch, type Response } from 'undici';
 import { DeliveryError, httpDeliveryError, listMaintenances } from '../alerts/index.ts';
 import { type Clock, DAY, HOUR, type TimerHandle } from '../core/clock.ts';
 import type { Db, Queryable } from '../core/db/index.ts';

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { duration } from '../../core/config/duration.ts';
-import type * as SlackWebApi from '@slack/web-api';
 import type { KnownBlock, WebClient } from '@slack/web-api';
 import { factsOf, linksOf, replyOf, subjectOf, textOf, whatOf, type MessageContext } from '../messages.ts';
 import { DeliveryError } from '../../core/outbox.ts';
+import { loadSlackApi, openSlackClient, type SlackApi } from '../../core/slack.ts';
 import { ALL_EVENTS, defineReceiver, type Receiver, type ReceiverContext } from './receiver.ts';
 
 type Thread = { channel: string; ts: string };
@@ -39,11 +39,6 @@ export function blocksOf(message: MessageContext): KnownBlock[] {
 // settings: one pause per token per running service.
 const workspacePauses = new WeakMap<object, { until: number }>();
 
-// The Slack client is loaded at a Slack receiver's first delivery, not by every process that knows the receiver kind.
-type SlackApi = typeof SlackWebApi;
-let slackApi: Promise<SlackApi> | undefined;
-const loadSlackApi = () => (slackApi ??= import('@slack/web-api'));
-
 /**
  * A new incident is a chat.postMessage; each later change updates that message (chat.update) and replies in its
  * thread, EMERGENCY and UP also broadcast to the channel. The client's own retries are off: the outbox retries.
@@ -51,16 +46,7 @@ const loadSlackApi = () => (slackApi ??= import('@slack/web-api'));
 function createSlackReceiver(name: string, settings: { channel: string; timeout: number }, context: ReceiverContext): Receiver {
   const { token, apiUrl } = context.config.slack;
   let opened: WebClient | undefined;
-  const clientOf = async (): Promise<WebClient> => {
-    const { WebClient, LogLevel } = await loadSlackApi();
-    return (opened ??= new WebClient(token?.reveal(), {
-      ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}),
-      retryConfig: { retries: 0 },
-      timeout: settings.timeout,
-      rejectRateLimitedCalls: true,
-      logLevel: LogLevel.ERROR,
-    }));
-  };
+  const clientOf = async (secret: NonNullable<typeof token>): Promise<WebClient> => (opened ??= await openSlackClient(secret.reveal(), { apiUrl, timeout: settings.timeout }));
   let nextCallAt = 0;
   const workspace = workspacePauses.get(context.config.slack) ?? { until: 0 };
   workspacePauses.set(context.config.slack, workspace);
@@ -95,7 +81,7 @@ function createSlackReceiver(name: string, settings: { channel: string; timeout:
       const thread = threads.find((candidate): candidate is Record<string, unknown> & Thread => typeof candidate?.ts === 'string');
       const done = { ...progress };
       const api = await loadSlackApi();
-      const client = await clientOf();
+      const client = await clientOf(token);
       // Whether an earlier attempt may have posted and no look in the channel has settled it yet.
       let doubtOpen = inDoubt;
       try {

@@ -1,3 +1,4 @@
+import { fetch } from 'undici';
 import type { CoreConfig } from '../config/schema.ts';
 import { Secret } from '../config/secret.ts';
 import { lockHolder } from '../db/lock.ts';

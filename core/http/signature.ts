@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { fetch } from 'undici';
 
 /**
  * The signature Vigil puts on every HTTP POST it pushes (alert webhooks, processing events):

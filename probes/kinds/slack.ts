@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
+import { openSlackClient } from '../../core/slack.ts';
 import { defineKind } from '../define.ts';
 import { untilAborted } from './abort.ts';
 import { since } from './timing.ts';
@@ -19,15 +20,8 @@ export const slack = defineKind({
   async run(config, context) {
     const token = config.token ?? context.config.slack.token;
     if (!token) return { success: false, failure: 'config', reason: 'no Slack token: set token on the probe, slack.token or SLACK_BOT_TOKEN' };
-    const { LogLevel, WebClient } = await import('@slack/web-api');
-    const apiUrl = config.apiUrl ?? context.config.slack.apiUrl;
-    const client = new WebClient(token.reveal(), { ...(apiUrl ? { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true,
-      // The outcome carries the failure; the client's own console warnings would repeat it outside Vigil's log.
-      logLevel: LogLevel.ERROR,
-      // The request carries the run's signal, so an abort closes its connection rather than leaving it to the server.
-      timeout: context.timeout,
-      fetch: (input, init) => fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, context.signal]) : context.signal }),
-    });
+    // The requests carry the run's signal, so an abort closes their connections rather than leaving them to the server.
+    const client = await openSlackClient(token.reveal(), { apiUrl: config.apiUrl ?? context.config.slack.apiUrl, timeout: context.timeout, signal: context.signal });
     const start = performance.now();
     const answer = await untilAborted(client.auth.test(), context.signal, () => {});
     const timings = { authTest: since(start, performance.now()) };

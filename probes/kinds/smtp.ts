@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { secret } from '../../core/config/secret.ts';
+import { loadNodemailer } from '../../core/mail.ts';
 import { defineKind, urlTarget } from '../define.ts';
 import { untilAborted } from './abort.ts';
 import { since } from './timing.ts';
@@ -18,7 +19,7 @@ export const smtp = defineKind({
   options,
   target: (config) => urlTarget(config.url.reveal()),
   async run(config, context) {
-    const { default: nodemailer } = await import('nodemailer');
+    const nodemailer = loadNodemailer();
     const start = performance.now();
     // nodemailer reads `url` from the options object too, which lets the TLS setting ride along.
     // verify() cannot be aborted, so its socket is bounded by the attempt's timeout at every step instead.

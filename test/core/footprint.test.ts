@@ -1,12 +1,16 @@
 // What a `vigil start` with the example configuration loads: client libraries and SDKs of features it does not use stay
 // on disk until first use. The process runs with test/support/footprint.ts preloaded, which lists every module resolved.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, spawnNode, type RunningProcess } from '../support/cli.ts';
+import { CLI, REPO_ROOT, spawnNode, type RunningProcess } from '../support/cli.ts';
 import { postgresBackend } from '../support/backends.ts';
 import { readFootprint } from '../support/footprint.ts';
+import { SMTP_CLOSE_TIMEOUT } from '../support/network.ts';
 import { waitFor } from '../support/wait.ts';
 
 const FOOTPRINT = path.join(import.meta.dirname, '../support/footprint.ts');
@@ -85,4 +89,39 @@ describe('modules loaded by a start with the example configuration', () => {
     const { packages } = await packagesLoadedAtStart({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' });
     expect(packages).toContain('@opentelemetry/sdk-node');
   }, 180_000);
+});
+
+describe("Node's own undici", () => {
+  // nodemailer's ES module build imports node:http as a namespace (which loads it), and the Slack client calls the
+  // global fetch unless handed another: each would load that second copy of undici at a process's first email or
+  // Slack message.
+  it('stays unloaded by a first email and a first Slack call', async () => {
+    const smtp = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], logger: false, closeTimeout: SMTP_CLOSE_TIMEOUT, onData: (stream, _session, done) => stream.on('end', () => done()).resume() });
+    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+    const slack = createServer((request, response) => {
+      request.resume();
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ ok: request.url === '/api/auth.test', team: 'T', user: 'vigil' }));
+    });
+    await new Promise<void>((resolve) => slack.listen(0, '127.0.0.1', resolve));
+    try {
+      const script = `
+        const { createMailer } = await import(${JSON.stringify(path.join(REPO_ROOT, 'core/mail.ts'))});
+        const { openSlackClient } = await import(${JSON.stringify(path.join(REPO_ROOT, 'core/slack.ts'))});
+        const mailer = createMailer({ url: { reveal: () => process.env.SMTP }, from: 'Vigil <vigil@localhost>' });
+        const sent = await mailer.send({ to: 'admin@example.com', subject: 'down', text: 'down' });
+        mailer.close();
+        const client = await openSlackClient('xoxb-test', { apiUrl: process.env.SLACK, timeout: 5000 });
+        const answer = await client.auth.test();
+        console.log(JSON.stringify({ sent: Boolean(sent.messageId), slack: answer.ok, undici: process.moduleLoadList.filter((name) => name.includes('undici')) }));
+      `;
+      const child = spawnNode('--input-type=module', ['-e', script], { SMTP: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`, SLACK: `http://127.0.0.1:${(slack.address() as AddressInfo).port}/api/` });
+      const { code } = await child.exited;
+      expect(code, child.output()).toBe(0);
+      expect(JSON.parse(child.output().trim().split('\n').at(-1)!)).toEqual({ sent: true, slack: true, undici: [] });
+    } finally {
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await new Promise((resolve) => slack.close(resolve));
+    }
+  }, 60_000);
 });
