@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { answers, benchOptions, cpuSeconds, findBinary, median, pin, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
-import { LAUNCHER_FLAGS, memoryOf } from './support/vigil-process.ts';
+import { LAUNCHER_ENV, LAUNCHER_FLAGS, memoryOf } from './support/vigil-process.ts';
 
 const values = benchOptions({ trials: '3', window: '20', rates: '100,400', idle: '60', 'ingest-mb': '500', only: 'probes,idle,get,ingest', store: 'embedded' });
 const TRIALS = Number(values.trials);
@@ -53,7 +53,7 @@ async function startVigil(name: string, configBody: string, roles: string[], env
   const configFile = path.join(dir, 'vigil.config.ts');
   writeFileSync(configFile, `import { defineConfig, http } from ${JSON.stringify(path.join(ROOT, 'app', 'index.ts'))};\nvoid http;\nexport default defineConfig(${configBody});\n`);
   const vigil = startPinned(VIGIL_CORE, process.execPath, [...LAUNCHER_FLAGS, BIN, 'start', ...roles.flatMap((role) => ['--role', role]), '--config', configFile], {
-    env: { VIGIL_PORT: String(port), VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage'), VIGIL_LOG_LEVEL: 'warn', VIGIL_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
+    env: { ...LAUNCHER_ENV, VIGIL_PORT: String(port), VIGIL_DATA_DIR: path.join(dir, 'data'), VIGIL_STORAGE_DIR: path.join(dir, 'storage'), VIGIL_LOG_LEVEL: 'warn', VIGIL_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
   });
   const url = `http://127.0.0.1:${port}`;
   await until(`vigil (${name}) ready`, answers(`${url}/readyz`), 120_000).catch((error: Error) => {
@@ -198,7 +198,7 @@ async function idleRows(): Promise<Row[]> {
   const dataDir = path.join(tempDir, 'idle');
   const port = await freePort();
   const vigil = startPinned(VIGIL_CORE, process.execPath, [...LAUNCHER_FLAGS, BIN, 'start', '--config', path.join(ROOT, 'vigil.config.ts')], {
-    env: { VIGIL_PORT: String(port), VIGIL_DATA_DIR: path.join(dataDir, 'data'), VIGIL_STORAGE_DIR: path.join(dataDir, 'storage'), VIGIL_LOG_LEVEL: 'warn', VIGIL_ADMIN_TOKEN: ADMIN_TOKEN },
+    env: { ...LAUNCHER_ENV, VIGIL_PORT: String(port), VIGIL_DATA_DIR: path.join(dataDir, 'data'), VIGIL_STORAGE_DIR: path.join(dataDir, 'storage'), VIGIL_LOG_LEVEL: 'warn', VIGIL_ADMIN_TOKEN: ADMIN_TOKEN },
   });
   const anchors: Pinned[] = [];
   const prometheus = findBinary('prometheus');

@@ -29,7 +29,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { timetable } from '../probes/schedule.ts';
 import { createPostgresDatabase } from '../test/support/backends.ts';
 import { benchOptions } from './support/measure.ts';
-import { LAUNCHER_FLAGS } from './support/vigil-process.ts';
+import { LAUNCHER_ENV, LAUNCHER_FLAGS } from './support/vigil-process.ts';
 
 // scale-child and target (internal): one scale in a child process, so each RSS figure is that scale's alone.
 // store: where the scale runs keep claims and results, postgres (a temporary database, when the server answers) or pglite.
@@ -389,7 +389,7 @@ try {
   try {
     for (const count of SCALES) {
       const args = [import.meta.filename, '--scale-child', String(count), '--target', target.url, '--window', String(WINDOW_MS / 1000)];
-      spawnSync(process.execPath, [...LAUNCHER_FLAGS, ...args], { stdio: 'inherit', env: { ...process.env, VIGIL_BENCH_STORE_URL: postgres?.url ?? '' } });
+      spawnSync(process.execPath, [...LAUNCHER_FLAGS, ...args], { stdio: 'inherit', env: { ...process.env, ...LAUNCHER_ENV, VIGIL_BENCH_STORE_URL: postgres?.url ?? '' } });
     }
   } finally {
     await postgres?.drop();

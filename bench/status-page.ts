@@ -17,7 +17,7 @@ import { probesModule } from '../probes/index.ts';
 import { recordResults } from '../probes/results.ts';
 import { statusPageModule } from '../status-page/index.ts';
 import { freePort } from '../test/support/http-target.ts';
-import { LAUNCHER_FLAGS } from './support/vigil-process.ts';
+import { LAUNCHER_ENV, LAUNCHER_FLAGS } from './support/vigil-process.ts';
 import { startNginx } from '../test/support/nginx.ts';
 import { benchOptions, printTable, type Row } from './support/measure.ts';
 
@@ -88,8 +88,8 @@ async function main(): Promise<void> {
   let bare: ChildProcess | undefined;
   let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
   try {
-    // Both Node sides run with the flags of the `vigil` executable.
-    child = spawn('taskset', ['-c', values.core, process.execPath, ...LAUNCHER_FLAGS, import.meta.filename, '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Both Node sides run with the flags and malloc settings of the `vigil` executable.
+    child = spawn('taskset', ['-c', values.core, process.execPath, ...LAUNCHER_FLAGS, import.meta.filename, '--serve', dir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...LAUNCHER_ENV } });
     const vigilUrl = await urlPrintedBy(child, 'the Vigil side');
     // /healthz is the small-GET row of bench/cost.ts; nginx's small GET is the exported status.json (about 200 bytes).
     const routes = [
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       { name: '/api/v2/summary.json', vigil: '/api/v2/summary.json', nginx: '/api/v2/summary.json' },
       { name: 'small GET', vigil: '/healthz', nginx: '/api/v2/status.json' },
     ];
-    bare = spawn('taskset', ['-c', values.core, process.execPath, ...LAUNCHER_FLAGS, path.join(import.meta.dirname, 'support/fixed-bytes-server.ts'), vigilUrl, ...routes.map((route) => route.vigil)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    bare = spawn('taskset', ['-c', values.core, process.execPath, ...LAUNCHER_FLAGS, path.join(import.meta.dirname, 'support/fixed-bytes-server.ts'), vigilUrl, ...routes.map((route) => route.vigil)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...LAUNCHER_ENV } });
     const bareUrl = await urlPrintedBy(bare, 'the node:http side');
     nginx = await startNginx(path.join(dir, 'copy'), await freePort(), { cpu: values.core });
     const sides = [

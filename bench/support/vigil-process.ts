@@ -6,9 +6,12 @@ import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-/** The Node flags the `vigil` executable runs with (from its `#!/usr/bin/env -S node ...` line), so benches measure
- * the process users run. */
-export const LAUNCHER_FLAGS = readFileSync(path.join(root, 'app/bin.js'), 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3);
+// The `vigil` executable's #! line: `#!/usr/bin/env -S NAME=value ... node --flag ...`.
+const launcher = readFileSync(path.join(root, 'app/bin.js'), 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(2);
+/** The Node flags the `vigil` executable runs with, so benches measure the process users run. */
+export const LAUNCHER_FLAGS = launcher.slice(launcher.indexOf('node') + 1);
+/** The environment variables the `vigil` executable sets (its malloc settings). */
+export const LAUNCHER_ENV: Record<string, string> = Object.fromEntries(launcher.slice(0, launcher.indexOf('node')).map((assignment) => assignment.split('=', 2)));
 
 export interface VigilProcess {
   url: string;
@@ -23,7 +26,7 @@ export async function startVigilProcess(env: NodeJS.ProcessEnv, args: string[] =
   const started = performance.now();
   const child = spawn(process.execPath, [...LAUNCHER_FLAGS, ...nodeFlags, 'app/bin.js', 'start', ...args], {
     cwd: root,
-    env: { ...process.env, VIGIL_PORT: '0', VIGIL_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, ...LAUNCHER_ENV, VIGIL_PORT: '0', VIGIL_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   onSpawn?.(child.pid!);

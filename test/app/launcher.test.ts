@@ -1,6 +1,7 @@
 // app/bin.js runs the bundle `npm ci` builds (scripts/bundle.ts) only while every file it was built from is unchanged,
 // and hands a config's import of the constructors to the bundle. Tried on a copy of bin.js in a tree of stand-ins, so
 // that the repository's own bundle is left alone while other tests run it.
+import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +59,19 @@ describe('the vigil launcher', () => {
   ])('runs the source files when the bundle may be stale: %s', async (_case, change) => {
     change();
     expect(await launch()).toBe('source source index');
+  });
+
+  it("run as an executable, starts Node with its #! line's flags and one malloc arena, as the npm scripts do", () => {
+    const shebang = readFileSync(path.join(REPO_ROOT, 'app/bin.js'), 'utf8').split('\n', 1)[0]!;
+    const flags = shebang.slice(shebang.indexOf(' node ') + ' node '.length).split(' ');
+    writeFileSync(path.join(tree, '.build/main.js'), `export async function vigil() {\n  console.log(JSON.stringify({ flags: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX }));\n  return 0;\n}\n`);
+    chmodSync(path.join(tree, 'app/bin.js'), 0o755);
+    const { MALLOC_ARENA_MAX: _unset, ...env } = process.env;
+    const run = spawnSync(path.join(tree, 'app/bin.js'), ['version'], { env: { ...env, PATH: `${path.dirname(process.execPath)}:${env.PATH}` }, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ flags, arenas: '1' });
+    const { scripts } = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    for (const name of ['start', 'vigil']) expect(scripts[name]).toContain(`MALLOC_ARENA_MAX=\${MALLOC_ARENA_MAX:-1} exec node ${flags.join(' ')} --external-memory-accounted-in-global-limit app/bin.js`);
   });
 });
 
