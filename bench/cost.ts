@@ -3,8 +3,8 @@
 // (targets, load generators) runs on core 1; trials interleaved; CPU seconds per unit of work first, wall time beside.
 // Prints one table of ratios; never passes or fails on time.
 // Usage: node bench/cost.ts [--trials 3] [--window 20] [--rates 100,400] [--idle 60] [--ingest-mb 500] [--only probes,idle,get,ingest]
-//        [--store embedded|postgres] (postgres: the probes rows run on a fresh database of VIGIL_TEST_DATABASE_URL's server,
-//        and the server processes serving Vigil's connections count on Vigil's side)
+//        [--store embedded,postgres] (the stores the probes rows run on; postgres: a fresh database of
+//        VIGIL_TEST_DATABASE_URL's server, whose processes serving Vigil's connections count on Vigil's side)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,14 +16,16 @@ import pg from 'pg';
 import { answers, benchOptions, cpuSeconds, findBinary, median, pin, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
 import { LAUNCHER_ENV, LAUNCHER_FLAGS, memoryOf } from './support/vigil-process.ts';
 
-const values = benchOptions({ trials: '3', window: '20', rates: '100,400', idle: '60', 'ingest-mb': '500', only: 'probes,idle,get,ingest', store: 'embedded' });
+const values = benchOptions({ trials: '3', window: '20', rates: '100,400', idle: '60', 'ingest-mb': '500', only: 'probes,idle,get,ingest', store: 'embedded,postgres' });
 const TRIALS = Number(values.trials);
 const WINDOW_S = Number(values.window);
 const RATES = values.rates.split(',').map(Number);
 const IDLE_S = Number(values.idle);
 const INGEST_MB = Number(values['ingest-mb']);
 const ONLY = new Set(values.only.split(','));
-const STORE = values.store === 'postgres' ? 'postgres' : 'embedded';
+const STORES = values.store.split(',').filter((store): store is Store => store === 'embedded' || store === 'postgres');
+type Store = 'embedded' | 'postgres';
+const STORE_NAMES: Record<Store, string> = { embedded: 'embedded store', postgres: 'PostgreSQL' };
 const SERVER_URL = process.env.VIGIL_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -98,6 +100,19 @@ async function measureWindow(pids: number[] | (() => Promise<number[]>), work: (
   return { cpuPerUnit: cpu / units, wallPerUnit: (performance.now() - started) / 1000 / units };
 }
 
+async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: SERVER_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    return true;
+  } catch (error) {
+    console.log(`PostgreSQL not reachable at VIGIL_TEST_DATABASE_URL's server (${(error as Error).message}): its probes rows skipped`);
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** A fresh PostgreSQL database for one Vigil, and the server processes (backends) serving its connections. */
 async function postgresDatabase(): Promise<{ url: string; backends(): Promise<number[]>; drop(): Promise<void> }> {
   const name = `vigil_bench_cost_${randomBytes(4).toString('hex')}`;
@@ -116,9 +131,9 @@ async function postgresDatabase(): Promise<{ url: string; backends(): Promise<nu
   };
 }
 
-async function probesVigil(rate: number, target: string, count: () => number): Promise<Sample> {
+async function probesVigil(store: Store, rate: number, target: string, count: () => number): Promise<Sample> {
   const probes = `Array.from({ length: ${rate} }, (_, i) => http({ name: 'bench-' + i, url: '${target}/p/' + i, schedule: '1s', timeout: '5s' }))`;
-  const database = STORE === 'postgres' ? await postgresDatabase() : undefined;
+  const database = store === 'postgres' ? await postgresDatabase() : undefined;
   const { vigil } = await startVigil(`probes-${rate}`, `{ probes: ${probes} }`, ['probes'], database ? { DATABASE_URL: database.url } : {});
   try {
     // On PostgreSQL the work of storing is shared with the server: its backends for Vigil's connections count too.
@@ -172,21 +187,24 @@ async function probeRows(): Promise<Row[]> {
   const target = await startTarget();
   const rows: Row[] = [];
   try {
-    for (const rate of RATES) {
-      const result = await interleaved(
-        () => probesVigil(rate, target.url, target.count),
-        prometheus && blackbox ? () => probesAnchor(rate, target.url, target.count, { prometheus, blackbox }) : undefined,
-      );
-      rows.push({
-        measure: `CPU per 1,000 http probe runs, results stored, ${rate} runs/s`,
-        anchor: 'Prometheus + blackbox_exporter',
-        anchorValue: result.anchor?.cpuPerUnit,
-        vigil: '`vigil start --role probes`',
-        vigilValue: result.vigil.cpuPerUnit,
-        unit: 'CPU-s',
-        target: 1,
-        lowerIsBetter: true,
-      });
+    for (const store of STORES) {
+      if (store === 'postgres' && !(await postgresReachable())) continue;
+      for (const rate of RATES) {
+        const result = await interleaved(
+          () => probesVigil(store, rate, target.url, target.count),
+          prometheus && blackbox ? () => probesAnchor(rate, target.url, target.count, { prometheus, blackbox }) : undefined,
+        );
+        rows.push({
+          measure: `CPU per 1,000 http probe runs, results stored, ${rate} runs/s, ${STORE_NAMES[store]}`,
+          anchor: 'Prometheus + blackbox_exporter',
+          anchorValue: result.anchor?.cpuPerUnit,
+          vigil: '`vigil start --role probes`',
+          vigilValue: result.vigil.cpuPerUnit,
+          unit: 'CPU-s',
+          target: 1,
+          lowerIsBetter: true,
+        });
+      }
     }
   } finally {
     await new Promise((resolve) => target.server.close(resolve));
@@ -344,7 +362,7 @@ async function ingestRows(): Promise<Row[]> {
 
 const rows: Row[] = [];
 try {
-  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, ${STORE === 'postgres' ? 'PostgreSQL store (its backends for Vigil counted)' : 'embedded store'}, vigil run with node ${LAUNCHER_FLAGS.join(' ')} as its launcher does; each ingest side starts after \`sync\``);
+  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, probes rows on ${STORES.map((store) => STORE_NAMES[store]).join(' and ')} (on PostgreSQL its backends for Vigil counted), vigil run with node ${LAUNCHER_FLAGS.join(' ')} as its launcher does; each ingest side starts after \`sync\``);
   if (ONLY.has('probes')) rows.push(...(await probeRows()));
   if (ONLY.has('idle')) rows.push(...(await idleRows()));
   if (ONLY.has('get')) rows.push(...(await getRows()));
