@@ -10,8 +10,8 @@ let slackApi: Promise<SlackApi> | undefined;
 export const loadSlackApi = (): Promise<SlackApi> => (slackApi ??= import('@slack/web-api'));
 
 /**
- * A Slack Web API client for `token` against `apiUrl` (slack.com's API when not given; a test double's), with the client's own
- * retries off (the outbox, or the probe's next run, retries), rate-limited calls rejected at once and its console
+ * A Slack Web API client for `token` against `apiUrl` (slack.com's when not given; a test double's), with the client's
+ * own retries off (the outbox, or the probe's next run, retries), rate-limited calls rejected at once and its console
  * warnings off (the caller reports the failure). `signal` aborts every request it makes.
  */
 export async function openSlackClient(token: string, { apiUrl, timeout, signal }: { apiUrl: string | undefined; timeout: number; signal?: AbortSignal }): Promise<WebClient> {
