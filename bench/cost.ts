@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { answers, benchOptions, cpuSeconds, findBinary, median, pin, printTable, startPinned, until, type Pinned, type Row } from './support/measure.ts';
-import { LAUNCHER_ENV, LAUNCHER_FLAGS, memoryOf } from './support/vigil-process.ts';
+import { LAUNCHER_COMMAND, LAUNCHER_ENV, LAUNCHER_FLAGS, memoryOf } from './support/vigil-process.ts';
 
 const values = benchOptions({ trials: '3', window: '20', rates: '100,400', idle: '60', 'ingest-mb': '500', only: 'probes,idle,get,ingest', store: 'embedded,postgres' });
 const TRIALS = Number(values.trials);
@@ -362,7 +362,7 @@ async function ingestRows(): Promise<Row[]> {
 
 const rows: Row[] = [];
 try {
-  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, probes rows on ${STORES.map((store) => STORE_NAMES[store]).join(' and ')} (on PostgreSQL its backends for Vigil counted), vigil run with ${Object.entries(LAUNCHER_ENV).map(([name, value]) => `${name}=${value} `).join('')}node ${LAUNCHER_FLAGS.join(' ')} as its launcher does; each ingest side starts after \`sync\``);
+  console.log(`settings: ${TRIALS} interleaved trials (median kept), ${WINDOW_S} s windows, Vigil and anchors pinned to core ${VIGIL_CORE}, harness on core ${HARNESS_CORE}, probes rows on ${STORES.map((store) => STORE_NAMES[store]).join(' and ')} (on PostgreSQL its backends for Vigil counted), vigil run as \`${LAUNCHER_COMMAND}\` as its launcher does; each ingest side starts after \`sync\``);
   if (ONLY.has('probes')) rows.push(...(await probeRows()));
   if (ONLY.has('idle')) rows.push(...(await idleRows()));
   if (ONLY.has('get')) rows.push(...(await getRows()));

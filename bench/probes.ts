@@ -29,7 +29,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { timetable } from '../probes/schedule.ts';
 import { createPostgresDatabase } from '../test/support/backends.ts';
 import { benchOptions } from './support/measure.ts';
-import { LAUNCHER_ENV, LAUNCHER_FLAGS } from './support/vigil-process.ts';
+import { LAUNCHER_COMMAND, LAUNCHER_ENV, LAUNCHER_FLAGS } from './support/vigil-process.ts';
 
 // scale-child and target (internal): one scale in a child process, so each RSS figure is that scale's alone.
 // store: where the scale runs keep claims and results, postgres (a temporary database, when the server answers) or pglite.
@@ -384,7 +384,7 @@ try {
   const postgres = await temporaryPostgres();
   console.log(
     `scheduler at scale (real clock, ${CONCURRENCY} concurrent runs, claims and results in ${postgres ? 'PostgreSQL' : 'embedded PGlite, which runs in the same thread'}, ` +
-      `${WINDOW_MS / 1000} s of each 60 s interval measured, each scale in its own process with the launcher's flags ${LAUNCHER_FLAGS.join(' ')}):`,
+      `${WINDOW_MS / 1000} s of each 60 s interval measured, each scale in its own process as the launcher runs it, \`${LAUNCHER_COMMAND}\`):`,
   );
   try {
     for (const count of SCALES) {

@@ -21,7 +21,7 @@ import { ffprobe, generateTestClip, resolveFfmpeg, runFfmpeg } from '../processi
 import { processingModule } from '../processing/index.ts';
 import { admitSource } from '../processing/stages/probe.ts';
 import { transcodeArgs } from '../processing/stages/transcode.ts';
-import { LAUNCHER_FLAGS, megabytes, memoryOf, startVigilProcess } from './support/vigil-process.ts';
+import { LAUNCHER_COMMAND, megabytes, memoryOf, startVigilProcess } from './support/vigil-process.ts';
 import { benchOptions, cpuSeconds, median, pin, printTable, reapedChildrenCpuSeconds } from './support/measure.ts';
 
 const values = benchOptions({ seconds: '30', runs: '3', backlog: '500', 'upload-mb': '256', only: 'a,b,c,d,e' }, { full: false });
@@ -223,7 +223,7 @@ async function memory(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 15_000));
     const idle = memoryOf(vigil.pid);
     console.log(
-      `(d) \`vigil start\` (vigil.config.ts) on a new data directory, node ${LAUNCHER_FLAGS.join(' ')} as the launcher runs it: ` +
+      `(d) \`vigil start\` (vigil.config.ts) on a new data directory, \`${LAUNCHER_COMMAND}\` as the launcher runs it: ` +
         `first-start peak ${megabytes(Math.max(atStart.peak, idle.peak))} (target < 400 MB), idle after 15 s ${megabytes(idle.rss)} (target < 250 MB); bench/startup.ts prints the breakdown`,
     );
   } finally {

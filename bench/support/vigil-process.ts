@@ -12,6 +12,8 @@ const launcher = readFileSync(path.join(root, 'app/bin.js'), 'utf8').split('\n',
 export const LAUNCHER_FLAGS = launcher.slice(launcher.indexOf('node') + 1);
 /** The environment variables the `vigil` executable sets (its malloc settings). */
 export const LAUNCHER_ENV: Record<string, string> = Object.fromEntries(launcher.slice(0, launcher.indexOf('node')).map((assignment) => assignment.split('=', 2)));
+/** The command the `vigil` executable runs, as its #! line says it (variables, `node`, flags), for benches to print. */
+export const LAUNCHER_COMMAND = launcher.join(' ');
 
 export interface VigilProcess {
   url: string;
